@@ -1,0 +1,1 @@
+"""Developer tooling: the local stack (`make run`), development keys and tokens, test harness."""

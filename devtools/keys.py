@@ -1,0 +1,92 @@
+"""Development signing keys and tokens, generated at first run into the ignored .run/keys folder."""
+
+import argparse
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from dispatch_common.auth import Role
+from dispatch_common.paths import DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
+
+PRIVATE_NAME = "jwt_private.pem"
+PUBLIC_NAME = "jwt_public.pem"
+DEV_ISSUER = "dispatch-dev"
+DEV_AUDIENCE = "dispatch"
+
+
+def ensure_dev_keys(keys_dir: Path) -> tuple[Path, Path]:
+    """Create the development RSA key pair once; return (private, public) paths."""
+    private, public = keys_dir / PRIVATE_NAME, keys_dir / PUBLIC_NAME
+    if private.exists() and public.exists():
+        return private, public
+    keys_dir.mkdir(parents=True, exist_ok=True)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    tmp = private.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(pem)
+    tmp.chmod(0o600)
+    tmp.replace(private)
+    public.write_bytes(
+        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    return private, public
+
+
+def issue_token(
+    keys_dir: Path, *, role: str, unit: str | None = None, area: str | None = None, subject: str | None = None,
+    ttl_seconds: int = 12 * 3600, issuer: str = DEV_ISSUER, audience: str = DEV_AUDIENCE,
+) -> str:
+    """Sign a development token for a role and unit."""
+    Role(role)  # refuse unknown roles early
+    private, _ = ensure_dev_keys(keys_dir)
+    now = int(time.time())
+    claims = {
+        "sub": subject or f"dev-{role}-{uuid.uuid4().hex[:8]}",
+        "role": role,
+        "iss": issuer,
+        "aud": audience,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    if unit:
+        claims["unit"] = unit
+    if area:
+        claims["area"] = area
+    return jwt.encode(claims, private.read_bytes(), algorithm="RS256")
+
+
+def main() -> None:
+    """`make token ROLE=... UNIT=...`: print one development bearer token and nothing else."""
+    parser = argparse.ArgumentParser(description="Print a development bearer token.")
+    parser.add_argument("--role", required=True, choices=[r.value for r in Role])
+    parser.add_argument("--unit", default=None)
+    parser.add_argument("--run-dir", default=os.environ.get("RUN_DIR", str(DEFAULT_RUN_DIR)))
+    parser.add_argument("--county-dir", default=os.environ.get("COUNTY_DIR", str(DEFAULT_COUNTY_DIR)))
+    args = parser.parse_args()
+    unit = args.unit or None
+    area = unit_area(Path(args.county_dir), unit) if unit else None
+    if unit and area is None:
+        parser.error(f"unit {unit!r} is not in the county package's unit directory")
+    token = issue_token(Path(args.run_dir) / "keys", role=args.role, unit=unit, area=area)
+    sys.stdout.write(token + "\n")
+
+
+def unit_area(county_dir: Path, unit: str) -> str | None:
+    """The area a unit serves, from the county package (the identity provider's job in production)."""
+    for entry in json.loads((county_dir / "units.json").read_text(encoding="utf-8")):
+        if entry["code"] == unit:
+            return entry["jurisdiction"]
+    return None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""`make run`: the whole platform in the foreground until Ctrl-C or SIGTERM."""
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from devtools.stack import DEFAULT_PORTS, SERVICES, Stack
+from dispatch_common.paths import DEFAULT_RUN_DIR
+
+
+def main() -> int:
+    """Start everything, print where it is, wait for a signal, stop everything."""
+    run_dir = Path(os.environ.get("RUN_DIR", DEFAULT_RUN_DIR)).resolve()
+    ports = {s: int(os.environ.get(f"{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in SERVICES}
+    stack = Stack(run_dir=run_dir, ports=ports, nats_url=os.environ.get("NATS_URL") or None,
+                  mongodb_url=os.environ.get("MONGODB_URL") or None)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        print(f"starting the platform in {run_dir} ...", flush=True)
+        stack.start()
+        print("\nthe platform is ready:", flush=True)
+        print(f"  NATS       {stack.nats_url}")
+        print(f"  MongoDB    {stack.mongodb_url}")
+        for service in SERVICES:
+            print(f"  {service:<11}{stack.url(service)}   (API docs {stack.url(service)}/docs)")
+        print(f"\nlogs in {stack.log_dir}, traces in {run_dir / 'traces'}")
+        print("a token:  make token ROLE=dispatcher UNIT=<unit code>")
+        print("Ctrl-C stops everything.", flush=True)
+        while not stop.wait(1.0):
+            dead = [p.name for p in stack.procs.values() if not p.alive]
+            if dead:
+                print(f"stopped unexpectedly: {', '.join(dead)}; see {stack.log_dir}", file=sys.stderr)
+                return 1
+        return 0
+    except Exception as exc:
+        print(f"could not start the platform: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        print("stopping ...", flush=True)
+        stack.stop()
+        print("stopped.", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

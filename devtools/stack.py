@@ -1,0 +1,217 @@
+"""Starts and stops the local platform: nats-server, the embedded MongoDB server and the services.
+
+Used by `make run` (in the foreground) and by the tests (on free ports, torn down at the end).
+Every child is asked to die with its parent (PR_SET_PDEATHSIG), so nothing outlives a killed run.
+"""
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from dispatch_common.paths import REPO_ROOT
+
+SERVICES = ("intake", "routing", "mediation", "supervision", "notify")
+DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "mediation": 8003, "supervision": 8004, "notify": 8005}
+BIN_DIR = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _binary(name: str) -> str:
+    path = BIN_DIR / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if not found:
+        raise FileNotFoundError(f"{name} not found next to {sys.executable}; run `make venv`")
+    return found
+
+
+def _wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes], name: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {proc.returncode} while starting")
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"{name} did not listen on {port} within {timeout}s")
+
+
+@dataclass
+class Proc:
+    """One child process with its log file."""
+
+    name: str
+    argv: list[str]
+    log_path: Path
+    env: Mapping[str, str] | None = None
+    popen: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start it, with output going to its log file."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            self.argv, stdout=log, stderr=subprocess.STDOUT, env=dict(self.env or os.environ),
+            cwd=REPO_ROOT, preexec_fn=_die_with_parent, start_new_session=True,
+        )
+        log.close()
+
+    @property
+    def alive(self) -> bool:
+        """True while the process runs."""
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL if it does not end in time."""
+        if not self.popen or self.popen.poll() is not None:
+            return
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(5)
+
+    def kill(self) -> None:
+        """SIGKILL now: a crash, for tests."""
+        if self.popen and self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait(5)
+
+
+def nats_server(*, port: int, store_dir: Path, log_dir: Path) -> Proc:
+    """A real nats-server with JetStream file storage."""
+    store_dir.mkdir(parents=True, exist_ok=True)
+    argv = [_binary("nats-server"), "--jetstream", "--addr", "127.0.0.1", "--port", str(port),
+            "--store_dir", str(store_dir), "--server_name", "dispatch-local"]
+    return Proc("nats-server", argv, log_dir / "nats-server.log")
+
+
+def mongo_server(*, port: int, data_dir: Path, log_dir: Path) -> Proc:
+    """The embedded MongoDB wire-protocol server (nx-27017, SQLite underneath)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    argv = [_binary("nx-27017"), "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
+            "--log-file", str(log_dir / "nx-27017.server.log"), "--pid-file", str(data_dir / "nx-27017.pid")]
+    return Proc("nx-27017", argv, log_dir / "nx-27017.log")
+
+
+def wait_ready(url: str, *, timeout: float, proc: Proc | None = None) -> None:
+    """Poll a /readyz URL until it answers 200."""
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while time.monotonic() < deadline:
+        if proc is not None and not proc.alive:
+            raise RuntimeError(f"{proc.name} exited while starting; see {proc.log_path}")
+        try:
+            r = httpx.get(url, timeout=1.0)
+            if r.status_code == 200:
+                return
+            last = r.text
+        except httpx.HTTPError as exc:
+            last = repr(exc)
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} not ready within {timeout}s: {last}")
+
+
+@dataclass
+class Stack:
+    """The whole local platform."""
+
+    run_dir: Path
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    nats_url: str | None = None
+    mongodb_url: str | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, Proc] = field(default_factory=dict)
+
+    @property
+    def log_dir(self) -> Path:
+        """Where every process writes its log."""
+        return self.run_dir / "logs"
+
+    def url(self, service: str) -> str:
+        """The base URL of a service."""
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def start_infrastructure(self) -> None:
+        """Start nats-server and the embedded MongoDB server unless URLs were given."""
+        if not self.nats_url:
+            port = free_port()
+            proc = nats_server(port=port, store_dir=self.run_dir / "jetstream", log_dir=self.log_dir)
+            proc.start()
+            self.procs[proc.name] = proc
+            _wait_port(port, 20, proc.popen, proc.name)  # type: ignore[arg-type]
+            self.nats_url = f"nats://127.0.0.1:{port}"
+        if not self.mongodb_url:
+            port = free_port()
+            proc = mongo_server(port=port, data_dir=self.run_dir / "mongo", log_dir=self.log_dir)
+            proc.start()
+            self.procs[proc.name] = proc
+            _wait_port(port, 30, proc.popen, proc.name)  # type: ignore[arg-type]
+            self.mongodb_url = f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+    def service_env(self, service: str) -> dict[str, str]:
+        """The environment a service process gets."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "PORT": str(self.ports[service]),
+                "NATS_URL": self.nats_url or "",
+                "MONGODB_URL": self.mongodb_url or "",
+                "RUN_DIR": str(self.run_dir),
+                "TRACE_FILE": str(self.run_dir / "traces" / f"{service}.jsonl"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def start_service(self, service: str, *, wait: bool = True, timeout: float = 60) -> Proc:
+        """Start (or restart) one service and wait for its /readyz."""
+        proc = Proc(service, [sys.executable, "-m", f"services.{service}"], self.log_dir / f"{service}.log",
+                    env=self.service_env(service))
+        proc.start()
+        self.procs[service] = proc
+        if wait:
+            wait_ready(f"{self.url(service)}/readyz", timeout=timeout, proc=proc)
+        return proc
+
+    def start(self, services: tuple[str, ...] = SERVICES) -> None:
+        """Start infrastructure and services; services start in parallel, then all must be ready."""
+        from devtools.keys import ensure_dev_keys
+
+        ensure_dev_keys(self.run_dir / "keys")
+        self.start_infrastructure()
+        for service in services:
+            self.start_service(service, wait=False)
+        for service in services:
+            wait_ready(f"{self.url(service)}/readyz", timeout=90, proc=self.procs[service])
+
+    def stop(self) -> None:
+        """Stop services first, then the servers they use."""
+        for name in [n for n in self.procs if n in SERVICES] + [n for n in self.procs if n not in SERVICES]:
+            self.procs[name].stop()

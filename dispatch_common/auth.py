@@ -1,0 +1,115 @@
+"""Bearer JWT authentication and the caller's scope.
+
+Locally a development issuer signs tokens with a key generated at first run (`make token`);
+in production tokens are verified against the county identity provider's JWKS.
+"""
+
+import asyncio
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import jwt
+from fastapi import HTTPException, Request, status
+from pydantic import BaseModel
+
+from dispatch_common.settings import ServiceSettings
+
+
+class Role(StrEnum):
+    """Who a caller is, as the county's identity provider says."""
+
+    RECEPTION_CLERK = "reception_clerk"
+    DISPATCHER = "dispatcher"
+    UNIT_HANDLER = "unit_handler"
+    UNIT_LEADER = "unit_leader"
+    SUPERVISOR = "supervisor"
+    COUNTY_LEADER = "county_leader"
+    MEDIATOR = "mediator"
+    AUDITOR = "auditor"
+    EXTERNAL_SYSTEM = "external_system"
+    ADMIN = "admin"
+
+
+# Roles that see every case of the county; the others see what their unit leads or assists on.
+COUNTY_WIDE_ROLES = frozenset(
+    {Role.DISPATCHER, Role.SUPERVISOR, Role.COUNTY_LEADER, Role.AUDITOR, Role.ADMIN, Role.RECEPTION_CLERK}
+)
+
+
+class Principal(BaseModel):
+    """The authenticated caller."""
+
+    subject: str
+    role: Role
+    unit: str | None = None
+    area: str | None = None  # the area code the caller's unit serves (town, village), from the token
+    name: str | None = None
+
+    @property
+    def county_wide(self) -> bool:
+        """True for roles that see the whole county."""
+        return self.role in COUNTY_WIDE_ROLES
+
+    def may_see(self, *, unit_codes: set[str], area_codes: set[str] = frozenset()) -> bool:
+        """Whether the caller may see a case led or assisted by these units, or lying in these areas."""
+        if self.county_wide:
+            return True
+        return (self.unit is not None and self.unit in unit_codes) or (
+            self.area is not None and self.area in area_codes
+        )
+
+
+class TokenVerifier:
+    """Verifies bearer tokens with the development public key or the configured JWKS."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._key: Any = None
+        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
+
+    def _public_key(self) -> Any:
+        if self._key is None:
+            path: Path = self._settings.public_key_path
+            self._key = path.read_bytes()
+        return self._key
+
+    async def verify(self, token: str) -> Principal:
+        """Decode and check a token; raise 401 with the reason when it is not acceptable."""
+        try:
+            if self._jwks:
+                signing = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+                key = signing.key
+            else:
+                key = self._public_key()
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=self._settings.jwt_algorithms,
+                audience=self._settings.jwt_audience,
+                issuer=self._settings.jwt_issuer,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+            return Principal(subject=claims["sub"], role=Role(claims.get("role")), unit=claims.get("unit"),
+                             area=claims.get("area"), name=claims.get("name"))
+        except (jwt.PyJWTError, ValueError, OSError) as exc:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}
+            ) from exc
+
+
+async def authenticate(request: Request) -> Principal:
+    """FastAPI dependency: the caller from the Authorization header."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bearer token required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return await verifier.verify(token)
+
+
+def require_roles(principal: Principal, *roles: Role) -> None:
+    """Refuse with 403 unless the caller has one of the roles."""
+    if principal.role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role} may not do this")

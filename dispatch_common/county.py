@@ -1,0 +1,16 @@
+"""The little every service may read from the county package: its code. Routing owns the rest."""
+
+import json
+from functools import cache
+from pathlib import Path
+
+
+@cache
+def county_code(county_dir: Path) -> str:
+    """The code of the county (the area of level `county`) in a county package."""
+    geography = json.loads((county_dir / "geography.geojson").read_text(encoding="utf-8"))
+    for feature in geography["features"]:
+        props = feature["properties"]
+        if props.get("level") == "county":
+            return str(props["code"])
+    raise ValueError(f"{county_dir}: no area of level 'county' in geography.geojson")

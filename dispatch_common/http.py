@@ -1,0 +1,130 @@
+"""The HTTP shell every service shares: health, readiness, metrics, errors, tracing, auth wiring."""
+
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from dispatch_common import metrics
+from dispatch_common.auth import TokenVerifier
+from dispatch_common.runtime import Runtime
+from dispatch_common.telemetry import setup_logging, setup_tracing, shutdown_tracing
+
+OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Field-level reasons without echoing the submitted values (they may hold personal data)."""
+    return [{"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+            for err in exc.errors()]
+
+
+class BodyLimit:
+    """Refuse request bodies over a size with 413 before they are read into memory."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
+            return await response(scope, receive, send)
+        received = 0
+
+        async def limited() -> dict[str, Any]:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
+            await response(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    title: str,
+    description: str,
+    version: str = "0.1.0",
+    include: Callable[[FastAPI], None],
+    max_body_bytes: int = 256 * 1024,
+) -> FastAPI:
+    """A FastAPI app with the platform's health, metrics, error format, tracing and auth."""
+    settings = runtime.settings
+    service = settings.service_name
+    setup_logging(service, settings.log_level)
+    setup_tracing(service, trace_file=settings.trace_file, otlp_endpoint=settings.otlp_endpoint)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
+        runtime.start_in_background()
+        yield
+        await runtime.stop()
+        shutdown_tracing()
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.runtime = runtime
+    app.state.token_verifier = TokenVerifier(settings)
+
+    @app.exception_handler(RequestValidationError)
+    async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _validation_errors(exc)}, status_code=422)
+
+    @app.middleware("http")
+    async def _count(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.HTTP_REQUESTS.labels(service, request.method, path, str(response.status_code)).inc()
+        metrics.HTTP_LATENCY.labels(service, request.method, path).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/healthz", tags=["operations"], summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service}
+
+    @app.get("/readyz", tags=["operations"], summary="NATS and MongoDB are reachable and consumers run")
+    async def readyz() -> JSONResponse:
+        checks = await runtime.ready()
+        ok = all(checks.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
+    async def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    include(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    FastAPIInstrumentor.instrument_app(
+        app, excluded_urls=",".join(p.lstrip("/") for p in OPEN_PATHS), exclude_spans=["receive", "send"]
+    )
+    return app
+
+
+def serve(app: FastAPI, *, host: str, port: int) -> None:
+    """Run the app under uvicorn until SIGINT/SIGTERM, then drain."""
+    import uvicorn
+
+    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=10)

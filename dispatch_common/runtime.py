@@ -1,0 +1,95 @@
+"""The running parts every service has: MongoDB, the bus, the outbox relay, and their lifecycle."""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+
+from dispatch_common import metrics, store
+from dispatch_common.bus import Bus
+from dispatch_common.outbox import OutboxRelay
+from dispatch_common.settings import ServiceSettings
+
+log = logging.getLogger("dispatch.runtime")
+
+
+class Runtime:
+    """Connections and background work of one service process."""
+
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
+        self.mongo: AsyncMongoClient = store.connect(settings.mongodb_url, app_name=settings.service_name)
+        self.db: AsyncDatabase = self.mongo[settings.mongodb_db]
+        self.bus = Bus(settings, db=self.db)
+        self._outbox_collections: list[AsyncCollection] = []
+        self._setup: list[Callable[[], Awaitable[None]]] = []
+        self.relay: OutboxRelay | None = None
+        self.started = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def outbox(self, col: AsyncCollection) -> AsyncCollection:
+        """Declare a collection whose documents carry an outbox; returns it for convenience."""
+        self._outbox_collections.append(col)
+        return col
+
+    def on_start(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run a step (indexes, reference data) after MongoDB answers and before consumers start."""
+        self._setup.append(step)
+
+    def nudge(self) -> None:
+        """Tell the relay that new events are waiting."""
+        if self.relay:
+            self.relay.nudge()
+
+    async def _start(self) -> None:
+        async for attempt in AsyncRetrying(
+            wait=wait_exponential(multiplier=0.2, max=5),
+            stop=stop_after_delay(600),
+            retry=retry_if_exception_type(Exception),
+            reraise=True,
+        ):
+            with attempt:
+                await self.mongo.admin.command("ping")
+                for col in self._outbox_collections:
+                    await store.ensure_outbox_index(col)
+                for step in self._setup:
+                    await step()
+                await self.bus.start()
+        self.relay = OutboxRelay(self.bus, self._outbox_collections, poll_seconds=self.settings.outbox_poll_seconds)
+        self.relay.start()
+        self.started.set()
+        log.info("service started", extra={"service": self.settings.service_name})
+
+    def start_in_background(self) -> None:
+        """Connect with retries in the background, so /healthz answers while dependencies come up."""
+        self._task = asyncio.create_task(self._start(), name="runtime-start")
+
+    async def start(self) -> None:
+        """Connect and start now (tests and tools)."""
+        await self._start()
+
+    async def ready(self) -> dict[str, bool]:
+        """What /readyz reports: each dependency reachable, and the service started."""
+        checks = {
+            "mongodb": await store.ping(self.mongo),
+            "nats": self.bus.connected,
+            "started": self.started.is_set(),
+        }
+        metrics.READY.labels(self.settings.service_name).set(1 if all(checks.values()) else 0)
+        return checks
+
+    async def stop(self) -> None:
+        """Stop taking work, publish what is owed, close connections."""
+        if self._task and not self._task.done():
+            self._task.cancel()
+        if self.relay:
+            await self.relay.stop()
+        try:
+            await self.bus.stop()
+        except Exception:
+            log.warning("bus stop failed", exc_info=True)
+        await self.mongo.close()

@@ -1,0 +1,73 @@
+"""Settings read from the environment only (pydantic-settings); one base class for every service."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dispatch_common.paths import DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
+
+
+def port_field(service: str, default: int) -> int:
+    """A port setting read from `<SERVICE>_PORT`, else `PORT`, else the default."""
+    return Field(default, validation_alias=AliasChoices(f"{service.upper()}_PORT", "PORT"))
+
+
+class ServiceSettings(BaseSettings):
+    """What every service needs to run; each service subclasses it with its name and port."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", case_sensitive=False)
+
+    service_name: str = "service"
+    environment: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
+    mongodb_db_prefix: str = "dispatch_"
+
+    run_dir: Path = DEFAULT_RUN_DIR
+    county_dir: Path = DEFAULT_COUNTY_DIR
+
+    jwt_issuer: str = "dispatch-dev"
+    jwt_audience: str = "dispatch"
+    jwt_algorithms: list[str] = ["RS256"]
+    jwt_public_key_file: Path | None = None
+    jwt_jwks_url: str | None = None
+
+    consumer_max_deliver: int = Field(5, ge=1, le=100)
+    consumer_ack_wait_seconds: float = Field(30.0, gt=0)
+    consumer_backoff_seconds: list[float] = [1.0, 5.0, 30.0, 120.0]
+    consumer_batch_size: int = Field(16, ge=1, le=512)
+    stream_duplicate_window_seconds: float = Field(600.0, gt=0)
+    outbox_poll_seconds: float = Field(1.0, gt=0)
+
+    log_level: str = "INFO"
+    trace_file: Path | None = None
+    otlp_endpoint: str | None = Field(None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"))
+
+    @property
+    def mongodb_db(self) -> str:
+        """This service's own database name."""
+        return f"{self.mongodb_db_prefix}{self.service_name}"
+
+    @property
+    def keys_dir(self) -> Path:
+        """Where development keys are generated (ignored by git)."""
+        return self.run_dir / "keys"
+
+    @property
+    def public_key_path(self) -> Path:
+        """The PEM file of the development token issuer's public key."""
+        return self.jwt_public_key_file or self.keys_dir / "jwt_public.pem"
+
+    @model_validator(mode="after")
+    def _refuse_development_defaults_in_production(self) -> "ServiceSettings":
+        if self.environment == "production":
+            if not self.jwt_jwks_url:
+                raise ValueError("JWT_JWKS_URL is required in production (development keys are refused)")
+            if self.jwt_issuer == "dispatch-dev":
+                raise ValueError("JWT_ISSUER must name the county identity provider in production")
+        return self

@@ -1,0 +1,78 @@
+"""MongoDB access on the portable subset (see docs/decisions/0002): versioned aggregates with an outbox.
+
+An aggregate document carries `version`, and the events it owes in `outbox` with `outbox_pending`.
+Writes are single-document and guarded by the version read, so a state change and the events it
+causes are stored atomically, and concurrent writers cannot overwrite each other.
+"""
+
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from dispatch_common.contracts import validate_event
+from dispatch_common.envelope import Envelope
+from dispatch_common.telemetry import current_trace_headers
+
+OUTBOX_FIELD = "outbox"
+PENDING_FIELD = "outbox_pending"
+
+
+class VersionConflict(Exception):
+    """The aggregate changed since it was read; read it again and redo the command."""
+
+
+def connect(url: str, *, app_name: str) -> AsyncMongoClient:
+    """A client with timezone-aware datetimes and short server selection, for fast readiness answers."""
+    return AsyncMongoClient(url, tz_aware=True, appname=app_name, serverSelectionTimeoutMS=3000,
+                            connectTimeoutMS=3000)
+
+
+async def ping(client: AsyncMongoClient) -> bool:
+    """True when the server answers."""
+    try:
+        await client.admin.command("ping")
+        return True
+    except Exception:
+        return False
+
+
+def outbox_entries(events: Iterable[Envelope]) -> list[dict[str, Any]]:
+    """Outbox entries for events, each checked against proto/ and carrying the current trace context."""
+    entries = []
+    headers = current_trace_headers()
+    for event in events:
+        document = event.to_document()
+        validate_event(document)  # a service never stores an event that breaks the contract
+        entries.append({"id": event.id, "event": document, "headers": headers})
+    return entries
+
+
+async def insert_aggregate(col: AsyncCollection, doc: dict[str, Any], events: Iterable[Envelope] = ()) -> bool:
+    """Insert a new aggregate at version 1 with its events; False if one with that _id exists already."""
+    entries = outbox_entries(events)
+    try:
+        await col.insert_one({**doc, "version": 1, OUTBOX_FIELD: entries, PENDING_FIELD: bool(entries)})
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+async def save_aggregate(
+    col: AsyncCollection, current: dict[str, Any], changes: dict[str, Any], events: Iterable[Envelope] = ()
+) -> dict[str, Any]:
+    """Apply changes to an aggregate read at `current['version']`, appending events; returns the new state."""
+    version = current["version"]
+    outbox = list(current.get(OUTBOX_FIELD) or []) + outbox_entries(events)
+    fields = {**changes, "version": version + 1, OUTBOX_FIELD: outbox, PENDING_FIELD: bool(outbox)}
+    result = await col.update_one({"_id": current["_id"], "version": version}, {"$set": fields})
+    if result.matched_count != 1:
+        raise VersionConflict(f"{col.name}/{current['_id']} is no longer at version {version}")
+    return {**current, **fields}
+
+
+async def ensure_outbox_index(col: AsyncCollection) -> None:
+    """Index the relay's query."""
+    await col.create_index([(PENDING_FIELD, 1)])

@@ -1,0 +1,139 @@
+"""OpenTelemetry tracing and JSON logs that carry the trace id.
+
+One case's journey is one trace: HTTP spans start it, the outbox keeps the `traceparent` of the
+span that wrote an event, the relay publishes with it, and consumers continue it.
+"""
+
+import json
+import logging
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from pythonjsonlogger.json import JsonFormatter
+
+_configured = False
+
+
+class JsonLinesSpanExporter(SpanExporter):
+    """Writes finished spans as JSON lines to a file: the local stand-in for a tracing backend."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        """Append the spans to the file."""
+        lines = []
+        for span in spans:
+            ctx = span.get_span_context()
+            parent = span.parent
+            lines.append(
+                json.dumps(
+                    {
+                        "service": span.resource.attributes.get("service.name"),
+                        "name": span.name,
+                        "trace_id": format(ctx.trace_id, "032x"),
+                        "span_id": format(ctx.span_id, "016x"),
+                        "parent_span_id": format(parent.span_id, "016x") if parent else None,
+                        "kind": span.kind.name,
+                        "start": span.start_time,
+                        "end": span.end_time,
+                        "attributes": dict(span.attributes or {}),
+                    },
+                    ensure_ascii=False,
+                    default=str,
+                )
+            )
+        with self._lock, self._path.open("a", encoding="utf-8") as fh:
+            fh.write("\n".join(lines) + "\n")
+        return SpanExportResult.SUCCESS
+
+
+class _TraceIdFilter(logging.Filter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self._service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ctx = trace.get_current_span().get_span_context()
+        record.service = self._service
+        record.trace_id = format(ctx.trace_id, "032x") if ctx.is_valid else None
+        record.span_id = format(ctx.span_id, "016x") if ctx.is_valid else None
+        return True
+
+
+def setup_logging(service: str, level: str = "INFO") -> None:
+    """Send JSON log lines with service, trace_id and span_id to stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    handler.addFilter(_TraceIdFilter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # FastStream logs every message at INFO; that is our consumer's job, at DEBUG.
+    logging.getLogger("faststream").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+def setup_tracing(service: str, *, trace_file: Path | None, otlp_endpoint: str | None) -> None:
+    """Install the tracer provider once per process, exporting to a file and/or OTLP."""
+    global _configured
+    if _configured:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    if trace_file:
+        provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(trace_file)))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    _configured = True
+
+
+def shutdown_tracing() -> None:
+    """Flush and stop span export."""
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.shutdown()
+
+
+def tracer(name: str = "dispatch") -> trace.Tracer:
+    """The platform's tracer."""
+    return trace.get_tracer(name)
+
+
+def current_trace_headers() -> dict[str, str]:
+    """The W3C trace context of the current span, as headers to carry along."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+def context_from_headers(headers: Mapping[str, str] | None) -> Context:
+    """The trace context carried in message headers (empty context if none)."""
+    return propagate.extract(dict(headers or {}))
+
+
+def current_trace_id() -> str | None:
+    """The current trace id in hex, if a span is active."""
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
