@@ -6,11 +6,20 @@ from pathlib import Path
 
 
 @cache
-def county_code(county_dir: Path) -> str:
-    """The code of the county (the area of level `county`) in a county package."""
+def _county_area(county_dir: Path) -> dict[str, str]:
     geography = json.loads((county_dir / "geography.geojson").read_text(encoding="utf-8"))
     for feature in geography["features"]:
         props = feature["properties"]
         if props.get("level") == "county":
-            return str(props["code"])
+            return {"code": str(props["code"]), "name": str(props["name"])}
     raise ValueError(f"{county_dir}: no area of level 'county' in geography.geojson")
+
+
+def county_code(county_dir: Path) -> str:
+    """The code of the county (the area of level `county`) in a county package."""
+    return _county_area(county_dir)["code"]
+
+
+def county_name(county_dir: Path) -> str:
+    """The county's name, as notices sign it."""
+    return _county_area(county_dir)["name"]

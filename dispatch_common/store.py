@@ -5,8 +5,8 @@ Writes are single-document and guarded by the version read, so a state change an
 causes are stored atomically, and concurrent writers cannot overwrite each other.
 """
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
@@ -18,6 +18,7 @@ from dispatch_common.telemetry import current_trace_headers
 
 OUTBOX_FIELD = "outbox"
 PENDING_FIELD = "outbox_pending"
+T = TypeVar("T")
 
 
 class VersionConflict(Exception):
@@ -76,3 +77,14 @@ async def save_aggregate(
 async def ensure_outbox_index(col: AsyncCollection) -> None:
     """Index the relay's query."""
     await col.create_index([(PENDING_FIELD, 1)])
+
+
+async def retry_on_conflict(attempt: Callable[[], Awaitable[T]], *, attempts: int = 5) -> T:
+    """Run a read-modify-write command again when another writer got there first."""
+    for n in range(attempts):
+        try:
+            return await attempt()
+        except VersionConflict:
+            if n == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

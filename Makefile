@@ -1,0 +1,46 @@
+# The two commands of the README: `make run` and `make test`. Both create or update .venv first.
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test test-unit test-integration test-e2e lint format token clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV) >&2
+	@$(BIN)/python -m pip install --quiet --upgrade pip >&2
+	@$(BIN)/python -m pip install --quiet -e ".[dev]" >&2
+	@touch $(STAMP)
+
+venv: $(STAMP)  ## create or update the virtualenv
+
+run: $(STAMP)  ## start the whole platform in the foreground (Ctrl-C stops it)
+	@$(BIN)/python -m devtools.run
+
+test: $(STAMP)  ## the whole suite: unit, integration and end-to-end, on their own servers
+	$(BIN)/python -m pytest
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest tests/integration
+
+test-e2e: $(STAMP)
+	$(BIN)/python -m pytest tests/e2e
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+token: $(STAMP)  ## print one development bearer token: make token ROLE=dispatcher UNIT=<unit code>
+	@test -n "$(ROLE)" || { echo "usage: make token ROLE=<role> [UNIT=<unit code>]" >&2; exit 2; }
+	@$(BIN)/python -m devtools.keys --role "$(ROLE)" --unit "$(UNIT)"
+
+clean:  ## remove local state (.run) but keep the virtualenv
+	rm -rf .run

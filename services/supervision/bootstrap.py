@@ -1,0 +1,48 @@
+"""Supervision's composition root."""
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from dispatch_common.clock import Clock, SystemClock
+from dispatch_common.http import create_app
+from dispatch_common.runtime import Runtime
+from services.supervision.adapters.repository import CaseFiles
+from services.supervision.config import SupervisionSettings
+from services.supervision.domain.policy import DeadlinePolicy
+
+
+@dataclass
+class Supervision:
+    """Everything supervision's handlers need."""
+
+    runtime: Runtime
+    files: CaseFiles
+    policy: DeadlinePolicy
+    clock: Clock
+
+
+def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = None) -> Supervision:
+    """Wire supervision's parts and its consumers."""
+    from services.supervision.entrypoints import subscribers
+
+    settings = settings or SupervisionSettings()
+    runtime = Runtime(settings)
+    files = CaseFiles(runtime.db)
+    runtime.outbox(files.files)
+    runtime.on_start(files.ensure_indexes)
+    sv = Supervision(runtime=runtime, files=files, policy=DeadlinePolicy.load(settings.deadline_policy_file),
+                     clock=clock or SystemClock())
+    subscribers.register(sv)
+    return sv
+
+
+def create(settings: SupervisionSettings | None = None) -> FastAPI:
+    """The supervision HTTP app."""
+    from services.supervision.entrypoints import api
+
+    sv = build(settings)
+    app = create_app(sv.runtime, title="Supervision",
+                     description="The case file, assignment and deadlines (办理与督办).", include=api.include)
+    app.state.supervision = sv
+    return app

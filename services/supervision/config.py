@@ -1,0 +1,14 @@
+"""Supervision's settings."""
+
+from pathlib import Path
+
+from dispatch_common.paths import DATA_DIR
+from dispatch_common.settings import ServiceSettings, port_field
+
+
+class SupervisionSettings(ServiceSettings):
+    """Supervision reads these from the environment."""
+
+    service_name: str = "supervision"
+    port: int = port_field("supervision", 8004)
+    deadline_policy_file: Path = DATA_DIR / "policy" / "deadlines.json"

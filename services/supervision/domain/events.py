@@ -1,0 +1,61 @@
+"""Events supervision consumes (its own view of them) and emits."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+
+class UnitRef(BaseModel):
+    """A unit as events name it."""
+
+    code: str
+    name: str
+    type: str
+    role: str
+
+
+class CaseReceivedView(BaseModel):
+    """What supervision needs of dispatch.case.received."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    case_id: str
+    case_no: str
+    received_at: datetime
+
+
+class CaseRoutedView(BaseModel):
+    """What supervision needs of dispatch.case.routed."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    case_id: str
+    case_no: str
+    jurisdiction: dict[str, str | None]
+    category: dict[str, object]
+    flags: list[str]
+    lead_unit: UnitRef | None
+    assisting_units: list[UnitRef]
+    tier: str
+    queue: str
+    manual_reason: str | None = None
+
+
+class Deadline(BaseModel):
+    """A time limit on the case file."""
+
+    kind: str
+    label: str
+    due_at: datetime
+    basis: str
+
+
+class CaseAssigned(BaseModel):
+    """dispatch.case.assigned: the lead unit has the case, with its deadlines."""
+
+    case_id: str
+    case_no: str
+    lead_unit: UnitRef
+    assisting_units: list[UnitRef]
+    deadlines: list[Deadline]
+    assigned_at: datetime

@@ -1,0 +1,28 @@
+"""Supervision's NATS consumers."""
+
+from dispatch_common import subjects
+from dispatch_common.bus import Delivery
+from services.supervision import handlers
+from services.supervision.bootstrap import Supervision
+from services.supervision.domain.events import CaseReceivedView, CaseRoutedView
+
+
+def register(sv: Supervision) -> None:
+    """One durable consumer reads every case event: the timeline needs them all, in stream order."""
+
+    async def on_event(delivery: Delivery) -> None:
+        event = delivery.event
+        await handlers.record_on_timeline(delivery, files=sv.files)
+        if event.type == subjects.CASE_RECEIVED:
+            await handlers.open_case_file(
+                CaseReceivedView.model_validate(event.data), files=sv.files, policy=sv.policy
+            )
+        elif event.type == subjects.CASE_ROUTED:
+            await handlers.assign_routed_case(
+                event, CaseRoutedView.model_validate(event.data), files=sv.files, policy=sv.policy,
+                clock=sv.clock, consumer=subjects.SUPERVISION_CASE_FILE,
+            )
+        sv.runtime.nudge()
+
+    sv.runtime.bus.consume(subject=subjects.DISPATCH_SUBJECTS, durable=subjects.SUPERVISION_CASE_FILE,
+                           handler=on_event)

@@ -1,0 +1,104 @@
+"""Supervision's event handlers: keep the timeline, open the case file, assign the lead unit."""
+
+from datetime import datetime
+from typing import Any
+
+from dispatch_common import subjects
+from dispatch_common.bus import Delivery
+from dispatch_common.clock import Clock, as_utc
+from dispatch_common.envelope import Envelope, derived_event_id, make_event
+from dispatch_common.store import retry_on_conflict
+from services.supervision.adapters.repository import CaseFiles
+from services.supervision.domain.events import CaseAssigned, CaseReceivedView, CaseRoutedView, Deadline
+from services.supervision.domain.policy import DeadlinePolicy
+
+SOURCE = "/dispatch/supervision"
+# What the timeline keeps of each event: enough to read the journey, never personal data.
+SUMMARY_KEYS = ("case_no", "channel", "queue", "tier", "flags", "lead_unit", "manual_reason", "kind",
+                "organization", "status", "jurisdiction", "category", "deadlines")
+
+
+def timeline_entry(event: Envelope, *, seq: int | None = None) -> dict[str, Any]:
+    """The timeline's record of one event."""
+    return {
+        "_id": event.id,
+        "case_id": event.subject,
+        "type": event.type,
+        "source": event.source,
+        "time": event.time,
+        "seq": seq,
+        "summary": {k: event.data[k] for k in SUMMARY_KEYS if k in event.data},
+    }
+
+
+async def record_on_timeline(delivery: Delivery, *, files: CaseFiles) -> None:
+    """Put any case event on its case's timeline, once."""
+    if delivery.event.subject:
+        await files.record(timeline_entry(delivery.event))
+
+
+def _anchors(doc: dict[str, Any]) -> dict[str, datetime]:
+    return {k: as_utc(doc[f"{k}_at"]) for k in ("received", "assigned") if doc.get(f"{k}_at")}
+
+
+async def open_case_file(data: CaseReceivedView, *, files: CaseFiles, policy: DeadlinePolicy) -> None:
+    """A registered case gets a file with the deadlines counted from registration."""
+
+    async def attempt() -> None:
+        doc = await files.get(data.case_id)
+        if doc is None:
+            anchors = {"received": data.received_at}
+            await files.create({"_id": data.case_id, "case_no": data.case_no, "status": "registered",
+                                "received_at": data.received_at, "deadlines": policy.deadlines_for(anchors)})
+            return
+        if doc.get("received_at") is None:  # routing's event arrived first; fill in what it lacked
+            anchors = {**_anchors(doc), "received": data.received_at}
+            await files.save(doc, {"received_at": data.received_at, "deadlines": policy.deadlines_for(anchors)})
+
+    await retry_on_conflict(attempt)
+
+
+async def assign_routed_case(
+    event: Envelope, data: CaseRoutedView, *, files: CaseFiles, policy: DeadlinePolicy, clock: Clock,
+    consumer: str,
+) -> None:
+    """Record routing's decision; a case with a lead unit is assigned to it, with its deadlines."""
+
+    async def attempt() -> None:
+        doc = await files.get(data.case_id)
+        if doc is None:
+            await files.create({"_id": data.case_id, "case_no": data.case_no, "status": "registered",
+                                "received_at": None, "deadlines": []})
+            doc = await files.get(data.case_id)
+            assert doc is not None
+        if doc.get("routed_event_id") == event.id:
+            return  # applied before
+        changes: dict[str, Any] = {
+            "routed_event_id": event.id,
+            "jurisdiction": data.jurisdiction,
+            "category": data.category,
+            "flags": data.flags,
+            "tier": data.tier,
+            "queue": data.queue,
+            "lead_unit": data.lead_unit.model_dump() if data.lead_unit else None,
+            "assisting_units": [u.model_dump() for u in data.assisting_units],
+            "manual_reason": data.manual_reason,
+        }
+        events = []
+        if data.queue == "auto" and data.lead_unit is not None:
+            now = clock.now()
+            anchors = {**_anchors(doc), "assigned": now}
+            deadlines = policy.deadlines_for(anchors)
+            changes |= {"status": "assigned", "assigned_at": now, "deadlines": deadlines}
+            events.append(make_event(
+                type=subjects.CASE_ASSIGNED, source=SOURCE, subject=data.case_id, clock=clock,
+                event_id=derived_event_id(consumer, event.id, subjects.CASE_ASSIGNED),
+                data=CaseAssigned(case_id=data.case_id, case_no=data.case_no, lead_unit=data.lead_unit,
+                                  assisting_units=data.assisting_units,
+                                  deadlines=[Deadline.model_validate(d) for d in deadlines], assigned_at=now),
+            ))
+        else:
+            changes["status"] = "manual_dispatch"
+        await files.save(doc, changes, events)
+
+    await retry_on_conflict(attempt)

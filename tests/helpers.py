@@ -1,0 +1,62 @@
+"""Small helpers the tests share: waiting for an outcome, reading a stream, validating events."""
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from nats.aio.client import Client as NatsClient
+from nats.js.api import ConsumerConfig, DeliverPolicy
+
+from dispatch_common.contracts import validate_event
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 20.0,
+                     interval: float = 0.05, what: str = "condition") -> T:
+    """Poll until probe returns something truthy; fail with `what` after timeout (a bound, not a figure)."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await probe()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last value {last!r}")
+
+
+async def stream_messages(nc: NatsClient, stream: str, subject: str) -> list[tuple[dict[str, str], bytes]]:
+    """Every message on a subject of a stream, read with an ephemeral ordered consumer."""
+    js = nc.jetstream()
+    info = await js.stream_info(stream)
+    total = info.state.messages
+    out: list[tuple[dict[str, str], bytes]] = []
+    if total == 0:
+        return out
+    sub = await js.pull_subscribe(subject, stream=stream, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL,
+                                                                               inactive_threshold=5))
+    try:
+        while True:
+            try:
+                msgs = await sub.fetch(256, timeout=0.5)
+            except TimeoutError:
+                break
+            for m in msgs:
+                out.append((dict(m.headers or {}), m.data))
+                await m.ack()
+    finally:
+        await sub.unsubscribe()
+    return out
+
+
+async def events_on(nc: NatsClient, subject: str, stream: str = "DISPATCH") -> list[dict[str, Any]]:
+    """Every event on a subject, each checked against proto/."""
+    events = []
+    for headers, body in await stream_messages(nc, stream, subject):
+        event = json.loads(body)
+        validate_event(event)
+        assert headers.get("Nats-Msg-Id") == event["id"], "events are published with Nats-Msg-Id = id"
+        events.append(event)
+    return events

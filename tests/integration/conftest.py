@@ -1,0 +1,42 @@
+"""Integration fixtures: a service runtime on the real servers, with fast retries."""
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from dispatch_common.runtime import Runtime
+from dispatch_common.settings import ServiceSettings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def make_settings(nats_url: str, mongodb_url: str, db_prefix: str, run_dir) -> Callable[..., ServiceSettings]:
+    """Settings pointing at this test's servers and databases; keyword overrides win."""
+
+    def make(**overrides: object) -> ServiceSettings:
+        values: dict[str, object] = {
+            "service_name": "probe",
+            "environment": "test",
+            "nats_url": nats_url,
+            "mongodb_url": mongodb_url,
+            "mongodb_db_prefix": db_prefix,
+            "run_dir": run_dir,
+            "consumer_backoff_seconds": [0.05, 0.1, 0.2],
+            "consumer_max_deliver": 3,
+            "consumer_ack_wait_seconds": 2.0,
+            "outbox_poll_seconds": 0.2,
+        }
+        values.update(overrides)
+        return ServiceSettings(**values)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+async def runtimes() -> AsyncIterator[list[Runtime]]:
+    """Runtimes a test starts; all are stopped at its end."""
+    started: list[Runtime] = []
+    yield started
+    for rt in started:
+        await rt.stop()
