@@ -80,12 +80,16 @@ async def assign_routed_case(
             "flags": data.flags,
             "tier": data.tier,
             "queue": data.queue,
-            "lead_unit": data.lead_unit.model_dump() if data.lead_unit else None,
-            "assisting_units": [u.model_dump() for u in data.assisting_units],
+            "lead_unit": None,
+            "assisting_units": [],
             "manual_reason": data.manual_reason,
+            # Routing's proposal stays visible to the dispatcher who places a manual case.
+            "suggested_lead_unit": data.lead_unit.model_dump() if data.lead_unit else None,
         }
         events = []
         if data.queue == "auto" and data.lead_unit is not None:
+            changes |= {"lead_unit": data.lead_unit.model_dump(),
+                        "assisting_units": [u.model_dump() for u in data.assisting_units]}
             now = clock.now()
             anchors = {**_anchors(doc), "assigned": now}
             deadlines = policy.deadlines_for(anchors)

@@ -130,3 +130,17 @@ async def test_booleans_set_at_top_level_match_queries_by_true_and_false(db):
     assert await db.c.count_documents({"pending": False}) == 1
     assert await db.c.count_documents({"pending": True}) == 0
     assert not (await db.c.find_one({"_id": "b"}))["pending"]
+
+
+def test_no_collection_name_ends_like_a_gridfs_table():
+    # nx-27017 0.8.1 silently drops updates on a collection named "<x>_files" (it is taken for a
+    # GridFS table) while answering nModified=1; measured here, see docs/decisions/0002.
+    import re
+
+    from dispatch_common.paths import REPO_ROOT
+
+    names = set()
+    for path in (REPO_ROOT / "services").rglob("*.py"):
+        names |= set(re.findall(r'db\["([A-Za-z0-9_.]+)"\]', path.read_text(encoding="utf-8")))
+    assert names, "collection names are spelled as db[\"name\"] in services/"
+    assert not [n for n in names if n.endswith(("_files", "_chunks", ".files", ".chunks"))]

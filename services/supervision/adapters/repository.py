@@ -13,7 +13,7 @@ class CaseFiles:
     """The case file of each case, one document per case id."""
 
     def __init__(self, db: AsyncDatabase) -> None:
-        self.files = db["case_files"]
+        self.files = db["case_dossiers"]  # not "*_files": the embedded server treats that as GridFS (docs/decisions/0002)
         self.timeline = db["timeline"]
 
     async def ensure_indexes(self) -> None:

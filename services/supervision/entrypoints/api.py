@@ -52,6 +52,7 @@ async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps) ->
         "queue": doc.get("queue"),
         "manual_reason": doc.get("manual_reason"),
         "lead_unit": doc.get("lead_unit"),
+        "suggested_lead_unit": doc.get("suggested_lead_unit"),
         "assisting_units": doc.get("assisting_units") or [],
         "received_at": doc.get("received_at"),
         "assigned_at": doc.get("assigned_at"),

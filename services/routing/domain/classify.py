@@ -1,0 +1,191 @@
+"""Explainable content classification from a phrase lexicon (data: lexicon.json).
+
+Every matched phrase adds its weight to the taxonomy codes it names; a first-level code also
+collects the scores of its children. The winner's share of all scores and its absolute strength
+give the confidence, and the matched phrases are the evidence. This is the seam where a
+statistical classifier will later plug in: anything with ``classify(text) -> CategoryChoice``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from .county import CountyPackage
+from .models import CategoryChoice
+
+GAP_MARK = "…"
+MASK_CHAR = "\u3000"  # never survives normalize_text, so masked text cannot match any phrase
+CLAUSE_BREAKS = "。！？；!?;\n"
+
+P = TypeVar("P")
+
+
+def normalize_text(text: str | None) -> str:
+    """NFKC (full-width → half-width), lower-case Latin letters, all whitespace removed."""
+    if not text:
+        return ""
+    return "".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def normalize_phrase(phrase: str) -> str:
+    return GAP_MARK.join(normalize_text(part) for part in phrase.split(GAP_MARK))
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseMatch(Generic[P]):
+    phrase: str
+    start: int
+    end: int
+    cores: tuple[tuple[int, int], ...]  # spans of the literal parts (one for a plain phrase)
+    payload: P
+
+
+class PhraseMatcher(Generic[P]):
+    """Finds phrases in normalized text. ``a…b`` matches *a* then *b* within ``gap`` characters
+    of the same clause. Each phrase carries a payload (e.g. the codes and weights it adds)."""
+
+    def __init__(self, phrases: Iterable[tuple[str, P]], gap: int = 8) -> None:
+        self._plain: list[tuple[str, P]] = []
+        self._patterns: list[tuple[str, re.Pattern[str], P]] = []
+        breaks = re.escape(CLAUSE_BREAKS)
+        for raw, payload in phrases:
+            phrase = normalize_phrase(raw)
+            parts = [p for p in phrase.split(GAP_MARK) if p]
+            if not parts:
+                continue
+            if len(parts) == 1:
+                self._plain.append((parts[0], payload))
+            else:
+                between = f"[^{breaks}]{{0,{gap}}}?"
+                regex = between.join(f"({re.escape(p)})" for p in parts)
+                self._patterns.append((phrase, re.compile(regex), payload))
+
+    def __len__(self) -> int:
+        return len(self._plain) + len(self._patterns)
+
+    def find(self, text: str) -> list[PhraseMatch[P]]:
+        found: list[PhraseMatch[P]] = []
+        for phrase, payload in self._plain:
+            start = text.find(phrase)
+            while start != -1:
+                end = start + len(phrase)
+                found.append(PhraseMatch(phrase, start, end, ((start, end),), payload))
+                start = text.find(phrase, start + 1)
+        for phrase, pattern, payload in self._patterns:
+            for m in pattern.finditer(text):
+                cores = tuple(m.span(i) for i in range(1, (pattern.groups or 0) + 1))
+                found.append(PhraseMatch(phrase, m.start(), m.end(), cores, payload))
+        found.sort(key=lambda m: (m.start, -m.end, m.phrase))
+        return found
+
+
+def drop_contained(matches: Sequence[PhraseMatch[P]]) -> list[PhraseMatch[P]]:
+    """Drop a match whose literal parts all lie inside literal parts of a more specific match (more
+    literal characters, or as many in more parts): "工资" inside "拖欠工资" counts once, as
+    "拖欠工资"; "欠…工资" inside "拖欠…工资" likewise."""
+
+    def weight(m: PhraseMatch[P]) -> tuple[int, int]:
+        return sum(e - s for s, e in m.cores), len(m.cores)
+
+    kept: list[PhraseMatch[P]] = []
+    for m in matches:
+        suppressed = False
+        for o in matches:
+            if o is m or o.phrase == m.phrase or weight(o) <= weight(m):
+                continue
+            if all(any(cs <= s and e <= ce for cs, ce in o.cores) for s, e in m.cores):
+                suppressed = True
+                break
+        if not suppressed:
+            kept.append(m)
+    return kept
+
+
+def mask_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        for i in range(start, end):
+            chars[i] = MASK_CHAR
+    return "".join(chars)
+
+
+def taxonomy_fragments(name: str, separators: Sequence[str]) -> list[str]:
+    """Words of a category name usable as weak evidence: the name split on conjunctions."""
+    parts = [name]
+    for sep in separators:
+        parts = [piece for part in parts for piece in part.split(sep)]
+    return [p for p in (normalize_text(p) for p in parts) if len(p) >= 2]
+
+
+class Classifier:
+    """Lexicon classifier over the package's taxonomy."""
+
+    def __init__(self, package: CountyPackage) -> None:
+        self.package = package
+        self.taxonomy = package.taxonomy
+        lexicon = package.lexicon
+        self._k = lexicon.strength_k
+        table: dict[str, dict[str, float]] = defaultdict(dict)
+        for code, phrases in lexicon.phrases.items():
+            for phrase, weight in phrases.items():
+                table[normalize_phrase(phrase)][code] = float(weight)
+        # Weak evidence: the words of the taxonomy names themselves (unless the lexicon says otherwise).
+        names = [*self.taxonomy.first.items(), *((c, n) for c, (_, n) in self.taxonomy.sub.items())]
+        for code, name in names:
+            for fragment in taxonomy_fragments(name, lexicon.taxonomy_name_separators):
+                table[fragment].setdefault(code, lexicon.taxonomy_name_weight)
+        self._matcher: PhraseMatcher[tuple[tuple[str, float], ...]] = PhraseMatcher(
+            ((phrase, tuple(codes.items())) for phrase, codes in table.items()), gap=lexicon.gap
+        )
+        # Text hidden before matching: boilerplate from the lexicon, and every place name, so that
+        # a village called after a tree or a school does not read as a complaint about one.
+        hidden = [*lexicon.ignore, *(a.name for a in package.areas.values())]
+        hidden += [e.name for e in package.gazetteer]
+        self._hide: PhraseMatcher[None] = PhraseMatcher(((h, None) for h in hidden if h), gap=lexicon.gap)
+        self._order = {code: i for i, code in enumerate([*self.taxonomy.first, *self.taxonomy.sub])}
+
+    def prepare(self, text: str | None) -> str:
+        """Normalized text with place names and boilerplate hidden: what phrases are matched against."""
+        normalized = normalize_text(text)
+        return mask_spans(normalized, ((m.start, m.end) for m in self._hide.find(normalized)))
+
+    def scores(self, text: str | None) -> tuple[dict[str, float], list[PhraseMatch]]:
+        """Raw score per taxonomy code (first-level codes include their children) and the matches."""
+        matches = drop_contained(self._matcher.find(self.prepare(text)))
+        scores: dict[str, float] = defaultdict(float)
+        for m in matches:
+            for code, weight in m.payload:
+                scores[code] += weight
+                first = self.taxonomy.first_level(code)
+                if first is not None and first != code:
+                    scores[first] += weight
+        return dict(scores), matches
+
+    def classify(self, text: str | None) -> CategoryChoice:
+        scores, matches = self.scores(text)
+        firsts = {c: s for c, s in scores.items() if c in self.taxonomy.first and s > 0}
+        if not firsts:
+            return CategoryChoice(code=None, subcode=None, confidence=0.0, evidence=[])
+        code = max(firsts, key=lambda c: (firsts[c], -self._order[c]))
+        top = firsts[code]
+        children = self.taxonomy.children(code)
+        scored = {c: scores[c] for c in children if scores.get(c, 0) > 0}
+        if scored:
+            subcode: str | None = max(scored, key=lambda c: (scored[c], -self._order[c]))
+        else:
+            subcode = children[0] if len(children) == 1 else None
+        share = top / sum(firsts.values())
+        strength = top / (top + self._k)
+        evidence: list[str] = []
+        for m in matches:
+            supports = any(self.taxonomy.first_level(c) == code and w > 0 for c, w in m.payload)
+            if supports and m.phrase not in evidence:
+                evidence.append(m.phrase)
+        return CategoryChoice(
+            code=code, subcode=subcode, confidence=round(share * strength, 3), evidence=evidence
+        )

@@ -1,0 +1,289 @@
+"""The routing decision for one case: where, what, who leads, who assists, how urgent, which queue.
+
+Pure: the same request, package, locator and classifier always give the same decision.
+"""
+
+from __future__ import annotations
+
+from .classify import Classifier, normalize_text
+from .county import CountyPackage, Unit
+from .flags import detect_flags
+from .geo import Locator
+from .models import (
+    CategoryChoice,
+    Jurisdiction,
+    RouteDecision,
+    RouteRequest,
+    RoutingRules,
+    UnitRef,
+)
+
+
+def decide(
+    request: RouteRequest, package: CountyPackage, locator: Locator, classifier: Classifier
+) -> RouteDecision:
+    rules = package.rules
+    explanation: list[str] = []
+    manual: list[str] = []
+
+    jurisdiction = _locate(request, package, locator, explanation, manual)
+
+    category = classifier.classify(request.text)
+    _explain_category(category, package, rules, explanation, manual)
+
+    prepared = classifier.prepare(request.text)
+    found = detect_flags(prepared, category, request.people_count, rules)
+    flags = [name for name, _ in found]
+    for name, evidence in found:
+        explanation.append(f"Flag {name}: {evidence}.")
+
+    if "out_of_scope" in flags:
+        manual.insert(
+            0,
+            "emergency or out of scope (紧急事项/不属受理范围): transfer to 110/119/120 "
+            "or refuse with a reason; not dispatched",
+        )
+
+    lead: UnitRef | None = None
+    assisting: list[UnitRef] = []
+    if "out_of_scope" in flags:
+        explanation.append("Lead unit: none, the case is not dispatched (out_of_scope).")
+    else:
+        chain = _chain(package, jurisdiction)
+        lead = _lead_unit(package, rules, chain, category, jurisdiction, explanation)
+        assisting = _assisting_units(package, rules, chain, flags, lead, explanation)
+
+    tier = _tier(rules, flags, category, request.people_count, prepared, explanation)
+
+    queue = "manual" if manual else "auto"
+    if manual:
+        explanation.append("Queue manual (人工派单): " + "; ".join(manual) + ".")
+    else:
+        explanation.append("Queue auto (自动派单): location, category and lead unit are all determined.")
+    return RouteDecision(
+        jurisdiction=jurisdiction,
+        category=category,
+        flags=flags,
+        lead_unit=lead,
+        assisting_units=assisting,
+        tier=tier,
+        queue=queue,
+        explanation=explanation,
+        manual_reason="; ".join(manual) if manual else None,
+    )
+
+
+# -- jurisdiction ------------------------------------------------------------------------------
+
+
+def _describe(package: CountyPackage, jur: Jurisdiction) -> str:
+    parts = [
+        f"{package.area_name(code)} ({code})"
+        for code in (jur.town, jur.village, jur.grid)
+        if code is not None
+    ]
+    return " / ".join(parts) if parts else "nowhere"
+
+
+def _locate(
+    request: RouteRequest,
+    package: CountyPackage,
+    locator: Locator,
+    explanation: list[str],
+    manual: list[str],
+) -> Jurisdiction:
+    by_name = locator.match_address(request.address) if request.address else None
+
+    if request.lon is not None and request.lat is not None:
+        point = locator.locate_point(request.lon, request.lat)
+        if point is None:
+            explanation.append(
+                f"Location: coordinates ({request.lon}, {request.lat}) lie outside the county "
+                f"{package.area_name(package.county_code)}; no jurisdiction is assumed."
+            )
+            if by_name and by_name.jurisdiction:
+                explanation.append(
+                    f"Location: the address would point to {_describe(package, by_name.jurisdiction)}, "
+                    "but it is not used against coordinates outside the county."
+                )
+            manual.append(
+                "coordinates lie outside the county (辖区外): to be transferred, not dispatched here"
+            )
+            return Jurisdiction(source="none")
+        explanation.append(f"Location by coordinates (坐标): {_describe(package, point)}.")
+        if by_name and by_name.jurisdiction:
+            other = by_name.jurisdiction
+            if other.town != point.town or (other.village and other.village != point.village):
+                explanation.append(
+                    f"Location conflict: the address points to {_describe(package, other)}; "
+                    "coordinates take precedence."
+                )
+        return point
+    if (request.lon is None) != (request.lat is None):
+        explanation.append("Location: only one of lon/lat given; coordinates ignored.")
+
+    found: Jurisdiction | None = None
+    for label, match in (("address", by_name), ("text", None)):
+        if label == "text":
+            if found is not None and found.village is not None:
+                break
+            match = locator.match_address(request.text)
+        if match is None:
+            continue
+        for conflict in match.conflicts:
+            explanation.append(f"Location note ({label}): {conflict}.")
+        jur = match.jurisdiction
+        if jur is None:
+            continue
+        if found is None:
+            found = jur
+            how = "gazetteer (地名库)" if jur.source == "gazetteer" else "area name (区划名称)"
+            explanation.append(
+                f"Location by {how} in the {label} ('{jur.matched}'): {_describe(package, jur)}."
+            )
+        elif jur.town == found.town and jur.village is not None:
+            found = jur
+            explanation.append(
+                f"Location refined by the {label} ('{jur.matched}'): {_describe(package, jur)}."
+            )
+    if found is None or found.town is None:
+        explanation.append("Location: no coordinates and no known place name in the address or text.")
+        manual.append("no usable location (无法确定属地): no coordinates and no known place name")
+        return Jurisdiction(source="none")
+    return found
+
+
+# -- category ----------------------------------------------------------------------------------
+
+
+def _explain_category(
+    category: CategoryChoice,
+    package: CountyPackage,
+    rules: RoutingRules,
+    explanation: list[str],
+    manual: list[str],
+) -> None:
+    tax = package.taxonomy
+    threshold = rules.manual_confidence_threshold
+    if category.code is None:
+        explanation.append("Category: no phrase of the lexicon matched.")
+        manual.append("category unknown (无法分类): no evidence in the text")
+        return
+    sub = f" / {category.subcode} {tax.name(category.subcode)}" if category.subcode else ""
+    evidence = "、".join(category.evidence)
+    explanation.append(
+        f"Category {category.code} {tax.name(category.code)}{sub}: confidence {category.confidence:.2f} "
+        f"from phrases {evidence}."
+    )
+    if category.confidence < threshold:
+        manual.append(
+            f"category uncertain (分类置信度低): confidence {category.confidence:.2f} < {threshold:.2f}"
+        )
+
+
+# -- units -------------------------------------------------------------------------------------
+
+
+def _chain(package: CountyPackage, jur: Jurisdiction) -> list[str]:
+    """Areas containing the case, most specific first; only the county when the place is unknown."""
+    area = jur.most_specific
+    return package.ancestors(area) if area else [package.county_code]
+
+
+def _most_specific(units: list[Unit], chain: list[str]) -> Unit | None:
+    rank = {code: i for i, code in enumerate(chain)}
+    inside = [u for u in units if u.jurisdiction in rank]
+    if not inside:
+        return None
+    return min(inside, key=lambda u: rank[u.jurisdiction])  # stable: file order breaks ties
+
+
+def _ref(unit: Unit, role: str) -> UnitRef:
+    return UnitRef(code=unit.code, name=unit.name, type=unit.type, role=role)
+
+
+def _lead_unit(
+    package: CountyPackage,
+    rules: RoutingRules,
+    chain: list[str],
+    category: CategoryChoice,
+    jur: Jurisdiction,
+    explanation: list[str],
+) -> UnitRef | None:
+    place = "its area" if jur.town else "county level (place unknown)"
+    for code in (category.subcode, category.code):
+        if code is None:
+            continue
+        unit = _most_specific([u for u in package.units if code in u.categories], chain)
+        if unit is not None:
+            explanation.append(
+                f"Lead unit (主办): {unit.name} ({unit.code}), competent for {code} at "
+                f"{package.areas[unit.jurisdiction].level} level, the most specific in {place}."
+            )
+            return _ref(unit, "lead")
+    for unit_type in rules.fallback_lead_types:
+        unit = _most_specific([u for u in package.units if u.type == unit_type], chain)
+        if unit is not None:
+            explanation.append(
+                f"Lead unit (主办): {unit.name} ({unit.code}): no unit is competent for the category, "
+                f"fallback type {unit_type}."
+            )
+            return _ref(unit, "lead")
+    explanation.append("Lead unit: none found.")
+    return None
+
+
+def _assisting_units(
+    package: CountyPackage,
+    rules: RoutingRules,
+    chain: list[str],
+    flags: list[str],
+    lead: UnitRef | None,
+    explanation: list[str],
+) -> list[UnitRef]:
+    out: list[UnitRef] = []
+    taken = {lead.code} if lead else set()
+    for flag in flags:
+        for unit_type in rules.flag_unit_types.get(flag, []):
+            unit = _most_specific([u for u in package.units if u.type == unit_type], chain)
+            if unit is None:
+                continue
+            if unit.code in taken:
+                explanation.append(f"Flag {flag}: {unit.name} already leads the case.")
+            else:
+                taken.add(unit.code)
+                out.append(_ref(unit, flag))
+                explanation.append(f"Assisting (协办) for {flag}: {unit.name} ({unit.code}).")
+            break
+    return out
+
+
+# -- tier --------------------------------------------------------------------------------------
+
+
+def _tier(
+    rules: RoutingRules,
+    flags: list[str],
+    category: CategoryChoice,
+    people_count: int | None,
+    prepared_text: str,
+    explanation: list[str],
+) -> str:
+    codes = {c for c in (category.code, category.subcode) if c}
+    for rule in rules.tiers:
+        why: str | None = None
+        if rule.min_people is not None and people_count is not None and people_count >= rule.min_people:
+            why = f"people_count {people_count} >= {rule.min_people}"
+        elif set(rule.flags) & set(flags):
+            why = "flag " + ", ".join(sorted(set(rule.flags) & set(flags)))
+        elif codes & set(rule.categories):
+            why = "category " + ", ".join(sorted(codes & set(rule.categories)))
+        else:
+            hit = next((p for p in rule.phrases if p and normalize_text(p) in prepared_text), None)
+            if hit:
+                why = f"phrase '{hit}'"
+        if why:
+            explanation.append(f"Tier {rule.tier}: {why}.")
+            return rule.tier
+    explanation.append(f"Tier {rules.default_tier}: no tier rule applies.")
+    return rules.default_tier

@@ -1,0 +1,84 @@
+"""Flags: special handling a case needs besides its lead unit. All vocabulary is in routing_rules.json."""
+
+from __future__ import annotations
+
+from .classify import PhraseMatch, PhraseMatcher, drop_contained, normalize_text
+from .models import FLAG_NAMES, CategoryChoice, FlagRule, RoutingRules
+
+
+class _CompiledFlag:
+    def __init__(self, rule: FlagRule) -> None:
+        self.rule = rule
+        self.phrases: PhraseMatcher[None] = PhraseMatcher((p, None) for p in rule.phrases)
+        self.masks: PhraseMatcher[None] = PhraseMatcher((p, None) for p in rule.masks)
+        self.negations: PhraseMatcher[None] = PhraseMatcher((p, None) for p in rule.negations)
+        self.negators = sorted({normalize_text(n) for n in rule.negators if n}, key=len, reverse=True)
+
+
+_COMPILED: dict[int, tuple[RoutingRules, dict[str, _CompiledFlag]]] = {}
+
+
+def _compile(rules: RoutingRules) -> dict[str, _CompiledFlag]:
+    """Compiled matchers per rules object (rules are frozen, so compiling once is safe)."""
+    hit = _COMPILED.get(id(rules))
+    if hit is not None and hit[0] is rules:
+        return hit[1]
+    compiled = {name: _CompiledFlag(rules.flag(name)) for name in FLAG_NAMES}
+    if len(_COMPILED) >= 16:
+        _COMPILED.clear()
+    _COMPILED[id(rules)] = (rules, compiled)
+    return compiled
+
+
+def _category_hit(codes: list[str], category: CategoryChoice) -> str | None:
+    for code in (category.subcode, category.code):
+        if code is not None and code in codes:
+            return code
+    return None
+
+
+def _negated(text: str, match: PhraseMatch, negators: list[str], gap: int) -> bool:
+    for negator in negators:
+        for slack in range(gap + 1):
+            end = match.start - slack
+            if end >= len(negator) and text[end - len(negator) : end] == negator:
+                return True
+    return False
+
+
+def detect_flags(
+    text: str, category: CategoryChoice, people_count: int | None, rules: RoutingRules
+) -> list[tuple[str, str]]:
+    """Every flag the case raises, in FLAG_NAMES order, each with a line of evidence.
+
+    ``text`` may be raw or already prepared by the classifier (place names hidden); it is normalized
+    here either way.
+    """
+    normalized = normalize_text(text)
+    out: list[tuple[str, str]] = []
+    for name, flag in _compile(rules).items():
+        rule = flag.rule
+        excluded = _category_hit(rule.exclude_categories, category)
+        if excluded is not None:
+            continue
+        negation = flag.negations.find(normalized)
+        if negation:
+            continue
+        evidence: str | None = None
+        if rule.min_people is not None and people_count is not None and people_count >= rule.min_people:
+            evidence = f"people_count {people_count} >= {rule.min_people}"
+        code = _category_hit(rule.categories, category)
+        if evidence is None and code is not None:
+            evidence = f"category {code}"
+        if evidence is None and len(flag.phrases):
+            masked = [(m.start, m.end) for m in flag.masks.find(normalized)]
+            for m in drop_contained(flag.phrases.find(normalized)):
+                if any(s <= m.start and m.end <= e for s, e in masked):
+                    continue
+                if _negated(normalized, m, flag.negators, rules.negation_gap):
+                    continue
+                evidence = f"phrase '{m.phrase}'"
+                break
+        if evidence is not None:
+            out.append((name, evidence))
+    return out

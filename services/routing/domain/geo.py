@@ -1,0 +1,207 @@
+"""Placing a case in the county: by coordinates (point in polygon) or by names in an address.
+
+Coordinates go down to the grid through an STRtree over the grid polygons; village and town follow
+from the parent chain. Addresses are matched against the gazetteer first (exact names, longest
+match wins), then against the names of the areas themselves. Nothing is guessed: when the names
+disagree and nothing disambiguates, the answer stays at the level where they agree, or is None.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import shapely
+from shapely import STRtree
+from shapely.geometry.base import BaseGeometry
+
+from .classify import PhraseMatcher, drop_contained, mask_spans, normalize_text
+from .county import CountyPackage, GazetteerEntry
+from .models import Jurisdiction
+
+AREA_NAME_SUFFIXES: tuple[str, ...] = (
+    "居民委员会",
+    "村民委员会",
+    "居委会",
+    "村委会",
+    "社区",
+    "街道",
+    "村",
+    "镇",
+    "乡",
+)
+"""Generic administrative suffixes; a village's name without its suffix is accepted as a short name
+only together with the name of its own town (e.g. "<town> <village-stem> 四组")."""
+
+
+@dataclass(frozen=True)
+class AddressMatch:
+    """What the names in a text say about where a case lies, with the reasoning behind it."""
+
+    jurisdiction: Jurisdiction | None
+    evidence: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+
+class Locator:
+    """Point and name lookups over one county package; everything is precomputed at construction."""
+
+    def __init__(self, package: CountyPackage) -> None:
+        self.package = package
+        areas = package.areas
+        self._county_geom = package.geometries[package.county_code]
+        shapely.prepare(self._county_geom)
+
+        def indexed(level: str) -> tuple[list[str], list[BaseGeometry], STRtree | None]:
+            codes = sorted(c for c, a in areas.items() if a.level == level and c in package.geometries)
+            geoms = [package.geometries[c] for c in codes]
+            for g in geoms:
+                shapely.prepare(g)
+            return codes, geoms, (STRtree(geoms) if geoms else None)
+
+        self._levels = [indexed("grid"), indexed("village"), indexed("town")]
+
+        # Name lookups.
+        self._gazetteer: PhraseMatcher[GazetteerEntry] = PhraseMatcher((e.name, e) for e in package.gazetteer)
+        self._areas: PhraseMatcher[str] = PhraseMatcher(
+            (a.name, a.code) for a in areas.values() if a.level in ("town", "village", "grid")
+        )
+        stems: list[tuple[str, str]] = []
+        full_names = {normalize_text(a.name) for a in areas.values()}
+        for area in areas.values():
+            if area.level != "village":
+                continue
+            stem = _strip_suffix(normalize_text(area.name))
+            if stem and len(stem) >= 2 and stem not in full_names:
+                stems.append((stem, area.code))
+        self._stems: PhraseMatcher[str] = PhraseMatcher(stems)
+
+    # -- coordinates ---------------------------------------------------------------------------
+
+    def in_county(self, lon: float, lat: float) -> bool:
+        return bool(shapely.intersects_xy(self._county_geom, lon, lat))
+
+    def locate_point(self, lon: float, lat: float) -> Jurisdiction | None:
+        """The grid (and its village and town) containing the point; None outside the county."""
+        if not self.in_county(lon, lat):
+            return None
+        point = shapely.Point(lon, lat)
+        for codes, geoms, tree in self._levels:
+            if tree is None:
+                continue
+            for i in sorted(tree.query(point)):
+                if shapely.intersects_xy(geoms[i], lon, lat):
+                    return self._jurisdiction(codes[i], "coordinates", f"{lon:.6f},{lat:.6f}")
+        return None
+
+    # -- names ---------------------------------------------------------------------------------
+
+    def locate_address(self, address: str | None) -> Jurisdiction | None:
+        return self.match_address(address).jurisdiction
+
+    def match_address(self, address: str | None) -> AddressMatch:
+        """Place a text by the names in it: gazetteer names first, then area names."""
+        text = normalize_text(address)
+        if not text:
+            return AddressMatch(None)
+        pkg = self.package
+        area_hits = drop_contained(self._areas.find(text))
+        gaz_hits = drop_contained(self._gazetteer.find(text))
+        named_towns = {m.payload for m in area_hits if pkg.areas[m.payload].level == "town"}
+        named_villages = {pkg.village_of(m.payload) for m in area_hits} - {None}
+        named_grids = {m.payload for m in area_hits if pkg.areas[m.payload].level == "grid"}
+
+        evidence: list[str] = []
+        if gaz_hits:
+            entries = list({m.payload.name: m.payload for m in gaz_hits}.values())
+            evidence = [f"gazetteer name (地名库) '{e.name}'" for e in entries]
+            if len({_place(e) for e in entries}) > 1 and (named_towns or named_villages):
+                narrowed = [e for e in entries if e.town in named_towns or e.village in named_villages]
+                if narrowed:
+                    entries = narrowed
+                    evidence.append("several gazetteer names matched; kept those in the town/village named")
+            place = _common_place(entries)
+            if place is not None:
+                jur = self._jurisdiction(place, "gazetteer", "、".join(e.name for e in entries))
+                conflicts = self._conflicts(jur, named_towns, named_villages)
+                return AddressMatch(jur, evidence, conflicts)
+            evidence.append("gazetteer names point to different towns; not used")
+
+        # Area names: grid > village > town, all of which must agree.
+        villages = set(named_villages)
+        names_read = [m.phrase for m in area_hits]
+        if not villages and named_towns:
+            # Short village names, only outside the full names already read and only in a town named.
+            rest = mask_spans(text, [(m.start, m.end) for m in [*area_hits, *gaz_hits]])
+            for m in drop_contained(self._stems.find(rest)):
+                if pkg.town_of(m.payload) in named_towns:
+                    villages.add(m.payload)
+                    names_read.append(m.phrase)
+                    evidence.append(f"village short name '{m.phrase}' in the town named")
+        if named_towns:
+            outside = {v for v in villages if pkg.town_of(v) not in named_towns}
+            if outside:
+                names = "、".join(sorted(pkg.areas[v].name for v in outside))
+                return AddressMatch(None, evidence, [f"village(s) {names} not in the town named"])
+        towns = named_towns | {pkg.town_of(v) for v in villages}
+        if len(towns) != 1:
+            if len(towns) > 1:
+                names = "、".join(sorted(pkg.areas[t].name for t in towns if t))
+                return AddressMatch(None, evidence, [f"names of several towns ({names})"])
+            return AddressMatch(None, evidence)
+        if len(named_grids) == 1 and {pkg.village_of(g) for g in named_grids} >= villages:
+            code = next(iter(named_grids))
+        elif len(villages) == 1:
+            code = next(iter(villages))
+        else:
+            code = next(iter(towns))
+        matched = "、".join(names_read) or None
+        evidence.append(f"area name (区划名称) '{matched or pkg.areas[code].name}'")
+        return AddressMatch(self._jurisdiction(code, "area_name", matched), evidence)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _jurisdiction(self, code: str, source: str, matched: str | None) -> Jurisdiction:
+        pkg = self.package
+        level = pkg.areas[code].level
+        return Jurisdiction(
+            town=pkg.town_of(code),
+            village=pkg.village_of(code),
+            grid=code if level == "grid" else None,
+            source=source,  # type: ignore[arg-type]
+            matched=matched,
+        )
+
+    def _conflicts(self, jur: Jurisdiction, towns: set[str | None], villages: set[str | None]) -> list[str]:
+        pkg = self.package
+        out = []
+        if towns and jur.town not in towns:
+            names = "、".join(sorted(pkg.areas[t].name for t in towns if t))
+            out.append(
+                f"the address also names {names}, but the gazetteer places it in {pkg.area_name(jur.town)}"
+            )
+        elif villages and jur.village and jur.village not in villages:
+            names = "、".join(sorted(pkg.areas[v].name for v in villages if v))
+            out.append(
+                f"the address also names {names}, but the gazetteer places it in {pkg.area_name(jur.village)}"
+            )
+        return out
+
+
+def _strip_suffix(name: str) -> str:
+    for suffix in AREA_NAME_SUFFIXES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def _place(entry: GazetteerEntry) -> str | None:
+    return entry.grid or entry.village or entry.town
+
+
+def _common_place(entries: list[GazetteerEntry]) -> str | None:
+    """The most specific area all entries share (grid, then village, then town), or None."""
+    for attr in ("grid", "village", "town"):
+        values = {getattr(e, attr) for e in entries}
+        if len(values) == 1 and None not in values:
+            return values.pop()
+    return None

@@ -1,0 +1,134 @@
+"""One case, end to end, through the five running services."""
+
+import json
+import secrets
+
+import pytest
+
+from tests.e2e.flow import settled_case_file, submission, wait_for
+
+pytestmark = pytest.mark.e2e
+
+PHONE = "13812345678"
+
+
+def located(samples):
+    return [s for s in samples if s["expect"].get("town")]
+
+
+def test_a_sample_case_reaches_assigned_with_the_right_town_and_village(clerk, dispatcher, samples):
+    for sample in located(samples):
+        r = clerk.post("intake", "/v1/cases", json=submission(sample))
+        assert r.status_code == 201, r.text
+        created = r.json()
+        assert created["status"] == "received" and created["case_no"].count("-") == 2
+        case = settled_case_file(dispatcher, created["case_id"])
+        expect = sample["expect"]
+        assert case["case_no"] == created["case_no"]
+        assert case["jurisdiction"]["town"] == expect["town"], sample["id"]
+        assert case["jurisdiction"]["village"] == expect["village"], sample["id"]
+        assert case["status"] == "assigned", (sample["id"], case.get("manual_reason"))
+        assert case["lead_unit"]["code"]
+        kinds = {d["kind"] for d in case["deadlines"]}
+        assert {"acceptance_notice", "handling"} <= kinds
+        assert all(d["remaining_seconds"] > 0 for d in case["deadlines"])
+
+
+def test_a_case_without_a_location_goes_to_the_manual_queue_never_to_a_guessed_town(clerk, dispatcher, samples):
+    for sample in [s for s in samples if "manual" in s["expect"]["flags"]]:
+        created = clerk.post("intake", "/v1/cases", json=submission(sample)).json()
+        case = settled_case_file(dispatcher, created["case_id"])
+        assert case["status"] == "manual_dispatch", sample["id"]
+        assert case["jurisdiction"]["town"] is None and case["lead_unit"] is None
+        assert case["manual_reason"]
+
+
+def test_the_case_file_timeline_holds_every_event_in_order(clerk, dispatcher, samples):
+    sample = located(samples)[0]
+    created = clerk.post("intake", "/v1/cases", json=submission(sample, petitioner={"anonymous": True})).json()
+    settled_case_file(dispatcher, created["case_id"])
+
+    def timeline_complete():
+        case = dispatcher.get("supervision", f"/v1/cases/{created['case_id']}").json()
+        types = [e["type"] for e in case["timeline"]]
+        return case if {"dispatch.case.assigned", "dispatch.notification.sent"} <= set(types) else None
+
+    case = wait_for(timeline_complete, what="assignment and notice on the timeline")
+    types = [e["type"] for e in case["timeline"]]
+    assert types.index("dispatch.case.received") < types.index("dispatch.case.routed")
+    assert types.index("dispatch.case.routed") < types.index("dispatch.case.assigned")
+    times = [e["time"] for e in case["timeline"]]
+    assert times == sorted(times)
+    assert len(set(e["event_id"] for e in case["timeline"])) == len(types)
+
+
+def test_the_petitioner_is_told_of_acceptance_by_sms_or_inbox(clerk, dispatcher, samples):
+    sample = located(samples)[0]
+    with_phone = clerk.post("intake", "/v1/cases", json=submission(
+        sample, petitioner={"name": "王五", "phone": PHONE})).json()
+    anonymous = clerk.post("intake", "/v1/cases", json=submission(sample, petitioner={"anonymous": True})).json()
+
+    def notices(case_id):
+        items = dispatcher.get("notify", "/v1/notifications", params={"case_id": case_id}).json()["items"]
+        return items or None
+
+    sms = wait_for(lambda: notices(with_phone["case_id"]), what="the SMS acceptance notice")
+    assert [(n["kind"], n["channel"], n["status"]) for n in sms] == [("acceptance", "sms", "queued")]
+    assert sms[0]["recipient"] == "138****5678" and PHONE not in json.dumps(sms)
+    assert with_phone["case_no"] in sms[0]["body"]
+
+    inbox = wait_for(lambda: notices(anonymous["case_id"]), what="the inbox acceptance notice")
+    assert [(n["kind"], n["channel"], n["status"]) for n in inbox] == [("acceptance", "inbox", "sent")]
+    assert inbox[0]["channel_reason"] == "anonymous petitioner"
+
+
+def test_a_civil_dispute_opens_a_mediation_with_the_village_committee(clerk, dispatcher, samples, units):
+    sample = next(s for s in located(samples) if "mediation" in s["expect"]["flags"])
+    created = clerk.post("intake", "/v1/cases", json=submission(sample)).json()
+    settled_case_file(dispatcher, created["case_id"])
+
+    def mediations():
+        r = dispatcher.get("mediation", "/v1/mediations", params={"case_id": created["case_id"]})
+        return r.json()["items"] or None
+
+    items = wait_for(mediations, what="the mediation record")
+    committee = next(u for u in units
+                     if u["type"] == "mediation_committee" and u["jurisdiction"] == sample["expect"]["village"])
+    assert len(items) == 1
+    assert items[0]["organization"]["code"] == committee["code"]
+    assert (items[0]["type"], items[0]["status"]) == ("people", "opened")
+    one = dispatcher.get("mediation", f"/v1/mediations/{items[0]['id']}")
+    assert one.status_code == 200 and one.json()["case_id"] == created["case_id"]
+
+
+def test_one_trace_covers_the_spans_of_all_five_services(stack, clerk, dispatcher, samples):
+    sample = next(s for s in located(samples) if "mediation" in s["expect"]["flags"])
+    trace_id = secrets.token_hex(16)
+    traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    created = clerk.post("intake", "/v1/cases", headers={"traceparent": traceparent},
+                         json=submission(sample, petitioner={"anonymous": True})).json()
+    settled_case_file(dispatcher, created["case_id"])
+
+    def services_in_trace():
+        seen = set()
+        for path in (stack.run_dir / "traces").glob("*.jsonl"):
+            for line in path.read_text(encoding="utf-8").splitlines():
+                span = json.loads(line)
+                if span["trace_id"] == trace_id:
+                    seen.add(span["service"])
+        return seen if len(seen) == 5 else None
+
+    seen = wait_for(services_in_trace, what="spans of all five services in one trace")
+    assert seen == {"intake", "routing", "mediation", "supervision", "notify"}
+
+
+def test_routing_explains_its_decision_and_previews_without_storing(clerk, dispatcher, samples):
+    sample = located(samples)[0]
+    created = clerk.post("intake", "/v1/cases", json=submission(sample)).json()
+    settled_case_file(dispatcher, created["case_id"])
+    route = dispatcher.get("routing", f"/v1/routes/{created['case_id']}").json()
+    for key in ("jurisdiction", "category", "flags", "lead_unit", "assisting_units", "tier", "queue", "explanation"):
+        assert key in route
+    assert route["explanation"] and route["queue"] == "auto"
+    preview = dispatcher.post("routing", "/v1/routes/preview", json=submission(sample)).json()
+    assert preview["jurisdiction"] == route["jurisdiction"] and preview["category"] == route["category"]

@@ -1,0 +1,103 @@
+"""Loading and validating a county package."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from services.routing.domain import CountyPackage, CountyPackageError
+from services.routing.domain.county import LEVELS
+
+
+def test_reference_package_loads(package: CountyPackage) -> None:
+    assert package.areas[package.county_code].level == "county"
+    assert {a.level for a in package.areas.values()} == set(LEVELS)
+    assert len(package.version) == 12
+    assert package.units and package.gazetteer
+    assert package.taxonomy.first and package.taxonomy.sub
+    # Every second-level category has its own vocabulary in the lexicon.
+    assert set(package.taxonomy.sub) <= set(package.lexicon.phrases)
+
+
+def test_hierarchy_helpers(package: CountyPackage) -> None:
+    grid = next(a for a in package.areas.values() if a.level == "grid")
+    village = package.village_of(grid.code)
+    town = package.town_of(grid.code)
+    assert village == grid.parent
+    assert town == package.areas[village].parent
+    assert package.ancestors(grid.code) == [grid.code, village, town, package.county_code]
+    assert package.town_of(package.county_code) is None
+    assert package.village_of(town) is None
+
+
+def test_version_is_stable(county_dir: Path, package: CountyPackage) -> None:
+    assert CountyPackage.from_dir(county_dir).version == package.version
+
+
+def _broken_copy(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    geo = json.loads((dst / "geography.geojson").read_text(encoding="utf-8"))
+    village = next(f for f in geo["features"] if f["properties"]["level"] in ("village", "community"))
+    village["properties"]["parent"] = "NO-SUCH-TOWN"
+    (dst / "geography.geojson").write_text(json.dumps(geo, ensure_ascii=False), encoding="utf-8")
+
+    units = json.loads((dst / "units.json").read_text(encoding="utf-8"))
+    units[0]["jurisdiction"] = "NO-SUCH-AREA"
+    units[1]["categories"] = ["7777"]
+    (dst / "units.json").write_text(json.dumps(units, ensure_ascii=False), encoding="utf-8")
+
+    gaz = json.loads((dst / "gazetteer.json").read_text(encoding="utf-8"))
+    other_village = next(e["village"] for e in gaz if e["village"] != gaz[0]["village"])
+    gaz[0]["village"] = other_village  # grid no longer lies in this village
+    gaz[1]["grid"] = "NO-SUCH-GRID"
+    (dst / "gazetteer.json").write_text(json.dumps(gaz, ensure_ascii=False), encoding="utf-8")
+
+    lex = json.loads((dst / "lexicon.json").read_text(encoding="utf-8"))
+    lex["phrases"]["8888"] = {"whatever": 1}
+    (dst / "lexicon.json").write_text(json.dumps(lex, ensure_ascii=False), encoding="utf-8")
+
+    rules = json.loads((dst / "routing_rules.json").read_text(encoding="utf-8"))
+    rules["flags"]["mediation"]["categories"].append("9999")
+    (dst / "routing_rules.json").write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
+    return dst
+
+
+def test_broken_package_lists_every_problem(county_dir: Path, tmp_path: Path) -> None:
+    broken = _broken_copy(county_dir, tmp_path / "broken")
+    with pytest.raises(CountyPackageError) as caught:
+        CountyPackage.from_dir(broken)
+    problems = "\n".join(caught.value.problems)
+    assert "unknown parent NO-SUCH-TOWN" in problems
+    assert "serves unknown area NO-SUCH-AREA" in problems
+    assert "unknown category 7777" in problems
+    assert "does not lie in village" in problems
+    assert "unknown grid NO-SUCH-GRID" in problems
+    assert "lexicon.json: phrases: unknown category code 8888" in problems
+    assert "flags.mediation.categories: unknown category code 9999" in problems
+    assert len(caught.value.problems) >= 7
+
+
+def test_missing_and_invalid_files(county_dir: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "partial"
+    shutil.copytree(county_dir, dst)
+    (dst / "lexicon.json").unlink()
+    (dst / "units.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(CountyPackageError) as caught:
+        CountyPackage.from_dir(dst)
+    assert any(p.startswith("lexicon.json: cannot read") for p in caught.value.problems)
+    assert any(p.startswith("units.json: not valid") for p in caught.value.problems)
+
+
+def test_bad_rules_shape_is_reported(county_dir: Path, tmp_path: Path) -> None:
+    dst = tmp_path / "rules"
+    shutil.copytree(county_dir, dst)
+    rules = json.loads((dst / "routing_rules.json").read_text(encoding="utf-8"))
+    rules["flags"]["no_such_flag"] = {}
+    rules["manual_confidence_threshold"] = 3
+    (dst / "routing_rules.json").write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CountyPackageError) as caught:
+        CountyPackage.from_dir(dst)
+    problems = "\n".join(caught.value.problems)
+    assert "no_such_flag" in problems
+    assert "manual_confidence_threshold" in problems
