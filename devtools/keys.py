@@ -36,14 +36,23 @@ def ensure_dev_keys(keys_dir: Path) -> tuple[Path, Path]:
     tmp.chmod(0o600)
     tmp.replace(private)
     public.write_bytes(
-        key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
     )
     return private, public
 
 
 def issue_token(
-    keys_dir: Path, *, role: str, unit: str | None = None, area: str | None = None, subject: str | None = None,
-    ttl_seconds: int = 12 * 3600, issuer: str = DEV_ISSUER, audience: str = DEV_AUDIENCE,
+    keys_dir: Path,
+    *,
+    role: str,
+    unit: str | None = None,
+    area: str | None = None,
+    subject: str | None = None,
+    ttl_seconds: int = 12 * 3600,
+    issuer: str = DEV_ISSUER,
+    audience: str = DEV_AUDIENCE,
 ) -> str:
     """Sign a development token for a role and unit."""
     Role(role)  # refuse unknown roles early

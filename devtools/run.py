@@ -14,8 +14,12 @@ def main() -> int:
     """Start everything, print where it is, wait for a signal, stop everything."""
     run_dir = Path(os.environ.get("RUN_DIR", DEFAULT_RUN_DIR)).resolve()
     ports = {s: int(os.environ.get(f"{s.upper()}_PORT", DEFAULT_PORTS[s])) for s in SERVICES}
-    stack = Stack(run_dir=run_dir, ports=ports, nats_url=os.environ.get("NATS_URL") or None,
-                  mongodb_url=os.environ.get("MONGODB_URL") or None)
+    stack = Stack(
+        run_dir=run_dir,
+        ports=ports,
+        nats_url=os.environ.get("NATS_URL") or None,
+        mongodb_url=os.environ.get("MONGODB_URL") or None,
+    )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())

@@ -75,8 +75,13 @@ class Proc:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_path.open("ab")
         self.popen = subprocess.Popen(
-            self.argv, stdout=log, stderr=subprocess.STDOUT, env=dict(self.env or os.environ),
-            cwd=REPO_ROOT, preexec_fn=_die_with_parent, start_new_session=True,
+            self.argv,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(self.env or os.environ),
+            cwd=REPO_ROOT,
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
         )
         log.close()
 
@@ -106,16 +111,37 @@ class Proc:
 def nats_server(*, port: int, store_dir: Path, log_dir: Path) -> Proc:
     """A real nats-server with JetStream file storage."""
     store_dir.mkdir(parents=True, exist_ok=True)
-    argv = [_binary("nats-server"), "--jetstream", "--addr", "127.0.0.1", "--port", str(port),
-            "--store_dir", str(store_dir), "--server_name", "dispatch-local"]
+    argv = [
+        _binary("nats-server"),
+        "--jetstream",
+        "--addr",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--store_dir",
+        str(store_dir),
+        "--server_name",
+        "dispatch-local",
+    ]
     return Proc("nats-server", argv, log_dir / "nats-server.log")
 
 
 def mongo_server(*, port: int, data_dir: Path, log_dir: Path) -> Proc:
     """The embedded MongoDB wire-protocol server (nx-27017, SQLite underneath)."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    argv = [_binary("nx-27017"), "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir),
-            "--log-file", str(log_dir / "nx-27017.server.log"), "--pid-file", str(data_dir / "nx-27017.pid")]
+    argv = [
+        _binary("nx-27017"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+        "--log-file",
+        str(log_dir / "nx-27017.server.log"),
+        "--pid-file",
+        str(data_dir / "nx-27017.pid"),
+    ]
     return Proc("nx-27017", argv, log_dir / "nx-27017.log")
 
 
@@ -192,8 +218,12 @@ class Stack:
 
     def start_service(self, service: str, *, wait: bool = True, timeout: float = 60) -> Proc:
         """Start (or restart) one service and wait for its /readyz."""
-        proc = Proc(service, [sys.executable, "-m", f"services.{service}"], self.log_dir / f"{service}.log",
-                    env=self.service_env(service))
+        proc = Proc(
+            service,
+            [sys.executable, "-m", f"services.{service}"],
+            self.log_dir / f"{service}.log",
+            env=self.service_env(service),
+        )
         proc.start()
         self.procs[service] = proc
         if wait:

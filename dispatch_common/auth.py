@@ -66,7 +66,9 @@ class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self._settings = settings
         self._key: Any = None
-        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
+        self._jwks = (
+            jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
+        )
 
     def _public_key(self) -> Any:
         if self._key is None:
@@ -90,8 +92,13 @@ class TokenVerifier:
                 issuer=self._settings.jwt_issuer,
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
-            return Principal(subject=claims["sub"], role=Role(claims.get("role")), unit=claims.get("unit"),
-                             area=claims.get("area"), name=claims.get("name"))
+            return Principal(
+                subject=claims["sub"],
+                role=Role(claims.get("role")),
+                unit=claims.get("unit"),
+                area=claims.get("area"),
+                name=claims.get("name"),
+            )
         except (jwt.PyJWTError, ValueError, OSError) as exc:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}
@@ -103,8 +110,9 @@ async def authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "bearer token required",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "bearer token required", headers={"WWW-Authenticate": "Bearer"}
+        )
     verifier: TokenVerifier = request.app.state.token_verifier
     return await verifier.verify(token)
 

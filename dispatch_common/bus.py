@@ -6,6 +6,7 @@ dead-letters what it cannot process with the reason, then moves on.
 """
 
 import base64
+import contextlib
 import json
 import logging
 import time
@@ -55,7 +56,7 @@ Handler = Callable[[Delivery], Awaitable[None]]
 
 
 def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
-    """The platform's streams; every service declares them the same way, so it does not matter who is first."""
+    """The platform's streams; every service declares them alike, so it does not matter who is first."""
     common = {"storage": StorageType.FILE, "duplicate_window": settings.stream_duplicate_window_seconds}
     return [
         StreamConfig(name=subjects.DISPATCH_STREAM, subjects=[subjects.DISPATCH_SUBJECTS], **common),
@@ -117,21 +118,28 @@ class Bus:
         """Publish to JetStream and wait for the stream's acknowledgement."""
         return await self.broker.publish(body, subject, headers=headers, stream=stream, timeout=5.0)
 
-    async def publish_event(self, event: dict[str, Any], *, trace_headers: dict[str, str] | None = None) -> Any:
+    async def publish_event(
+        self, event: dict[str, Any], *, trace_headers: dict[str, str] | None = None
+    ) -> Any:
         """Publish one envelope with Nats-Msg-Id = its id, continuing the trace it was written in."""
         parent = context_from_headers(trace_headers) if trace_headers else None
         with tracer().start_as_current_span(
             f"publish {event['type']}",
             context=parent,
             kind=SpanKind.PRODUCER,
-            attributes={"messaging.system": "nats", "messaging.destination.name": event["type"],
-                        "messaging.message.id": event["id"], "dispatch.case_id": event.get("subject", "")},
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": event["type"],
+                "messaging.message.id": event["id"],
+                "dispatch.case_id": event.get("subject", ""),
+            },
         ):
             headers = {"Nats-Msg-Id": event["id"], "content-type": "application/cloudevents+json"}
             headers.update(current_trace_headers())
             body = json.dumps(event, ensure_ascii=False).encode()
-            ack = await self.publish(subject=event["type"], body=body, headers=headers,
-                                     stream=subjects.DISPATCH_STREAM)
+            ack = await self.publish(
+                subject=event["type"], body=body, headers=headers, stream=subjects.DISPATCH_STREAM
+            )
         metrics.EVENTS_PUBLISHED.labels(self.service, event["type"]).inc()
         return ack
 
@@ -178,8 +186,12 @@ class Bus:
             f"consume {raw.subject}",
             context=context_from_headers(raw.headers),
             kind=SpanKind.CONSUMER,
-            attributes={"messaging.system": "nats", "messaging.consumer.group.name": durable,
-                        "messaging.destination.name": raw.subject, "messaging.delivery_count": deliveries},
+            attributes={
+                "messaging.system": "nats",
+                "messaging.consumer.group.name": durable,
+                "messaging.destination.name": raw.subject,
+                "messaging.delivery_count": deliveries,
+            },
         ) as span:
             try:
                 document = json.loads(raw.data)
@@ -222,20 +234,26 @@ class Bus:
                 else:
                     backoff = self.settings.consumer_backoff_seconds
                     delay = backoff[min(deliveries - 1, len(backoff) - 1)] if backoff else 1.0
-                    log.warning("handler failed, retrying", extra={"consumer": durable, "event_id": event.id,
-                                                                   "error": repr(exc), "delay": delay})
+                    log.warning(
+                        "handler failed, retrying",
+                        extra={"consumer": durable, "event_id": event.id, "error": repr(exc), "delay": delay},
+                    )
                     await raw.nak(delay=delay)
                     count.labels(self.service, durable, "retried").inc()
                 return
             finally:
                 metrics.HANDLER_LATENCY.labels(self.service, durable).observe(time.perf_counter() - started)
-            try:
+            # A DuplicateKeyError means another replica applied it too; handlers are idempotent.
+            with contextlib.suppress(DuplicateKeyError):
                 await self._processed.insert_one(
-                    {"_id": key, "consumer": durable, "event_id": event.id, "type": event.type,
-                     "applied_at": datetime.now(UTC)}
+                    {
+                        "_id": key,
+                        "consumer": durable,
+                        "event_id": event.id,
+                        "type": event.type,
+                        "applied_at": datetime.now(UTC),
+                    }
                 )
-            except DuplicateKeyError:
-                pass  # another replica applied it too; handlers are idempotent, so the effect is one
             await raw.ack()
             count.labels(self.service, durable, "applied").inc()
 

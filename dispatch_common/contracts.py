@@ -38,7 +38,9 @@ def _registry() -> Registry:
 def _validator(relative: str) -> Draft202012Validator:
     schema = json.loads((SCHEMA_DIR / relative).read_text())
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return Draft202012Validator(
+        schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
 
 
 def known_event_types() -> list[str]:

@@ -1,6 +1,7 @@
 """Petitioner data protection: AES-GCM encryption at rest, keyed hashes for lookup, masking."""
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -39,10 +40,8 @@ def load_pii_keys(*, environment: str, keys_dir: Path) -> PiiKeys:
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(payload))
         tmp.chmod(0o600)
-        try:
+        with contextlib.suppress(FileNotFoundError):
             tmp.replace(path) if not path.exists() else tmp.unlink()
-        except FileNotFoundError:
-            pass
     payload = json.loads(path.read_text())
     return PiiKeys(base64.b64decode(payload["encryption_key"]), base64.b64decode(payload["hash_key"]))
 

@@ -22,8 +22,10 @@ OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     """Field-level reasons without echoing the submitted values (they may hold personal data)."""
-    return [{"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-            for err in exc.errors()]
+    return [
+        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+        for err in exc.errors()
+    ]
 
 
 class BodyLimit:
@@ -108,8 +110,9 @@ def create_app(
     async def readyz() -> JSONResponse:
         checks = await runtime.ready()
         ok = all(checks.values())
-        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
+        )
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prometheus() -> PlainTextResponse:

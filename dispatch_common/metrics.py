@@ -8,7 +8,9 @@ HTTP_REQUESTS = Counter(
 HTTP_LATENCY = Histogram(
     "dispatch_http_request_seconds", "HTTP request duration", ["service", "method", "route"]
 )
-EVENTS_PUBLISHED = Counter("dispatch_events_published_total", "Events published to JetStream", ["service", "type"])
+EVENTS_PUBLISHED = Counter(
+    "dispatch_events_published_total", "Events published to JetStream", ["service", "type"]
+)
 EVENTS_CONSUMED = Counter(
     "dispatch_events_consumed_total",
     "Events taken by a consumer, by outcome (applied, duplicate, retried, dead_lettered)",

@@ -5,6 +5,7 @@ A crash between publishing and marking republishes the same ids; JetStream drops
 """
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -20,8 +21,9 @@ log = logging.getLogger("dispatch.outbox")
 class OutboxRelay:
     """Publishes pending outbox entries of the given collections, on a nudge or every poll interval."""
 
-    def __init__(self, bus: Bus, collections: list[AsyncCollection], *, poll_seconds: float,
-                 batch: int = 200) -> None:
+    def __init__(
+        self, bus: Bus, collections: list[AsyncCollection], *, poll_seconds: float, batch: int = 200
+    ) -> None:
         self._bus = bus
         self._collections = collections
         self._poll = poll_seconds
@@ -41,10 +43,8 @@ class OutboxRelay:
         """Publish what is pending once more, then stop."""
         if self._task:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         try:
             await self.drain()
         except Exception:
@@ -52,10 +52,8 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
-            except TimeoutError:
-                pass
             self._wake.clear()
             try:
                 await self.drain()

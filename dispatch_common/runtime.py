@@ -59,7 +59,9 @@ class Runtime:
                 for step in self._setup:
                     await step()
                 await self.bus.start()
-        self.relay = OutboxRelay(self.bus, self._outbox_collections, poll_seconds=self.settings.outbox_poll_seconds)
+        self.relay = OutboxRelay(
+            self.bus, self._outbox_collections, poll_seconds=self.settings.outbox_poll_seconds
+        )
         self.relay.start()
         self.started.set()
         log.info("service started", extra={"service": self.settings.service_name})

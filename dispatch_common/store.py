@@ -27,8 +27,9 @@ class VersionConflict(Exception):
 
 def connect(url: str, *, app_name: str) -> AsyncMongoClient:
     """A client with timezone-aware datetimes and short server selection, for fast readiness answers."""
-    return AsyncMongoClient(url, tz_aware=True, appname=app_name, serverSelectionTimeoutMS=3000,
-                            connectTimeoutMS=3000)
+    return AsyncMongoClient(
+        url, tz_aware=True, appname=app_name, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000
+    )
 
 
 async def ping(client: AsyncMongoClient) -> bool:
@@ -51,7 +52,9 @@ def outbox_entries(events: Iterable[Envelope]) -> list[dict[str, Any]]:
     return entries
 
 
-async def insert_aggregate(col: AsyncCollection, doc: dict[str, Any], events: Iterable[Envelope] = ()) -> bool:
+async def insert_aggregate(
+    col: AsyncCollection, doc: dict[str, Any], events: Iterable[Envelope] = ()
+) -> bool:
     """Insert a new aggregate at version 1 with its events; False if one with that _id exists already."""
     entries = outbox_entries(events)
     try:

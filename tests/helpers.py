@@ -14,10 +14,15 @@ from dispatch_common.contracts import validate_event
 T = TypeVar("T")
 
 
-async def eventually(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 20.0,
-                     interval: float = 0.05, what: str = "condition") -> T:
-    """Poll until probe returns something truthy; fail with `what` after timeout (a bound, not a figure)."""
-    deadline = time.monotonic() + timeout
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]],
+    *,
+    within: float = 20.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> T:
+    """Poll until probe returns something truthy; fail naming `what` after `within` seconds."""
+    deadline = time.monotonic() + within
     last: T | None = None
     while time.monotonic() < deadline:
         last = await probe()
@@ -35,8 +40,9 @@ async def stream_messages(nc: NatsClient, stream: str, subject: str) -> list[tup
     out: list[tuple[dict[str, str], bytes]] = []
     if total == 0:
         return out
-    sub = await js.pull_subscribe(subject, stream=stream, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL,
-                                                                               inactive_threshold=5))
+    sub = await js.pull_subscribe(
+        subject, stream=stream, config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, inactive_threshold=5)
+    )
     try:
         while True:
             try:

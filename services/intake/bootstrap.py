@@ -32,8 +32,13 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     runtime.outbox(cases.cases)
     runtime.on_start(cases.ensure_indexes)
     keys = load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir)
-    return Intake(runtime=runtime, cases=cases, clock=clock or SystemClock(), keys=keys,
-                  county=county_code(settings.county_dir))
+    return Intake(
+        runtime=runtime,
+        cases=cases,
+        clock=clock or SystemClock(),
+        keys=keys,
+        county=county_code(settings.county_dir),
+    )
 
 
 def create(settings: IntakeSettings | None = None) -> FastAPI:
@@ -41,7 +46,12 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
     from services.intake.entrypoints import api
 
     intake = build(settings)
-    app = create_app(intake.runtime, title="Intake", description="Registration of citizen requests (登记受理).",
-                     include=api.include, max_body_bytes=intake.runtime.settings.max_body_bytes)
+    app = create_app(
+        intake.runtime,
+        title="Intake",
+        description="Registration of citizen requests (登记受理).",
+        include=api.include,
+        max_body_bytes=intake.runtime.settings.max_body_bytes,
+    )
     app.state.intake = intake
     return app

@@ -30,8 +30,11 @@ async def register_case(
             view.name_masked = mask_name(petitioner.name)
         if petitioner.phone:
             token = encrypt(keys, petitioner.phone)
-            stored_petitioner |= {"phone_enc": token, "phone_hash": keyed_hash(keys, petitioner.phone),
-                                  "phone_masked": mask_phone(petitioner.phone)}
+            stored_petitioner |= {
+                "phone_enc": token,
+                "phone_hash": keyed_hash(keys, petitioner.phone),
+                "phone_masked": mask_phone(petitioner.phone),
+            }
             view.phone_masked, view.contact_token = mask_phone(petitioner.phone), token
     text = normalize_text(cmd.text)
     address = normalize_text(cmd.address) if cmd.address else None
@@ -54,8 +57,16 @@ async def register_case(
         subject=case_id,
         clock=clock,
         data=CaseReceived(
-            case_id=case_id, case_no=case_no, channel=cmd.channel.value, text=text, address=address,
-            lon=cmd.lon, lat=cmd.lat, people_count=cmd.people_count, received_at=now, petitioner=view,
+            case_id=case_id,
+            case_no=case_no,
+            channel=cmd.channel.value,
+            text=text,
+            address=address,
+            lon=cmd.lon,
+            lat=cmd.lat,
+            people_count=cmd.people_count,
+            received_at=now,
+            petitioner=view,
         ),
     )
     await cases.add(case, [event])

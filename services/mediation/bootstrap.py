@@ -32,17 +32,27 @@ def build(settings: MediationSettings | None = None, *, clock: Clock | None = No
     """Wire mediation's parts and its consumer."""
     settings = settings or MediationSettings()
     runtime = Runtime(settings)
-    med = Mediation(runtime=runtime, mediations=runtime.outbox(runtime.db["mediations"]),
-                    clock=clock or SystemClock())
+    med = Mediation(
+        runtime=runtime, mediations=runtime.outbox(runtime.db["mediations"]), clock=clock or SystemClock()
+    )
     runtime.on_start(med.ensure_indexes)
 
     async def on_routed(delivery: Delivery) -> None:
-        await handlers.open_mediation(delivery.event, delivery.data, mediations=med.mediations, clock=med.clock,
-                                      consumer=subjects.MEDIATION_ON_ROUTED)
+        await handlers.open_mediation(
+            delivery.event,
+            delivery.data,
+            mediations=med.mediations,
+            clock=med.clock,
+            consumer=subjects.MEDIATION_ON_ROUTED,
+        )
         runtime.nudge()
 
-    runtime.bus.consume(subject=subjects.CASE_ROUTED, durable=subjects.MEDIATION_ON_ROUTED, handler=on_routed,
-                        data_model=RoutedDispute)
+    runtime.bus.consume(
+        subject=subjects.CASE_ROUTED,
+        durable=subjects.MEDIATION_ON_ROUTED,
+        handler=on_routed,
+        data_model=RoutedDispute,
+    )
     return med
 
 
@@ -51,8 +61,11 @@ def create(settings: MediationSettings | None = None) -> FastAPI:
     from services.mediation.entrypoints import api
 
     med = build(settings)
-    app = create_app(med.runtime, title="Mediation",
-                     description="People's mediation, legal aid and counselling tracks (人民调解).",
-                     include=api.include)
+    app = create_app(
+        med.runtime,
+        title="Mediation",
+        description="People's mediation, legal aid and counselling tracks (人民调解).",
+        include=api.include,
+    )
     app.state.mediation = med
     return app

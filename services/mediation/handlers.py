@@ -7,7 +7,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from dispatch_common import store, subjects
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
-from services.mediation.domain.models import MEDIATION_FLAG, MediationOpened, RoutedDispute, choose_organization
+from services.mediation.domain.models import (
+    MEDIATION_FLAG,
+    MediationOpened,
+    RoutedDispute,
+    choose_organization,
+)
 
 SOURCE = "/dispatch/mediation"
 
@@ -23,8 +28,14 @@ async def open_mediation(
         return None  # no jurisdiction yet: the dispatcher places the case first, then routing flags it again
     mediation_id = derived_event_id("mediation", case.case_id)
     now = clock.now()
-    opened = MediationOpened(mediation_id=mediation_id, case_id=case.case_id, organization=organization,
-                             type="people", status="opened", opened_at=now)
+    opened = MediationOpened(
+        mediation_id=mediation_id,
+        case_id=case.case_id,
+        organization=organization,
+        type="people",
+        status="opened",
+        opened_at=now,
+    )
     doc: dict[str, Any] = {
         "_id": mediation_id,
         "case_id": case.case_id,
@@ -35,7 +46,13 @@ async def open_mediation(
         "opened_at": now,
         "opened_by_event": event.id,
     }
-    announce = make_event(type=subjects.MEDIATION_OPENED, source=SOURCE, subject=case.case_id, clock=clock,
-                          event_id=derived_event_id(consumer, event.id, subjects.MEDIATION_OPENED), data=opened)
+    announce = make_event(
+        type=subjects.MEDIATION_OPENED,
+        source=SOURCE,
+        subject=case.case_id,
+        clock=clock,
+        event_id=derived_event_id(consumer, event.id, subjects.MEDIATION_OPENED),
+        data=opened,
+    )
     await store.insert_aggregate(mediations, doc, [announce])  # False means opened before: nothing to do
     return mediation_id

@@ -35,20 +35,33 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
     """Wire notify's parts and its consumer."""
     settings = settings or NotifySettings()
     runtime = Runtime(settings)
-    notify = Notify(runtime=runtime, notifications=runtime.outbox(runtime.db["notifications"]),
-                    templates=Templates(settings.templates_file), clock=clock or SystemClock(),
-                    county_name=county_name(settings.county_dir))
+    notify = Notify(
+        runtime=runtime,
+        notifications=runtime.outbox(runtime.db["notifications"]),
+        templates=Templates(settings.templates_file),
+        clock=clock or SystemClock(),
+        county_name=county_name(settings.county_dir),
+    )
     runtime.on_start(notify.ensure_indexes)
 
     async def on_received(delivery: Delivery) -> None:
         await handlers.notify_acceptance(
-            delivery.event, delivery.data, notifications=notify.notifications, templates=notify.templates,
-            clock=notify.clock, consumer=subjects.NOTIFY_ON_RECEIVED, county_name=notify.county_name,
+            delivery.event,
+            delivery.data,
+            notifications=notify.notifications,
+            templates=notify.templates,
+            clock=notify.clock,
+            consumer=subjects.NOTIFY_ON_RECEIVED,
+            county_name=notify.county_name,
         )
         runtime.nudge()
 
-    runtime.bus.consume(subject=subjects.CASE_RECEIVED, durable=subjects.NOTIFY_ON_RECEIVED, handler=on_received,
-                        data_model=CaseReceivedView)
+    runtime.bus.consume(
+        subject=subjects.CASE_RECEIVED,
+        durable=subjects.NOTIFY_ON_RECEIVED,
+        handler=on_received,
+        data_model=CaseReceivedView,
+    )
     return notify
 
 
@@ -57,7 +70,11 @@ def create(settings: NotifySettings | None = None) -> FastAPI:
     from services.notify.entrypoints import api
 
     notify = build(settings)
-    app = create_app(notify.runtime, title="Notify",
-                     description="Notices to petitioners and units (一信三反馈).", include=api.include)
+    app = create_app(
+        notify.runtime,
+        title="Notify",
+        description="Notices to petitioners and units (一信三反馈).",
+        include=api.include,
+    )
     app.state.notify = notify
     return app

@@ -13,8 +13,14 @@ SOURCE = "/dispatch/notify"
 
 
 async def notify_acceptance(
-    event: Envelope, case: CaseReceivedView, *, notifications: AsyncCollection, templates: Templates,
-    clock: Clock, consumer: str, county_name: str,
+    event: Envelope,
+    case: CaseReceivedView,
+    *,
+    notifications: AsyncCollection,
+    templates: Templates,
+    clock: Clock,
+    consumer: str,
+    county_name: str,
 ) -> str:
     """Tell the petitioner the case is registered (受理告知): the first of the three feedbacks."""
     kind = "acceptance"
@@ -40,11 +46,22 @@ async def notify_acceptance(
     }
     events = []
     if status == "sent":
-        events.append(make_event(
-            type=subjects.NOTIFICATION_SENT, source=SOURCE, subject=case.case_id, clock=clock,
-            event_id=derived_event_id(consumer, event.id, subjects.NOTIFICATION_SENT, notification_id),
-            data=NotificationSent(notification_id=notification_id, case_id=case.case_id, kind=kind,
-                                  channel=channel, recipient=recipient, sent_at=now),
-        ))
+        events.append(
+            make_event(
+                type=subjects.NOTIFICATION_SENT,
+                source=SOURCE,
+                subject=case.case_id,
+                clock=clock,
+                event_id=derived_event_id(consumer, event.id, subjects.NOTIFICATION_SENT, notification_id),
+                data=NotificationSent(
+                    notification_id=notification_id,
+                    case_id=case.case_id,
+                    kind=kind,
+                    channel=channel,
+                    recipient=recipient,
+                    sent_at=now,
+                ),
+            )
+        )
     await store.insert_aggregate(notifications, doc, events)  # False: recorded before, nothing more to do
     return notification_id

@@ -34,19 +34,40 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
     settings = settings or RoutingSettings()
     engine = RoutingEngine.from_dir(settings.county_dir)
     p = engine.package
-    log.info("county package loaded", extra={"county": p.county_code, "package_version": engine.version,
-                                             "areas": len(p.areas), "units": len(p.units)})
+    log.info(
+        "county package loaded",
+        extra={
+            "county": p.county_code,
+            "package_version": engine.version,
+            "areas": len(p.areas),
+            "units": len(p.units),
+        },
+    )
     runtime = Runtime(settings)
-    routing = Routing(runtime=runtime, routes=runtime.outbox(runtime.db["routes"]), engine=engine,
-                      clock=clock or SystemClock())
+    routing = Routing(
+        runtime=runtime,
+        routes=runtime.outbox(runtime.db["routes"]),
+        engine=engine,
+        clock=clock or SystemClock(),
+    )
 
     async def on_received(delivery: Delivery) -> None:
-        await handlers.route_case(delivery.event, delivery.data, routes=routing.routes, engine=routing.engine,
-                                  clock=routing.clock, consumer=subjects.ROUTING_ON_RECEIVED)
+        await handlers.route_case(
+            delivery.event,
+            delivery.data,
+            routes=routing.routes,
+            engine=routing.engine,
+            clock=routing.clock,
+            consumer=subjects.ROUTING_ON_RECEIVED,
+        )
         runtime.nudge()
 
-    runtime.bus.consume(subject=subjects.CASE_RECEIVED, durable=subjects.ROUTING_ON_RECEIVED, handler=on_received,
-                        data_model=CaseReceivedView)
+    runtime.bus.consume(
+        subject=subjects.CASE_RECEIVED,
+        durable=subjects.ROUTING_ON_RECEIVED,
+        handler=on_received,
+        data_model=CaseReceivedView,
+    )
     return routing
 
 
@@ -55,8 +76,11 @@ def create(settings: RoutingSettings | None = None) -> FastAPI:
     from services.routing.entrypoints import api
 
     routing = build(settings)
-    app = create_app(routing.runtime, title="Routing",
-                     description="Jurisdiction, category, responsible units and tier (属地与分类派单).",
-                     include=api.include)
+    app = create_app(
+        routing.runtime,
+        title="Routing",
+        description="Jurisdiction, category, responsible units and tier (属地与分类派单).",
+        include=api.include,
+    )
     app.state.routing = routing
     return app

@@ -16,18 +16,30 @@ SOURCE = "/dispatch/routing"
 
 def request_of(case: CaseReceivedView) -> RouteRequest:
     """The routing question a received case asks."""
-    return RouteRequest(channel=case.channel, text=case.text, address=case.address, lon=case.lon, lat=case.lat,
-                        people_count=case.people_count)
+    return RouteRequest(
+        channel=case.channel,
+        text=case.text,
+        address=case.address,
+        lon=case.lon,
+        lat=case.lat,
+        people_count=case.people_count,
+    )
 
 
 async def route_case(
-    event: Envelope, case: CaseReceivedView, *, routes: AsyncCollection, engine: RoutingEngine, clock: Clock,
+    event: Envelope,
+    case: CaseReceivedView,
+    *,
+    routes: AsyncCollection,
+    engine: RoutingEngine,
+    clock: Clock,
     consumer: str,
 ) -> RouteDecision:
     """Place a received case: jurisdiction, category, flags, units, tier; stored with its explanation."""
     decision = engine.decide(request_of(case))
-    routed = CaseRouted.of(case_id=case.case_id, case_no=case.case_no, decision=decision,
-                           package_version=engine.version)
+    routed = CaseRouted.of(
+        case_id=case.case_id, case_no=case.case_no, decision=decision, package_version=engine.version
+    )
     doc: dict[str, Any] = {
         "_id": case.case_id,
         "case_no": case.case_no,
@@ -36,7 +48,13 @@ async def route_case(
         "decided_at": clock.now(),
         "cause_event_id": event.id,
     }
-    announce = make_event(type=subjects.CASE_ROUTED, source=SOURCE, subject=case.case_id, clock=clock,
-                          event_id=derived_event_id(consumer, event.id, subjects.CASE_ROUTED), data=routed)
+    announce = make_event(
+        type=subjects.CASE_ROUTED,
+        source=SOURCE,
+        subject=case.case_id,
+        clock=clock,
+        event_id=derived_event_id(consumer, event.id, subjects.CASE_ROUTED),
+        data=routed,
+    )
     await store.insert_aggregate(routes, doc, [announce])  # False: routed before, nothing more to do
     return decision

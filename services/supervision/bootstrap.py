@@ -31,8 +31,12 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     files = CaseFiles(runtime.db)
     runtime.outbox(files.files)
     runtime.on_start(files.ensure_indexes)
-    sv = Supervision(runtime=runtime, files=files, policy=DeadlinePolicy.load(settings.deadline_policy_file),
-                     clock=clock or SystemClock())
+    sv = Supervision(
+        runtime=runtime,
+        files=files,
+        policy=DeadlinePolicy.load(settings.deadline_policy_file),
+        clock=clock or SystemClock(),
+    )
     subscribers.register(sv)
     return sv
 
@@ -42,7 +46,11 @@ def create(settings: SupervisionSettings | None = None) -> FastAPI:
     from services.supervision.entrypoints import api
 
     sv = build(settings)
-    app = create_app(sv.runtime, title="Supervision",
-                     description="The case file, assignment and deadlines (办理与督办).", include=api.include)
+    app = create_app(
+        sv.runtime,
+        title="Supervision",
+        description="The case file, assignment and deadlines (办理与督办).",
+        include=api.include,
+    )
     app.state.supervision = sv
     return app

@@ -14,8 +14,21 @@ from services.supervision.domain.policy import DeadlinePolicy
 
 SOURCE = "/dispatch/supervision"
 # What the timeline keeps of each event: enough to read the journey, never personal data.
-SUMMARY_KEYS = ("case_no", "channel", "queue", "tier", "flags", "lead_unit", "manual_reason", "kind",
-                "organization", "status", "jurisdiction", "category", "deadlines")
+SUMMARY_KEYS = (
+    "case_no",
+    "channel",
+    "queue",
+    "tier",
+    "flags",
+    "lead_unit",
+    "manual_reason",
+    "kind",
+    "organization",
+    "status",
+    "jurisdiction",
+    "category",
+    "deadlines",
+)
 
 
 def timeline_entry(event: Envelope, *, seq: int | None = None) -> dict[str, Any]:
@@ -48,18 +61,32 @@ async def open_case_file(data: CaseReceivedView, *, files: CaseFiles, policy: De
         doc = await files.get(data.case_id)
         if doc is None:
             anchors = {"received": data.received_at}
-            await files.create({"_id": data.case_id, "case_no": data.case_no, "status": "registered",
-                                "received_at": data.received_at, "deadlines": policy.deadlines_for(anchors)})
+            await files.create(
+                {
+                    "_id": data.case_id,
+                    "case_no": data.case_no,
+                    "status": "registered",
+                    "received_at": data.received_at,
+                    "deadlines": policy.deadlines_for(anchors),
+                }
+            )
             return
         if doc.get("received_at") is None:  # routing's event arrived first; fill in what it lacked
             anchors = {**_anchors(doc), "received": data.received_at}
-            await files.save(doc, {"received_at": data.received_at, "deadlines": policy.deadlines_for(anchors)})
+            await files.save(
+                doc, {"received_at": data.received_at, "deadlines": policy.deadlines_for(anchors)}
+            )
 
     await retry_on_conflict(attempt)
 
 
 async def assign_routed_case(
-    event: Envelope, data: CaseRoutedView, *, files: CaseFiles, policy: DeadlinePolicy, clock: Clock,
+    event: Envelope,
+    data: CaseRoutedView,
+    *,
+    files: CaseFiles,
+    policy: DeadlinePolicy,
+    clock: Clock,
     consumer: str,
 ) -> None:
     """Record routing's decision; a case with a lead unit is assigned to it, with its deadlines."""
@@ -67,8 +94,15 @@ async def assign_routed_case(
     async def attempt() -> None:
         doc = await files.get(data.case_id)
         if doc is None:
-            await files.create({"_id": data.case_id, "case_no": data.case_no, "status": "registered",
-                                "received_at": None, "deadlines": []})
+            await files.create(
+                {
+                    "_id": data.case_id,
+                    "case_no": data.case_no,
+                    "status": "registered",
+                    "received_at": None,
+                    "deadlines": [],
+                }
+            )
             doc = await files.get(data.case_id)
             assert doc is not None
         if doc.get("routed_event_id") == event.id:
@@ -88,19 +122,31 @@ async def assign_routed_case(
         }
         events = []
         if data.queue == "auto" and data.lead_unit is not None:
-            changes |= {"lead_unit": data.lead_unit.model_dump(),
-                        "assisting_units": [u.model_dump() for u in data.assisting_units]}
+            changes |= {
+                "lead_unit": data.lead_unit.model_dump(),
+                "assisting_units": [u.model_dump() for u in data.assisting_units],
+            }
             now = clock.now()
             anchors = {**_anchors(doc), "assigned": now}
             deadlines = policy.deadlines_for(anchors)
             changes |= {"status": "assigned", "assigned_at": now, "deadlines": deadlines}
-            events.append(make_event(
-                type=subjects.CASE_ASSIGNED, source=SOURCE, subject=data.case_id, clock=clock,
-                event_id=derived_event_id(consumer, event.id, subjects.CASE_ASSIGNED),
-                data=CaseAssigned(case_id=data.case_id, case_no=data.case_no, lead_unit=data.lead_unit,
-                                  assisting_units=data.assisting_units,
-                                  deadlines=[Deadline.model_validate(d) for d in deadlines], assigned_at=now),
-            ))
+            events.append(
+                make_event(
+                    type=subjects.CASE_ASSIGNED,
+                    source=SOURCE,
+                    subject=data.case_id,
+                    clock=clock,
+                    event_id=derived_event_id(consumer, event.id, subjects.CASE_ASSIGNED),
+                    data=CaseAssigned(
+                        case_id=data.case_id,
+                        case_no=data.case_no,
+                        lead_unit=data.lead_unit,
+                        assisting_units=data.assisting_units,
+                        deadlines=[Deadline.model_validate(d) for d in deadlines],
+                        assigned_at=now,
+                    ),
+                )
+            )
         else:
             changes["status"] = "manual_dispatch"
         await files.save(doc, changes, events)

@@ -16,8 +16,11 @@ def test_health_readiness_metrics_and_docs_need_no_token(stack):
         base = stack.url(service)
         assert httpx.get(f"{base}/healthz").json()["status"] == "ok"
         ready = httpx.get(f"{base}/readyz")
-        assert ready.status_code == 200 and ready.json()["checks"] == {"mongodb": True, "nats": True,
-                                                                      "started": True}
+        assert ready.status_code == 200 and ready.json()["checks"] == {
+            "mongodb": True,
+            "nats": True,
+            "started": True,
+        }
         assert "dispatch_http_requests_total" in httpx.get(f"{base}/metrics").text
         assert httpx.get(f"{base}/docs").status_code == 200
         assert httpx.get(f"{base}/openapi.json").json()["info"]["title"]
@@ -33,16 +36,31 @@ def test_every_other_endpoint_requires_a_valid_bearer_token(stack):
 
 
 def test_bad_input_gets_field_level_reasons(clerk):
-    r = clerk.post("intake", "/v1/cases", json={
-        "channel": "fax", "text": "", "lon": 200, "people_count": 0,
-        "petitioner": {"phone": "99887", "id_number": "x"},
-    })
+    r = clerk.post(
+        "intake",
+        "/v1/cases",
+        json={
+            "channel": "fax",
+            "text": "",
+            "lon": 200,
+            "people_count": 0,
+            "petitioner": {"phone": "99887", "id_number": "x"},
+        },
+    )
     assert r.status_code == 422
     fields = {tuple(d["loc"]) for d in r.json()["detail"]}
-    assert {("body", "channel"), ("body", "text"), ("body", "lon"), ("body", "people_count"),
-            ("body", "petitioner", "phone"), ("body", "petitioner", "id_number")} <= fields
+    assert {
+        ("body", "channel"),
+        ("body", "text"),
+        ("body", "lon"),
+        ("body", "people_count"),
+        ("body", "petitioner", "phone"),
+        ("body", "petitioner", "id_number"),
+    } <= fields
     assert "99887" not in r.text  # submitted values are not echoed back
-    one_coordinate = clerk.post("intake", "/v1/cases", json={"channel": "hotline_12345", "text": "x", "lon": 111.8})
+    one_coordinate = clerk.post(
+        "intake", "/v1/cases", json={"channel": "hotline_12345", "text": "x", "lon": 111.8}
+    )
     assert one_coordinate.status_code == 422 and "together" in one_coordinate.text
 
 
@@ -64,7 +82,10 @@ def test_a_unit_sees_its_own_cases_and_not_others(clerk, dispatcher, as_role, sa
     own = as_role("unit_handler", lead).get("supervision", f"/v1/cases/{created['case_id']}")
     assert own.status_code == 200 and own.json()["case_id"] == created["case_id"]
     involved = {lead, *(u["code"] for u in case["assisting_units"])}
-    other = next(u for u in units
-                 if u["code"] not in involved and u["jurisdiction"] not in case["jurisdiction"].values())
+    other = next(
+        u
+        for u in units
+        if u["code"] not in involved and u["jurisdiction"] not in case["jurisdiction"].values()
+    )
     theirs = as_role("unit_handler", other["code"]).get("supervision", f"/v1/cases/{created['case_id']}")
     assert theirs.status_code == 404

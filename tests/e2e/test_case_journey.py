@@ -34,7 +34,9 @@ def test_a_sample_case_reaches_assigned_with_the_right_town_and_village(clerk, d
         assert all(d["remaining_seconds"] > 0 for d in case["deadlines"])
 
 
-def test_a_case_without_a_location_goes_to_the_manual_queue_never_to_a_guessed_town(clerk, dispatcher, samples):
+def test_a_case_without_a_location_goes_to_the_manual_queue_never_to_a_guessed_town(
+    clerk, dispatcher, samples
+):
     for sample in [s for s in samples if "manual" in s["expect"]["flags"]]:
         created = clerk.post("intake", "/v1/cases", json=submission(sample)).json()
         case = settled_case_file(dispatcher, created["case_id"])
@@ -45,7 +47,9 @@ def test_a_case_without_a_location_goes_to_the_manual_queue_never_to_a_guessed_t
 
 def test_the_case_file_timeline_holds_every_event_in_order(clerk, dispatcher, samples):
     sample = located(samples)[0]
-    created = clerk.post("intake", "/v1/cases", json=submission(sample, petitioner={"anonymous": True})).json()
+    created = clerk.post(
+        "intake", "/v1/cases", json=submission(sample, petitioner={"anonymous": True})
+    ).json()
     settled_case_file(dispatcher, created["case_id"])
 
     def timeline_complete():
@@ -64,9 +68,12 @@ def test_the_case_file_timeline_holds_every_event_in_order(clerk, dispatcher, sa
 
 def test_the_petitioner_is_told_of_acceptance_by_sms_or_inbox(clerk, dispatcher, samples):
     sample = located(samples)[0]
-    with_phone = clerk.post("intake", "/v1/cases", json=submission(
-        sample, petitioner={"name": "王五", "phone": PHONE})).json()
-    anonymous = clerk.post("intake", "/v1/cases", json=submission(sample, petitioner={"anonymous": True})).json()
+    with_phone = clerk.post(
+        "intake", "/v1/cases", json=submission(sample, petitioner={"name": "王五", "phone": PHONE})
+    ).json()
+    anonymous = clerk.post(
+        "intake", "/v1/cases", json=submission(sample, petitioner={"anonymous": True})
+    ).json()
 
     def notices(case_id):
         items = dispatcher.get("notify", "/v1/notifications", params={"case_id": case_id}).json()["items"]
@@ -92,8 +99,11 @@ def test_a_civil_dispute_opens_a_mediation_with_the_village_committee(clerk, dis
         return r.json()["items"] or None
 
     items = wait_for(mediations, what="the mediation record")
-    committee = next(u for u in units
-                     if u["type"] == "mediation_committee" and u["jurisdiction"] == sample["expect"]["village"])
+    committee = next(
+        u
+        for u in units
+        if u["type"] == "mediation_committee" and u["jurisdiction"] == sample["expect"]["village"]
+    )
     assert len(items) == 1
     assert items[0]["organization"]["code"] == committee["code"]
     assert (items[0]["type"], items[0]["status"]) == ("people", "opened")
@@ -105,8 +115,12 @@ def test_one_trace_covers_the_spans_of_all_five_services(stack, clerk, dispatche
     sample = next(s for s in located(samples) if "mediation" in s["expect"]["flags"])
     trace_id = secrets.token_hex(16)
     traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
-    created = clerk.post("intake", "/v1/cases", headers={"traceparent": traceparent},
-                         json=submission(sample, petitioner={"anonymous": True})).json()
+    created = clerk.post(
+        "intake",
+        "/v1/cases",
+        headers={"traceparent": traceparent},
+        json=submission(sample, petitioner={"anonymous": True}),
+    ).json()
     settled_case_file(dispatcher, created["case_id"])
 
     def services_in_trace():
@@ -127,7 +141,16 @@ def test_routing_explains_its_decision_and_previews_without_storing(clerk, dispa
     created = clerk.post("intake", "/v1/cases", json=submission(sample)).json()
     settled_case_file(dispatcher, created["case_id"])
     route = dispatcher.get("routing", f"/v1/routes/{created['case_id']}").json()
-    for key in ("jurisdiction", "category", "flags", "lead_unit", "assisting_units", "tier", "queue", "explanation"):
+    for key in (
+        "jurisdiction",
+        "category",
+        "flags",
+        "lead_unit",
+        "assisting_units",
+        "tier",
+        "queue",
+        "explanation",
+    ):
         assert key in route
     assert route["explanation"] and route["queue"] == "auto"
     preview = dispatcher.post("routing", "/v1/routes/preview", json=submission(sample)).json()

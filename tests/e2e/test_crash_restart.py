@@ -29,10 +29,18 @@ def own_stack(tmp_path_factory):
 
 def received(i: int, sample: dict) -> dict:
     case_id = str(uuid.uuid4())
-    data = {"case_id": case_id, "case_no": f"990102-2026-9{i:05d}", "channel": sample["channel"],
-            "text": sample["text"], "received_at": "2026-11-23T01:00:00+00:00", "petitioner": {"anonymous": True}}
+    data = {
+        "case_id": case_id,
+        "case_no": f"990102-2026-9{i:05d}",
+        "channel": sample["channel"],
+        "text": sample["text"],
+        "received_at": "2026-11-23T01:00:00+00:00",
+        "petitioner": {"anonymous": True},
+    }
     data |= {k: sample[k] for k in ("address", "lon", "lat", "people_count") if k in sample}
-    return make_event(type=subjects.CASE_RECEIVED, source="/dispatch/intake", subject=case_id, data=data).to_document()
+    return make_event(
+        type=subjects.CASE_RECEIVED, source="/dispatch/intake", subject=case_id, data=data
+    ).to_document()
 
 
 async def publish_all(nats_url: str, events: list[dict]) -> None:
@@ -72,8 +80,11 @@ def test_routing_killed_mid_stream_and_restarted_loses_nothing_and_duplicates_no
 
     own_stack.start_service("routing")
     wait_for(lambda: routes.count_documents({}) == CASES, timeout=120, what="every case routed after restart")
-    wait_for(lambda: files.count_documents({"status": {"$in": ["assigned", "manual_dispatch"]}}) == CASES,
-             timeout=120, what="every case file settled")
+    wait_for(
+        lambda: files.count_documents({"status": {"$in": ["assigned", "manual_dispatch"]}}) == CASES,
+        timeout=120,
+        what="every case file settled",
+    )
 
     routed = asyncio.run(routed_events(own_stack.nats_url))
     per_case = Counter(e["subject"] for e in routed)

@@ -18,9 +18,17 @@ def received_event(case_id: str | None = None) -> dict:
     """A valid dispatch.case.received envelope."""
     case_id = case_id or str(uuid.uuid4())
     return make_event(
-        type=subjects.CASE_RECEIVED, source="/dispatch/intake", subject=case_id,
-        data={"case_id": case_id, "case_no": "990102-2026-000001", "channel": "hotline_12345", "text": "路灯不亮",
-              "received_at": "2026-11-23T01:00:00+00:00", "petitioner": {"anonymous": True}},
+        type=subjects.CASE_RECEIVED,
+        source="/dispatch/intake",
+        subject=case_id,
+        data={
+            "case_id": case_id,
+            "case_no": "990102-2026-000001",
+            "channel": "hotline_12345",
+            "text": "路灯不亮",
+            "received_at": "2026-11-23T01:00:00+00:00",
+            "petitioner": {"anonymous": True},
+        },
     ).to_document()
 
 
@@ -56,7 +64,9 @@ async def test_the_same_event_delivered_twice_has_one_effect(make_settings, runt
     # A redelivery that got past the window (another Msg-Id, same event id): the consumer skips it.
     await js.publish(subjects.CASE_RECEIVED, body, headers={"Nats-Msg-Id": f"{event['id']}-resent"})
     marker = received_event()
-    await js.publish(subjects.CASE_RECEIVED, json.dumps(marker).encode(), headers={"Nats-Msg-Id": marker["id"]})
+    await js.publish(
+        subjects.CASE_RECEIVED, json.dumps(marker).encode(), headers={"Nats-Msg-Id": marker["id"]}
+    )
     await eventually(lambda: _async(marker["id"] in effects), what="the marker event to be applied")
     assert effects.count(event["id"]) == 1
     processed = await rt.db["processed_events"].count_documents({"event_id": event["id"]})
@@ -92,7 +102,9 @@ async def test_a_malformed_message_is_dead_lettered_with_its_reason_and_the_cons
     assert applied == [good["id"]]
 
 
-async def test_a_failing_handler_is_retried_with_back_off_then_dead_lettered(make_settings, runtimes, nats_client):
+async def test_a_failing_handler_is_retried_with_back_off_then_dead_lettered(
+    make_settings, runtimes, nats_client
+):
     attempts: list[int] = []
 
     async def handler(d: Delivery) -> None:

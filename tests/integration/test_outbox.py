@@ -18,10 +18,17 @@ pytestmark = pytest.mark.integration
 def opened(case_id: str):
     """A valid dispatch.mediation.opened event."""
     return make_event(
-        type=subjects.MEDIATION_OPENED, source="/dispatch/mediation", subject=case_id,
-        data={"mediation_id": f"m-{case_id}", "case_id": case_id, "type": "people", "status": "opened",
-              "organization": {"code": "u1", "name": "调委会", "type": "mediation_committee"},
-              "opened_at": "2026-11-23T01:00:00+00:00"},
+        type=subjects.MEDIATION_OPENED,
+        source="/dispatch/mediation",
+        subject=case_id,
+        data={
+            "mediation_id": f"m-{case_id}",
+            "case_id": case_id,
+            "type": "people",
+            "status": "opened",
+            "organization": {"code": "u1", "name": "调委会", "type": "mediation_committee"},
+            "opened_at": "2026-11-23T01:00:00+00:00",
+        },
     )
 
 

@@ -52,17 +52,29 @@ async def test_projection_excludes_a_field(db):
 
 async def test_find_with_in_or_ranges_dotted_paths_sort_skip_limit(db):
     base = datetime(2026, 1, 1, tzinfo=UTC)
-    await db.c.insert_many([
-        {"_id": f"d{i}", "k": "a" if i % 2 else "b", "n": i, "at": base + timedelta(hours=i),
-         "lead_unit": {"code": f"u{i % 3}"}}
-        for i in range(10)
-    ])
+    await db.c.insert_many(
+        [
+            {
+                "_id": f"d{i}",
+                "k": "a" if i % 2 else "b",
+                "n": i,
+                "at": base + timedelta(hours=i),
+                "lead_unit": {"code": f"u{i % 3}"},
+            }
+            for i in range(10)
+        ]
+    )
     assert await db.c.count_documents({"k": {"$in": ["a"]}}) == 5
     assert await db.c.count_documents({"$or": [{"k": "a"}, {"n": 0}]}) == 6
     assert await db.c.count_documents({"n": {"$gte": 3, "$lt": 7}}) == 4
     assert await db.c.count_documents({"lead_unit.code": "u1"}) == 3
-    got = [d["_id"] async for d in db.c.find({"at": {"$lte": base + timedelta(hours=5)}}).sort([("n", -1)]).skip(1)
-           .limit(2)]
+    got = [
+        d["_id"]
+        async for d in db.c.find({"at": {"$lte": base + timedelta(hours=5)}})
+        .sort([("n", -1)])
+        .skip(1)
+        .limit(2)
+    ]
     assert got == ["d4", "d3"]
 
 
@@ -142,5 +154,5 @@ def test_no_collection_name_ends_like_a_gridfs_table():
     names = set()
     for path in (REPO_ROOT / "services").rglob("*.py"):
         names |= set(re.findall(r'db\["([A-Za-z0-9_.]+)"\]', path.read_text(encoding="utf-8")))
-    assert names, "collection names are spelled as db[\"name\"] in services/"
+    assert names, 'collection names are spelled as db["name"] in services/'
     assert not [n for n in names if n.endswith(("_files", "_chunks", ".files", ".chunks"))]

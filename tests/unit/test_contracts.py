@@ -27,9 +27,19 @@ def test_the_asyncapi_document_lists_every_event_type():
 
 
 def test_a_valid_event_passes_and_each_violation_is_named_with_its_path():
-    event = make_event(type=subjects.NOTIFICATION_SENT, source="/dispatch/notify", subject="c1", data={
-        "notification_id": "n1", "case_id": "c1", "kind": "acceptance", "channel": "inbox",
-        "recipient": "petitioner", "sent_at": "2026-11-23T01:00:00Z"})
+    event = make_event(
+        type=subjects.NOTIFICATION_SENT,
+        source="/dispatch/notify",
+        subject="c1",
+        data={
+            "notification_id": "n1",
+            "case_id": "c1",
+            "kind": "acceptance",
+            "channel": "inbox",
+            "recipient": "petitioner",
+            "sent_at": "2026-11-23T01:00:00Z",
+        },
+    )
     validate_event(event.to_document())
     broken = event.to_document() | {"data": {**event.data, "channel": "pigeon", "extra": 1}}
     with pytest.raises(ContractError) as err:

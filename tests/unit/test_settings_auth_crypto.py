@@ -14,7 +14,9 @@ from services.intake.config import IntakeSettings
 def test_production_refuses_development_token_settings():
     with pytest.raises(ValidationError, match="JWT_JWKS_URL"):
         ServiceSettings(environment="production")
-    ok = ServiceSettings(environment="production", jwt_jwks_url="https://idp.example/jwks", jwt_issuer="county-idp")
+    ok = ServiceSettings(
+        environment="production", jwt_jwks_url="https://idp.example/jwks", jwt_issuer="county-idp"
+    )
     assert ok.jwt_jwks_url
 
 

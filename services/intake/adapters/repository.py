@@ -24,7 +24,10 @@ class CaseRepository:
     async def next_case_no(self, *, county: str, year: int) -> str:
         """The next number of the county's year, e.g. 990102-2026-000123; atomic under concurrency."""
         counter = await self._counters.find_one_and_update(
-            {"_id": f"{county}-{year}"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+            {"_id": f"{county}-{year}"},
+            {"$inc": {"seq": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
         )
         return f"{county}-{year}-{counter['seq']:06d}"
 

@@ -15,8 +15,12 @@ SUBMITTERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.EXTERNAL_SYSTEM, Role.
 PII_READERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.SUPERVISOR, Role.ADMIN)
 
 
-@router.post("/cases", status_code=status.HTTP_201_CREATED, response_model=Registered,
-             summary="Register a citizen request as a case")
+@router.post(
+    "/cases",
+    status_code=status.HTTP_201_CREATED,
+    response_model=Registered,
+    summary="Register a citizen request as a case",
+)
 async def submit_case(body: SubmitCase, user: CurrentUser, intake: IntakeDeps) -> Registered:
     """Validate, number and store a submission; routing and the rest follow through events."""
     require_roles(user, *SUBMITTERS)

@@ -55,7 +55,9 @@ class MediationOpened(BaseModel):
 def choose_organization(case: RoutedDispute) -> Organization | None:
     """The mediation committee routing brought in for the mediation flag, else one that leads the case."""
     candidates = [u for u in case.assisting_units if u.role == MEDIATION_FLAG]
-    candidates += [u for u in [case.lead_unit, *case.assisting_units] if u and u.type in PEOPLE_MEDIATION_TYPES]
+    candidates += [
+        u for u in [case.lead_unit, *case.assisting_units] if u and u.type in PEOPLE_MEDIATION_TYPES
+    ]
     for unit in candidates:
         return Organization(code=unit.code, name=unit.name, type=unit.type)
     return None

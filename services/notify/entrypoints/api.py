@@ -8,7 +8,14 @@ from dispatch_common.auth import Principal, Role, authenticate, require_roles
 from services.notify.bootstrap import Notify
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
-READERS = (Role.DISPATCHER, Role.RECEPTION_CLERK, Role.SUPERVISOR, Role.COUNTY_LEADER, Role.AUDITOR, Role.ADMIN)
+READERS = (
+    Role.DISPATCHER,
+    Role.RECEPTION_CLERK,
+    Role.SUPERVISOR,
+    Role.COUNTY_LEADER,
+    Role.AUDITOR,
+    Role.ADMIN,
+)
 
 
 def _notify(request: Request) -> Notify:
@@ -29,9 +36,18 @@ async def list_notifications(
         [("created_at", 1)]
     )
     items = [
-        {"id": d["_id"], "case_id": d["case_id"], "kind": d["kind"], "channel": d["channel"],
-         "recipient": d["recipient"], "status": d["status"], "attempts": d.get("attempts", 0),
-         "sent_at": d.get("sent_at"), "body": d.get("body"), "channel_reason": d.get("channel_reason")}
+        {
+            "id": d["_id"],
+            "case_id": d["case_id"],
+            "kind": d["kind"],
+            "channel": d["channel"],
+            "recipient": d["recipient"],
+            "status": d["status"],
+            "attempts": d.get("attempts", 0),
+            "sent_at": d.get("sent_at"),
+            "body": d.get("body"),
+            "channel_reason": d.get("channel_reason"),
+        }
         async for d in cursor
     ]
     return {"items": items}

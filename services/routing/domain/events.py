@@ -39,5 +39,9 @@ class CaseRouted(BaseModel):
     @classmethod
     def of(cls, *, case_id: str, case_no: str, decision: RouteDecision, package_version: str) -> "CaseRouted":
         """The event for a decision."""
-        return cls(case_id=case_id, case_no=case_no, package_version=package_version,
-                   **decision.model_dump(include=set(RouteDecision.model_fields)))
+        return cls(
+            case_id=case_id,
+            case_no=case_no,
+            package_version=package_version,
+            **decision.model_dump(include=set(RouteDecision.model_fields)),
+        )

@@ -10,7 +10,14 @@ from services.routing.bootstrap import Routing
 from services.routing.domain.models import RouteRequest
 
 router = APIRouter(prefix="/v1", tags=["routes"])
-READERS = (Role.DISPATCHER, Role.RECEPTION_CLERK, Role.SUPERVISOR, Role.COUNTY_LEADER, Role.AUDITOR, Role.ADMIN)
+READERS = (
+    Role.DISPATCHER,
+    Role.RECEPTION_CLERK,
+    Role.SUPERVISOR,
+    Role.COUNTY_LEADER,
+    Role.AUDITOR,
+    Role.ADMIN,
+)
 
 
 def _routing(request: Request) -> Routing:
@@ -47,8 +54,13 @@ async def get_route(case_id: str, user: CurrentUser, routing: RoutingDeps) -> di
     doc = await routing.routes.find_one({"_id": case_id}, {"outbox": 0})
     if doc is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for case {case_id}")
-    return {"case_id": doc["_id"], "case_no": doc["case_no"], **doc["decision"],
-            "package_version": doc["package_version"], "decided_at": doc["decided_at"]}
+    return {
+        "case_id": doc["_id"],
+        "case_no": doc["case_no"],
+        **doc["decision"],
+        "package_version": doc["package_version"],
+        "decided_at": doc["decided_at"],
+    }
 
 
 @router.post("/routes/preview", summary="The decision routing would make, without storing anything")

@@ -13,7 +13,9 @@ class CaseFiles:
     """The case file of each case, one document per case id."""
 
     def __init__(self, db: AsyncDatabase) -> None:
-        self.files = db["case_dossiers"]  # not "*_files": the embedded server treats that as GridFS (docs/decisions/0002)
+        self.files = db[
+            "case_dossiers"
+        ]  # not "*_files": the embedded server treats that as GridFS (docs/decisions/0002)
         self.timeline = db["timeline"]
 
     async def ensure_indexes(self) -> None:
@@ -29,7 +31,9 @@ class CaseFiles:
         """Create a case file; False if it exists already."""
         return await store.insert_aggregate(self.files, doc, events)
 
-    async def save(self, current: dict[str, Any], changes: dict[str, Any], events: list[Envelope] = ()) -> None:  # type: ignore[assignment]
+    async def save(
+        self, current: dict[str, Any], changes: dict[str, Any], events: list[Envelope] = ()
+    ) -> None:  # type: ignore[assignment]
         """Version-guarded update with events owed."""
         await store.save_aggregate(self.files, current, changes, events)
 

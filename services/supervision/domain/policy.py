@@ -37,6 +37,12 @@ class DeadlinePolicy(BaseModel):
             start = anchors.get(rule.anchor)
             if start is None:
                 continue
-            out.append({"kind": rule.kind, "label": rule.label, "due_at": start + timedelta(days=rule.days),
-                        "basis": rule.basis})
+            out.append(
+                {
+                    "kind": rule.kind,
+                    "label": rule.label,
+                    "due_at": start + timedelta(days=rule.days),
+                    "basis": rule.basis,
+                }
+            )
         return out

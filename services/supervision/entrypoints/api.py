@@ -19,7 +19,7 @@ SupervisionDeps = Annotated[Supervision, Depends(_supervision)]
 
 
 def _unit_codes(doc: dict[str, Any]) -> set[str]:
-    units = [doc.get("lead_unit")] + list(doc.get("assisting_units") or [])
+    units = [doc.get("lead_unit"), *list(doc.get("assisting_units") or [])]
     return {u["code"] for u in units if u}
 
 
@@ -37,7 +37,8 @@ async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps) ->
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
     now = sv.clock.now()
     deadlines = [
-        {**d, "remaining_seconds": int((d["due_at"] - now).total_seconds())} for d in doc.get("deadlines") or []
+        {**d, "remaining_seconds": int((d["due_at"] - now).total_seconds())}
+        for d in doc.get("deadlines") or []
     ]
     category = doc.get("category") or {}
     timeline = await sv.files.entries(case_id)
@@ -58,8 +59,13 @@ async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps) ->
         "assigned_at": doc.get("assigned_at"),
         "deadlines": deadlines,
         "timeline": [
-            {"event_id": e["_id"], "type": e["type"], "source": e["source"], "time": e["time"],
-             "summary": e.get("summary") or {}}
+            {
+                "event_id": e["_id"],
+                "type": e["type"],
+                "source": e["source"],
+                "time": e["time"],
+                "summary": e.get("summary") or {},
+            }
             for e in timeline
         ],
     }

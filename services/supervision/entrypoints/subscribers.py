@@ -19,10 +19,15 @@ def register(sv: Supervision) -> None:
             )
         elif event.type == subjects.CASE_ROUTED:
             await handlers.assign_routed_case(
-                event, CaseRoutedView.model_validate(event.data), files=sv.files, policy=sv.policy,
-                clock=sv.clock, consumer=subjects.SUPERVISION_CASE_FILE,
+                event,
+                CaseRoutedView.model_validate(event.data),
+                files=sv.files,
+                policy=sv.policy,
+                clock=sv.clock,
+                consumer=subjects.SUPERVISION_CASE_FILE,
             )
         sv.runtime.nudge()
 
-    sv.runtime.bus.consume(subject=subjects.DISPATCH_SUBJECTS, durable=subjects.SUPERVISION_CASE_FILE,
-                           handler=on_event)
+    sv.runtime.bus.consume(
+        subject=subjects.DISPATCH_SUBJECTS, durable=subjects.SUPERVISION_CASE_FILE, handler=on_event
+    )
