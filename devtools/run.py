@@ -7,7 +7,8 @@ import threading
 from pathlib import Path
 
 from devtools.stack import DEFAULT_PORTS, SERVICES, Stack
-from dispatch_common.paths import DEFAULT_RUN_DIR
+from dispatch_common.county import county_code, county_name
+from dispatch_common.paths import DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
 
 
 def main() -> int:
@@ -26,11 +27,16 @@ def main() -> int:
     try:
         print(f"starting the platform in {run_dir} ...", flush=True)
         stack.start()
-        print("\nthe platform is ready:", flush=True)
-        print(f"  NATS       {stack.nats_url}")
-        print(f"  MongoDB    {stack.mongodb_url}")
+        county_dir = Path(os.environ.get("COUNTY_DIR", DEFAULT_COUNTY_DIR))
+        print(
+            f"\nthe platform is ready, with the county package {county_name(county_dir)} "
+            f"({county_code(county_dir)}) from {county_dir}:",
+            flush=True,
+        )
+        print(f"  {'NATS':<13}{stack.nats_url}")
+        print(f"  {'MongoDB':<13}{stack.mongodb_url}")
         for service in SERVICES:
-            print(f"  {service:<11}{stack.url(service)}   (API docs {stack.url(service)}/docs)")
+            print(f"  {service:<13}{stack.url(service)}   (API docs {stack.url(service)}/docs)")
         print(f"\nlogs in {stack.log_dir}, traces in {run_dir / 'traces'}")
         print("a token:  make token ROLE=dispatcher UNIT=<unit code>")
         print("Ctrl-C stops everything.", flush=True)

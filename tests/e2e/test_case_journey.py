@@ -155,3 +155,33 @@ def test_routing_explains_its_decision_and_previews_without_storing(clerk, dispa
     assert route["explanation"] and route["queue"] == "auto"
     preview = dispatcher.post("routing", "/v1/routes/preview", json=submission(sample)).json()
     assert preview["jurisdiction"] == route["jurisdiction"] and preview["category"] == route["category"]
+
+
+def test_every_event_on_the_stream_follows_proto(stack, clerk, dispatcher, samples):
+    import asyncio
+
+    import nats
+
+    from tests.helpers import events_on
+
+    for sample in samples:
+        created = clerk.post("intake", "/v1/cases", json=submission(sample)).json()
+        settled_case_file(dispatcher, created["case_id"])
+
+    async def read_all():
+        nc = await nats.connect(stack.nats_url)
+        try:
+            return await events_on(nc, "dispatch.>")  # each is validated against proto/ as it is read
+        finally:
+            await nc.drain()
+
+    events = asyncio.run(read_all())
+    produced = {(e["type"], e["source"]) for e in events}
+    assert {
+        ("dispatch.case.received", "/dispatch/intake"),
+        ("dispatch.case.routed", "/dispatch/routing"),
+        ("dispatch.case.assigned", "/dispatch/supervision"),
+        ("dispatch.mediation.opened", "/dispatch/mediation"),
+        ("dispatch.notification.sent", "/dispatch/notify"),
+    } <= produced
+    assert len({e["id"] for e in events}) == len(events)

@@ -8,7 +8,11 @@ from services.supervision.domain.events import CaseReceivedView, CaseRoutedView
 
 
 def register(sv: Supervision) -> None:
-    """One durable consumer reads every case event: the timeline needs them all, in stream order."""
+    """One durable consumer reads every case event: the timeline needs them all.
+
+    Messages of one fetched batch are handled concurrently, so the handlers do not rely on order:
+    opening the file and recording the route commute, and writes retry on a version conflict.
+    """
 
     async def on_event(delivery: Delivery) -> None:
         event = delivery.event

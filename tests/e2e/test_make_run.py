@@ -1,0 +1,69 @@
+"""`make run` and `make token` as a developer uses them."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from devtools.stack import SERVICES, free_port
+from dispatch_common.paths import REPO_ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def _children_of(pid: int) -> list[int]:
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_make_run_starts_everything_prints_urls_and_stops_everything(tmp_path):
+    ports = {s: free_port() for s in SERVICES}
+    env = dict(os.environ, RUN_DIR=str(tmp_path / "run"), **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()})
+    env.pop("NATS_URL", None)
+    env.pop("MONGODB_URL", None)
+    proc = subprocess.Popen([sys.executable, "-m", "devtools.run"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+        output = "".join(lines)
+        assert "the platform is ready" in output, output
+        for service, port in ports.items():
+            assert re.search(rf"{service}\s+http://127\.0\.0\.1:{port}", output), output
+            assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
+        children = _children_of(proc.pid)
+        assert len(children) == 7  # nats-server, nx-27017 and five services
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 0, rest
+    assert "stopped." in rest
+    for pid in children:
+        assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()
+    for port in ports.values():
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+def test_make_token_prints_one_token_and_nothing_else(tmp_path):
+    env = dict(os.environ, RUN_DIR=str(tmp_path / "run"))
+    out = subprocess.run(["make", "--no-print-directory", "token", "ROLE=unit_handler", "UNIT=990102001-GOV"],
+                         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 1 and re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+", lines[0])
+    refused = subprocess.run(["make", "--no-print-directory", "token", "ROLE=unit_handler", "UNIT=NO-SUCH-UNIT"],
+                             cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and refused.stdout == ""
