@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -23,11 +24,19 @@ def _children_of(pid: int) -> list[int]:
 
 def test_make_run_starts_everything_prints_urls_and_stops_everything(tmp_path):
     ports = {s: free_port() for s in SERVICES}
-    env = dict(os.environ, RUN_DIR=str(tmp_path / "run"), **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()})
+    env = dict(
+        os.environ, RUN_DIR=str(tmp_path / "run"), **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()}
+    )
     env.pop("NATS_URL", None)
     env.pop("MONGODB_URL", None)
-    proc = subprocess.Popen([sys.executable, "-m", "devtools.run"], cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devtools.run"],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     try:
         deadline = time.monotonic() + 120
@@ -51,7 +60,8 @@ def test_make_run_starts_everything_prints_urls_and_stops_everything(tmp_path):
     assert proc.returncode == 0, rest
     assert "stopped." in rest
     for pid in children:
-        assert not os.path.exists(f"/proc/{pid}") or "zombie" in open(f"/proc/{pid}/status").read().lower()
+        status = Path(f"/proc/{pid}/status")
+        assert not status.exists() or "zombie" in status.read_text().lower()
     for port in ports.values():
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -59,11 +69,23 @@ def test_make_run_starts_everything_prints_urls_and_stops_everything(tmp_path):
 
 def test_make_token_prints_one_token_and_nothing_else(tmp_path):
     env = dict(os.environ, RUN_DIR=str(tmp_path / "run"))
-    out = subprocess.run(["make", "--no-print-directory", "token", "ROLE=unit_handler", "UNIT=990102001-GOV"],
-                         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        ["make", "--no-print-directory", "token", "ROLE=unit_handler", "UNIT=990102001-GOV"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) == 1 and re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+", lines[0])
-    refused = subprocess.run(["make", "--no-print-directory", "token", "ROLE=unit_handler", "UNIT=NO-SUCH-UNIT"],
-                             cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=300)
+    refused = subprocess.run(
+        ["make", "--no-print-directory", "token", "ROLE=unit_handler", "UNIT=NO-SUCH-UNIT"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert refused.returncode != 0 and refused.stdout == ""
