@@ -5,6 +5,7 @@ in production tokens are verified against the county identity provider's JWKS.
 """
 
 import asyncio
+from collections.abc import Set as AbstractSet
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,7 @@ class Principal(BaseModel):
         """True for roles that see the whole county."""
         return self.role in COUNTY_WIDE_ROLES
 
-    def may_see(self, *, unit_codes: set[str], area_codes: set[str] = frozenset()) -> bool:
+    def may_see(self, *, unit_codes: AbstractSet[str], area_codes: AbstractSet[str] = frozenset()) -> bool:
         """Whether the caller may see a case led or assisted by these units, or lying in these areas."""
         if self.county_wide:
             return True
@@ -94,7 +95,7 @@ class TokenVerifier:
             )
             return Principal(
                 subject=claims["sub"],
-                role=Role(claims.get("role")),
+                role=Role(str(claims.get("role"))),
                 unit=claims.get("unit"),
                 area=claims.get("area"),
                 name=claims.get("name"),

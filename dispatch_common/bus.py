@@ -57,11 +57,26 @@ Handler = Callable[[Delivery], Awaitable[None]]
 
 def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
     """The platform's streams; every service declares them alike, so it does not matter who is first."""
-    common = {"storage": StorageType.FILE, "duplicate_window": settings.stream_duplicate_window_seconds}
+    window = settings.stream_duplicate_window_seconds
     return [
-        StreamConfig(name=subjects.DISPATCH_STREAM, subjects=[subjects.DISPATCH_SUBJECTS], **common),
-        StreamConfig(name=subjects.INGRESS_STREAM, subjects=[subjects.INGRESS_SUBJECTS], **common),
-        StreamConfig(name=subjects.DLQ_STREAM, subjects=[subjects.DLQ_SUBJECTS], **common),
+        StreamConfig(
+            name=subjects.DISPATCH_STREAM,
+            subjects=[subjects.DISPATCH_SUBJECTS],
+            storage=StorageType.FILE,
+            duplicate_window=window,
+        ),
+        StreamConfig(
+            name=subjects.INGRESS_STREAM,
+            subjects=[subjects.INGRESS_SUBJECTS],
+            storage=StorageType.FILE,
+            duplicate_window=window,
+        ),
+        StreamConfig(
+            name=subjects.DLQ_STREAM,
+            subjects=[subjects.DLQ_SUBJECTS],
+            storage=StorageType.FILE,
+            duplicate_window=window,
+        ),
     ]
 
 

@@ -40,6 +40,7 @@ class JsonLinesSpanExporter(SpanExporter):
         for span in spans:
             ctx = span.get_span_context()
             parent = span.parent
+            assert ctx is not None  # a finished SDK span always has its context
             lines.append(
                 json.dumps(
                     {

@@ -45,13 +45,14 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
     """The intake HTTP app."""
     from services.intake.entrypoints import api
 
+    settings = settings or IntakeSettings()
     intake = build(settings)
     app = create_app(
         intake.runtime,
         title="Intake",
         description="Registration of citizen requests (登记受理).",
         include=api.include,
-        max_body_bytes=intake.runtime.settings.max_body_bytes,
+        max_body_bytes=settings.max_body_bytes,
     )
     app.state.intake = intake
     return app

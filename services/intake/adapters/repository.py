@@ -29,6 +29,7 @@ class CaseRepository:
             upsert=True,
             return_document=ReturnDocument.AFTER,
         )
+        assert counter is not None  # upsert with return_document=AFTER always returns the document
         return f"{county}-{year}-{counter['seq']:06d}"
 
     async def add(self, case: dict[str, Any], events: list[Envelope]) -> None:

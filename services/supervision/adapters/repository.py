@@ -1,5 +1,6 @@
 """Supervision's collections: case files (with outbox) and the append-only timeline."""
 
+from collections.abc import Iterable
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -27,13 +28,13 @@ class CaseFiles:
         """A case file by case id."""
         return await self.files.find_one({"_id": case_id})
 
-    async def create(self, doc: dict[str, Any], events: list[Envelope] = ()) -> bool:  # type: ignore[assignment]
+    async def create(self, doc: dict[str, Any], events: Iterable[Envelope] = ()) -> bool:
         """Create a case file; False if it exists already."""
         return await store.insert_aggregate(self.files, doc, events)
 
     async def save(
-        self, current: dict[str, Any], changes: dict[str, Any], events: list[Envelope] = ()
-    ) -> None:  # type: ignore[assignment]
+        self, current: dict[str, Any], changes: dict[str, Any], events: Iterable[Envelope] = ()
+    ) -> None:
         """Version-guarded update with events owed."""
         await store.save_aggregate(self.files, current, changes, events)
 
