@@ -8,110 +8,20 @@ statistical classifier will later plug in: anything with ``classify(text) -> Cat
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from collections.abc import Sequence
+
+from dispatch_common.phrases import (
+    PhraseMatch,
+    PhraseMatcher,
+    drop_contained,
+    mask_spans,
+    normalize_phrase,
+    normalize_text,
+)
 
 from .county import CountyPackage
 from .models import CategoryChoice
-
-GAP_MARK = "…"
-MASK_CHAR = "\u3000"  # never survives normalize_text, so masked text cannot match any phrase
-CLAUSE_BREAKS = "。！？；!?;\n"
-
-P = TypeVar("P")
-
-
-def normalize_text(text: str | None) -> str:
-    """NFKC (full-width → half-width), lower-case Latin letters, all whitespace removed."""
-    if not text:
-        return ""
-    return "".join(unicodedata.normalize("NFKC", text).lower().split())
-
-
-def normalize_phrase(phrase: str) -> str:
-    return GAP_MARK.join(normalize_text(part) for part in phrase.split(GAP_MARK))
-
-
-@dataclass(frozen=True, slots=True)
-class PhraseMatch(Generic[P]):
-    phrase: str
-    start: int
-    end: int
-    cores: tuple[tuple[int, int], ...]  # spans of the literal parts (one for a plain phrase)
-    payload: P
-
-
-class PhraseMatcher(Generic[P]):
-    """Finds phrases in normalized text. ``a…b`` matches *a* then *b* within ``gap`` characters
-    of the same clause. Each phrase carries a payload (e.g. the codes and weights it adds)."""
-
-    def __init__(self, phrases: Iterable[tuple[str, P]], gap: int = 8) -> None:
-        self._plain: list[tuple[str, P]] = []
-        self._patterns: list[tuple[str, re.Pattern[str], P]] = []
-        breaks = re.escape(CLAUSE_BREAKS)
-        for raw, payload in phrases:
-            phrase = normalize_phrase(raw)
-            parts = [p for p in phrase.split(GAP_MARK) if p]
-            if not parts:
-                continue
-            if len(parts) == 1:
-                self._plain.append((parts[0], payload))
-            else:
-                between = f"[^{breaks}]{{0,{gap}}}?"
-                regex = between.join(f"({re.escape(p)})" for p in parts)
-                self._patterns.append((phrase, re.compile(regex), payload))
-
-    def __len__(self) -> int:
-        return len(self._plain) + len(self._patterns)
-
-    def find(self, text: str) -> list[PhraseMatch[P]]:
-        found: list[PhraseMatch[P]] = []
-        for phrase, payload in self._plain:
-            start = text.find(phrase)
-            while start != -1:
-                end = start + len(phrase)
-                found.append(PhraseMatch(phrase, start, end, ((start, end),), payload))
-                start = text.find(phrase, start + 1)
-        for phrase, pattern, payload in self._patterns:
-            for m in pattern.finditer(text):
-                cores = tuple(m.span(i) for i in range(1, (pattern.groups or 0) + 1))
-                found.append(PhraseMatch(phrase, m.start(), m.end(), cores, payload))
-        found.sort(key=lambda m: (m.start, -m.end, m.phrase))
-        return found
-
-
-def drop_contained(matches: Sequence[PhraseMatch[P]]) -> list[PhraseMatch[P]]:
-    """Drop a match whose literal parts all lie inside literal parts of a more specific match (more
-    literal characters, or as many in more parts): "工资" inside "拖欠工资" counts once, as
-    "拖欠工资"; "欠…工资" inside "拖欠…工资" likewise."""
-
-    def weight(m: PhraseMatch[P]) -> tuple[int, int]:
-        return sum(e - s for s, e in m.cores), len(m.cores)
-
-    kept: list[PhraseMatch[P]] = []
-    for m in matches:
-        suppressed = False
-        for o in matches:
-            if o is m or o.phrase == m.phrase or weight(o) <= weight(m):
-                continue
-            if all(any(cs <= s and e <= ce for cs, ce in o.cores) for s, e in m.cores):
-                suppressed = True
-                break
-        if not suppressed:
-            kept.append(m)
-    return kept
-
-
-def mask_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
-    chars = list(text)
-    for start, end in spans:
-        for i in range(start, end):
-            chars[i] = MASK_CHAR
-    return "".join(chars)
 
 
 def taxonomy_fragments(name: str, separators: Sequence[str]) -> list[str]:

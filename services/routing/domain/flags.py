@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .classify import PhraseMatch, PhraseMatcher, drop_contained, normalize_text
+from dispatch_common.phrases import PhraseMatcher, drop_contained, negated, normalize_text
+
 from .models import FLAG_NAMES, CategoryChoice, FlagRule, RoutingRules
 
 
@@ -37,15 +38,6 @@ def _category_hit(codes: list[str], category: CategoryChoice) -> str | None:
     return None
 
 
-def _negated(text: str, match: PhraseMatch, negators: list[str], gap: int) -> bool:
-    for negator in negators:
-        for slack in range(gap + 1):
-            end = match.start - slack
-            if end >= len(negator) and text[end - len(negator) : end] == negator:
-                return True
-    return False
-
-
 def detect_flags(
     text: str, category: CategoryChoice, people_count: int | None, rules: RoutingRules
 ) -> list[tuple[str, str]]:
@@ -75,7 +67,7 @@ def detect_flags(
             for m in drop_contained(flag.phrases.find(normalized)):
                 if any(s <= m.start and m.end <= e for s, e in masked):
                     continue
-                if _negated(normalized, m, flag.negators, rules.negation_gap):
+                if negated(normalized, m.start, flag.negators, rules.negation_gap):
                     continue
                 evidence = f"phrase '{m.phrase}'"
                 break

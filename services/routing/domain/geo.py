@@ -14,7 +14,8 @@ import shapely
 from shapely import STRtree
 from shapely.geometry.base import BaseGeometry
 
-from .classify import PhraseMatcher, drop_contained, mask_spans, normalize_text
+from dispatch_common.phrases import PhraseMatcher, drop_contained, mask_spans, normalize_text
+
 from .county import CountyPackage, GazetteerEntry
 from .models import Jurisdiction
 

@@ -1,7 +1,7 @@
 """Lexicon classification and flags."""
 
+from dispatch_common.phrases import PhraseMatcher, drop_contained, normalize_text
 from services.routing.domain import Classifier, CountyPackage, RoutingRules, detect_flags
-from services.routing.domain.classify import PhraseMatcher, drop_contained, normalize_text
 from services.routing.domain.models import FLAG_NAMES, CategoryChoice
 
 
