@@ -7,7 +7,13 @@ from collections.abc import Awaitable, Callable
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_delay,
+    wait_exponential,
+)
 
 from dispatch_common import metrics, store
 from dispatch_common.bus import Bus
@@ -15,6 +21,8 @@ from dispatch_common.outbox import OutboxRelay
 from dispatch_common.settings import ServiceSettings
 
 log = logging.getLogger("dispatch.runtime")
+
+START_ATTEMPT_SECONDS = 60.0
 
 
 class Runtime:
@@ -46,19 +54,28 @@ class Runtime:
             self.relay.nudge()
 
     async def _start(self) -> None:
+        def report(state: RetryCallState) -> None:
+            error = state.outcome.exception() if state.outcome else None
+            log.warning(
+                "start attempt failed; retrying",
+                extra={"attempt": state.attempt_number, "error": repr(error)},
+            )
+
         async for attempt in AsyncRetrying(
             wait=wait_exponential(multiplier=0.2, max=5),
             stop=stop_after_delay(600),
             retry=retry_if_exception_type(Exception),
+            before_sleep=report,
             reraise=True,
         ):
             with attempt:
-                await self.mongo.admin.command("ping")
-                for col in self._outbox_collections:
-                    await store.ensure_outbox_index(col)
-                for step in self._setup:
-                    await step()
-                await self.bus.start()
+                async with asyncio.timeout(START_ATTEMPT_SECONDS):  # a hung dependency is retried, and said
+                    await self.mongo.admin.command("ping")
+                    for col in self._outbox_collections:
+                        await store.ensure_outbox_index(col)
+                    for step in self._setup:
+                        await step()
+                    await self.bus.start()
         self.relay = OutboxRelay(
             self.bus, self._outbox_collections, poll_seconds=self.settings.outbox_poll_seconds
         )

@@ -1,4 +1,4 @@
-"""MongoDB access on the portable subset (see docs/decisions/0002): versioned aggregates with an outbox.
+"""MongoDB access on the portable subset (see docs/decisions/0006): versioned aggregates with an outbox.
 
 An aggregate document carries `version`, and the events it owes in `outbox` with `outbox_pending`.
 Writes are single-document and guarded by the version read, so a state change and the events it
@@ -67,14 +67,23 @@ async def insert_aggregate(
 async def save_aggregate(
     col: AsyncCollection, current: dict[str, Any], changes: dict[str, Any], events: Iterable[Envelope] = ()
 ) -> dict[str, Any]:
-    """Apply changes to an aggregate read at `current['version']`, appending events; returns the new state."""
+    """Apply changes to an aggregate read whole at `current["version"]`, with its events; the new state.
+
+    The document is replaced whole under the version guard rather than patched with `$set`: the
+    embedded server stores a datetime set at a top-level or dotted path as a naive string
+    (tests/integration/test_storage_conformance.py), and a replacement keeps every type intact.
+    `current` must therefore be the whole document, and `changes` holds top-level fields only.
+    """
+    dotted = [key for key in changes if "." in key or key.startswith("$")]
+    if dotted:
+        raise ValueError(f"save_aggregate takes top-level fields only, not {dotted}")
     version = current["version"]
     outbox = list(current.get(OUTBOX_FIELD) or []) + outbox_entries(events)
-    fields = {**changes, "version": version + 1, OUTBOX_FIELD: outbox, PENDING_FIELD: bool(outbox)}
-    result = await col.update_one({"_id": current["_id"], "version": version}, {"$set": fields})
+    state = {**current, **changes, "version": version + 1, OUTBOX_FIELD: outbox, PENDING_FIELD: bool(outbox)}
+    result = await col.replace_one({"_id": current["_id"], "version": version}, state)
     if result.matched_count != 1:
         raise VersionConflict(f"{col.name}/{current['_id']} is no longer at version {version}")
-    return {**current, **fields}
+    return state
 
 
 async def ensure_outbox_index(col: AsyncCollection) -> None:

@@ -1,7 +1,7 @@
 """Storage conformance: every MongoDB operation the project uses, against whatever server we run on.
 
 Runs against the embedded server by default and against a real MongoDB when TEST_MONGODB_URL is
-set, so a difference between the two shows up here first (docs/decisions/0002).
+set, so a difference between the two shows up here first (docs/decisions/0006).
 """
 
 import asyncio
@@ -135,7 +135,7 @@ async def test_create_index_is_idempotent(db):
 
 
 async def test_booleans_set_at_top_level_match_queries_by_true_and_false(db):
-    # nx-27017 0.8.1 reads a top-level boolean written by $set back as 1/0 (docs/decisions/0002);
+    # nx-27017 0.8.1 reads a top-level boolean written by $set back as 1/0 (docs/decisions/0006);
     # the project relies only on queries by True/False, which both servers answer alike.
     await db.c.insert_one({"_id": "b", "pending": True})
     await db.c.update_one({"_id": "b"}, {"$set": {"pending": False}})
@@ -146,7 +146,7 @@ async def test_booleans_set_at_top_level_match_queries_by_true_and_false(db):
 
 def test_no_collection_name_ends_like_a_gridfs_table():
     # nx-27017 0.8.1 silently drops updates on a collection named "<x>_files" (it is taken for a
-    # GridFS table) while answering nModified=1; measured here, see docs/decisions/0002.
+    # GridFS table) while answering nModified=1; measured here, see docs/decisions/0006.
     import re
 
     from dispatch_common.paths import REPO_ROOT
@@ -156,3 +156,30 @@ def test_no_collection_name_ends_like_a_gridfs_table():
         names |= set(re.findall(r'db\["([A-Za-z0-9_.]+)"\]', path.read_text(encoding="utf-8")))
     assert names, 'collection names are spelled as db["name"] in services/'
     assert not [n for n in names if n.endswith(("_files", "_chunks", ".files", ".chunks"))]
+
+
+async def test_a_replacement_keeps_datetimes_and_nested_documents_intact(db):
+    # nx-27017 0.8.1 stores a datetime written by $set at a top-level or dotted path as a naive
+    # string, and a sub-document added by $push as a JSON string; a whole-document replacement keeps
+    # every type, so store.save_aggregate replaces (docs/decisions/0006).
+    at = datetime(2026, 3, 1, 12, 0, 5, 123000, tzinfo=UTC)
+    await db.c.insert_one({"_id": "r", "version": 1})
+    state = {"_id": "r", "version": 2, "at": at, "log": [{"at": at, "what": "x"}], "sub": {"at": at}}
+    result = await db.c.replace_one({"_id": "r", "version": 1}, state)
+    assert result.matched_count == 1
+    assert await db.c.find_one({"_id": "r"}) == state
+
+
+async def test_save_aggregate_keeps_datetimes_and_refuses_dotted_paths(db):
+    from dispatch_common import store
+
+    at = datetime(2026, 3, 1, 12, 0, 5, 123000, tzinfo=UTC)
+    await store.insert_aggregate(db.c, {"_id": "g", "status": "new"})
+    current = await db.c.find_one({"_id": "g"})
+    await store.save_aggregate(db.c, current, {"status": "done", "done_at": at, "log": [{"at": at}]})
+    back = await db.c.find_one({"_id": "g"})
+    assert back["done_at"] == at and back["log"] == [{"at": at}] and back["version"] == 2
+    with pytest.raises(ValueError, match="top-level"):
+        await store.save_aggregate(db.c, back, {"sub.at": at})
+    with pytest.raises(store.VersionConflict):
+        await store.save_aggregate(db.c, current, {"status": "stale"})
