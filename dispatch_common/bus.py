@@ -5,12 +5,13 @@ proto/ before its handler runs, skips events it has already applied, retries wit
 dead-letters what it cannot process with the reason, then moves on.
 """
 
+import asyncio
 import base64
 import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -50,9 +51,31 @@ class Delivery:
     event: Envelope
     data: Any
     deliveries: int
+    sequence: int = 0  # the message's sequence in its stream: the order in which events were published
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+
+
+class KeyedLocks:
+    """One asyncio lock per key, kept only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
@@ -64,18 +87,21 @@ def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
             subjects=[subjects.DISPATCH_SUBJECTS],
             storage=StorageType.FILE,
             duplicate_window=window,
+            num_replicas=settings.stream_replicas,
         ),
         StreamConfig(
             name=subjects.INGRESS_STREAM,
             subjects=[subjects.INGRESS_SUBJECTS],
             storage=StorageType.FILE,
             duplicate_window=window,
+            num_replicas=settings.stream_replicas,
         ),
         StreamConfig(
             name=subjects.DLQ_STREAM,
             subjects=[subjects.DLQ_SUBJECTS],
             storage=StorageType.FILE,
             duplicate_window=window,
+            num_replicas=settings.stream_replicas,
         ),
     ]
 
@@ -91,6 +117,7 @@ class Bus:
         self.settings = settings
         self.service = settings.service_name
         self._processed = db[PROCESSED_COLLECTION]
+        self._in_flight = KeyedLocks()
         self.broker = NatsBroker(
             settings.nats_url,
             max_reconnect_attempts=-1,
@@ -153,7 +180,7 @@ class Bus:
             headers.update(current_trace_headers())
             body = json.dumps(event, ensure_ascii=False).encode()
             ack = await self.publish(
-                subject=event["type"], body=body, headers=headers, stream=subjects.DISPATCH_STREAM
+                subject=event["type"], body=body, headers=headers, stream=subjects.stream_of(event["type"])
             )
         metrics.EVENTS_PUBLISHED.labels(self.service, event["type"]).inc()
         return ack
@@ -228,49 +255,69 @@ class Bus:
                 count.labels(self.service, durable, "dead_lettered").inc()
                 return
             key = f"{durable}:{event.id}"
-            if await self._processed.find_one({"_id": key}, {"_id": 1}):
-                await raw.ack()
-                count.labels(self.service, durable, "duplicate").inc()
-                return
-            started = time.perf_counter()
-            try:
-                await handler(Delivery(event=event, data=data, deliveries=deliveries))
-            except Reject as exc:
-                await self._dead_letter(raw, durable=durable, reason=f"rejected: {exc}")
-                count.labels(self.service, durable, "dead_lettered").inc()
-                return
-            except Exception as exc:
-                span.record_exception(exc)
-                span.set_status(trace.Status(trace.StatusCode.ERROR, str(exc)))
-                if deliveries >= self.settings.consumer_max_deliver:
-                    reason = f"failed {deliveries} times; last error {type(exc).__name__}: {exc}"
-                    await self._dead_letter(raw, durable=durable, reason=reason)
-                    count.labels(self.service, durable, "dead_lettered").inc()
-                else:
-                    backoff = self.settings.consumer_backoff_seconds
-                    delay = backoff[min(deliveries - 1, len(backoff) - 1)] if backoff else 1.0
-                    log.warning(
-                        "handler failed, retrying",
-                        extra={"consumer": durable, "event_id": event.id, "error": repr(exc), "delay": delay},
-                    )
-                    await raw.nak(delay=delay)
-                    count.labels(self.service, durable, "retried").inc()
-                return
-            finally:
-                metrics.HANDLER_LATENCY.labels(self.service, durable).observe(time.perf_counter() - started)
-            # A DuplicateKeyError means another replica applied it too; handlers are idempotent.
-            with contextlib.suppress(DuplicateKeyError):
-                await self._processed.insert_one(
-                    {
-                        "_id": key,
-                        "consumer": durable,
-                        "event_id": event.id,
-                        "type": event.type,
-                        "applied_at": datetime.now(UTC),
-                    }
-                )
+            # Two copies of one event in one batch must not both pass the inbox check.
+            async with self._in_flight.hold(key):
+                await self._apply(raw, event, data, key=key, durable=durable, handler=handler, span=span)
+
+    async def _apply(
+        self,
+        raw: Msg,
+        event: Envelope,
+        data: BaseModel | None,
+        *,
+        key: str,
+        durable: str,
+        handler: Handler,
+        span: trace.Span,
+    ) -> None:
+        """Apply one valid event once: skip it if the inbox has it, else handle, record and ack."""
+        deliveries = raw.metadata.num_delivered
+        count = metrics.EVENTS_CONSUMED
+        if await self._processed.find_one({"_id": key}, {"_id": 1}):
             await raw.ack()
-            count.labels(self.service, durable, "applied").inc()
+            count.labels(self.service, durable, "duplicate").inc()
+            return
+        started = time.perf_counter()
+        try:
+            await handler(
+                Delivery(event=event, data=data, deliveries=deliveries, sequence=raw.metadata.sequence.stream)
+            )
+        except Reject as exc:
+            await self._dead_letter(raw, durable=durable, reason=f"rejected: {exc}")
+            count.labels(self.service, durable, "dead_lettered").inc()
+            return
+        except Exception as exc:
+            span.record_exception(exc)
+            span.set_status(trace.Status(trace.StatusCode.ERROR, str(exc)))
+            if deliveries >= self.settings.consumer_max_deliver:
+                reason = f"failed {deliveries} times; last error {type(exc).__name__}: {exc}"
+                await self._dead_letter(raw, durable=durable, reason=reason)
+                count.labels(self.service, durable, "dead_lettered").inc()
+            else:
+                backoff = self.settings.consumer_backoff_seconds
+                delay = backoff[min(deliveries - 1, len(backoff) - 1)] if backoff else 1.0
+                log.warning(
+                    "handler failed, retrying",
+                    extra={"consumer": durable, "event_id": event.id, "error": repr(exc), "delay": delay},
+                )
+                await raw.nak(delay=delay)
+                count.labels(self.service, durable, "retried").inc()
+            return
+        finally:
+            metrics.HANDLER_LATENCY.labels(self.service, durable).observe(time.perf_counter() - started)
+        # A DuplicateKeyError means another replica applied it too; handlers are idempotent.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._processed.insert_one(
+                {
+                    "_id": key,
+                    "consumer": durable,
+                    "event_id": event.id,
+                    "type": event.type,
+                    "applied_at": datetime.now(UTC),
+                }
+            )
+        await raw.ack()
+        count.labels(self.service, durable, "applied").inc()
 
     async def _dead_letter(self, raw: Msg, *, durable: str, reason: str) -> None:
         """Move a message to dlq.<durable> with its reason, then terminate it on the source consumer."""

@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     consumer_backoff_seconds: list[float] = [1.0, 5.0, 30.0, 120.0]
     consumer_batch_size: int = Field(16, ge=1, le=512)
     stream_duplicate_window_seconds: float = Field(600.0, gt=0)
+    # Copies of each stream in a NATS cluster (3 in production; a single server holds only 1).
+    stream_replicas: int = Field(1, ge=1, le=5)
     outbox_poll_seconds: float = Field(1.0, gt=0)
 
     log_level: str = "INFO"

@@ -10,18 +10,41 @@ DLQ_SUBJECTS = "dlq.>"
 
 # Event types; each is also the NATS subject it is published on.
 CASE_RECEIVED = "dispatch.case.received"
+CASE_SCREENED = "dispatch.case.screened"
 CASE_ROUTED = "dispatch.case.routed"
 CASE_ASSIGNED = "dispatch.case.assigned"
 MEDIATION_OPENED = "dispatch.mediation.opened"
 NOTIFICATION_SENT = "dispatch.notification.sent"
 
-ALL_EVENT_TYPES = (CASE_RECEIVED, CASE_ROUTED, CASE_ASSIGNED, MEDIATION_OPENED, NOTIFICATION_SENT)
+# What external systems publish and read (stream INGRESS).
+INGRESS_CASE_SUBMIT = "ingress.case.submit"
+INGRESS_CASE_ACCEPTED = "ingress.case.accepted"
+INGRESS_CASE_REJECTED = "ingress.case.rejected"
+
+ALL_EVENT_TYPES = (
+    CASE_RECEIVED,
+    CASE_SCREENED,
+    CASE_ROUTED,
+    CASE_ASSIGNED,
+    MEDIATION_OPENED,
+    NOTIFICATION_SENT,
+    INGRESS_CASE_SUBMIT,
+    INGRESS_CASE_ACCEPTED,
+    INGRESS_CASE_REJECTED,
+)
 
 # Durable consumers, one per (service, purpose). Replicas of a service share them.
-ROUTING_ON_RECEIVED = "routing-case-received"
+INTAKE_INGRESS = "intake-ingress-submit"
+INTAKE_ON_ASSIGNED = "intake-case-assigned"
+ROUTING_ON_SCREENED = "routing-case-screened"
 SUPERVISION_CASE_FILE = "supervision-case-file"
 MEDIATION_ON_ROUTED = "mediation-case-routed"
-NOTIFY_ON_RECEIVED = "notify-case-received"
+NOTIFY_ON_SCREENED = "notify-case-screened"
+
+
+def stream_of(subject: str) -> str:
+    """The stream a subject is stored in."""
+    return INGRESS_STREAM if subject.startswith("ingress.") else DISPATCH_STREAM
 
 
 def dead_letter_subject(durable: str) -> str:
