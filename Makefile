@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-unit test-integration test-e2e lint format token clean
+.PHONY: venv run test test-unit test-integration test-e2e lint format token bench asyncapi clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) >&2
@@ -41,6 +41,12 @@ format: $(STAMP)
 token: $(STAMP)  ## print one development bearer token: make token ROLE=dispatcher UNIT=<unit code>
 	@test -n "$(ROLE)" || { echo "usage: make token ROLE=<role> [UNIT=<unit code>]" >&2; exit 2; }
 	@$(BIN)/python -m devtools.keys --role "$(ROLE)" --unit "$(UNIT)"
+
+bench: $(STAMP)  ## the benchmarks: figures for the speed and size targets (make bench ARGS=--quick)
+	$(BIN)/python -m bench $(ARGS)
+
+asyncapi: $(STAMP)  ## regenerate proto/asyncapi.yaml from proto/schemas
+	$(BIN)/python -m devtools.asyncapi
 
 clean:  ## remove local state (.run) but keep the virtualenv
 	rm -rf .run

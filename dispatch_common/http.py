@@ -130,4 +130,14 @@ def serve(app: FastAPI, *, host: str, port: int) -> None:
     """Run the app under uvicorn until SIGINT/SIGTERM, then drain."""
     import uvicorn
 
-    uvicorn.run(app, host=host, port=port, log_config=None, access_log=False, timeout_graceful_shutdown=10)
+    # reset_contextvars: a request queued on a keep-alive connection behind a large body would otherwise
+    # start inside the previous request's context, and its span would join that request's trace.
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+        reset_contextvars=True,
+    )

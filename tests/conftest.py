@@ -5,6 +5,7 @@ uses its own databases) and a fresh nats-server per test (JetStream state never 
 tests). End-to-end tests start the five services as processes (see tests/e2e/conftest.py).
 """
 
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from devtools.stack import Proc, _wait_port, free_port, mongo_server, nats_server
+from dispatch_common.paths import DEFAULT_COUNTY_DIR
 
 MONGODB_URL = os.environ.get("TEST_MONGODB_URL")  # run the suite against a real MongoDB when set
 
@@ -69,3 +71,10 @@ async def nats_client(nats_url: str) -> AsyncIterator[NatsClient]:
     nc = await nats.connect(nats_url)
     yield nc
     await nc.drain()
+
+
+@pytest.fixture(scope="session")
+def samples() -> list[dict]:
+    """The labelled sample cases of the county package."""
+    lines = (DEFAULT_COUNTY_DIR / "sample_cases.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]

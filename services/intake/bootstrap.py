@@ -1,6 +1,9 @@
-"""Intake's composition root: builds its runtime, repositories and app."""
+"""Intake's composition root: builds its runtime, repositories, rules and app."""
 
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
@@ -9,8 +12,29 @@ from dispatch_common.county import county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
+from services.intake.adapters.history import CaseHistory, find_links
 from services.intake.adapters.repository import CaseRepository
 from services.intake.config import IntakeSettings
+from services.intake.domain.boundary import CountyBoundary
+from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links
+from services.intake.domain.screening import Screener, ScreeningRules
+
+
+@dataclass
+class ScreeningHolder:
+    """The screening rules in force; reload swaps them whole, and a bad file leaves the old ones in force."""
+
+    rules_file: Path
+    kb_file: Path
+    current: Screener = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.current = Screener(ScreeningRules.from_file(self.rules_file, self.kb_file))
+
+    def reload(self) -> str:
+        """Read the rules again (raises ScreeningRulesError, keeping the old ones); returns the version."""
+        self.current = Screener(ScreeningRules.from_file(self.rules_file, self.kb_file))
+        return self.current.rules.version
 
 
 @dataclass
@@ -19,40 +43,79 @@ class Intake:
 
     runtime: Runtime
     cases: CaseRepository
+    history: CaseHistory
+    duplicates: DuplicatePolicy
+    screening: ScreeningHolder
+    boundary: CountyBoundary
     clock: Clock
     keys: PiiKeys
     county: str
+    open311_keys: frozenset[str]
+    timezone: ZoneInfo
+
+    async def find_links(self, snapshot: CaseSnapshot) -> Links:
+        """Repeats of the same petitioner and incidents at the same place."""
+        return await find_links(self.history, snapshot, self.duplicates)
+
+
+def _open311_keys(settings: IntakeSettings) -> frozenset[str]:
+    """Configured API keys; in development one is generated once into the keys folder."""
+    if settings.open311_api_keys or settings.environment == "production":
+        return frozenset(settings.open311_api_keys)
+    path = settings.keys_dir / "open311_api_key"
+    if not path.exists():
+        settings.keys_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return frozenset({path.read_text().strip()})
 
 
 def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> Intake:
-    """Wire intake's parts."""
+    """Wire intake's parts and its ingress consumer."""
+    from services.intake.entrypoints import subscribers
+
     settings = settings or IntakeSettings()
     runtime = Runtime(settings)
     cases = CaseRepository(runtime.db)
+    history = CaseHistory(runtime.db)
     runtime.outbox(cases.cases)
     runtime.on_start(cases.ensure_indexes)
-    keys = load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir)
-    return Intake(
+    runtime.on_start(history.ensure_indexes)
+    intake = Intake(
         runtime=runtime,
         cases=cases,
+        history=history,
+        duplicates=DuplicatePolicy.load(settings.duplicates_policy_file),
+        screening=ScreeningHolder(settings.screening_rules_file, settings.knowledge_base_file),
+        boundary=CountyBoundary(settings.county_dir),
         clock=clock or SystemClock(),
-        keys=keys,
+        keys=load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir),
         county=county_code(settings.county_dir),
+        open311_keys=_open311_keys(settings),
+        timezone=ZoneInfo(settings.county_timezone),
     )
+    subscribers.register(intake)
+    return intake
 
 
 def create(settings: IntakeSettings | None = None) -> FastAPI:
     """The intake HTTP app."""
-    from services.intake.entrypoints import api
+    from services.intake.entrypoints import api, open311
 
     settings = settings or IntakeSettings()
     intake = build(settings)
+
+    def include(app: FastAPI) -> None:
+        api.include(app)
+        open311.include(app)
+
     app = create_app(
         intake.runtime,
         title="Intake",
-        description="Registration of citizen requests (登记受理).",
-        include=api.include,
+        description="Registration, screening and protection of citizen requests (登记, 甄别).",
+        include=include,
         max_body_bytes=settings.max_body_bytes,
     )
     app.state.intake = intake
+    app.state.settings = settings
     return app

@@ -1,43 +1,211 @@
-"""Intake's commands."""
+"""Intake's commands: register a case (number, protect, screen, link), and screen it by hand."""
 
+import dataclasses
+import hashlib
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 from dispatch_common import subjects
-from dispatch_common.clock import Clock
-from dispatch_common.crypto import PiiKeys, encrypt, keyed_hash, mask_name, mask_phone
-from dispatch_common.envelope import make_event
-from services.intake.adapters.repository import CaseRepository
-from services.intake.domain.events import CaseReceived, PetitionerView
+from dispatch_common.auth import Principal
+from dispatch_common.crypto import encrypt, keyed_hash, mask_name, mask_phone
+from dispatch_common.envelope import Envelope, derived_event_id, make_event
+from services.intake.bootstrap import Intake
+from services.intake.domain.duplicates import CaseSnapshot, Links
+from services.intake.domain.events import CaseReceived, CaseScreened, PetitionerView
 from services.intake.domain.models import Registered, SubmitCase, normalize_text
+from services.intake.domain.screening import ScreeningInput, ScreeningResult
 
 SOURCE = "/dispatch/intake"
+_IDS = uuid.UUID("0c6f7b1e-5a8d-4f4e-9a57-3b2f6f1d2c11")
+
+# The registration's status once screened (a person decides the "manual" ones).
+STATUS_OF_OUTCOME = {
+    "accepted": "accepted",
+    "not_accepted": "not_accepted",
+    "legal_redirect": "redirected",
+    "transferred": "transferred",
+    "emergency_transfer": "transferred",
+    "answered": "answered",
+    "manual": "screening",
+}
+
+
+class IdempotencyConflict(Exception):
+    """The same idempotency key or external reference came with a different request."""
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The outcome of a submission: the case, and whether it was registered before (a retry)."""
+
+    registered: Registered
+    replayed: bool
+
+
+def case_id_for(cmd: SubmitCase, *, caller: str, idempotency_key: str | None) -> str:
+    """A deterministic id for retried submissions (by external reference, else by key), else a fresh one."""
+    if cmd.external_ref is not None:
+        return str(uuid.uuid5(_IDS, f"external|{cmd.external_ref.system}|{cmd.external_ref.id}"))
+    if idempotency_key:
+        return str(uuid.uuid5(_IDS, f"key|{caller}|{idempotency_key}"))
+    return str(uuid.uuid4())
+
+
+def request_hash(cmd: SubmitCase) -> str:
+    """A fingerprint of the request, to tell a retry from a different request under the same key."""
+    return hashlib.sha256(cmd.model_dump_json(exclude_none=True).encode()).hexdigest()
+
+
+def _registered(case: dict[str, Any]) -> Registered:
+    return Registered(case_id=case["_id"], case_no=case["case_no"], status=case["status"])
+
+
+def _protect(cmd: SubmitCase, intake: Intake, *, confidential: bool) -> tuple[dict[str, Any], PetitionerView]:
+    """What is stored of the petitioner (encrypted, hashed) and what other services may see."""
+    p = cmd.petitioner
+    anonymous = p is None or p.anonymous or not (p.name or p.phone or p.id_number)
+    stored: dict[str, Any] = {"anonymous": anonymous}
+    view = PetitionerView(anonymous=anonymous)
+    if p is None or anonymous:
+        return stored, view
+    keys = intake.keys
+    if p.name:
+        stored |= {"name_enc": encrypt(keys, p.name), "name_masked": mask_name(p.name)}
+        view.name_masked = None if confidential else mask_name(p.name)
+    if p.phone:
+        stored |= {
+            "phone_enc": encrypt(keys, p.phone),
+            "phone_hash": keyed_hash(keys, p.phone),
+            "phone_masked": mask_phone(p.phone),
+        }
+        view.phone_masked = None if confidential else mask_phone(p.phone)
+        view.contact_token = encrypt(keys, p.phone)
+    if p.id_number:
+        stored |= {
+            "id_enc": encrypt(keys, p.id_number),
+            "id_hash": keyed_hash(keys, p.id_number),
+            "id_masked": p.id_number[:3] + "*" * 11 + p.id_number[-4:],
+        }
+    return stored, view
+
+
+def petitioner_hash(stored: dict[str, Any]) -> str | None:
+    """The key a petitioner is recognized by: the ID number's hash, else the phone's."""
+    return stored.get("id_hash") or stored.get("phone_hash")
+
+
+def _facts(case: dict[str, Any], view: PetitionerView) -> dict[str, Any]:
+    loc = case.get("location") or {}
+    return {
+        "case_id": case["_id"],
+        "case_no": case["case_no"],
+        "channel": case["channel"],
+        "text": case["text"],
+        "address": case.get("address"),
+        "lon": loc.get("lon"),
+        "lat": loc.get("lat"),
+        "people_count": case.get("people_count"),
+        "received_at": case["received_at"],
+        "petitioner": view,
+    }
+
+
+def screened_event(
+    case: dict[str, Any],
+    view: PetitionerView,
+    result: ScreeningResult,
+    *,
+    screened_by: str,
+    cause: str,
+    clock: Any,
+) -> Any:
+    """The dispatch.case.screened event of a case and its screening result."""
+    return make_event(
+        type=subjects.CASE_SCREENED,
+        source=SOURCE,
+        subject=case["_id"],
+        clock=clock,
+        event_id=derived_event_id("intake", case["_id"], subjects.CASE_SCREENED, cause),
+        data=CaseScreened(
+            **_facts(case, view),
+            outcome=result.outcome,
+            nature=result.nature,
+            hotline_nature=result.hotline_nature,
+            reason=result.reason,
+            rule_id=result.rule_id,
+            rules_version=result.rules_version,
+            transfer_to=result.transfer_to,
+            answer=result.answer,
+            confidential=result.confidential,
+            screened_by=screened_by,
+            links=case.get("links") or _no_links(),
+        ),
+    )
+
+
+def _no_links() -> dict[str, Any]:
+    return {"repeat_of": None, "incident_of": None}
 
 
 async def register_case(
-    cmd: SubmitCase, *, cases: CaseRepository, clock: Clock, keys: PiiKeys, county: str
-) -> Registered:
-    """Register a submission as a case with its number, store it and owe `dispatch.case.received`."""
-    now = clock.now()
-    case_id = str(uuid.uuid4())
-    case_no = await cases.next_case_no(county=county, year=now.year)
-    petitioner = cmd.petitioner
-    anonymous = petitioner is None or petitioner.anonymous or not (petitioner.name or petitioner.phone)
-    stored_petitioner: dict[str, object] = {"anonymous": anonymous}
-    view = PetitionerView(anonymous=anonymous)
-    if petitioner and not anonymous:
-        if petitioner.name:
-            stored_petitioner["name"] = petitioner.name
-            view.name_masked = mask_name(petitioner.name)
-        if petitioner.phone:
-            token = encrypt(keys, petitioner.phone)
-            stored_petitioner |= {
-                "phone_enc": token,
-                "phone_hash": keyed_hash(keys, petitioner.phone),
-                "phone_masked": mask_phone(petitioner.phone),
-            }
-            view.phone_masked, view.contact_token = mask_phone(petitioner.phone), token
+    cmd: SubmitCase,
+    *,
+    intake: Intake,
+    caller: Principal,
+    idempotency_key: str | None = None,
+    also: Callable[[Registered], list[Envelope]] | None = None,
+) -> Submission:
+    """Register a submission: number it, protect personal data, screen it, link repeats and incidents."""
+    case_id = case_id_for(cmd, caller=caller.subject, idempotency_key=idempotency_key)
+    fingerprint = request_hash(cmd)
+    existing = await intake.cases.get(case_id)
+    if existing is not None:
+        if existing.get("request_hash") != fingerprint:
+            raise IdempotencyConflict(
+                f"already registered as case {existing['case_no']} with a different request"
+            )
+        return Submission(_registered(existing), replayed=True)
+
+    now = intake.clock.now()
     text = normalize_text(cmd.text)
     address = normalize_text(cmd.address) if cmd.address else None
+    has_location = cmd.lon is not None or bool(address)
+    outside = (
+        (not intake.boundary.contains(cmd.lon, cmd.lat))
+        if cmd.lon is not None and cmd.lat is not None
+        else None
+    )
+    rules = intake.screening.current
+    anonymous = cmd.petitioner is None or cmd.petitioner.anonymous
+    result = rules.screen(
+        ScreeningInput(
+            channel=cmd.channel.value,
+            text=text,
+            address=address,
+            has_location=has_location,
+            outside_county=outside,
+            people_count=cmd.people_count,
+            anonymous=anonymous,
+        )
+    )
+    stored, view = _protect(cmd, intake, confidential=result.confidential)
+    who = petitioner_hash(stored)
+    snapshot = CaseSnapshot.build(
+        case_id=case_id,
+        case_no="",
+        received_at=now,
+        text=text,
+        policy=intake.duplicates,
+        petitioner_hash=who,
+        lon=cmd.lon,
+        lat=cmd.lat,
+        address=address,
+    )
+    links: Links = await intake.find_links(snapshot)
+    case_no = await intake.cases.next_case_no(county=intake.county, year=now.astimezone(intake.timezone).year)
+    snapshot = dataclasses.replace(snapshot, case_no=case_no)
     case = {
         "_id": case_id,
         "case_no": case_no,
@@ -45,29 +213,109 @@ async def register_case(
         "text": text,
         "text_original": cmd.text,
         "address": address,
+        "address_original": cmd.address,
         "location": {"lon": cmd.lon, "lat": cmd.lat} if cmd.lon is not None else None,
         "people_count": cmd.people_count,
-        "petitioner": stored_petitioner,
-        "status": "received",
+        "petitioner": stored,
+        "representatives": [_protect_person(r, intake) for r in cmd.representatives or []],
+        "police_incident_no": cmd.police_incident_no,
+        "grid_worker": cmd.grid_worker.model_dump() if cmd.grid_worker else None,
+        "campaign": cmd.campaign,
+        "external_ref": cmd.external_ref.model_dump() if cmd.external_ref else None,
+        "submitted_by": caller.subject,
+        "request_hash": fingerprint,
+        "status": STATUS_OF_OUTCOME[result.outcome],
+        "screening": result.model_dump(),
+        "confidential": result.confidential,
+        "links": links.to_document(),
+        "petitioner_hash": who,
         "received_at": now,
     }
-    event = make_event(
+    received = make_event(
         type=subjects.CASE_RECEIVED,
         source=SOURCE,
         subject=case_id,
-        clock=clock,
+        clock=intake.clock,
+        event_id=derived_event_id("intake", case_id, subjects.CASE_RECEIVED),
         data=CaseReceived(
-            case_id=case_id,
-            case_no=case_no,
-            channel=cmd.channel.value,
-            text=text,
-            address=address,
-            lon=cmd.lon,
-            lat=cmd.lat,
-            people_count=cmd.people_count,
-            received_at=now,
-            petitioner=view,
+            **_facts(case, view),
+            external_ref=case["external_ref"],
+            police_incident_no=cmd.police_incident_no,
+            grid_worker_id=cmd.grid_worker.id if cmd.grid_worker else None,
+            campaign=cmd.campaign,
         ),
     )
-    await cases.add(case, [event])
-    return Registered(case_id=case_id, case_no=case_no, status="received")
+    screened = screened_event(case, view, result, screened_by="rules", cause="rules", clock=intake.clock)
+    registered = _registered(case)
+    extra = also(registered) if also else []  # e.g. ingress.case.accepted, stored atomically with the case
+    if not await intake.cases.add(case, [received, screened, *extra]):
+        raced = await intake.cases.get(case_id)  # the same key or reference, registered concurrently
+        assert raced is not None
+        if raced.get("request_hash") != fingerprint:
+            raise IdempotencyConflict(
+                f"already registered as case {raced['case_no']} with a different request"
+            )
+        return Submission(_registered(raced), replayed=True)
+    await intake.history.record(snapshot, links, outcome=result.outcome)
+    return Submission(registered, replayed=False)
+
+
+def _protect_person(person: Any, intake: Intake) -> dict[str, Any]:
+    keys = intake.keys
+    out: dict[str, Any] = {}
+    if person.name:
+        out |= {"name_enc": encrypt(keys, person.name), "name_masked": mask_name(person.name)}
+    if person.phone:
+        out |= {"phone_enc": encrypt(keys, person.phone), "phone_masked": mask_phone(person.phone)}
+    if person.id_number:
+        out |= {"id_enc": encrypt(keys, person.id_number), "id_hash": keyed_hash(keys, person.id_number)}
+    return out
+
+
+class ScreeningNotOpen(Exception):
+    """The case is not in the manual screening queue."""
+
+
+async def screen_by_hand(
+    case_id: str, decision: ScreeningResult, *, intake: Intake, caller: Principal
+) -> Registered | None:
+    """Record a person's screening of a case from the manual queue, and owe dispatch.case.screened."""
+    case = await intake.cases.get_versioned(case_id)
+    if case is None:
+        return None
+    if case["screening"]["outcome"] != "manual":
+        raise ScreeningNotOpen(
+            f"case {case['case_no']} was screened already ({case['screening']['outcome']})"
+        )
+    view = _view_of(case)
+    # a person may find a report confidential that the rules missed, but never lifts what they decided
+    confidential = decision.confidential or bool(case.get("confidential"))
+    decision = decision.model_copy(update={"confidential": confidential})
+    changes = {
+        "screening": decision.model_dump() | {"screened_by": caller.subject},
+        "status": STATUS_OF_OUTCOME[decision.outcome],
+        "confidential": confidential,
+    }
+    event = screened_event(
+        case | changes,
+        view,
+        decision,
+        screened_by=caller.subject,
+        cause=f"manual|{case['version']}",
+        clock=intake.clock,
+    )
+    await intake.cases.save(case, changes, [event])
+    await intake.history.set_outcome(case_id, decision.outcome)
+    return Registered(case_id=case_id, case_no=case["case_no"], status=changes["status"])
+
+
+def _view_of(case: dict[str, Any]) -> PetitionerView:
+    """The petitioner view of a stored case (the contact token is encrypted anew)."""
+    p = case.get("petitioner") or {}
+    confidential = bool(case.get("confidential"))
+    return PetitionerView(
+        anonymous=p.get("anonymous", True),
+        name_masked=None if confidential else p.get("name_masked"),
+        phone_masked=None if confidential else p.get("phone_masked"),
+        contact_token=p.get("phone_enc"),
+    )

@@ -13,7 +13,7 @@ from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
 from services.notify import handlers
 from services.notify.config import NotifySettings
-from services.notify.domain.models import CaseReceivedView, Templates
+from services.notify.domain.models import CaseScreenedView, Templates
 
 
 @dataclass
@@ -44,23 +44,23 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
     )
     runtime.on_start(notify.ensure_indexes)
 
-    async def on_received(delivery: Delivery) -> None:
-        await handlers.notify_acceptance(
+    async def on_screened(delivery: Delivery) -> None:
+        await handlers.notify_screening(
             delivery.event,
             delivery.data,
             notifications=notify.notifications,
             templates=notify.templates,
             clock=notify.clock,
-            consumer=subjects.NOTIFY_ON_RECEIVED,
+            consumer=subjects.NOTIFY_ON_SCREENED,
             county_name=notify.county_name,
         )
         runtime.nudge()
 
     runtime.bus.consume(
-        subject=subjects.CASE_RECEIVED,
-        durable=subjects.NOTIFY_ON_RECEIVED,
-        handler=on_received,
-        data_model=CaseReceivedView,
+        subject=subjects.CASE_SCREENED,
+        durable=subjects.NOTIFY_ON_SCREENED,
+        handler=on_screened,
+        data_model=CaseScreenedView,
     )
     return notify
 

@@ -7,23 +7,31 @@ from pymongo.asynchronous.collection import AsyncCollection
 from dispatch_common import store, subjects
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
-from services.notify.domain.models import CaseReceivedView, NotificationSent, Templates, petitioner_channel
+from services.notify.domain.models import (
+    NOTICE_OF_OUTCOME,
+    CaseScreenedView,
+    NotificationSent,
+    Templates,
+    petitioner_channel,
+)
 
 SOURCE = "/dispatch/notify"
 
 
-async def notify_acceptance(
+async def notify_screening(
     event: Envelope,
-    case: CaseReceivedView,
+    case: CaseScreenedView,
     *,
     notifications: AsyncCollection,
     templates: Templates,
     clock: Clock,
     consumer: str,
     county_name: str,
-) -> str:
-    """Tell the petitioner the case is registered (受理告知): the first of the three feedbacks."""
-    kind = "acceptance"
+) -> str | None:
+    """Tell the petitioner the screening outcome (受理告知, 不予受理告知...): the first of three feedbacks."""
+    kind = NOTICE_OF_OUTCOME.get(case.outcome)
+    if kind is None:
+        return None  # the manual screening queue decides first; the notice follows that decision
     channel, recipient, inbox_reason = petitioner_channel(case.petitioner)
     notification_id = derived_event_id("notification", event.id, kind, recipient, channel)
     now = clock.now()
@@ -36,7 +44,14 @@ async def notify_acceptance(
         "channel": channel,
         "recipient": recipient,
         "contact_token": case.petitioner.contact_token if channel == "sms" else None,
-        "body": templates.render(kind, channel, case_no=case.case_no, county_name=county_name),
+        "body": templates.render(
+            kind,
+            channel,
+            case_no=case.case_no,
+            county_name=county_name,
+            reason=case.reason,
+            answer=case.answer or "",
+        ),
         "status": status,
         "attempts": 0,
         "created_at": now,

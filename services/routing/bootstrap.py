@@ -13,7 +13,7 @@ from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
 from services.routing import handlers
 from services.routing.config import RoutingSettings
-from services.routing.domain.events import CaseReceivedView
+from services.routing.domain.events import CaseScreenedView
 from services.routing.engine import RoutingEngine
 
 log = logging.getLogger("dispatch.routing")
@@ -51,22 +51,22 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         clock=clock or SystemClock(),
     )
 
-    async def on_received(delivery: Delivery) -> None:
+    async def on_screened(delivery: Delivery) -> None:
         await handlers.route_case(
             delivery.event,
             delivery.data,
             routes=routing.routes,
             engine=routing.engine,
             clock=routing.clock,
-            consumer=subjects.ROUTING_ON_RECEIVED,
+            consumer=subjects.ROUTING_ON_SCREENED,
         )
         runtime.nudge()
 
     runtime.bus.consume(
-        subject=subjects.CASE_RECEIVED,
-        durable=subjects.ROUTING_ON_RECEIVED,
-        handler=on_received,
-        data_model=CaseReceivedView,
+        subject=subjects.CASE_SCREENED,
+        durable=subjects.ROUTING_ON_SCREENED,
+        handler=on_screened,
+        data_model=CaseScreenedView,
     )
     return routing
 

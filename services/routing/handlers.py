@@ -7,15 +7,18 @@ from pymongo.asynchronous.collection import AsyncCollection
 from dispatch_common import store, subjects
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
-from services.routing.domain.events import CaseReceivedView, CaseRouted
+from services.routing.domain.events import CaseRouted, CaseScreenedView
 from services.routing.domain.models import RouteDecision, RouteRequest
 from services.routing.engine import RoutingEngine
 
 SOURCE = "/dispatch/routing"
 
 
-def request_of(case: CaseReceivedView) -> RouteRequest:
-    """The routing question a received case asks."""
+ROUTED_OUTCOMES = frozenset({"accepted"})
+
+
+def request_of(case: CaseScreenedView) -> RouteRequest:
+    """The routing question a screened case asks."""
     return RouteRequest(
         channel=case.channel,
         text=case.text,
@@ -28,14 +31,16 @@ def request_of(case: CaseReceivedView) -> RouteRequest:
 
 async def route_case(
     event: Envelope,
-    case: CaseReceivedView,
+    case: CaseScreenedView,
     *,
     routes: AsyncCollection,
     engine: RoutingEngine,
     clock: Clock,
     consumer: str,
-) -> RouteDecision:
-    """Place a received case: jurisdiction, category, flags, units, tier; stored with its explanation."""
+) -> RouteDecision | None:
+    """Place an accepted case: jurisdiction, category, flags, units, tier; stored with its explanation."""
+    if case.outcome not in ROUTED_OUTCOMES:
+        return None  # refused, redirected, transferred or answered at intake: nothing to dispatch
     decision = engine.decide(request_of(case))
     routed = CaseRouted.of(
         case_id=case.case_id, case_no=case.case_no, decision=decision, package_version=engine.version

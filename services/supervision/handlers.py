@@ -9,7 +9,13 @@ from dispatch_common.clock import Clock, as_utc
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from dispatch_common.store import retry_on_conflict
 from services.supervision.adapters.repository import CaseFiles
-from services.supervision.domain.events import CaseAssigned, CaseReceivedView, CaseRoutedView, Deadline
+from services.supervision.domain.events import (
+    CaseAssigned,
+    CaseReceivedView,
+    CaseRoutedView,
+    CaseScreenedView,
+    Deadline,
+)
 from services.supervision.domain.policy import DeadlinePolicy
 
 SOURCE = "/dispatch/supervision"
@@ -47,7 +53,7 @@ def timeline_entry(event: Envelope, *, seq: int | None = None) -> dict[str, Any]
 async def record_on_timeline(delivery: Delivery, *, files: CaseFiles) -> None:
     """Put any case event on its case's timeline, once."""
     if delivery.event.subject:
-        await files.record(timeline_entry(delivery.event))
+        await files.record(timeline_entry(delivery.event, seq=delivery.sequence))
 
 
 def _anchors(doc: dict[str, Any]) -> dict[str, datetime]:
@@ -76,6 +82,48 @@ async def open_case_file(data: CaseReceivedView, *, files: CaseFiles, policy: De
             await files.save(
                 doc, {"received_at": data.received_at, "deadlines": policy.deadlines_for(anchors)}
             )
+
+    await retry_on_conflict(attempt)
+
+
+# The case file's status after screening; a later stage (routing, assignment) is never undone by it.
+STATUS_OF_OUTCOME = {
+    "accepted": "accepted",
+    "not_accepted": "not_accepted",
+    "legal_redirect": "redirected",
+    "transferred": "transferred",
+    "emergency_transfer": "transferred",
+    "answered": "answered",
+    "manual": "screening",
+}
+BEFORE_ROUTING = frozenset({"registered", "screening"})
+
+
+async def record_screening(data: CaseScreenedView, *, files: CaseFiles, policy: DeadlinePolicy) -> None:
+    """Put intake's screening outcome on the case file."""
+
+    async def attempt() -> None:
+        doc = await files.get(data.case_id)
+        if doc is None:
+            anchors = {"received": data.received_at}
+            await files.create(
+                {
+                    "_id": data.case_id,
+                    "case_no": data.case_no,
+                    "status": "registered",
+                    "received_at": data.received_at,
+                    "deadlines": policy.deadlines_for(anchors),
+                }
+            )
+            doc = await files.get(data.case_id)
+            assert doc is not None
+        changes: dict[str, Any] = {
+            "screening": data.model_dump(include={"outcome", "reason", "nature"}),
+            "confidential": data.confidential,
+        }
+        if doc["status"] in BEFORE_ROUTING:
+            changes["status"] = STATUS_OF_OUTCOME.get(data.outcome, doc["status"])
+        await files.save(doc, changes)
 
     await retry_on_conflict(attempt)
 

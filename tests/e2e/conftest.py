@@ -80,13 +80,6 @@ def clerk(as_role) -> Api:
 
 
 @pytest.fixture(scope="session")
-def samples() -> list[dict]:
-    """The labelled sample cases of the county package."""
-    lines = (DEFAULT_COUNTY_DIR / "sample_cases.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines if line.strip()]
-
-
-@pytest.fixture(scope="session")
 def units() -> list[dict]:
     """The unit directory of the county package."""
     return json.loads((DEFAULT_COUNTY_DIR / "units.json").read_text(encoding="utf-8"))

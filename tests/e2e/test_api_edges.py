@@ -1,8 +1,11 @@
 """What the running services answer to bad input and to callers who may not see a case."""
 
+import json
+import secrets
+
 import pytest
 
-from tests.e2e.flow import settled_case_file, submission
+from tests.e2e.flow import settled_case_file, submission, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -89,3 +92,31 @@ def test_a_unit_sees_its_own_cases_and_not_others(clerk, dispatcher, as_role, sa
     )
     theirs = as_role("unit_handler", other["code"]).get("supervision", f"/v1/cases/{created['case_id']}")
     assert theirs.status_code == 404
+
+
+def test_a_request_after_a_large_body_on_the_same_connection_starts_its_own_trace(stack, clerk):
+    # uvicorn starts a request queued behind a large body inside the previous request's context
+    # unless reset_contextvars is set; its span would then join the other request's trace.
+    for _ in range(3):
+        assert (
+            clerk.post(
+                "intake", "/v1/cases", json={"channel": "hotline_12345", "text": "长" * 200_000}
+            ).status_code
+            == 413
+        )
+    trace_id = secrets.token_hex(16)
+    r = clerk.post(
+        "intake",
+        "/v1/cases",
+        headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+        json={"channel": "hotline_12345", "text": "小区门口的路灯坏了，晚上很黑。"},
+    )
+    assert r.status_code == 201
+
+    def server_span():
+        lines = (stack.run_dir / "traces" / "intake.jsonl").read_text(encoding="utf-8").splitlines()
+        spans = [json.loads(line) for line in lines]
+        return next((s for s in spans if s["trace_id"] == trace_id and s["name"] == "POST /v1/cases"), None)
+
+    span = wait_for(server_span, what="intake's span of the traced request")
+    assert span["kind"] == "SERVER"

@@ -27,9 +27,21 @@ def own_stack(tmp_path_factory):
     s.stop()
 
 
-def received(i: int, sample: dict) -> dict:
+def screened(i: int, sample: dict) -> dict:
+    """An accepted case as intake announces it, for routing to place."""
     case_id = str(uuid.uuid4())
     data = {
+        "outcome": "accepted",
+        "nature": "申诉求决",
+        "hotline_nature": None,
+        "reason": "受理",
+        "rule_id": None,
+        "rules_version": "test",
+        "transfer_to": None,
+        "answer": None,
+        "confidential": False,
+        "screened_by": "rules",
+        "links": {"repeat_of": None, "incident_of": None},
         "case_id": case_id,
         "case_no": f"990102-2026-9{i:05d}",
         "channel": sample["channel"],
@@ -39,7 +51,7 @@ def received(i: int, sample: dict) -> dict:
     }
     data |= {k: sample[k] for k in ("address", "lon", "lat", "people_count") if k in sample}
     return make_event(
-        type=subjects.CASE_RECEIVED, source="/dispatch/intake", subject=case_id, data=data
+        type=subjects.CASE_SCREENED, source="/dispatch/intake", subject=case_id, data=data
     ).to_document()
 
 
@@ -49,7 +61,7 @@ async def publish_all(nats_url: str, events: list[dict]) -> None:
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     for e in events:
-        await js.publish(subjects.CASE_RECEIVED, json.dumps(e).encode(), headers={"Nats-Msg-Id": e["id"]})
+        await js.publish(subjects.CASE_SCREENED, json.dumps(e).encode(), headers={"Nats-Msg-Id": e["id"]})
     await nc.drain()
 
 
@@ -65,7 +77,7 @@ async def routed_events(nats_url: str) -> list[dict]:
 
 def test_routing_killed_mid_stream_and_restarted_loses_nothing_and_duplicates_nothing(own_stack, samples):
     located = [s for s in samples if s["expect"].get("town")]
-    events = [received(i, located[i % len(located)]) for i in range(CASES)]
+    events = [screened(i, located[i % len(located)]) for i in range(CASES)]
     case_ids = {e["subject"] for e in events}
     mongo = MongoClient(own_stack.mongodb_url, tz_aware=True)
     routes = mongo["dispatch_routing"]["routes"]

@@ -1,5 +1,6 @@
-"""Intake's MongoDB collections: cases (with their outbox) and the case-number counters."""
+"""Intake's MongoDB collections: cases (with their outbox), case-number counters, the PII audit log."""
 
+from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -8,18 +9,23 @@ from pymongo.asynchronous.database import AsyncDatabase
 from dispatch_common import store
 from dispatch_common.envelope import Envelope
 
+NO_OUTBOX = {"outbox": 0}
+
 
 class CaseRepository:
-    """Registered cases, keyed by case id, unique by case number."""
+    """Registered cases, keyed by case id, unique by case number and by external reference."""
 
     def __init__(self, db: AsyncDatabase) -> None:
         self.cases = db["cases"]
         self._counters = db["case_counters"]
+        self._audit = db["pii_audit"]
 
     async def ensure_indexes(self) -> None:
-        """Unique case numbers; lookups by channel and time."""
+        """Unique case numbers and external references; lookups by time and screening queue."""
         await self.cases.create_index([("case_no", 1)], unique=True)
         await self.cases.create_index([("received_at", -1)])
+        await self.cases.create_index([("screening.outcome", 1), ("received_at", 1)])
+        await self._audit.create_index([("case_id", 1), ("at", 1)])
 
     async def next_case_no(self, *, county: str, year: int) -> str:
         """The next number of the county's year, e.g. 990102-2026-000123; atomic under concurrency."""
@@ -32,11 +38,43 @@ class CaseRepository:
         assert counter is not None  # upsert with return_document=AFTER always returns the document
         return f"{county}-{year}-{counter['seq']:06d}"
 
-    async def add(self, case: dict[str, Any], events: list[Envelope]) -> None:
-        """Store a new case with the events it owes."""
-        if not await store.insert_aggregate(self.cases, case, events):
-            raise ValueError(f"case {case['_id']} exists already")
+    async def add(self, case: dict[str, Any], events: list[Envelope]) -> bool:
+        """Store a new case with the events it owes; False if a case with that id exists (a retry)."""
+        return await store.insert_aggregate(self.cases, case, events)
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
-        """A case by id."""
-        return await self.cases.find_one({"_id": case_id}, {"outbox": 0})
+        """A case by id, without its outbox."""
+        return await self.cases.find_one({"_id": case_id}, NO_OUTBOX)
+
+    async def get_versioned(self, case_id: str) -> dict[str, Any] | None:
+        """A case by id with what a versioned update needs."""
+        return await self.cases.find_one({"_id": case_id})
+
+    async def save(self, current: dict[str, Any], changes: dict[str, Any], events: list[Envelope]) -> None:
+        """Version-guarded update with the events it owes."""
+        await store.save_aggregate(self.cases, current, changes, events)
+
+    async def screening_queue(self, *, limit: int, skip: int) -> list[dict[str, Any]]:
+        """Cases waiting for a person to screen them, oldest first."""
+        cursor = self.cases.find({"screening.outcome": "manual"}, NO_OUTBOX).sort([("received_at", 1)])
+        return [doc async for doc in cursor.skip(skip).limit(limit)]
+
+    async def audit_unmasked_read(
+        self, *, case_id: str, subject: str, role: str, fields: list[str], at: datetime, reason: str | None
+    ) -> None:
+        """Write who read which personal data of which case, and why (append-only)."""
+        await self._audit.insert_one(
+            {
+                "case_id": case_id,
+                "subject": subject,
+                "role": role,
+                "fields": fields,
+                "at": at,
+                "reason": reason,
+            }
+        )
+
+    async def audit_entries(self, case_id: str) -> list[dict[str, Any]]:
+        """The unmasked reads of a case, oldest first."""
+        cursor = self._audit.find({"case_id": case_id}, {"_id": 0}).sort([("at", 1)])
+        return [doc async for doc in cursor]

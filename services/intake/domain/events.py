@@ -1,6 +1,7 @@
 """Events intake emits (see proto/schemas/events)."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -14,8 +15,8 @@ class PetitionerView(BaseModel):
     contact_token: str | None = None
 
 
-class CaseReceived(BaseModel):
-    """dispatch.case.received: a case was registered."""
+class CaseFacts(BaseModel):
+    """What every intake event tells of a case: enough for routing, with no plain personal data."""
 
     case_id: str
     case_no: str
@@ -27,3 +28,46 @@ class CaseReceived(BaseModel):
     people_count: int | None = None
     received_at: datetime
     petitioner: PetitionerView
+
+
+class CaseReceived(CaseFacts):
+    """dispatch.case.received: a case was registered."""
+
+    external_ref: dict[str, str] | None = None
+    police_incident_no: str | None = None
+    grid_worker_id: str | None = None
+    campaign: str | None = None
+
+
+class CaseScreened(CaseFacts):
+    """dispatch.case.screened: the screening outcome, by the rules or by a person."""
+
+    outcome: str
+    nature: str | None
+    hotline_nature: str | None
+    reason: str
+    rule_id: str | None
+    rules_version: str
+    transfer_to: str | None
+    answer: str | None
+    confidential: bool
+    screened_by: str
+    links: dict[str, Any]
+
+
+class IngressAccepted(BaseModel):
+    """ingress.case.accepted."""
+
+    external_ref: dict[str, str]
+    case_id: str
+    case_no: str
+    status: str
+    submission_id: str
+
+
+class IngressRejected(BaseModel):
+    """ingress.case.rejected."""
+
+    external_ref: dict[str, str] | None
+    submission_id: str
+    errors: list[dict[str, Any]]

@@ -1,12 +1,17 @@
-"""What a submission is, and the registered case it becomes."""
+"""What a submission is on each channel, and the registered case it becomes."""
 
-import re
 import unicodedata
 from enum import StrEnum
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+from services.intake.domain.identity import PHONE, id_number_problem
+
+MAX_TEXT = 5000
+MAX_REPRESENTATIVES = 5
+COLLECTIVE_VISIT_AT = 5  # 集体访: five or more people choose up to five representatives
 
 
 class Channel(StrEnum):
@@ -22,19 +27,45 @@ class Channel(StrEnum):
     PROACTIVE = "proactive"
 
 
+# Petition channels need a named petitioner; the hotline, 110 transfers and grid reports may be anonymous.
+NAMED_CHANNELS = frozenset(
+    {Channel.PETITION_VISIT, Channel.PETITION_LETTER, Channel.PETITION_ONLINE, Channel.VIDEO}
+)
+
+
 def normalize_text(text: str) -> str:
     """Full-width digits and letters to half-width (NFKC), runs of whitespace to one space."""
     return " ".join(unicodedata.normalize("NFKC", text).split())
 
 
-class Petitioner(BaseModel):
-    """Who asks; every field optional, since anonymous hotline cases are allowed."""
+def _operator_keys(value: Any, path: str = "") -> list[str]:
+    """Paths of object keys that MongoDB would read as operators or field paths."""
+    found: list[str] = []
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if str(key).startswith("$") or "." in str(key) or "\x00" in str(key):
+                found.append(here)
+            found += _operator_keys(inner, here)
+    elif isinstance(value, list):
+        for i, inner in enumerate(value):
+            found += _operator_keys(inner, f"{path}[{i}]")
+    return found
+
+
+class Person(BaseModel):
+    """A petitioner or representative; every field optional, since anonymous hotline cases are allowed."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: str | None = Field(None, min_length=1, max_length=50)
     phone: str | None = Field(None, description="mobile 1xxxxxxxxxx or landline 0xxx-xxxxxxx")
-    anonymous: bool = False
+    id_number: str | None = Field(None, description="18-digit resident identity number (公民身份号码)")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str | None) -> str | None:
+        return normalize_text(value) if value is not None else None
 
     @field_validator("phone")
     @classmethod
@@ -46,6 +77,47 @@ class Petitioner(BaseModel):
             raise ValueError("not a mainland mobile (11 digits starting 1) or landline (0xxx-xxxxxxx) number")
         return value
 
+    @field_validator("id_number")
+    @classmethod
+    def _id_number(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        value = normalize_text(value).replace(" ", "").upper()
+        problem = id_number_problem(value)
+        if problem:
+            raise ValueError(f"not a valid resident ID number: {problem}")
+        return value
+
+
+class Petitioner(Person):
+    """Who asks."""
+
+    anonymous: bool = False
+
+    @model_validator(mode="after")
+    def _anonymous_has_no_identity(self) -> "Petitioner":
+        if self.anonymous and (self.name or self.phone or self.id_number):
+            raise ValueError("an anonymous petitioner gives no name, phone or ID number")
+        return self
+
+
+class GridWorker(BaseModel):
+    """The grid worker (网格员) who reports."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1, max_length=64)
+    name: str | None = Field(None, max_length=50)
+
+
+class ExternalRef(BaseModel):
+    """The case's identity in the system that sent it (12345 platform, 110, grid app...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    system: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    id: str = Field(min_length=1, max_length=128)
+
 
 class SubmitCase(BaseModel):
     """A citizen request as any channel submits it."""
@@ -53,12 +125,27 @@ class SubmitCase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: Channel
-    text: str = Field(min_length=1, max_length=5000)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
     address: str | None = Field(None, min_length=1, max_length=200)
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
     people_count: int | None = Field(None, ge=1, le=100_000)
     petitioner: Petitioner | None = None
+    representatives: list[Person] | None = Field(None, max_length=MAX_REPRESENTATIVES)
+    police_incident_no: str | None = Field(None, min_length=4, max_length=32, pattern=r"^[A-Za-z0-9-]+$")
+    grid_worker: GridWorker | None = None
+    campaign: str | None = Field(None, min_length=1, max_length=100, description="the screening campaign")
+    external_ref: ExternalRef | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_operator_keys(cls, data: Any) -> Any:
+        bad = _operator_keys(data)
+        if bad:
+            raise ValueError(
+                f"keys that look like database operators or paths are not allowed: {', '.join(bad)}"
+            )
+        return data
 
     @field_validator("text")
     @classmethod
@@ -68,9 +155,52 @@ class SubmitCase(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _both_coordinates(self) -> "SubmitCase":
+    def _channel_rules(self) -> "SubmitCase":
+        """Each channel's own required fields, reported one entry per field with its path."""
+        problems: list[tuple[tuple[str, ...], str]] = []
         if (self.lon is None) != (self.lat is None):
-            raise ValueError("lon and lat must be given together")
+            problems.append((("lat" if self.lat is None else "lon",), "lon and lat must be given together"))
+        c = self.channel
+        if c in NAMED_CHANNELS and (
+            self.petitioner is None or self.petitioner.anonymous or not self.petitioner.name
+        ):
+            problems.append((("petitioner", "name"), f"channel {c} needs a named petitioner"))
+        if c == Channel.PETITION_VISIT:
+            if self.people_count is None:
+                problems.append((("people_count",), "channel petition_visit records people_count"))
+            elif self.people_count >= COLLECTIVE_VISIT_AT and not self.representatives:
+                problems.append(
+                    (
+                        ("representatives",),
+                        f"a visit of {COLLECTIVE_VISIT_AT} or more people (集体访) names 1 to "
+                        f"{MAX_REPRESENTATIVES} representatives",
+                    )
+                )
+        if self.representatives and (self.people_count or 0) < COLLECTIVE_VISIT_AT:
+            problems.append(
+                (
+                    ("representatives",),
+                    f"representatives are for visits of {COLLECTIVE_VISIT_AT} or more people",
+                )
+            )
+        if c == Channel.POLICE_110 and not self.police_incident_no:
+            problems.append(
+                (("police_incident_no",), "channel police_110 carries the police incident number")
+            )
+        if c == Channel.GRID_REPORT and self.grid_worker is None:
+            problems.append((("grid_worker",), "channel grid_report carries the reporting grid worker"))
+        if c == Channel.PROACTIVE and not self.campaign:
+            problems.append((("campaign",), "channel proactive (未诉先办) names its screening campaign"))
+        if problems:
+            raise ValidationError.from_exception_data(
+                type(self).__name__,
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("channel_field", msg), loc=loc, input=getattr(self, loc[0])
+                    )
+                    for loc, msg in problems
+                ],
+            )
         return self
 
 

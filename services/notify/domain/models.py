@@ -21,14 +21,28 @@ class PetitionerContact(BaseModel):
     contact_token: str | None = None
 
 
-class CaseReceivedView(BaseModel):
-    """What notify needs of dispatch.case.received."""
+class CaseScreenedView(BaseModel):
+    """What notify needs of dispatch.case.screened."""
 
     model_config = ConfigDict(extra="ignore")
 
     case_id: str
     case_no: str
+    outcome: str
+    reason: str = ""
+    answer: str | None = None
     petitioner: PetitionerContact
+
+
+# The notice each screening outcome owes the petitioner (一信三反馈: the first feedback).
+NOTICE_OF_OUTCOME = {
+    "accepted": "acceptance",
+    "not_accepted": "refusal",
+    "legal_redirect": "redirect",
+    "transferred": "transfer",
+    "emergency_transfer": "transfer",
+    "answered": "answer",
+}
 
 
 class NotificationSent(BaseModel):
@@ -55,7 +69,7 @@ class Templates:
 
 def petitioner_channel(contact: PetitionerContact) -> tuple[Channel, str, str | None]:
     """The channel to tell a petitioner on, the masked recipient, and why the inbox if it is the inbox."""
-    if contact.contact_token and contact.phone_masked:
-        return "sms", contact.phone_masked, None
+    if contact.contact_token:  # a confidential reporter's number is not even shown masked
+        return "sms", contact.phone_masked or "confidential reporter", None
     reason = "anonymous petitioner" if contact.anonymous else "no contact details given"
     return "inbox", "petitioner", reason

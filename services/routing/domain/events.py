@@ -5,8 +5,8 @@ from pydantic import BaseModel, ConfigDict
 from services.routing.domain.models import CategoryChoice, Jurisdiction, RouteDecision, UnitRef
 
 
-class CaseReceivedView(BaseModel):
-    """What routing needs of dispatch.case.received."""
+class CaseScreenedView(BaseModel):
+    """What routing needs of dispatch.case.screened: routing places only accepted cases."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -18,6 +18,7 @@ class CaseReceivedView(BaseModel):
     lon: float | None = None
     lat: float | None = None
     people_count: int | None = None
+    outcome: str
 
 
 class CaseRouted(BaseModel):

@@ -16,7 +16,7 @@ class CaseFiles:
     def __init__(self, db: AsyncDatabase) -> None:
         self.files = db[
             "case_dossiers"
-        ]  # not "*_files": the embedded server treats that as GridFS (docs/decisions/0002)
+        ]  # not "*_files": the embedded server treats that as GridFS (docs/decisions/0006)
         self.timeline = db["timeline"]
 
     async def ensure_indexes(self) -> None:

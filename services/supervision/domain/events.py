@@ -24,6 +24,20 @@ class CaseReceivedView(BaseModel):
     received_at: datetime
 
 
+class CaseScreenedView(BaseModel):
+    """What supervision needs of dispatch.case.screened."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    case_id: str
+    case_no: str
+    received_at: datetime
+    outcome: str
+    reason: str = ""
+    nature: str | None = None
+    confidential: bool = False
+
+
 class CaseRoutedView(BaseModel):
     """What supervision needs of dispatch.case.routed."""
 

@@ -49,6 +49,7 @@ async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps) ->
         "jurisdiction": doc.get("jurisdiction") or {"town": None, "village": None, "grid": None},
         "category": {"code": category.get("code"), "subcode": category.get("subcode")},
         "flags": doc.get("flags") or [],
+        "screening": doc.get("screening"),
         "tier": doc.get("tier"),
         "queue": doc.get("queue"),
         "manual_reason": doc.get("manual_reason"),

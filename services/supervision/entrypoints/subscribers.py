@@ -4,7 +4,7 @@ from dispatch_common import subjects
 from dispatch_common.bus import Delivery
 from services.supervision import handlers
 from services.supervision.bootstrap import Supervision
-from services.supervision.domain.events import CaseReceivedView, CaseRoutedView
+from services.supervision.domain.events import CaseReceivedView, CaseRoutedView, CaseScreenedView
 
 
 def register(sv: Supervision) -> None:
@@ -20,6 +20,10 @@ def register(sv: Supervision) -> None:
         if event.type == subjects.CASE_RECEIVED:
             await handlers.open_case_file(
                 CaseReceivedView.model_validate(event.data), files=sv.files, policy=sv.policy
+            )
+        elif event.type == subjects.CASE_SCREENED:
+            await handlers.record_screening(
+                CaseScreenedView.model_validate(event.data), files=sv.files, policy=sv.policy
             )
         elif event.type == subjects.CASE_ROUTED:
             await handlers.assign_routed_case(

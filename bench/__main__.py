@@ -1,0 +1,35 @@
+"""`make bench`: every benchmark of the platform, one after the other, each printing its figures.
+
+Figures, never pass/fail: the targets are in the docs and the closing notes quote these numbers.
+"""
+
+import argparse
+import subprocess
+import sys
+
+BENCHMARKS = {
+    "intake_load": ["--rate", "200", "--seconds", "30"],
+    "duplicate_lookup": ["--cases", "1000000"],
+}
+
+
+def main() -> int:
+    """Run the named benchmarks (all by default)."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("names", nargs="*", help=f"some of {', '.join(BENCHMARKS)} (default: all)")
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
+    args = parser.parse_args()
+    quick = {"intake_load": ["--rate", "50", "--seconds", "5"], "duplicate_lookup": ["--cases", "20000"]}
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
+    status = 0
+    for name in args.names or list(BENCHMARKS):
+        argv = quick[name] if args.quick else BENCHMARKS[name]
+        print(f"== {name} {' '.join(argv)}", flush=True)
+        status |= subprocess.call([sys.executable, "-m", f"bench.{name}", *argv])
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""Intake under a steady load: throughput and p50/p95/p99 latency of POST /v1/cases at a fixed rate.
+
+Starts its own nats-server, embedded MongoDB server and intake on free ports, sends requests
+open-loop at --rate per second for --seconds, and prints the figures as
+JSON on the last line. Bounded in count and time; everything it starts stops when it ends.
+"""
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from devtools.keys import issue_token
+from devtools.stack import SERVICES, Stack, free_port
+from dispatch_common.paths import DEFAULT_COUNTY_DIR
+
+TEXTS = [
+    "楼下广场舞音响太吵，每天晚上放到十点多。",
+    "小区停水两天了，也没有提前通知。",
+    "路边垃圾桶满了好几天没人清运，臭味很大。",
+    "装修公司拖欠工人工资三个月。",
+    "小区电梯经常困人，物业不管。",
+    "路灯坏了一个月没人修，晚上出行不安全。",
+]
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank) of values."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+
+
+async def drive(base: str, token: str, *, rate: float, seconds: float, samples: list[dict]) -> dict:
+    """Send requests open-loop at a fixed rate; latency counts from the scheduled send time."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=10, limits=limits
+    ) as client:
+        total = int(rate * seconds)
+        start = time.perf_counter()
+
+        async def one(i: int) -> None:
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            sample = samples[i % len(samples)]
+            body = {
+                "channel": "hotline_12345",
+                "text": random.choice(TEXTS),
+                **{k: sample[k] for k in ("address", "lon", "lat") if k in sample},
+                "petitioner": {"phone": f"139{random.randrange(10**8):08d}"},
+            }
+            r = await client.post("/v1/cases", json=body)
+            latencies.append((time.perf_counter() - scheduled) * 1000)
+            statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+
+        await asyncio.gather(*(one(i) for i in range(total)))
+        elapsed = time.perf_counter() - start
+    return {
+        "requests": len(latencies),
+        "rate_target": rate,
+        "throughput_rps": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies), 2),
+        "p95_ms": round(percentile(latencies, 95), 2),
+        "p99_ms": round(percentile(latencies, 99), 2),
+        "max_ms": round(max(latencies), 2),
+        "statuses": statuses,
+    }
+
+
+def main() -> None:
+    """Run the load and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--warmup", type=float, default=3.0)
+    args = parser.parse_args()
+    samples = [
+        json.loads(line)
+        for line in (DEFAULT_COUNTY_DIR / "sample_cases.jsonl").read_text().splitlines()
+        if line.strip() and "address" in line
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = Stack(
+            run_dir=Path(tmp),
+            ports={s: free_port() for s in SERVICES},
+            extra_env={"ENVIRONMENT": "test", "LOG_LEVEL": "WARNING"},
+        )
+        try:
+            stack.start(("intake",))
+            token = issue_token(Path(tmp) / "keys", role="reception_clerk")
+            base = stack.url("intake")
+            asyncio.run(drive(base, token, rate=args.rate, seconds=args.warmup, samples=samples))
+            result = asyncio.run(drive(base, token, rate=args.rate, seconds=args.seconds, samples=samples))
+        finally:
+            stack.stop()
+    print(json.dumps({"benchmark": "intake_load", **result}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,309 @@
+"""Duplicates and repeats (并单, 重复件): the policy, place keys, and the decision given candidates (pure).
+
+- A *repeat* (重复件): the same petitioner (same keyed hash of ID number or phone; never plain text)
+  with a similar request within `repeat_window_days` before this one. The new case is linked to the
+  most similar earlier case (ties: the most recent). Anonymous cases never form a repeat.
+- An *incident* (并单): other people (a different hash, or anonymous on either side) reporting a
+  similar thing at the same place (the grid cell of the point or one of its 8 neighbours, or the same
+  normalized address) within `incident_window_hours` either side. The new case joins the incident of
+  the most similar such case. An incident id is the case_id of the incident's first case, so every
+  recorded case carries one (its own when it joined none). Units handle an incident once; every
+  petitioner in it is still answered.
+
+The adapter (services/intake/adapters/history.py) finds the bounded candidate lists by index;
+`decide_links` only compares texts among them, and never more than `max_candidates` of each.
+"""
+
+import json
+import math
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from dispatch_common.paths import DATA_DIR
+from services.intake.domain.similarity import Fingerprint, fingerprint, similarity
+
+DEFAULT_POLICY_PATH = DATA_DIR / "intake" / "duplicates.json"
+
+
+@dataclass(frozen=True, slots=True)
+class DuplicatePolicy:
+    """Windows, thresholds and sizes, from data/intake/duplicates.json."""
+
+    repeat_window_days: float = 90
+    repeat_similarity: float = 0.35
+    incident_window_hours: float = 48
+    incident_similarity: float = 0.4
+    max_candidates: int = 200
+    cell_deg: float = 0.002
+    version: int = 1
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.repeat_window_days <= 0:
+            problems.append("repeat_window_days must be > 0")
+        if self.incident_window_hours <= 0:
+            problems.append("incident_window_hours must be > 0")
+        for name in ("repeat_similarity", "incident_similarity"):
+            if not 0 <= getattr(self, name) <= 1:
+                problems.append(f"{name} must be in [0, 1]")
+        if self.max_candidates < 1:
+            problems.append("max_candidates must be >= 1")
+        if not 0 < self.cell_deg <= 1:
+            problems.append("cell_deg must be in (0, 1]")
+        if problems:
+            raise ValueError("duplicate policy: " + "; ".join(problems))
+
+    @property
+    def repeat_window(self) -> timedelta:
+        return timedelta(days=self.repeat_window_days)
+
+    @property
+    def incident_window(self) -> timedelta:
+        return timedelta(hours=self.incident_window_hours)
+
+    @classmethod
+    def load(cls, path: Path | str = DEFAULT_POLICY_PATH) -> "DuplicatePolicy":
+        """Read the policy file; unknown keys other than `description` are an error."""
+        raw: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
+        raw.pop("description", None)
+        known = set(cls.__dataclass_fields__)
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"duplicate policy {path}: unknown keys {sorted(unknown)}")
+        return cls(**raw)
+
+
+# -- place keys -------------------------------------------------------------------------------------
+
+
+def place_cell(lon: float, lat: float, cell_deg: float) -> str:
+    """The grid cell of a point: `<cell size in µdeg>:<floor(lon/cell)>:<floor(lat/cell)>`.
+
+    The size is part of the key, so cells of a different policy never compare equal.
+    """
+    size = round(cell_deg * 1_000_000)
+    return f"{size}:{math.floor(lon / cell_deg)}:{math.floor(lat / cell_deg)}"
+
+
+def neighbour_cells(cell: str) -> list[str]:
+    """The cell itself first, then its 8 neighbours."""
+    size, ix, iy = (int(part) for part in cell.split(":"))
+    around = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx or dy]
+    return [cell, *(f"{size}:{ix + dx}:{iy + dy}" for dx, dy in around)]
+
+
+def place_cells(lon: float, lat: float, cell_deg: float) -> list[str]:
+    """The cell of the point and its 8 neighbours (the point's own cell first)."""
+    return neighbour_cells(place_cell(lon, lat, cell_deg))
+
+
+def address_key(address: str | None) -> str | None:
+    """An address as a comparable key: NFKC, lower case, no spaces or punctuation; None when empty."""
+    if not address:
+        return None
+    folded = unicodedata.normalize("NFKC", address).lower()
+    key = "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN")
+    return key or None
+
+
+# -- snapshots and links ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSnapshot:
+    """What duplicate detection knows of a case: a new one, or a stored candidate (with incident_id)."""
+
+    case_id: str
+    case_no: str
+    received_at: datetime
+    text: str
+    petitioner_hash: str | None = None
+    place_cell: str | None = None
+    address_key: str | None = None
+    incident_id: str | None = None
+    fingerprint: Fingerprint = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.received_at.tzinfo is None:
+            raise ValueError("received_at must be timezone-aware")
+        if self.fingerprint is None:
+            object.__setattr__(self, "fingerprint", fingerprint(self.text))
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        case_id: str,
+        case_no: str,
+        received_at: datetime,
+        text: str,
+        policy: DuplicatePolicy,
+        petitioner_hash: str | None = None,
+        lon: float | None = None,
+        lat: float | None = None,
+        address: str | None = None,
+    ) -> "CaseSnapshot":
+        """A new case's snapshot from registration facts (the place keys computed here)."""
+        cell = place_cell(lon, lat, policy.cell_deg) if lon is not None and lat is not None else None
+        return cls(
+            case_id=case_id,
+            case_no=case_no,
+            received_at=received_at,
+            text=text,
+            petitioner_hash=petitioner_hash or None,
+            place_cell=cell,
+            address_key=address_key(address),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatLink:
+    """The earlier case of the same petitioner this one repeats."""
+
+    case_id: str
+    case_no: str
+    similarity: float
+
+    def to_document(self) -> dict[str, Any]:
+        return {"case_id": self.case_id, "case_no": self.case_no, "similarity": self.similarity}
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentLink:
+    """The incident this case joins, with the matching cases of other petitioners in it."""
+
+    incident_id: str
+    case_ids: tuple[str, ...]
+    case_nos: tuple[str, ...]
+    similarity: float
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "incident_id": self.incident_id,
+            "case_ids": list(self.case_ids),
+            "case_nos": list(self.case_nos),
+            "similarity": self.similarity,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """The decision: a repeat, an incident, both or neither, with human-readable evidence."""
+
+    repeat_of: RepeatLink | None = None
+    incident_of: IncidentLink | None = None
+    evidence: tuple[str, ...] = ()
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "repeat_of": self.repeat_of.to_document() if self.repeat_of else None,
+            "incident_of": self.incident_of.to_document() if self.incident_of else None,
+            "evidence": list(self.evidence),
+        }
+
+
+def _ago(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f} h" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def _bounded(candidates: list[CaseSnapshot], new: CaseSnapshot, limit: int) -> list[CaseSnapshot]:
+    """Distinct candidates other than the new case itself, most recent first, at most `limit`."""
+    seen: dict[str, CaseSnapshot] = {}
+    for c in candidates:
+        if c.case_id != new.case_id and c.case_id not in seen:
+            seen[c.case_id] = c
+    return sorted(seen.values(), key=lambda c: c.received_at, reverse=True)[:limit]
+
+
+def _decide_repeat(
+    new: CaseSnapshot, candidates: list[CaseSnapshot], policy: DuplicatePolicy, evidence: list[str]
+) -> RepeatLink | None:
+    if new.petitioner_hash is None:
+        return None
+    in_window = [
+        c
+        for c in candidates
+        if c.petitioner_hash == new.petitioner_hash
+        and timedelta(0) <= new.received_at - c.received_at <= policy.repeat_window
+    ]
+    if not in_window:
+        return None
+    scored = [(similarity(new.fingerprint, c.fingerprint), c) for c in in_window]
+    score, best = max(scored, key=lambda sc: (sc[0], sc[1].received_at))
+    if score < policy.repeat_similarity:
+        evidence.append(
+            f"not a repeat: {len(in_window)} earlier case(s) of the same petitioner within "
+            f"{policy.repeat_window_days:g} days, best similarity {score:.2f} "
+            f"< {policy.repeat_similarity:.2f} ({best.case_no})"
+        )
+        return None
+    evidence.append(
+        f"repeat of {best.case_no}: same petitioner, {_ago(new.received_at - best.received_at)} earlier, "
+        f"similarity {score:.2f} >= {policy.repeat_similarity:.2f}"
+    )
+    return RepeatLink(case_id=best.case_id, case_no=best.case_no, similarity=round(score, 4))
+
+
+def _same_place(new: CaseSnapshot, c: CaseSnapshot, cells: set[str]) -> str | None:
+    if c.place_cell is not None and c.place_cell in cells:
+        return "same cell" if c.place_cell == new.place_cell else "neighbouring cell"
+    if new.address_key is not None and c.address_key == new.address_key:
+        return "same address"
+    return None
+
+
+def _decide_incident(
+    new: CaseSnapshot, candidates: list[CaseSnapshot], policy: DuplicatePolicy, evidence: list[str]
+) -> IncidentLink | None:
+    cells = set(neighbour_cells(new.place_cell)) if new.place_cell else set()
+    matches: list[tuple[float, CaseSnapshot, str]] = []
+    for c in candidates:
+        if new.petitioner_hash is not None and c.petitioner_hash == new.petitioner_hash:
+            continue  # one's own earlier case is a repeat, not another report of an incident
+        if abs(new.received_at - c.received_at) > policy.incident_window:
+            continue
+        where = _same_place(new, c, cells)
+        if where is None:
+            continue
+        score = similarity(new.fingerprint, c.fingerprint)
+        if score >= policy.incident_similarity:
+            matches.append((score, c, where))
+    if not matches:
+        return None
+    score, best, where = max(matches, key=lambda m: (m[0], m[1].received_at))
+    incident_id = best.incident_id or best.case_id
+    members = sorted(
+        (m[1] for m in matches if (m[1].incident_id or m[1].case_id) == incident_id),
+        key=lambda c: c.received_at,
+    )
+    evidence.append(
+        f"joins incident {incident_id}: {len(members)} report(s) by other people at the same place "
+        f"within {policy.incident_window_hours:g} h; best {best.case_no} ({where}, "
+        f"{_ago(abs(new.received_at - best.received_at))} apart), similarity {score:.2f} "
+        f">= {policy.incident_similarity:.2f}"
+    )
+    return IncidentLink(
+        incident_id=incident_id,
+        case_ids=tuple(c.case_id for c in members),
+        case_nos=tuple(c.case_no for c in members),
+        similarity=round(score, 4),
+    )
+
+
+def decide_links(
+    new: CaseSnapshot,
+    repeat_candidates: list[CaseSnapshot],
+    incident_candidates: list[CaseSnapshot],
+    policy: DuplicatePolicy,
+) -> Links:
+    """Link a new case to an earlier case of the same petitioner and/or to an incident at its place."""
+    evidence: list[str] = []
+    repeat = _decide_repeat(new, _bounded(repeat_candidates, new, policy.max_candidates), policy, evidence)
+    incident = _decide_incident(
+        new, _bounded(incident_candidates, new, policy.max_candidates), policy, evidence
+    )
+    return Links(repeat_of=repeat, incident_of=incident, evidence=tuple(evidence))

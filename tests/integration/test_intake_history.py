@@ -1,0 +1,161 @@
+"""Case history on the real (embedded) MongoDB server: record, candidates, links, petitioner figures."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dispatch_common import store
+from services.intake.adapters.history import CaseHistory, find_links
+from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links, neighbour_cells
+
+pytestmark = pytest.mark.integration
+
+POLICY = DuplicatePolicy.load()
+NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+LON, LAT = 116.40, 39.90
+ALICE, BOB = "a" * 64, "b" * 64
+NOISE = "楼下广场舞音响太吵，每天晚上放到十点多。"
+NOISE_AGAIN = "每天晚上十点多了楼下跳广场舞的音响还很吵，影响休息"
+LIGHT = "解放路路灯坏了一个月没人修，晚上出行不安全。"
+LIGHT_AGAIN = "解放路上的路灯坏了快一个月了，晚上走路很不安全，希望尽快修好"
+
+
+@pytest.fixture
+async def history(mongodb_url, db_prefix):
+    client = store.connect(mongodb_url, app_name="test-intake-history")
+    history = CaseHistory(client[f"{db_prefix}intake"])
+    await history.ensure_indexes()
+    yield history
+    await client.drop_database(f"{db_prefix}intake")
+    await client.close()
+
+
+def snap(n: int, text: str, *, ago=timedelta(0), who=ALICE, lon=LON, lat=LAT, address=None) -> CaseSnapshot:
+    return CaseSnapshot.build(
+        case_id=f"c{n}",
+        case_no=f"990102-2026-{n:06d}",
+        received_at=NOW - ago,
+        text=text,
+        policy=POLICY,
+        petitioner_hash=who,
+        lon=lon,
+        lat=lat,
+        address=address,
+    )
+
+
+async def test_ensure_indexes_is_idempotent_and_indexes_every_lookup_key(history):
+    await history.ensure_indexes()
+    keys = [list(ix["key"]) async for ix in await history.col.list_indexes()]
+    for field in ("petitioner_hash", "place_cell", "address_key"):
+        assert [field] in keys or [field, "received_ts"] in keys
+
+
+async def test_record_stores_a_small_document_once(history):
+    case = snap(1, "  楼下广场舞音响太吵！ ")
+    assert await history.record(case, Links())
+    assert not await history.record(case, Links())  # a retried registration is no second document
+    doc = await history.col.find_one({"_id": "c1"})
+    assert doc["text"] == "楼下广场舞音响太吵"
+    assert doc["tokens"] and doc["incident_id"] == "c1" and doc["repeat_of"] is None
+    assert doc["received_at"] == NOW and doc["received_at"].utcoffset() == timedelta(0)
+    assert doc["petitioner_hash"] == ALICE and doc["place_cell"] == case.place_cell
+
+
+async def test_repeat_candidates_by_hash_within_the_window_most_recent_first(history):
+    for n, days in enumerate([1, 20, 60, 89, 95, 200], start=1):
+        await history.record(snap(n, NOISE, ago=timedelta(days=days)), Links())
+    await history.record(snap(10, NOISE, ago=timedelta(days=2), who=BOB), Links())
+    await history.record(snap(11, NOISE, ago=-timedelta(days=1)), Links())  # received after NOW
+    found = await history.repeat_candidates(ALICE, NOW - timedelta(days=90), 200, NOW)
+    assert [c.case_id for c in found] == ["c1", "c2", "c3", "c4"]
+    assert all(c.petitioner_hash == ALICE for c in found)
+    assert found[0].received_at == NOW - timedelta(days=1) and found[0].received_at.tzinfo is not None
+    assert found[0].fingerprint.tokens  # rebuilt from the stored tokens
+    limited = await history.repeat_candidates(ALICE, NOW - timedelta(days=90), 2, NOW)
+    assert [c.case_id for c in limited] == ["c1", "c2"]
+    assert await history.repeat_candidates("f" * 64, NOW - timedelta(days=90), 200) == []
+
+
+async def test_incident_candidates_by_cells_and_address_within_the_window(history):
+    await history.record(snap(1, LIGHT, ago=timedelta(hours=1), who=BOB), Links())
+    await history.record(snap(2, LIGHT, ago=timedelta(hours=5), lon=LON + 0.0019), Links())  # next cell
+    await history.record(snap(3, LIGHT, ago=timedelta(hours=3), lon=LON + 0.02), Links())  # 1.7 km away
+    await history.record(snap(4, LIGHT, ago=timedelta(hours=60), who=BOB), Links())  # too long ago
+    await history.record(
+        snap(5, LIGHT, ago=timedelta(hours=2), lon=None, lat=None, address="解放路12号"), Links()
+    )
+    await history.record(
+        snap(6, LIGHT, ago=timedelta(hours=2), lon=None, lat=None, address="解放路13号"), Links()
+    )
+    new = snap(9, LIGHT_AGAIN, address="解放路 １２号")
+    cells = neighbour_cells(new.place_cell)
+    since, until = NOW - timedelta(hours=48), NOW + timedelta(hours=48)
+    found = await history.incident_candidates(cells, new.address_key, since, 200, until)
+    assert [c.case_id for c in found] == ["c1", "c5", "c2"]
+    only_cells = await history.incident_candidates(cells, None, since, 200, until)
+    assert [c.case_id for c in only_cells] == ["c1", "c2"]
+    assert [c.case_id for c in await history.incident_candidates(cells, new.address_key, since, 1)] == ["c1"]
+    assert await history.incident_candidates([], None, since, 200) == []
+
+
+async def test_find_links_repeat_and_incident_end_to_end(history):
+    first = snap(1, LIGHT, ago=timedelta(hours=20), who=BOB)
+    links = await find_links(history, first, POLICY)
+    assert links == Links()
+    await history.record(first, links)
+
+    second = snap(2, LIGHT_AGAIN, ago=timedelta(hours=2))  # Alice, same place, other petitioner
+    links = await find_links(history, second, POLICY)
+    assert links.repeat_of is None and links.incident_of.incident_id == "c1"
+    await history.record(second, links)
+
+    third = snap(3, LIGHT, who=None, lon=LON + 0.001)  # anonymous, 85 m away
+    links = await find_links(history, third, POLICY)
+    assert links.incident_of.incident_id == "c1"
+    assert set(links.incident_of.case_ids) == {"c1", "c2"}
+    await history.record(third, links)
+    assert (await history.col.find_one({"_id": "c3"}))["incident_id"] == "c1"
+
+    bob_again = snap(4, LIGHT_AGAIN, ago=-timedelta(days=30), who=BOB, lon=LON + 0.3)
+    links = await find_links(history, bob_again, POLICY)
+    assert links.repeat_of.case_id == "c1" and links.incident_of is None
+    await history.record(bob_again, links)
+    doc = await history.col.find_one({"_id": "c4"})
+    assert doc["repeat_of"] == "c1" and doc["is_repeat"] is True and doc["incident_id"] == "c4"
+
+
+async def test_petitioner_history_figures_and_outcomes(history):
+    empty = await history.petitioner_history(ALICE)
+    assert empty == {
+        "cases": 0,
+        "repeats": 0,
+        "last_case_no": None,
+        "last_outcome": None,
+        "first_at": None,
+        "last_at": None,
+    }
+    first = snap(1, NOISE, ago=timedelta(days=40))
+    await history.record(first, await find_links(history, first, POLICY))
+    second = snap(2, NOISE_AGAIN, ago=timedelta(days=10))
+    second_links = await find_links(history, second, POLICY)
+    assert second_links.repeat_of.case_id == "c1"
+    await history.record(second, second_links)
+    await history.record(snap(3, NOISE, who=BOB), Links())
+    assert await history.set_outcome("c1", "accepted", at=NOW)
+    assert await history.set_outcome("c2", "not_accepted")
+    assert not await history.set_outcome("nope", "accepted")
+
+    figures = await history.petitioner_history(ALICE)
+    assert figures == {
+        "cases": 2,
+        "repeats": 1,
+        "last_case_no": "990102-2026-000002",
+        "last_outcome": "not_accepted",
+        "first_at": NOW - timedelta(days=40),
+        "last_at": NOW - timedelta(days=10),
+    }
+    assert figures["first_at"].tzinfo is not None
+    assert (await history.petitioner_history(BOB))["cases"] == 1
+    doc = await history.col.find_one({"_id": "c1"})
+    assert doc["outcome"] == "accepted" and doc["outcome_ts"] == round(NOW.timestamp() * 1000)
