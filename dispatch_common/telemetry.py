@@ -17,7 +17,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
-    SimpleSpanProcessor,
     SpanExporter,
     SpanExportResult,
 )
@@ -101,7 +100,10 @@ def setup_tracing(service: str, *, trace_file: Path | None, otlp_endpoint: str |
         return
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     if trace_file:
-        provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(trace_file)))
+        # Batched off the request path; half a second keeps the file close to live for people and tests.
+        provider.add_span_processor(
+            BatchSpanProcessor(JsonLinesSpanExporter(trace_file), schedule_delay_millis=500)
+        )
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

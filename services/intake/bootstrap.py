@@ -1,5 +1,6 @@
 """Intake's composition root: builds its runtime, repositories, rules and app."""
 
+import asyncio
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,9 +16,15 @@ from dispatch_common.runtime import Runtime
 from services.intake.adapters.history import CaseHistory, find_links
 from services.intake.adapters.repository import CaseRepository
 from services.intake.config import IntakeSettings
+from services.intake.domain import similarity
 from services.intake.domain.boundary import CountyBoundary
 from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links
 from services.intake.domain.screening import Screener, ScreeningRules
+
+
+async def _load_segmenter() -> None:
+    """Load jieba's dictionary before the service says it is ready (about a second, off the loop)."""
+    await asyncio.to_thread(similarity.warm_up)
 
 
 @dataclass
@@ -81,6 +88,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     runtime.outbox(cases.cases)
     runtime.on_start(cases.ensure_indexes)
     runtime.on_start(history.ensure_indexes)
+    runtime.on_start(_load_segmenter)
     intake = Intake(
         runtime=runtime,
         cases=cases,

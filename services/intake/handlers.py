@@ -160,7 +160,8 @@ async def register_case(
     """Register a submission: number it, protect personal data, screen it, link repeats and incidents."""
     case_id = case_id_for(cmd, caller=caller.subject, idempotency_key=idempotency_key)
     fingerprint = request_hash(cmd)
-    existing = await intake.cases.get(case_id)
+    retryable = cmd.external_ref is not None or bool(idempotency_key)  # else the id is fresh: no lookup
+    existing = await intake.cases.get(case_id) if retryable else None
     if existing is not None:
         if existing.get("request_hash") != fingerprint:
             raise IdempotencyConflict(
