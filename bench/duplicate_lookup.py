@@ -26,7 +26,13 @@ from pathlib import Path
 from devtools.stack import _wait_port, free_port, mongo_server
 from dispatch_common.store import connect
 from services.intake.adapters.history import CaseHistory, find_links, to_ts
-from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, address_key, place_cell
+from services.intake.domain.duplicates import (
+    CaseSnapshot,
+    DuplicatePolicy,
+    address_key,
+    place_block,
+    place_cell,
+)
 from services.intake.domain.similarity import fingerprint
 
 BOX = (116.30, 39.80, 116.65, 40.025)  # lon_min, lat_min, lon_max, lat_max: ~30 x 25 km
@@ -122,7 +128,8 @@ class Synth:
             "received_at": received,
             "received_ts": to_ts(received),
             "petitioner_hash": None if anonymous else rng.choice(self.hashes),
-            "place_cell": place_cell(lon, lat, self.policy.cell_deg),
+            "place_cell": (cell := place_cell(lon, lat, self.policy.cell_deg)),
+            "place_block": place_block(cell),
             "address_key": address_key(addr),
             "text": fp.text,
             "tokens": list(fp.tokens),

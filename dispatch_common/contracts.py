@@ -5,6 +5,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
@@ -43,6 +44,27 @@ def _validator(relative: str) -> Draft202012Validator:
     )
 
 
+@cache
+def _fast_registry() -> jsonschema_rs.Registry:
+    resources = []
+    for path in SCHEMA_DIR.rglob("*.json"):
+        schema = json.loads(path.read_text())
+        resources.append((schema["$id"], schema))
+    return jsonschema_rs.Registry(resources)
+
+
+@cache
+def _fast_validator(relative: str) -> jsonschema_rs.Validator:
+    """A compiled (Rust) validator: about a hundred times faster, used to pass valid events quickly."""
+    schema = json.loads((SCHEMA_DIR / relative).read_text())
+    return jsonschema_rs.validator_for(schema, registry=_fast_registry(), validate_formats=True)
+
+
+@cache
+def _event_types() -> tuple[str, ...]:
+    return tuple(sorted(p.name.removesuffix(".json") for p in (SCHEMA_DIR / "events").glob("*.json")))
+
+
 def known_event_types() -> list[str]:
     """Every event type that has a schema in proto/."""
     return sorted(p.name.removesuffix(".json") for p in (SCHEMA_DIR / "events").glob("*.json"))
@@ -54,7 +76,16 @@ def schema_path(event_type: str) -> Path:
 
 
 def validate_event(event: dict[str, Any]) -> None:
-    """Check an envelope and its data against proto/; raise ContractError with every violation."""
+    """Check an envelope and its data against proto/; raise ContractError with every violation.
+
+    The compiled validator passes a valid event in microseconds (every stored and every consumed
+    event is checked); an event it doubts is checked again by `jsonschema`, which names each
+    violation and has the last word.
+    """
+    if _fast_validator("envelope.json").is_valid(event):
+        data_schema = f"events/{event['type']}.json"
+        if event["type"] in _event_types() and _fast_validator(data_schema).is_valid(event["data"]):
+            return
     errors = list(_validator("envelope.json").iter_errors(event))
     if errors:
         raise ContractError(f"envelope: {_format(errors)}")

@@ -6,7 +6,13 @@ import pytest
 
 from dispatch_common import store
 from services.intake.adapters.history import CaseHistory, find_links
-from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links, neighbour_cells
+from services.intake.domain.duplicates import (
+    CaseSnapshot,
+    DuplicatePolicy,
+    Links,
+    neighbour_cells,
+    place_block,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -47,7 +53,7 @@ def snap(n: int, text: str, *, ago=timedelta(0), who=ALICE, lon=LON, lat=LAT, ad
 async def test_ensure_indexes_is_idempotent_and_indexes_every_lookup_key(history):
     await history.ensure_indexes()
     keys = [list(ix["key"]) async for ix in await history.col.list_indexes()]
-    for field in ("petitioner_hash", "place_cell", "address_key"):
+    for field in ("petitioner_hash", "place_block", "address_key"):
         assert [field] in keys or [field, "received_ts"] in keys
 
 
@@ -59,7 +65,11 @@ async def test_record_stores_a_small_document_once(history):
     assert doc["text"] == "楼下广场舞音响太吵"
     assert doc["tokens"] and doc["incident_id"] == "c1" and doc["repeat_of"] is None
     assert doc["received_at"] == NOW and doc["received_at"].utcoffset() == timedelta(0)
-    assert doc["petitioner_hash"] == ALICE and doc["place_cell"] == case.place_cell
+    assert (
+        doc["petitioner_hash"] == ALICE
+        and doc["place_cell"] == case.place_cell
+        and doc["place_block"] == place_block(case.place_cell)
+    )
 
 
 async def test_repeat_candidates_by_hash_within_the_window_most_recent_first(history):

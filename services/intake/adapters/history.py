@@ -1,11 +1,11 @@
 """Case history for duplicates and repeats: one small document per registered case, found by index.
 
 Collection `case_history`, one document per case:
-`{_id: case_id, case_no, received_at, received_ts, petitioner_hash, place_cell, address_key, text,
-tokens, incident_id, repeat_of, is_repeat, outcome, outcome_ts}`. `text` is normalized and `tokens`
-are its jieba content tokens, so comparing a candidate never segments again.
+`{_id: case_id, case_no, received_at, received_ts, petitioner_hash, place_cell, place_block,
+address_key, text, tokens, incident_id, repeat_of, is_repeat, outcome, outcome_ts}`. `text` is
+normalized and `tokens` are its jieba content tokens, so comparing a candidate never segments again.
 
-Every lookup is an equality on an indexed key (petitioner hash, one grid cell, address key) with a
+Every lookup is an equality on an indexed key (petitioner hash, a 2 x 2 block of cells, address key) with a
 range on `received_ts`, sorted by `received_ts` and limited, so its cost depends on the candidates,
 never on the size of the history. Measured on the embedded server (nx-27017 0.8.1, 50,000
 documents), which shaped the queries; they are equally right on MongoDB:
@@ -38,6 +38,7 @@ from services.intake.domain.duplicates import (
     Links,
     decide_links,
     neighbour_cells,
+    place_block,
 )
 from services.intake.domain.similarity import Fingerprint
 
@@ -100,7 +101,7 @@ class CaseHistory:
 
     async def ensure_indexes(self) -> None:
         """Compound (key, received_ts) indexes for MongoDB, single-key ones for the embedded server."""
-        for key in ("petitioner_hash", "place_cell", "address_key"):
+        for key in ("petitioner_hash", "place_block", "address_key"):
             await self.col.create_index([(key, ASCENDING), ("received_ts", DESCENDING)])
             await self.col.create_index(key)
 
@@ -115,6 +116,7 @@ class CaseHistory:
             "received_ts": to_ts(snapshot.received_at),
             "petitioner_hash": snapshot.petitioner_hash,
             "place_cell": snapshot.place_cell,
+            "place_block": place_block(snapshot.place_cell) if snapshot.place_cell else None,
             "address_key": snapshot.address_key,
             "text": fp.text,
             "tokens": list(fp.tokens),
@@ -161,11 +163,14 @@ class CaseHistory:
     ) -> list[CaseSnapshot]:
         """Cases in any of `cells` or at `address_key`, received in [since, until]; most recent first.
 
-        One equality query per cell (and one for the address), concurrently: the embedded server
-        scans for `$in`/`$or`, and MongoDB answers each from the compound index just as well.
+        One equality query per 2 x 2 block of cells covering them (at most 4 for a neighbourhood) and
+        one for the address, concurrently: the embedded server scans for `$in`/`$or`, and MongoDB
+        answers each from the compound index just as well.
         """
         window = self._window(since, until)
-        queries = [{"place_cell": cell, "received_ts": window} for cell in dict.fromkeys(cells)]
+        wanted = set(cells)
+        blocks = dict.fromkeys(place_block(cell) for cell in cells)
+        queries = [{"place_block": block, "received_ts": window} for block in blocks]
         if address_key:
             queries.append({"address_key": address_key, "received_ts": window})
         if not queries:
@@ -173,8 +178,9 @@ class CaseHistory:
         results = await asyncio.gather(*(self._find(q, limit) for q in queries))
         merged: dict[str, CaseSnapshot] = {}
         for found in results:
-            for snap in found:
-                merged.setdefault(snap.case_id, snap)
+            for snap in found:  # a block holds cells beyond the neighbourhood; the address query does not
+                if snap.place_cell in wanted or (address_key and snap.address_key == address_key):
+                    merged.setdefault(snap.case_id, snap)
         return sorted(merged.values(), key=lambda s: s.received_at, reverse=True)[:limit]
 
     async def petitioner_history(self, petitioner_hash: str) -> PetitionerHistory:

@@ -95,6 +95,16 @@ def neighbour_cells(cell: str) -> list[str]:
     return [cell, *(f"{size}:{ix + dx}:{iy + dy}" for dx, dy in around)]
 
 
+def place_block(cell: str) -> str:
+    """The 2 x 2 block of cells a cell lies in: `<cell size>:b<floor(ix/2)>:<floor(iy/2)>`.
+
+    Any cell's 3 x 3 neighbourhood lies within 4 blocks, so a neighbourhood is found by 4 equality
+    lookups on the block instead of 9 on the cell (the embedded server scans for `$in`).
+    """
+    size, ix, iy = (int(part) for part in cell.split(":"))
+    return f"{size}:b{ix // 2}:{iy // 2}"
+
+
 def place_cells(lon: float, lat: float, cell_deg: float) -> list[str]:
     """The cell of the point and its 8 neighbours (the point's own cell first)."""
     return neighbour_cells(place_cell(lon, lat, cell_deg))

@@ -13,6 +13,7 @@ from services.intake.domain.duplicates import (
     address_key,
     decide_links,
     neighbour_cells,
+    place_block,
     place_cell,
     place_cells,
 )
@@ -233,3 +234,15 @@ def test_only_max_candidates_most_recent_are_compared():
     new = case(LIGHT_AGAIN)
     assert decide_links(new, [], [matching_old, *recent_noise], policy).incident_of is None
     assert decide_links(new, [], [matching_old, *recent_noise], POLICY).incident_of is not None
+
+
+@pytest.mark.parametrize("ix", [-3, -2, -1, 0, 1, 2, 7])
+@pytest.mark.parametrize("iy", [-2, 0, 5, 6])
+def test_a_neighbourhood_lies_within_four_blocks(ix, iy):
+    cell = f"2000:{ix}:{iy}"
+    blocks = {place_block(c) for c in neighbour_cells(cell)}
+    assert len(blocks) == 4
+    assert place_block(cell) in blocks
+    # a block holds exactly 2 x 2 cells
+    around = [f"2000:{x}:{y}" for x in range(-6, 10) for y in range(-6, 10)]
+    assert sum(place_block(c) == place_block(cell) for c in around) == 4
