@@ -5,6 +5,7 @@ in production tokens are verified against the county identity provider's JWKS.
 """
 
 import asyncio
+import time
 from collections.abc import Set as AbstractSet
 from enum import StrEnum
 from pathlib import Path
@@ -61,6 +62,9 @@ class Principal(BaseModel):
         )
 
 
+VERIFIED_TOKENS_KEPT = 10_000
+
+
 class TokenVerifier:
     """Verifies bearer tokens with the development public key or the configured JWKS."""
 
@@ -70,6 +74,9 @@ class TokenVerifier:
         self._jwks = (
             jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
         )
+        # Tokens verified already, with their expiry: a frontend sends the same token many times, and
+        # an RSA check per request costs more than the rest of a small request.
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     def _public_key(self) -> Any:
         if self._key is None:
@@ -79,6 +86,16 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         """Decode and check a token; raise 401 with the reason when it is not acceptable."""
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            return known[0]
+        principal, expires = await self._decode(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.clear()
+        self._verified[token] = (principal, expires)
+        return principal
+
+    async def _decode(self, token: str) -> tuple[Principal, float]:
         try:
             if self._jwks:
                 signing = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
@@ -93,13 +110,14 @@ class TokenVerifier:
                 issuer=self._settings.jwt_issuer,
                 options={"require": ["exp", "iss", "aud", "sub"]},
             )
-            return Principal(
+            principal = Principal(
                 subject=claims["sub"],
                 role=Role(str(claims.get("role"))),
                 unit=claims.get("unit"),
                 area=claims.get("area"),
                 name=claims.get("name"),
             )
+            return principal, float(claims["exp"])
         except (jwt.PyJWTError, ValueError, OSError) as exc:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}

@@ -1,5 +1,7 @@
 """Settings, tokens and personal-data protection."""
 
+import time
+
 import pytest
 from fastapi import HTTPException
 from pydantic import ValidationError
@@ -61,3 +63,26 @@ def test_personal_data_is_encrypted_hashed_and_masked(tmp_path, monkeypatch):
     assert mask_phone("13812345678") == "138****5678" and mask_name("张三丰") == "张**"
     with pytest.raises(RuntimeError):
         load_pii_keys(environment="production", keys_dir=tmp_path)
+
+
+async def test_a_verified_token_is_remembered_only_until_it_expires(tmp_path, monkeypatch):
+    settings = ServiceSettings(run_dir=tmp_path)
+    verifier = TokenVerifier(settings)
+    decoded: list[str] = []
+    real_decode = verifier._decode
+
+    async def counting(token: str):
+        decoded.append(token)
+        return await real_decode(token)
+
+    monkeypatch.setattr(verifier, "_decode", counting)
+    token = issue_token(tmp_path / "keys", role="dispatcher", ttl_seconds=60)
+    first = await verifier.verify(token)
+    assert (await verifier.verify(token)).subject == first.subject and len(decoded) == 1
+    # a tampered copy is a different string: it is checked, never served from what was remembered
+    with pytest.raises(HTTPException):
+        await verifier.verify(token[:-4] + "AAAA")
+    later = time.time() + 120
+    monkeypatch.setattr("dispatch_common.auth.time.time", lambda: later)
+    await verifier.verify(token)  # past its expiry the token is checked again (by PyJWT's own clock)
+    assert decoded.count(token) == 2
