@@ -1,8 +1,9 @@
 """Intake under a steady load: throughput and p50/p95/p99 latency of POST /v1/cases at a fixed rate.
 
-Starts its own nats-server, embedded MongoDB server and intake on free ports, sends requests
-open-loop at --rate per second for --seconds, and prints the figures as
-JSON on the last line. Bounded in count and time; everything it starts stops when it ends.
+Starts its own nats-server, embedded MongoDB server and intake on free ports (or uses --mongodb-url
+and --nats-url, with databases of a fresh prefix), sends requests open-loop at --rate per second for
+--seconds, and prints the figures as JSON on the last line. Bounded in count and time; everything
+it starts stops when it ends.
 """
 
 import argparse
@@ -99,6 +100,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument("--mongodb-url", help="use this MongoDB (fresh databases) instead of nx")
+    parser.add_argument("--nats-url", help="measure on this NATS server instead of a local nats-server")
     args = parser.parse_args()
     samples = [
         json.loads(line)
@@ -109,7 +112,13 @@ def main() -> None:
         stack = Stack(
             run_dir=Path(tmp),
             ports={s: free_port() for s in SERVICES},
-            extra_env={"ENVIRONMENT": "test", "LOG_LEVEL": "WARNING"},
+            nats_url=args.nats_url,
+            mongodb_url=args.mongodb_url,
+            extra_env={
+                "ENVIRONMENT": "test",
+                "LOG_LEVEL": "WARNING",
+                "MONGODB_DB_PREFIX": f"bench_{random.randrange(16**8):08x}_",
+            },
         )
         try:
             stack.start(("intake",))
