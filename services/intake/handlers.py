@@ -14,6 +14,7 @@ from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from services.intake.bootstrap import Intake
 from services.intake.domain.duplicates import CaseSnapshot, Links
 from services.intake.domain.events import CaseReceived, CaseScreened, PetitionerView
+from services.intake.domain.identity import phone_key
 from services.intake.domain.models import Registered, SubmitCase, normalize_text
 from services.intake.domain.screening import ScreeningInput, ScreeningResult
 
@@ -77,7 +78,7 @@ def _protect(cmd: SubmitCase, intake: Intake, *, confidential: bool) -> tuple[di
     if p.phone:
         stored |= {
             "phone_enc": encrypt(keys, p.phone),
-            "phone_hash": keyed_hash(keys, p.phone),
+            "phone_hash": keyed_hash(keys, phone_key(p.phone)),
             "phone_masked": mask_phone(p.phone),
         }
         view.phone_masked = None if confidential else mask_phone(p.phone)

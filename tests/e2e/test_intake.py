@@ -312,3 +312,12 @@ def test_a_report_against_an_official_keeps_the_reporter_hidden(stack, clerk, di
     event = asyncio.run(screened())["data"]
     assert event["confidential"] is True
     assert event["petitioner"]["name_masked"] is None and event["petitioner"]["phone_masked"] is None
+
+
+def test_a_landline_given_with_and_without_its_dash_is_one_petitioner(clerk, dispatcher):
+    number = f"{uuid.uuid4().int % 10**7:07d}"
+    text = "小区门口的下水道堵了一个星期，污水漫到路上，希望尽快疏通。"
+    first = clerk.post("intake", "/v1/cases", json=body(text, petitioner={"phone": f"0471-{number}"})).json()
+    again = clerk.post("intake", "/v1/cases", json=body(text, petitioner={"phone": f"0471{number}"})).json()
+    links = dispatcher.get("intake", f"/v1/cases/{again['case_id']}").json()["links"]
+    assert links["repeat_of"]["case_id"] == first["case_id"]

@@ -9,6 +9,11 @@ _CHECK = "10X98765432"
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
 
 
+def phone_key(phone: str) -> str:
+    """A phone number as the petitioner is recognized by: digits only (0471-1234567 = 04711234567)."""
+    return "".join(ch for ch in phone if ch.isdigit())
+
+
 def id_number_problem(value: str) -> str | None:
     """Why an 18-digit resident ID number (GB 11643) is invalid, or None if it is valid."""
     if not _ID.match(value):

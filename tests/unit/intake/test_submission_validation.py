@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.intake.domain.identity import id_number_problem, with_check_digit
+from services.intake.domain.identity import id_number_problem, phone_key, with_check_digit
 from services.intake.domain.models import SubmitCase, normalize_text
 
 VALID_ID = with_check_digit("11010519491231002")
@@ -118,3 +118,8 @@ def test_validation_never_crashes_and_either_accepts_or_names_fields(body):
 def test_a_completed_id_number_is_valid_exactly_when_its_date_is_real(first17):
     problem = id_number_problem(with_check_digit(first17))
     assert problem is None or "birth date" in problem
+
+
+def test_a_landline_is_the_same_petitioner_with_or_without_its_dash():
+    assert phone_key("0471-1234567") == phone_key("04711234567") == "04711234567"
+    assert phone_key("13812345678") == "13812345678"
