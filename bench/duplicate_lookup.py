@@ -23,6 +23,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.figures import latency_figures
 from devtools.stack import _wait_port, free_port, mongo_server
 from dispatch_common.store import connect
 from services.intake.adapters.history import CaseHistory, find_links, to_ts
@@ -66,12 +67,6 @@ TEMPLATES = [
     "{place}燃气管道有漏气的味道，担心出事",
     "{place}共享单车乱停乱放，堵住了人行道",
 ]
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 class Synth:
@@ -207,10 +202,7 @@ async def run(args: argparse.Namespace, url: str) -> dict:
             "load_seconds": round(load_seconds, 1),
             "load_per_second": round(loaded / load_seconds) if load_seconds else None,
             "lookups": len(latencies),
-            "p50_ms": round(percentile(latencies, 50), 2),
-            "p95_ms": round(percentile(latencies, 95), 2),
-            "p99_ms": round(percentile(latencies, 99), 2),
-            "max_ms": round(max(latencies), 2),
+            **latency_figures(latencies),
             "mean_ms": round(statistics.fmean(latencies), 2),
             "repeats_found": repeats,
             "incidents_found": incidents,

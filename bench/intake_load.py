@@ -10,13 +10,13 @@ import argparse
 import asyncio
 import json
 import random
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 
+from bench.figures import latency_figures
 from devtools.keys import issue_token
 from devtools.stack import SERVICES, Stack, free_port
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
@@ -29,12 +29,6 @@ TEXTS = [
     "小区电梯经常困人，物业不管。",
     "路灯坏了一个月没人修，晚上出行不安全。",
 ]
-
-
-def percentile(values: list[float], p: float) -> float:
-    """The p-th percentile (nearest rank) of values."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
 
 
 async def drive(base: str, token: str, *, rate: float, seconds: float, samples: list[dict]) -> dict:
@@ -86,10 +80,7 @@ async def drive(base: str, token: str, *, rate: float, seconds: float, samples: 
         "requests": len(latencies),
         "rate_target": rate,
         "throughput_rps": round(len(latencies) / elapsed, 1),
-        "p50_ms": round(statistics.median(latencies), 2),
-        "p95_ms": round(percentile(latencies, 95), 2),
-        "p99_ms": round(percentile(latencies, 99), 2),
-        "max_ms": round(max(latencies), 2),
+        **latency_figures(latencies),
         "statuses": statuses,
     }
 

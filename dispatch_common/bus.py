@@ -11,7 +11,8 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -57,52 +58,21 @@ class Delivery:
 Handler = Callable[[Delivery], Awaitable[None]]
 
 
-class KeyedLocks:
-    """One asyncio lock per key, kept only while someone holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
-
-
 def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
     """The platform's streams; every service declares them alike, so it does not matter who is first."""
-    window = settings.stream_duplicate_window_seconds
     return [
         StreamConfig(
-            name=subjects.DISPATCH_STREAM,
-            subjects=[subjects.DISPATCH_SUBJECTS],
+            name=name,
+            subjects=[subject],
             storage=StorageType.FILE,
-            duplicate_window=window,
+            duplicate_window=settings.stream_duplicate_window_seconds,
             num_replicas=settings.stream_replicas,
-        ),
-        StreamConfig(
-            name=subjects.INGRESS_STREAM,
-            subjects=[subjects.INGRESS_SUBJECTS],
-            storage=StorageType.FILE,
-            duplicate_window=window,
-            num_replicas=settings.stream_replicas,
-        ),
-        StreamConfig(
-            name=subjects.DLQ_STREAM,
-            subjects=[subjects.DLQ_SUBJECTS],
-            storage=StorageType.FILE,
-            duplicate_window=window,
-            num_replicas=settings.stream_replicas,
-        ),
+        )
+        for name, subject in (
+            (subjects.DISPATCH_STREAM, subjects.DISPATCH_SUBJECTS),
+            (subjects.INGRESS_STREAM, subjects.INGRESS_SUBJECTS),
+            (subjects.DLQ_STREAM, subjects.DLQ_SUBJECTS),
+        )
     ]
 
 
@@ -117,7 +87,8 @@ class Bus:
         self.settings = settings
         self.service = settings.service_name
         self._processed = db[PROCESSED_COLLECTION]
-        self._in_flight = KeyedLocks()
+        # One lock per event being applied; a lock goes when no delivery holds it any more.
+        self._in_flight: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self.broker = NatsBroker(
             settings.nats_url,
             max_reconnect_attempts=-1,
@@ -256,7 +227,7 @@ class Bus:
                 return
             key = f"{durable}:{event.id}"
             # Two copies of one event in one batch must not both pass the inbox check.
-            async with self._in_flight.hold(key):
+            async with self._in_flight.setdefault(key, asyncio.Lock()):
                 await self._apply(raw, event, data, key=key, durable=durable, handler=handler, span=span)
 
     async def _apply(

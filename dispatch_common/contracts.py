@@ -2,7 +2,6 @@
 
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
@@ -12,6 +11,18 @@ from referencing import Registry, Resource
 from dispatch_common.paths import PROTO_DIR
 
 SCHEMA_DIR = PROTO_DIR / "schemas"
+
+# Part of the contract of dispatch.case.screened: the status a case shows after each screening
+# outcome (proto/schemas/common.json#/$defs/screening_outcome), the same in intake and supervision.
+SCREENING_STATUS = {
+    "accepted": "accepted",
+    "not_accepted": "not_accepted",
+    "legal_redirect": "redirected",
+    "transferred": "transferred",
+    "emergency_transfer": "transferred",
+    "answered": "answered",
+    "manual": "screening",
+}
 
 
 class ContractError(ValueError):
@@ -27,17 +38,24 @@ def _format(errors: list[Any]) -> str:
 
 
 @cache
+def _schemas() -> dict[str, dict[str, Any]]:
+    """Every schema of proto/, by its path below SCHEMA_DIR."""
+    return {
+        path.relative_to(SCHEMA_DIR).as_posix(): json.loads(path.read_text())
+        for path in SCHEMA_DIR.rglob("*.json")
+    }
+
+
+@cache
 def _registry() -> Registry:
-    resources = []
-    for path in SCHEMA_DIR.rglob("*.json"):
-        schema = json.loads(path.read_text())
-        resources.append((schema["$id"], Resource.from_contents(schema)))
-    return Registry().with_resources(resources)
+    return Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in _schemas().values()
+    )
 
 
 @cache
 def _validator(relative: str) -> Draft202012Validator:
-    schema = json.loads((SCHEMA_DIR / relative).read_text())
+    schema = _schemas()[relative]
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(
         schema, registry=_registry(), format_checker=Draft202012Validator.FORMAT_CHECKER
@@ -46,33 +64,23 @@ def _validator(relative: str) -> Draft202012Validator:
 
 @cache
 def _fast_registry() -> jsonschema_rs.Registry:
-    resources = []
-    for path in SCHEMA_DIR.rglob("*.json"):
-        schema = json.loads(path.read_text())
-        resources.append((schema["$id"], schema))
-    return jsonschema_rs.Registry(resources)
+    return jsonschema_rs.Registry([(schema["$id"], schema) for schema in _schemas().values()])
 
 
 @cache
 def _fast_validator(relative: str) -> jsonschema_rs.Validator:
     """A compiled (Rust) validator: about a hundred times faster, used to pass valid events quickly."""
-    schema = json.loads((SCHEMA_DIR / relative).read_text())
-    return jsonschema_rs.validator_for(schema, registry=_fast_registry(), validate_formats=True)
+    return jsonschema_rs.validator_for(_schemas()[relative], registry=_fast_registry(), validate_formats=True)
 
 
 @cache
-def _event_types() -> tuple[str, ...]:
-    return tuple(sorted(p.name.removesuffix(".json") for p in (SCHEMA_DIR / "events").glob("*.json")))
+def _event_types() -> frozenset[str]:
+    return frozenset(known_event_types())
 
 
 def known_event_types() -> list[str]:
     """Every event type that has a schema in proto/."""
     return sorted(p.name.removesuffix(".json") for p in (SCHEMA_DIR / "events").glob("*.json"))
-
-
-def schema_path(event_type: str) -> Path:
-    """Where the data schema of an event type lives."""
-    return SCHEMA_DIR / "events" / f"{event_type}.json"
 
 
 def validate_event(event: dict[str, Any]) -> None:
@@ -82,15 +90,14 @@ def validate_event(event: dict[str, Any]) -> None:
     event is checked); an event it doubts is checked again by `jsonschema`, which names each
     violation and has the last word.
     """
-    if _fast_validator("envelope.json").is_valid(event):
-        data_schema = f"events/{event['type']}.json"
-        if event["type"] in _event_types() and _fast_validator(data_schema).is_valid(event["data"]):
-            return
+    known = _fast_validator("envelope.json").is_valid(event) and event["type"] in _event_types()
+    if known and _fast_validator(f"events/{event['type']}.json").is_valid(event["data"]):
+        return
     errors = list(_validator("envelope.json").iter_errors(event))
     if errors:
         raise ContractError(f"envelope: {_format(errors)}")
     event_type = event["type"]
-    if not schema_path(event_type).exists():
+    if event_type not in _event_types():
         raise ContractError(f"type: no schema in proto/ for event type {event_type!r}")
     errors = list(_validator(f"events/{event_type}.json").iter_errors(event["data"]))
     if errors:

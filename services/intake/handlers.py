@@ -9,6 +9,7 @@ from typing import Any
 
 from dispatch_common import subjects
 from dispatch_common.auth import Principal
+from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.crypto import encrypt, keyed_hash, mask_name, mask_phone
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from services.intake.bootstrap import Intake
@@ -21,17 +22,6 @@ from services.intake.domain.screening import ScreeningInput, ScreeningResult
 SOURCE = "/dispatch/intake"
 _IDS = uuid.UUID("0c6f7b1e-5a8d-4f4e-9a57-3b2f6f1d2c11")
 
-# The registration's status once screened (a person decides the "manual" ones).
-STATUS_OF_OUTCOME = {
-    "accepted": "accepted",
-    "not_accepted": "not_accepted",
-    "legal_redirect": "redirected",
-    "transferred": "transferred",
-    "emergency_transfer": "transferred",
-    "answered": "answered",
-    "manual": "screening",
-}
-
 
 class IdempotencyConflict(Exception):
     """The same idempotency key or external reference came with a different request."""
@@ -39,10 +29,11 @@ class IdempotencyConflict(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    """The outcome of a submission: the case, and whether it was registered before (a retry)."""
+    """The outcome of a submission: the case as stored, and whether it was registered before (a retry)."""
 
     registered: Registered
     replayed: bool
+    case: dict[str, Any]
 
 
 def case_id_for(cmd: SubmitCase, *, caller: str, idempotency_key: str | None) -> str:
@@ -131,15 +122,7 @@ def screened_event(
         event_id=derived_event_id("intake", case["_id"], subjects.CASE_SCREENED, cause),
         data=CaseScreened(
             **_facts(case, view),
-            outcome=result.outcome,
-            nature=result.nature,
-            hotline_nature=result.hotline_nature,
-            reason=result.reason,
-            rule_id=result.rule_id,
-            rules_version=result.rules_version,
-            transfer_to=result.transfer_to,
-            answer=result.answer,
-            confidential=result.confidential,
+            **result.model_dump(exclude={"evidence"}),  # the evidence stays with the registration
             screened_by=screened_by,
             links=case.get("links") or _no_links(),
         ),
@@ -157,6 +140,7 @@ async def register_case(
     caller: Principal,
     idempotency_key: str | None = None,
     also: Callable[[Registered], list[Envelope]] | None = None,
+    category_hint: str | None = None,
 ) -> Submission:
     """Register a submission: number it, protect personal data, screen it, link repeats and incidents."""
     case_id = case_id_for(cmd, caller=caller.subject, idempotency_key=idempotency_key)
@@ -168,7 +152,7 @@ async def register_case(
             raise IdempotencyConflict(
                 f"already registered as case {existing['case_no']} with a different request"
             )
-        return Submission(_registered(existing), replayed=True)
+        return Submission(_registered(existing), replayed=True, case=existing)
 
     now = intake.clock.now()
     text = normalize_text(cmd.text)
@@ -223,10 +207,11 @@ async def register_case(
         "police_incident_no": cmd.police_incident_no,
         "grid_worker": cmd.grid_worker.model_dump() if cmd.grid_worker else None,
         "campaign": cmd.campaign,
+        "category_hint": category_hint,  # the category a 311 app chose (Open311 service_code)
         "external_ref": cmd.external_ref.model_dump() if cmd.external_ref else None,
         "submitted_by": caller.subject,
         "request_hash": fingerprint,
-        "status": STATUS_OF_OUTCOME[result.outcome],
+        "status": SCREENING_STATUS[result.outcome],
         "screening": result.model_dump(),
         "confidential": result.confidential,
         "links": links.to_document(),
@@ -257,9 +242,9 @@ async def register_case(
             raise IdempotencyConflict(
                 f"already registered as case {raced['case_no']} with a different request"
             )
-        return Submission(_registered(raced), replayed=True)
+        return Submission(_registered(raced), replayed=True, case=raced)
     await intake.history.record(snapshot, links, outcome=result.outcome)
-    return Submission(registered, replayed=False)
+    return Submission(registered, replayed=False, case=case)
 
 
 def _protect_person(person: Any, intake: Intake) -> dict[str, Any]:
@@ -295,7 +280,7 @@ async def screen_by_hand(
     decision = decision.model_copy(update={"confidential": confidential})
     changes = {
         "screening": decision.model_dump() | {"screened_by": caller.subject},
-        "status": STATUS_OF_OUTCOME[decision.outcome],
+        "status": SCREENING_STATUS[decision.outcome],
         "confidential": confidential,
     }
     event = screened_event(

@@ -6,6 +6,7 @@ from typing import Any
 from dispatch_common import subjects
 from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock, as_utc
+from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from dispatch_common.store import retry_on_conflict
 from services.supervision.adapters.repository import CaseFiles
@@ -60,22 +61,26 @@ def _anchors(doc: dict[str, Any]) -> dict[str, datetime]:
     return {k: as_utc(doc[f"{k}_at"]) for k in ("received", "assigned") if doc.get(f"{k}_at")}
 
 
+def new_case_file(
+    case_id: str, case_no: str, received_at: datetime, policy: DeadlinePolicy
+) -> dict[str, Any]:
+    """A registered case's file, with the deadlines counted from registration."""
+    return {
+        "_id": case_id,
+        "case_no": case_no,
+        "status": "registered",
+        "received_at": received_at,
+        "deadlines": policy.deadlines_for({"received": received_at}),
+    }
+
+
 async def open_case_file(data: CaseReceivedView, *, files: CaseFiles, policy: DeadlinePolicy) -> None:
     """A registered case gets a file with the deadlines counted from registration."""
 
     async def attempt() -> None:
         doc = await files.get(data.case_id)
         if doc is None:
-            anchors = {"received": data.received_at}
-            await files.create(
-                {
-                    "_id": data.case_id,
-                    "case_no": data.case_no,
-                    "status": "registered",
-                    "received_at": data.received_at,
-                    "deadlines": policy.deadlines_for(anchors),
-                }
-            )
+            await files.create(new_case_file(data.case_id, data.case_no, data.received_at, policy))
             return
         if doc.get("received_at") is None:  # routing's event arrived first; fill in what it lacked
             anchors = {**_anchors(doc), "received": data.received_at}
@@ -86,16 +91,7 @@ async def open_case_file(data: CaseReceivedView, *, files: CaseFiles, policy: De
     await retry_on_conflict(attempt)
 
 
-# The case file's status after screening; a later stage (routing, assignment) is never undone by it.
-STATUS_OF_OUTCOME = {
-    "accepted": "accepted",
-    "not_accepted": "not_accepted",
-    "legal_redirect": "redirected",
-    "transferred": "transferred",
-    "emergency_transfer": "transferred",
-    "answered": "answered",
-    "manual": "screening",
-}
+# A later stage (routing, assignment) is never undone by a screening outcome.
 BEFORE_ROUTING = frozenset({"registered", "screening"})
 
 
@@ -105,16 +101,7 @@ async def record_screening(data: CaseScreenedView, *, files: CaseFiles, policy: 
     async def attempt() -> None:
         doc = await files.get(data.case_id)
         if doc is None:
-            anchors = {"received": data.received_at}
-            await files.create(
-                {
-                    "_id": data.case_id,
-                    "case_no": data.case_no,
-                    "status": "registered",
-                    "received_at": data.received_at,
-                    "deadlines": policy.deadlines_for(anchors),
-                }
-            )
+            await files.create(new_case_file(data.case_id, data.case_no, data.received_at, policy))
             doc = await files.get(data.case_id)
             assert doc is not None
         changes: dict[str, Any] = {
@@ -122,7 +109,7 @@ async def record_screening(data: CaseScreenedView, *, files: CaseFiles, policy: 
             "confidential": data.confidential,
         }
         if doc["status"] in BEFORE_ROUTING:
-            changes["status"] = STATUS_OF_OUTCOME.get(data.outcome, doc["status"])
+            changes["status"] = SCREENING_STATUS.get(data.outcome, doc["status"])
         await files.save(doc, changes)
 
     await retry_on_conflict(attempt)

@@ -1,6 +1,6 @@
 """Case history on the real (embedded) MongoDB server: record, candidates, links, petitioner figures."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -8,22 +8,13 @@ from dispatch_common import store
 from services.intake.adapters.history import CaseHistory, find_links
 from services.intake.domain.duplicates import (
     CaseSnapshot,
-    DuplicatePolicy,
     Links,
     neighbour_cells,
     place_block,
 )
+from tests.intake_cases import ALICE, BOB, LIGHT, LIGHT_AGAIN, LON, NOISE, NOISE_AGAIN, NOW, POLICY, snapshot
 
 pytestmark = pytest.mark.integration
-
-POLICY = DuplicatePolicy.load()
-NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
-LON, LAT = 116.40, 39.90
-ALICE, BOB = "a" * 64, "b" * 64
-NOISE = "楼下广场舞音响太吵，每天晚上放到十点多。"
-NOISE_AGAIN = "每天晚上十点多了楼下跳广场舞的音响还很吵，影响休息"
-LIGHT = "解放路路灯坏了一个月没人修，晚上出行不安全。"
-LIGHT_AGAIN = "解放路上的路灯坏了快一个月了，晚上走路很不安全，希望尽快修好"
 
 
 @pytest.fixture
@@ -36,18 +27,8 @@ async def history(mongodb_url, db_prefix):
     await client.close()
 
 
-def snap(n: int, text: str, *, ago=timedelta(0), who=ALICE, lon=LON, lat=LAT, address=None) -> CaseSnapshot:
-    return CaseSnapshot.build(
-        case_id=f"c{n}",
-        case_no=f"990102-2026-{n:06d}",
-        received_at=NOW - ago,
-        text=text,
-        policy=POLICY,
-        petitioner_hash=who,
-        lon=lon,
-        lat=lat,
-        address=address,
-    )
+def snap(n: int, text: str, **facts) -> CaseSnapshot:
+    return snapshot(n, text, case_id=f"c{n}", **facts)
 
 
 async def test_ensure_indexes_is_idempotent_and_indexes_every_lookup_key(history):

@@ -8,7 +8,13 @@ from jsonschema import Draft202012Validator
 
 from devtools import asyncapi
 from dispatch_common import subjects
-from dispatch_common.contracts import SCHEMA_DIR, ContractError, known_event_types, validate_event
+from dispatch_common.contracts import (
+    SCHEMA_DIR,
+    SCREENING_STATUS,
+    ContractError,
+    known_event_types,
+    validate_event,
+)
 from dispatch_common.envelope import derived_event_id, make_event
 from dispatch_common.paths import PROTO_DIR
 
@@ -62,3 +68,9 @@ def test_an_unknown_type_or_a_bad_envelope_is_refused():
 def test_derived_ids_are_the_same_for_the_same_cause_and_differ_otherwise():
     assert derived_event_id("c", "e1", "t") == derived_event_id("c", "e1", "t")
     assert derived_event_id("c", "e1", "t") != derived_event_id("c", "e2", "t")
+
+
+def test_every_screening_outcome_of_the_contract_has_a_case_status():
+    common = json.loads((SCHEMA_DIR / "common.json").read_text())
+    outcomes = set(common["$defs"]["screening_outcome"]["enum"])
+    assert set(SCREENING_STATUS) == outcomes

@@ -90,12 +90,16 @@ class PhraseSet(_Strict):
         return value
 
 
-class EmergencyRule(PhraseSet):
-    """An emergency the platform must not dispatch: who takes it over and what the caller is told."""
+class Transfer(_Strict):
+    """A transfer out of the platform: the rule's id, who takes the matter over, and the reason told."""
 
     id: str = Field(min_length=1)
     transfer_to: str = Field(min_length=1)
     reason: str = Field(min_length=1)
+
+
+class EmergencyRule(Transfer, PhraseSet):
+    """An emergency the platform must not dispatch: transferred at once when its phrases occur."""
 
 
 class Rule(PhraseSet):
@@ -118,12 +122,6 @@ class NatureRule(PhraseSet):
     nature: str
 
 
-class OutsideCounty(_Strict):
-    id: str = Field(min_length=1)
-    reason: str = Field(min_length=1)
-    transfer_to: str = Field(min_length=1)
-
-
 class RulesFile(_Strict):
     """data/intake/screening_rules.json."""
 
@@ -133,7 +131,7 @@ class RulesFile(_Strict):
     too_short_reason: str = Field(min_length=1)
     accepted_reason: str = Field(min_length=1)
     answered_reason: str = Field(min_length=1)
-    outside_county: OutsideCounty
+    outside_county: Transfer
     emergencies: list[EmergencyRule]
     rules: list[Rule]
     natures: list[NatureRule]

@@ -15,15 +15,16 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from dispatch_common.auth import Principal, Role
+from dispatch_common.contracts import SCREENING_STATUS
 from services.intake import handlers
 from services.intake.bootstrap import Intake
 from services.intake.domain.models import SubmitCase
 from services.intake.entrypoints.deps import IntakeDeps
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
-# Intake's statuses (handlers.STATUS_OF_OUTCOME) as Open311's two: closed at intake, or open.
+# Intake's statuses (contracts.SCREENING_STATUS) as Open311's two: closed at intake, or open.
 CLOSED = frozenset({"not_accepted", "redirected", "transferred", "answered"})
-OPEN = frozenset(set(handlers.STATUS_OF_OUTCOME.values()) - CLOSED)
+OPEN = frozenset(set(SCREENING_STATUS.values()) - CLOSED)
 
 
 @cache
@@ -138,13 +139,11 @@ async def create_request(request: Request, intake: IntakeDeps) -> Any:
             status_code=400,
         )
     caller = Principal(subject=OPEN311_SUBJECT, role=Role.EXTERNAL_SYSTEM)
-    submission = await handlers.register_case(cmd, intake=intake, caller=caller)
-    await intake.cases.cases.update_one(
-        {"_id": submission.registered.case_id}, {"$set": {"category_hint": form["service_code"]}}
+    submission = await handlers.register_case(
+        cmd, intake=intake, caller=caller, category_hint=form["service_code"]
     )
     intake.runtime.nudge()
-    case = await intake.cases.get(submission.registered.case_id)
-    assert case is not None
+    case = submission.case
     notice = (case.get("screening") or {}).get("reason")
     return JSONResponse(
         [{"service_request_id": case["case_no"], "service_notice": notice, "account_id": None}],

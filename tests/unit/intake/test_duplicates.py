@@ -2,7 +2,7 @@
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -17,17 +17,20 @@ from services.intake.domain.duplicates import (
     place_cell,
     place_cells,
 )
-
-POLICY = DuplicatePolicy.load()
-NOW = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
-LON, LAT = 116.40, 39.90
-ALICE, BOB, CAROL = "a" * 64, "b" * 64, "c" * 64
-
-NOISE = "楼下广场舞音响太吵，每天晚上放到十点多。"
-NOISE_AGAIN = "每天晚上十点多了楼下跳广场舞的音响还很吵，影响休息"
-LIGHT = "解放路路灯坏了一个月没人修，晚上出行不安全。"
-LIGHT_AGAIN = "解放路上的路灯坏了快一个月了，晚上走路很不安全，希望尽快修好"
-WAGES = "装修公司拖欠工人工资三个月。"
+from tests.intake_cases import (
+    ALICE,
+    BOB,
+    CAROL,
+    LAT,
+    LIGHT,
+    LIGHT_AGAIN,
+    LON,
+    NOISE,
+    NOISE_AGAIN,
+    POLICY,
+    WAGES,
+    snapshot,
+)
 
 _seq = iter(range(1, 10_000))
 
@@ -44,16 +47,8 @@ def case(
     case_id: str | None = None,
 ) -> CaseSnapshot:
     n = next(_seq)
-    snap = CaseSnapshot.build(
-        case_id=case_id or f"case-{n}",
-        case_no=f"990102-2026-{n:06d}",
-        received_at=NOW - ago,
-        text=text,
-        policy=POLICY,
-        petitioner_hash=who,
-        lon=lon,
-        lat=lat,
-        address=address,
+    snap = snapshot(
+        n, text, case_id=case_id or f"case-{n}", ago=ago, who=who, lon=lon, lat=lat, address=address
     )
     return replace(snap, incident_id=incident_id) if incident_id else snap
 
