@@ -8,7 +8,7 @@ from dispatch_common.auth import Principal, authenticate
 from services.intake.bootstrap import Intake
 
 
-def _intake(request: Request) -> Intake:
+async def _intake(request: Request) -> Intake:
     return request.app.state.intake
 
 

@@ -10,7 +10,7 @@ from services.mediation.bootstrap import Mediation
 router = APIRouter(prefix="/v1", tags=["mediations"])
 
 
-def _mediation(request: Request) -> Mediation:
+async def _mediation(request: Request) -> Mediation:
     return request.app.state.mediation
 
 

@@ -18,7 +18,7 @@ READERS = (
 )
 
 
-def _notify(request: Request) -> Notify:
+async def _notify(request: Request) -> Notify:
     return request.app.state.notify
 
 

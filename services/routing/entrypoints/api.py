@@ -20,7 +20,7 @@ READERS = (
 )
 
 
-def _routing(request: Request) -> Routing:
+async def _routing(request: Request) -> Routing:
     return request.app.state.routing
 
 

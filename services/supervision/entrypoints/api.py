@@ -10,7 +10,7 @@ from services.supervision.bootstrap import Supervision
 router = APIRouter(prefix="/v1", tags=["case file"])
 
 
-def _supervision(request: Request) -> Supervision:
+async def _supervision(request: Request) -> Supervision:
     return request.app.state.supervision
 
 
