@@ -31,7 +31,7 @@ from services.intake.domain.duplicates import (
     CaseSnapshot,
     DuplicatePolicy,
     address_key,
-    place_block,
+    place_blocks,
     place_cell,
 )
 from services.intake.domain.similarity import fingerprint
@@ -124,7 +124,7 @@ class Synth:
             "received_ts": to_ts(received),
             "petitioner_hash": None if anonymous else rng.choice(self.hashes),
             "place_cell": (cell := place_cell(lon, lat, self.policy.cell_deg)),
-            "place_block": place_block(cell),
+            **place_blocks(cell),
             "address_key": address_key(addr),
             "text": fp.text,
             "tokens": list(fp.tokens),

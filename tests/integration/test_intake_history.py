@@ -9,8 +9,7 @@ from services.intake.adapters.history import CaseHistory, find_links
 from services.intake.domain.duplicates import (
     CaseSnapshot,
     Links,
-    neighbour_cells,
-    place_block,
+    place_blocks,
 )
 from tests.intake_cases import ALICE, BOB, LIGHT, LIGHT_AGAIN, LON, NOISE, NOISE_AGAIN, NOW, POLICY, snapshot
 
@@ -34,7 +33,7 @@ def snap(n: int, text: str, **facts) -> CaseSnapshot:
 async def test_ensure_indexes_is_idempotent_and_indexes_every_lookup_key(history):
     await history.ensure_indexes()
     keys = [list(ix["key"]) async for ix in await history.col.list_indexes()]
-    for field in ("petitioner_hash", "place_block", "address_key"):
+    for field in ("petitioner_hash", *place_blocks("1:0:0"), "address_key"):
         assert [field] in keys or [field, "received_ts"] in keys
 
 
@@ -49,7 +48,7 @@ async def test_record_stores_a_small_document_once(history):
     assert (
         doc["petitioner_hash"] == ALICE
         and doc["place_cell"] == case.place_cell
-        and doc["place_block"] == place_block(case.place_cell)
+        and all(doc[field] == key for field, key in place_blocks(case.place_cell).items())
     )
 
 
@@ -72,6 +71,7 @@ async def test_incident_candidates_by_cells_and_address_within_the_window(histor
     await history.record(snap(1, LIGHT, ago=timedelta(hours=1), who=BOB), Links())
     await history.record(snap(2, LIGHT, ago=timedelta(hours=5), lon=LON + 0.0019), Links())  # next cell
     await history.record(snap(3, LIGHT, ago=timedelta(hours=3), lon=LON + 0.02), Links())  # 1.7 km away
+    await history.record(snap(7, LIGHT, ago=timedelta(hours=3), lon=LON + 0.0041), Links())  # 2 cells away
     await history.record(snap(4, LIGHT, ago=timedelta(hours=60), who=BOB), Links())  # too long ago
     await history.record(
         snap(5, LIGHT, ago=timedelta(hours=2), lon=None, lat=None, address="解放路12号"), Links()
@@ -80,14 +80,14 @@ async def test_incident_candidates_by_cells_and_address_within_the_window(histor
         snap(6, LIGHT, ago=timedelta(hours=2), lon=None, lat=None, address="解放路13号"), Links()
     )
     new = snap(9, LIGHT_AGAIN, address="解放路 １２号")
-    cells = neighbour_cells(new.place_cell)
+    cell = new.place_cell
     since, until = NOW - timedelta(hours=48), NOW + timedelta(hours=48)
-    found = await history.incident_candidates(cells, new.address_key, since, 200, until)
+    found = await history.incident_candidates(cell, new.address_key, since, 200, until)
     assert [c.case_id for c in found] == ["c1", "c5", "c2"]
-    only_cells = await history.incident_candidates(cells, None, since, 200, until)
+    only_cells = await history.incident_candidates(cell, None, since, 200, until)
     assert [c.case_id for c in only_cells] == ["c1", "c2"]
-    assert [c.case_id for c in await history.incident_candidates(cells, new.address_key, since, 1)] == ["c1"]
-    assert await history.incident_candidates([], None, since, 200) == []
+    assert [c.case_id for c in await history.incident_candidates(cell, new.address_key, since, 1)] == ["c1"]
+    assert await history.incident_candidates(None, None, since, 200) == []
 
 
 async def test_find_links_repeat_and_incident_end_to_end(history):

@@ -1,11 +1,12 @@
 """Case history for duplicates and repeats: one small document per registered case, found by index.
 
 Collection `case_history`, one document per case:
-`{_id: case_id, case_no, received_at, received_ts, petitioner_hash, place_cell, place_block,
-address_key, text, tokens, incident_id, repeat_of, is_repeat, outcome, outcome_ts}`. `text` is
-normalized and `tokens` are its jieba content tokens, so comparing a candidate never segments again.
+`{_id: case_id, case_no, received_at, received_ts, petitioner_hash, place_cell, place_block_00,
+place_block_02, place_block_20, place_block_22, address_key, text, tokens, incident_id, repeat_of,
+is_repeat, outcome, outcome_ts}`. `text` is normalized and `tokens` are its jieba content tokens, so
+comparing a candidate never segments again.
 
-Every lookup is an equality on an indexed key (petitioner hash, a 2 x 2 block of cells, address key) with a
+Every lookup is an equality on an indexed key (petitioner hash, a block of cells, address key) with a
 range on `received_ts`, sorted by `received_ts` and limited, so its cost depends on the candidates,
 never on the size of the history. Measured on the embedded server (nx-27017 0.8.1, 50,000
 documents), which shaped the queries; they are equally right on MongoDB:
@@ -13,8 +14,8 @@ documents), which shaped the queries; they are equally right on MongoDB:
 - a range on a *datetime* field is evaluated outside SQL (a scan: ~50 ms at 50k documents even
   behind an indexed equality), so ranges use `received_ts`, integer milliseconds since the epoch;
   `received_at` is kept for people;
-- `$in` on an indexed field and `$or` are scans (40 ms and 1.3 s at 50k), so the 9 cells of a place
-  are 9 equality queries run concurrently, and the address another one;
+- `$in` on an indexed field and `$or` are scans (40 ms and 1.3 s at 50k), so a place's 9 cells are
+  found by one equality on the block that holds them (`neighbourhood_block`), and the address by another;
 - compound indexes are created but not used by its planner; single-field indexes are, so both are
   created (the compound ones serve MongoDB, the single-field ones the embedded server);
 - `$set` of a datetime at a top-level or dotted path stores a naive *string* ('2026-03-01
@@ -38,11 +39,13 @@ from services.intake.domain.duplicates import (
     Links,
     decide_links,
     neighbour_cells,
-    place_block,
+    neighbourhood_block,
+    place_blocks,
 )
 from services.intake.domain.similarity import Fingerprint
 
 COLLECTION = "case_history"
+PLACE_BLOCK_FIELDS = tuple(place_blocks("1:0:0"))
 CANDIDATE_FIELDS = {
     "case_no": 1,
     "received_at": 1,
@@ -101,7 +104,7 @@ class CaseHistory:
 
     async def ensure_indexes(self) -> None:
         """Compound (key, received_ts) indexes for MongoDB, single-key ones for the embedded server."""
-        for key in ("petitioner_hash", "place_block", "address_key"):
+        for key in ("petitioner_hash", *PLACE_BLOCK_FIELDS, "address_key"):
             await self.col.create_index([(key, ASCENDING), ("received_ts", DESCENDING)])
             await self.col.create_index(key)
 
@@ -109,6 +112,8 @@ class CaseHistory:
     def document(snapshot: CaseSnapshot, links: Links, outcome: str | None = None) -> dict[str, Any]:
         """The stored form of a case and its links."""
         fp = snapshot.fingerprint
+        cell = snapshot.place_cell
+        blocks = place_blocks(cell) if cell else dict.fromkeys(PLACE_BLOCK_FIELDS)
         return {
             "_id": snapshot.case_id,
             "case_no": snapshot.case_no,
@@ -116,7 +121,7 @@ class CaseHistory:
             "received_ts": to_ts(snapshot.received_at),
             "petitioner_hash": snapshot.petitioner_hash,
             "place_cell": snapshot.place_cell,
-            "place_block": place_block(snapshot.place_cell) if snapshot.place_cell else None,
+            **blocks,
             "address_key": snapshot.address_key,
             "text": fp.text,
             "tokens": list(fp.tokens),
@@ -155,22 +160,25 @@ class CaseHistory:
 
     async def incident_candidates(
         self,
-        cells: list[str],
+        cell: str | None,
         address_key: str | None,
         since: datetime,
         limit: int,
         until: datetime | None = None,
     ) -> list[CaseSnapshot]:
-        """Cases in any of `cells` or at `address_key`, received in [since, until]; most recent first.
+        """Cases in `cell` or its 8 neighbours or at `address_key`, received in [since, until], newest first.
 
-        One equality query per 2 x 2 block of cells covering them (at most 4 for a neighbourhood) and
-        one for the address, concurrently: the embedded server scans for `$in`/`$or`, and MongoDB
-        answers each from the compound index just as well.
+        One equality query on the block that holds the neighbourhood and one on the address,
+        concurrently: the embedded server scans for `$in`/`$or`, and MongoDB answers each from the
+        compound index just as well.
         """
         window = self._window(since, until)
-        wanted = set(cells)
-        blocks = dict.fromkeys(place_block(cell) for cell in cells)
-        queries = [{"place_block": block, "received_ts": window} for block in blocks]
+        queries = []
+        wanted: set[str] = set()
+        if cell:
+            wanted = set(neighbour_cells(cell))
+            field, block = neighbourhood_block(cell)
+            queries.append({field: block, "received_ts": window})
         if address_key:
             queries.append({"address_key": address_key, "received_ts": window})
         if not queries:
@@ -221,16 +229,15 @@ async def find_links(history: CaseHistory, snapshot: CaseSnapshot, policy: Dupli
         if snapshot.petitioner_hash
         else None
     )
-    cells = neighbour_cells(snapshot.place_cell) if snapshot.place_cell else []
     incident_query = (
         history.incident_candidates(
-            cells,
+            snapshot.place_cell,
             snapshot.address_key,
             snapshot.received_at - policy.incident_window,
             limit,
             snapshot.received_at + policy.incident_window,
         )
-        if cells or snapshot.address_key
+        if snapshot.place_cell or snapshot.address_key
         else None
     )
     repeats, incidents = await asyncio.gather(_or_empty(repeat_query), _or_empty(incident_query))

@@ -88,21 +88,46 @@ def place_cell(lon: float, lat: float, cell_deg: float) -> str:
     return f"{size}:{math.floor(lon / cell_deg)}:{math.floor(lat / cell_deg)}"
 
 
+def _cell_parts(cell: str) -> tuple[int, int, int]:
+    size, ix, iy = (int(part) for part in cell.split(":"))
+    return size, ix, iy
+
+
 def neighbour_cells(cell: str) -> list[str]:
     """The cell itself first, then its 8 neighbours."""
-    size, ix, iy = (int(part) for part in cell.split(":"))
+    size, ix, iy = _cell_parts(cell)
     around = [(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1) if dx or dy]
     return [cell, *(f"{size}:{ix + dx}:{iy + dy}" for dx, dy in around)]
 
 
-def place_block(cell: str) -> str:
-    """The 2 x 2 block of cells a cell lies in: `<cell size>:b<floor(ix/2)>:<floor(iy/2)>`.
+BLOCK_CELLS = 4  # a block is 4 x 4 cells
+BLOCK_OFFSETS = (0, 2)  # two lattices of blocks per axis, shifted by half a block
 
-    Any cell's 3 x 3 neighbourhood lies within 4 blocks, so a neighbourhood is found by 4 equality
-    lookups on the block instead of 9 on the cell (the embedded server scans for `$in`).
+
+def _block_key(size: int, ix: int, iy: int, ox: int, oy: int) -> tuple[str, str]:
+    field = f"place_block_{ox}{oy}"
+    return field, f"{size}:{ox}{oy}:{(ix - ox) // BLOCK_CELLS}:{(iy - oy) // BLOCK_CELLS}"
+
+
+def place_blocks(cell: str) -> dict[str, str]:
+    """The blocks of 4 x 4 cells a cell lies in, one per lattice: `{place_block_<ox><oy>: key}`.
+
+    Along each axis one lattice starts at cell 0 and the other at cell 2, so any 3 cells in a row lie
+    within one block of one of them, and a cell's 3 x 3 neighbourhood within one block of one of the four
+    lattices (`neighbourhood_block`). Storing the four keys lets one equality lookup find a
+    neighbourhood, instead of one per cell or block (the embedded server scans for `$in`).
     """
-    size, ix, iy = (int(part) for part in cell.split(":"))
-    return f"{size}:b{ix // 2}:{iy // 2}"
+    size, ix, iy = _cell_parts(cell)
+    return dict(_block_key(size, ix, iy, ox, oy) for ox in BLOCK_OFFSETS for oy in BLOCK_OFFSETS)
+
+
+def neighbourhood_block(cell: str) -> tuple[str, str]:
+    """The one stored block `(field, key)` that holds the cell's 3 x 3 neighbourhood."""
+    size, ix, iy = _cell_parts(cell)
+    half = BLOCK_CELLS // 2
+    ox = BLOCK_OFFSETS[0] if (ix - 1) % BLOCK_CELLS < half else BLOCK_OFFSETS[1]
+    oy = BLOCK_OFFSETS[0] if (iy - 1) % BLOCK_CELLS < half else BLOCK_OFFSETS[1]
+    return _block_key(size, ix - 1, iy - 1, ox, oy)
 
 
 def place_cells(lon: float, lat: float, cell_deg: float) -> list[str]:

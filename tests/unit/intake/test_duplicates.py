@@ -13,7 +13,8 @@ from services.intake.domain.duplicates import (
     address_key,
     decide_links,
     neighbour_cells,
-    place_block,
+    neighbourhood_block,
+    place_blocks,
     place_cell,
     place_cells,
 )
@@ -231,13 +232,20 @@ def test_only_max_candidates_most_recent_are_compared():
     assert decide_links(new, [], [matching_old, *recent_noise], POLICY).incident_of is not None
 
 
-@pytest.mark.parametrize("ix", [-3, -2, -1, 0, 1, 2, 7])
-@pytest.mark.parametrize("iy", [-2, 0, 5, 6])
-def test_a_neighbourhood_lies_within_four_blocks(ix, iy):
+@pytest.mark.parametrize("ix", [-5, -3, -2, -1, 0, 1, 2, 3, 4, 7])
+@pytest.mark.parametrize("iy", [-4, -2, 0, 1, 5, 6])
+def test_a_neighbourhood_lies_within_one_stored_block(ix, iy):
     cell = f"2000:{ix}:{iy}"
-    blocks = {place_block(c) for c in neighbour_cells(cell)}
-    assert len(blocks) == 4
-    assert place_block(cell) in blocks
-    # a block holds exactly 2 x 2 cells
-    around = [f"2000:{x}:{y}" for x in range(-6, 10) for y in range(-6, 10)]
-    assert sum(place_block(c) == place_block(cell) for c in around) == 4
+    field, key = neighbourhood_block(cell)
+    # every cell of the neighbourhood carries that block under that field
+    assert all(place_blocks(c)[field] == key for c in neighbour_cells(cell))
+    # and the block is 4 x 4 cells: the lookup reads at most 16 cells for the 9 it needs
+    around = [f"2000:{x}:{y}" for x in range(-12, 14) for y in range(-12, 14)]
+    assert sum(place_blocks(c)[field] == key for c in around) == 16
+
+
+def test_every_cell_has_one_block_per_lattice_and_sizes_never_mix():
+    blocks = place_blocks("2000:5:-7")
+    assert sorted(blocks) == ["place_block_00", "place_block_02", "place_block_20", "place_block_22"]
+    assert len(set(blocks.values())) == 4
+    assert set(place_blocks("1000:5:-7").values()).isdisjoint(blocks.values())
