@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-unit test-integration test-e2e lint format token bench asyncapi clean
+.PHONY: venv run test test-unit test-integration test-e2e lint format token bench eval-routing asyncapi clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) >&2
@@ -44,6 +44,9 @@ token: $(STAMP)  ## print one development bearer token: make token ROLE=dispatch
 
 bench: $(STAMP)  ## the benchmarks: figures for the speed and size targets (make bench ARGS=--quick)
 	$(BIN)/python -m bench $(ARGS)
+
+eval-routing: $(STAMP)  ## routing's accuracy on labelled cases (make eval-routing CASES=file.jsonl COUNTY_DIR=dir)
+	$(BIN)/python -m services.routing.evaluate $(if $(CASES),--cases "$(CASES)") $(if $(COUNTY_DIR),--county-dir "$(COUNTY_DIR)")
 
 asyncapi: $(STAMP)  ## regenerate proto/asyncapi.yaml from proto/schemas
 	$(BIN)/python -m devtools.asyncapi
