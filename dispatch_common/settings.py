@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from dispatch_common.paths import DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
+from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
 
 
 def port_field(service: str, default: int) -> int:
@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
 
     run_dir: Path = DEFAULT_RUN_DIR
     county_dir: Path = DEFAULT_COUNTY_DIR
+    # Days count by the county's calendar (case numbers per year, working-day limits), not UTC's.
+    county_timezone: str = "Asia/Shanghai"
+    holiday_calendar_file: Path = DATA_DIR / "policy" / "holidays.json"
 
     jwt_issuer: str = "dispatch-dev"
     jwt_audience: str = "dispatch"

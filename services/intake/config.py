@@ -14,8 +14,6 @@ class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     port: int = port_field("intake", 8001)
     max_body_bytes: int = 256 * 1024
-    # Case numbers count by the county's calendar year, not UTC's (1 January 00:00-08:00 in China).
-    county_timezone: str = "Asia/Shanghai"
     screening_rules_file: Path = DATA_DIR / "intake" / "screening_rules.json"
     knowledge_base_file: Path = DATA_DIR / "intake" / "knowledge_base.json"
     duplicates_policy_file: Path = DATA_DIR / "intake" / "duplicates.json"
