@@ -231,12 +231,14 @@ class Links:
     repeat_of: RepeatLink | None = None
     incident_of: IncidentLink | None = None
     evidence: tuple[str, ...] = ()
+    earlier_cases: int = 0  # the petitioner's earlier cases within the repeat window, similar or not
 
     def to_document(self) -> dict[str, Any]:
         return {
             "repeat_of": self.repeat_of.to_document() if self.repeat_of else None,
             "incident_of": self.incident_of.to_document() if self.incident_of else None,
             "evidence": list(self.evidence),
+            "earlier_cases": self.earlier_cases,
         }
 
 
@@ -254,17 +256,23 @@ def _bounded(candidates: list[CaseSnapshot], new: CaseSnapshot, limit: int) -> l
     return sorted(seen.values(), key=lambda c: c.received_at, reverse=True)[:limit]
 
 
-def _decide_repeat(
-    new: CaseSnapshot, candidates: list[CaseSnapshot], policy: DuplicatePolicy, evidence: list[str]
-) -> RepeatLink | None:
+def _earlier_of_petitioner(
+    new: CaseSnapshot, candidates: list[CaseSnapshot], policy: DuplicatePolicy
+) -> list[CaseSnapshot]:
+    """The same petitioner's cases received within the repeat window before the new one."""
     if new.petitioner_hash is None:
-        return None
-    in_window = [
+        return []
+    return [
         c
         for c in candidates
         if c.petitioner_hash == new.petitioner_hash
         and timedelta(0) <= new.received_at - c.received_at <= policy.repeat_window
     ]
+
+
+def _decide_repeat(
+    new: CaseSnapshot, in_window: list[CaseSnapshot], policy: DuplicatePolicy, evidence: list[str]
+) -> RepeatLink | None:
     if not in_window:
         return None
     scored = [(similarity(new.fingerprint, c.fingerprint), c) for c in in_window]
@@ -337,8 +345,9 @@ def decide_links(
 ) -> Links:
     """Link a new case to an earlier case of the same petitioner and/or to an incident at its place."""
     evidence: list[str] = []
-    repeat = _decide_repeat(new, _bounded(repeat_candidates, new, policy.max_candidates), policy, evidence)
+    earlier = _earlier_of_petitioner(new, _bounded(repeat_candidates, new, policy.max_candidates), policy)
+    repeat = _decide_repeat(new, earlier, policy, evidence)
     incident = _decide_incident(
         new, _bounded(incident_candidates, new, policy.max_candidates), policy, evidence
     )
-    return Links(repeat_of=repeat, incident_of=incident, evidence=tuple(evidence))
+    return Links(repeat_of=repeat, incident_of=incident, evidence=tuple(evidence), earlier_cases=len(earlier))

@@ -147,6 +147,16 @@ def test_a_different_request_of_the_same_petitioner_is_not_a_repeat_but_leaves_e
     assert any(e.startswith("not a repeat") for e in links.evidence)
 
 
+def test_the_petitioners_earlier_cases_in_the_window_are_counted_similar_or_not():
+    mine = [case(NOISE, ago=timedelta(days=d)) for d in (2, 30, 89)]
+    unrelated = case(WAGES, ago=timedelta(days=3))
+    too_old = case(NOISE, ago=timedelta(days=95))
+    someone_else = case(NOISE, ago=timedelta(days=4), who=BOB, lon=LON + 0.5)
+    links = links_for(case(LIGHT_AGAIN), *mine, unrelated, too_old, someone_else)
+    assert links.earlier_cases == 4 and links.to_document()["earlier_cases"] == 4
+    assert decide_links(case(NOISE, who=None), mine, [], POLICY).earlier_cases == 0  # anonymous
+
+
 def test_the_most_similar_earlier_case_wins_and_ties_go_to_the_most_recent():
     far = case(NOISE, ago=timedelta(days=30))
     near = case(NOISE, ago=timedelta(days=5))
