@@ -12,6 +12,8 @@ DLQ_SUBJECTS = "dlq.>"
 CASE_RECEIVED = "dispatch.case.received"
 CASE_SCREENED = "dispatch.case.screened"
 CASE_ROUTED = "dispatch.case.routed"
+CASE_REROUTED = "dispatch.case.rerouted"
+CASE_ROUTE_DISPUTED = "dispatch.case.route_disputed"
 CASE_ASSIGNED = "dispatch.case.assigned"
 MEDIATION_OPENED = "dispatch.mediation.opened"
 NOTIFICATION_SENT = "dispatch.notification.sent"
@@ -25,6 +27,8 @@ ALL_EVENT_TYPES = (
     CASE_RECEIVED,
     CASE_SCREENED,
     CASE_ROUTED,
+    CASE_REROUTED,
+    CASE_ROUTE_DISPUTED,
     CASE_ASSIGNED,
     MEDIATION_OPENED,
     NOTIFICATION_SENT,

@@ -1,7 +1,12 @@
-"""Routing's composition root."""
+"""Routing's composition root: the county package, the routes collection, the consumer, reload, training."""
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from pymongo.asynchronous.collection import AsyncCollection
@@ -11,9 +16,11 @@ from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
+from dispatch_common.workdays import WorkingCalendar
 from services.routing import handlers
 from services.routing.config import RoutingSettings
 from services.routing.domain.events import CaseScreenedView
+from services.routing.domain.learned import Example
 from services.routing.engine import RoutingEngine
 
 log = logging.getLogger("dispatch.routing")
@@ -21,35 +28,136 @@ log = logging.getLogger("dispatch.routing")
 
 @dataclass
 class Routing:
-    """Everything routing's handlers need."""
+    """Everything routing's handlers need. `engine` is replaced whole on reload or training."""
 
     runtime: Runtime
     routes: AsyncCollection
     engine: RoutingEngine
     clock: Clock
+    county_dir: Path
+    calendar: WorkingCalendar
+    timezone: ZoneInfo
+    loaded_at: datetime
+    trained_at: datetime | None = None
+    trained_on: int = 0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def return_policy(self) -> handlers.ReturnPolicy:
+        """How long units may return a case, from the package's rules."""
+        return handlers.ReturnPolicy(
+            working_days=self.engine.package.rules.return_working_days,
+            calendar=self.calendar,
+            timezone=self.timezone,
+        )
+
+    def package_summary(self) -> dict[str, Any]:
+        """The package in use, for the admin endpoint and logs."""
+        p = self.engine.package
+        return {
+            "county": p.county_code,
+            "package_version": p.version,
+            "path": str(self.county_dir),
+            "loaded_at": self.loaded_at,
+            "areas": len(p.areas),
+            "units": len(p.units),
+            "gazetteer": len(p.gazetteer),
+            "categories": len(p.taxonomy.first) + len(p.taxonomy.sub),
+        }
+
+    async def reload(self) -> bool:
+        """Load and validate the package on disk; keep the current one if it has problems (raised).
+
+        True when the content changed. A model learned from corrections is trained again on the new
+        package, since the taxonomy may have changed.
+        """
+        async with self._lock:
+            engine = await asyncio.to_thread(RoutingEngine.from_dir, self.county_dir)
+            changed = engine.version != self.engine.version
+            self.engine, self.loaded_at = engine, self.clock.now()
+            log.info("county package reloaded", extra={**self.package_summary(), "changed": changed})
+        if changed:
+            await self.train()
+        return changed
+
+    async def examples(self) -> list[Example]:
+        """The labelled examples people's corrections left on routes, in a known taxonomy."""
+        taxonomy = self.engine.package.taxonomy
+        out: list[Example] = []
+        # a whole sub-document in the projection: the embedded server drops dotted projections
+        cursor = self.routes.find({"labelled": True}, {"request": 1, "label": 1})
+        async for doc in cursor:
+            label = doc.get("label") or {}
+            if label.get("code") in taxonomy.first:
+                sub = label.get("subcode")
+                out.append(
+                    Example(doc["request"]["text"], label["code"], sub if sub in taxonomy.sub else None)
+                )
+        return out
+
+    async def train(self) -> dict[str, Any]:
+        """Train the classifier from every labelled example (in a thread), and use it."""
+        async with self._lock:
+            examples = await self.examples()
+            engine = await asyncio.to_thread(self.engine.train, examples)
+            self.engine = engine
+            self.trained_at, self.trained_on = self.clock.now(), len(examples)
+        state = await self.classifier_state(examples=len(examples))
+        log.info("classifier trained", extra={k: v for k, v in state.items() if k != "categories"})
+        return state
+
+    async def train_if_due(self) -> None:
+        """Train again once enough new labelled examples came in since the last training.
+
+        Called after a correction was stored: a failure here is logged, never the correction's answer.
+        """
+        learning = self.engine.package.rules.learning
+        try:
+            count = len(await self.examples())
+            if count >= learning.min_examples and count - self.trained_on >= learning.retrain_every:
+                await self.train()
+        except Exception:
+            log.warning("training after a correction failed; the next one tries again", exc_info=True)
+
+    async def classifier_state(self, examples: int | None = None) -> dict[str, Any]:
+        """Examples, the minimum, and what the model knows."""
+        learned = self.engine.learned
+        learning = self.engine.package.rules.learning
+        return {
+            "examples": examples if examples is not None else len(await self.examples()),
+            "min_examples": learning.min_examples,
+            "min_probability": learning.min_probability,
+            "trained": learned is not None,
+            "trained_at": self.trained_at,
+            "trained_on": learned.examples if learned else 0,
+            "categories": learned.categories if learned else [],
+        }
 
 
 def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None) -> Routing:
     """Load the county package, wire routing's parts and its consumer."""
     settings = settings or RoutingSettings()
     engine = RoutingEngine.from_dir(settings.county_dir)
-    p = engine.package
-    log.info(
-        "county package loaded",
-        extra={
-            "county": p.county_code,
-            "package_version": engine.version,
-            "areas": len(p.areas),
-            "units": len(p.units),
-        },
-    )
+    clock = clock or SystemClock()
     runtime = Runtime(settings)
     routing = Routing(
         runtime=runtime,
         routes=runtime.outbox(runtime.db["routes"]),
         engine=engine,
-        clock=clock or SystemClock(),
+        clock=clock,
+        county_dir=Path(settings.county_dir),
+        calendar=WorkingCalendar.load(settings.holiday_calendar_file),
+        timezone=ZoneInfo(settings.county_timezone),
+        loaded_at=clock.now(),
     )
+    log.info("county package loaded", extra=routing.package_summary())
+
+    async def prepare() -> None:
+        await routing.routes.create_index("status")
+        await routing.routes.create_index("labelled")
+        await routing.train()
+
+    runtime.on_start(prepare)
 
     async def on_screened(delivery: Delivery) -> None:
         await handlers.route_case(
@@ -79,7 +187,7 @@ def create(settings: RoutingSettings | None = None) -> FastAPI:
     app = create_app(
         routing.runtime,
         title="Routing",
-        description="Jurisdiction, category, responsible units and tier (属地与分类派单).",
+        description="Jurisdiction, category, units and tier (属地与分类派单), and people's corrections.",
         include=api.include,
     )
     app.state.routing = routing

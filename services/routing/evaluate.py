@@ -173,9 +173,13 @@ def report(figures: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Evaluate a county package on labelled cases."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--county-dir", type=Path, default=DEFAULT_COUNTY_DIR)
-    parser.add_argument("--cases", type=Path, help="labelled cases (default: the package's sample_cases.jsonl)")
+    parser.add_argument(
+        "--cases", type=Path, help="labelled cases (default: the package's sample_cases.jsonl)"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args(argv)
     engine = RoutingEngine.from_dir(args.county_dir)

@@ -140,10 +140,11 @@ async def assign_routed_case(
             )
             doc = await files.get(data.case_id)
             assert doc is not None
-        if doc.get("routed_event_id") == event.id:
-            return  # applied before
+        if doc.get("routed_event_id") == event.id or data.revision < doc.get("route_revision", 0):
+            return  # applied before, or a newer route was applied already
         changes: dict[str, Any] = {
             "routed_event_id": event.id,
+            "route_revision": data.revision,
             "jurisdiction": data.jurisdiction,
             "category": data.category,
             "flags": data.flags,
@@ -185,5 +186,17 @@ async def assign_routed_case(
         else:
             changes["status"] = "manual_dispatch"
         await files.save(doc, changes, events)
+
+    await retry_on_conflict(attempt)
+
+
+async def record_dispute(case_id: str, reason: str, *, files: CaseFiles) -> None:
+    """A disputed route (争议管辖): the case waits for the joint conference, with no lead unit meanwhile."""
+
+    async def attempt() -> None:
+        doc = await files.get(case_id)
+        if doc is None:
+            return  # a dispute needs a routed case, whose file exists; the timeline keeps the event
+        await files.save(doc, {"status": "route_disputed", "dispute_reason": reason})
 
     await retry_on_conflict(attempt)

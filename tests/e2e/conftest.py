@@ -1,6 +1,7 @@
 """End-to-end fixtures: the five services as real processes on free ports, with their own servers."""
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +24,11 @@ FAST = {
 
 
 def start_stack(base: Path) -> Stack:
-    """All five services and their servers, ready."""
-    stack = Stack(run_dir=base, ports={s: free_port() for s in SERVICES}, extra_env=dict(FAST))
+    """All five services and their servers, ready; on a copy of the county package (tests reload it)."""
+    county = base / "county"
+    shutil.copytree(DEFAULT_COUNTY_DIR, county, dirs_exist_ok=True)
+    env = dict(FAST) | {"COUNTY_DIR": str(county)}
+    stack = Stack(run_dir=base, ports={s: free_port() for s in SERVICES}, extra_env=env)
     try:
         stack.start()
     except Exception:

@@ -183,3 +183,11 @@ async def test_save_aggregate_keeps_datetimes_and_refuses_dotted_paths(db):
         await store.save_aggregate(db.c, back, {"sub.at": at})
     with pytest.raises(store.VersionConflict):
         await store.save_aggregate(db.c, current, {"status": "stale"})
+
+
+async def test_a_projection_of_a_whole_sub_document_keeps_it(db):
+    """The portable form: project `request`, not `request.text` (the embedded server drops dotted
+    projections, docs/decisions/0006)."""
+    await db.things.insert_one({"_id": 1, "request": {"text": "t", "lon": 1.0}, "label": {"code": "01"}})
+    found = await db.things.find_one({"_id": 1}, {"request": 1, "label": 1})
+    assert found == {"_id": 1, "request": {"text": "t", "lon": 1.0}, "label": {"code": "01"}}

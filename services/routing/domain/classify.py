@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Protocol
 
 from dispatch_common.phrases import (
     PhraseMatch,
@@ -22,6 +23,14 @@ from dispatch_common.phrases import (
 
 from .county import CountyPackage
 from .models import CategoryChoice
+
+
+class CategoryClassifier(Protocol):
+    """What decide() needs of a classifier: the text it matches, and a category with evidence."""
+
+    def prepare(self, text: str | None) -> str: ...
+
+    def classify(self, text: str | None) -> CategoryChoice: ...
 
 
 def taxonomy_fragments(name: str, separators: Sequence[str]) -> list[str]:

@@ -5,7 +5,7 @@ Pure: the same request, package, locator and classifier always give the same dec
 
 from __future__ import annotations
 
-from .classify import Classifier, normalize_text
+from .classify import CategoryClassifier, normalize_text
 from .county import CountyPackage, Unit
 from .flags import detect_flags
 from .geo import Locator
@@ -20,19 +20,36 @@ from .models import (
 
 
 def decide(
-    request: RouteRequest, package: CountyPackage, locator: Locator, classifier: Classifier
+    request: RouteRequest,
+    package: CountyPackage,
+    locator: Locator,
+    classifier: CategoryClassifier,
+    *,
+    exclude_units: frozenset[str] = frozenset(),
+    category: CategoryChoice | None = None,
+    jurisdiction: Jurisdiction | None = None,
 ) -> RouteDecision:
+    """Decide a case. A person's correction comes in as a given `category` or `jurisdiction`, which
+    replace what routing would find; `exclude_units` are units that returned the case (退单)."""
     rules = package.rules
     explanation: list[str] = []
     manual: list[str] = []
 
-    jurisdiction = _locate(request, package, locator, explanation, manual)
+    if jurisdiction is None:
+        jurisdiction = _locate(request, package, locator, explanation, manual)
+    else:
+        explanation.append(f"Location set by a person: {_describe(package, jurisdiction)}.")
 
-    category = classifier.classify(request.text)
-    _explain_category(category, package, rules, explanation, manual)
+    if category is None:
+        category = classifier.classify(request.text)
+        _explain_category(category, package, rules, explanation, manual)
+    else:
+        tax = package.taxonomy
+        sub = f" / {category.subcode} {tax.name(category.subcode)}" if category.subcode else ""
+        explanation.append(f"Category set by a person: {category.code} {tax.name(category.code)}{sub}.")
 
     prepared = classifier.prepare(request.text)
-    found = detect_flags(prepared, category, request.people_count, rules)
+    found = detect_flags(prepared, category, request.people_count, rules, request.earlier_cases)
     flags = [name for name, _ in found]
     for name, evidence in found:
         explanation.append(f"Flag {name}: {evidence}.")
@@ -50,10 +67,16 @@ def decide(
         explanation.append("Lead unit: none, the case is not dispatched (out_of_scope).")
     else:
         chain = _chain(package, jurisdiction)
-        lead = _lead_unit(package, rules, chain, category, jurisdiction, explanation)
-        assisting = _assisting_units(package, rules, chain, flags, lead, explanation)
+        if exclude_units:
+            names = "、".join(sorted(exclude_units))
+            explanation.append(f"Units that returned the case (退单) are left out: {names}.")
+        units = [u for u in package.units if u.code not in exclude_units]
+        lead = _lead_unit(units, rules, chain, category, jurisdiction, package, explanation)
+        assisting = _assisting_units(units, rules, chain, flags, lead, explanation)
+        if lead is None:
+            manual.append("no lead unit (无承办单位): no unit is competent here")
 
-    tier = _tier(rules, flags, category, request.people_count, prepared, explanation)
+    tier = _tier(rules, flags, category, request, prepared, explanation)
 
     queue = "manual" if manual else "auto"
     if manual:
@@ -203,18 +226,19 @@ def _ref(unit: Unit, role: str) -> UnitRef:
 
 
 def _lead_unit(
-    package: CountyPackage,
+    units: list[Unit],
     rules: RoutingRules,
     chain: list[str],
     category: CategoryChoice,
     jur: Jurisdiction,
+    package: CountyPackage,
     explanation: list[str],
 ) -> UnitRef | None:
     place = "its area" if jur.town else "county level (place unknown)"
     for code in (category.subcode, category.code):
         if code is None:
             continue
-        unit = _most_specific([u for u in package.units if code in u.categories], chain)
+        unit = _most_specific([u for u in units if code in u.categories], chain)
         if unit is not None:
             explanation.append(
                 f"Lead unit (主办): {unit.name} ({unit.code}), competent for {code} at "
@@ -222,7 +246,7 @@ def _lead_unit(
             )
             return _ref(unit, "lead")
     for unit_type in rules.fallback_lead_types:
-        unit = _most_specific([u for u in package.units if u.type == unit_type], chain)
+        unit = _most_specific([u for u in units if u.type == unit_type], chain)
         if unit is not None:
             explanation.append(
                 f"Lead unit (主办): {unit.name} ({unit.code}): no unit is competent for the category, "
@@ -234,7 +258,7 @@ def _lead_unit(
 
 
 def _assisting_units(
-    package: CountyPackage,
+    units: list[Unit],
     rules: RoutingRules,
     chain: list[str],
     flags: list[str],
@@ -245,7 +269,7 @@ def _assisting_units(
     taken = {lead.code} if lead else set()
     for flag in flags:
         for unit_type in rules.flag_unit_types.get(flag, []):
-            unit = _most_specific([u for u in package.units if u.type == unit_type], chain)
+            unit = _most_specific([u for u in units if u.type == unit_type], chain)
             if unit is None:
                 continue
             if unit.code in taken:
@@ -265,15 +289,20 @@ def _tier(
     rules: RoutingRules,
     flags: list[str],
     category: CategoryChoice,
-    people_count: int | None,
+    request: RouteRequest,
     prepared_text: str,
     explanation: list[str],
 ) -> str:
     codes = {c for c in (category.code, category.subcode) if c}
+    people, earlier = request.people_count, request.earlier_cases
     for rule in rules.tiers:
         why: str | None = None
-        if rule.min_people is not None and people_count is not None and people_count >= rule.min_people:
-            why = f"people_count {people_count} >= {rule.min_people}"
+        if rule.min_people is not None and people is not None and people >= rule.min_people:
+            why = f"people_count {people} >= {rule.min_people}"
+        elif rule.min_earlier_cases is not None and earlier >= rule.min_earlier_cases:
+            why = f"the petitioner's {earlier} earlier cases >= {rule.min_earlier_cases} (积案)"
+        elif rule.repeat and request.repeat:
+            why = "a repeat petition (重复件)"
         elif set(rule.flags) & set(flags):
             why = "flag " + ", ".join(sorted(set(rule.flags) & set(flags)))
         elif codes & set(rule.categories):

@@ -1,6 +1,9 @@
-"""Routing's view of the events it consumes, and the event it emits."""
+"""Routing's view of the events it consumes, and the events it emits."""
 
-from pydantic import BaseModel, ConfigDict
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.routing.domain.models import CategoryChoice, Jurisdiction, RouteDecision, UnitRef
 
@@ -19,6 +22,17 @@ class CaseScreenedView(BaseModel):
     lat: float | None = None
     people_count: int | None = None
     outcome: str
+    links: dict | None = None
+
+    @property
+    def repeat(self) -> bool:
+        """Intake linked the case to an earlier similar case of the same petitioner."""
+        return bool((self.links or {}).get("repeat_of"))
+
+    @property
+    def earlier_cases(self) -> int:
+        """The petitioner's earlier cases within intake's repeat window."""
+        return int((self.links or {}).get("earlier_cases") or 0)
 
 
 class CaseRouted(BaseModel):
@@ -46,3 +60,41 @@ class CaseRouted(BaseModel):
             package_version=package_version,
             **decision.model_dump(include=set(RouteDecision.model_fields)),
         )
+
+
+class Actor(BaseModel):
+    """Who made a correction."""
+
+    subject: str
+    role: str
+    unit: str | None = None
+
+
+class CaseRerouted(CaseRouted):
+    """dispatch.case.rerouted: the whole new decision and why it changed."""
+
+    revision: int = Field(ge=2)
+    cause: Literal["override", "return", "conference"]
+    reason: str
+    decided_by: Actor
+    previous_lead_unit: UnitRef | None
+
+
+class Return(BaseModel):
+    """A unit's return of a case (退单)."""
+
+    unit: str
+    reason: str
+    at: datetime
+
+
+class CaseRouteDisputed(BaseModel):
+    """dispatch.case.route_disputed: the case waits for the joint conference."""
+
+    case_id: str
+    case_no: str
+    revision: int
+    reason: str
+    raised_by: Actor
+    lead_unit: UnitRef | None
+    returns: list[Return]

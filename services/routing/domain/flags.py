@@ -39,7 +39,11 @@ def _category_hit(codes: list[str], category: CategoryChoice) -> str | None:
 
 
 def detect_flags(
-    text: str, category: CategoryChoice, people_count: int | None, rules: RoutingRules
+    text: str,
+    category: CategoryChoice,
+    people_count: int | None,
+    rules: RoutingRules,
+    earlier_cases: int = 0,
 ) -> list[tuple[str, str]]:
     """Every flag the case raises, in FLAG_NAMES order, each with a line of evidence.
 
@@ -59,6 +63,9 @@ def detect_flags(
         evidence: str | None = None
         if rule.min_people is not None and people_count is not None and people_count >= rule.min_people:
             evidence = f"people_count {people_count} >= {rule.min_people}"
+        repeats = rule.min_earlier_cases
+        if evidence is None and repeats is not None and earlier_cases >= repeats:
+            evidence = f"the petitioner's {earlier_cases} earlier cases >= {rule.min_earlier_cases}"
         code = _category_hit(rule.categories, category)
         if evidence is None and code is not None:
             evidence = f"category {code}"

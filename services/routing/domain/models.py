@@ -18,7 +18,7 @@ FLAG_NAMES: tuple[str, ...] = (
 )
 """Every flag routing may raise, in the order they are reported."""
 
-JurisdictionSource = Literal["coordinates", "gazetteer", "area_name", "none"]
+JurisdictionSource = Literal["coordinates", "gazetteer", "area_name", "person", "none"]
 Queue = Literal["auto", "manual"]
 
 
@@ -35,6 +35,8 @@ class RouteRequest(_Frozen):
     lon: float | None = None
     lat: float | None = None
     people_count: int | None = Field(None, ge=0)
+    repeat: bool = False  # intake linked it to an earlier similar case of the same petitioner (重复件)
+    earlier_cases: int = Field(0, ge=0)  # the petitioner's earlier cases within intake's repeat window
 
 
 class Jurisdiction(_Frozen):
@@ -100,6 +102,8 @@ class FlagRule(_Frozen):
     - ``negators``: words that cancel a phrase when they come right before it (没有, 未 ...).
     - ``negations``: phrases that cancel the flag for the whole text (无违法行为 ...).
     - ``min_people``: raise the flag when people_count reaches this number.
+    - ``min_earlier_cases``: raise it when the petitioner has come this many times before, within
+      intake's repeat window (a long-running repeat petitioner).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -112,17 +116,33 @@ class FlagRule(_Frozen):
     negators: list[str] = Field(default_factory=list)
     negations: list[str] = Field(default_factory=list)
     min_people: int | None = Field(None, ge=1)
+    min_earlier_cases: int | None = Field(None, ge=1)
 
 
 class TierRule(_Frozen):
-    """One tier rule; the first rule (in file order) any of whose conditions holds gives the tier."""
+    """One tier rule; the first rule (in file order) any of whose conditions holds gives the tier.
+
+    Conditions: ``min_people``; ``repeat`` (a repeat petition, 重复件); ``min_earlier_cases`` (the
+    petitioner came this many times before: a long-standing matter, 积案); ``flags``; ``categories``;
+    ``phrases``.
+    """
 
     tier: str
     description: str | None = None
     min_people: int | None = Field(None, ge=1)
+    repeat: bool = False
+    min_earlier_cases: int | None = Field(None, ge=1)
     flags: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     phrases: list[str] = Field(default_factory=list)
+
+
+class LearningRules(_Frozen):
+    """When the classifier learned from corrections is trained and listened to."""
+
+    min_examples: int = Field(30, ge=2)
+    min_probability: float = Field(0.6, ge=0.0, le=1.0)
+    retrain_every: int = Field(20, ge=1)
 
 
 class RoutingRules(_Frozen):
@@ -136,6 +156,8 @@ class RoutingRules(_Frozen):
     fallback_lead_types: list[str] = Field(default_factory=list)
     default_tier: str = "general"
     tiers: list[TierRule] = Field(default_factory=list)
+    return_working_days: int = Field(5, ge=1, le=30)
+    learning: LearningRules = Field(default_factory=LearningRules)
 
     @field_validator("flags", "flag_unit_types")
     @classmethod

@@ -53,6 +53,7 @@ class CaseRoutedView(BaseModel):
     tier: str
     queue: str
     manual_reason: str | None = None
+    revision: int = 1  # dispatch.case.rerouted carries 2, 3, ...; an older revision never wins
 
 
 class Deadline(BaseModel):

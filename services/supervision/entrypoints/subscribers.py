@@ -25,7 +25,7 @@ def register(sv: Supervision) -> None:
             await handlers.record_screening(
                 CaseScreenedView.model_validate(event.data), files=sv.files, policy=sv.policy
             )
-        elif event.type == subjects.CASE_ROUTED:
+        elif event.type in (subjects.CASE_ROUTED, subjects.CASE_REROUTED):  # a new route is a new assignment
             await handlers.assign_routed_case(
                 event,
                 CaseRoutedView.model_validate(event.data),
@@ -34,6 +34,8 @@ def register(sv: Supervision) -> None:
                 clock=sv.clock,
                 consumer=subjects.SUPERVISION_CASE_FILE,
             )
+        elif event.type == subjects.CASE_ROUTE_DISPUTED:
+            await handlers.record_dispute(event.data["case_id"], event.data["reason"], files=sv.files)
         sv.runtime.nudge()
 
     sv.runtime.bus.consume(

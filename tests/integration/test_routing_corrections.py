@@ -1,0 +1,319 @@
+"""People correct routing, on the real (embedded) MongoDB server: override, return, dispute, decision.
+
+Each test reads what it expects from the county package and the sample cases, so a different county
+package changes the data, not the tests.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dispatch_common import store, subjects
+from dispatch_common.auth import Principal, Role
+from dispatch_common.clock import FixedClock
+from dispatch_common.envelope import make_event
+from dispatch_common.paths import DEFAULT_COUNTY_DIR
+from dispatch_common.workdays import WorkingCalendar
+from services.routing import handlers
+from services.routing.domain.events import CaseScreenedView
+from services.routing.domain.models import RouteRequest
+from services.routing.engine import RoutingEngine
+
+pytestmark = pytest.mark.integration
+
+MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in the county, no holiday that week
+ENGINE = RoutingEngine.from_dir(DEFAULT_COUNTY_DIR)
+SAMPLES = {
+    case["id"]: case
+    for case in map(json.loads, (DEFAULT_COUNTY_DIR / "sample_cases.jsonl").read_text().splitlines())
+}
+DISPATCHER = Principal(subject="d-1", role=Role.DISPATCHER)
+SUPERVISOR = Principal(subject="s-1", role=Role.SUPERVISOR)
+POLICY = handlers.ReturnPolicy(
+    working_days=5, calendar=WorkingCalendar.load(), timezone=ZoneInfo("Asia/Shanghai")
+)
+
+
+def unit_of(code: str, role: Role = Role.UNIT_HANDLER) -> Principal:
+    return Principal(subject=f"u-{code}", role=role, unit=code)
+
+
+@pytest.fixture
+async def routes(mongodb_url, db_prefix):
+    client = store.connect(mongodb_url, app_name="test-routing-corrections")
+    col = client[f"{db_prefix}routing"]["routes"]
+    yield col
+    await client.drop_database(f"{db_prefix}routing")
+    await client.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(MONDAY)
+
+
+async def route(routes, clock, sample_id: str, case_id: str | None = None, **overrides) -> dict:
+    """Route a sample case as the consumer would, and return the stored route."""
+    case = {k: v for k, v in SAMPLES[sample_id].items() if k not in ("id", "expect")} | overrides
+    view = CaseScreenedView(
+        case_id=case_id or f"case-{sample_id}", case_no=f"990102-2026-{sample_id}", outcome="accepted", **case
+    )
+    event = make_event(
+        type=subjects.CASE_SCREENED, source="/test", subject=view.case_id, data={}, clock=clock
+    )
+    await handlers.route_case(event, view, routes=routes, engine=ENGINE, clock=clock, consumer="test")
+    doc = await routes.find_one({"_id": view.case_id})
+    assert doc is not None
+    return doc
+
+
+def owed(doc: dict, event_type: str) -> list[dict]:
+    """The events of a type the route owes (in its outbox)."""
+    return [e["event"]["data"] for e in doc["outbox"] if e["event"]["type"] == event_type]
+
+
+def other_competent_unit(doc: dict) -> str:
+    """A unit, other than the current lead, to name in a correction."""
+    lead = doc["decision"]["lead_unit"]["code"]
+    return next(u.code for u in ENGINE.package.units if u.code != lead and u.categories)
+
+
+async def test_a_route_is_stored_once_with_its_question_and_revision_one(routes, clock):
+    doc = await route(routes, clock, "S01")
+    again = await route(routes, clock, "S01")
+    assert doc["revision"] == again["revision"] == 1 and doc["status"] == "routed"
+    assert doc["request"]["text"] == SAMPLES["S01"]["text"]
+    assert len(owed(again, subjects.CASE_ROUTED)) == 1
+
+
+async def test_a_dispatcher_overrides_with_a_reason_and_the_change_is_an_event_and_a_label(routes, clock):
+    doc = await route(routes, clock, "S01")
+    new_lead = other_competent_unit(doc)
+    category = next(c for c in ENGINE.package.taxonomy.first if c != doc["decision"]["category"]["code"])
+    clock.advance(timedelta(hours=1))
+    change = handlers.Correction(reason="属于该单位职责", lead_unit=new_lead, category=category)
+    saved = await handlers.override_route(
+        doc["_id"], change, caller=DISPATCHER, routes=routes, engine=ENGINE, clock=clock
+    )
+    assert saved["revision"] == 2
+    assert saved["decision"]["lead_unit"]["code"] == new_lead
+    assert saved["decision"]["category"]["code"] == category and saved["decision"]["queue"] == "auto"
+    assert saved["label"]["code"] == category and saved["labelled"] is True
+    [correction] = saved["corrections"]
+    assert correction["kind"] == "override" and correction["by"]["subject"] == "d-1"
+    assert correction["previous_lead_unit"] == doc["decision"]["lead_unit"]["code"]
+    [event] = owed(saved, subjects.CASE_REROUTED)
+    assert event["cause"] == "override" and event["revision"] == 2 and event["reason"] == "属于该单位职责"
+    assert event["previous_lead_unit"]["code"] == doc["decision"]["lead_unit"]["code"]
+    assert any("属于该单位职责" in line for line in saved["decision"]["explanation"])
+
+
+async def test_an_override_naming_unknown_codes_is_refused_field_by_field(routes, clock):
+    doc = await route(routes, clock, "S01")
+    change = handlers.Correction(
+        reason="改派", lead_unit="nope", category="00", tier="urgentest", area="990102", assisting_units=["x"]
+    )
+    with pytest.raises(handlers.InvalidCorrection) as refused:
+        await handlers.override_route(
+            doc["_id"], change, caller=DISPATCHER, routes=routes, engine=ENGINE, clock=clock
+        )
+    fields = {field for field, _ in refused.value.errors}
+    assert fields == {"lead_unit", "category", "tier", "area", "assisting_units.0"}
+    assert (await routes.find_one({"_id": doc["_id"]}))["revision"] == 1  # nothing changed
+
+
+async def test_only_dispatchers_and_supervisors_override(routes, clock):
+    doc = await route(routes, clock, "S01")
+    lead = doc["decision"]["lead_unit"]["code"]
+    for caller in (unit_of(lead), Principal(subject="c", role=Role.RECEPTION_CLERK)):
+        with pytest.raises(handlers.NotEntitled):
+            await handlers.override_route(
+                doc["_id"],
+                handlers.Correction(reason="改派"),
+                caller=caller,
+                routes=routes,
+                engine=ENGINE,
+                clock=clock,
+            )
+
+
+async def test_a_case_in_the_manual_queue_is_placed_by_a_dispatcher(routes, clock):
+    no_location = next(i for i, c in SAMPLES.items() if "manual" in c["expect"]["flags"])
+    doc = await route(routes, clock, no_location)
+    assert doc["decision"]["queue"] == "manual" and doc["decision"]["jurisdiction"]["town"] is None
+    town = next(a.code for a in ENGINE.package.areas.values() if a.level == "town")
+    saved = await handlers.override_route(
+        doc["_id"],
+        handlers.Correction(reason="来电人补充了地址", area=town),
+        caller=DISPATCHER,
+        routes=routes,
+        engine=ENGINE,
+        clock=clock,
+    )
+    decision = saved["decision"]
+    assert decision["jurisdiction"] == {
+        "town": town,
+        "village": None,
+        "grid": None,
+        "source": "person",
+        "matched": ENGINE.package.area_name(town),
+    }
+    assert decision["queue"] == "auto" and decision["lead_unit"] is not None
+    assert ENGINE.package.town_of(
+        next(u.jurisdiction for u in ENGINE.package.units if u.code == decision["lead_unit"]["code"])
+    ) in (town, None)
+
+
+async def test_a_return_reroutes_without_the_unit_and_a_second_return_goes_to_the_conference(routes, clock):
+    doc = await route(routes, clock, "S01")
+    first_lead = doc["decision"]["lead_unit"]["code"]
+    clock.advance(timedelta(days=2))
+    saved = await handlers.return_route(
+        doc["_id"],
+        "不属于本单位职责",
+        caller=unit_of(first_lead),
+        routes=routes,
+        engine=ENGINE,
+        clock=clock,
+        policy=POLICY,
+    )
+    second_lead = saved["decision"]["lead_unit"]["code"]
+    assert second_lead != first_lead and saved["excluded_units"] == [first_lead]
+    assert saved["revision"] == 2 and saved["status"] == "routed" and "labelled" in saved
+    assert saved["labelled"] is False  # nobody judged the category
+    [event] = owed(saved, subjects.CASE_REROUTED)
+    assert event["cause"] == "return" and event["lead_unit"]["code"] == second_lead
+
+    clock.advance(timedelta(days=1))
+    disputed = await handlers.return_route(
+        doc["_id"],
+        "也不属于我们",
+        caller=unit_of(second_lead),
+        routes=routes,
+        engine=ENGINE,
+        clock=clock,
+        policy=POLICY,
+    )
+    assert disputed["status"] == "disputed" and len(disputed["returns"]) == 2
+    [dispute] = owed(disputed, subjects.CASE_ROUTE_DISPUTED)
+    assert [r["unit"] for r in dispute["returns"]] == [first_lead, second_lead]
+    assert dispute["lead_unit"]["code"] == second_lead
+
+    with pytest.raises(handlers.RouteConflict, match="joint conference"):
+        await handlers.override_route(
+            doc["_id"],
+            handlers.Correction(reason="改派"),
+            caller=DISPATCHER,
+            routes=routes,
+            engine=ENGINE,
+            clock=clock,
+        )
+    decided = await handlers.decide_dispute(
+        doc["_id"],
+        handlers.Correction(reason="联席会议决定由原单位承办", lead_unit=first_lead),
+        caller=SUPERVISOR,
+        routes=routes,
+        engine=ENGINE,
+        clock=clock,
+    )
+    assert decided["status"] == "routed" and decided["final"] is True
+    assert decided["decision"]["lead_unit"]["code"] == first_lead  # the conference may name a returning unit
+    assert [c["kind"] for c in decided["corrections"]] == ["return", "dispute", "conference"]
+    with pytest.raises(handlers.RouteConflict, match="joint conference decided"):
+        await handlers.return_route(
+            doc["_id"],
+            "再退",
+            caller=unit_of(first_lead),
+            routes=routes,
+            engine=ENGINE,
+            clock=clock,
+            policy=POLICY,
+        )
+
+
+async def test_a_return_after_five_working_days_is_refused(routes, clock):
+    doc = await route(routes, clock, "S01")
+    lead = doc["decision"]["lead_unit"]["code"]
+    clock.advance(timedelta(days=8))  # the limit is the end of the 5th working day after: next Monday
+    with pytest.raises(handlers.RouteConflict, match="5 working days"):
+        await handlers.return_route(
+            doc["_id"],
+            "不归我们管",
+            caller=unit_of(lead),
+            routes=routes,
+            engine=ENGINE,
+            clock=clock,
+            policy=POLICY,
+        )
+    clock.advance(timedelta(days=-1))  # next Monday: the last day a return is possible
+    saved = await handlers.return_route(
+        doc["_id"],
+        "不归我们管",
+        caller=unit_of(lead),
+        routes=routes,
+        engine=ENGINE,
+        clock=clock,
+        policy=POLICY,
+    )
+    assert saved["revision"] == 2
+
+
+async def test_an_assisting_unit_refusing_its_share_is_a_dispute_and_strangers_may_not_return(routes, clock):
+    flagged = next(  # a case with an assisting unit, such as a mediation committee or police station
+        i
+        for i, c in SAMPLES.items()
+        if ENGINE.decide(
+            RouteRequest(**{k: v for k, v in c.items() if k not in ("id", "expect")})
+        ).assisting_units
+    )
+    doc = await route(routes, clock, flagged)
+    assisting = doc["decision"]["assisting_units"][0]["code"]
+    stranger = next(
+        u.code
+        for u in ENGINE.package.units
+        if u.code not in {assisting, doc["decision"]["lead_unit"]["code"]}
+    )
+    with pytest.raises(handlers.NotEntitled):
+        await handlers.return_route(
+            doc["_id"],
+            "与我无关",
+            caller=unit_of(stranger),
+            routes=routes,
+            engine=ENGINE,
+            clock=clock,
+            policy=POLICY,
+        )
+    with pytest.raises(handlers.NotEntitled):  # a dispatcher overrides; it does not return
+        await handlers.return_route(
+            doc["_id"], "退回", caller=DISPATCHER, routes=routes, engine=ENGINE, clock=clock, policy=POLICY
+        )
+    disputed = await handlers.return_route(
+        doc["_id"],
+        "不应由我们协办",
+        caller=unit_of(assisting),
+        routes=routes,
+        engine=ENGINE,
+        clock=clock,
+        policy=POLICY,
+    )
+    assert disputed["status"] == "disputed" and "assisting unit" in disputed["dispute_reason"]
+
+
+async def test_the_conference_only_decides_disputed_cases_and_only_its_members_do(routes, clock):
+    doc = await route(routes, clock, "S01")
+    lead = doc["decision"]["lead_unit"]["code"]
+    decision = handlers.Correction(reason="决定", lead_unit=lead)
+    with pytest.raises(handlers.RouteConflict, match="not in the joint conference queue"):
+        await handlers.decide_dispute(
+            doc["_id"], decision, caller=SUPERVISOR, routes=routes, engine=ENGINE, clock=clock
+        )
+    with pytest.raises(handlers.NotEntitled):
+        await handlers.decide_dispute(
+            doc["_id"], decision, caller=DISPATCHER, routes=routes, engine=ENGINE, clock=clock
+        )
+    with pytest.raises(handlers.RouteNotFound):
+        await handlers.override_route(
+            "missing", decision, caller=DISPATCHER, routes=routes, engine=ENGINE, clock=clock
+        )
