@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from shapely import STRtree, unary_union
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
@@ -159,6 +160,7 @@ class CountyPackage:
         if len(counties) != 1:
             problems.append(f"geography.geojson: expected exactly one county-level area, found {counties}")
         _check_areas(areas, problems)
+        _check_geometry(areas, geometries, problems)
         _check_units(units, areas, taxonomy, problems)
         _check_gazetteer(gazetteer, areas, problems)
         if lexicon is not None:
@@ -277,6 +279,50 @@ def _check_areas(areas: dict[str, Area], problems: list[str]) -> None:
                 f"geography.geojson: area {area.code} ({area.level}) has parent {parent.code} "
                 f"at level {parent.level}, expected {LEVELS[depth - 1] if depth else 'none'}"
             )
+
+
+GEOMETRY_TOLERANCE = 0.001
+"""Share of an area that may be left uncovered by its children, or shared by two siblings, before the
+package is refused: digitized borders are never exact, but a missing village or two grids claiming
+the same street are errors."""
+
+
+def _check_geometry(areas: dict[str, Area], geometries: dict[str, BaseGeometry], problems: list[str]) -> None:
+    """Children must cover their parent, stay inside it, and not overlap each other."""
+    children: dict[str, list[str]] = {}
+    for area in areas.values():
+        if area.parent in areas and area.code in geometries:
+            children.setdefault(area.parent, []).append(area.code)
+    for parent, codes in sorted(children.items()):
+        outer = geometries.get(parent)
+        if outer is None or outer.area == 0:
+            continue
+        shapes = [geometries[c] for c in codes]
+        covered = unary_union(shapes)
+        uncovered = outer.difference(covered).area / outer.area
+        if uncovered > GEOMETRY_TOLERANCE:
+            problems.append(
+                f"geography.geojson: {uncovered:.1%} of {parent} ({areas[parent].name}) is covered by "
+                f"none of its {len(codes)} sub-areas (a missing area?)"
+            )
+        outside = covered.difference(outer).area / outer.area
+        if outside > GEOMETRY_TOLERANCE:
+            problems.append(
+                f"geography.geojson: sub-areas of {parent} ({areas[parent].name}) reach {outside:.1%} of its "
+                "size beyond its border"
+            )
+        tree = STRtree(shapes)
+        for i, j in zip(*tree.query(shapes, predicate="intersects"), strict=True):
+            if i >= j:
+                continue
+            a, b = shapes[i], shapes[j]
+            shared = a.intersection(b).area
+            smaller = min(a.area, b.area)
+            if shared > GEOMETRY_TOLERANCE * smaller:
+                problems.append(
+                    f"geography.geojson: {codes[i]} and {codes[j]} overlap "
+                    f"({shared / smaller:.1%} of the smaller)"
+                )
 
 
 def _load_taxonomy(data: Any, problems: list[str]) -> Taxonomy:

@@ -101,3 +101,65 @@ def test_bad_rules_shape_is_reported(county_dir: Path, tmp_path: Path) -> None:
     problems = "\n".join(caught.value.problems)
     assert "no_such_flag" in problems
     assert "manual_confidence_threshold" in problems
+
+
+def _edit_geography(src: Path, dst: Path, edit) -> Path:
+    shutil.copytree(src, dst)
+    path = dst / "geography.geojson"
+    geo = json.loads(path.read_text(encoding="utf-8"))
+    edit(geo["features"])
+    path.write_text(json.dumps(geo, ensure_ascii=False), encoding="utf-8")
+    return dst
+
+
+def _grids(features: list[dict]) -> list[dict]:
+    return [f for f in features if f["properties"]["level"] == "grid"]
+
+
+def test_a_missing_area_is_refused(county_dir: Path, tmp_path: Path) -> None:
+    removed: list[str] = []
+
+    def drop_a_grid(features: list[dict]) -> None:
+        grid = _grids(features)[0]
+        removed.append(grid["properties"]["parent"])
+        features.remove(grid)
+
+    broken = _edit_geography(county_dir, tmp_path / "pkg", drop_a_grid)
+    with pytest.raises(CountyPackageError) as refused:
+        CountyPackage.from_dir(broken)
+    assert any(removed[0] in p and "covered by none of its" in p for p in refused.value.problems)
+
+
+def test_overlapping_siblings_are_refused(county_dir: Path, tmp_path: Path) -> None:
+    pair: list[str] = []
+
+    def grow_a_grid(features: list[dict]) -> None:
+        from shapely.geometry import mapping, shape
+
+        grid = _grids(features)[0]
+        sibling = next(
+            g for g in _grids(features)[1:] if g["properties"]["parent"] == grid["properties"]["parent"]
+        )
+        merged = shape(grid["geometry"]).union(shape(sibling["geometry"]).buffer(-1e-4))
+        grid["geometry"] = mapping(merged.buffer(0))
+        pair.extend([grid["properties"]["code"], sibling["properties"]["code"]])
+
+    broken = _edit_geography(county_dir, tmp_path / "pkg", grow_a_grid)
+    with pytest.raises(CountyPackageError) as refused:
+        CountyPackage.from_dir(broken)
+    assert any("overlap" in p and all(code in p for code in pair) for p in refused.value.problems)
+
+
+def test_sub_areas_beyond_their_parent_are_refused(county_dir: Path, tmp_path: Path) -> None:
+    def push_a_grid_out(features: list[dict]) -> None:
+        from shapely import affinity
+        from shapely.geometry import mapping, shape
+
+        grid = _grids(features)[0]
+        grid["geometry"] = mapping(affinity.translate(shape(grid["geometry"]), xoff=5.0))
+
+    broken = _edit_geography(county_dir, tmp_path / "pkg", push_a_grid_out)
+    with pytest.raises(CountyPackageError) as refused:
+        CountyPackage.from_dir(broken)
+    problems = "\n".join(refused.value.problems)
+    assert "beyond its border" in problems and "covered by none" in problems
