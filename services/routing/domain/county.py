@@ -166,7 +166,7 @@ class CountyPackage:
         if lexicon is not None:
             _check_lexicon(lexicon, taxonomy, problems)
         if rules is not None:
-            _check_rules(rules, taxonomy, problems)
+            _check_rules(rules, taxonomy, units, problems)
         if problems:
             raise CountyPackageError(problems)
         assert lexicon is not None and rules is not None
@@ -466,7 +466,22 @@ def _check_lexicon(lexicon: Lexicon, taxonomy: Taxonomy, problems: list[str]) ->
                 problems.append(f"lexicon.json: phrases.{code}: empty phrase")
 
 
-def _check_rules(rules: RoutingRules, taxonomy: Taxonomy, problems: list[str]) -> None:
+def _check_rules(rules: RoutingRules, taxonomy: Taxonomy, units: list[Unit], problems: list[str]) -> None:
+    types = {u.type for u in units}
+    tiers = {rules.default_tier, *(t.tier for t in rules.tiers)}
+    named = [
+        *((f"flag_unit_types.{flag}", t) for flag, ts in rules.flag_unit_types.items() for t in ts),
+        *((f"tier_unit_types.{tier}", t) for tier, ts in rules.tier_unit_types.items() for t in ts),
+        *(("fallback_lead_types", t) for t in rules.fallback_lead_types),
+    ]
+    for where, unit_type in named:
+        if unit_type not in types:
+            problems.append(f"routing_rules.json: {where}: no unit of type {unit_type} in units.json")
+    for tier in rules.tier_unit_types:
+        if tier not in tiers:
+            problems.append(
+                f"routing_rules.json: tier_unit_types: unknown tier {tier}; known: {sorted(tiers)}"
+            )
     for name, rule in rules.flags.items():
         _check_codes(rule.categories, taxonomy, f"routing_rules.json: flags.{name}.categories", problems)
         _check_codes(

@@ -63,6 +63,7 @@ def decide(
 
     lead: UnitRef | None = None
     assisting: list[UnitRef] = []
+    units = [u for u in package.units if u.code not in exclude_units]
     if "out_of_scope" in flags:
         explanation.append("Lead unit: none, the case is not dispatched (out_of_scope).")
     else:
@@ -70,13 +71,16 @@ def decide(
         if exclude_units:
             names = "、".join(sorted(exclude_units))
             explanation.append(f"Units that returned the case (退单) are left out: {names}.")
-        units = [u for u in package.units if u.code not in exclude_units]
         lead = _lead_unit(units, rules, chain, category, jurisdiction, package, explanation)
         assisting = _assisting_units(units, rules, chain, flags, lead, explanation)
         if lead is None:
             manual.append("no lead unit (无承办单位): no unit is competent here")
 
     tier = _tier(rules, flags, category, request, prepared, explanation)
+    if lead is not None:
+        assisting += _tier_units(
+            units, rules, _chain(package, jurisdiction), tier, lead, assisting, explanation
+        )
 
     queue = "manual" if manual else "auto"
     if manual:
@@ -279,6 +283,29 @@ def _assisting_units(
                 out.append(_ref(unit, flag))
                 explanation.append(f"Assisting (协办) for {flag}: {unit.name} ({unit.code}).")
             break
+    return out
+
+
+def _tier_units(
+    units: list[Unit],
+    rules: RoutingRules,
+    chain: list[str],
+    tier: str,
+    lead: UnitRef,
+    assisting: list[UnitRef],
+    explanation: list[str],
+) -> list[UnitRef]:
+    """The level a key or major matter goes up to (三级代办): e.g. the town's leadership, the joint
+    conference; the most specific unit of each type the rules name for the tier."""
+    out: list[UnitRef] = []
+    taken = {lead.code, *(u.code for u in assisting)}
+    for unit_type in rules.tier_unit_types.get(tier, []):
+        unit = _most_specific([u for u in units if u.type == unit_type], chain)
+        if unit is None or unit.code in taken:
+            continue
+        taken.add(unit.code)
+        out.append(_ref(unit, f"tier:{tier}"))
+        explanation.append(f"Tier {tier} brings in (三级代办) {unit.name} ({unit.code}).")
     return out
 
 

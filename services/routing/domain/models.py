@@ -66,7 +66,8 @@ class CategoryChoice(_Frozen):
 
 
 class UnitRef(_Frozen):
-    """A unit named in a decision; ``role`` is "lead", "assist" or the flag that brought it."""
+    """A unit named in a decision; ``role`` is "lead", "assist", the flag that brought it, or
+    "tier:<tier>" for the level a key or major matter goes up to (三级代办)."""
 
     code: str
     name: str
@@ -156,6 +157,7 @@ class RoutingRules(_Frozen):
     fallback_lead_types: list[str] = Field(default_factory=list)
     default_tier: str = "general"
     tiers: list[TierRule] = Field(default_factory=list)
+    tier_unit_types: dict[str, list[str]] = Field(default_factory=dict)
     return_working_days: int = Field(5, ge=1, le=30)
     learning: LearningRules = Field(default_factory=LearningRules)
 

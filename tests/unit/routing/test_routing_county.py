@@ -163,3 +163,18 @@ def test_sub_areas_beyond_their_parent_are_refused(county_dir: Path, tmp_path: P
         CountyPackage.from_dir(broken)
     problems = "\n".join(refused.value.problems)
     assert "beyond its border" in problems and "covered by none" in problems
+
+
+def test_rules_naming_unit_types_or_tiers_the_package_lacks_are_refused(
+    county_dir: Path, tmp_path: Path
+) -> None:
+    dst = tmp_path / "pkg"
+    shutil.copytree(county_dir, dst)
+    rules = json.loads((dst / "routing_rules.json").read_text(encoding="utf-8"))
+    rules["flag_unit_types"]["police"] = ["no_such_type"]
+    rules["tier_unit_types"] = {"urgentest": ["town_government"]}
+    (dst / "routing_rules.json").write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CountyPackageError) as refused:
+        CountyPackage.from_dir(dst)
+    problems = "\n".join(refused.value.problems)
+    assert "no unit of type no_such_type" in problems and "unknown tier urgentest" in problems

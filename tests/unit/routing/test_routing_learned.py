@@ -90,3 +90,23 @@ def test_a_long_running_repeat_petitioner_is_flagged_and_tiered_by_the_rules(pac
     )
     assert "psych" in long_running.flags and long_running.tier == "major"
     assert any("6 earlier cases" in line for line in long_running.explanation)
+
+
+def test_a_key_matter_goes_up_to_the_level_the_rules_name(package) -> None:
+    rules = package.rules.model_copy(update={"tier_unit_types": {"key": ["town_government"]}})
+    engine = RoutingEngine(replace(package, rules=rules))
+    entry = package.gazetteer[0]
+    request = RouteRequest(
+        channel="petition_visit", text="小区路灯坏了很久没人修", lon=entry.lon, lat=entry.lat
+    )
+    general = engine.decide(request)
+    group = engine.decide(request.model_copy(update={"people_count": 12}))
+    assert general.tier == rules.default_tier
+    assert all(not u.role.startswith("tier:") for u in general.assisting_units)
+    assert group.tier == "key"
+    [up] = [u for u in group.assisting_units if u.role == "tier:key"]
+    town_governments = [
+        u for u in package.units if u.type == "town_government" and u.jurisdiction == entry.town
+    ]
+    assert up.code == town_governments[0].code
+    assert any("三级代办" in line for line in group.explanation)
