@@ -10,6 +10,7 @@ import sys
 BENCHMARKS = {
     "intake_load": ["--rate", "200", "--seconds", "30"],
     "duplicate_lookup": ["--cases", "1000000"],
+    "routing_decide": ["--decisions", "20000", "--lookups", "500000"],
 }
 
 
@@ -19,7 +20,11 @@ def main() -> int:
     parser.add_argument("names", nargs="*", help=f"some of {', '.join(BENCHMARKS)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
     args = parser.parse_args()
-    quick = {"intake_load": ["--rate", "50", "--seconds", "5"], "duplicate_lookup": ["--cases", "20000"]}
+    quick = {
+        "intake_load": ["--rate", "50", "--seconds", "5"],
+        "duplicate_lookup": ["--cases", "20000"],
+        "routing_decide": ["--decisions", "1000", "--warmup", "100", "--lookups", "20000"],
+    }
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmarks: {', '.join(sorted(unknown))}")
