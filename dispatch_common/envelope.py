@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_jsonable_python
 
 from dispatch_common.clock import Clock, SystemClock
 
@@ -56,8 +57,8 @@ def make_event(
     event_id: str | None = None,
     clock: Clock | None = None,
 ) -> Envelope:
-    """Wrap event data in an envelope; data models are dumped in JSON mode."""
-    payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+    """Wrap event data in an envelope; data models and dicts alike become JSON values (ISO times)."""
+    payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else to_jsonable_python(data)
     return Envelope(
         id=event_id or new_event_id(),
         source=source,

@@ -1,6 +1,7 @@
 """The running parts every service has: MongoDB, the bus, the outbox relay, and their lifecycle."""
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -35,6 +36,8 @@ class Runtime:
         self.bus = Bus(settings, db=self.db)
         self._outbox_collections: list[AsyncCollection] = []
         self._setup: list[Callable[[], Awaitable[None]]] = []
+        self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
+        self._loops: list[asyncio.Task[None]] = []
         self.relay: OutboxRelay | None = None
         self.started = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -47,6 +50,20 @@ class Runtime:
     def on_start(self, step: Callable[[], Awaitable[None]]) -> None:
         """Run a step (indexes, reference data) after MongoDB answers and before consumers start."""
         self._setup.append(step)
+
+    def every(self, seconds: float, step: Callable[[], Awaitable[object]], *, name: str) -> None:
+        """Run a step every `seconds` once the service has started (a failure is logged, then retried)."""
+        self._periodic.append((name, seconds, step))
+
+    async def _loop(self, name: str, seconds: float, step: Callable[[], Awaitable[object]]) -> None:
+        while True:
+            try:
+                await step()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("periodic step failed; retrying next round", extra={"step": name}, exc_info=True)
+            await asyncio.sleep(seconds)
 
     def nudge(self) -> None:
         """Tell the relay that new events are waiting."""
@@ -80,6 +97,7 @@ class Runtime:
             self.bus, self._outbox_collections, poll_seconds=self.settings.outbox_poll_seconds
         )
         self.relay.start()
+        self._loops = [asyncio.create_task(self._loop(*spec), name=spec[0]) for spec in self._periodic]
         self.started.set()
         log.info("service started", extra={"service": self.settings.service_name})
 
@@ -105,6 +123,11 @@ class Runtime:
         """Stop taking work, publish what is owed, close connections."""
         if self._task and not self._task.done():
             self._task.cancel()
+        for loop in self._loops:
+            loop.cancel()
+        for loop in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
         if self.relay:
             await self.relay.stop()
         try:

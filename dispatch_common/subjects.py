@@ -15,6 +15,18 @@ CASE_ROUTED = "dispatch.case.routed"
 CASE_REROUTED = "dispatch.case.rerouted"
 CASE_ROUTE_DISPUTED = "dispatch.case.route_disputed"
 CASE_ASSIGNED = "dispatch.case.assigned"
+CASE_SIGNED = "dispatch.case.signed"
+CASE_PROGRESSED = "dispatch.case.progressed"
+CASE_EXTENDED = "dispatch.case.extended"
+CASE_REPLIED = "dispatch.case.replied"
+CASE_FOLLOWED_UP = "dispatch.case.followed_up"
+CASE_CLOSED = "dispatch.case.closed"
+CASE_REOPENED = "dispatch.case.reopened"
+CASE_REVIEW_REQUESTED = "dispatch.case.review_requested"
+CASE_REVIEW_ANSWERED = "dispatch.case.review_answered"
+CASE_DEADLINE_WARNING = "dispatch.case.deadline_warning"
+CASE_OVERDUE = "dispatch.case.overdue"
+CASE_ESCALATED = "dispatch.case.escalated"
 MEDIATION_OPENED = "dispatch.mediation.opened"
 NOTIFICATION_SENT = "dispatch.notification.sent"
 
@@ -30,6 +42,18 @@ ALL_EVENT_TYPES = (
     CASE_REROUTED,
     CASE_ROUTE_DISPUTED,
     CASE_ASSIGNED,
+    CASE_SIGNED,
+    CASE_PROGRESSED,
+    CASE_EXTENDED,
+    CASE_REPLIED,
+    CASE_FOLLOWED_UP,
+    CASE_CLOSED,
+    CASE_REOPENED,
+    CASE_REVIEW_REQUESTED,
+    CASE_REVIEW_ANSWERED,
+    CASE_DEADLINE_WARNING,
+    CASE_OVERDUE,
+    CASE_ESCALATED,
     MEDIATION_OPENED,
     NOTIFICATION_SENT,
     INGRESS_CASE_SUBMIT,

@@ -1,15 +1,18 @@
 """Supervision's composition root."""
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
+from dispatch_common.workdays import WorkingCalendar
+from services.supervision import commands
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.config import SupervisionSettings
-from services.supervision.domain.policy import DeadlinePolicy
+from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
 
 
 @dataclass
@@ -18,8 +21,9 @@ class Supervision:
 
     runtime: Runtime
     files: CaseFiles
-    policy: DeadlinePolicy
+    keeper: Timekeeper
     clock: Clock
+    scan_seconds: float = 30.0
 
 
 def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = None) -> Supervision:
@@ -34,10 +38,22 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     sv = Supervision(
         runtime=runtime,
         files=files,
-        policy=DeadlinePolicy.load(settings.deadline_policy_file),
+        keeper=Timekeeper(
+            DeadlinePolicy.load(settings.deadline_policy_file),
+            WorkingCalendar.load(settings.holiday_calendar_file),
+            ZoneInfo(settings.county_timezone),
+        ),
         clock=clock or SystemClock(),
+        scan_seconds=settings.deadline_scan_seconds,
     )
     subscribers.register(sv)
+
+    async def scan() -> None:
+        acted = await commands.scan(files=sv.files, keeper=sv.keeper, clock=sv.clock)
+        if acted:
+            runtime.nudge()
+
+    runtime.every(sv.scan_seconds, scan, name="deadline-scanner")
     return sv
 
 

@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from pydantic import Field
+
 from dispatch_common.paths import DATA_DIR
 from dispatch_common.settings import ServiceSettings, port_field
 
@@ -12,3 +14,4 @@ class SupervisionSettings(ServiceSettings):
     service_name: str = "supervision"
     port: int = port_field("supervision", 8004)
     deadline_policy_file: Path = DATA_DIR / "policy" / "deadlines.json"
+    deadline_scan_seconds: float = Field(30.0, gt=0)  # how often the deadline scanner looks

@@ -5,7 +5,7 @@ from typing import Any
 
 from dispatch_common import subjects
 from dispatch_common.bus import Delivery
-from dispatch_common.clock import Clock, as_utc
+from dispatch_common.clock import Clock
 from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from dispatch_common.store import retry_on_conflict
@@ -17,7 +17,7 @@ from services.supervision.domain.events import (
     CaseScreenedView,
     Deadline,
 )
-from services.supervision.domain.policy import DeadlinePolicy
+from services.supervision.domain.policy import Timekeeper
 
 SOURCE = "/dispatch/supervision"
 # What the timeline keeps of each event: enough to read the journey, never personal data.
@@ -57,36 +57,54 @@ async def record_on_timeline(delivery: Delivery, *, files: CaseFiles) -> None:
         await files.record(timeline_entry(delivery.event, seq=delivery.sequence))
 
 
-def _anchors(doc: dict[str, Any]) -> dict[str, datetime]:
-    return {k: as_utc(doc[f"{k}_at"]) for k in ("received", "assigned") if doc.get(f"{k}_at")}
+async def save_file(
+    files: CaseFiles,
+    keeper: Timekeeper,
+    doc: dict[str, Any],
+    changes: dict[str, Any],
+    events: list[Envelope] | None = None,
+) -> dict[str, Any]:
+    """Save changes to a case file with its deadlines and next alarm recomputed, and project it into
+    the units' worklists. Raises store.VersionConflict when the file changed meanwhile."""
+    changes = changes | keeper.refresh(doc | changes)
+    saved = await files.save(doc, changes, events or [])
+    await files.project(saved, previous=doc)
+    return saved
 
 
 def new_case_file(
-    case_id: str, case_no: str, received_at: datetime, policy: DeadlinePolicy
+    case_id: str, case_no: str, received_at: datetime | None, channel: str | None
 ) -> dict[str, Any]:
-    """A registered case's file, with the deadlines counted from registration."""
+    """A registered case's file (deadlines are added when it is saved)."""
     return {
         "_id": case_id,
         "case_no": case_no,
         "status": "registered",
+        "channel": channel,
         "received_at": received_at,
-        "deadlines": policy.deadlines_for({"received": received_at}),
+        "deadlines": [],
+        "alarms_fired": [],
+        "next_alarm_ts": None,
     }
 
 
-async def open_case_file(data: CaseReceivedView, *, files: CaseFiles, policy: DeadlinePolicy) -> None:
+async def _file(files: CaseFiles, keeper: Timekeeper, case_id: str, case_no: str) -> dict[str, Any]:
+    """The case file, created empty when an event of a later stage arrives first."""
+    doc = await files.get(case_id)
+    if doc is None:
+        await files.create(new_case_file(case_id, case_no, None, None))
+        doc = await files.get(case_id)
+        assert doc is not None
+    return doc
+
+
+async def open_case_file(data: CaseReceivedView, *, files: CaseFiles, keeper: Timekeeper) -> None:
     """A registered case gets a file with the deadlines counted from registration."""
 
     async def attempt() -> None:
-        doc = await files.get(data.case_id)
-        if doc is None:
-            await files.create(new_case_file(data.case_id, data.case_no, data.received_at, policy))
-            return
-        if doc.get("received_at") is None:  # routing's event arrived first; fill in what it lacked
-            anchors = {**_anchors(doc), "received": data.received_at}
-            await files.save(
-                doc, {"received_at": data.received_at, "deadlines": policy.deadlines_for(anchors)}
-            )
+        doc = await _file(files, keeper, data.case_id, data.case_no)
+        if doc.get("received_at") is None:
+            await save_file(files, keeper, doc, {"received_at": data.received_at, "channel": data.channel})
 
     await retry_on_conflict(attempt)
 
@@ -95,22 +113,25 @@ async def open_case_file(data: CaseReceivedView, *, files: CaseFiles, policy: De
 BEFORE_ROUTING = frozenset({"registered", "screening"})
 
 
-async def record_screening(data: CaseScreenedView, *, files: CaseFiles, policy: DeadlinePolicy) -> None:
-    """Put intake's screening outcome on the case file."""
+async def record_screening(
+    data: CaseScreenedView, *, files: CaseFiles, keeper: Timekeeper, at: datetime
+) -> None:
+    """Put intake's screening outcome on the case file; a decided outcome meets the acceptance notice."""
 
     async def attempt() -> None:
-        doc = await files.get(data.case_id)
-        if doc is None:
-            await files.create(new_case_file(data.case_id, data.case_no, data.received_at, policy))
-            doc = await files.get(data.case_id)
-            assert doc is not None
+        doc = await _file(files, keeper, data.case_id, data.case_no)
         changes: dict[str, Any] = {
             "screening": data.model_dump(include={"outcome", "reason", "nature"}),
             "confidential": data.confidential,
+            "channel": doc.get("channel") or data.channel,
         }
+        if doc.get("received_at") is None:
+            changes["received_at"] = data.received_at
+        if data.outcome != "manual" and doc.get("screened_at") is None:
+            changes["screened_at"] = at
         if doc["status"] in BEFORE_ROUTING:
             changes["status"] = SCREENING_STATUS.get(data.outcome, doc["status"])
-        await files.save(doc, changes)
+        await save_file(files, keeper, doc, changes)
 
     await retry_on_conflict(attempt)
 
@@ -120,26 +141,18 @@ async def assign_routed_case(
     data: CaseRoutedView,
     *,
     files: CaseFiles,
-    policy: DeadlinePolicy,
+    keeper: Timekeeper,
     clock: Clock,
     consumer: str,
 ) -> None:
-    """Record routing's decision; a case with a lead unit is assigned to it, with its deadlines."""
+    """Record routing's decision; a case with a lead unit is assigned to it, with its deadlines.
+
+    A new route (dispatch.case.rerouted) assigns the case again: the new lead signs again, and the
+    limits counted from the assignment restart (the unit that returned it does not keep them).
+    """
 
     async def attempt() -> None:
-        doc = await files.get(data.case_id)
-        if doc is None:
-            await files.create(
-                {
-                    "_id": data.case_id,
-                    "case_no": data.case_no,
-                    "status": "registered",
-                    "received_at": None,
-                    "deadlines": [],
-                }
-            )
-            doc = await files.get(data.case_id)
-            assert doc is not None
+        doc = await _file(files, keeper, data.case_id, data.case_no)
         if doc.get("routed_event_id") == event.id or data.revision < doc.get("route_revision", 0):
             return  # applied before, or a newer route was applied already
         changes: dict[str, Any] = {
@@ -163,9 +176,8 @@ async def assign_routed_case(
                 "assisting_units": [u.model_dump() for u in data.assisting_units],
             }
             now = clock.now()
-            anchors = {**_anchors(doc), "assigned": now}
-            deadlines = policy.deadlines_for(anchors)
-            changes |= {"status": "assigned", "assigned_at": now, "deadlines": deadlines}
+            changes |= {"status": "assigned", "assigned_at": now, "signed_at": None}
+            deadlines = keeper.refresh(doc | changes)["deadlines"]
             events.append(
                 make_event(
                     type=subjects.CASE_ASSIGNED,
@@ -185,18 +197,18 @@ async def assign_routed_case(
             )
         else:
             changes["status"] = "manual_dispatch"
-        await files.save(doc, changes, events)
+        await save_file(files, keeper, doc, changes, events)
 
     await retry_on_conflict(attempt)
 
 
-async def record_dispute(case_id: str, reason: str, *, files: CaseFiles) -> None:
+async def record_dispute(case_id: str, reason: str, *, files: CaseFiles, keeper: Timekeeper) -> None:
     """A disputed route (争议管辖): the case waits for the joint conference, with no lead unit meanwhile."""
 
     async def attempt() -> None:
         doc = await files.get(case_id)
         if doc is None:
             return  # a dispute needs a routed case, whose file exists; the timeline keeps the event
-        await files.save(doc, {"status": "route_disputed", "dispute_reason": reason})
+        await save_file(files, keeper, doc, {"status": "route_disputed", "dispute_reason": reason})
 
     await retry_on_conflict(attempt)

@@ -1,7 +1,5 @@
 """Pure domain rules of intake, supervision, mediation and notify."""
 
-from datetime import UTC, datetime, timedelta
-
 import pytest
 from pydantic import ValidationError
 
@@ -9,7 +7,6 @@ from dispatch_common.paths import DATA_DIR
 from services.intake.domain.models import SubmitCase, normalize_text
 from services.mediation.domain.models import RoutedDispute, choose_organization
 from services.notify.domain.models import PetitionerContact, Templates, petitioner_channel
-from services.supervision.domain.policy import DeadlinePolicy
 
 
 def test_submission_validation():
@@ -30,20 +27,6 @@ def test_submission_validation():
 
 def test_text_is_normalized_full_width_to_half_width_and_whitespace_folded():
     assert normalize_text("  小区１２号楼\u3000停水  ＡＢ ") == "小区12号楼 停水 AB"
-
-
-def test_deadlines_come_from_the_policy_table_and_only_for_known_anchors():
-    policy = DeadlinePolicy.load(DATA_DIR / "policy" / "deadlines.json")
-    received = datetime(2026, 11, 1, tzinfo=UTC)
-    only_received = policy.deadlines_for({"received": received})
-    assert [(d["kind"], d["due_at"]) for d in only_received] == [
-        ("acceptance_notice", received + timedelta(days=15))
-    ]
-    assigned = received + timedelta(days=2)
-    both = {
-        d["kind"]: d["due_at"] for d in policy.deadlines_for({"received": received, "assigned": assigned})
-    }
-    assert both["handling"] == assigned + timedelta(days=60)
 
 
 def test_mediation_goes_to_the_committee_routing_brought_in():

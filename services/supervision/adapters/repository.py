@@ -1,28 +1,87 @@
-"""Supervision's collections: case files (with outbox) and the append-only timeline."""
+"""Supervision's collections: case files (with outbox), the append-only timeline, and the worklist.
+
+The worklist is a projection of the case files: one small document per (unit, case) the unit leads
+or assists on, with what a worklist filters and sorts by. It exists because the embedded server
+cannot match an element of an array (`assisting_units.code`), and because a unit's list must stay
+fast with a million case files: every query is an equality on the unit with a sort on `due_ts`.
+It is written after the case file; a crash between the two is repaired by the next save of the
+file, and `reproject` rebuilds it whole.
+"""
 
 from collections.abc import Iterable
 from typing import Any
 
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from dispatch_common import store
 from dispatch_common.envelope import Envelope
+from services.supervision.domain.policy import to_ms
+
+OPEN_STATES = frozenset(
+    {"assigned", "signed", "in_progress", "extended", "reopened", "in_mediation", "review", "re_review"}
+)
+"""States in which a case is on a unit's desk."""
+
+
+def _units(doc: dict[str, Any]) -> dict[str, str]:
+    """Unit code -> its role on the case (lead wins over assisting)."""
+    out = {u["code"]: "assist" for u in doc.get("assisting_units") or []}
+    lead = doc.get("lead_unit")
+    if lead:
+        out[lead["code"]] = "lead"
+    return out
+
+
+def next_due(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The earliest deadline with alarms that is not met yet."""
+    pending = [d for d in doc.get("deadlines") or [] if d.get("alarm") and d.get("met_at") is None]
+    return min(pending, key=lambda d: d["due_at"]) if pending else None
+
+
+def worklist_entry(doc: dict[str, Any], unit: str, role: str) -> dict[str, Any]:
+    """One unit's line for a case."""
+    due = next_due(doc)
+    jurisdiction = doc.get("jurisdiction") or {}
+    category = doc.get("category") or {}
+    return {
+        "_id": f"{unit}|{doc['_id']}",
+        "unit": unit,
+        "role": role,
+        "case_id": doc["_id"],
+        "case_no": doc["case_no"],
+        "status": doc["status"],
+        "open": doc["status"] in OPEN_STATES,
+        "due_kind": due["kind"] if due else None,
+        "due_at": due["due_at"] if due else None,
+        "due_ts": to_ms(due["due_at"]) if due else None,
+        "category": category.get("code"),
+        "subcategory": category.get("subcode"),
+        "town": jurisdiction.get("town"),
+        "village": jurisdiction.get("village"),
+        "tier": doc.get("tier"),
+        "assigned_ts": to_ms(doc.get("assigned_at")),
+    }
 
 
 class CaseFiles:
     """The case file of each case, one document per case id."""
 
     def __init__(self, db: AsyncDatabase) -> None:
-        self.files = db[
-            "case_dossiers"
-        ]  # not "*_files": the embedded server treats that as GridFS (docs/decisions/0006)
+        # not "*_files": the embedded server treats that as GridFS (docs/decisions/0006)
+        self.files = db["case_dossiers"]
         self.timeline = db["timeline"]
+        self.worklist = db["worklist"]
 
     async def ensure_indexes(self) -> None:
-        """Timeline read by case in time order; case files by lead unit and status."""
+        """Timeline by case in time order; files by next alarm; worklist by unit and due time."""
         await self.timeline.create_index([("case_id", 1), ("time", 1)])
-        await self.files.create_index([("lead_unit.code", 1), ("status", 1)])
+        await self.timeline.create_index("case_id")
+        await self.files.create_index("next_alarm_ts")
+        await self.worklist.create_index([("unit", ASCENDING), ("due_ts", ASCENDING)])
+        await self.worklist.create_index("unit")
+        await self.worklist.create_index("case_id")
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
         """A case file by case id."""
@@ -34,9 +93,26 @@ class CaseFiles:
 
     async def save(
         self, current: dict[str, Any], changes: dict[str, Any], events: Iterable[Envelope] = ()
-    ) -> None:
-        """Version-guarded update with events owed."""
-        await store.save_aggregate(self.files, current, changes, events)
+    ) -> dict[str, Any]:
+        """Version-guarded update with events owed; the new state."""
+        return await store.save_aggregate(self.files, current, changes, events)
+
+    async def project(self, doc: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
+        """Write the file's worklist lines, and remove those of units no longer on the case."""
+        now = _units(doc)
+        for unit, role in now.items():
+            entry = worklist_entry(doc, unit, role)
+            try:
+                await self.worklist.insert_one(entry)
+            except DuplicateKeyError:
+                await self.worklist.replace_one({"_id": entry["_id"]}, entry)
+        for unit in set(_units(previous or {})) - set(now):
+            await self.worklist.delete_one({"_id": f"{unit}|{doc['_id']}"})
+
+    async def due_for_alarms(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
+        """Case files whose next alarm is due, earliest first."""
+        cursor = self.files.find({"next_alarm_ts": {"$lte": now_ms}}).sort("next_alarm_ts", ASCENDING)
+        return [doc async for doc in cursor.limit(limit)]
 
     async def record(self, entry: dict[str, Any]) -> bool:
         """Append one timeline entry; False if this event is on the timeline already."""

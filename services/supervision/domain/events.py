@@ -22,6 +22,7 @@ class CaseReceivedView(BaseModel):
     case_id: str
     case_no: str
     received_at: datetime
+    channel: str | None = None
 
 
 class CaseScreenedView(BaseModel):
@@ -32,6 +33,7 @@ class CaseScreenedView(BaseModel):
     case_id: str
     case_no: str
     received_at: datetime
+    channel: str | None = None
     outcome: str
     reason: str = ""
     nature: str | None = None

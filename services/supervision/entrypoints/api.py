@@ -1,13 +1,22 @@
-"""Supervision's HTTP API: the case file that frontends read."""
+"""Supervision's HTTP API: the case file, a unit's worklist, and what units and supervisors do."""
 
-from typing import Annotated, Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch_common.auth import Principal, authenticate
+from dispatch_common.auth import Principal, Role, authenticate, require_roles
+from services.supervision import commands
 from services.supervision.bootstrap import Supervision
+from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
+from services.supervision.domain.policy import to_ms
 
 router = APIRouter(prefix="/v1", tags=["case file"])
+WORKLIST_ROLES = (Role.UNIT_HANDLER, Role.UNIT_LEADER, Role.DISPATCHER, Role.SUPERVISOR, Role.COUNTY_LEADER)
 
 
 async def _supervision(request: Request) -> Supervision:
@@ -16,6 +25,7 @@ async def _supervision(request: Request) -> Supervision:
 
 CurrentUser = Annotated[Principal, Depends(authenticate)]
 SupervisionDeps = Annotated[Supervision, Depends(_supervision)]
+Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
 
 
 def _unit_codes(doc: dict[str, Any]) -> set[str]:
@@ -28,24 +38,34 @@ def _area_codes(doc: dict[str, Any]) -> set[str]:
     return {v for k, v in jurisdiction.items() if k in ("town", "village", "grid") and v}
 
 
-@router.get("/cases/{case_id}", summary="The case file: status, jurisdiction, units, deadlines, timeline")
-async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    """One case's file, if the caller's role or unit may see it."""
-    doc = await sv.files.get(case_id)
-    if doc is None or not user.may_see(unit_codes=_unit_codes(doc), area_codes=_area_codes(doc)):
-        # The same answer for "absent" and "not yours": a unit learns nothing of others' cases.
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
-    now = sv.clock.now()
+def _actions(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in a.items()} for a in doc.get("actions") or []]
+
+
+def case_file_view(doc: dict[str, Any], timeline: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """The case file as frontends read it: state, units, deadlines with time left, actions, timeline."""
     deadlines = [
-        {**d, "remaining_seconds": int((d["due_at"] - now).total_seconds())}
+        {
+            "kind": d["kind"],
+            "label": d["label"],
+            "start_at": d.get("start_at"),
+            "due_at": d["due_at"],
+            "met_at": d.get("met_at"),
+            "remaining_seconds": int((d["due_at"] - now).total_seconds()),
+            "overdue": d.get("met_at") is None and d["due_at"] < now,
+            "extended_days": d.get("extended_days", 0),
+            "response_tier": d.get("response_tier"),
+            "basis": d.get("basis"),
+        }
         for d in doc.get("deadlines") or []
     ]
     category = doc.get("category") or {}
-    timeline = await sv.files.entries(case_id)
+    reply = doc.get("reply")
     return {
         "case_id": doc["_id"],
         "case_no": doc["case_no"],
         "status": doc["status"],
+        "channel": doc.get("channel"),
         "jurisdiction": doc.get("jurisdiction") or {"town": None, "village": None, "grid": None},
         "category": {"code": category.get("code"), "subcode": category.get("subcode")},
         "flags": doc.get("flags") or [],
@@ -58,7 +78,14 @@ async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps) ->
         "assisting_units": doc.get("assisting_units") or [],
         "received_at": doc.get("received_at"),
         "assigned_at": doc.get("assigned_at"),
+        "signed_at": doc.get("signed_at"),
+        "replied_at": doc.get("replied_at"),
         "deadlines": deadlines,
+        "extension_request": doc.get("extension_request"),
+        "reply": {k: v for k, v in reply.items() if k != "document_html"} if reply else None,
+        "rating": doc.get("rating"),
+        "escalations": doc.get("escalations") or [],
+        "actions": _actions(doc),
         "timeline": [
             {
                 "event_id": e["_id"],
@@ -70,6 +97,225 @@ async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps) ->
             for e in timeline
         ],
     }
+
+
+async def _visible(sv: Supervision, case_id: str, user: Principal) -> dict[str, Any]:
+    doc = await sv.files.get(case_id)
+    if doc is None or not user.may_see(unit_codes=_unit_codes(doc), area_codes=_area_codes(doc)):
+        # The same answer for "absent" and "not yours": a unit learns nothing of others' cases.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
+    return doc
+
+
+@router.get("/cases/{case_id}", summary="The case file: status, jurisdiction, units, deadlines, timeline")
+async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    """One case's file, if the caller's role or unit may see it."""
+    doc = await _visible(sv, case_id, user)
+    return case_file_view(doc, await sv.files.entries(case_id), sv.clock.now())
+
+
+@router.get(
+    "/cases/{case_id}/reply-document",
+    summary="The reply (答复意见书) as an HTML page",
+    response_class=HTMLResponse,
+)
+async def reply_document(case_id: str, user: CurrentUser, sv: SupervisionDeps) -> HTMLResponse:
+    """The generated reply document of a replied case."""
+    doc = await _visible(sv, case_id, user)
+    reply = doc.get("reply")
+    if not reply:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"case {doc['case_no']} has no reply yet")
+    return HTMLResponse(reply["document_html"])
+
+
+@router.get("/worklist", summary="A unit's cases, as lead or assisting unit, by deadline")
+async def worklist(
+    user: CurrentUser,
+    sv: SupervisionDeps,
+    unit: Annotated[str | None, Query(max_length=32, description="for county-wide roles: whose list")] = None,
+    status_: Annotated[str | None, Query(alias="status", max_length=32)] = None,
+    due_before: datetime | None = None,
+    overdue: bool | None = None,
+    category: Annotated[str | None, Query(max_length=16)] = None,
+    town: Annotated[str | None, Query(max_length=32)] = None,
+    open_only: Annotated[bool, Query(alias="open")] = True,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, Any]:
+    """The caller's unit's cases (a county-wide role names the unit), soonest deadline first."""
+    require_roles(user, *WORKLIST_ROLES)
+    whose = user.unit if not user.county_wide else unit
+    if not whose:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            [{"loc": ["query", "unit"], "msg": "name a unit", "type": "missing"}],
+        )
+    query: dict[str, Any] = {"unit": whose}
+    if open_only:
+        query["open"] = True
+    if status_:
+        query["status"] = status_
+    if category:
+        query["category"] = category
+    if town:
+        query["town"] = town
+    now_ms = to_ms(sv.clock.now())
+    due: dict[str, int] = {}
+    if due_before is not None:
+        due["$lte"] = to_ms(due_before) or 0
+    if overdue is True:
+        due["$lt"] = now_ms or 0
+    elif overdue is False:
+        due["$gte"] = now_ms or 0
+    if due:
+        query["due_ts"] = due
+    cursor = sv.files.worklist.find(query, {"_id": 0}).sort([("due_ts", 1), ("case_no", 1)])
+    items = [doc async for doc in cursor.skip(offset).limit(limit)]
+    for item in items:
+        item["overdue"] = item.get("due_ts") is not None and item["due_ts"] < (now_ms or 0)
+    return {"unit": whose, "items": items, "limit": limit, "offset": offset}
+
+
+class Note(BaseModel):
+    """What a person writes with an action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(None, max_length=2000)
+
+
+class Progress(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class Assistance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    units: list[Code] = Field(min_length=1, max_length=10)
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class ExtensionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    days: int = Field(ge=1, le=365)
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+class ExtensionDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    approve: bool
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    result: Literal["resolved", "explained", "not_supported"]
+    text: str = Field(min_length=2, max_length=10_000)
+
+
+class FollowUp(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rating: Literal["satisfied", "basically_satisfied", "dissatisfied"]
+    note: str | None = Field(None, max_length=2000)
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+@contextmanager
+def _answers() -> Iterator[None]:
+    try:
+        yield
+    except commands.CaseNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except NotEntitled as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except NotAllowed as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+
+
+async def _act(sv: Supervision, case_id: str, user: Principal, cmd: commands.Command) -> dict[str, Any]:
+    with _answers():
+        doc = await commands.act(case_id, cmd, caller=user, files=sv.files, keeper=sv.keeper, clock=sv.clock)
+    sv.runtime.nudge()
+    return case_file_view(doc, await sv.files.entries(case_id), sv.clock.now())
+
+
+@router.post("/cases/{case_id}/sign", summary="The lead unit signs for the case (签收)")
+async def sign(case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    return await _act(sv, case_id, user, commands.Command("sign", body.note))
+
+
+@router.post("/cases/{case_id}/progress", summary="The lead or an assisting unit posts progress")
+async def progress(case_id: str, body: Progress, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    return await _act(sv, case_id, user, commands.Command("progress", body.note))
+
+
+@router.post("/cases/{case_id}/assistance", summary="The lead unit asks other units to assist (请求协办)")
+async def assistance(
+    case_id: str, body: Assistance, user: CurrentUser, sv: SupervisionDeps
+) -> dict[str, Any]:
+    return await _act(sv, case_id, user, commands.Command("assistance", body.note, {"units": body.units}))
+
+
+@router.post("/cases/{case_id}/extension", summary="The lead unit asks for an extension (申请延期), once")
+async def extension(
+    case_id: str, body: ExtensionRequest, user: CurrentUser, sv: SupervisionDeps
+) -> dict[str, Any]:
+    return await _act(sv, case_id, user, commands.Command("extension", body.reason, {"days": body.days}))
+
+
+@router.post("/cases/{case_id}/extension/decision", summary="A supervisor approves or refuses the extension")
+async def extension_decision(
+    case_id: str, body: ExtensionDecision, user: CurrentUser, sv: SupervisionDeps
+) -> dict[str, Any]:
+    return await _act(
+        sv, case_id, user, commands.Command("extension_decision", body.reason, {"approve": body.approve})
+    )
+
+
+@router.post(
+    "/cases/{case_id}/reply", summary="The lead unit replies (答复/办结); the reply document is made"
+)
+async def reply(case_id: str, body: Reply, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    return await _act(sv, case_id, user, commands.Command("reply", body.text, {"result": body.result}))
+
+
+@router.post("/cases/{case_id}/followup", summary="The petitioner's rating at the follow-up call (回访)")
+async def followup(case_id: str, body: FollowUp, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    """满意 and 基本满意 end the follow-up; 不满意 reopens the case with a new handling limit."""
+    return await _act(sv, case_id, user, commands.Command("followup", body.note, {"rating": body.rating}))
+
+
+@router.post("/cases/{case_id}/close", summary="Close a followed-up case (结案)")
+async def close(case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    return await _act(sv, case_id, user, commands.Command("close", body.note))
+
+
+@router.post("/cases/{case_id}/review", summary="Record the petitioner's request for a review (复查)")
+async def review(case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    return await _act(sv, case_id, user, commands.Command("review", body.reason))
+
+
+@router.post("/cases/{case_id}/review/answer", summary="The review's answer (复查意见)")
+async def review_answer(case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    return await _act(sv, case_id, user, commands.Command("review_answer", body.reason))
+
+
+@router.post("/cases/{case_id}/re-review", summary="Record the petitioner's request for a re-review (复核)")
+async def re_review(case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    return await _act(sv, case_id, user, commands.Command("re_review", body.reason))
+
+
+@router.post(
+    "/cases/{case_id}/re-review/answer", summary="The re-review's answer (复核意见), which closes the case"
+)
+async def re_review_answer(
+    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps
+) -> dict[str, Any]:
+    return await _act(sv, case_id, user, commands.Command("re_review_answer", body.reason))
 
 
 def include(app: FastAPI) -> None:

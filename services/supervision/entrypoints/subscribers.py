@@ -19,23 +19,25 @@ def register(sv: Supervision) -> None:
         await handlers.record_on_timeline(delivery, files=sv.files)
         if event.type == subjects.CASE_RECEIVED:
             await handlers.open_case_file(
-                CaseReceivedView.model_validate(event.data), files=sv.files, policy=sv.policy
+                CaseReceivedView.model_validate(event.data), files=sv.files, keeper=sv.keeper
             )
         elif event.type == subjects.CASE_SCREENED:
             await handlers.record_screening(
-                CaseScreenedView.model_validate(event.data), files=sv.files, policy=sv.policy
+                CaseScreenedView.model_validate(event.data), files=sv.files, keeper=sv.keeper, at=event.time
             )
         elif event.type in (subjects.CASE_ROUTED, subjects.CASE_REROUTED):  # a new route is a new assignment
             await handlers.assign_routed_case(
                 event,
                 CaseRoutedView.model_validate(event.data),
                 files=sv.files,
-                policy=sv.policy,
+                keeper=sv.keeper,
                 clock=sv.clock,
                 consumer=subjects.SUPERVISION_CASE_FILE,
             )
         elif event.type == subjects.CASE_ROUTE_DISPUTED:
-            await handlers.record_dispute(event.data["case_id"], event.data["reason"], files=sv.files)
+            await handlers.record_dispute(
+                event.data["case_id"], event.data["reason"], files=sv.files, keeper=sv.keeper
+            )
         sv.runtime.nudge()
 
     sv.runtime.bus.consume(

@@ -1,0 +1,308 @@
+"""What people do to a case after routing, and the deadline scanner's alarms.
+
+Every command reads the case file, checks the lifecycle (409 when the state does not allow it, 403
+when the caller is not entitled), writes the change with its record, its event and the recomputed
+deadlines under the file's version guard, and projects the worklist. The scanner raises warnings,
+overdue and the escalation ladder (三函一约谈) once each: an alarm's key is stored with the change,
+so a second scanner or a restarted one finds it done.
+"""
+
+import html
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dispatch_common import store, subjects
+from dispatch_common.auth import Principal
+from dispatch_common.clock import Clock
+from dispatch_common.envelope import Envelope, derived_event_id, make_event
+from services.supervision.adapters.repository import CaseFiles
+from services.supervision.domain.lifecycle import (
+    ACTIONS,
+    RATINGS,
+    REPLY_RESULTS,
+    NotAllowed,
+    check,
+    unit_codes,
+)
+from services.supervision.domain.policy import Alarm, Timekeeper, to_ms
+from services.supervision.handlers import SOURCE, save_file
+
+log = logging.getLogger("dispatch.supervision")
+
+EVENT_OF_ACTION = {
+    "sign": subjects.CASE_SIGNED,
+    "progress": subjects.CASE_PROGRESSED,
+    "assistance": subjects.CASE_PROGRESSED,
+    "extension": subjects.CASE_PROGRESSED,
+    "extension_decision": subjects.CASE_EXTENDED,
+    "reply": subjects.CASE_REPLIED,
+    "followup": subjects.CASE_FOLLOWED_UP,
+    "close": subjects.CASE_CLOSED,
+    "review": subjects.CASE_REVIEW_REQUESTED,
+    "review_answer": subjects.CASE_REVIEW_ANSWERED,
+    "re_review": subjects.CASE_REVIEW_REQUESTED,
+    "re_review_answer": subjects.CASE_REVIEW_ANSWERED,
+}
+
+
+class CaseNotFound(Exception):
+    """No case file, or not one the caller may see."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """A person's action on a case: its name and what they said."""
+
+    action: str
+    note: str | None = None
+    details: dict[str, Any] | None = None
+
+
+def _actor(caller: Principal) -> dict[str, Any]:
+    return {"subject": caller.subject, "role": caller.role.value, "unit": caller.unit}
+
+
+def _event(doc: dict[str, Any], event_type: str, data: dict[str, Any], clock: Clock, cause: str) -> Envelope:
+    return make_event(
+        type=event_type,
+        source=SOURCE,
+        subject=doc["_id"],
+        clock=clock,
+        event_id=derived_event_id("supervision", doc["_id"], event_type, cause),
+        data={"case_id": doc["_id"], "case_no": doc["case_no"], **data},
+    )
+
+
+def reply_document(doc: dict[str, Any], result: str, text: str, unit: dict[str, Any], at: datetime) -> str:
+    """The reply (答复意见书) as a self-contained HTML page; the petitioner's identity is not in it."""
+    esc = html.escape
+    return (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        f"<title>答复意见书 {esc(doc['case_no'])}</title></head><body>"
+        "<h1>答复意见书</h1>"
+        f"<p>编号：{esc(doc['case_no'])}</p>"
+        f"<p>承办单位：{esc(unit.get('name', ''))}</p>"
+        f"<p>办理结果：{esc(REPLY_RESULTS[result])}</p>"
+        f"<div>{'<br>'.join(esc(line) for line in text.splitlines())}</div>"
+        "<p>如对本答复意见不服，可自收到本答复意见书之日起30日内向原办理机关的上一级机关请求复查。</p>"
+        f"<p>{at.date().isoformat()}</p></body></html>"
+    )
+
+
+def _changes(
+    action: str, doc: dict[str, Any], cmd: Command, caller: Principal, now: datetime, keeper: Timekeeper
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What an action changes on the file, and the event's data beyond the case id and number."""
+    spec = ACTIONS[action]
+    details = dict(cmd.details or {})
+    record = {
+        "action": action,
+        "label": spec.label,
+        "by": _actor(caller),
+        "at": now,
+        "note": cmd.note,
+        **details,
+    }
+    changes: dict[str, Any] = {"actions": [*doc.get("actions", []), record]}
+    if spec.moment:
+        changes[f"{spec.moment}_at"] = now
+    if spec.to:
+        changes["status"] = spec.to
+    data: dict[str, Any] = {"action": action, "by": _actor(caller), "at": now, "note": cmd.note}
+
+    if action == "extension":
+        rule = keeper.policy.extension
+        if doc.get("extension_request") and doc["extension_request"].get("decision") is None:
+            raise NotAllowed("an extension request is waiting for its decision")
+        if len(doc.get("extensions_granted") or []) >= rule.times:
+            raise NotAllowed(f"a case may be extended {rule.times} time(s); it has been")
+        days = int(details.get("days", 0))
+        if not 1 <= days <= rule.max_days:
+            raise NotAllowed(f"an extension is 1 to {rule.max_days} days")
+        changes["extension_request"] = {
+            "days": days,
+            "reason": cmd.note,
+            "by": _actor(caller),
+            "at": now,
+            "decision": None,
+        }
+        data["days"] = days
+    elif action == "extension_decision":
+        request = doc.get("extension_request")
+        if not request or request.get("decision") is not None:
+            raise NotAllowed("no extension request is waiting for a decision")
+        approved = bool(details.get("approve"))
+        changes["extension_request"] = {
+            **request,
+            "decision": "approved" if approved else "refused",
+            "decided_by": _actor(caller),
+            "decided_at": now,
+        }
+        data |= {"approved": approved, "days": request["days"] if approved else 0}
+        if approved:
+            extensions = dict(doc.get("extensions") or {})
+            extensions["handling"] = extensions.get("handling", 0) + request["days"]
+            changes |= {
+                "extensions": extensions,
+                "extensions_granted": [*doc.get("extensions_granted", []), request["days"]],
+                "status": "extended",
+            }
+    elif action == "reply":
+        result = details.get("result")
+        if result not in REPLY_RESULTS:
+            raise NotAllowed(f"result must be one of {sorted(REPLY_RESULTS)}")
+        unit = doc.get("lead_unit") or {}
+        changes["reply"] = {
+            "result": result,
+            "text": cmd.note,
+            "by": _actor(caller),
+            "at": now,
+            "document_html": reply_document(doc, result, cmd.note or "", unit, now),
+        }
+        data["result"] = result
+    elif action == "followup":
+        rating = details.get("rating")
+        if rating not in RATINGS:
+            raise NotAllowed(f"rating must be one of {sorted(RATINGS)}")
+        changes["rating"] = {
+            "rating": rating,
+            "label": RATINGS[rating],
+            "at": now,
+            "by": _actor(caller),
+            "note": cmd.note,
+        }
+        data["rating"] = rating
+        if rating == "dissatisfied":
+            # 不满意: the case is reopened for the same lead unit with a new handling limit
+            changes |= {
+                "status": "reopened",
+                "reopened_at": now,
+                "assigned_at": now,
+                "replied_at": None,
+                "reopen_count": doc.get("reopen_count", 0) + 1,
+            }
+            data["reopened"] = True
+        else:
+            changes["status"] = "followed_up"
+    elif action == "assistance":
+        units = [str(u) for u in details.get("units") or []]
+        if not units:
+            raise NotAllowed("name the units asked to assist")
+        data["units"] = units
+    elif action in ("review", "re_review"):
+        window = "review_request" if action == "review" else "re_review_request"
+        limit = next((d for d in doc.get("deadlines") or [] if d["kind"] == window), None)
+        if limit is not None and now > limit["due_at"]:
+            raise NotAllowed(f"the request time ({limit['label']}) ended at {limit['due_at'].isoformat()}")
+        data["stage"] = "复查" if action == "review" else "复核"
+    elif action in ("review_answer", "re_review_answer"):
+        data["stage"] = "复查" if action == "review_answer" else "复核"
+    return changes, data
+
+
+async def act(
+    case_id: str,
+    cmd: Command,
+    *,
+    caller: Principal,
+    files: CaseFiles,
+    keeper: Timekeeper,
+    clock: Clock,
+) -> dict[str, Any]:
+    """Take one action on a case: checked, recorded, announced, with its deadlines recomputed."""
+    action = ACTIONS[cmd.action]
+
+    async def attempt() -> dict[str, Any]:
+        doc = await files.get(case_id)
+        if doc is None or not caller.may_see(unit_codes=_units(doc), area_codes=set()):
+            raise CaseNotFound(f"no case {case_id}")
+        check(action, doc, caller)
+        now = clock.now()
+        changes, data = _changes(cmd.action, doc, cmd, caller, now, keeper)
+        event_type = subjects.CASE_REOPENED if data.get("reopened") else EVENT_OF_ACTION[cmd.action]
+        data["status"] = changes.get("status", doc["status"])
+        event = _event(doc, event_type, data, clock, cause=f"{cmd.action}|{doc['version']}")
+        return await save_file(files, keeper, doc, changes, [event])
+
+    return await store.retry_on_conflict(attempt)
+
+
+def _units(doc: dict[str, Any]) -> set[str]:
+    lead, assisting = unit_codes(doc)
+    return ({lead} if lead else set()) | assisting
+
+
+# -- the deadline scanner ----------------------------------------------------------------------
+
+
+def _alarm_event(doc: dict[str, Any], alarm: Alarm, clock: Clock) -> Envelope:
+    event_type = {
+        "warning": subjects.CASE_DEADLINE_WARNING,
+        "overdue": subjects.CASE_OVERDUE,
+        "escalation": subjects.CASE_ESCALATED,
+    }[alarm.action]
+    deadline = next(d for d in doc["deadlines"] if d["kind"] == alarm.kind)
+    data: dict[str, Any] = {
+        "deadline": {"kind": alarm.kind, "label": deadline["label"], "due_at": alarm.due_at},
+        "lead_unit": doc.get("lead_unit"),
+        "status": doc["status"],
+    }
+    if alarm.action == "escalation":
+        data["level"] = alarm.level
+        data["label"] = alarm.label
+    return make_event(
+        type=event_type,
+        source=SOURCE,
+        subject=doc["_id"],
+        clock=clock,
+        event_id=derived_event_id("supervision", doc["_id"], alarm.key),
+        data={"case_id": doc["_id"], "case_no": doc["case_no"], **data},
+    )
+
+
+async def raise_alarms(
+    doc: dict[str, Any], *, files: CaseFiles, keeper: Timekeeper, clock: Clock
+) -> list[Alarm]:
+    """Act on every alarm of one case file that is due; each is stored as done with the change."""
+    now = clock.now()
+    fired = set(doc.get("alarms_fired") or [])
+    due = keeper.policy.due_alarms(doc.get("deadlines") or [], fired, now)
+    if not due:
+        await save_file(files, keeper, doc, {})  # the next alarm moved (a deadline was met): look later
+        return []
+    changes: dict[str, Any] = {"alarms_fired": sorted(fired | {a.key for a in due})}
+    escalations = [a for a in due if a.action == "escalation"]
+    if escalations:
+        changes["escalations"] = [
+            *doc.get("escalations", []),
+            *(
+                {"kind": a.kind, "level": a.level, "label": a.label, "at": now, "due_at": a.due_at}
+                for a in escalations
+            ),
+        ]
+    if any(a.action == "overdue" for a in due):
+        changes["overdue_kinds"] = sorted(
+            {*doc.get("overdue_kinds", []), *(a.kind for a in due if a.action == "overdue")}
+        )
+    await save_file(files, keeper, doc, changes, [_alarm_event(doc, a, clock) for a in due])
+    return due
+
+
+async def scan(
+    *, files: CaseFiles, keeper: Timekeeper, clock: Clock, batch: int = 200, rounds: int = 50
+) -> int:
+    """One pass of the deadline scanner: every case file with an alarm due (in batches, at most
+    `rounds` of them per pass); how many alarms acted."""
+    acted = 0
+    for _ in range(rounds):
+        docs = await files.due_for_alarms(to_ms(clock.now()) or 0, batch)
+        for doc in docs:
+            try:
+                acted += len(await raise_alarms(doc, files=files, keeper=keeper, clock=clock))
+            except store.VersionConflict:
+                continue  # another writer moved the file: the next pass reads it again
+        if len(docs) < batch:
+            break
+    return acted

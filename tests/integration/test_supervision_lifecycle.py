@@ -1,0 +1,281 @@
+"""The case lifecycle after routing on the real (embedded) MongoDB server, with the clock moved.
+
+Every transition and permission, deadlines across a holiday, the scanner acting once per alarm
+even when two run at once, and the worklist projection.
+"""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dispatch_common import store, subjects
+from dispatch_common.auth import Principal, Role
+from dispatch_common.clock import FixedClock
+from dispatch_common.envelope import make_event
+from dispatch_common.paths import DATA_DIR
+from dispatch_common.workdays import WorkingCalendar
+from services.supervision import commands, handlers
+from services.supervision.adapters.repository import CaseFiles
+from services.supervision.domain.events import CaseReceivedView, CaseRoutedView, CaseScreenedView
+from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
+from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
+
+pytestmark = pytest.mark.integration
+
+CHINA = ZoneInfo("Asia/Shanghai")
+KEEPER = Timekeeper(
+    DeadlinePolicy.load(DATA_DIR / "policy" / "deadlines.json"), WorkingCalendar.load(), CHINA
+)
+MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in the county
+LEAD = {"code": "T1-GOV", "name": "镇政府", "type": "town_government", "role": "lead"}
+HELPER = {"code": "T1-PCS", "name": "派出所", "type": "police_station", "role": "police"}
+HANDLER = Principal(subject="h", role=Role.UNIT_HANDLER, unit="T1-GOV")
+ASSISTING = Principal(subject="p", role=Role.UNIT_HANDLER, unit="T1-PCS")
+STRANGER = Principal(subject="x", role=Role.UNIT_HANDLER, unit="T9-GOV")
+SUPERVISOR = Principal(subject="s", role=Role.SUPERVISOR)
+CLERK = Principal(subject="c", role=Role.RECEPTION_CLERK)
+DISPATCHER = Principal(subject="d", role=Role.DISPATCHER)
+
+
+@pytest.fixture
+async def files(mongodb_url, db_prefix):
+    client = store.connect(mongodb_url, app_name="test-supervision")
+    files = CaseFiles(client[f"{db_prefix}supervision"])
+    await files.ensure_indexes()
+    yield files
+    await client.drop_database(f"{db_prefix}supervision")
+    await client.close()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(MONDAY)
+
+
+async def assigned(
+    files, clock, case_id="c1", channel="petition_letter", lead=LEAD, revision=1, **route
+) -> dict:
+    """A registered, screened and routed case, as the consumers would leave it."""
+    received = CaseReceivedView(
+        case_id=case_id, case_no=f"N-{case_id}", received_at=clock.now(), channel=channel
+    )
+    await handlers.open_case_file(received, files=files, keeper=KEEPER)
+    screened = CaseScreenedView(
+        case_id=case_id, case_no=f"N-{case_id}", received_at=clock.now(), channel=channel, outcome="accepted"
+    )
+    await handlers.record_screening(screened, files=files, keeper=KEEPER, at=clock.now())
+    data = {
+        "case_id": case_id,
+        "case_no": f"N-{case_id}",
+        "jurisdiction": {"town": "T1", "village": "V1", "grid": None},
+        "category": {"code": "02", "subcode": "0203"},
+        "flags": ["police"],
+        "lead_unit": lead,
+        "assisting_units": [HELPER],
+        "tier": "general",
+        "queue": "auto",
+        "revision": revision,
+    } | route
+    event = make_event(type=subjects.CASE_ROUTED, source="/test", subject=case_id, data={}, clock=clock)
+    await handlers.assign_routed_case(
+        event, CaseRoutedView.model_validate(data), files=files, keeper=KEEPER, clock=clock, consumer="test"
+    )
+    doc = await files.get(case_id)
+    assert doc is not None and doc["status"] == "assigned"
+    return doc
+
+
+async def act(files, clock, caller, action, note="说明", **details) -> dict:
+    return await commands.act(
+        "c1",
+        commands.Command(action, note, details or None),
+        caller=caller,
+        files=files,
+        keeper=KEEPER,
+        clock=clock,
+    )
+
+
+def owed(doc: dict) -> list[str]:
+    return [e["event"]["type"] for e in doc["outbox"]]
+
+
+def deadline(doc: dict, kind: str) -> dict:
+    return next(d for d in doc["deadlines"] if d["kind"] == kind)
+
+
+async def test_a_case_goes_from_assignment_to_closure_with_an_event_and_record_for_each_step(files, clock):
+    doc = await assigned(files, clock)
+    assert deadline(doc, "handling")["due_at"] == MONDAY + timedelta(days=60)
+    clock.advance(timedelta(hours=2))
+    doc = await act(files, clock, HANDLER, "sign")
+    assert doc["status"] == "signed" and deadline(doc, "sign")["met_at"] == clock.now()
+    doc = await act(files, clock, ASSISTING, "progress", "已到现场核实")
+    assert doc["status"] == "in_progress"
+    doc = await act(files, clock, HANDLER, "extension", "需协调多个部门", days=20)
+    assert doc["extension_request"]["decision"] is None
+    doc = await act(files, clock, SUPERVISOR, "extension_decision", "同意", approve=True)
+    assert doc["status"] == "extended"
+    assert deadline(doc, "handling")["due_at"] == MONDAY + timedelta(days=80)
+    clock.advance(timedelta(days=10))
+    doc = await act(files, clock, HANDLER, "reply", "路灯已修复。\n感谢监督。", result="resolved")
+    assert doc["status"] == "replied" and deadline(doc, "handling")["met_at"] == clock.now()
+    assert (
+        "答复意见书" in doc["reply"]["document_html"]
+        and "路灯已修复。<br>感谢监督。" in doc["reply"]["document_html"]
+    )
+    assert deadline(doc, "followup")["due_at"] == clock.now() + timedelta(days=7)
+    doc = await act(files, clock, CLERK, "followup", rating="satisfied")
+    assert doc["status"] == "followed_up" and doc["rating"]["label"] == "满意"
+    doc = await act(files, clock, DISPATCHER, "close")
+    assert doc["status"] == "closed"
+    assert [a["action"] for a in doc["actions"]] == [
+        "sign",
+        "progress",
+        "extension",
+        "extension_decision",
+        "reply",
+        "followup",
+        "close",
+    ]
+    assert [a["by"]["subject"] for a in doc["actions"]][:2] == ["h", "p"]
+    # the outbox holds the assignment and the events of the last step not yet published
+    assert owed(doc)[-1] == subjects.CASE_CLOSED
+
+
+async def test_actions_in_the_wrong_state_are_refused_with_the_reason(files, clock):
+    await assigned(files, clock)
+    with pytest.raises(NotAllowed, match=r"reply .* not allowed in state assigned"):
+        await act(files, clock, HANDLER, "reply", result="resolved")
+    await act(files, clock, HANDLER, "sign")
+    with pytest.raises(NotAllowed, match="sign"):
+        await act(files, clock, HANDLER, "sign")
+    with pytest.raises(NotAllowed):
+        await act(files, clock, DISPATCHER, "close")
+    with pytest.raises(NotAllowed, match="no extension request"):
+        await act(files, clock, SUPERVISOR, "extension_decision", approve=True)
+    with pytest.raises(NotAllowed, match="1 to 30 days"):
+        await act(files, clock, HANDLER, "extension", days=45)
+    await act(files, clock, HANDLER, "extension", days=10)
+    with pytest.raises(NotAllowed, match="waiting for its decision"):
+        await act(files, clock, HANDLER, "extension", days=10)
+    await act(files, clock, SUPERVISOR, "extension_decision", approve=False)
+    doc = await act(files, clock, HANDLER, "extension", days=5)  # a refused request uses up nothing
+    await act(files, clock, SUPERVISOR, "extension_decision", approve=True)
+    with pytest.raises(NotAllowed, match="extended 1 time"):
+        await act(files, clock, HANDLER, "extension", days=5)
+    assert doc["extension_request"]["days"] == 5
+
+
+async def test_only_the_entitled_act_and_strangers_do_not_see_the_case(files, clock):
+    await assigned(files, clock)
+    with pytest.raises(NotEntitled):
+        await act(files, clock, ASSISTING, "sign")  # an assisting unit does not sign for the lead
+    with pytest.raises(NotEntitled):
+        await act(files, clock, CLERK, "sign")
+    with pytest.raises(commands.CaseNotFound):
+        await act(files, clock, STRANGER, "progress")
+    await act(files, clock, HANDLER, "sign")
+    with pytest.raises(NotEntitled):
+        await act(files, clock, HANDLER, "extension_decision", approve=True)  # not its own extension
+    with pytest.raises(NotEntitled):
+        await act(files, clock, ASSISTING, "reply", result="resolved")
+
+
+async def test_a_dissatisfied_petitioner_reopens_the_case_with_a_new_limit(files, clock):
+    await assigned(files, clock)
+    await act(files, clock, HANDLER, "sign")
+    clock.advance(timedelta(days=3))
+    await act(files, clock, HANDLER, "reply", result="explained")
+    clock.advance(timedelta(days=1))
+    doc = await act(files, clock, CLERK, "followup", "仍未解决", rating="dissatisfied")
+    assert doc["status"] == "reopened" and doc["reopen_count"] == 1
+    assert owed(doc)[-1] == subjects.CASE_REOPENED
+    handling = deadline(doc, "handling")
+    assert handling["met_at"] is None and handling["due_at"] == clock.now() + timedelta(days=60)
+    doc = await act(files, clock, HANDLER, "reply", result="resolved")
+    assert doc["status"] == "replied"
+
+
+async def test_review_and_re_review_within_their_windows(files, clock):
+    await assigned(files, clock)
+    await act(files, clock, HANDLER, "sign")
+    await act(files, clock, HANDLER, "reply", result="not_supported")
+    clock.advance(timedelta(days=31))
+    with pytest.raises(NotAllowed, match="申请复查期限"):
+        await act(files, clock, CLERK, "review", "不服答复")
+    clock.advance(timedelta(days=-2))
+    doc = await act(files, clock, CLERK, "review", "不服答复")
+    assert doc["status"] == "review" and deadline(doc, "review")["due_at"] == clock.now() + timedelta(days=30)
+    with pytest.raises(NotEntitled):
+        await act(files, clock, HANDLER, "review_answer")
+    doc = await act(files, clock, SUPERVISOR, "review_answer", "维持原答复")
+    assert doc["status"] == "review_answered" and deadline(doc, "review")["met_at"] is not None
+    doc = await act(files, clock, CLERK, "re_review", "仍不服")
+    doc = await act(files, clock, SUPERVISOR, "re_review_answer", "复核维持")
+    assert doc["status"] == "closed"
+
+
+async def test_the_scanner_warns_marks_overdue_and_climbs_the_ladder_once_each(files, clock):
+    await assigned(files, clock)
+    await act(files, clock, HANDLER, "sign")
+
+    async def scan() -> int:
+        return await commands.scan(files=files, keeper=KEEPER, clock=clock)
+
+    assert await scan() == 0
+    clock.advance(timedelta(days=57, hours=1))  # inside the 3 days before the handling limit
+    assert await scan() == 1
+    doc = await files.get("c1")
+    assert owed(doc)[-1] == subjects.CASE_DEADLINE_WARNING
+    assert await scan() == 0  # a second pass finds nothing new
+    clock.advance(timedelta(days=3))  # past the limit: overdue and the reminder (提醒函) at once
+    assert await scan() == 2
+    doc = await files.get("c1")
+    assert doc["overdue_kinds"] == ["handling"] and [e["level"] for e in doc["escalations"]] == ["reminder"]
+    clock.advance(timedelta(days=20))  # the supervision letter, the circular and the interview are due
+    # two scanners at once (a restart overlapping the old pass): each alarm acts once
+    results = await asyncio.gather(scan(), scan())
+    assert sum(results) == 3
+    doc = await files.get("c1")
+    assert [e["level"] for e in doc["escalations"]] == [
+        "reminder",
+        "supervision_letter",
+        "circular",
+        "interview",
+    ]
+    assert doc["next_alarm_ts"] is None
+    events = [e["event"] for e in doc["outbox"]]
+    escalated = [e["data"]["level"] for e in events if e["type"] == subjects.CASE_ESCALATED]
+    assert sorted(escalated) == sorted({"reminder", "supervision_letter", "circular", "interview"})
+    assert len({e["id"] for e in events}) == len(events)
+    # replying ends the watch
+    await act(files, clock, HANDLER, "reply", result="resolved")
+    assert await scan() == 0
+
+
+async def test_the_sign_limit_counts_working_days_across_a_holiday(files):
+    clock = FixedClock(datetime(2026, 9, 30, 2, 0, tzinfo=UTC))  # Wednesday before the National Day week
+    doc = await assigned(files, clock)
+    assert deadline(doc, "sign")["due_at"] == datetime(2026, 10, 9, 0, 0, tzinfo=CHINA)
+    clock.advance(timedelta(days=6))  # 6 October: a holiday, and not yet the warning (a fifth of the limit)
+    assert await commands.scan(files=files, keeper=KEEPER, clock=clock) == 0
+    clock.advance(timedelta(days=2, hours=20))  # 9 October 06:00 in the county: past the limit
+    assert await commands.scan(files=files, keeper=KEEPER, clock=clock) == 2  # warning and overdue
+    assert (await files.get("c1"))["overdue_kinds"] == ["sign"]
+
+
+async def test_the_worklist_holds_the_lead_and_assisting_units_and_follows_a_new_route(files, clock):
+    await assigned(files, clock)
+    await assigned(files, clock, case_id="c2", flags=[], assisting_units=[])
+    lines = [d async for d in files.worklist.find({"unit": "T1-GOV"}).sort("due_ts", 1)]
+    assert [line["case_id"] for line in lines] == ["c1", "c2"] and lines[0]["role"] == "lead"
+    assert lines[0]["due_kind"] == "sign" and lines[0]["open"] is True
+    helper = [d async for d in files.worklist.find({"unit": "T1-PCS"})]
+    assert [(h["case_id"], h["role"]) for h in helper] == [("c1", "assist")]
+    other = {"code": "T2-GOV", "name": "另一镇政府", "type": "town_government", "role": "lead"}
+    await assigned(files, clock, case_id="c2", lead=other, revision=2, flags=[], assisting_units=[])
+    assert [d["case_id"] async for d in files.worklist.find({"unit": "T1-GOV"})] == ["c1"]
+    assert [d["case_id"] async for d in files.worklist.find({"unit": "T2-GOV"})] == ["c2"]
