@@ -32,6 +32,10 @@ class FixedClock:
         """Move the clock forward by delta."""
         self._now += delta
 
+    def set(self, moment: datetime) -> None:
+        """Put the clock at a moment (timezone-aware)."""
+        self._now = moment
+
 
 def as_utc(value: datetime) -> datetime:
     """Treat a naive datetime (as some drivers return) as UTC."""

@@ -10,6 +10,7 @@ from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from dispatch_common.store import retry_on_conflict
 from services.supervision.adapters.repository import CaseFiles
+from services.supervision.domain import kpis
 from services.supervision.domain.events import (
     CaseAssigned,
     CaseReceivedView,
@@ -69,6 +70,7 @@ async def save_file(
     changes = changes | keeper.refresh(doc | changes)
     saved = await files.save(doc, changes, events or [])
     await files.project(saved, previous=doc)
+    await files.roll_up(kpis.deltas(doc, saved, keeper.timezone))
     return saved
 
 
@@ -124,6 +126,7 @@ async def record_screening(
             "screening": data.model_dump(include={"outcome", "reason", "nature"}),
             "confidential": data.confidential,
             "channel": doc.get("channel") or data.channel,
+            "repeat": bool((data.links or {}).get("repeat_of")),
         }
         if doc.get("received_at") is None:
             changes["received_at"] = data.received_at
@@ -177,6 +180,8 @@ async def assign_routed_case(
             }
             now = clock.now()
             changes |= {"status": "assigned", "assigned_at": now, "signed_at": None}
+            if doc.get("first_assigned_at") is None:
+                changes["first_assigned_at"] = now
             deadlines = keeper.refresh(doc | changes)["deadlines"]
             events.append(
                 make_event(

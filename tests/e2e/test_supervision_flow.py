@@ -93,3 +93,23 @@ def test_the_worklist_is_scoped_to_the_callers_unit(clerk, dispatcher, as_role, 
     assert case_id in [i["case_id"] for i in named]
     overdue = dispatcher.get("supervision", f"/v1/worklist?unit={lead}&overdue=true").json()["items"]
     assert case_id not in [i["case_id"] for i in overdue]
+
+
+def test_kpis_by_unit_as_json_and_csv_scoped_for_a_unit_leader(clerk, dispatcher, as_role, samples):
+    _, case = assigned_case(clerk, dispatcher, samples)
+    lead = case["lead_unit"]["code"]
+    supervisor = as_role("supervisor")
+
+    def row_of_lead():
+        rows = supervisor.get("supervision", "/v1/kpis?group_by=unit").json()["rows"]
+        return next((r for r in rows if r["unit"] == lead), None)
+
+    row = wait_for(row_of_lead, what="the lead unit's KPI row")
+    assert row["counts"]["assigned"] >= 1 and 0 <= (row["response_rate"] or 0) <= 1
+    csv = supervisor.get("supervision", "/v1/kpis?group_by=town&format=csv")
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    assert csv.text.splitlines()[0].startswith("town,assigned,response_rate")
+    own = as_role("unit_leader", lead).get("supervision", "/v1/kpis?group_by=unit").json()["rows"]
+    assert [r["unit"] for r in own] == [lead]
+    assert as_role("unit_handler", lead).get("supervision", "/v1/kpis").status_code == 403
+    assert supervisor.get("supervision", "/v1/kpis?from=2026-13").status_code == 422

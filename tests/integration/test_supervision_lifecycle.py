@@ -87,9 +87,9 @@ async def assigned(
     return doc
 
 
-async def act(files, clock, caller, action, note="说明", **details) -> dict:
+async def act(files, clock, caller, action, note="说明", case_id="c1", **details) -> dict:
     return await commands.act(
-        "c1",
+        case_id,
         commands.Command(action, note, details or None),
         caller=caller,
         files=files,
@@ -279,3 +279,46 @@ async def test_the_worklist_holds_the_lead_and_assisting_units_and_follows_a_new
     await assigned(files, clock, case_id="c2", lead=other, revision=2, flags=[], assisting_units=[])
     assert [d["case_id"] async for d in files.worklist.find({"unit": "T1-GOV"})] == ["c1"]
     assert [d["case_id"] async for d in files.worklist.find({"unit": "T2-GOV"})] == ["c2"]
+
+
+async def test_the_figures_of_a_seeded_history_are_the_known_answers(files, clock):
+    from services.supervision.domain import kpis
+
+    async def figures(group_by: str = "unit", **query) -> dict:
+        rows = kpis.summarize(await files.rollup_rows(query), group_by)
+        return {r[group_by]: r for r in rows}
+
+    start = clock.now()
+    for case_id in ("c1", "c2", "c3", "c4"):
+        clock.set(start)  # every case assigned on the same Monday morning
+        await assigned(files, clock, case_id=case_id, flags=["mediation"] if case_id == "c1" else [])
+    clock.set(start + timedelta(hours=1))
+    await act(files, clock, HANDLER, "sign", case_id="c1")
+    await act(files, clock, HANDLER, "sign", case_id="c3")
+    clock.set(start + timedelta(days=3))  # after the sign limit (1 working day)
+    await act(files, clock, HANDLER, "sign", case_id="c2")
+    clock.set(start + timedelta(days=10))
+    await act(files, clock, HANDLER, "reply", case_id="c1", result="resolved")
+    await act(files, clock, CLERK, "followup", case_id="c1", rating="satisfied")
+    clock.set(start + timedelta(days=70))  # after the 60-day handling limit
+    await act(files, clock, HANDLER, "reply", case_id="c2", result="explained")
+    await act(files, clock, CLERK, "followup", case_id="c2", rating="basically_satisfied")
+
+    row = (await figures())["T1-GOV"]
+    assert row["counts"]["assigned"] == 4
+    assert row["response_rate"] == 0.5  # c1 and c3 signed in time
+    assert row["on_time_reply_rate"] == 0.25  # c1 only
+    assert row["resolution_rate"] == 0.5  # c1 of the two replies
+    assert row["satisfaction_rate"] == 1.0  # 满意 and 基本满意
+    assert row["dispute_resolution_rate"] == 1.0  # c1, the one mediation case, resolved
+    assert row["average_handling_hours"] == (10 * 24 + 70 * 24) / 2
+    assert (await figures("period"))["2026-03"]["counts"]["assigned"] == 4
+    assert (await figures("category"))["02"]["counts"]["replied"] == 2
+
+    # a new route moves the case's counts to the new lead unit
+    other = {"code": "T2-GOV", "name": "另一镇政府", "type": "town_government", "role": "lead"}
+    await assigned(files, clock, case_id="c4", lead=other, revision=2)
+    by_unit = await figures()
+    assert by_unit["T1-GOV"]["counts"]["assigned"] == 3 and by_unit["T2-GOV"]["counts"]["assigned"] == 1
+
+    assert (await figures(unit="T2-GOV"))["T2-GOV"]["response_rate"] == 0.0

@@ -17,6 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from dispatch_common import store
 from dispatch_common.envelope import Envelope
+from services.supervision.domain import kpis
 from services.supervision.domain.policy import to_ms
 
 OPEN_STATES = frozenset(
@@ -73,6 +74,7 @@ class CaseFiles:
         self.files = db["case_dossiers"]
         self.timeline = db["timeline"]
         self.worklist = db["worklist"]
+        self.rollups = db["kpi_rollups"]
 
     async def ensure_indexes(self) -> None:
         """Timeline by case in time order; files by next alarm; worklist by unit and due time."""
@@ -82,6 +84,7 @@ class CaseFiles:
         await self.worklist.create_index([("unit", ASCENDING), ("due_ts", ASCENDING)])
         await self.worklist.create_index("unit")
         await self.worklist.create_index("case_id")
+        await self.rollups.create_index("period")
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
         """A case file by case id."""
@@ -108,6 +111,25 @@ class CaseFiles:
                 await self.worklist.replace_one({"_id": entry["_id"]}, entry)
         for unit in set(_units(previous or {})) - set(now):
             await self.worklist.delete_one({"_id": f"{unit}|{doc['_id']}"})
+
+    async def roll_up(self, changes: list[tuple[dict[str, str], dict[str, int]]]) -> None:
+        """Add counter differences to the KPI rollup rows (created on first use)."""
+        for key, diff in changes:
+            row = kpis.row_id(key)
+            for _ in range(3):
+                if (await self.rollups.update_one({"_id": row}, {"$inc": diff})).matched_count:
+                    break
+                try:
+                    await self.rollups.insert_one(
+                        {"_id": row, **key, **dict.fromkeys(kpis.COUNTERS, 0), **diff}
+                    )
+                    break
+                except DuplicateKeyError:
+                    continue  # created meanwhile: add to it
+
+    async def rollup_rows(self, query: dict[str, Any]) -> list[dict[str, Any]]:
+        """KPI rollup rows matching a query."""
+        return [doc async for doc in self.rollups.find(query, {"_id": 0})]
 
     async def due_for_alarms(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
         """Case files whose next alarm is due, earliest first."""

@@ -38,6 +38,7 @@ class CaseScreenedView(BaseModel):
     reason: str = ""
     nature: str | None = None
     confidential: bool = False
+    links: dict | None = None
 
 
 class CaseRoutedView(BaseModel):
