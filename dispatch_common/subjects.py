@@ -27,6 +27,9 @@ CASE_REVIEW_ANSWERED = "dispatch.case.review_answered"
 CASE_DEADLINE_WARNING = "dispatch.case.deadline_warning"
 CASE_OVERDUE = "dispatch.case.overdue"
 CASE_ESCALATED = "dispatch.case.escalated"
+CASE_SUPERVISED = "dispatch.case.supervised"
+RECOMMENDATION_MADE = "dispatch.recommendation.made"
+WARNING_RAISED = "dispatch.warning.raised"
 MEDIATION_OPENED = "dispatch.mediation.opened"
 NOTIFICATION_SENT = "dispatch.notification.sent"
 
@@ -54,6 +57,9 @@ ALL_EVENT_TYPES = (
     CASE_DEADLINE_WARNING,
     CASE_OVERDUE,
     CASE_ESCALATED,
+    CASE_SUPERVISED,
+    RECOMMENDATION_MADE,
+    WARNING_RAISED,
     MEDIATION_OPENED,
     NOTIFICATION_SENT,
     INGRESS_CASE_SUBMIT,

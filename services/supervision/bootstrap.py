@@ -13,6 +13,7 @@ from services.supervision import commands
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.config import SupervisionSettings
 from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
+from services.supervision.warnings import WarningPolicy, Warnings
 
 
 @dataclass
@@ -23,6 +24,7 @@ class Supervision:
     files: CaseFiles
     keeper: Timekeeper
     clock: Clock
+    warnings: Warnings
     scan_seconds: float = 30.0
 
 
@@ -31,9 +33,11 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     from services.supervision.entrypoints import subscribers
 
     settings = settings or SupervisionSettings()
+    clock = clock or SystemClock()
     runtime = Runtime(settings)
     files = CaseFiles(runtime.db)
     runtime.outbox(files.files)
+    runtime.outbox(files.recommendations)
     runtime.on_start(files.ensure_indexes)
     sv = Supervision(
         runtime=runtime,
@@ -43,13 +47,23 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
             WorkingCalendar.load(settings.holiday_calendar_file),
             ZoneInfo(settings.county_timezone),
         ),
-        clock=clock or SystemClock(),
+        clock=clock,
+        warnings=Warnings(
+            warnings=runtime.outbox(runtime.db["warnings"]),
+            counts=runtime.db["cluster_marks"],
+            policy=WarningPolicy.load(settings.warning_policy_file),
+            timezone=ZoneInfo(settings.county_timezone),
+            clock=clock,
+        ),
         scan_seconds=settings.deadline_scan_seconds,
     )
+    runtime.on_start(sv.warnings.ensure_indexes)
     subscribers.register(sv)
 
     async def scan() -> None:
         acted = await commands.scan(files=sv.files, keeper=sv.keeper, clock=sv.clock)
+        today = sv.clock.now().astimezone(sv.keeper.timezone).date()
+        acted += await sv.warnings.raise_trends(sv.files.rollups, today)
         if acted:
             runtime.nudge()
 

@@ -9,6 +9,7 @@ so a second scanner or a restarted one finds it done.
 
 import html
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,6 +45,8 @@ EVENT_OF_ACTION = {
     "review_answer": subjects.CASE_REVIEW_ANSWERED,
     "re_review": subjects.CASE_REVIEW_REQUESTED,
     "re_review_answer": subjects.CASE_REVIEW_ANSWERED,
+    "leader_holding": subjects.CASE_SUPERVISED,
+    "joint_supervision": subjects.CASE_SUPERVISED,
 }
 
 
@@ -197,6 +200,24 @@ def _changes(
         if limit is not None and now > limit["due_at"]:
             raise NotAllowed(f"the request time ({limit['label']}) ended at {limit['due_at'].isoformat()}")
         data["stage"] = "复查" if action == "review" else "复核"
+    elif action == "leader_holding":
+        changes["leader_holding"] = {
+            "leader": details.get("leader"),
+            "responsibilities": details.get("responsibilities"),
+            "plan": details.get("plan"),
+            "by": _actor(caller),
+            "at": now,
+        }
+        changes["key_case"] = True
+        data["leader"] = details.get("leader")
+    elif action == "joint_supervision":
+        changes["joint_supervision"] = {
+            "with": details.get("with"),
+            "reason": cmd.note,
+            "by": _actor(caller),
+            "at": now,
+        }
+        data["with"] = details.get("with")
     elif action in ("review_answer", "re_review_answer"):
         data["stage"] = "复查" if action == "review_answer" else "复核"
     return changes, data
@@ -306,3 +327,30 @@ async def scan(
         if len(docs) < batch:
             break
     return acted
+
+
+async def recommend(
+    unit: str, kind: str, text: str, case_id: str | None, *, caller: Principal, files: CaseFiles, clock: Clock
+) -> dict[str, Any]:
+    """Record one of the three recommendation powers (三项建议权) against a unit, with its event."""
+    now = clock.now()
+    rec_id = str(uuid.uuid4())
+    doc = {
+        "_id": rec_id,
+        "unit": unit,
+        "kind": kind,
+        "text": text,
+        "case_id": case_id,
+        "by": _actor(caller),
+        "at": now,
+    }
+    event = make_event(
+        type=subjects.RECOMMENDATION_MADE,
+        source=SOURCE,
+        subject=case_id,
+        clock=clock,
+        event_id=derived_event_id("supervision", "recommendation", rec_id),
+        data={"recommendation_id": rec_id, **{k: v for k, v in doc.items() if k != "_id"}},
+    )
+    await store.insert_aggregate(files.recommendations, doc, [event])
+    return {"recommendation_id": rec_id, **{k: v for k, v in doc.items() if k != "_id"}}

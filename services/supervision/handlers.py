@@ -9,7 +9,7 @@ from dispatch_common.clock import Clock
 from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from dispatch_common.store import retry_on_conflict
-from services.supervision.adapters.repository import CaseFiles
+from services.supervision.adapters.repository import OPEN_STATES, CaseFiles
 from services.supervision.domain import kpis
 from services.supervision.domain.events import (
     CaseAssigned,
@@ -68,6 +68,12 @@ async def save_file(
     """Save changes to a case file with its deadlines and next alarm recomputed, and project it into
     the units' worklists. Raises store.VersionConflict when the file changed meanwhile."""
     changes = changes | keeper.refresh(doc | changes)
+    state = doc | changes
+    unmet = {d["kind"] for d in changes["deadlines"] if d.get("met_at") is None}
+    # overdue and still open: what the daily inspection (网巡) lists
+    changes["overdue_open"] = state.get("status") in OPEN_STATES and bool(
+        unmet & set(state.get("overdue_kinds") or [])
+    )
     saved = await files.save(doc, changes, events or [])
     await files.project(saved, previous=doc)
     await files.roll_up(kpis.deltas(doc, saved, keeper.timezone))

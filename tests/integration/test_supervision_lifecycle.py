@@ -6,37 +6,28 @@ even when two run at once, and the worklist projection.
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from dispatch_common import store, subjects
-from dispatch_common.auth import Principal, Role
 from dispatch_common.clock import FixedClock
-from dispatch_common.envelope import make_event
-from dispatch_common.paths import DATA_DIR
-from dispatch_common.workdays import WorkingCalendar
-from services.supervision import commands, handlers
+from services.supervision import commands
 from services.supervision.adapters.repository import CaseFiles
-from services.supervision.domain.events import CaseReceivedView, CaseRoutedView, CaseScreenedView
 from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
-from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
+from tests.supervision_cases import (
+    ASSISTING,
+    CHINA,
+    CLERK,
+    DISPATCHER,
+    HANDLER,
+    KEEPER,
+    MONDAY,
+    STRANGER,
+    SUPERVISOR,
+    assigned,
+)
 
 pytestmark = pytest.mark.integration
-
-CHINA = ZoneInfo("Asia/Shanghai")
-KEEPER = Timekeeper(
-    DeadlinePolicy.load(DATA_DIR / "policy" / "deadlines.json"), WorkingCalendar.load(), CHINA
-)
-MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in the county
-LEAD = {"code": "T1-GOV", "name": "镇政府", "type": "town_government", "role": "lead"}
-HELPER = {"code": "T1-PCS", "name": "派出所", "type": "police_station", "role": "police"}
-HANDLER = Principal(subject="h", role=Role.UNIT_HANDLER, unit="T1-GOV")
-ASSISTING = Principal(subject="p", role=Role.UNIT_HANDLER, unit="T1-PCS")
-STRANGER = Principal(subject="x", role=Role.UNIT_HANDLER, unit="T9-GOV")
-SUPERVISOR = Principal(subject="s", role=Role.SUPERVISOR)
-CLERK = Principal(subject="c", role=Role.RECEPTION_CLERK)
-DISPATCHER = Principal(subject="d", role=Role.DISPATCHER)
 
 
 @pytest.fixture
@@ -52,39 +43,6 @@ async def files(mongodb_url, db_prefix):
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(MONDAY)
-
-
-async def assigned(
-    files, clock, case_id="c1", channel="petition_letter", lead=LEAD, revision=1, **route
-) -> dict:
-    """A registered, screened and routed case, as the consumers would leave it."""
-    received = CaseReceivedView(
-        case_id=case_id, case_no=f"N-{case_id}", received_at=clock.now(), channel=channel
-    )
-    await handlers.open_case_file(received, files=files, keeper=KEEPER)
-    screened = CaseScreenedView(
-        case_id=case_id, case_no=f"N-{case_id}", received_at=clock.now(), channel=channel, outcome="accepted"
-    )
-    await handlers.record_screening(screened, files=files, keeper=KEEPER, at=clock.now())
-    data = {
-        "case_id": case_id,
-        "case_no": f"N-{case_id}",
-        "jurisdiction": {"town": "T1", "village": "V1", "grid": None},
-        "category": {"code": "02", "subcode": "0203"},
-        "flags": ["police"],
-        "lead_unit": lead,
-        "assisting_units": [HELPER],
-        "tier": "general",
-        "queue": "auto",
-        "revision": revision,
-    } | route
-    event = make_event(type=subjects.CASE_ROUTED, source="/test", subject=case_id, data={}, clock=clock)
-    await handlers.assign_routed_case(
-        event, CaseRoutedView.model_validate(data), files=files, keeper=KEEPER, clock=clock, consumer="test"
-    )
-    doc = await files.get(case_id)
-    assert doc is not None and doc["status"] == "assigned"
-    return doc
 
 
 async def act(files, clock, caller, action, note="说明", case_id="c1", **details) -> dict:

@@ -75,6 +75,7 @@ class CaseFiles:
         self.timeline = db["timeline"]
         self.worklist = db["worklist"]
         self.rollups = db["kpi_rollups"]
+        self.recommendations = db["recommendations"]
 
     async def ensure_indexes(self) -> None:
         """Timeline by case in time order; files by next alarm; worklist by unit and due time."""
@@ -85,6 +86,9 @@ class CaseFiles:
         await self.worklist.create_index("unit")
         await self.worklist.create_index("case_id")
         await self.rollups.create_index("period")
+        await self.files.create_index("overdue_open")
+        await self.files.create_index("status")
+        await self.recommendations.create_index("unit")
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
         """A case file by case id."""

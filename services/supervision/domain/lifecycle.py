@@ -82,6 +82,15 @@ ACTIONS: dict[str, Action] = {
     )
 }
 
+OPEN = frozenset(HANDLING | {"assigned", "replied", "followed_up", "review", "review_answered", "re_review"})
+"""States in which supervisors may still take a case in hand."""
+
+for oversight in (
+    Action("leader_holding", "领导包案", OPEN, "supervisors"),
+    Action("joint_supervision", "信访+纪检联合督办", OPEN, "supervisors"),
+):
+    ACTIONS[oversight.name] = oversight
+
 RATINGS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 REPLY_RESULTS = {"resolved": "已解决", "explained": "已解释说明", "not_supported": "诉求不予支持"}
 

@@ -321,6 +321,139 @@ async def re_review_answer(
     return await _act(sv, case_id, user, commands.Command("re_review_answer", body.reason))
 
 
+class LeaderHolding(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    leader: str = Field(min_length=1, max_length=100)
+    responsibilities: str = Field(min_length=2, max_length=2000)
+    plan: str = Field(min_length=2, max_length=10_000, description="一案一策: the plan for this case")
+
+
+class JointSupervision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    with_: str = Field(
+        alias="with", min_length=1, max_length=100, description="e.g. the discipline inspection"
+    )
+    reason: str = Field(min_length=2, max_length=2000)
+
+
+class Recommendation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["improve_work", "improve_policy", "accountability"]
+    text: str = Field(min_length=2, max_length=10_000)
+    case_id: str | None = Field(None, max_length=64)
+
+
+@router.post("/cases/{case_id}/leader-holding", summary="A leader holds a key case (领导包案, 一案一策)")
+async def leader_holding(
+    case_id: str, body: LeaderHolding, user: CurrentUser, sv: SupervisionDeps
+) -> dict[str, Any]:
+    details = {"leader": body.leader, "responsibilities": body.responsibilities, "plan": body.plan}
+    return await _act(sv, case_id, user, commands.Command("leader_holding", None, details))
+
+
+@router.post(
+    "/cases/{case_id}/joint-supervision", summary="Supervise jointly with discipline inspection (信访+纪检)"
+)
+async def joint_supervision(
+    case_id: str, body: JointSupervision, user: CurrentUser, sv: SupervisionDeps
+) -> dict[str, Any]:
+    return await _act(
+        sv, case_id, user, commands.Command("joint_supervision", body.reason, {"with": body.with_})
+    )
+
+
+@router.post(
+    "/units/{unit}/recommendations",
+    summary="Use a recommendation power on a unit (三项建议权)",
+    status_code=201,
+)
+async def recommend(
+    unit: str, body: Recommendation, user: CurrentUser, sv: SupervisionDeps
+) -> dict[str, Any]:
+    """改进工作, 完善政策 or 追究责任, recorded against the unit and announced."""
+    require_roles(user, Role.SUPERVISOR, Role.COUNTY_LEADER)
+    doc = await commands.recommend(
+        unit, body.kind, body.text, body.case_id, caller=user, files=sv.files, clock=sv.clock
+    )
+    sv.runtime.nudge()
+    return {k: v for k, v in doc.items() if k not in ("outbox", "outbox_pending", "version")}
+
+
+@router.get("/units/{unit}/recommendations", summary="The recommendations recorded against a unit")
+async def recommendations(unit: str, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    if not user.county_wide and user.unit != unit:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recommendations for {unit}")
+    cursor = sv.files.recommendations.find({"unit": unit}, {"outbox": 0, "outbox_pending": 0, "version": 0})
+    return {"unit": unit, "items": [doc async for doc in cursor.sort("at", 1)]}
+
+
+WARNING_ROLES = (Role.SUPERVISOR, Role.COUNTY_LEADER, Role.DISPATCHER, Role.AUDITOR, Role.ADMIN)
+
+
+@router.get("/warnings", summary="Early warnings (预警), newest first")
+async def warnings(
+    user: CurrentUser,
+    sv: SupervisionDeps,
+    kind: Literal["cluster", "repeat", "trend"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
+) -> dict[str, Any]:
+    require_roles(user, *WARNING_ROLES)
+    query = {"kind": kind} if kind else {}
+    cursor = sv.warnings.warnings.find(query, {"outbox": 0, "outbox_pending": 0, "version": 0})
+    items = [doc async for doc in cursor.sort("raised_ts", -1).skip(offset).limit(limit)]
+    return {"items": [{"warning_id": d.pop("_id"), **d} for d in items], "limit": limit, "offset": offset}
+
+
+@router.get("/warnings/trends", summary="未诉先办: categories above the same month a year before")
+async def trends(
+    user: CurrentUser,
+    sv: SupervisionDeps,
+    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+) -> dict[str, Any]:
+    require_roles(user, *WARNING_ROLES)
+    return {"month": month, "rows": await sv.warnings.trend_report(sv.files.rollups, month)}
+
+
+@router.get("/inspection", summary="The daily inspection (网巡): overdue and irregular cases")
+async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    """Open cases past a limit, and cases out of the normal course: waiting in the manual queue or the
+    joint conference for more than a day, or reopened more than once."""
+    require_roles(user, *WARNING_ROLES)
+    now = sv.clock.now()
+    fields = {
+        "case_no": 1,
+        "status": 1,
+        "lead_unit": 1,
+        "overdue_kinds": 1,
+        "received_at": 1,
+        "assigned_at": 1,
+        "reopen_count": 1,
+        "tier": 1,
+    }
+    overdue = [d async for d in sv.files.files.find({"overdue_open": True}, fields).limit(1000)]
+    irregular: list[dict[str, Any]] = []
+    for state, why in (
+        ("manual_dispatch", "waiting in the manual queue"),
+        ("route_disputed", "waiting for the joint conference"),
+    ):
+        async for d in sv.files.files.find({"status": state}, fields).limit(1000):
+            since = d.get("received_at")
+            if since is not None and (now - since).total_seconds() > 86_400:
+                irregular.append({**d, "why": f"{why} for more than a day"})
+    async for d in sv.files.files.find({"reopen_count": {"$gte": 2}}, fields).limit(1000):
+        irregular.append({**d, "why": f"reopened {d['reopen_count']} times"})
+
+    def view(d: dict[str, Any]) -> dict[str, Any]:
+        return {"case_id": d.pop("_id"), **d}
+
+    return {
+        "date": now.astimezone(sv.keeper.timezone).date().isoformat(),
+        "overdue": [view(d) for d in overdue],
+        "irregular": [view(d) for d in irregular],
+    }
+
+
 KPI_ROLES = (Role.SUPERVISOR, Role.COUNTY_LEADER, Role.DISPATCHER, Role.AUDITOR, Role.UNIT_LEADER, Role.ADMIN)
 
 

@@ -22,9 +22,9 @@ def register(sv: Supervision) -> None:
                 CaseReceivedView.model_validate(event.data), files=sv.files, keeper=sv.keeper
             )
         elif event.type == subjects.CASE_SCREENED:
-            await handlers.record_screening(
-                CaseScreenedView.model_validate(event.data), files=sv.files, keeper=sv.keeper, at=event.time
-            )
+            screened = CaseScreenedView.model_validate(event.data)
+            await handlers.record_screening(screened, files=sv.files, keeper=sv.keeper, at=event.time)
+            await sv.warnings.on_screened(screened.case_id, screened.case_no, screened.links)
         elif event.type in (subjects.CASE_ROUTED, subjects.CASE_REROUTED):  # a new route is a new assignment
             await handlers.assign_routed_case(
                 event,
@@ -34,6 +34,9 @@ def register(sv: Supervision) -> None:
                 clock=sv.clock,
                 consumer=subjects.SUPERVISION_CASE_FILE,
             )
+            doc = await sv.files.get(event.data["case_id"])
+            if doc is not None and doc["status"] == "assigned":  # one mark per case: counted once
+                await sv.warnings.on_assigned(doc, doc.get("first_assigned_at") or doc["assigned_at"])
         elif event.type == subjects.CASE_ROUTE_DISPUTED:
             await handlers.record_dispute(
                 event.data["case_id"], event.data["reason"], files=sv.files, keeper=sv.keeper

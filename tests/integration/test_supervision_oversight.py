@@ -1,0 +1,168 @@
+"""Oversight on the real (embedded) MongoDB server: early warnings, the daily inspection, leader
+case-holding, joint supervision and the recommendation powers."""
+
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dispatch_common import store, subjects
+from dispatch_common.clock import FixedClock
+from dispatch_common.paths import DATA_DIR
+from services.supervision import commands
+from services.supervision.adapters.repository import CaseFiles
+from services.supervision.domain.lifecycle import NotEntitled
+from services.supervision.warnings import WarningPolicy, Warnings
+from tests.supervision_cases import HANDLER, KEEPER, MONDAY, SUPERVISOR, assigned
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def db(mongodb_url, db_prefix):
+    client = store.connect(mongodb_url, app_name="test-supervision-oversight")
+    yield client[f"{db_prefix}supervision"]
+    await client.drop_database(f"{db_prefix}supervision")
+    await client.close()
+
+
+@pytest.fixture
+async def files(db):
+    files = CaseFiles(db)
+    await files.ensure_indexes()
+    return files
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(MONDAY)
+
+
+@pytest.fixture
+async def warnings(db, clock):
+    policy = WarningPolicy.load(DATA_DIR / "policy" / "warnings.json")
+    w = Warnings(db["warnings"], db["cluster_marks"], policy, ZoneInfo("Asia/Shanghai"), clock)
+    await w.ensure_indexes()
+    return w
+
+
+async def raised(warnings: Warnings, kind: str) -> list[dict]:
+    return [d async for d in warnings.warnings.find({"kind": kind})]
+
+
+async def test_a_cluster_of_one_category_in_one_village_is_warned_once(files, warnings, clock):
+    threshold = warnings.policy.cluster.threshold
+    for i in range(threshold - 1):
+        doc = await assigned(files, clock, case_id=f"c{i}")
+        assert not await warnings.on_assigned(doc, clock.now())
+        assert not await warnings.on_assigned(doc, clock.now())  # a redelivery counts the case once
+        clock.advance(timedelta(days=1))
+    elsewhere = await assigned(
+        files, clock, case_id="far", jurisdiction={"town": "T1", "village": "V2", "grid": None}
+    )
+    assert not await warnings.on_assigned(elsewhere, clock.now())
+    doc = await assigned(files, clock, case_id="last")
+    assert await warnings.on_assigned(doc, clock.now())
+    [warning] = await raised(warnings, "cluster")
+    assert warning["count"] == threshold and warning["area"] == "V1" and warning["category"] == "02"
+    assert [e["event"]["type"] for e in warning["outbox"]] == [subjects.WARNING_RAISED]
+    doc = await assigned(files, clock, case_id="one-more")
+    assert not await warnings.on_assigned(doc, clock.now())  # the same window: no second warning
+    assert len(await raised(warnings, "cluster")) == 1
+
+
+async def test_cases_outside_the_window_do_not_make_a_cluster(files, warnings, clock):
+    window = warnings.policy.cluster.window_days
+    for i in range(warnings.policy.cluster.threshold - 1):
+        doc = await assigned(files, clock, case_id=f"old{i}")
+        await warnings.on_assigned(doc, clock.now())
+    clock.advance(timedelta(days=window))
+    doc = await assigned(files, clock, case_id="new")
+    assert not await warnings.on_assigned(doc, clock.now())
+
+
+async def test_a_petitioners_third_repeat_is_warned_naming_the_case_only(warnings):
+    repeat = {"repeat_of": {"case_id": "a", "case_no": "N-a", "similarity": 0.8}}
+    assert not await warnings.on_screened("c2", "N-c2", repeat | {"earlier_cases": 1})
+    assert not await warnings.on_screened("c3", "N-c3", {"repeat_of": None, "earlier_cases": 5})
+    assert await warnings.on_screened("c4", "N-c4", repeat | {"earlier_cases": 2})
+    assert not await warnings.on_screened("c4", "N-c4", repeat | {"earlier_cases": 2})
+    [warning] = await raised(warnings, "repeat")
+    assert warning["case_no"] == "N-c4" and warning["count"] == 3 and "N-a" in warning["reason"]
+
+
+async def test_the_trend_report_lists_categories_above_last_years_month(files, warnings, clock):
+    rows = [
+        ("2025-03", "02", 10),
+        ("2026-03", "02", 13),
+        ("2025-03", "04", 10),
+        ("2026-03", "04", 11),
+        ("2026-03", "05", 12),
+        ("2026-03", "06", 3),
+    ]
+    for period, category, assigned_count in rows:
+        key = {"period": period, "unit": "U", "town": "T", "category": category, "tier": "general"}
+        await files.roll_up([(key, {"assigned": assigned_count})])
+    report = await warnings.trend_report(files.rollups, "2026-03")
+    assert [(r["category"], r["count"], r["last_year"]) for r in report] == [("02", 13, 10), ("05", 12, 0)]
+    assert report[0]["increase"] == 0.3
+    clock.set(clock.now().replace(month=4, day=1))
+    today = clock.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert await warnings.raise_trends(files.rollups, today) == 2
+    assert await warnings.raise_trends(files.rollups, today) == 0  # once per month and category
+
+
+async def test_the_inspection_flag_follows_overdue_open_cases(files, clock):
+    await assigned(files, clock)
+    clock.advance(timedelta(days=3))  # past the one-working-day sign limit
+    await commands.scan(files=files, keeper=KEEPER, clock=clock)
+    assert (await files.get("c1"))["overdue_open"] is True
+    await commands.act(
+        "c1", commands.Command("sign"), caller=HANDLER, files=files, keeper=KEEPER, clock=clock
+    )
+    assert (await files.get("c1"))["overdue_open"] is False  # signed late, but no longer waiting
+
+
+async def test_a_leader_holds_a_key_case_and_recommendations_are_recorded(files, clock):
+    await assigned(files, clock)
+    details = {"leader": "张副县长", "responsibilities": "牵头协调", "plan": "一案一策：两周内现场办公"}
+    with pytest.raises(NotEntitled):
+        await commands.act(
+            "c1",
+            commands.Command("leader_holding", None, details),
+            caller=HANDLER,
+            files=files,
+            keeper=KEEPER,
+            clock=clock,
+        )
+    doc = await commands.act(
+        "c1",
+        commands.Command("leader_holding", None, details),
+        caller=SUPERVISOR,
+        files=files,
+        keeper=KEEPER,
+        clock=clock,
+    )
+    assert doc["key_case"] is True and doc["leader_holding"]["plan"].startswith("一案一策")
+    assert doc["status"] == "assigned"  # oversight does not move the case
+    doc = await commands.act(
+        "c1",
+        commands.Command("joint_supervision", "涉嫌推诿", {"with": "县纪委监委"}),
+        caller=SUPERVISOR,
+        files=files,
+        keeper=KEEPER,
+        clock=clock,
+    )
+    assert doc["joint_supervision"]["with"] == "县纪委监委"
+    assert [e["event"]["type"] for e in doc["outbox"]][-2:] == [
+        subjects.CASE_SUPERVISED,
+        subjects.CASE_SUPERVISED,
+    ]
+    rec = await commands.recommend(
+        "T1-GOV", "improve_work", "建立回访台账", "c1", caller=SUPERVISOR, files=files, clock=clock
+    )
+    stored = await files.recommendations.find_one({"_id": rec["recommendation_id"]})
+    assert (
+        stored["kind"] == "improve_work"
+        and stored["outbox"][0]["event"]["type"] == subjects.RECOMMENDATION_MADE
+    )
