@@ -102,3 +102,17 @@ def validate_event(event: dict[str, Any]) -> None:
     errors = list(_validator(f"events/{event_type}.json").iter_errors(event["data"]))
     if errors:
         raise ContractError(f"data of {event_type}: {_format(errors)}")
+
+
+def contract_limits() -> dict[str, Any]:
+    """What proto/ requires of county data that travels in events: area and category code
+    patterns and the routing tiers. A county package is checked against these when it loads."""
+    common = _schemas()["common.json"]["$defs"]
+    category = common["category"]["properties"]
+    routed = _schemas()["events/dispatch.case.routed.json"]["properties"]
+    return {
+        "area_code": common["area_code"]["pattern"],
+        "category_code": category["code"]["pattern"],
+        "subcategory_code": category["subcode"]["pattern"],
+        "tiers": list(routed["tier"]["enum"]),
+    }

@@ -101,7 +101,8 @@ class Routing:
             examples = await self.examples()
             engine = await asyncio.to_thread(self.engine.train, examples)
             self.engine = engine
-            self.trained_at, self.trained_on = self.clock.now(), len(examples)
+            self.trained_at = self.clock.now()
+            self.trained_on = len(examples) if engine.learned is not None else 0
         state = await self.classifier_state(examples=len(examples))
         log.info("classifier trained", extra={k: v for k, v in state.items() if k != "categories"})
         return state

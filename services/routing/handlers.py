@@ -125,7 +125,7 @@ async def route_case(
         "decision": decision.model_dump(mode="json"),
         "package_version": engine.version,
         "decided_at": now,
-        "assigned_at": now if decision.lead_unit else None,
+        "assigned_at": now if decision.queue == "auto" and decision.lead_unit else None,
         "cause_event_id": event.id,
         "revision": 1,
         "status": "routed",
@@ -264,7 +264,11 @@ def _with_people(
         explanation.append(f"Tier set by {who}: {tier}.")
     queue = "auto" if lead is not None else "manual"
     manual_reason = None if lead is not None else (decision.manual_reason or "no lead unit (无承办单位)")
+    explanation = [line for line in explanation if not line.startswith("Queue ")]  # decided anew below
     explanation.append(f"Reason ({who}): {change.reason}")
+    explanation.append(
+        f"Queue auto: placed by {who}." if lead is not None else f"Queue manual (人工派单): {manual_reason}."
+    )
     return decision.model_copy(
         update={
             "lead_unit": lead,
@@ -353,7 +357,7 @@ async def _save_revision(
         "decision": decision.model_dump(mode="json"),
         "package_version": engine.version,
         "decided_at": now,
-        "assigned_at": now if decision.lead_unit else None,
+        "assigned_at": now if decision.queue == "auto" and decision.lead_unit else None,
         "revision": revision,
         "corrections": [
             *doc.get("corrections", []),
@@ -395,6 +399,8 @@ async def override_route(
     doc = await _current(routes, case_id)
     if doc.get("status") == "disputed":
         raise RouteConflict("the case waits for the joint conference (争议管辖); it decides the route")
+    if doc.get("final") and caller.role not in CONFERENCE:
+        raise RouteConflict("the joint conference decided this route; only its members change it")
     forced = {**(doc.get("forced") or {}), **_validate(change, engine)}
     decision = _redecide(doc, engine, doc.get("excluded_units") or [], forced)
     decision = _with_people(decision, change, engine, f"{caller.role.value} {caller.subject}")
@@ -411,7 +417,7 @@ async def override_route(
         engine=engine,
         clock=clock,
         extra={"forced": forced},
-        label=True,
+        label=change.category is not None or change.subcategory is not None,
     )
 
 
@@ -432,6 +438,8 @@ async def return_route(
     decision = doc["decision"]
     lead = (decision.get("lead_unit") or {}).get("code")
     assisting = {u["code"] for u in decision.get("assisting_units") or []}
+    if decision.get("queue") != "auto":
+        raise RouteConflict("the case waits in the manual queue; it is nobody's to return yet")
     if caller.unit != lead and caller.unit not in assisting:
         raise NotEntitled(f"unit {caller.unit} neither leads nor assists on this case")
     if doc.get("status") == "disputed":
@@ -567,5 +575,5 @@ async def decide_dispute(
         engine=engine,
         clock=clock,
         extra={"forced": forced, "status": "routed", "final": True, "decided_in_conference_at": clock.now()},
-        label=True,
+        label=change.category is not None or change.subcategory is not None,
     )

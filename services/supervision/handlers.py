@@ -213,13 +213,16 @@ async def assign_routed_case(
     await retry_on_conflict(attempt)
 
 
-async def record_dispute(case_id: str, reason: str, *, files: CaseFiles, keeper: Timekeeper) -> None:
-    """A disputed route (争议管辖): the case waits for the joint conference, with no lead unit meanwhile."""
+async def record_dispute(
+    case_id: str, reason: str, revision: int, *, files: CaseFiles, keeper: Timekeeper
+) -> None:
+    """A disputed route (争议管辖): the case waits for the joint conference; the unit that has it keeps it
+    on its list until the conference decides. A dispute older than the route on file is ignored."""
 
     async def attempt() -> None:
         doc = await files.get(case_id)
-        if doc is None:
-            return  # a dispute needs a routed case, whose file exists; the timeline keeps the event
+        if doc is None or revision < doc.get("route_revision", 0):
+            return  # no routed file (the timeline keeps the event), or the conference decided already
         await save_file(files, keeper, doc, {"status": "route_disputed", "dispute_reason": reason})
 
     await retry_on_conflict(attempt)

@@ -317,3 +317,78 @@ async def test_the_conference_only_decides_disputed_cases_and_only_its_members_d
         await handlers.override_route(
             "missing", decision, caller=DISPATCHER, routes=routes, engine=ENGINE, clock=clock
         )
+
+
+async def test_after_the_conference_only_its_members_change_the_route(routes, clock):
+    doc = await route(routes, clock, "S01")
+    lead = doc["decision"]["lead_unit"]["code"]
+    first = unit_of(lead)
+    await handlers.return_route(
+        doc["_id"], "不归我们", caller=first, routes=routes, engine=ENGINE, clock=clock, policy=POLICY
+    )
+    second = (await routes.find_one({"_id": doc["_id"]}))["decision"]["lead_unit"]["code"]
+    await handlers.return_route(
+        doc["_id"],
+        "也不归我们",
+        caller=unit_of(second),
+        routes=routes,
+        engine=ENGINE,
+        clock=clock,
+        policy=POLICY,
+    )
+    await handlers.decide_dispute(
+        doc["_id"],
+        handlers.Correction(reason="决定", lead_unit=lead),
+        caller=SUPERVISOR,
+        routes=routes,
+        engine=ENGINE,
+        clock=clock,
+    )
+    with pytest.raises(handlers.RouteConflict, match="only its members"):
+        await handlers.override_route(
+            doc["_id"],
+            handlers.Correction(reason="改派", lead_unit=second),
+            caller=DISPATCHER,
+            routes=routes,
+            engine=ENGINE,
+            clock=clock,
+        )
+    saved = await handlers.override_route(
+        doc["_id"],
+        handlers.Correction(reason="联席会议复议", lead_unit=second),
+        caller=SUPERVISOR,
+        routes=routes,
+        engine=ENGINE,
+        clock=clock,
+    )
+    assert saved["decision"]["lead_unit"]["code"] == second
+    assert saved["labelled"] is False  # nobody set the category: it is no example for the classifier
+
+
+async def test_a_case_in_the_manual_queue_cannot_be_returned_and_says_so_in_its_explanation(routes, clock):
+    no_location = next(i for i, c in SAMPLES.items() if "manual" in c["expect"]["flags"])
+    doc = await route(routes, clock, no_location)
+    assert doc["assigned_at"] is None
+    proposed = doc["decision"]["lead_unit"]
+    if proposed is not None:  # routing may propose a unit; it is not assigned anything
+        with pytest.raises(handlers.RouteConflict, match="manual queue"):
+            await handlers.return_route(
+                doc["_id"],
+                "不归我们",
+                caller=unit_of(proposed["code"]),
+                routes=routes,
+                engine=ENGINE,
+                clock=clock,
+                policy=POLICY,
+            )
+    town = next(a.code for a in ENGINE.package.areas.values() if a.level == "town")
+    saved = await handlers.override_route(
+        doc["_id"],
+        handlers.Correction(reason="补充地址", area=town),
+        caller=DISPATCHER,
+        routes=routes,
+        engine=ENGINE,
+        clock=clock,
+    )
+    queue_lines = [line for line in saved["decision"]["explanation"] if line.startswith("Queue ")]
+    assert queue_lines == [f"Queue auto: placed by dispatcher {DISPATCHER.subject}."]

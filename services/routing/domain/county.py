@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ from pydantic import ValidationError
 from shapely import STRtree, unary_union
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
+
+from dispatch_common.contracts import contract_limits
 
 from .models import FLAG_NAMES, Lexicon, RoutingRules
 
@@ -161,6 +164,7 @@ class CountyPackage:
             problems.append(f"geography.geojson: expected exactly one county-level area, found {counties}")
         _check_areas(areas, problems)
         _check_geometry(areas, geometries, problems)
+        _check_contract(areas, taxonomy, rules, problems)
         _check_units(units, areas, taxonomy, problems)
         _check_gazetteer(gazetteer, areas, problems)
         if lexicon is not None:
@@ -285,6 +289,25 @@ GEOMETRY_TOLERANCE = 0.001
 """Share of an area that may be left uncovered by its children, or shared by two siblings, before the
 package is refused: digitized borders are never exact, but a missing village or two grids claiming
 the same street are errors."""
+
+
+def _check_contract(
+    areas: dict[str, Area], taxonomy: Taxonomy, rules: RoutingRules | None, problems: list[str]
+) -> None:
+    """Codes and tiers that travel in events must be what proto/ accepts."""
+    limits = contract_limits()
+    area_code = re.compile(limits["area_code"])
+    for code, area in areas.items():
+        if area.level != "county" and not area_code.match(code):
+            problems.append(f"geography.geojson: area code {code} is not {limits['area_code']} (proto/)")
+    for codes, key in ((taxonomy.first, "category_code"), (taxonomy.sub, "subcategory_code")):
+        pattern = re.compile(limits[key])
+        for code in codes:
+            if not pattern.match(code):
+                problems.append(f"taxonomy.json: code {code} is not {limits[key]} (proto/)")
+    if rules is not None:
+        for tier in {rules.default_tier, *(t.tier for t in rules.tiers)} - set(limits["tiers"]):
+            problems.append(f"routing_rules.json: tier {tier} is not one of {limits['tiers']} (proto/)")
 
 
 def _check_geometry(areas: dict[str, Area], geometries: dict[str, BaseGeometry], problems: list[str]) -> None:

@@ -5,6 +5,8 @@ Pure: the same request, package, locator and classifier always give the same dec
 
 from __future__ import annotations
 
+from dispatch_common.phrases import PhraseMatcher, drop_contained, negated
+
 from .classify import CategoryClassifier, normalize_text
 from .county import CountyPackage, Unit
 from .flags import detect_flags
@@ -15,6 +17,7 @@ from .models import (
     RouteDecision,
     RouteRequest,
     RoutingRules,
+    TierRule,
     UnitRef,
 )
 
@@ -123,6 +126,13 @@ def _locate(
 
     if request.lon is not None and request.lat is not None:
         point = locator.locate_point(request.lon, request.lat)
+        if point is None and locator.in_county(request.lon, request.lat):
+            explanation.append(
+                f"Location: coordinates ({request.lon}, {request.lat}) lie in the county but in no town of "
+                "the geography (a gap in the package); no jurisdiction is assumed."
+            )
+            manual.append("coordinates in no area of the county's geography: to be placed by a dispatcher")
+            return Jurisdiction(source="none")
         if point is None:
             explanation.append(
                 f"Location: coordinates ({request.lon}, {request.lat}) lie outside the county "
@@ -200,7 +210,7 @@ def _explain_category(
     evidence = "、".join(category.evidence)
     explanation.append(
         f"Category {category.code} {tax.name(category.code)}{sub}: confidence {category.confidence:.2f} "
-        f"from phrases {evidence}."
+        f"from {evidence}."
     )
     if category.confidence < threshold:
         manual.append(
@@ -277,7 +287,7 @@ def _assisting_units(
             if unit is None:
                 continue
             if unit.code in taken:
-                explanation.append(f"Flag {flag}: {unit.name} already leads the case.")
+                explanation.append(f"Flag {flag}: {unit.name} is on the case already.")
             else:
                 taken.add(unit.code)
                 out.append(_ref(unit, flag))
@@ -312,6 +322,25 @@ def _tier_units(
 # -- tier --------------------------------------------------------------------------------------
 
 
+_TIER_MATCHERS: dict[tuple[str, ...], PhraseMatcher[None]] = {}
+
+
+def _tier_phrase(rule: TierRule, text: str, gap: int) -> str | None:
+    """The first phrase of a tier rule in the text, matched as flags and categories are (``a…b``,
+    the longest match), and not negated right before it (rule.negators)."""
+    if not rule.phrases:
+        return None
+    key = tuple(rule.phrases)
+    matcher = _TIER_MATCHERS.get(key)
+    if matcher is None:
+        matcher = _TIER_MATCHERS[key] = PhraseMatcher((p, None) for p in rule.phrases)
+    negators = sorted({normalize_text(n) for n in rule.negators if n}, key=len, reverse=True)
+    for m in drop_contained(matcher.find(text)):
+        if not negated(text, m.start, negators, gap):
+            return m.phrase
+    return None
+
+
 def _tier(
     rules: RoutingRules,
     flags: list[str],
@@ -335,7 +364,7 @@ def _tier(
         elif codes & set(rule.categories):
             why = "category " + ", ".join(sorted(codes & set(rule.categories)))
         else:
-            hit = next((p for p in rule.phrases if p and normalize_text(p) in prepared_text), None)
+            hit = _tier_phrase(rule, prepared_text, rules.negation_gap)
             if hit:
                 why = f"phrase '{hit}'"
         if why:

@@ -136,6 +136,7 @@ class TierRule(_Frozen):
     flags: list[str] = Field(default_factory=list)
     categories: list[str] = Field(default_factory=list)
     phrases: list[str] = Field(default_factory=list)
+    negators: list[str] = Field(default_factory=list)  # words that cancel a phrase right before it
 
 
 class LearningRules(_Frozen):

@@ -34,7 +34,7 @@ async def _routing(request: Request) -> Routing:
 
 CurrentUser = Annotated[Principal, Depends(authenticate)]
 RoutingDeps = Annotated[Routing, Depends(_routing)]
-Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s$]+$")]  # no operators, no blanks
 
 
 class PreviewRequest(BaseModel):
@@ -136,6 +136,8 @@ async def get_route(case_id: str, user: CurrentUser, routing: RoutingDeps) -> di
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for case {case_id}")
     if not user.county_wide:
         decision = doc["decision"]
+        if decision.get("queue") != "auto":  # a manual route's proposed unit is not assigned anything
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for case {case_id}")
         units = {
             u["code"] for u in [decision.get("lead_unit") or {}, *decision.get("assisting_units", [])] if u
         }

@@ -38,8 +38,9 @@ def register(sv: Supervision) -> None:
             if doc is not None and doc["status"] == "assigned":  # one mark per case: counted once
                 await sv.warnings.on_assigned(doc, doc.get("first_assigned_at") or doc["assigned_at"])
         elif event.type == subjects.CASE_ROUTE_DISPUTED:
+            data = event.data
             await handlers.record_dispute(
-                event.data["case_id"], event.data["reason"], files=sv.files, keeper=sv.keeper
+                data["case_id"], data["reason"], data["revision"], files=sv.files, keeper=sv.keeper
             )
         sv.runtime.nudge()
 

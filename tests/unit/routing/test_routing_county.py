@@ -178,3 +178,20 @@ def test_rules_naming_unit_types_or_tiers_the_package_lacks_are_refused(
         CountyPackage.from_dir(dst)
     problems = "\n".join(refused.value.problems)
     assert "no unit of type no_such_type" in problems and "unknown tier urgentest" in problems
+
+
+def test_codes_and_tiers_the_event_contract_refuses_are_refused_at_load(
+    county_dir: Path, tmp_path: Path
+) -> None:
+    dst = tmp_path / "pkg"
+    shutil.copytree(county_dir, dst)
+    taxonomy = json.loads((dst / "taxonomy.json").read_text(encoding="utf-8"))
+    taxonomy.append({"code": "ABC", "name": "不合规", "children": []})
+    (dst / "taxonomy.json").write_text(json.dumps(taxonomy, ensure_ascii=False), encoding="utf-8")
+    rules = json.loads((dst / "routing_rules.json").read_text(encoding="utf-8"))
+    rules["tiers"].append({"tier": "urgent", "min_people": 100})
+    (dst / "routing_rules.json").write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CountyPackageError) as refused:
+        CountyPackage.from_dir(dst)
+    problems = "\n".join(refused.value.problems)
+    assert "code ABC is not" in problems and "tier urgent is not one of" in problems

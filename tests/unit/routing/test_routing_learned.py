@@ -110,3 +110,13 @@ def test_a_key_matter_goes_up_to_the_level_the_rules_name(package) -> None:
     ]
     assert up.code == town_governments[0].code
     assert any("三级代办" in line for line in group.explanation)
+
+
+def test_tier_phrases_match_like_flags_and_respect_their_negators(package) -> None:
+    rule = type(package.rules.tiers[0])(tier="key", phrases=["投诉…无果"], negators=["不是"])
+    rules = package.rules.model_copy(update={"tiers": [rule]})
+    engine = RoutingEngine(replace(package, rules=rules))
+    said = engine.decide(RouteRequest(channel="hotline_12345", text="路灯坏了，多次投诉一直无果"))
+    assert said.tier == "key" and any("投诉…无果" in line for line in said.explanation)
+    denied = engine.decide(RouteRequest(channel="hotline_12345", text="路灯坏了，不是投诉无果，只是反映"))
+    assert denied.tier == rules.default_tier
