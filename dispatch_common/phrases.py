@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -78,10 +78,13 @@ class PhraseMatcher(Generic[P]):
         return found
 
 
-def drop_contained(matches: Sequence[PhraseMatch[P]]) -> list[PhraseMatch[P]]:
+def drop_contained(
+    matches: Sequence[PhraseMatch[P]], strength: Callable[[PhraseMatch[P]], float] | None = None
+) -> list[PhraseMatch[P]]:
     """Drop a match whose literal parts all lie inside literal parts of a more specific match (more
     literal characters, or as many in more parts): "工资" inside "拖欠工资" counts once, as
-    "拖欠工资"; "欠…工资" inside "拖欠…工资" likewise."""
+    "拖欠工资"; "欠…工资" inside "拖欠…工资" likewise. With `strength`, a more specific match hides
+    another only when it is at least as strong: a weak long phrase never hides a strong one in it."""
 
     def weight(m: PhraseMatch[P]) -> tuple[int, int]:
         return sum(e - s for s, e in m.cores), len(m.cores)
@@ -91,6 +94,8 @@ def drop_contained(matches: Sequence[PhraseMatch[P]]) -> list[PhraseMatch[P]]:
         suppressed = False
         for o in matches:
             if o is m or o.phrase == m.phrase or weight(o) <= weight(m):
+                continue
+            if strength is not None and strength(o) < strength(m):
                 continue
             if all(any(cs <= s and e <= ce for cs, ce in o.cores) for s, e in m.cores):
                 suppressed = True

@@ -41,6 +41,10 @@ def taxonomy_fragments(name: str, separators: Sequence[str]) -> list[str]:
     return [p for p in (normalize_text(p) for p in parts) if len(p) >= 2]
 
 
+def _strongest(match: PhraseMatch[tuple[tuple[str, float], ...]]) -> float:
+    return max((weight for _, weight in match.payload), default=0.0)
+
+
 class Classifier:
     """Lexicon classifier over the package's taxonomy."""
 
@@ -75,7 +79,7 @@ class Classifier:
 
     def scores(self, text: str | None) -> tuple[dict[str, float], list[PhraseMatch]]:
         """Raw score per taxonomy code (first-level codes include their children) and the matches."""
-        matches = drop_contained(self._matcher.find(self.prepare(text)))
+        matches = drop_contained(self._matcher.find(self.prepare(text)), strength=_strongest)
         scores: dict[str, float] = defaultdict(float)
         for m in matches:
             for code, weight in m.payload:
