@@ -146,7 +146,9 @@ def _changes(
         data |= {"approved": approved, "days": request["days"] if approved else 0}
         if approved:
             extensions = dict(doc.get("extensions") or {})
-            extensions["handling"] = extensions.get("handling", 0) + request["days"]
+            for rule in keeper.policy.deadlines:  # the limits the table marks extendable (handling)
+                if rule.extendable:
+                    extensions[rule.kind] = extensions.get(rule.kind, 0) + request["days"]
             changes |= {
                 "extensions": extensions,
                 "extensions_granted": [*doc.get("extensions_granted", []), request["days"]],
@@ -178,12 +180,16 @@ def _changes(
         }
         data["rating"] = rating
         if rating == "dissatisfied":
-            # 不满意: the case is reopened for the same lead unit with a new handling limit
+            # 不满意: the case is reopened for the same lead unit with a new handling limit; the unit
+            # signed for it before, so its sign limit is met at once, and earlier overdue marks go
             changes |= {
                 "status": "reopened",
                 "reopened_at": now,
                 "assigned_at": now,
+                "signed_at": now,
                 "replied_at": None,
+                "followed_up_at": None,
+                "overdue_kinds": [],
                 "reopen_count": doc.get("reopen_count", 0) + 1,
             }
             data["reopened"] = True

@@ -185,7 +185,7 @@ async def assign_routed_case(
                 "assisting_units": [u.model_dump() for u in data.assisting_units],
             }
             now = clock.now()
-            changes |= {"status": "assigned", "assigned_at": now, "signed_at": None}
+            changes |= {"status": "assigned", "assigned_at": now, "signed_at": None, "overdue_kinds": []}
             if doc.get("first_assigned_at") is None:
                 changes["first_assigned_at"] = now
             deadlines = keeper.refresh(doc | changes)["deadlines"]

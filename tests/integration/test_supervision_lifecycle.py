@@ -150,6 +150,7 @@ async def test_a_dissatisfied_petitioner_reopens_the_case_with_a_new_limit(files
     clock.advance(timedelta(days=1))
     doc = await act(files, clock, CLERK, "followup", "仍未解决", rating="dissatisfied")
     assert doc["status"] == "reopened" and doc["reopen_count"] == 1
+    assert deadline(doc, "sign")["met_at"] == clock.now()  # the same unit: no second signature owed
     assert owed(doc)[-1] == subjects.CASE_REOPENED
     handling = deadline(doc, "handling")
     assert handling["met_at"] is None and handling["due_at"] == clock.now() + timedelta(days=60)
@@ -278,5 +279,10 @@ async def test_the_figures_of_a_seeded_history_are_the_known_answers(files, cloc
     await assigned(files, clock, case_id="c4", lead=other, revision=2)
     by_unit = await figures()
     assert by_unit["T1-GOV"]["counts"]["assigned"] == 3 and by_unit["T2-GOV"]["counts"]["assigned"] == 1
+    # rebuilt from the case files, the rollups and the worklist say the same
+    rebuilt = await files.reproject(CHINA)
+    assert rebuilt == {"case_files": 4, "rollup_rows": 2}
+    assert await figures() == by_unit
+    assert sorted([d["case_id"] async for d in files.worklist.find({"unit": "T1-GOV"})]) == ["c1", "c2", "c3"]
 
     assert (await figures(unit="T2-GOV"))["T2-GOV"]["response_rate"] == 0.0

@@ -5,7 +5,7 @@ or assists on, with what a worklist filters and sorts by. It exists because the 
 cannot match an element of an array (`assisting_units.code`), and because a unit's list must stay
 fast with a million case files: every query is an equality on the unit with a sort on `due_ts`.
 It is written after the case file; a crash between the two is repaired by the next save of the
-file, and `reproject` rebuilds it whole.
+file for the worklist, and `reproject` rebuilds the worklist and the KPI rollups whole.
 """
 
 from collections.abc import Iterable
@@ -21,9 +21,19 @@ from services.supervision.domain import kpis
 from services.supervision.domain.policy import to_ms
 
 OPEN_STATES = frozenset(
-    {"assigned", "signed", "in_progress", "extended", "reopened", "in_mediation", "review", "re_review"}
+    {
+        "assigned",
+        "signed",
+        "in_progress",
+        "extended",
+        "reopened",
+        "in_mediation",
+        "review",
+        "re_review",
+        "route_disputed",
+    }
 )
-"""States in which a case is on a unit's desk."""
+"""States in which a case is on a unit's desk (a disputed one stays there until the conference decides)."""
 
 
 def _units(doc: dict[str, Any]) -> dict[str, str]:
@@ -82,7 +92,15 @@ class CaseFiles:
         await self.timeline.create_index([("case_id", 1), ("time", 1)])
         await self.timeline.create_index("case_id")
         await self.files.create_index("next_alarm_ts")
-        await self.worklist.create_index([("unit", ASCENDING), ("due_ts", ASCENDING)])
+        # A list walks (unit, open) in (due_ts, case_no) order in the index and stops at its page,
+        # however many closed lines the unit has (bench/supervision_queries.py). The embedded server
+        # ORs an equality with an array-containment test, which no index serves, unless an index is
+        # named after the field: the index on `open` is there for that.
+        await self.worklist.create_index(
+            [("unit", ASCENDING), ("open", ASCENDING), ("due_ts", ASCENDING), ("case_no", ASCENDING)]
+        )
+        await self.worklist.create_index([("unit", ASCENDING), ("due_ts", ASCENDING), ("case_no", ASCENDING)])
+        await self.worklist.create_index("open")
         await self.worklist.create_index("unit")
         await self.worklist.create_index("case_id")
         await self.rollups.create_index("period")
@@ -134,6 +152,24 @@ class CaseFiles:
     async def rollup_rows(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """KPI rollup rows matching a query."""
         return [doc async for doc in self.rollups.find(query, {"_id": 0})]
+
+    async def reproject(self, timezone: Any) -> dict[str, int]:
+        """Rebuild the worklist and the KPI rollups from the case files (after a crash or a change of
+        their shape). Reads every case file once; run it when the county is quiet."""
+        await self.worklist.delete_many({})
+        await self.rollups.delete_many({})
+        rows: dict[str, tuple[dict[str, str], dict[str, int]]] = {}
+        files = 0
+        async for doc in self.files.find({}, {"outbox": 0}):
+            files += 1
+            await self.project(doc)
+            for key, diff in kpis.deltas(None, doc, timezone):
+                _, total = rows.setdefault(kpis.row_id(key), (key, dict.fromkeys(kpis.COUNTERS, 0)))
+                for k, v in diff.items():
+                    total[k] += v
+        for row_id, (key, total) in rows.items():
+            await self.rollups.insert_one({"_id": row_id, **key, **total})
+        return {"case_files": files, "rollup_rows": len(rows)}
 
     async def due_for_alarms(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
         """Case files whose next alarm is due, earliest first."""

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, 
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from dispatch_common import store
 from dispatch_common.auth import Principal, Role, authenticate, require_roles
 from services.supervision import commands
 from services.supervision.bootstrap import Supervision
@@ -87,6 +88,11 @@ def case_file_view(doc: dict[str, Any], timeline: list[dict[str, Any]], now: dat
         "extension_request": doc.get("extension_request"),
         "reply": {k: v for k, v in reply.items() if k != "document_html"} if reply else None,
         "rating": doc.get("rating"),
+        "reopen_count": doc.get("reopen_count", 0),
+        "key_case": bool(doc.get("key_case")),
+        "leader_holding": doc.get("leader_holding"),
+        "joint_supervision": doc.get("joint_supervision"),
+        "dispute_reason": doc.get("dispute_reason"),
         "escalations": doc.get("escalations") or [],
         "actions": _actions(doc),
         "timeline": [
@@ -237,6 +243,8 @@ def _answers() -> Iterator[None]:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     except NotAllowed as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except store.VersionConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, "the case changed meanwhile; read it again") from exc
 
 
 async def _act(sv: Supervision, case_id: str, user: Principal, cmd: commands.Command) -> dict[str, Any]:
@@ -417,8 +425,8 @@ async def trends(
 
 @router.get("/inspection", summary="The daily inspection (网巡): overdue and irregular cases")
 async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    """Open cases past a limit, and cases out of the normal course: waiting in the manual queue or the
-    joint conference for more than a day, or reopened more than once."""
+    """Open cases past a limit, and cases out of the normal course: in the manual queue or waiting for
+    the joint conference and registered more than a day ago, or reopened more than once."""
     require_roles(user, *WARNING_ROLES)
     now = sv.clock.now()
     fields = {
@@ -474,6 +482,8 @@ async def kpis_view(
     month of assignment; a unit leader sees its own unit only. `format=csv` exports the table."""
     require_roles(user, *KPI_ROLES)
     if not user.county_wide:
+        if not user.unit:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "a unit role needs a unit in its token")
         unit = user.unit
     query: dict[str, Any] = {}
     period: dict[str, str] = {}
@@ -513,6 +523,13 @@ def _csv(rows: list[dict[str, Any]], group_by: str) -> str:
     for row in rows:
         writer.writerow([row[group_by], *("" if row[r] is None else row[r] for r in rates)])
     return out.getvalue()
+
+
+@router.post("/admin/reproject", summary="Rebuild the worklist and KPI rollups from the case files")
+async def reproject(user: CurrentUser, sv: SupervisionDeps) -> dict[str, int]:
+    """After a crash between a case file and its projections, or a change of their shape."""
+    require_roles(user, Role.ADMIN)
+    return await sv.files.reproject(sv.keeper.timezone)
 
 
 def include(app: FastAPI) -> None:
