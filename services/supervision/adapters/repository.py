@@ -18,22 +18,10 @@ from pymongo.errors import DuplicateKeyError
 from dispatch_common import store
 from dispatch_common.envelope import Envelope
 from services.supervision.domain import kpis
+from services.supervision.domain.lifecycle import ON_DESK
 from services.supervision.domain.policy import to_ms
 
-OPEN_STATES = frozenset(
-    {
-        "assigned",
-        "signed",
-        "in_progress",
-        "extended",
-        "reopened",
-        "in_mediation",
-        "review",
-        "re_review",
-        "route_disputed",
-    }
-)
-"""States in which a case is on a unit's desk (a disputed one stays there until the conference decides)."""
+OPEN_STATES = ON_DESK
 
 
 def _units(doc: dict[str, Any]) -> dict[str, str]:

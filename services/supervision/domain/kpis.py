@@ -19,6 +19,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from services.supervision.domain.lifecycle import ASSIGNED
+
 COUNTERS = (
     "assigned",
     "signed",
@@ -34,22 +36,7 @@ COUNTERS = (
     "handling_ms",
 )
 GROUPS = ("unit", "town", "category", "tier", "period")
-ASSIGNED_STATES = frozenset(
-    {
-        "assigned",
-        "signed",
-        "in_progress",
-        "extended",
-        "reopened",
-        "in_mediation",
-        "replied",
-        "followed_up",
-        "closed",
-        "review",
-        "review_answered",
-        "re_review",
-    }
-)
+ASSIGNED_STATES = ASSIGNED
 
 
 def _deadline(doc: dict[str, Any], kind: str) -> dict[str, Any] | None:

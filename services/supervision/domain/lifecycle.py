@@ -15,6 +15,18 @@ from dispatch_common.auth import Principal, Role
 
 HANDLING = frozenset({"signed", "in_progress", "extended", "reopened", "in_mediation"})
 """States in which the lead unit works on the case."""
+ON_DESK = HANDLING | {"assigned", "review", "re_review", "route_disputed"}
+"""States in which a case is on a unit's list (a disputed one stays there until the conference decides)."""
+ASSIGNED = HANDLING | {
+    "assigned",
+    "replied",
+    "followed_up",
+    "closed",
+    "review",
+    "review_answered",
+    "re_review",
+}
+"""States of a case that a unit was given: what the figures count."""
 
 UNIT_ROLES = frozenset({Role.UNIT_HANDLER, Role.UNIT_LEADER})
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.COUNTY_LEADER})
@@ -82,7 +94,7 @@ ACTIONS: dict[str, Action] = {
     )
 }
 
-OPEN = frozenset(HANDLING | {"assigned", "replied", "followed_up", "review", "review_answered", "re_review"})
+OPEN = ASSIGNED - {"closed"}
 """States in which supervisors may still take a case in hand."""
 
 for oversight in (

@@ -9,26 +9,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dispatch_common.workdays import WorkingCalendar
-
-MOMENTS = (
-    "received",
-    "screened",
-    "assigned",
-    "signed",
-    "replied",
-    "followed_up",
-    "review_requested",
-    "review_answered",
-    "re_review_requested",
-    "re_review_answered",
-)
-"""Moments on a case file that deadlines count from and are met by (`<moment>_at` fields)."""
 
 Moment = Literal[
     "received",
@@ -42,6 +28,8 @@ Moment = Literal[
     "re_review_requested",
     "re_review_answered",
 ]
+MOMENTS: tuple[str, ...] = get_args(Moment)
+"""Moments on a case file that deadlines count from and are met by (`<moment>_at` fields)."""
 
 
 class _Strict(BaseModel):
