@@ -401,22 +401,50 @@ async def override_route(
         raise RouteConflict("the case waits for the joint conference (争议管辖); it decides the route")
     if doc.get("final") and caller.role not in CONFERENCE:
         raise RouteConflict("the joint conference decided this route; only its members change it")
+    return await _apply_correction(
+        doc,
+        change,
+        kind="override",
+        excluded=doc.get("excluded_units") or [],
+        who=f"{caller.role.value} {caller.subject}",
+        extra={},
+        caller=caller,
+        routes=routes,
+        engine=engine,
+        clock=clock,
+    )
+
+
+async def _apply_correction(
+    doc: dict[str, Any],
+    change: Correction,
+    *,
+    kind: str,
+    excluded: list[str],
+    who: str,
+    extra: dict[str, Any],
+    caller: Principal,
+    routes: AsyncCollection,
+    engine: RoutingEngine,
+    clock: Clock,
+) -> dict[str, Any]:
+    """Decide again with what a person set, apply their units and tier, and save the revision; the
+    category they set (if any) becomes a labelled example."""
     forced = {**(doc.get("forced") or {}), **_validate(change, engine)}
-    decision = _redecide(doc, engine, doc.get("excluded_units") or [], forced)
-    decision = _with_people(decision, change, engine, f"{caller.role.value} {caller.subject}")
+    decision = _with_people(_redecide(doc, engine, excluded, forced), change, engine, who)
     if decision.lead_unit is None:
         raise InvalidCorrection([("lead_unit", "no unit is competent here: name the lead unit")])
     return await _save_revision(
         routes,
         doc,
         decision,
-        kind="override",
-        cause="override",
+        kind=kind,
+        cause=kind,
         change=change,
         caller=caller,
         engine=engine,
         clock=clock,
-        extra={"forced": forced},
+        extra={"forced": forced, **extra},
         label=change.category is not None or change.subcategory is not None,
     )
 
@@ -561,19 +589,15 @@ async def decide_dispute(
         raise RouteConflict("the case is not in the joint conference queue")
     if change.lead_unit is None:
         raise InvalidCorrection([("lead_unit", "the joint conference names the lead unit")])
-    forced = {**(doc.get("forced") or {}), **_validate(change, engine)}
-    decision = _redecide(doc, engine, [], forced)  # the conference may name a unit that returned it
-    decision = _with_people(decision, change, engine, f"joint conference ({caller.subject})")
-    return await _save_revision(
-        routes,
+    return await _apply_correction(
         doc,
-        decision,
+        change,
         kind="conference",
-        cause="conference",
-        change=change,
+        excluded=[],  # the conference may name a unit that returned the case
+        who=f"joint conference ({caller.subject})",
+        extra={"status": "routed", "final": True, "decided_in_conference_at": clock.now()},
         caller=caller,
+        routes=routes,
         engine=engine,
         clock=clock,
-        extra={"forced": forced, "status": "routed", "final": True, "decided_in_conference_at": clock.now()},
-        label=change.category is not None or change.subcategory is not None,
     )
