@@ -11,6 +11,7 @@ BENCHMARKS = {
     "intake_load": ["--rate", "200", "--seconds", "30"],
     "duplicate_lookup": ["--cases", "1000000"],
     "routing_decide": ["--decisions", "20000", "--lookups", "500000"],
+    "supervision_queries": ["--cases", "1000000"],
 }
 
 
@@ -24,6 +25,7 @@ def main() -> int:
         "intake_load": ["--rate", "50", "--seconds", "5"],
         "duplicate_lookup": ["--cases", "20000"],
         "routing_decide": ["--decisions", "1000", "--warmup", "100", "--lookups", "20000"],
+        "supervision_queries": ["--cases", "20000"],
     }
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:

@@ -16,8 +16,9 @@ documents), which shaped the queries; they are equally right on MongoDB:
   `received_at` is kept for people;
 - `$in` on an indexed field and `$or` are scans (40 ms and 1.3 s at 50k), so a place's 9 cells are
   found by one equality on the block that holds them (`neighbourhood_block`), and the address by another;
-- compound indexes are created but not used by its planner; single-field indexes are, so both are
-  created (the compound ones serve MongoDB, the single-field ones the embedded server);
+- an equality is translated as "equal, or an array containing it", which only a single-field index
+  of that field serves, so both are created (the compound ones for the order and for MongoDB, the
+  single-field ones for the embedded server; docs/decisions/0006);
 - `$set` of a datetime at a top-level or dotted path stores a naive *string* ('2026-03-01
   12:00:05.123000'; a datetime inside a $set sub-document survives), so the outcome time is
   `outcome_ts`, integer milliseconds, like `received_ts`;

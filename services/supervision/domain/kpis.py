@@ -2,8 +2,9 @@
 
 Every case file contributes a vector of counts to one row of the rollup (the month of its
 assignment, its lead unit, town, category and routing tier). When a file changes, the difference
-between its old and new vectors is added to the rows, so a year's figures read a few hundred rows,
-never the case files. Pure: the I/O is in the repository.
+between its old and new vectors is added to the rows, so a figure reads one row per (month, unit, town,
+category, tier) that has cases, never the case files: about 30,000 rows for a year of a county with a
+million cases (bench/supervision_queries.py). Pure: the I/O is in the repository.
 
 - 响应率 (response rate): signed within the sign limit / assigned
 - 按期办结率 (on-time reply rate): replied within the handling limit / assigned
