@@ -31,7 +31,23 @@ CASE_SUPERVISED = "dispatch.case.supervised"
 RECOMMENDATION_MADE = "dispatch.recommendation.made"
 WARNING_RAISED = "dispatch.warning.raised"
 MEDIATION_OPENED = "dispatch.mediation.opened"
+MEDIATION_ASSIGNED = "dispatch.mediation.assigned"
+MEDIATION_CONSENT_RECORDED = "dispatch.mediation.consent_recorded"
+MEDIATION_SESSION_SCHEDULED = "dispatch.mediation.session_scheduled"
+MEDIATION_SESSION_RESCHEDULED = "dispatch.mediation.session_rescheduled"
+MEDIATION_SESSION_CANCELLED = "dispatch.mediation.session_cancelled"
+MEDIATION_SESSION_HELD = "dispatch.mediation.session_held"
+MEDIATION_CONCLUDED = "dispatch.mediation.concluded"
+MEDIATION_FULFILMENT_DUE = "dispatch.mediation.fulfilment_due"
+MEDIATION_FULFILMENT_CHECKED = "dispatch.mediation.fulfilment_checked"
+MEDIATION_ESCALATED = "dispatch.mediation.escalated"
+MEDIATION_OVERDUE = "dispatch.mediation.overdue"
+REFERRAL_MADE = "dispatch.referral.made"
+REFERRAL_ACCEPTED = "dispatch.referral.accepted"
+REFERRAL_CLOSED = "dispatch.referral.closed"
+REFERRAL_CRISIS = "dispatch.referral.crisis"
 NOTIFICATION_SENT = "dispatch.notification.sent"
+NOTIFICATION_FAILED = "dispatch.notification.failed"
 
 # What external systems publish and read (stream INGRESS).
 INGRESS_CASE_SUBMIT = "ingress.case.submit"
@@ -61,7 +77,23 @@ ALL_EVENT_TYPES = (
     RECOMMENDATION_MADE,
     WARNING_RAISED,
     MEDIATION_OPENED,
+    MEDIATION_ASSIGNED,
+    MEDIATION_CONSENT_RECORDED,
+    MEDIATION_SESSION_SCHEDULED,
+    MEDIATION_SESSION_RESCHEDULED,
+    MEDIATION_SESSION_CANCELLED,
+    MEDIATION_SESSION_HELD,
+    MEDIATION_CONCLUDED,
+    MEDIATION_FULFILMENT_DUE,
+    MEDIATION_FULFILMENT_CHECKED,
+    MEDIATION_ESCALATED,
+    MEDIATION_OVERDUE,
+    REFERRAL_MADE,
+    REFERRAL_ACCEPTED,
+    REFERRAL_CLOSED,
+    REFERRAL_CRISIS,
     NOTIFICATION_SENT,
+    NOTIFICATION_FAILED,
     INGRESS_CASE_SUBMIT,
     INGRESS_CASE_ACCEPTED,
     INGRESS_CASE_REJECTED,
@@ -73,7 +105,23 @@ INTAKE_ON_ASSIGNED = "intake-case-assigned"
 ROUTING_ON_SCREENED = "routing-case-screened"
 SUPERVISION_CASE_FILE = "supervision-case-file"
 MEDIATION_ON_ROUTED = "mediation-case-routed"
+MEDIATION_ON_REROUTED = "mediation-case-rerouted"
 NOTIFY_ON_SCREENED = "notify-case-screened"
+NOTIFY_ON_ASSIGNED = "notify-case-assigned"
+NOTIFY_ON_PROGRESSED = "notify-case-progressed"
+NOTIFY_ON_EXTENDED = "notify-case-extended"
+NOTIFY_ON_REPLIED = "notify-case-replied"
+NOTIFY_ON_FOLLOWED_UP = "notify-case-followed-up"
+NOTIFY_ON_REOPENED = "notify-case-reopened"
+NOTIFY_ON_DEADLINE_WARNING = "notify-case-deadline-warning"
+NOTIFY_ON_OVERDUE = "notify-case-overdue"
+NOTIFY_ON_ESCALATED = "notify-case-escalated"
+NOTIFY_ON_REROUTED = "notify-case-rerouted"
+NOTIFY_ON_ROUTE_DISPUTED = "notify-case-route-disputed"
+NOTIFY_ON_MEDIATION_OPENED = "notify-mediation-opened"
+NOTIFY_ON_WARNING_RAISED = "notify-warning-raised"
+NOTIFY_ON_MEDIATION_SESSION_SCHEDULED = "notify-mediation-session-scheduled"
+NOTIFY_ON_MEDIATION_SESSION_RESCHEDULED = "notify-mediation-session-rescheduled"
 
 
 def stream_of(subject: str) -> str:

@@ -1,58 +1,67 @@
-"""Mediation's handlers."""
+"""Mediation's event handlers: remember routed cases, open a mediation for a flagged dispute, and
+refer a case routing flagged for legal aid or counselling."""
 
 from typing import Any
 
-from pymongo.asynchronous.collection import AsyncCollection
-
-from dispatch_common import store, subjects
+from dispatch_common import subjects
 from dispatch_common.clock import Clock
-from dispatch_common.envelope import Envelope, derived_event_id, make_event
-from services.mediation.domain.models import (
-    MEDIATION_FLAG,
-    MediationOpened,
-    RoutedDispute,
-    choose_organization,
-)
-
-SOURCE = "/dispatch/mediation"
+from dispatch_common.envelope import Envelope, derived_event_id
+from services.mediation.adapters.repository import MediationStore
+from services.mediation.domain.lifecycle import NotAllowed
+from services.mediation.domain.models import MEDIATION_FLAG, ReferralRequest, RoutedDispute
+from services.mediation.domain.rules import Rules
+from services.mediation.opening import open_mediation
+from services.mediation.referral_commands import build_referral
 
 
-async def open_mediation(
-    event: Envelope, case: RoutedDispute, *, mediations: AsyncCollection, clock: Clock, consumer: str
-) -> str | None:
-    """Open a people's mediation for a case routing flagged as a civil dispute; once per case."""
-    if MEDIATION_FLAG not in case.flags:
-        return None
-    organization = choose_organization(case)
-    if organization is None:
-        return None  # no jurisdiction yet: the dispatcher places the case first, then routing flags it again
-    mediation_id = derived_event_id("mediation", case.case_id)
-    now = clock.now()
-    opened = MediationOpened(
-        mediation_id=mediation_id,
-        case_id=case.case_id,
-        organization=organization,
-        type="people",
-        status="opened",
-        opened_at=now,
-    )
-    doc: dict[str, Any] = {
-        "_id": mediation_id,
-        "case_id": case.case_id,
-        "case_no": case.case_no,
-        "organization": organization.model_dump(),
-        "type": "people",
-        "status": "opened",
-        "opened_at": now,
-        "opened_by_event": event.id,
-    }
-    announce = make_event(
-        type=subjects.MEDIATION_OPENED,
-        source=SOURCE,
-        subject=case.case_id,
-        clock=clock,
-        event_id=derived_event_id(consumer, event.id, subjects.MEDIATION_OPENED),
-        data=opened,
-    )
-    await store.insert_aggregate(mediations, doc, [announce])  # False means opened before: nothing to do
-    return mediation_id
+def case_record(case: RoutedDispute) -> dict[str, Any]:
+    """What mediation keeps of routing's decision on a case."""
+    return case.model_dump(mode="python") | {"units": sorted(case.units())}
+
+
+async def remember_case(case: RoutedDispute, *, repo: MediationStore) -> None:
+    """Keep routing's latest decision, so a unit's request can be checked and the case placed."""
+    await repo.remember_case(case_record(case))
+
+
+async def on_routed(
+    event: Envelope, case: RoutedDispute, *, repo: MediationStore, rules: Rules, clock: Clock, consumer: str
+) -> list[str]:
+    """A routed case: remembered; a flagged dispute gets a mediation, a flag for legal aid or
+    counselling a referral. Once per case: ids derive from the case and the routed event."""
+    await remember_case(case, repo=repo)
+    made: list[str] = []
+    if MEDIATION_FLAG in case.flags:
+        doc = await open_mediation(
+            case,
+            origin="routed",
+            mediation_id=derived_event_id("mediation", case.case_id),
+            repo=repo,
+            rules=rules,
+            clock=clock,
+            event_id=derived_event_id(consumer, event.id, subjects.MEDIATION_OPENED),
+        )
+        if doc is not None:  # None: no organization serves the case, or it was opened before
+            made.append(doc["_id"])
+    for flag, kind in rules.policy.referrals_from_flags.items():
+        if flag not in case.flags:
+            continue
+        request = ReferralRequest(kind=kind, reason=f"routing flagged the case `{flag}`")
+        referral_id = derived_event_id("referral", case.case_id, "flag", flag)
+        try:
+            doc, events = build_referral(
+                case_record(case),
+                request,
+                origin="flag",
+                referral_id=referral_id,
+                mediation=None,
+                made_by=None,
+                rules=rules,
+                clock=clock,
+                event_id=derived_event_id(consumer, event.id, subjects.REFERRAL_MADE, kind),
+            )
+        except NotAllowed:
+            continue  # no receiving center serves the case: routing's assisting unit is all there is
+        if await repo.insert_referral(doc, events):
+            made.append(referral_id)
+    return made

@@ -18,6 +18,7 @@ from services.supervision.domain.events import (
     CaseScreenedView,
     Deadline,
 )
+from services.supervision.domain.lifecycle import HANDLING
 from services.supervision.domain.policy import Timekeeper
 
 SOURCE = "/dispatch/supervision"
@@ -224,5 +225,58 @@ async def record_dispute(
         if doc is None or revision < doc.get("route_revision", 0):
             return  # no routed file (the timeline keeps the event), or the conference decided already
         await save_file(files, keeper, doc, {"status": "route_disputed", "dispute_reason": reason})
+
+    await retry_on_conflict(attempt)
+
+
+async def record_mediation(
+    case_id: str, event_type: str, data: dict[str, Any], *, at: datetime, files: CaseFiles, keeper: Timekeeper
+) -> None:
+    """A mediation of the case opened or concluded: a case being handled is `in_mediation` meanwhile,
+    and the mediation's time limit is on the case file until it concludes."""
+
+    async def attempt() -> None:
+        doc = await files.get(case_id)
+        if doc is None:
+            return
+        mediation_id = data["mediation_id"]
+        extra = [d for d in doc.get("external_deadlines") or [] if d.get("source_id") != mediation_id]
+        mine = next(
+            (d for d in doc.get("external_deadlines") or [] if d.get("source_id") == mediation_id), None
+        )
+        changes: dict[str, Any] = {}
+        if event_type == subjects.MEDIATION_OPENED:
+            if mine is not None:
+                return  # applied before
+            deadline = data.get("deadline")
+            if deadline:
+                extra.append(
+                    {
+                        "kind": deadline["kind"],
+                        "label": deadline["label"],
+                        "start_at": at,
+                        "due_at": datetime.fromisoformat(deadline["due_at"]),
+                        "met_at": None,
+                        "extended_days": 0,
+                        "response_tier": None,
+                        "alarm": True,
+                        "escalate": False,
+                        "basis": deadline["basis"],
+                        "source_id": mediation_id,
+                    }
+                )
+            changes["external_deadlines"] = extra
+            changes["mediation"] = {"mediation_id": mediation_id, "organization": data.get("organization")}
+            # a case being handled waits for the mediation; one not yet signed for keeps its state, so
+            # the unit still signs (a routed dispute opens its mediation at once)
+            if doc["status"] in HANDLING and doc["status"] != "in_mediation":
+                changes |= {"status": "in_mediation", "status_before_mediation": doc["status"]}
+        else:  # concluded
+            if mine is None or mine.get("met_at") is not None:
+                return
+            changes["external_deadlines"] = [*extra, {**mine, "met_at": at}]
+            if doc["status"] == "in_mediation":
+                changes["status"] = doc.get("status_before_mediation") or "in_progress"
+        await save_file(files, keeper, doc, changes)
 
     await retry_on_conflict(attempt)

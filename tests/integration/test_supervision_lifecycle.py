@@ -286,3 +286,43 @@ async def test_the_figures_of_a_seeded_history_are_the_known_answers(files, cloc
     assert sorted([d["case_id"] async for d in files.worklist.find({"unit": "T1-GOV"})]) == ["c1", "c2", "c3"]
 
     assert (await figures(unit="T2-GOV"))["T2-GOV"]["response_rate"] == 0.0
+
+
+async def test_a_mediation_puts_its_limit_on_the_case_and_holds_the_case_while_it_runs(files, clock):
+    from services.supervision import handlers
+
+    await assigned(files, clock)
+    await act(files, clock, HANDLER, "sign")
+    opened = {
+        "mediation_id": "m1",
+        "case_id": "c1",
+        "organization": {"code": "V1-TJW", "name": "调委会", "type": "people"},
+        "deadline": {
+            "kind": "mediation",
+            "label": "人民调解期限",
+            "due_at": (clock.now() + timedelta(days=30)).isoformat(),
+            "basis": "人民调解法",
+        },
+    }
+    for _ in range(2):  # a redelivery applies once
+        await handlers.record_mediation(
+            "c1", subjects.MEDIATION_OPENED, opened, at=clock.now(), files=files, keeper=KEEPER
+        )
+    doc = await files.get("c1")
+    assert doc["status"] == "in_mediation" and len(doc["external_deadlines"]) == 1
+    assert deadline(doc, "mediation")["due_at"] == clock.now() + timedelta(days=30)
+    await act(files, clock, ASSISTING, "progress", "调解中")  # handling goes on beside it
+    clock.advance(timedelta(days=31))
+    assert await commands.scan(files=files, keeper=KEEPER, clock=clock) >= 2  # the mediation limit passed
+    assert "mediation" in (await files.get("c1"))["overdue_kinds"]
+    await handlers.record_mediation(
+        "c1",
+        subjects.MEDIATION_CONCLUDED,
+        {"mediation_id": "m1", "case_id": "c1"},
+        at=clock.now(),
+        files=files,
+        keeper=KEEPER,
+    )
+    doc = await files.get("c1")
+    assert deadline(doc, "mediation")["met_at"] == clock.now()
+    assert doc["status"] == "in_progress"

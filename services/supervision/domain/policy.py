@@ -283,7 +283,12 @@ class Timekeeper:
         )
 
     def refresh(self, state: dict[str, Any]) -> dict[str, Any]:
-        """The deadlines of a case file in this state, and when the scanner must look at it next."""
+        """The deadlines of a case file in this state, and when the scanner must look at it next.
+
+        Besides the table's limits, a case carries the limits other services set on it (a people's
+        mediation's time limit), kept whole under `external_deadlines`.
+        """
         deadlines = self.policy.deadlines_for(self.facts(state), self.calendar, self.timezone)
+        deadlines += list(state.get("external_deadlines") or [])
         fired = set(state.get("alarms_fired") or [])
         return {"deadlines": deadlines, "next_alarm_ts": to_ms(self.policy.next_alarm(deadlines, fired))}

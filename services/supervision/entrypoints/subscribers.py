@@ -37,6 +37,10 @@ def register(sv: Supervision) -> None:
             doc = await sv.files.get(event.data["case_id"])
             if doc is not None and doc["status"] == "assigned":  # one mark per case: counted once
                 await sv.warnings.on_assigned(doc, doc.get("first_assigned_at") or doc["assigned_at"])
+        elif event.type in (subjects.MEDIATION_OPENED, subjects.MEDIATION_CONCLUDED):
+            await handlers.record_mediation(
+                event.data["case_id"], event.type, event.data, at=event.time, files=sv.files, keeper=sv.keeper
+            )
         elif event.type == subjects.CASE_ROUTE_DISPUTED:
             data = event.data
             await handlers.record_dispute(

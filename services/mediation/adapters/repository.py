@@ -1,0 +1,153 @@
+"""Mediation's collections: mediations and referrals (aggregates with outbox), the mediators, and the
+cases routing announced (a small projection, so a unit's request can be checked and placed).
+
+Every query is an equality on one indexed field or a range on an integer-millisecond field, and
+projections name whole top-level fields (docs/decisions/0006).
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from dispatch_common import store
+from dispatch_common.envelope import Envelope
+
+
+class MediationStore:
+    """The mediation service's database."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.mediations = db["mediations"]
+        self.referrals = db["referrals"]
+        self.mediators = db["mediators"]
+        self.cases = db["routed_cases"]
+
+    async def ensure_indexes(self) -> None:
+        """Mediations by case, open organization, next alarm and conclusion; referrals by case."""
+        await self.mediations.create_index("case_id")
+        await self.mediations.create_index("open_org")
+        await self.mediations.create_index("next_alarm_ts")
+        await self.mediations.create_index("concluded_ts")
+        await self.referrals.create_index("case_id")
+        await self.referrals.create_index("receiving_code")
+        await self.mediators.create_index("organization")
+
+    # -- mediations ---------------------------------------------------------------------------
+
+    async def get(self, mediation_id: str) -> dict[str, Any] | None:
+        """A mediation, whole (it is saved whole under its version)."""
+        return await self.mediations.find_one({"_id": mediation_id})
+
+    async def of_case(self, case_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The mediations of a case, oldest first."""
+        cursor = self.mediations.find({"case_id": case_id}, {"outbox": 0}).sort("opened_at", ASCENDING)
+        return [doc async for doc in cursor.limit(limit)]
+
+    async def insert(self, doc: dict[str, Any], events: Iterable[Envelope]) -> bool:
+        """A new mediation with its events; False if one with that id exists."""
+        return await store.insert_aggregate(self.mediations, doc, events)
+
+    async def save(
+        self, current: dict[str, Any], changes: dict[str, Any], events: Iterable[Envelope]
+    ) -> dict[str, Any]:
+        """A version-guarded change with its events; the new state."""
+        return await store.save_aggregate(self.mediations, current, changes, events)
+
+    async def loads(self, organization: str) -> dict[str, int]:
+        """Open mediations per mediator of an organization: their current load."""
+        cursor = self.mediations.find({"open_org": organization}, {"mediator": 1})
+        counts: Counter[str] = Counter()
+        async for doc in cursor:
+            if doc.get("mediator"):
+                counts[doc["mediator"]["id"]] += 1
+        return dict(counts)
+
+    async def due_for_alarms(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
+        """Mediations whose next alarm is due, earliest first."""
+        cursor = self.mediations.find({"next_alarm_ts": {"$lte": now_ms}}).sort("next_alarm_ts", ASCENDING)
+        return [doc async for doc in cursor.limit(limit)]
+
+    async def concluded_between(self, start_ms: int, end_ms: int) -> list[dict[str, Any]]:
+        """What the figures need of the mediations concluded in a period."""
+        fields = {f: 1 for f in ("organization", "type", "status", "outcome", "opened_at", "concluded_at")}
+        cursor = self.mediations.find({"concluded_ts": {"$gte": start_ms, "$lt": end_ms}}, fields)
+        return [doc async for doc in cursor]
+
+    # -- referrals ----------------------------------------------------------------------------
+
+    async def referral(self, referral_id: str) -> dict[str, Any] | None:
+        """A referral, whole."""
+        return await self.referrals.find_one({"_id": referral_id})
+
+    async def referrals_of_case(self, case_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The referrals of a case, oldest first."""
+        cursor = self.referrals.find({"case_id": case_id}, {"outbox": 0}).sort("made_at", ASCENDING)
+        return [doc async for doc in cursor.limit(limit)]
+
+    async def insert_referral(self, doc: dict[str, Any], events: Iterable[Envelope]) -> bool:
+        """A new referral with its events; False if one with that id exists."""
+        return await store.insert_aggregate(self.referrals, doc, events)
+
+    async def save_referral(
+        self, current: dict[str, Any], changes: dict[str, Any], events: Iterable[Envelope]
+    ) -> dict[str, Any]:
+        """A version-guarded change of a referral with its events."""
+        return await store.save_aggregate(self.referrals, current, changes, events)
+
+    # -- the routed cases ---------------------------------------------------------------------
+
+    async def remember_case(self, case: dict[str, Any]) -> None:
+        """Keep routing's latest decision on a case (an older revision never replaces a newer one)."""
+        doc = {"_id": case["case_id"], **case}
+        try:
+            await self.cases.insert_one(doc)
+        except DuplicateKeyError:
+            await self.cases.replace_one({"_id": case["case_id"], "revision": {"$lt": case["revision"]}}, doc)
+
+    async def case(self, case_id: str) -> dict[str, Any] | None:
+        """Routing's decision on a case, as mediation last heard it."""
+        return await self.cases.find_one({"_id": case_id})
+
+    # -- mediators ----------------------------------------------------------------------------
+
+    async def seed_mediators(self, mediators: Iterable[dict[str, Any]]) -> int:
+        """Add the mediators of the seed file that the directory does not have yet."""
+        added = 0
+        for mediator in mediators:
+            try:
+                await self.mediators.insert_one({"_id": mediator["id"], **mediator, "version": 1})
+                added += 1
+            except DuplicateKeyError:
+                continue  # edits made over the API win over the file
+        return added
+
+    async def mediator(self, mediator_id: str) -> dict[str, Any] | None:
+        """One mediator."""
+        return await self.mediators.find_one({"_id": mediator_id})
+
+    async def mediators_of(self, organization: str | None) -> list[dict[str, Any]]:
+        """The mediators of one organization, or all, by id."""
+        query = {"organization": organization} if organization else {}
+        return [doc async for doc in self.mediators.find(query).sort("_id", ASCENDING)]
+
+    async def add_mediator(self, mediator: dict[str, Any]) -> bool:
+        """A new mediator; False if the id is taken."""
+        try:
+            await self.mediators.insert_one({"_id": mediator["id"], **mediator, "version": 1})
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def save_mediator(self, current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+        """A version-guarded change of a mediator; raises store.VersionConflict."""
+        state = {**current, **changes, "version": current["version"] + 1}
+        result = await self.mediators.replace_one(
+            {"_id": current["_id"], "version": current["version"]}, state
+        )
+        if result.matched_count != 1:
+            raise store.VersionConflict(f"mediator {current['_id']} changed meanwhile")
+        return state

@@ -1,0 +1,37 @@
+"""FastAPI dependencies of mediation's routes, and the one place errors become HTTP answers."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+
+from dispatch_common import store
+from dispatch_common.auth import Principal, authenticate
+from services.mediation.bootstrap import Mediation
+from services.mediation.domain.lifecycle import NotAllowed, NotEntitled
+from services.mediation.opening import MediationNotFound
+from services.mediation.referral_commands import ReferralNotFound
+
+
+async def _mediation(request: Request) -> Mediation:
+    return request.app.state.mediation
+
+
+CurrentUser = Annotated[Principal, Depends(authenticate)]
+MediationDeps = Annotated[Mediation, Depends(_mediation)]
+
+
+@contextmanager
+def answers() -> Iterator[None]:
+    """404 for what the caller may not see, 403 for what they may not do, 409 for the wrong state."""
+    try:
+        yield
+    except (MediationNotFound, ReferralNotFound) as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except NotEntitled as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
+    except NotAllowed as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except store.VersionConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, "it changed meanwhile; read it again") from exc

@@ -1,0 +1,170 @@
+"""Mediation's HTTP API for its directory (organizations and mediators) and its figures."""
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import ValidationError
+
+from dispatch_common import store
+from dispatch_common.auth import Principal, Role, require_roles
+from services.mediation.bootstrap import Mediation, load_rules
+from services.mediation.domain import figures
+from services.mediation.domain.documents import DocumentError
+from services.mediation.domain.mediators import Mediator, check_mediator
+from services.mediation.domain.organizations import OrganizationsError
+from services.mediation.domain.policy import PolicyError
+from services.mediation.entrypoints.bodies import MediatorChange
+from services.mediation.entrypoints.deps import CurrentUser, MediationDeps
+
+router = APIRouter(prefix="/v1", tags=["directory and figures"])
+FIGURE_ROLES = (
+    Role.SUPERVISOR,
+    Role.COUNTY_LEADER,
+    Role.DISPATCHER,
+    Role.AUDITOR,
+    Role.ADMIN,
+    Role.UNIT_LEADER,
+)
+
+
+@router.get("/mediation-organizations", summary="The mediation organizations and what they take")
+async def organizations(
+    user: CurrentUser,
+    med: MediationDeps,
+    type_: Annotated[str | None, Query(alias="type", max_length=16)] = None,
+    area: Annotated[str | None, Query(max_length=32, description="serving this area code")] = None,
+) -> dict[str, Any]:
+    """From the county package's committees and data/mediation/organizations.json."""
+    items = [
+        o.model_dump(mode="json")
+        for o in sorted(med.rules.directory.organizations.values(), key=lambda o: o.code)
+        if (type_ is None or o.type == type_) and (area is None or o.jurisdiction == area)
+    ]
+    return {"version": med.rules.directory.version, "items": items}
+
+
+def _view(doc: dict[str, Any], load: int) -> dict[str, Any]:
+    return {**{k: v for k, v in doc.items() if k != "_id"}, "load": load}
+
+
+@router.get("/mediators", summary="Mediators with their current load")
+async def mediators(
+    user: CurrentUser,
+    med: MediationDeps,
+    organization: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    """The load of each mediator is counted from the open mediations they carry."""
+    docs = await med.repo.mediators_of(organization)
+    loads: dict[str, int] = {}
+    for org in {d["organization"] for d in docs}:
+        loads |= await med.repo.loads(org)
+    return {"items": [_view(d, loads.get(d["id"], 0)) for d in docs]}
+
+
+def _may_edit(user: Principal, organization: str) -> None:
+    """Admins edit every mediator; an organization's leader its own (the justice bureau's staff and
+    each committee's director keep the directory; no new role is needed for that)."""
+    if user.role == Role.ADMIN:
+        return
+    if user.role == Role.UNIT_LEADER and user.unit == organization:
+        return
+    raise HTTPException(
+        status.HTTP_403_FORBIDDEN, f"role {user.role} may not edit mediators of {organization}"
+    )
+
+
+def _checked(med: Mediation, mediator: Mediator) -> None:
+    problems = check_mediator(mediator, med.rules.directory)
+    if problems:
+        detail = [{"loc": ["body"], "msg": p, "type": "mediator"} for p in problems]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+
+
+@router.post("/mediators", status_code=201, summary="Add a mediator")
+async def add_mediator(body: Mediator, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+    _may_edit(user, body.organization)
+    _checked(med, body)
+    if not await med.repo.add_mediator(body.model_dump()):
+        raise HTTPException(status.HTTP_409_CONFLICT, f"mediator {body.id} exists")
+    return _view(body.model_dump() | {"version": 1}, 0)
+
+
+@router.patch("/mediators/{mediator_id}", summary="Change a mediator: availability, load, specialties")
+async def change_mediator(
+    mediator_id: str, body: MediatorChange, user: CurrentUser, med: MediationDeps
+) -> dict[str, Any]:
+    current = await med.repo.mediator(mediator_id)
+    if current is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mediator {mediator_id}")
+    _may_edit(user, current["organization"])
+    changes = body.model_dump(exclude_none=True)
+    try:
+        merged = Mediator.model_validate(
+            {k: v for k, v in (current | changes).items() if k not in ("_id", "version")}
+        )
+    except ValidationError as exc:  # field and reason, never the submitted value
+        detail = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+    _checked(med, merged)
+    try:
+        saved = await med.repo.save_mediator(current, changes)
+    except store.VersionConflict as exc:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, "the mediator changed meanwhile; read it again"
+        ) from exc
+    loads = await med.repo.loads(saved["organization"])
+    return _view(saved, loads.get(mediator_id, 0))
+
+
+@router.get("/mediation-figures", summary="Success rate and average duration per organization or type")
+async def mediation_figures(
+    user: CurrentUser,
+    med: MediationDeps,
+    group_by: Literal["organization", "type"] = "organization",
+    from_: Annotated[
+        date | None, Query(alias="from", description="first day (county time) of the period")
+    ] = None,
+    to: Annotated[date | None, Query(description="last day (county time) of the period, included")] = None,
+) -> dict[str, Any]:
+    """Computed from the mediations concluded in the period (by their outcome's day): a direct query
+    on `concluded_ts`, counted here. A unit leader sees its own organization only."""
+    require_roles(user, *FIGURE_ROLES)
+    tz = med.rules.timezone
+    start = datetime.combine(from_, time(0), tzinfo=tz) if from_ else datetime(2000, 1, 1, tzinfo=tz)
+    end = (
+        datetime.combine(to + timedelta(days=1), time(0), tzinfo=tz)
+        if to
+        else med.clock.now() + timedelta(days=1)
+    )
+    docs = await med.repo.concluded_between(int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+    if not user.county_wide:
+        docs = [d for d in docs if d["organization"]["code"] == user.unit]
+    return {
+        "group_by": group_by,
+        "from": from_,
+        "to": to,
+        "rows": figures.summarize(docs, group_by),
+    }
+
+
+@router.post(
+    "/admin/mediation/reload", summary="Load the organizations, mediators, policy and templates again"
+)
+async def reload(user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+    """Check the files again and use them; with problems, every one is listed (422) and the rules in
+    use stay. New mediators of the seed file are added; those in the directory keep their edits."""
+    require_roles(user, Role.ADMIN)
+    try:
+        rules, seed = load_rules(med.settings)
+    except (OrganizationsError, PolicyError, DocumentError) as exc:
+        detail = [{"loc": ["mediation_data"], "msg": p, "type": "mediation_data"} for p in exc.problems]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+    med.rules, med.seed = rules, seed
+    added = await med.repo.seed_mediators(m.model_dump() for m in seed)
+    return {
+        "organizations": len(rules.directory.organizations),
+        "organizations_version": rules.directory.version,
+        "policy_version": rules.policy.version,
+        "mediators_added": added,
+    }

@@ -1,0 +1,221 @@
+"""Mediation's HTTP API for mediations: open, read, consent, sessions, outcome, fulfilment, escalation."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import HTMLResponse
+
+from dispatch_common.auth import Principal
+from services.mediation import commands, opening
+from services.mediation.bootstrap import Mediation
+from services.mediation.domain.lifecycle import may_see
+from services.mediation.entrypoints.bodies import (
+    Assign,
+    Consent,
+    Escalate,
+    FulfilmentCheck,
+    OpenMediation,
+    Outcome,
+    Reason,
+    Reschedule,
+    ScheduleSession,
+    SessionRecord,
+    as_details,
+)
+from services.mediation.entrypoints.deps import CurrentUser, MediationDeps, answers
+
+router = APIRouter(prefix="/v1", tags=["mediations"])
+
+
+def session_view(session: dict[str, Any]) -> dict[str, Any]:
+    """A session as the API shows it."""
+    return {
+        k: session.get(k)
+        for k in (
+            "no",
+            "status",
+            "start_at",
+            "end_at",
+            "place",
+            "video",
+            "video_link",
+            "participants",
+            "record",
+            "changes",
+            "cancel_reason",
+        )
+    }
+
+
+def mediation_view(doc: dict[str, Any]) -> dict[str, Any]:
+    """A mediation as the API shows it; the agreement's document is at its own path."""
+    agreement = doc.get("agreement")
+    return {
+        "id": doc["_id"],
+        "case_id": doc["case_id"],
+        "case_no": doc.get("case_no"),
+        "type": doc["type"],
+        "status": doc["status"],
+        "origin": doc.get("origin", "routed"),
+        "organization": doc["organization"],
+        "mediator": doc.get("mediator"),
+        "language": doc.get("language"),
+        "jurisdiction": doc.get("jurisdiction"),
+        "category": doc.get("category"),
+        "parties": doc.get("parties") or [],
+        "sessions": [session_view(s) for s in doc.get("sessions") or []],
+        "outcome": doc.get("outcome"),
+        "agreement": {k: v for k, v in agreement.items() if k != "document_html"} if agreement else None,
+        "fulfilment": doc.get("fulfilment"),
+        "escalation": doc.get("escalation"),
+        "referrals": doc.get("referrals") or [],
+        "opened_at": doc["opened_at"],
+        "due_at": doc.get("due_at"),
+        "time_limit": doc.get("time_limit"),
+        "concluded_at": doc.get("concluded_at"),
+        "explanation": doc.get("explanation") or [],
+        "actions": doc.get("actions") or [],
+    }
+
+
+@router.get("/mediations", summary="Mediations of a case")
+async def list_mediations(
+    user: CurrentUser, med: MediationDeps, case_id: Annotated[str, Query(min_length=1, max_length=128)]
+) -> dict[str, Any]:
+    """The mediations the caller may see for one case, oldest first."""
+    docs = await med.repo.of_case(case_id)
+    return {"items": [mediation_view(d) for d in docs if may_see(user, d)]}
+
+
+@router.get("/mediations/{mediation_id}", summary="One mediation")
+async def get_mediation(mediation_id: str, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+    """A mediation by id."""
+    doc = await med.repo.get(mediation_id)
+    if doc is None or not may_see(user, doc):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mediation {mediation_id}")
+    return mediation_view(doc)
+
+
+@router.get(
+    "/mediations/{mediation_id}/agreement",
+    summary="The agreement (调解协议书) as an HTML page",
+    response_class=HTMLResponse,
+)
+async def agreement(mediation_id: str, user: CurrentUser, med: MediationDeps) -> HTMLResponse:
+    """The agreement document made from the template when the parties agreed."""
+    doc = await med.repo.get(mediation_id)
+    if doc is None or not may_see(user, doc):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mediation {mediation_id}")
+    if not doc.get("agreement"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"mediation {mediation_id} has no agreement")
+    return HTMLResponse(doc["agreement"]["document_html"])
+
+
+@router.post("/mediations", status_code=201, summary="Open a mediation (a dispatcher, or a unit of the case)")
+async def open_mediation(body: OpenMediation, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+    """The organization is chosen by jurisdiction, type and category, the mediator by specialty and
+    load; `409` while another mediation of the case is open or when no organization serves it."""
+    with answers():
+        doc = await opening.request_mediation(
+            body.case_id,
+            caller=user,
+            repo=med.repo,
+            rules=med.rules,
+            clock=med.clock,
+            requested=body.type,
+            organization=body.organization,
+            language=body.language,
+            note=body.note,
+        )
+    med.runtime.nudge()
+    return mediation_view(doc)
+
+
+async def _act(
+    med: Mediation, mediation_id: str, user: Principal, action: str, details: dict[str, Any]
+) -> dict[str, Any]:
+    with answers():
+        doc = await commands.act(
+            mediation_id, action, details, caller=user, repo=med.repo, rules=med.rules, clock=med.clock
+        )
+    med.runtime.nudge()
+    return mediation_view(doc)
+
+
+@router.post("/mediations/{mediation_id}/assign", summary="Give it to another organization or mediator")
+async def assign(mediation_id: str, body: Assign, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+    """Dispatchers move a mediation to another organization; its organization changes the mediator."""
+    with answers():
+        doc = await opening.assign(
+            mediation_id,
+            caller=user,
+            repo=med.repo,
+            rules=med.rules,
+            clock=med.clock,
+            organization=body.organization,
+            mediator=body.mediator,
+            reason=body.reason,
+        )
+    med.runtime.nudge()
+    return mediation_view(doc)
+
+
+@router.post(
+    "/mediations/{mediation_id}/consent", summary="Record the parties' consent (mediation is voluntary)"
+)
+async def consent(mediation_id: str, body: Consent, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+    """All agree: `in_progress`; some not asked yet: `consent_pending`; one refuses: `refused`, with
+    the next step in `next` (a referral, or back to the lead unit's handling)."""
+    return await _act(med, mediation_id, user, "consent", as_details(body))
+
+
+@router.post("/mediations/{mediation_id}/sessions", status_code=201, summary="Schedule a session")
+async def schedule(
+    mediation_id: str, body: ScheduleSession, user: CurrentUser, med: MediationDeps
+) -> dict[str, Any]:
+    """Time, place or video, parties and invited participants; with `record`, a session held already."""
+    return await _act(med, mediation_id, user, "schedule_session", as_details(body))
+
+
+@router.post("/mediations/{mediation_id}/sessions/{no}/reschedule", summary="Move a scheduled session")
+async def reschedule(
+    mediation_id: str, no: int, body: Reschedule, user: CurrentUser, med: MediationDeps
+) -> dict[str, Any]:
+    return await _act(med, mediation_id, user, "reschedule_session", as_details(body) | {"no": no})
+
+
+@router.post("/mediations/{mediation_id}/sessions/{no}/cancel", summary="Cancel a scheduled session")
+async def cancel(
+    mediation_id: str, no: int, body: Reason, user: CurrentUser, med: MediationDeps
+) -> dict[str, Any]:
+    return await _act(med, mediation_id, user, "cancel_session", {"no": no, "reason": body.reason})
+
+
+@router.post("/mediations/{mediation_id}/sessions/{no}/record", summary="Record a session held (调解记录)")
+async def record(
+    mediation_id: str, no: int, body: SessionRecord, user: CurrentUser, med: MediationDeps
+) -> dict[str, Any]:
+    return await _act(med, mediation_id, user, "record_session", {"no": no, "record": as_details(body)})
+
+
+@router.post("/mediations/{mediation_id}/outcome", summary="The outcome: agreement, or no agreement")
+async def outcome(mediation_id: str, body: Outcome, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+    """An agreement makes the 调解协议书 from its template and sets the fulfilment check; no agreement
+    names the next step (a referral to legal aid, arbitration, the court or counselling, or handling)."""
+    return await _act(med, mediation_id, user, "conclude", as_details(body))
+
+
+@router.post("/mediations/{mediation_id}/fulfilment", summary="Record the agreement's fulfilment check")
+async def fulfilment(
+    mediation_id: str, body: FulfilmentCheck, user: CurrentUser, med: MediationDeps
+) -> dict[str, Any]:
+    return await _act(med, mediation_id, user, "check_fulfilment", as_details(body))
+
+
+@router.post("/mediations/{mediation_id}/escalate", summary="The dispute grew: warn and bring in the police")
+async def escalate(
+    mediation_id: str, body: Escalate, user: CurrentUser, med: MediationDeps
+) -> dict[str, Any]:
+    """At the policy's thresholds (people involved, threats): a warning, and the police station of
+    the jurisdiction joins (警调联动)."""
+    return await _act(med, mediation_id, user, "escalate", as_details(body))
