@@ -12,6 +12,7 @@ BENCHMARKS = {
     "duplicate_lookup": ["--cases", "1000000"],
     "routing_decide": ["--decisions", "20000", "--lookups", "500000"],
     "supervision_queries": ["--cases", "1000000"],
+    "notify_load": ["--rate", "100", "--seconds", "20", "--burst", "2000"],
 }
 
 
@@ -24,6 +25,7 @@ def main() -> int:
     quick = {
         "intake_load": ["--rate", "50", "--seconds", "5"],
         "duplicate_lookup": ["--cases", "20000"],
+        "notify_load": ["--rate", "50", "--seconds", "3", "--burst", "200"],
         "routing_decide": ["--decisions", "1000", "--warmup", "100", "--lookups", "20000"],
         "supervision_queries": ["--cases", "20000"],
     }

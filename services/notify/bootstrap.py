@@ -1,68 +1,132 @@
 """Notify's composition root."""
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
+import httpx
 from fastapi import FastAPI
-from pymongo.asynchronous.collection import AsyncCollection
 
-from dispatch_common import subjects
-from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.county import county_name
+from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
-from services.notify import handlers
+from services.notify.adapters.channels import ChannelAdapter, Mailer, SmsGateway, Webhooks
+from services.notify.adapters.repository import Messages
 from services.notify.config import NotifySettings
-from services.notify.domain.models import CaseScreenedView, Templates
+from services.notify.domain.delivery import QuietHours, parse_quiet_hours
+from services.notify.domain.message import RetryPolicy
+from services.notify.domain.recipients import Directory
+from services.notify.domain.templates import Templates
+from services.notify.sender import Sender
 
 
 @dataclass
 class Notify:
-    """Everything notify's handlers need."""
+    """Everything notify's handlers, sender and routes need."""
 
     runtime: Runtime
-    notifications: AsyncCollection
+    settings: NotifySettings
+    messages: Messages
     templates: Templates
+    directory: Directory
     clock: Clock
+    timezone: ZoneInfo
+    quiet: QuietHours | None
     county_name: str
+    sender: Sender | None = None
+    http: httpx.AsyncClient | None = None
+    adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
 
-    async def ensure_indexes(self) -> None:
-        """Notifications are listed by case."""
-        await self.notifications.create_index([("case_id", 1), ("created_at", 1)])
+
+def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[str, ChannelAdapter]:
+    """The channels configured: the SMS gateway and SMTP when their settings are given; webhooks always."""
+    adapters: dict[str, ChannelAdapter] = {
+        "webhook": Webhooks(
+            secrets={name: s.get_secret_value() for name, s in settings.webhook_secrets.items()}, client=http
+        )
+    }
+    if settings.sms_gateway_url and settings.sms_gateway_secret is not None:
+        # The phone's ciphertext is opened only here; without the keys (production needs PII_ENC_KEY and
+        # PII_HASH_KEY) the service refuses to start rather than fail each message.
+        keys = load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir)
+        adapters["sms"] = SmsGateway(
+            url=settings.sms_gateway_url,
+            secret=settings.sms_gateway_secret.get_secret_value(),
+            keys=keys,
+            client=http,
+        )
+    if settings.smtp_host:
+        adapters["email"] = Mailer(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            timeout=settings.delivery_timeout_seconds,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+            starttls=settings.smtp_starttls,
+        )
+    return adapters
 
 
 def build(settings: NotifySettings | None = None, *, clock: Clock | None = None) -> Notify:
-    """Wire notify's parts and its consumer."""
+    """Wire notify's parts, its consumers and its sender."""
+    from services.notify.entrypoints import subscribers
+
     settings = settings or NotifySettings()
     runtime = Runtime(settings)
+    messages = Messages(runtime.db)
+    runtime.outbox(messages.notifications)
+    runtime.on_start(messages.ensure_indexes)
     notify = Notify(
         runtime=runtime,
-        notifications=runtime.outbox(runtime.db["notifications"]),
-        templates=Templates(settings.templates_file),
+        settings=settings,
+        messages=messages,
+        templates=Templates(settings.templates_file, max_segments=settings.sms_max_segments),
+        directory=Directory(settings.recipients_file),
         clock=clock or SystemClock(),
+        timezone=ZoneInfo(settings.county_timezone),
+        quiet=parse_quiet_hours(settings.quiet_hours),
         county_name=county_name(settings.county_dir),
     )
-    runtime.on_start(notify.ensure_indexes)
-
-    async def on_screened(delivery: Delivery) -> None:
-        await handlers.notify_screening(
-            delivery.event,
-            delivery.data,
-            notifications=notify.notifications,
-            templates=notify.templates,
-            clock=notify.clock,
-            consumer=subjects.NOTIFY_ON_SCREENED,
-            county_name=notify.county_name,
-        )
-        runtime.nudge()
-
-    runtime.bus.consume(
-        subject=subjects.CASE_SCREENED,
-        durable=subjects.NOTIFY_ON_SCREENED,
-        handler=on_screened,
-        data_model=CaseScreenedView,
+    http = httpx.AsyncClient(timeout=settings.delivery_timeout_seconds)
+    notify.http = http
+    notify.adapters = channel_adapters(settings, http)
+    notify.sender = Sender(
+        messages=messages,
+        adapters=notify.adapters,
+        directory=notify.directory,
+        clock=notify.clock,
+        policy=RetryPolicy(
+            max_attempts=settings.delivery_max_attempts,
+            base_seconds=settings.delivery_backoff_seconds,
+            cap_seconds=settings.delivery_backoff_max_seconds,
+            lease_seconds=settings.delivery_lease_seconds,
+        ),
+        quiet=notify.quiet,
+        timezone=notify.timezone,
+        rates=settings.channel_rate_limits,
+        concurrency=settings.sender_concurrency,
+        poll_seconds=settings.sender_poll_seconds,
+        timeout_seconds=settings.delivery_timeout_seconds,
+        on_events=runtime.nudge,
     )
+    subscribers.register(notify)
+    sender = notify.sender
+    for channel in notify.adapters:
+        # The step runs for as long as the service does; `every` restarts it if it ever fails.
+        step = _channel_loop(sender, channel)
+        runtime.every(settings.sender_poll_seconds, step, name=f"notify-send-{channel}")
+    runtime.every(max(1.0, settings.delivery_lease_seconds / 4), sender.recover, name="notify-recover")
     return notify
+
+
+def _channel_loop(sender: Sender, channel: str) -> Callable[[], Awaitable[None]]:
+    async def loop() -> None:
+        await sender.run_channel(channel)
+
+    return loop
 
 
 def create(settings: NotifySettings | None = None) -> FastAPI:
@@ -73,7 +137,7 @@ def create(settings: NotifySettings | None = None) -> FastAPI:
     app = create_app(
         notify.runtime,
         title="Notify",
-        description="Notices to petitioners and units (一信三反馈).",
+        description="Notices to petitioners, units and leaders (一信三反馈): SMS, e-mail, webhooks, inbox.",
         include=api.include,
     )
     app.state.notify = notify

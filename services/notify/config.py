@@ -2,8 +2,13 @@
 
 from pathlib import Path
 
+from pydantic import Field, SecretStr, field_validator, model_validator
+
 from dispatch_common.paths import DATA_DIR
 from dispatch_common.settings import ServiceSettings, port_field
+
+PLACEHOLDERS = frozenset({"", "REPLACE_ME", "changeme", "dev-secret"})
+CHANNELS_SENT_OUT = ("sms", "email", "webhook")
 
 
 class NotifySettings(ServiceSettings):
@@ -12,3 +17,65 @@ class NotifySettings(ServiceSettings):
     service_name: str = "notify"
     port: int = port_field("notify", 8005)
     templates_file: Path = DATA_DIR / "notify" / "templates.json"
+    recipients_file: Path = DATA_DIR / "notify" / "recipients.json"
+
+    # The SMS gateway: unset, SMS notices wait queued until one is configured.
+    sms_gateway_url: str | None = None
+    sms_gateway_secret: SecretStr | None = None
+    sms_max_segments: int = Field(3, ge=1, le=10)
+
+    # SMTP: unset host, e-mail notices wait queued.
+    smtp_host: str | None = None
+    smtp_port: int = Field(25, ge=1, le=65535)
+    smtp_from: str = "dispatch@localhost"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+
+    # Secrets of the webhooks named in the recipients file, by name: {"hotline": "..."}.
+    webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
+
+    delivery_timeout_seconds: float = Field(10.0, gt=0)
+    delivery_max_attempts: int = Field(6, ge=1, le=50)
+    delivery_backoff_seconds: float = Field(2.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(600.0, gt=0)
+    # A message claimed for sending longer than this (the sender died) is taken up again.
+    delivery_lease_seconds: float = Field(60.0, gt=0)
+    channel_rate_limits: dict[str, float] = Field(
+        default_factory=lambda: {"sms": 20.0, "email": 10.0, "webhook": 50.0}
+    )
+    sender_concurrency: int = Field(16, ge=1, le=512)
+    sender_poll_seconds: float = Field(0.5, gt=0)
+    # Non-urgent SMS wait for the end of quiet hours (county time); empty: no quiet hours.
+    quiet_hours: str = "21:00-08:00"
+
+    @field_validator("channel_rate_limits")
+    @classmethod
+    def _known_channels(cls, value: dict[str, float]) -> dict[str, float]:
+        unknown = set(value) - set(CHANNELS_SENT_OUT)
+        if unknown:
+            raise ValueError(f"rate limits for unknown channels {sorted(unknown)}")
+        if any(rate <= 0 for rate in value.values()):
+            raise ValueError("a rate limit is a positive number of messages per second")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours_shape(cls, value: str) -> str:
+        from services.notify.domain.delivery import parse_quiet_hours
+
+        parse_quiet_hours(value)  # raises ValueError with the reason
+        return value
+
+    @model_validator(mode="after")
+    def _secrets_are_real_outside_development(self) -> "NotifySettings":
+        if self.sms_gateway_url and self.sms_gateway_secret is None:
+            raise ValueError("SMS_GATEWAY_SECRET is required with SMS_GATEWAY_URL (requests are signed)")
+        if self.environment == "production":
+            secrets = [("SMS_GATEWAY_SECRET", self.sms_gateway_secret)] + [
+                (f"WEBHOOK_SECRETS[{name}]", value) for name, value in self.webhook_secrets.items()
+            ]
+            for name, secret in secrets:
+                if secret is not None and secret.get_secret_value() in PLACEHOLDERS:
+                    raise ValueError(f"{name} is a placeholder; set a real secret in production")
+        return self

@@ -1,82 +1,110 @@
-"""Notify's handlers: record each notice once per (event, kind, recipient, channel)."""
+"""Notify's handler: record every message an event owes, once per (event, kind, recipient, channel).
 
+Nothing is sent here. Each message is inserted under its derived id before any channel sees it, so
+a redelivered event finds its messages recorded and adds nothing; an inbox message is delivered by
+that insert, the others wait for the sender.
+"""
+
+import logging
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from pymongo.asynchronous.collection import AsyncCollection
+from pydantic import BaseModel
 
-from dispatch_common import store, subjects
 from dispatch_common.clock import Clock
-from dispatch_common.envelope import Envelope, derived_event_id, make_event
+from dispatch_common.envelope import Envelope
+from services.notify import metrics
+from services.notify.adapters.repository import Messages
+from services.notify.domain.delivery import QuietHours
+from services.notify.domain.message import delivered_now, hold_for_quiet_hours, new_message, sent_event
 from services.notify.domain.models import (
-    NOTICE_OF_OUTCOME,
+    CaseAssignedView,
     CaseScreenedView,
-    NotificationSent,
-    Templates,
-    petitioner_channel,
+    MediationOpenedView,
+    ReroutedView,
 )
+from services.notify.domain.plan import CaseNotKnownYet, notices, occasion
+from services.notify.domain.recipients import Directory
+from services.notify.domain.templates import Templates
 
-SOURCE = "/dispatch/notify"
+log = logging.getLogger("dispatch.notify")
 
 
-async def notify_screening(
+@dataclass(frozen=True)
+class Recorded:
+    """What one event left: the ids of the messages recorded now, and their channels."""
+
+    ids: list[str]
+    channels: set[str]
+
+
+def case_facts(data: BaseModel) -> dict[str, Any]:
+    """What an event tells notify about its case, to keep for later notices."""
+    if isinstance(data, CaseScreenedView):
+        petitioner = data.petitioner.model_dump()
+        return {"case_no": data.case_no, "petitioner": petitioner, "confidential": data.confidential}
+    if isinstance(data, CaseAssignedView):
+        handling = next((d for d in data.deadlines if d.kind == "handling"), None)
+        return {
+            "case_no": data.case_no,
+            "lead_unit": {"code": data.lead_unit.code, "name": data.lead_unit.name},
+            "assisting_units": [{"code": u.code, "name": u.name} for u in data.assisting_units],
+            "handling_due_at": handling.due_at if handling else None,
+        }
+    if isinstance(data, ReroutedView) and data.lead_unit is not None:
+        lead = {"code": data.lead_unit.code, "name": data.lead_unit.name}
+        return {"case_no": data.case_no, "lead_unit": lead}
+    if isinstance(data, MediationOpenedView):
+        return {}
+    case_no = getattr(data, "case_no", None)
+    return {"case_no": case_no} if case_no else {}
+
+
+async def record_notices(
     event: Envelope,
-    case: CaseScreenedView,
+    data: BaseModel,
     *,
-    notifications: AsyncCollection,
+    messages: Messages,
     templates: Templates,
+    directory: Directory,
     clock: Clock,
-    consumer: str,
+    timezone: ZoneInfo,
+    quiet: QuietHours | None,
     county_name: str,
-) -> str | None:
-    """Tell the petitioner the screening outcome (受理告知, 不予受理告知...): the first of three feedbacks."""
-    kind = NOTICE_OF_OUTCOME.get(case.outcome)
-    if kind is None:
-        return None  # the manual screening queue decides first; the notice follows that decision
-    channel, recipient, inbox_reason = petitioner_channel(case.petitioner)
-    notification_id = derived_event_id("notification", event.id, kind, recipient, channel)
+) -> Recorded:
+    """Record the messages an event owes (一信三反馈 to the petitioner, alerts to units and leaders)."""
+    case_id = getattr(data, "case_id", None)
+    case: dict[str, Any] = {}
+    if case_id:
+        facts = case_facts(data)
+        case = await messages.remember(case_id, facts) if facts else await messages.case(case_id)
+    occ = occasion(event.type, data, case, tz=timezone, at=event.time)
+    occ.values["county_name"] = county_name
     now = clock.now()
-    # The inbox is delivered by storing it; SMS waits in the queue for the gateway sender.
-    status = "sent" if channel == "inbox" else "queued"
-    doc: dict[str, Any] = {
-        "_id": notification_id,
-        "case_id": case.case_id,
-        "kind": kind,
-        "channel": channel,
-        "recipient": recipient,
-        "contact_token": case.petitioner.contact_token if channel == "sms" else None,
-        "body": templates.render(
-            kind,
-            channel,
-            case_no=case.case_no,
-            county_name=county_name,
-            reason=case.reason,
-            answer=case.answer or "",
-        ),
-        "status": status,
-        "attempts": 0,
-        "created_at": now,
-        "sent_at": now if status == "sent" else None,
-        "channel_reason": inbox_reason,
-        "cause_event_id": event.id,
-    }
-    events = []
-    if status == "sent":
-        events.append(
-            make_event(
-                type=subjects.NOTIFICATION_SENT,
-                source=SOURCE,
-                subject=case.case_id,
-                clock=clock,
-                event_id=derived_event_id(consumer, event.id, subjects.NOTIFICATION_SENT, notification_id),
-                data=NotificationSent(
-                    notification_id=notification_id,
-                    case_id=case.case_id,
-                    kind=kind,
-                    channel=channel,
-                    recipient=recipient,
-                    sent_at=now,
-                ),
-            )
-        )
-    await store.insert_aggregate(notifications, doc, events)  # False: recorded before, nothing more to do
-    return notification_id
+    recorded = Recorded([], set())
+    owed, waiting = notices(occ, case, directory)
+    for notice in owed:
+        audience = notice.target.recipient.audience
+        if not templates.has(notice.kind, audience):
+            log.warning("no template; notice not recorded", extra={"kind": notice.kind, "audience": audience})
+            continue
+        rendered = templates.compose(notice.kind, audience, notice.target.channel, occ.values)
+        due = hold_for_quiet_hours(notice.target.channel, notice.urgent, now, quiet, timezone)
+        case_no = occ.values.get("case_no") or None
+        doc = new_message(notice, rendered, cause=event, now=now, due=due, case_no=case_no)
+        events = []
+        if notice.target.channel == "inbox":
+            doc = delivered_now(doc, now)
+            events.append(sent_event(doc, now, clock))
+        if await messages.add(doc, events):
+            recorded.ids.append(doc["_id"])
+            recorded.channels.add(doc["channel"])
+            metrics.MESSAGES.labels(doc["channel"], "recorded").inc()
+            if doc["status"] == "sent":
+                metrics.MESSAGES.labels(doc["channel"], "sent").inc()
+    if waiting:
+        # Recorded what could be; the event comes again (back-off) for the rest, which needs an event
+        # of the case not seen yet. A notice that never finds its petitioner is dead-lettered, reported.
+        raise CaseNotKnownYet("; ".join(waiting))
+    return recorded

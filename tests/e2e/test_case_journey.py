@@ -86,9 +86,9 @@ def test_the_petitioner_is_told_of_acceptance_by_sms_or_inbox(clerk, dispatcher,
         "intake", "/v1/cases", json=submission(sample, petitioner={"anonymous": True})
     ).json()
 
-    def notices(case_id):
+    def notices(case_id, kind="acceptance"):
         items = dispatcher.get("notify", "/v1/notifications", params={"case_id": case_id}).json()["items"]
-        return items or None
+        return [n for n in items if n["kind"] == kind] or None
 
     sms = wait_for(lambda: notices(with_phone["case_id"]), what="the SMS acceptance notice")
     assert [(n["kind"], n["channel"], n["status"]) for n in sms] == [("acceptance", "sms", "queued")]
@@ -98,6 +98,10 @@ def test_the_petitioner_is_told_of_acceptance_by_sms_or_inbox(clerk, dispatcher,
     inbox = wait_for(lambda: notices(anonymous["case_id"]), what="the inbox acceptance notice")
     assert [(n["kind"], n["channel"], n["status"]) for n in inbox] == [("acceptance", "inbox", "sent")]
     assert inbox[0]["channel_reason"] == "anonymous petitioner"
+
+    # the second feedback: the assignment, to the petitioner and to the unit that has the case
+    assigned = wait_for(lambda: notices(with_phone["case_id"], "assignment"), what="the assignment notices")
+    assert all(PHONE not in json.dumps(n) for n in assigned)
 
 
 def test_a_civil_dispute_opens_a_mediation_with_the_village_committee(clerk, dispatcher, samples, units):

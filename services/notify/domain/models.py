@@ -1,37 +1,176 @@
-"""Notices, their channels and the events notify emits."""
+"""What notify reads of other services' events, and the events it emits."""
 
-import json
 from datetime import datetime
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
+
+from services.notify.domain.templates import Templates
+
+__all__ = [
+    "NOTICE_OF_OUTCOME",
+    "AlarmView",
+    "CaseAssignedView",
+    "CaseScreenedView",
+    "Channel",
+    "HandlingView",
+    "MediationOpenedView",
+    "MediationSessionView",
+    "NotificationFailed",
+    "NotificationSent",
+    "PetitionerContact",
+    "ReroutedView",
+    "RouteDisputedView",
+    "Status",
+    "Templates",
+    "UnitRef",
+    "WarningRaisedView",
+    "petitioner_channel",
+]
 
 Channel = Literal["sms", "email", "webhook", "inbox"]
 Status = Literal["queued", "sent", "failed", "dead"]
 
 
-class PetitionerContact(BaseModel):
-    """How the petitioner can be reached, as intake's event tells it (masked, contact encrypted)."""
-
+class _View(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+class PetitionerContact(_View):
+    """How the petitioner can be reached, as intake's event tells it (masked, contact encrypted)."""
 
     anonymous: bool
     phone_masked: str | None = None
     contact_token: str | None = None
 
 
-class CaseScreenedView(BaseModel):
-    """What notify needs of dispatch.case.screened."""
+class UnitRef(_View):
+    """A unit as events name it."""
 
-    model_config = ConfigDict(extra="ignore")
+    code: str
+    name: str
+    type: str | None = None
+    role: str | None = None
+
+
+class CaseScreenedView(_View):
+    """What notify needs of dispatch.case.screened."""
 
     case_id: str
     case_no: str
     outcome: str
     reason: str = ""
     answer: str | None = None
+    transfer_to: str | None = None
+    confidential: bool = False
     petitioner: PetitionerContact
+
+
+class Deadline(_View):
+    """A deadline as supervision's events carry it."""
+
+    kind: str
+    label: str = ""
+    due_at: datetime
+
+
+class CaseAssignedView(_View):
+    """What notify needs of dispatch.case.assigned."""
+
+    case_id: str
+    case_no: str
+    lead_unit: UnitRef
+    assisting_units: list[UnitRef] = []
+    deadlines: list[Deadline] = []
+    assigned_at: datetime
+
+
+class HandlingView(_View):
+    """A step of handling (progressed, extended, replied, followed_up, reopened)."""
+
+    case_id: str
+    case_no: str
+    status: str = ""
+    action: str = ""
+    at: datetime | None = None
+    note: str | None = None
+    units: list[str] = []
+    days: int | None = None
+    approved: bool | None = None
+    result: str | None = None
+    rating: str | None = None
+
+
+class AlarmView(_View):
+    """dispatch.case.deadline_warning, dispatch.case.overdue and dispatch.case.escalated."""
+
+    case_id: str
+    case_no: str
+    status: str = ""
+    deadline: Deadline
+    lead_unit: UnitRef | None = None
+    level: str | None = None
+    label: str | None = None
+
+
+class ReroutedView(_View):
+    """What notify needs of dispatch.case.rerouted."""
+
+    case_id: str
+    case_no: str
+    cause: str
+    reason: str = ""
+    lead_unit: UnitRef | None = None
+    previous_lead_unit: UnitRef | None = None
+
+
+class RouteDisputedView(_View):
+    """What notify needs of dispatch.case.route_disputed."""
+
+    case_id: str
+    case_no: str
+    reason: str
+    lead_unit: UnitRef | None = None
+
+
+class MediationOpenedView(_View):
+    """What notify needs of dispatch.mediation.opened."""
+
+    mediation_id: str
+    case_id: str
+    organization: UnitRef
+    type: str = "people"
+    opened_at: datetime
+
+
+class Session(_View):
+    """A mediation session as mediation's events carry it."""
+
+    no: int = 1
+    start_at: datetime
+    place: str | None = None
+    video: bool = False
+
+
+class MediationSessionView(_View):
+    """What notify needs of dispatch.mediation.session_scheduled and .session_rescheduled."""
+
+    mediation_id: str
+    case_id: str
+    case_no: str
+    organization: UnitRef
+    session: Session
+
+
+class WarningRaisedView(_View):
+    """What notify needs of dispatch.warning.raised."""
+
+    warning_id: str
+    kind: str
+    reason: str
+    raised_at: datetime
+    case_id: str | None = None
+    case_no: str | None = None
 
 
 # The notice each screening outcome owes the petitioner (一信三反馈: the first feedback).
@@ -49,22 +188,24 @@ class NotificationSent(BaseModel):
     """dispatch.notification.sent."""
 
     notification_id: str
-    case_id: str
+    case_id: str | None
     kind: str
     channel: Channel
     recipient: str
     sent_at: datetime
 
 
-class Templates:
-    """Message texts per kind and channel, loaded from data."""
+class NotificationFailed(BaseModel):
+    """dispatch.notification.failed: a message given up on after its last try."""
 
-    def __init__(self, path: Path) -> None:
-        self._texts: dict[str, dict[str, str]] = json.loads(path.read_text(encoding="utf-8"))["templates"]
-
-    def render(self, kind: str, channel: str, **values: str) -> str:
-        """The text of a notice with its variables filled in."""
-        return self._texts[kind][channel].format(**values)
+    notification_id: str
+    case_id: str | None
+    kind: str
+    channel: Channel
+    recipient: str
+    attempts: int
+    reason: str
+    failed_at: datetime
 
 
 def petitioner_channel(contact: PetitionerContact) -> tuple[Channel, str, str | None]:

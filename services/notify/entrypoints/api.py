@@ -1,11 +1,19 @@
-"""Notify's HTTP API."""
+"""Notify's HTTP API: messages and their delivery, inboxes, letters, and templates with preview."""
 
+import asyncio
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse
+from jinja2 import TemplateError
+from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch_common.auth import Principal, Role, authenticate, require_roles
+from dispatch_common.store import VersionConflict, retry_on_conflict
 from services.notify.bootstrap import Notify
+from services.notify.domain.recipients import DirectoryProblem
+from services.notify.domain.templates import TemplateProblem
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 READERS = (
@@ -16,6 +24,10 @@ READERS = (
     Role.AUDITOR,
     Role.ADMIN,
 )
+# Who may read a petitioner's inbox of a case: the reception window and the petition portal.
+PETITIONER_INBOX_READERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.EXTERNAL_SYSTEM)
+TEMPLATE_EDITORS = (Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER)
+CaseId = Annotated[str, Query(min_length=1, max_length=128)]
 
 
 async def _notify(request: Request) -> Notify:
@@ -26,31 +38,244 @@ CurrentUser = Annotated[Principal, Depends(authenticate)]
 NotifyDeps = Annotated[Notify, Depends(_notify)]
 
 
-@router.get("/notifications", summary="Notices of a case, recipients masked")
+def _ms_to_time(ms: int | None) -> datetime | None:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC) if ms is not None else None
+
+
+def message_view(d: dict[str, Any]) -> dict[str, Any]:
+    """A message as answers show it: the recipient masked, no contact, no address."""
+    return {
+        "id": d["_id"],
+        "case_id": d.get("case_id"),
+        "case_no": d.get("case_no"),
+        "kind": d["kind"],
+        "level": d.get("level"),
+        "audience": d.get("audience"),
+        "channel": d["channel"],
+        "recipient": d["recipient"],
+        "status": d["status"],
+        "attempts": d.get("attempts", 0),
+        "sent_at": d.get("sent_at"),
+        "created_at": d.get("created_at"),
+        "next_attempt_at": _ms_to_time(d.get("due_ts")) if d["status"] in ("queued", "failed") else None,
+        "urgent": bool(d.get("urgent")),
+        "subject": d.get("subject"),
+        "body": d.get("body"),
+        "has_document": bool(d.get("document_html")),
+        "channel_reason": d.get("channel_reason"),
+        "last_error": d.get("last_error"),
+        "dead_reason": d.get("dead_reason"),
+        "template_version": d.get("template_version"),
+        "read": d.get("read") if d["channel"] == "inbox" else None,
+        "read_at": d.get("read_at"),
+    }
+
+
+@router.get("/notifications", summary="Messages of a case (or in one state), recipients masked")
 async def list_notifications(
-    user: CurrentUser, notify: NotifyDeps, case_id: Annotated[str, Query(min_length=1, max_length=128)]
+    user: CurrentUser,
+    notify: NotifyDeps,
+    case_id: CaseId | None = None,
+    state: Annotated[str | None, Query(alias="status", pattern="^(queued|sent|failed|dead)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
-    """Every notice recorded for a case, oldest first."""
+    """Every message of a case, oldest first; or, without a case, the latest messages in one state."""
     require_roles(user, *READERS)
-    cursor = notify.notifications.find({"case_id": case_id}, {"outbox": 0, "contact_token": 0}).sort(
-        [("created_at", 1)]
+    if case_id:
+        docs = await notify.messages.of_case(case_id)
+        if state:
+            docs = [d for d in docs if d["status"] == state]
+    elif state:
+        docs = await notify.messages.with_status(state, limit)
+    else:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give case_id or status")
+    return {"items": [message_view(d) for d in docs[:limit]]}
+
+
+async def _message(notify: Notify, notification_id: str) -> dict[str, Any]:
+    doc = await notify.messages.get(notification_id)
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notification {notification_id}")
+    return doc
+
+
+def _inbox_owners(user: Principal) -> set[str]:
+    owners = {f"role:{user.role.value}"}
+    if user.unit:
+        owners.add(f"unit:{user.unit}")
+        if user.role == Role.UNIT_LEADER:
+            owners.add(f"unit_leader:{user.unit}")
+    return owners
+
+
+def _may_see(user: Principal, doc: dict[str, Any]) -> bool:
+    if user.role in READERS:
+        return True
+    owner = doc.get("inbox_owner") or doc.get("recipient_key")
+    return owner in _inbox_owners(user)
+
+
+@router.get("/notifications/{notification_id}", summary="One message with its delivery attempts")
+async def get_notification(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
+    """A message and every try to deliver it."""
+    doc = await _message(notify, notification_id)
+    if not _may_see(user, doc):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notification {notification_id}")
+    attempts = await notify.messages.attempts_of(notification_id)
+    return message_view(doc) | {"attempt_log": attempts}
+
+
+@router.get(
+    "/notifications/{notification_id}/document",
+    summary="The letter of a formal notice (告知书, 答复意见书, 督办函...) as HTML",
+    response_class=HTMLResponse,
+)
+async def get_document(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> HTMLResponse:
+    """The letter-style document of a formal notice, as it was rendered when the notice was recorded."""
+    doc = await _message(notify, notification_id)
+    if not _may_see(user, doc) or not doc.get("document_html"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document for notification {notification_id}")
+    return HTMLResponse(doc["document_html"])
+
+
+@router.post("/notifications/{notification_id}/retry", summary="Send a dead message again")
+async def retry_notification(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
+    """Put a dead message back in the queue (an operator fixed the address or the gateway)."""
+    require_roles(user, Role.ADMIN, Role.SUPERVISOR)
+
+    async def attempt() -> dict[str, Any]:
+        doc = await _message(notify, notification_id)
+        if doc["status"] != "dead":
+            raise HTTPException(status.HTTP_409_CONFLICT, f"notification is {doc['status']}, not dead")
+        now = notify.clock.now()
+        return await notify.messages.save(
+            doc,
+            {
+                "status": "queued",
+                "due_ts": int(now.timestamp() * 1000),
+                "dead_reason": None,
+                "last_error": f"sent again at the request of {user.subject}",
+            },
+        )
+
+    saved = await retry_on_conflict(attempt)
+    if notify.sender is not None:
+        notify.sender.wake(saved["channel"])
+    return message_view(saved)
+
+
+@router.get("/inbox", summary="The caller's inbox, newest first")
+async def inbox(
+    user: CurrentUser,
+    notify: NotifyDeps,
+    case_id: CaseId | None = None,
+    unread: bool = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """The caller's inbox (its unit's, its leader's, its role's); with `case_id`, a petitioner's."""
+    if case_id:
+        require_roles(user, *PETITIONER_INBOX_READERS)
+        owners = {f"petitioner:{case_id}"}
+    else:
+        owners = _inbox_owners(user)
+    found = await asyncio.gather(
+        *(notify.messages.inbox(o, unread_only=unread, limit=limit) for o in sorted(owners))
     )
-    items = [
-        {
-            "id": d["_id"],
-            "case_id": d["case_id"],
-            "kind": d["kind"],
-            "channel": d["channel"],
-            "recipient": d["recipient"],
-            "status": d["status"],
-            "attempts": d.get("attempts", 0),
-            "sent_at": d.get("sent_at"),
-            "body": d.get("body"),
-            "channel_reason": d.get("channel_reason"),
-        }
-        async for d in cursor
-    ]
-    return {"items": items}
+    docs = sorted((d for docs in found for d in docs), key=lambda d: d["created_ts"], reverse=True)[:limit]
+    return {"owners": sorted(owners), "items": [message_view(d) for d in docs]}
+
+
+@router.post("/inbox/{notification_id}/read", summary="Mark an inbox message read")
+async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
+    """Mark one message of the caller's inbox read (once; later calls change nothing)."""
+
+    async def attempt() -> dict[str, Any]:
+        doc = await _message(notify, notification_id)
+        owner = doc.get("inbox_owner")
+        allowed = owner in _inbox_owners(user) or (
+            str(owner).startswith("petitioner:") and user.role in PETITIONER_INBOX_READERS
+        )
+        if doc["channel"] != "inbox" or not allowed:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no message {notification_id} in your inbox")
+        if doc.get("read"):
+            return doc
+        return await notify.messages.save(
+            doc, {"read": True, "read_at": notify.clock.now(), "read_by": user.subject}
+        )
+
+    try:
+        return message_view(await retry_on_conflict(attempt))
+    except VersionConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, "the message changed meanwhile; try again") from exc
+
+
+@router.get("/templates", tags=["templates"], summary="The kinds of notice, their audiences and channels")
+async def list_templates(user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
+    """The templates in force, with their version and sample values."""
+    require_roles(user, *TEMPLATE_EDITORS, *READERS)
+    return {
+        "version": notify.templates.version,
+        "recipients_version": notify.directory.version,
+        "kinds": notify.templates.kinds(),
+    }
+
+
+class Preview(BaseModel):
+    """What to preview: the audience, the channel, and values over the kind's sample."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    audience: str = Field("petitioner", max_length=32)
+    channel: str = Field("sms", pattern="^(sms|inbox|email|webhook)$")
+    values: dict[str, Any] = {}
+
+
+@router.post("/templates/{kind}/preview", tags=["templates"], summary="Render a notice with sample data")
+async def preview(
+    kind: str, user: CurrentUser, notify: NotifyDeps, body: Annotated[Preview | None, Body()] = None
+) -> dict[str, Any]:
+    """A notice as it would be sent: subject, text, SMS parts, and the letter for formal notices."""
+    require_roles(user, *TEMPLATE_EDITORS, *READERS)
+    body = body or Preview()
+    templates = notify.templates
+    try:
+        sample = templates.sample(kind)
+    except KeyError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no kind of notice {kind!r}") from exc
+    if not templates.has(kind, body.audience):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"kind {kind!r} has no texts for {body.audience!r}")
+    try:
+        rendered = templates.compose(kind, body.audience, body.channel, sample | body.values)
+    except (TemplateError, TypeError, ValueError) as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{type(exc).__name__}: {exc}") from exc
+    return {
+        "kind": kind,
+        "audience": body.audience,
+        "channel": body.channel,
+        "version": rendered.version,
+        "subject": rendered.subject,
+        "text": rendered.text,
+        "segments": rendered.segments,
+        "truncated": rendered.truncated,
+        "max_segments": templates.max_segments,
+        "html": rendered.html,
+    }
+
+
+@router.post("/admin/templates/reload", tags=["templates"], summary="Load changed templates and recipients")
+async def reload(user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
+    """Load the templates and recipients files again (a change is also seen within a second)."""
+    require_roles(user, Role.ADMIN)
+    try:
+        version = notify.templates.reload()
+        recipients = notify.directory.reload()
+    except TemplateProblem as exc:
+        detail = {"msg": "templates not reloaded; the previous ones stay in force", "problems": exc.problems}
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+    except (DirectoryProblem, ValueError, OSError) as exc:
+        detail = {"msg": "recipients not reloaded; the previous ones stay in force", "problems": [str(exc)]}
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
+    return {"version": version, "recipients_version": recipients}
 
 
 def include(app: FastAPI) -> None:

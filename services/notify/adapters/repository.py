@@ -1,0 +1,124 @@
+"""Notify's collections: every message (with outbox), its delivery attempts, and notify's view of cases.
+
+A message is inserted with an `_id` derived from (cause event, kind, recipient, channel) before
+anything is sent: that insert is the idempotency key, so a redelivered event finds it and sends
+nothing more. The sender finds due messages by `due_ts` (integer ms, null when nothing is due) and
+interrupted ones by `lease_ts`, both single-field ranges on the portable subset (decision 0006).
+"""
+
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from dispatch_common import store
+from dispatch_common.envelope import Envelope
+
+# Fields of a message that answers never carry: the encrypted contact and the outbox.
+HIDDEN = {"contact_token": 0, "outbox": 0, "outbox_pending": 0}
+
+
+class Messages:
+    """The `notifications` collection and what goes with it."""
+
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.notifications: AsyncCollection = db["notifications"]
+        self.attempts: AsyncCollection = db["delivery_attempts"]
+        self.cases: AsyncCollection = db["case_views"]
+
+    async def ensure_indexes(self) -> None:
+        """Messages by case, by due time, by lease, by inbox and by status; attempts by message."""
+        n = self.notifications
+        await n.create_index([("case_id", ASCENDING), ("created_ts", ASCENDING)])
+        await n.create_index("case_id")
+        await n.create_index("due_ts")
+        await n.create_index([("channel", ASCENDING), ("due_ts", ASCENDING)])
+        await n.create_index("lease_ts")
+        await n.create_index([("inbox_owner", ASCENDING), ("created_ts", DESCENDING)])
+        await n.create_index("inbox_owner")
+        await n.create_index("status")
+        await self.attempts.create_index("notification_id")
+
+    async def add(self, doc: dict[str, Any], events: Iterable[Envelope] = ()) -> bool:
+        """Record a new message; False when recorded before (same cause, kind, recipient, channel)."""
+        return await store.insert_aggregate(self.notifications, doc, events)
+
+    async def get(self, notification_id: str) -> dict[str, Any] | None:
+        """A message, whole (the sender needs the encrypted contact)."""
+        return await self.notifications.find_one({"_id": notification_id})
+
+    async def save(
+        self, current: dict[str, Any], changes: dict[str, Any], events: Iterable[Envelope] = ()
+    ) -> dict[str, Any]:
+        """Version-guarded change of a message with the events it owes; raises store.VersionConflict."""
+        return await store.save_aggregate(self.notifications, current, changes, events)
+
+    async def of_case(self, case_id: str) -> list[dict[str, Any]]:
+        """A case's messages, oldest first, without the encrypted contact."""
+        cursor = self.notifications.find({"case_id": case_id}, HIDDEN).sort([("created_ts", ASCENDING)])
+        return [doc async for doc in cursor]
+
+    async def with_status(self, status: str, limit: int) -> list[dict[str, Any]]:
+        """Messages in one state (e.g. `dead`, for operators), newest first."""
+        cursor = self.notifications.find({"status": status}, HIDDEN).sort([("created_ts", DESCENDING)])
+        return [doc async for doc in cursor.limit(limit)]
+
+    async def due(self, channel: str, now_ms: int, limit: int) -> list[dict[str, Any]]:
+        """Messages of a channel whose next try is due, earliest first."""
+        cursor = self.notifications.find({"due_ts": {"$lte": now_ms}, "channel": channel}).sort(
+            "due_ts", ASCENDING
+        )
+        return [doc async for doc in cursor.limit(limit)]
+
+    async def interrupted(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
+        """Messages claimed for sending whose lease ran out: their sender stopped mid-way."""
+        cursor = self.notifications.find({"lease_ts": {"$lte": now_ms}}).sort("lease_ts", ASCENDING)
+        return [doc async for doc in cursor.limit(limit)]
+
+    async def inbox(self, owner: str, *, unread_only: bool, limit: int) -> list[dict[str, Any]]:
+        """An inbox, newest first."""
+        query: dict[str, Any] = {"inbox_owner": owner}
+        if unread_only:
+            query["read"] = False
+        cursor = self.notifications.find(query, HIDDEN).sort([("created_ts", DESCENDING)])
+        return [doc async for doc in cursor.limit(limit)]
+
+    async def record_attempt(self, entry: dict[str, Any]) -> None:
+        """Append one delivery attempt (the id makes a repeated record harmless)."""
+        with contextlib.suppress(DuplicateKeyError):
+            await self.attempts.insert_one(entry)
+
+    async def attempts_of(self, notification_id: str) -> list[dict[str, Any]]:
+        """The delivery attempts of a message, in order."""
+        cursor = self.attempts.find({"notification_id": notification_id}, {"_id": 0}).sort("n", ASCENDING)
+        return [doc async for doc in cursor]
+
+    async def case(self, case_id: str) -> dict[str, Any]:
+        """Notify's view of a case (empty when no event of it was seen)."""
+        return await self.cases.find_one({"_id": case_id}) or {}
+
+    async def remember(self, case_id: str, facts: dict[str, Any]) -> dict[str, Any]:
+        """Add what an event tells of a case to notify's view of it; the view after."""
+
+        async def attempt() -> dict[str, Any]:
+            current = await self.cases.find_one({"_id": case_id})
+            if current is None:
+                doc = {"_id": case_id, **facts, "version": 1}
+                try:
+                    await self.cases.insert_one(doc)
+                    return doc
+                except DuplicateKeyError as exc:
+                    raise store.VersionConflict(f"case view {case_id} created meanwhile") from exc
+            if all(current.get(k) == v for k, v in facts.items()):
+                return current
+            state = {**current, **facts, "version": current["version"] + 1}
+            result = await self.cases.replace_one({"_id": case_id, "version": current["version"]}, state)
+            if result.matched_count != 1:
+                raise store.VersionConflict(f"case view {case_id} changed meanwhile")
+            return state
+
+        return await store.retry_on_conflict(attempt)

@@ -1,0 +1,272 @@
+"""What an event owes: the notices (kind, recipient, channel) and the values their templates fill in.
+
+Pure: the event's data, notify's own view of the case (what earlier events said: the petitioner's
+contact, the units), the recipients file and the county's time zone in; notices out.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dispatch_common import subjects
+from services.notify.domain.models import (
+    NOTICE_OF_OUTCOME,
+    AlarmView,
+    CaseAssignedView,
+    CaseScreenedView,
+    HandlingView,
+    MediationOpenedView,
+    MediationSessionView,
+    PetitionerContact,
+    ReroutedView,
+    RouteDisputedView,
+    WarningRaisedView,
+    petitioner_channel,
+)
+from services.notify.domain.recipients import Directory, Recipient, Target
+
+RESULT_LABELS = {"resolved": "已解决", "explained": "已解释说明", "not_supported": "诉求不予支持"}
+RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+WARNING_LABELS = {"cluster": "聚集性预警", "repeat": "重复信访预警", "trend": "趋势预警"}
+PETITIONER = Recipient(key="petitioner", audience="petitioner", label="petitioner")
+
+
+class CaseNotKnownYet(Exception):
+    """The notice needs what an earlier event of the case tells (the petitioner), not seen yet."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One message owed: a kind of notice to one recipient on one channel."""
+
+    kind: str
+    target: Target
+    values: dict[str, Any]
+    urgent: bool
+    case_id: str | None
+    contact_token: str | None = None
+    label: str = ""  # the recipient as APIs show it (masked)
+    level: str | None = None
+
+
+@dataclass
+class Occasion:
+    """What one event means for notify: the kinds it owes, the units it names, the template values."""
+
+    kinds: list[str]
+    case_id: str | None
+    values: dict[str, Any]
+    units: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # audience -> units
+    level: str | None = None
+    urgent: bool = False
+
+
+def cn_date(moment: datetime | None, tz: ZoneInfo) -> str:
+    """A date as notices write it, in the county's calendar: 2026年03月01日."""
+    if moment is None:
+        return ""
+    return moment.astimezone(tz).strftime("%Y年%m月%d日")
+
+
+def cn_time(moment: datetime | None, tz: ZoneInfo) -> str:
+    """A moment as notices write it, in the county's time: 2026年03月01日 14:30."""
+    if moment is None:
+        return ""
+    return moment.astimezone(tz).strftime("%Y年%m月%d日 %H:%M")
+
+
+def _unit(u: Any) -> dict[str, str]:
+    return {"code": u.code, "name": u.name}
+
+
+def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, at: datetime) -> Occasion:
+    """Read an event: which kinds of notice it owes and the values they need."""
+    lead = case.get("lead_unit") or {}
+    base: dict[str, Any] = {
+        "case_no": case.get("case_no") or getattr(data, "case_no", None) or "",
+        "today": cn_date(at, tz),
+        "unit_name": lead.get("name", ""),
+        "due_date": cn_date(case.get("handling_due_at"), tz),
+    }
+    case_id = getattr(data, "case_id", None)
+    if isinstance(data, CaseScreenedView):
+        kind = NOTICE_OF_OUTCOME.get(data.outcome)
+        values = base | {
+            "reason": data.reason,
+            "answer": data.answer or "",
+            "transfer_to": data.transfer_to or "",
+        }
+        return Occasion([kind] if kind else [], case_id, values, urgent=data.outcome == "emergency_transfer")
+    if isinstance(data, CaseAssignedView):
+        handling = next((d for d in data.deadlines if d.kind == "handling"), None)
+        values = base | {
+            "unit_name": data.lead_unit.name,
+            "due_date": cn_date(handling.due_at if handling else None, tz),
+            "assisting_names": "、".join(
+                u.name for u in data.assisting_units if u.code != data.lead_unit.code
+            ),
+        }
+        units = {
+            "lead_unit": [_unit(data.lead_unit)],
+            "assisting_units": [_unit(u) for u in data.assisting_units if u.code != data.lead_unit.code],
+        }
+        return Occasion(["assignment"], case_id, values, units)
+    if isinstance(data, HandlingView):
+        return _handling(event_type, data, case_id, base)
+    if isinstance(data, AlarmView):
+        kind = {
+            subjects.CASE_DEADLINE_WARNING: "deadline_warning",
+            subjects.CASE_OVERDUE: "overdue",
+            subjects.CASE_ESCALATED: "escalation",
+        }[event_type]
+        unit = _unit(data.lead_unit) if data.lead_unit else lead or None
+        values = base | {
+            "unit_name": (unit or {}).get("name", ""),
+            "deadline_label": data.deadline.label or data.deadline.kind,
+            "due_date": cn_date(data.deadline.due_at, tz),
+            "due_time": cn_time(data.deadline.due_at, tz),
+            "level_label": data.label or "",
+        }
+        return Occasion([kind], case_id, values, {"lead_unit": [unit] if unit else []}, level=data.level)
+    if isinstance(data, ReroutedView):
+        if data.cause != "conference":
+            return Occasion([], case_id, base)  # the new lead unit hears of it by the assignment
+        new = _unit(data.lead_unit) if data.lead_unit else None
+        old = _unit(data.previous_lead_unit) if data.previous_lead_unit else None
+        values = base | {
+            "unit_name": (new or {}).get("name", ""),
+            "previous_unit_name": (old or {}).get("name", ""),
+            "reason": data.reason,
+        }
+        units = {"lead_unit": [new] if new else [], "previous_lead_unit": [old] if old else []}
+        return Occasion(["conference_decision"], case_id, values, units)
+    if isinstance(data, RouteDisputedView):
+        unit = _unit(data.lead_unit) if data.lead_unit else None
+        values = base | {"reason": data.reason, "unit_name": (unit or {}).get("name", "")}
+        return Occasion(["dispute"], case_id, values, {"lead_unit": [unit] if unit else []})
+    if isinstance(data, MediationOpenedView):
+        values = base | {
+            "organization_name": data.organization.name,
+            "opened_date": cn_date(data.opened_at, tz),
+        }
+        return Occasion(["mediation"], case_id, values, {"organization": [_unit(data.organization)]})
+    if isinstance(data, MediationSessionView):
+        values = base | {
+            "case_no": data.case_no,
+            "organization_name": data.organization.name,
+            "session_no": data.session.no,
+            "session_time": cn_time(data.session.start_at, tz),
+            "place": "视频调解"
+            if data.session.video and not data.session.place
+            else data.session.place or "",
+            "rescheduled": event_type == subjects.MEDIATION_SESSION_RESCHEDULED,
+        }
+        return Occasion(["mediation_session"], case_id, values, {"organization": [_unit(data.organization)]})
+    if isinstance(data, WarningRaisedView):
+        values = base | {
+            "case_no": data.case_no or "",
+            "warning_label": WARNING_LABELS.get(data.kind, data.kind),
+            "reason": data.reason,
+        }
+        return Occasion(["warning"], data.case_id, values)
+    raise TypeError(f"no notices for {type(data).__name__}")
+
+
+def _handling(event_type: str, data: HandlingView, case_id: str, base: dict[str, Any]) -> Occasion:
+    note = data.note or ""
+    if event_type == subjects.CASE_PROGRESSED:
+        if data.action == "progress":
+            return Occasion(["progress"], case_id, base | {"note": note})
+        if data.action == "assistance":
+            named = [{"code": code, "name": code} for code in data.units]
+            return Occasion(["assistance"], case_id, base | {"note": note}, {"named_units": named})
+        return Occasion([], case_id, base)
+    if event_type == subjects.CASE_EXTENDED:
+        if not data.approved:
+            return Occasion([], case_id, base)
+        return Occasion(["extension"], case_id, base | {"days": data.days or 0, "note": note})
+    if event_type == subjects.CASE_REPLIED:
+        values = base | {
+            "note": note,
+            "result_label": RESULT_LABELS.get(data.result or "", data.result or ""),
+        }
+        return Occasion(["reply", "followup"], case_id, values)
+    if event_type == subjects.CASE_FOLLOWED_UP:
+        values = base | {
+            "note": note,
+            "rating_label": RATING_LABELS.get(data.rating or "", data.rating or ""),
+        }
+        return Occasion(["rating"], case_id, values)
+    if event_type == subjects.CASE_REOPENED:
+        return Occasion(["reopened"], case_id, base | {"note": note})
+    return Occasion([], case_id, base)
+
+
+def notices(occ: Occasion, case: dict[str, Any], directory: Directory) -> tuple[list[Notice], list[str]]:
+    """Every message an occasion owes, one per (kind, recipient, channel), as the recipients file says;
+    and what could not be addressed yet (a petitioner whose screening has not been seen)."""
+    out: list[Notice] = []
+    waiting: list[str] = []
+    for kind in occ.kinds:
+        rule = directory.rule(kind)
+        if rule is None:
+            continue
+        urgent = rule.urgent or occ.urgent
+        seen: set[tuple[str, str]] = set()
+        for audience in rule.audiences(occ.level):
+            try:
+                found = _for_audience(audience, kind, occ, case, directory, urgent)
+            except CaseNotKnownYet as exc:
+                waiting.append(f"{kind}: {exc}")
+                continue
+            for notice in found:
+                key = (notice.target.recipient.key, notice.target.channel)
+                if key not in seen:
+                    seen.add(key)
+                    out.append(notice)
+        for target in directory.webhook_targets(kind):
+            out.append(
+                Notice(
+                    kind,
+                    target,
+                    occ.values,
+                    urgent,
+                    occ.case_id,
+                    label=target.recipient.label,
+                    level=occ.level,
+                )
+            )
+    return out, waiting
+
+
+def _for_audience(
+    audience: str, kind: str, occ: Occasion, case: dict[str, Any], directory: Directory, urgent: bool
+) -> list[Notice]:
+    def made(target: Target, label: str, token: str | None = None) -> Notice:
+        return Notice(kind, target, occ.values, urgent, occ.case_id, token, label, occ.level)
+
+    if audience == "petitioner":
+        if occ.case_id is None:
+            return []
+        if not case.get("petitioner"):
+            raise CaseNotKnownYet(f"case {occ.case_id}: the petitioner is not known yet (no screening seen)")
+        contact = PetitionerContact.model_validate(case["petitioner"])
+        channel, label, reason = petitioner_channel(contact)
+        token = contact.contact_token if channel == "sms" else None
+        return [made(Target(PETITIONER, channel, reason), label, token)]
+    recipients: list[Recipient]
+    if audience in ("lead_unit", "lead_unit_leader"):
+        units = occ.units.get("lead_unit") or ([case["lead_unit"]] if case.get("lead_unit") else [])
+        make = directory.unit if audience == "lead_unit" else directory.unit_leader
+        recipients = [make(u["code"], u["name"]) for u in units]
+    elif audience in ("assisting_units", "named_units", "previous_lead_unit", "organization"):
+        recipients = [directory.unit(u["code"], u["name"]) for u in occ.units.get(audience, [])]
+    else:
+        recipients = directory.group(audience)
+    out = []
+    for recipient in recipients:
+        for target in directory.targets(recipient, kind):
+            address = directory.masked(recipient.key, target.channel)  # e.g. x***@county.example
+            out.append(made(target, f"{recipient.label} {address}" if address else recipient.label))
+    return out

@@ -1,0 +1,74 @@
+"""Notify's NATS consumers: one durable consumer per event type it speaks on."""
+
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel
+
+from dispatch_common import subjects
+from dispatch_common.bus import Delivery
+from services.notify import handlers
+from services.notify.domain.models import (
+    AlarmView,
+    CaseAssignedView,
+    CaseScreenedView,
+    HandlingView,
+    MediationOpenedView,
+    MediationSessionView,
+    ReroutedView,
+    RouteDisputedView,
+    WarningRaisedView,
+)
+
+if TYPE_CHECKING:
+    from services.notify.bootstrap import Notify
+
+# subject -> (durable consumer, the part of the event notify reads)
+SUBSCRIPTIONS: dict[str, tuple[str, type[BaseModel]]] = {
+    subjects.CASE_SCREENED: (subjects.NOTIFY_ON_SCREENED, CaseScreenedView),
+    subjects.CASE_ASSIGNED: (subjects.NOTIFY_ON_ASSIGNED, CaseAssignedView),
+    subjects.CASE_PROGRESSED: (subjects.NOTIFY_ON_PROGRESSED, HandlingView),
+    subjects.CASE_EXTENDED: (subjects.NOTIFY_ON_EXTENDED, HandlingView),
+    subjects.CASE_REPLIED: (subjects.NOTIFY_ON_REPLIED, HandlingView),
+    subjects.CASE_FOLLOWED_UP: (subjects.NOTIFY_ON_FOLLOWED_UP, HandlingView),
+    subjects.CASE_REOPENED: (subjects.NOTIFY_ON_REOPENED, HandlingView),
+    subjects.CASE_DEADLINE_WARNING: (subjects.NOTIFY_ON_DEADLINE_WARNING, AlarmView),
+    subjects.CASE_OVERDUE: (subjects.NOTIFY_ON_OVERDUE, AlarmView),
+    subjects.CASE_ESCALATED: (subjects.NOTIFY_ON_ESCALATED, AlarmView),
+    subjects.CASE_REROUTED: (subjects.NOTIFY_ON_REROUTED, ReroutedView),
+    subjects.CASE_ROUTE_DISPUTED: (subjects.NOTIFY_ON_ROUTE_DISPUTED, RouteDisputedView),
+    subjects.MEDIATION_OPENED: (subjects.NOTIFY_ON_MEDIATION_OPENED, MediationOpenedView),
+    subjects.MEDIATION_SESSION_SCHEDULED: (
+        subjects.NOTIFY_ON_MEDIATION_SESSION_SCHEDULED,
+        MediationSessionView,
+    ),
+    subjects.MEDIATION_SESSION_RESCHEDULED: (
+        subjects.NOTIFY_ON_MEDIATION_SESSION_RESCHEDULED,
+        MediationSessionView,
+    ),
+    subjects.WARNING_RAISED: (subjects.NOTIFY_ON_WARNING_RAISED, WarningRaisedView),
+}
+
+
+def register(notify: "Notify") -> None:
+    """Consume every event notify speaks on; a notice that needs an event not seen yet is retried."""
+
+    async def on_event(delivery: Delivery) -> None:
+        recorded = await handlers.record_notices(
+            delivery.event,
+            delivery.data,
+            messages=notify.messages,
+            templates=notify.templates,
+            directory=notify.directory,
+            clock=notify.clock,
+            timezone=notify.timezone,
+            quiet=notify.quiet,
+            county_name=notify.county_name,
+        )
+        if recorded.ids:
+            notify.runtime.nudge()
+            for channel in recorded.channels:
+                if notify.sender is not None:
+                    notify.sender.wake(channel)
+
+    for subject, (durable, model) in SUBSCRIPTIONS.items():
+        notify.runtime.bus.consume(subject=subject, durable=durable, handler=on_event, data_model=model)
