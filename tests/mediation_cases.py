@@ -1,0 +1,76 @@
+"""Shared pieces of the mediation tests: the shipped rules, a clock, callers and routed disputes of
+the demo county (codes come from its package, read here, never written in service code)."""
+
+import zlib
+from datetime import UTC, datetime
+from typing import Any
+
+from dispatch_common.auth import Principal, Role
+from dispatch_common.envelope import make_event
+from services.mediation.bootstrap import load_rules
+from services.mediation.config import MediationSettings
+from services.mediation.domain.models import RoutedDispute
+
+RULES, SEED = load_rules(MediationSettings(environment="test"))
+MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in the county
+TOWN = "990102101"
+VILLAGE = "990102101001"
+VILLAGE_COMMITTEE = "990102101001-TJW"
+TOWN_COMMITTEE = "990102101-TJW"
+LABOUR_MEDIATION = "990102-LDTJW"
+POLICE_STATION = "990102101-PCS"
+LEGAL_AID = "990102-FLYZ"
+COUNSELLING = "990102-XLZX"
+COURT = "990102-FY"
+ARBITRATION = "990102-ZCY"
+DISPATCHER = Principal(subject="d", role=Role.DISPATCHER)
+SUPERVISOR = Principal(subject="s", role=Role.SUPERVISOR)
+CLERK = Principal(subject="c", role=Role.RECEPTION_CLERK)
+
+
+def mediator_of(org: str, subject: str = "m") -> Principal:
+    """A mediator acting for an organization."""
+    return Principal(subject=subject, role=Role.MEDIATOR, unit=org)
+
+
+def handler_of(unit: str, subject: str = "h") -> Principal:
+    """A unit handler of a unit."""
+    return Principal(subject=subject, role=Role.UNIT_HANDLER, unit=unit)
+
+
+def routed(
+    case_id: str = "c1",
+    *,
+    village: str | None = VILLAGE,
+    town: str | None = TOWN,
+    category: str | None = "14",
+    subcategory: str | None = "1401",
+    flags: tuple[str, ...] = ("mediation",),
+    tier: str = "general",
+    lead: str = f"{TOWN}-GOV",
+) -> RoutedDispute:
+    """A dispute as routing announces it."""
+    return RoutedDispute.model_validate(
+        {
+            "case_id": case_id,
+            "case_no": f"990102-2026-{zlib.crc32(case_id.encode()) % 1_000_000:06d}",
+            "flags": list(flags),
+            "lead_unit": {"code": lead, "name": "镇政府", "type": "town_government", "role": "lead"},
+            "assisting_units": [
+                {
+                    "code": VILLAGE_COMMITTEE,
+                    "name": "调委会",
+                    "type": "mediation_committee",
+                    "role": "mediation",
+                }
+            ],
+            "jurisdiction": {"town": town, "village": village, "grid": None, "source": "coordinates"},
+            "category": {"code": category, "subcode": subcategory, "confidence": 0.9},
+            "tier": tier,
+        }
+    )
+
+
+def routed_event(case: RoutedDispute, clock: Any) -> Any:
+    """The envelope of dispatch.case.routed for a dispute (its id is what derived ids hang on)."""
+    return make_event(type="dispatch.case.routed", source="/test", subject=case.case_id, data={}, clock=clock)
