@@ -150,6 +150,30 @@ class Warnings:
             },
         )
 
+    async def on_danger(self, event_type: str, data: dict[str, Any]) -> bool:
+        """A counselling crisis or an escalated mediation: supervisors and leaders are alerted at once
+        (notify sends warnings urgently), naming the police station mediation brought in."""
+        crisis = event_type == subjects.REFERRAL_CRISIS
+        source = data["referral_id"] if crisis else data["mediation_id"]
+        station = data.get("police_station") or {}
+        note = data.get("note") or ""
+        reason = (
+            f"crisis in a counselling referral (risk {data.get('risk_level')}) {note}".strip()
+            if crisis
+            else f"the mediation's dispute grew: {data.get('reason')}"
+        )
+        return await self._raise(
+            f"{'crisis' if crisis else 'escalation'}|{source}",
+            "crisis" if crisis else "escalation",
+            {
+                "case_id": data["case_id"],
+                "case_no": data["case_no"],
+                "source_id": source,
+                "police_station": station.get("code") if isinstance(station, dict) else station,
+                "reason": reason,
+            },
+        )
+
     async def trend_report(self, rollups: AsyncCollection, month: str) -> list[dict[str, Any]]:
         """Categories whose cases in `month` exceed the same month a year before (未诉先办)."""
         year, mon = int(month[:4]), int(month[5:7])

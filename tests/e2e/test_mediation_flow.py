@@ -171,6 +171,20 @@ def test_a_counselling_referral_raises_a_crisis_and_a_dispatcher_asks_for_court_
     assert r.status_code == 200 and r.json()["crisis"] is not None
     on_timeline(dispatcher, case_id, "dispatch.referral.made", "dispatch.referral.crisis")
 
+    # supervision raises a crisis warning at once, and notify tells the supervisors (urgent)
+    def crisis_warning():
+        items = as_role("supervisor").get("supervision", "/v1/warnings?kind=crisis").json()["items"]
+        return next((w for w in items if w.get("case_id") == case_id), None)
+
+    warning = wait_for(crisis_warning, what="the crisis warning")
+    assert warning["source_id"] == rid
+
+    def warning_notice():
+        items = dispatcher.get("notify", "/v1/notifications", params={"case_id": case_id}).json()["items"]
+        return [n for n in items if n["kind"] == "warning"] or None
+
+    assert wait_for(warning_notice, what="the notice of the crisis warning")
+
     body = {"case_id": case_id, "type": "court", "note": "当事人要求诉前调解"}
     assert dispatcher.post("mediation", "/v1/mediations", json=body).status_code == 409  # one at a time
     mediator = as_role("mediator", mediation["organization"]["code"])

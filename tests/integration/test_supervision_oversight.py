@@ -166,3 +166,29 @@ async def test_a_leader_holds_a_key_case_and_recommendations_are_recorded(files,
         stored["kind"] == "improve_work"
         and stored["outbox"][0]["event"]["type"] == subjects.RECOMMENDATION_MADE
     )
+
+
+async def test_a_counselling_crisis_and_an_escalated_mediation_alert_supervisors_once(warnings):
+    crisis = {
+        "referral_id": "r1",
+        "case_id": "c1",
+        "case_no": "N-c1",
+        "risk_level": "high",
+        "note": "扬言轻生",
+        "police_station": {"code": "T1-PCS", "name": "派出所"},
+    }
+    assert await warnings.on_danger(subjects.REFERRAL_CRISIS, crisis)
+    assert not await warnings.on_danger(subjects.REFERRAL_CRISIS, crisis)  # a redelivery: once
+    grown = {
+        "mediation_id": "m1",
+        "case_id": "c1",
+        "case_no": "N-c1",
+        "reason": "人数增加并有威胁",
+        "police_station": None,
+    }
+    assert await warnings.on_danger(subjects.MEDIATION_ESCALATED, grown)
+    [alert] = await raised(warnings, "crisis")
+    assert alert["police_station"] == "T1-PCS" and "high" in alert["reason"]
+    assert alert["outbox"][0]["event"]["data"]["kind"] == "crisis"
+    [escalation] = await raised(warnings, "escalation")
+    assert escalation["source_id"] == "m1"

@@ -28,7 +28,13 @@ from services.notify.domain.recipients import Directory, Recipient, Target
 
 RESULT_LABELS = {"resolved": "已解决", "explained": "已解释说明", "not_supported": "诉求不予支持"}
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
-WARNING_LABELS = {"cluster": "聚集性预警", "repeat": "重复信访预警", "trend": "趋势预警"}
+WARNING_LABELS = {
+    "cluster": "聚集性预警",
+    "repeat": "重复信访预警",
+    "trend": "趋势预警",
+    "crisis": "心理危机预警",
+    "escalation": "矛盾激化预警",
+}
 PETITIONER = Recipient(key="petitioner", audience="petitioner", label="petitioner")
 
 

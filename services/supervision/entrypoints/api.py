@@ -402,7 +402,7 @@ WARNING_ROLES = (Role.SUPERVISOR, Role.COUNTY_LEADER, Role.DISPATCHER, Role.AUDI
 async def warnings(
     user: CurrentUser,
     sv: SupervisionDeps,
-    kind: Literal["cluster", "repeat", "trend"] | None = None,
+    kind: Literal["cluster", "repeat", "trend", "crisis", "escalation"] | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:

@@ -41,6 +41,8 @@ def register(sv: Supervision) -> None:
             await handlers.record_mediation(
                 event.data["case_id"], event.type, event.data, at=event.time, files=sv.files, keeper=sv.keeper
             )
+        elif event.type in (subjects.REFERRAL_CRISIS, subjects.MEDIATION_ESCALATED):
+            await sv.warnings.on_danger(event.type, event.data)
         elif event.type == subjects.CASE_ROUTE_DISPUTED:
             data = event.data
             await handlers.record_dispute(
