@@ -12,19 +12,14 @@ now) are looked up one after the other. Prints progress, then the figures as JSO
 """
 
 import argparse
-import asyncio
 import json
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from bench.figures import latency_figures
-from devtools.stack import _wait_port, free_port, mongo_server
+from bench.figures import latency_figures, on_mongodb
 from dispatch_common.store import connect
 from services.intake.adapters.history import CaseHistory, find_links, to_ts
 from services.intake.domain.duplicates import (
@@ -229,20 +224,7 @@ def main() -> int:
         "--mongodb-url", default=None, help="use this server (default: start the embedded one)"
     )
     args = parser.parse_args()
-    if args.mongodb_url:
-        result = asyncio.run(run(args, args.mongodb_url))
-    else:
-        base = Path(tempfile.mkdtemp(prefix="bench-dup-"))
-        port = free_port()
-        proc = mongo_server(port=port, data_dir=base / "mongo", log_dir=base / "logs")
-        proc.start()
-        try:
-            _wait_port(port, 30, proc.popen, proc.name)  # type: ignore[arg-type]
-            result = asyncio.run(run(args, f"mongodb://127.0.0.1:{port}/?directConnection=true"))
-        finally:
-            proc.stop()
-            shutil.rmtree(base, ignore_errors=True)
-    result["server"] = "external" if args.mongodb_url else "embedded nx-27017"
+    result = on_mongodb(lambda url: run(args, url), args.mongodb_url, prefix="bench-dup-")
     print(json.dumps(result, ensure_ascii=False))
     return 0
 

@@ -1,7 +1,12 @@
 """The latency figures every benchmark prints."""
 
+import asyncio
 import os
+import shutil
+import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -26,3 +31,27 @@ def cpu_seconds(pid: int) -> float | None:
         return None
 
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def on_mongodb(
+    run: Callable[[str], Awaitable[dict[str, Any]]], url: str | None, *, prefix: str
+) -> dict[str, Any]:
+    """Run a benchmark against `url`, or against the embedded MongoDB server started on a free port
+    in a temporary folder and stopped (and the folder deleted) at the end; the figures name the server."""
+    from devtools.stack import _wait_port, free_port, mongo_server
+
+    if url:
+        result = asyncio.run(run(url))
+    else:
+        base = Path(tempfile.mkdtemp(prefix=prefix))
+        port = free_port()
+        proc = mongo_server(port=port, data_dir=base / "mongo", log_dir=base / "logs")
+        proc.start()
+        try:
+            _wait_port(port, 30, proc.popen, proc.name)  # type: ignore[arg-type]
+            result = asyncio.run(run(f"mongodb://127.0.0.1:{port}/?directConnection=true"))
+        finally:
+            proc.stop()
+            shutil.rmtree(base, ignore_errors=True)
+    result["server"] = "external" if url else "embedded nx-27017"
+    return result

@@ -24,13 +24,10 @@ unit, town, category, tier and month, and county-wide over all time. Targets: wo
 """
 
 import argparse
-import asyncio
 import json
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -41,8 +38,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from bench.figures import latency_figures
-from devtools.stack import _wait_port, free_port, mongo_server
+from bench.figures import latency_figures, on_mongodb
 from dispatch_common.auth import Principal, Role
 from dispatch_common.clock import FixedClock
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
@@ -428,20 +424,7 @@ def main() -> int:
         "--mongodb-url", default=None, help="use this server (default: start the embedded one)"
     )
     args = parser.parse_args()
-    if args.mongodb_url:
-        result = asyncio.run(run(args, args.mongodb_url))
-    else:
-        base = Path(tempfile.mkdtemp(prefix="bench-sv-"))
-        port = free_port()
-        proc = mongo_server(port=port, data_dir=base / "mongo", log_dir=base / "logs")
-        proc.start()
-        try:
-            _wait_port(port, 30, proc.popen, proc.name)  # type: ignore[arg-type]
-            result = asyncio.run(run(args, f"mongodb://127.0.0.1:{port}/?directConnection=true"))
-        finally:
-            proc.stop()
-            shutil.rmtree(base, ignore_errors=True)
-    result["server"] = "external" if args.mongodb_url else "embedded nx-27017"
+    result = on_mongodb(lambda url: run(args, url), args.mongodb_url, prefix="bench-sv-")
     print(json.dumps(result, ensure_ascii=False))
     return 0
 
