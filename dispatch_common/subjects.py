@@ -122,6 +122,8 @@ NOTIFY_ON_MEDIATION_OPENED = "notify-mediation-opened"
 NOTIFY_ON_WARNING_RAISED = "notify-warning-raised"
 NOTIFY_ON_MEDIATION_SESSION_SCHEDULED = "notify-mediation-session-scheduled"
 NOTIFY_ON_MEDIATION_SESSION_RESCHEDULED = "notify-mediation-session-rescheduled"
+NOTIFY_ON_MEDIATION_SESSION_CANCELLED = "notify-mediation-session-cancelled"
+NOTIFY_ON_MEDIATION_CONCLUDED = "notify-mediation-concluded"
 
 
 def stream_of(subject: str) -> str:

@@ -96,6 +96,16 @@ def test_a_dispute_is_mediated_to_an_agreement_and_supervision_sees_every_step(
     page = mediator.get("mediation", f"/v1/mediations/{mid}/agreement")
     assert page.status_code == 200 and "人民调解协议书" in page.text and org["name"] in page.text
     assert mediator.post("mediation", f"/v1/mediations/{mid}/outcome", json=outcome).status_code == 409
+
+    def notices(kind):
+        items = dispatcher.get("notify", "/v1/notifications", params={"case_id": case_id}).json()["items"]
+        return [n for n in items if n["kind"] == kind] or None
+
+    # the petitioner and the organization hear of the cancelled session and of the agreement
+    told = wait_for(lambda: notices("mediation_outcome"), what="the notices of the mediation's outcome")
+    assert any("达成调解协议" in n["body"] for n in told)
+    sessions = wait_for(lambda: notices("mediation_session"), what="the session notices")
+    assert any("已取消" in n["body"] for n in sessions)
     on_timeline(
         dispatcher,
         case_id,

@@ -153,13 +153,25 @@ class Session(_View):
 
 
 class MediationSessionView(_View):
-    """What notify needs of dispatch.mediation.session_scheduled and .session_rescheduled."""
+    """What notify needs of dispatch.mediation.session_scheduled, .session_rescheduled and
+    .session_cancelled."""
 
     mediation_id: str
     case_id: str
     case_no: str
     organization: UnitRef
     session: Session
+
+
+class MediationConcludedView(_View):
+    """What notify needs of dispatch.mediation.concluded."""
+
+    mediation_id: str
+    case_id: str
+    case_no: str
+    organization: UnitRef
+    result: str
+    next_step: str | None = None
 
 
 class WarningRaisedView(_View):

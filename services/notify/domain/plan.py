@@ -16,6 +16,7 @@ from services.notify.domain.models import (
     CaseAssignedView,
     CaseScreenedView,
     HandlingView,
+    MediationConcludedView,
     MediationOpenedView,
     MediationSessionView,
     PetitionerContact,
@@ -28,6 +29,7 @@ from services.notify.domain.recipients import Directory, Recipient, Target
 
 RESULT_LABELS = {"resolved": "已解决", "explained": "已解释说明", "not_supported": "诉求不予支持"}
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+MEDIATION_RESULTS = {"agreed": "达成调解协议", "failed": "调解未达成协议", "refused": "当事人不同意调解"}
 WARNING_LABELS = {
     "cluster": "聚集性预警",
     "repeat": "重复信访预警",
@@ -167,8 +169,17 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
             if data.session.video and not data.session.place
             else data.session.place or "",
             "rescheduled": event_type == subjects.MEDIATION_SESSION_RESCHEDULED,
+            "cancelled": event_type == subjects.MEDIATION_SESSION_CANCELLED,
         }
         return Occasion(["mediation_session"], case_id, values, {"organization": [_unit(data.organization)]})
+    if isinstance(data, MediationConcludedView):
+        values = base | {
+            "case_no": data.case_no,
+            "organization_name": data.organization.name,
+            "result": data.result,
+            "result_label": MEDIATION_RESULTS.get(data.result, data.result),
+        }
+        return Occasion(["mediation_outcome"], case_id, values, {"organization": [_unit(data.organization)]})
     if isinstance(data, WarningRaisedView):
         values = base | {
             "case_no": data.case_no or "",

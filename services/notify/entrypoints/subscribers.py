@@ -12,6 +12,7 @@ from services.notify.domain.models import (
     CaseAssignedView,
     CaseScreenedView,
     HandlingView,
+    MediationConcludedView,
     MediationOpenedView,
     MediationSessionView,
     ReroutedView,
@@ -45,6 +46,11 @@ SUBSCRIPTIONS: dict[str, tuple[str, type[BaseModel]]] = {
         subjects.NOTIFY_ON_MEDIATION_SESSION_RESCHEDULED,
         MediationSessionView,
     ),
+    subjects.MEDIATION_SESSION_CANCELLED: (
+        subjects.NOTIFY_ON_MEDIATION_SESSION_CANCELLED,
+        MediationSessionView,
+    ),
+    subjects.MEDIATION_CONCLUDED: (subjects.NOTIFY_ON_MEDIATION_CONCLUDED, MediationConcludedView),
     subjects.WARNING_RAISED: (subjects.NOTIFY_ON_WARNING_RAISED, WarningRaisedView),
 }
 
