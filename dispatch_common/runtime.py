@@ -1,7 +1,6 @@
 """The running parts every service has: MongoDB, the bus, the outbox relay, and their lifecycle."""
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -24,6 +23,7 @@ from dispatch_common.settings import ServiceSettings
 log = logging.getLogger("dispatch.runtime")
 
 START_ATTEMPT_SECONDS = 60.0
+STOP_STEP_SECONDS = 10.0
 
 
 class Runtime:
@@ -120,18 +120,26 @@ class Runtime:
         return checks
 
     async def stop(self) -> None:
-        """Stop taking work, publish what is owed, close connections."""
+        """Stop taking work, publish what is owed, close connections. Each step is bounded
+        (STOP_STEP_SECONDS): a step that hangs is logged and left, so a shutdown always ends; what
+        was not published is published by the next start (the outbox keeps it)."""
         if self._task and not self._task.done():
             self._task.cancel()
         for loop in self._loops:
             loop.cancel()
-        for loop in self._loops:
-            with contextlib.suppress(asyncio.CancelledError):
-                await loop
+        await self._bounded("periodic steps", asyncio.gather(*self._loops, return_exceptions=True))
         if self.relay:
-            await self.relay.stop()
+            await self._bounded("outbox relay", self.relay.stop())
+        await self._bounded("bus", self.bus.stop())
+        await self._bounded("mongodb client", self.mongo.close())
+
+    async def _bounded(self, what: str, step: Awaitable[object]) -> None:
         try:
-            await self.bus.stop()
+            async with asyncio.timeout(STOP_STEP_SECONDS):
+                await step
+        except TimeoutError:
+            log.warning("stopping took too long; left", extra={"step": what})
+        except asyncio.CancelledError:
+            raise
         except Exception:
-            log.warning("bus stop failed", exc_info=True)
-        await self.mongo.close()
+            log.warning("stopping failed", extra={"step": what}, exc_info=True)

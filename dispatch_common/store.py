@@ -26,9 +26,16 @@ class VersionConflict(Exception):
 
 
 def connect(url: str, *, app_name: str) -> AsyncMongoClient:
-    """A client with timezone-aware datetimes and short server selection, for fast readiness answers."""
+    """A client with timezone-aware datetimes, short server selection (fast readiness answers), and a
+    bound on waiting for any one answer: an operation the server never answers fails after a minute,
+    and the consumer's redelivery or the caller's retry takes over, instead of waiting forever."""
     return AsyncMongoClient(
-        url, tz_aware=True, appname=app_name, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000
+        url,
+        tz_aware=True,
+        appname=app_name,
+        serverSelectionTimeoutMS=3000,
+        connectTimeoutMS=3000,
+        socketTimeoutMS=60_000,
     )
 
 
