@@ -4,6 +4,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from nats.aio.client import Client as NatsClient
@@ -12,6 +13,9 @@ from nats.js.api import ConsumerConfig, DeliverPolicy
 from dispatch_common.contracts import validate_event
 
 T = TypeVar("T")
+
+MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+"""09:00 in the county on a Monday with no holiday that week: the moment the clocked tests start at."""
 
 
 async def eventually(

@@ -2,7 +2,6 @@
 the demo county (codes come from its package, read here, never written in service code)."""
 
 import zlib
-from datetime import UTC, datetime
 from typing import Any
 
 from dispatch_common.auth import Principal, Role
@@ -10,9 +9,9 @@ from dispatch_common.envelope import make_event
 from services.mediation.bootstrap import load_rules
 from services.mediation.config import MediationSettings
 from services.mediation.domain.models import RoutedDispute
+from tests.helpers import MONDAY  # noqa: F401 - re-exported for the tests
 
 RULES, SEED = load_rules(MediationSettings(environment="test"))
-MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in the county
 TOWN = "990102101"
 VILLAGE = "990102101001"
 VILLAGE_COMMITTEE = "990102101001-TJW"

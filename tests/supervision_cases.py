@@ -1,7 +1,6 @@
 """Case files for the supervision tests: one policy, one calendar, units and callers, and a case
 brought to the assigned state as the consumers would leave it."""
 
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from dispatch_common import subjects
@@ -12,12 +11,12 @@ from dispatch_common.workdays import WorkingCalendar
 from services.supervision import handlers
 from services.supervision.domain.events import CaseReceivedView, CaseRoutedView, CaseScreenedView
 from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
+from tests.helpers import MONDAY  # noqa: F401 - re-exported for the tests
 
 CHINA = ZoneInfo("Asia/Shanghai")
 KEEPER = Timekeeper(
     DeadlinePolicy.load(DATA_DIR / "policy" / "deadlines.json"), WorkingCalendar.load(), CHINA
 )
-MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in the county
 LEAD = {"code": "T1-GOV", "name": "镇政府", "type": "town_government", "role": "lead"}
 HELPER = {"code": "T1-PCS", "name": "派出所", "type": "police_station", "role": "police"}
 HANDLER = Principal(subject="h", role=Role.UNIT_HANDLER, unit="T1-GOV")

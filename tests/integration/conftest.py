@@ -4,8 +4,11 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from dispatch_common import store
+from dispatch_common.clock import FixedClock
 from dispatch_common.runtime import Runtime
 from dispatch_common.settings import ServiceSettings
+from tests.helpers import MONDAY
 
 pytestmark = pytest.mark.integration
 
@@ -40,3 +43,24 @@ async def runtimes() -> AsyncIterator[list[Runtime]]:
     yield started
     for rt in started:
         await rt.stop()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """A clock standing at MONDAY until the test moves it."""
+    return FixedClock(MONDAY)
+
+
+@pytest.fixture
+async def repo(mongodb_url: str, db_prefix: str):  # type: ignore[no-untyped-def]
+    """Mediation's store on this test's database, with the shipped mediators seeded; dropped after."""
+    from services.mediation.adapters.repository import MediationStore
+    from tests.mediation_cases import SEED
+
+    client = store.connect(mongodb_url, app_name="test-mediation")
+    repo = MediationStore(client[f"{db_prefix}mediation"])
+    await repo.ensure_indexes()
+    await repo.seed_mediators(m.model_dump() for m in SEED)
+    yield repo
+    await client.drop_database(f"{db_prefix}mediation")
+    await client.close()

@@ -7,11 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from dispatch_common import store, subjects
-from dispatch_common.clock import FixedClock
+from dispatch_common import subjects
 from dispatch_common.contracts import validate_event
 from services.mediation import commands, handlers, opening, scanner
-from services.mediation.adapters.repository import MediationStore
 from services.mediation.domain.lifecycle import NotAllowed, NotEntitled, may_see
 from tests.mediation_cases import (
     ARBITRATION,
@@ -35,22 +33,6 @@ from tests.mediation_cases import (
 
 pytestmark = pytest.mark.integration
 MEDIATOR = mediator_of(VILLAGE_COMMITTEE)
-
-
-@pytest.fixture
-async def repo(mongodb_url, db_prefix):
-    client = store.connect(mongodb_url, app_name="test-mediation")
-    repo = MediationStore(client[f"{db_prefix}mediation"])
-    await repo.ensure_indexes()
-    await repo.seed_mediators(m.model_dump() for m in SEED)
-    yield repo
-    await client.drop_database(f"{db_prefix}mediation")
-    await client.close()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY)
 
 
 def owed(doc: dict) -> list[str]:

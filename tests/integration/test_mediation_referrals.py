@@ -3,11 +3,9 @@ tracked until the receiving center accepts and closes it, and a crisis alerts at
 
 import pytest
 
-from dispatch_common import store, subjects
-from dispatch_common.clock import FixedClock
+from dispatch_common import subjects
 from dispatch_common.contracts import validate_event
 from services.mediation import handlers, referral_commands
-from services.mediation.adapters.repository import MediationStore
 from services.mediation.domain.lifecycle import NotAllowed, NotEntitled
 from services.mediation.domain.models import ReferralRequest
 from tests.mediation_cases import (
@@ -15,10 +13,8 @@ from tests.mediation_cases import (
     COUNSELLING,
     DISPATCHER,
     LEGAL_AID,
-    MONDAY,
     POLICE_STATION,
     RULES,
-    SEED,
     TOWN,
     VILLAGE,
     handler_of,
@@ -30,22 +26,6 @@ from tests.mediation_cases import (
 pytestmark = pytest.mark.integration
 AID = handler_of(LEGAL_AID)
 CENTER = handler_of(COUNSELLING)
-
-
-@pytest.fixture
-async def repo(mongodb_url, db_prefix):
-    client = store.connect(mongodb_url, app_name="test-mediation-referrals")
-    repo = MediationStore(client[f"{db_prefix}mediation"])
-    await repo.ensure_indexes()
-    await repo.seed_mediators(m.model_dump() for m in SEED)
-    yield repo
-    await client.drop_database(f"{db_prefix}mediation")
-    await client.close()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY)
 
 
 def events(doc: dict) -> list[dict]:

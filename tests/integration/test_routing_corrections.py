@@ -5,14 +5,13 @@ package changes the data, not the tests.
 """
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from dispatch_common import store, subjects
 from dispatch_common.auth import Principal, Role
-from dispatch_common.clock import FixedClock
 from dispatch_common.envelope import make_event
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from dispatch_common.workdays import WorkingCalendar
@@ -23,7 +22,6 @@ from services.routing.engine import RoutingEngine
 
 pytestmark = pytest.mark.integration
 
-MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in the county, no holiday that week
 ENGINE = RoutingEngine.from_dir(DEFAULT_COUNTY_DIR)
 SAMPLES = {
     case["id"]: case
@@ -47,11 +45,6 @@ async def routes(mongodb_url, db_prefix):
     yield col
     await client.drop_database(f"{db_prefix}routing")
     await client.close()
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY)
 
 
 async def route(routes, clock, sample_id: str, case_id: str | None = None, **overrides) -> dict:

@@ -40,11 +40,6 @@ async def files(mongodb_url, db_prefix):
     await client.close()
 
 
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY)
-
-
 async def act(files, clock, caller, action, note="说明", case_id="c1", **details) -> dict:
     return await commands.act(
         case_id,

@@ -7,13 +7,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dispatch_common import store, subjects
-from dispatch_common.clock import FixedClock
 from dispatch_common.paths import DATA_DIR
 from services.supervision import commands
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.domain.lifecycle import NotEntitled
 from services.supervision.warnings import WarningPolicy, Warnings
-from tests.supervision_cases import HANDLER, KEEPER, MONDAY, SUPERVISOR, assigned
+from tests.supervision_cases import HANDLER, KEEPER, SUPERVISOR, assigned
 
 pytestmark = pytest.mark.integration
 
@@ -31,11 +30,6 @@ async def files(db):
     files = CaseFiles(db)
     await files.ensure_indexes()
     return files
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(MONDAY)
 
 
 @pytest.fixture
