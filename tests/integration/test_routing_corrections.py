@@ -62,6 +62,25 @@ async def route(routes, clock, sample_id: str, case_id: str | None = None, **ove
     return doc
 
 
+async def override(routes, clock, case_id: str, change: handlers.Correction, *, caller: Principal) -> dict:
+    return await handlers.override_route(
+        case_id, change, caller=caller, routes=routes, engine=ENGINE, clock=clock
+    )
+
+
+async def give_back(routes, clock, case_id: str, reason: str, *, caller: Principal) -> dict:
+    """A unit's return (退单) under the 5-working-day policy."""
+    return await handlers.return_route(
+        case_id, reason, caller=caller, routes=routes, engine=ENGINE, clock=clock, policy=POLICY
+    )
+
+
+async def decide(routes, clock, case_id: str, change: handlers.Correction, *, caller: Principal) -> dict:
+    return await handlers.decide_dispute(
+        case_id, change, caller=caller, routes=routes, engine=ENGINE, clock=clock
+    )
+
+
 def owed(doc: dict, event_type: str) -> list[dict]:
     """The events of a type the route owes (in its outbox)."""
     return [e["event"]["data"] for e in doc["outbox"] if e["event"]["type"] == event_type]
@@ -87,9 +106,7 @@ async def test_a_dispatcher_overrides_with_a_reason_and_the_change_is_an_event_a
     category = next(c for c in ENGINE.package.taxonomy.first if c != doc["decision"]["category"]["code"])
     clock.advance(timedelta(hours=1))
     change = handlers.Correction(reason="属于该单位职责", lead_unit=new_lead, category=category)
-    saved = await handlers.override_route(
-        doc["_id"], change, caller=DISPATCHER, routes=routes, engine=ENGINE, clock=clock
-    )
+    saved = await override(routes, clock, doc["_id"], change, caller=DISPATCHER)
     assert saved["revision"] == 2
     assert saved["decision"]["lead_unit"]["code"] == new_lead
     assert saved["decision"]["category"]["code"] == category and saved["decision"]["queue"] == "auto"
@@ -109,9 +126,7 @@ async def test_an_override_naming_unknown_codes_is_refused_field_by_field(routes
         reason="改派", lead_unit="nope", category="00", tier="urgentest", area="990102", assisting_units=["x"]
     )
     with pytest.raises(handlers.InvalidCorrection) as refused:
-        await handlers.override_route(
-            doc["_id"], change, caller=DISPATCHER, routes=routes, engine=ENGINE, clock=clock
-        )
+        await override(routes, clock, doc["_id"], change, caller=DISPATCHER)
     fields = {field for field, _ in refused.value.errors}
     assert fields == {"lead_unit", "category", "tier", "area", "assisting_units.0"}
     assert (await routes.find_one({"_id": doc["_id"]}))["revision"] == 1  # nothing changed
@@ -122,14 +137,7 @@ async def test_only_dispatchers_and_supervisors_override(routes, clock):
     lead = doc["decision"]["lead_unit"]["code"]
     for caller in (unit_of(lead), Principal(subject="c", role=Role.RECEPTION_CLERK)):
         with pytest.raises(handlers.NotEntitled):
-            await handlers.override_route(
-                doc["_id"],
-                handlers.Correction(reason="改派"),
-                caller=caller,
-                routes=routes,
-                engine=ENGINE,
-                clock=clock,
-            )
+            await override(routes, clock, doc["_id"], handlers.Correction(reason="改派"), caller=caller)
 
 
 async def test_a_case_in_the_manual_queue_is_placed_by_a_dispatcher(routes, clock):
@@ -137,13 +145,12 @@ async def test_a_case_in_the_manual_queue_is_placed_by_a_dispatcher(routes, cloc
     doc = await route(routes, clock, no_location)
     assert doc["decision"]["queue"] == "manual" and doc["decision"]["jurisdiction"]["town"] is None
     town = next(a.code for a in ENGINE.package.areas.values() if a.level == "town")
-    saved = await handlers.override_route(
+    saved = await override(
+        routes,
+        clock,
         doc["_id"],
         handlers.Correction(reason="来电人补充了地址", area=town),
         caller=DISPATCHER,
-        routes=routes,
-        engine=ENGINE,
-        clock=clock,
     )
     decision = saved["decision"]
     assert decision["jurisdiction"] == {
@@ -163,15 +170,7 @@ async def test_a_return_reroutes_without_the_unit_and_a_second_return_goes_to_th
     doc = await route(routes, clock, "S01")
     first_lead = doc["decision"]["lead_unit"]["code"]
     clock.advance(timedelta(days=2))
-    saved = await handlers.return_route(
-        doc["_id"],
-        "不属于本单位职责",
-        caller=unit_of(first_lead),
-        routes=routes,
-        engine=ENGINE,
-        clock=clock,
-        policy=POLICY,
-    )
+    saved = await give_back(routes, clock, doc["_id"], "不属于本单位职责", caller=unit_of(first_lead))
     second_lead = saved["decision"]["lead_unit"]["code"]
     assert second_lead != first_lead and saved["excluded_units"] == [first_lead]
     assert saved["revision"] == 2 and saved["status"] == "routed" and "labelled" in saved
@@ -180,50 +179,26 @@ async def test_a_return_reroutes_without_the_unit_and_a_second_return_goes_to_th
     assert event["cause"] == "return" and event["lead_unit"]["code"] == second_lead
 
     clock.advance(timedelta(days=1))
-    disputed = await handlers.return_route(
-        doc["_id"],
-        "也不属于我们",
-        caller=unit_of(second_lead),
-        routes=routes,
-        engine=ENGINE,
-        clock=clock,
-        policy=POLICY,
-    )
+    disputed = await give_back(routes, clock, doc["_id"], "也不属于我们", caller=unit_of(second_lead))
     assert disputed["status"] == "disputed" and len(disputed["returns"]) == 2
     [dispute] = owed(disputed, subjects.CASE_ROUTE_DISPUTED)
     assert [r["unit"] for r in dispute["returns"]] == [first_lead, second_lead]
     assert dispute["lead_unit"]["code"] == second_lead
 
     with pytest.raises(handlers.RouteConflict, match="joint conference"):
-        await handlers.override_route(
-            doc["_id"],
-            handlers.Correction(reason="改派"),
-            caller=DISPATCHER,
-            routes=routes,
-            engine=ENGINE,
-            clock=clock,
-        )
-    decided = await handlers.decide_dispute(
+        await override(routes, clock, doc["_id"], handlers.Correction(reason="改派"), caller=DISPATCHER)
+    decided = await decide(
+        routes,
+        clock,
         doc["_id"],
         handlers.Correction(reason="联席会议决定由原单位承办", lead_unit=first_lead),
         caller=SUPERVISOR,
-        routes=routes,
-        engine=ENGINE,
-        clock=clock,
     )
     assert decided["status"] == "routed" and decided["final"] is True
     assert decided["decision"]["lead_unit"]["code"] == first_lead  # the conference may name a returning unit
     assert [c["kind"] for c in decided["corrections"]] == ["return", "dispute", "conference"]
     with pytest.raises(handlers.RouteConflict, match="joint conference decided"):
-        await handlers.return_route(
-            doc["_id"],
-            "再退",
-            caller=unit_of(first_lead),
-            routes=routes,
-            engine=ENGINE,
-            clock=clock,
-            policy=POLICY,
-        )
+        await give_back(routes, clock, doc["_id"], "再退", caller=unit_of(first_lead))
 
 
 async def test_a_return_after_five_working_days_is_refused(routes, clock):
@@ -231,25 +206,9 @@ async def test_a_return_after_five_working_days_is_refused(routes, clock):
     lead = doc["decision"]["lead_unit"]["code"]
     clock.advance(timedelta(days=8))  # the limit is the end of the 5th working day after: next Monday
     with pytest.raises(handlers.RouteConflict, match="5 working days"):
-        await handlers.return_route(
-            doc["_id"],
-            "不归我们管",
-            caller=unit_of(lead),
-            routes=routes,
-            engine=ENGINE,
-            clock=clock,
-            policy=POLICY,
-        )
+        await give_back(routes, clock, doc["_id"], "不归我们管", caller=unit_of(lead))
     clock.advance(timedelta(days=-1))  # next Monday: the last day a return is possible
-    saved = await handlers.return_route(
-        doc["_id"],
-        "不归我们管",
-        caller=unit_of(lead),
-        routes=routes,
-        engine=ENGINE,
-        clock=clock,
-        policy=POLICY,
-    )
+    saved = await give_back(routes, clock, doc["_id"], "不归我们管", caller=unit_of(lead))
     assert saved["revision"] == 2
 
 
@@ -269,28 +228,10 @@ async def test_an_assisting_unit_refusing_its_share_is_a_dispute_and_strangers_m
         if u.code not in {assisting, doc["decision"]["lead_unit"]["code"]}
     )
     with pytest.raises(handlers.NotEntitled):
-        await handlers.return_route(
-            doc["_id"],
-            "与我无关",
-            caller=unit_of(stranger),
-            routes=routes,
-            engine=ENGINE,
-            clock=clock,
-            policy=POLICY,
-        )
+        await give_back(routes, clock, doc["_id"], "与我无关", caller=unit_of(stranger))
     with pytest.raises(handlers.NotEntitled):  # a dispatcher overrides; it does not return
-        await handlers.return_route(
-            doc["_id"], "退回", caller=DISPATCHER, routes=routes, engine=ENGINE, clock=clock, policy=POLICY
-        )
-    disputed = await handlers.return_route(
-        doc["_id"],
-        "不应由我们协办",
-        caller=unit_of(assisting),
-        routes=routes,
-        engine=ENGINE,
-        clock=clock,
-        policy=POLICY,
-    )
+        await give_back(routes, clock, doc["_id"], "退回", caller=DISPATCHER)
+    disputed = await give_back(routes, clock, doc["_id"], "不应由我们协办", caller=unit_of(assisting))
     assert disputed["status"] == "disputed" and "assisting unit" in disputed["dispute_reason"]
 
 
@@ -299,60 +240,33 @@ async def test_the_conference_only_decides_disputed_cases_and_only_its_members_d
     lead = doc["decision"]["lead_unit"]["code"]
     decision = handlers.Correction(reason="决定", lead_unit=lead)
     with pytest.raises(handlers.RouteConflict, match="not in the joint conference queue"):
-        await handlers.decide_dispute(
-            doc["_id"], decision, caller=SUPERVISOR, routes=routes, engine=ENGINE, clock=clock
-        )
+        await decide(routes, clock, doc["_id"], decision, caller=SUPERVISOR)
     with pytest.raises(handlers.NotEntitled):
-        await handlers.decide_dispute(
-            doc["_id"], decision, caller=DISPATCHER, routes=routes, engine=ENGINE, clock=clock
-        )
+        await decide(routes, clock, doc["_id"], decision, caller=DISPATCHER)
     with pytest.raises(handlers.RouteNotFound):
-        await handlers.override_route(
-            "missing", decision, caller=DISPATCHER, routes=routes, engine=ENGINE, clock=clock
-        )
+        await override(routes, clock, "missing", decision, caller=DISPATCHER)
 
 
 async def test_after_the_conference_only_its_members_change_the_route(routes, clock):
     doc = await route(routes, clock, "S01")
     lead = doc["decision"]["lead_unit"]["code"]
     first = unit_of(lead)
-    await handlers.return_route(
-        doc["_id"], "不归我们", caller=first, routes=routes, engine=ENGINE, clock=clock, policy=POLICY
-    )
+    await give_back(routes, clock, doc["_id"], "不归我们", caller=first)
     second = (await routes.find_one({"_id": doc["_id"]}))["decision"]["lead_unit"]["code"]
-    await handlers.return_route(
-        doc["_id"],
-        "也不归我们",
-        caller=unit_of(second),
-        routes=routes,
-        engine=ENGINE,
-        clock=clock,
-        policy=POLICY,
-    )
-    await handlers.decide_dispute(
-        doc["_id"],
-        handlers.Correction(reason="决定", lead_unit=lead),
-        caller=SUPERVISOR,
-        routes=routes,
-        engine=ENGINE,
-        clock=clock,
+    await give_back(routes, clock, doc["_id"], "也不归我们", caller=unit_of(second))
+    await decide(
+        routes, clock, doc["_id"], handlers.Correction(reason="决定", lead_unit=lead), caller=SUPERVISOR
     )
     with pytest.raises(handlers.RouteConflict, match="only its members"):
-        await handlers.override_route(
-            doc["_id"],
-            handlers.Correction(reason="改派", lead_unit=second),
-            caller=DISPATCHER,
-            routes=routes,
-            engine=ENGINE,
-            clock=clock,
+        await override(
+            routes, clock, doc["_id"], handlers.Correction(reason="改派", lead_unit=second), caller=DISPATCHER
         )
-    saved = await handlers.override_route(
+    saved = await override(
+        routes,
+        clock,
         doc["_id"],
         handlers.Correction(reason="联席会议复议", lead_unit=second),
         caller=SUPERVISOR,
-        routes=routes,
-        engine=ENGINE,
-        clock=clock,
     )
     assert saved["decision"]["lead_unit"]["code"] == second
     assert saved["labelled"] is False  # nobody set the category: it is no example for the classifier
@@ -365,23 +279,10 @@ async def test_a_case_in_the_manual_queue_cannot_be_returned_and_says_so_in_its_
     proposed = doc["decision"]["lead_unit"]
     if proposed is not None:  # routing may propose a unit; it is not assigned anything
         with pytest.raises(handlers.RouteConflict, match="manual queue"):
-            await handlers.return_route(
-                doc["_id"],
-                "不归我们",
-                caller=unit_of(proposed["code"]),
-                routes=routes,
-                engine=ENGINE,
-                clock=clock,
-                policy=POLICY,
-            )
+            await give_back(routes, clock, doc["_id"], "不归我们", caller=unit_of(proposed["code"]))
     town = next(a.code for a in ENGINE.package.areas.values() if a.level == "town")
-    saved = await handlers.override_route(
-        doc["_id"],
-        handlers.Correction(reason="补充地址", area=town),
-        caller=DISPATCHER,
-        routes=routes,
-        engine=ENGINE,
-        clock=clock,
+    saved = await override(
+        routes, clock, doc["_id"], handlers.Correction(reason="补充地址", area=town), caller=DISPATCHER
     )
     queue_lines = [line for line in saved["decision"]["explanation"] if line.startswith("Queue ")]
     assert queue_lines == [f"Queue auto: placed by dispatcher {DISPATCHER.subject}."]

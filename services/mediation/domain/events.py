@@ -39,6 +39,29 @@ def referral_ref(doc: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"referral_id": doc["_id"], "kind": doc["kind"], "receiving_unit": doc["receiving_unit"]}
 
 
+def _event(
+    aggregate: str,
+    common: dict[str, Any],
+    doc: dict[str, Any],
+    event_type: str,
+    data: dict[str, Any],
+    *,
+    by: dict[str, Any] | None,
+    at: datetime,
+    cause: str,
+    clock: Clock,
+    event_id: str | None,
+) -> Envelope:
+    return make_event(
+        type=event_type,
+        source=SOURCE,
+        subject=doc["case_id"],
+        clock=clock,
+        event_id=event_id or derived_event_id(aggregate, doc["_id"], event_type, cause),
+        data={**common, "by": by, "at": at, **data},
+    )
+
+
 def mediation_event(
     doc: dict[str, Any],
     event_type: str,
@@ -51,24 +74,17 @@ def mediation_event(
     event_id: str | None = None,
 ) -> Envelope:
     """An event about a mediation, with the fields every mediation event carries."""
-    return make_event(
-        type=event_type,
-        source=SOURCE,
-        subject=doc["case_id"],
-        clock=clock,
-        event_id=event_id or derived_event_id("mediation", doc["_id"], event_type, cause),
-        data={
-            "mediation_id": doc["_id"],
-            "case_id": doc["case_id"],
-            "case_no": doc["case_no"],
-            "type": doc["type"],
-            "status": doc["status"],
-            "organization": doc["organization"],
-            "mediator": doc.get("mediator"),
-            "by": by,
-            "at": at,
-            **data,
-        },
+    common = {
+        "mediation_id": doc["_id"],
+        "case_id": doc["case_id"],
+        "case_no": doc["case_no"],
+        "type": doc["type"],
+        "status": doc["status"],
+        "organization": doc["organization"],
+        "mediator": doc.get("mediator"),
+    }
+    return _event(
+        "mediation", common, doc, event_type, data, by=by, at=at, cause=cause, clock=clock, event_id=event_id
     )
 
 
@@ -84,22 +100,15 @@ def referral_event(
     event_id: str | None = None,
 ) -> Envelope:
     """An event about a referral, with the fields every referral event carries."""
-    return make_event(
-        type=event_type,
-        source=SOURCE,
-        subject=doc["case_id"],
-        clock=clock,
-        event_id=event_id or derived_event_id("referral", doc["_id"], event_type, cause),
-        data={
-            "referral_id": doc["_id"],
-            "case_id": doc["case_id"],
-            "case_no": doc["case_no"],
-            "mediation_id": doc.get("mediation_id"),
-            "kind": doc["kind"],
-            "status": doc["status"],
-            "receiving_unit": doc["receiving_unit"],
-            "by": by,
-            "at": at,
-            **data,
-        },
+    common = {
+        "referral_id": doc["_id"],
+        "case_id": doc["case_id"],
+        "case_no": doc["case_no"],
+        "mediation_id": doc.get("mediation_id"),
+        "kind": doc["kind"],
+        "status": doc["status"],
+        "receiving_unit": doc["receiving_unit"],
+    }
+    return _event(
+        "referral", common, doc, event_type, data, by=by, at=at, cause=cause, clock=clock, event_id=event_id
     )
