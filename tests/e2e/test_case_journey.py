@@ -2,6 +2,7 @@
 
 import json
 import secrets
+from datetime import datetime
 
 import pytest
 
@@ -72,7 +73,8 @@ def test_the_case_file_timeline_holds_every_event_in_order(clerk, dispatcher, sa
     assert types.index("dispatch.case.received") < types.index("dispatch.case.screened")
     assert types.index("dispatch.case.screened") < types.index("dispatch.case.routed")
     assert types.index("dispatch.case.routed") < types.index("dispatch.case.assigned")
-    times = [e["time"] for e in case["timeline"]]
+    # Compare instants, not strings: an event at a whole second is written without a fraction.
+    times = [datetime.fromisoformat(e["time"]) for e in case["timeline"]]
     assert times == sorted(times)
     assert len(set(e["event_id"] for e in case["timeline"])) == len(types)
 
