@@ -6,6 +6,7 @@ Every child is asked to die with its parent (PR_SET_PDEATHSIG), so nothing outli
 
 import ctypes
 import os
+import random
 import shutil
 import signal
 import socket
@@ -25,9 +26,39 @@ DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "mediation": 8003, "supervisio
 BIN_DIR = Path(sys.executable).parent
 
 
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
+    """A TCP port on 127.0.0.1 that nothing listens on right now, outside the ephemeral range.
+
+    A port the kernel hands out for binding port 0 comes from the ephemeral range, from which it also
+    picks the local port of every outgoing connection: between choosing a port and a server binding
+    it, a client's connection could take it (seen as `address already in use` when `make run` started
+    notify on a port chosen that way). Ports below the range are only ever taken by explicit binds.
+    """
+    low, _ = _ephemeral_range()
+    start = 20000 if low > 20000 + 1000 else 1024
+    for _ in range(200):
+        port = random.randrange(start, low)
+        if port in _HANDED_OUT:  # chosen earlier in this process, perhaps not bound yet
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    with socket.socket() as s:  # a crowded range: let the kernel choose
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
