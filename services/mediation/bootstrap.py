@@ -1,6 +1,7 @@
 """Mediation's composition root."""
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field, replace
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -15,9 +16,12 @@ from services.mediation.adapters.repository import MediationStore
 from services.mediation.config import MediationSettings
 from services.mediation.domain.documents import Documents
 from services.mediation.domain.mediators import Mediator, load_mediators
+from services.mediation.domain.organization_edits import apply_overrides
 from services.mediation.domain.organizations import Directory
 from services.mediation.domain.policy import MediationPolicy
 from services.mediation.domain.rules import Rules
+
+log = logging.getLogger("dispatch.mediation")
 
 
 @dataclass
@@ -30,6 +34,7 @@ class Mediation:
     seed: list[Mediator]
     clock: Clock
     settings: MediationSettings
+    skipped_overrides: list[str] = field(default_factory=list)
 
 
 def load_rules(settings: MediationSettings) -> tuple[Rules, list[Mediator]]:
@@ -44,6 +49,20 @@ def load_rules(settings: MediationSettings) -> tuple[Rules, list[Mediator]]:
         county_name=county_name(settings.county_dir),
     )
     return rules, load_mediators(settings.mediators_file, directory)
+
+
+async def refresh_directory(med: Mediation, rules: Rules | None = None) -> list[str]:
+    """Lay the organizations' API edits (MongoDB) over the data in use (or over newly loaded `rules`,
+    which then come into use together with the edits); the edits skipped, each logged once while it
+    stays skipped."""
+    overrides = await med.repo.organization_overrides()
+    base = rules or med.rules
+    directory, skipped = apply_overrides(base.directory, overrides)
+    med.rules = replace(base, directory=directory)
+    for line in sorted(set(skipped) - set(med.skipped_overrides)):
+        log.warning("an organization's API edit is not used", extra={"problem": line})
+    med.skipped_overrides = skipped
+    return skipped
 
 
 def build(settings: MediationSettings | None = None, *, clock: Clock | None = None) -> Mediation:
@@ -63,6 +82,7 @@ def build(settings: MediationSettings | None = None, *, clock: Clock | None = No
     async def prepare() -> None:
         await repo.ensure_indexes()
         await repo.seed_mediators(m.model_dump() for m in med.seed)
+        await refresh_directory(med)
 
     runtime.on_start(prepare)
     subscribers.register(med)
@@ -71,7 +91,11 @@ def build(settings: MediationSettings | None = None, *, clock: Clock | None = No
         if await scanner.scan(repo=med.repo, clock=med.clock):
             runtime.nudge()
 
+    async def refresh() -> None:
+        await refresh_directory(med)
+
     runtime.every(settings.mediation_scan_seconds, scan, name="mediation-scanner")
+    runtime.every(settings.mediation_directory_refresh_seconds, refresh, name="mediation-directory")
     return med
 
 

@@ -22,3 +22,6 @@ class MediationSettings(ServiceSettings):
     mediation_scan_seconds: float = Field(
         60.0, gt=0
     )  # how often fulfilment checks and time limits are looked at
+    mediation_directory_refresh_seconds: float = Field(
+        10.0, gt=0
+    )  # how often each replica reads the organizations' API edits made through another replica

@@ -72,10 +72,20 @@ def pick_organization(
     if choice.organization is not None or not fallback:
         return choice.organization, choice.explanation
     unit = choose_organization(case)
-    org = rules.directory.organizations.get(unit.code) if unit else None
+    org = rules.directory.active(unit.code if unit else None)
     if org is not None:
         return org, [*choice.explanation, f"the committee routing brought in: {org.code} ({org.name})"]
     return None, [*choice.explanation, "routing named no mediation committee either"]
+
+
+def taking_mediations(code: str, rules: Rules) -> Organization:
+    """The organization a person names for a mediation; it must exist and not be deactivated."""
+    org = rules.directory.organizations.get(code)
+    if org is None:
+        raise NotAllowed(f"no mediation organization {code}")
+    if not org.active:
+        raise NotAllowed(f"mediation organization {code} is deactivated: it takes no new mediations")
+    return org
 
 
 async def open_mediation(
@@ -96,9 +106,7 @@ async def open_mediation(
     """Open a mediation for a case with its organization, mediator and time limit; None when no
     organization can be named, or when a mediation with this id exists already."""
     if organization is not None:
-        org = rules.directory.organizations.get(organization)
-        if org is None:
-            raise NotAllowed(f"no mediation organization {organization}")
+        org = taking_mediations(organization, rules)
         explanation = [f"organization named by {origin}: {org.code} ({org.name})"]
     else:
         org, explanation = pick_organization(case, requested, rules, fallback=origin == "routed")
@@ -241,13 +249,14 @@ async def assign(
         if doc is None or not may_see(caller, doc):
             raise MediationNotFound(f"no mediation {mediation_id}")
         check(ACTIONS["assign"], doc, caller)
-        org = rules.directory.organizations[doc["organization"]["code"]]
-        if organization is not None and organization != org.code:
+        code = doc["organization"]["code"]
+        org = rules.directory.organizations.get(code)
+        if organization is not None and organization != code:
             if caller.role not in DISPATCH_ROLES:
                 raise NotEntitled("only a dispatcher or supervisor moves a mediation to another organization")
-            if organization not in rules.directory.organizations:
-                raise NotAllowed(f"no mediation organization {organization}")
-            org = rules.directory.organizations[organization]
+            org = taking_mediations(organization, rules)
+        if org is None:  # an organization created over the API whose edit the data no longer allows
+            raise NotAllowed(f"organization {code} is not in the directory in force: move the mediation")
         case = RoutedDispute(
             case_id=doc["case_id"],
             case_no=doc["case_no"],

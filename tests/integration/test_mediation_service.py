@@ -3,20 +3,11 @@ in process: a routed dispute opens a mediation through the durable consumer, eve
 published on the stream as the events supervision and notify consume, and the figures endpoint
 answers known figures for seeded mediations."""
 
-import zlib
 from datetime import timedelta
 
-import httpx
 import pytest
 
-from devtools.keys import issue_token
 from dispatch_common import subjects
-from dispatch_common.clock import FixedClock
-from dispatch_common.envelope import make_event
-from dispatch_common.http import create_app
-from services.mediation.bootstrap import build
-from services.mediation.config import MediationSettings
-from services.mediation.entrypoints import api
 from tests.helpers import events_on, eventually
 from tests.mediation_cases import (
     COUNSELLING,
@@ -24,90 +15,27 @@ from tests.mediation_cases import (
     MONDAY,
     POLICE_STATION,
     TOWN,
-    VILLAGE,
     VILLAGE_COMMITTEE,
 )
+from tests.mediation_support import opened_by_routing, start_mediation
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 async def service(nats_url, mongodb_url, db_prefix, run_dir, runtimes):
-    settings = MediationSettings(
-        environment="test",
-        nats_url=nats_url,
-        mongodb_url=mongodb_url,
-        mongodb_db_prefix=db_prefix,
-        run_dir=run_dir,
-        consumer_backoff_seconds=[0.05, 0.1, 0.2],
-        consumer_max_deliver=3,
-        consumer_ack_wait_seconds=2.0,
-        outbox_poll_seconds=0.2,
-        mediation_scan_seconds=0.2,
+    h = await start_mediation(
+        nats_url=nats_url, mongodb_url=mongodb_url, db_prefix=db_prefix, run_dir=run_dir
     )
-    clock = FixedClock(MONDAY)
-    med = build(settings, clock=clock)
-    app = create_app(med.runtime, title="Mediation", description="test", include=api.include)
-    app.state.mediation = med
-    await med.runtime.start()
-    runtimes.append(med.runtime)
-    keys = run_dir / "keys"
-
-    def client(role: str, unit: str | None = None) -> httpx.AsyncClient:
-        token = issue_token(keys, role=role, unit=unit)
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://mediation",
-            headers={"Authorization": f"Bearer {token}"},
-        )
-
-    return med, clock, client
-
-
-def routed_event(case_id: str, *, category: str = "14", subcategory: str = "1401", flags=("mediation",)):
-    return make_event(
-        type=subjects.CASE_ROUTED,
-        source="/dispatch/routing",
-        subject=case_id,
-        data={
-            "case_id": case_id,
-            "case_no": f"990102-2026-{zlib.crc32(case_id.encode()) % 10**6:06d}",
-            "jurisdiction": {"town": TOWN, "village": VILLAGE, "grid": None, "source": "coordinates"},
-            "category": {"code": category, "subcode": subcategory, "confidence": 0.9},
-            "flags": list(flags),
-            "lead_unit": {"code": f"{TOWN}-GOV", "name": "镇政府", "type": "town_government", "role": "lead"},
-            "assisting_units": [
-                {
-                    "code": VILLAGE_COMMITTEE,
-                    "name": "调委会",
-                    "type": "mediation_committee",
-                    "role": "mediation",
-                }
-            ],
-            "tier": "general",
-            "queue": "auto",
-            "explanation": [],
-            "package_version": "test",
-        },
-    )
-
-
-async def opened_by_routing(med, client, case_id: str, **kw) -> dict:
-    await med.runtime.bus.publish_event(routed_event(case_id, **kw).to_document())
-    async with client("dispatcher") as dispatcher:
-
-        async def listed():
-            items = (await dispatcher.get("/v1/mediations", params={"case_id": case_id})).json()["items"]
-            return items[0] if items else None
-
-        return await eventually(listed, what=f"the mediation of {case_id}")
+    runtimes.append(h.med.runtime)
+    return h
 
 
 async def test_a_routed_dispute_is_mediated_to_an_agreement_and_every_step_is_on_the_stream(
     service, nats_client
 ):
-    med, clock, client = service
-    mediation = await opened_by_routing(med, client, "case-a", flags=("mediation", "psych"))
+    clock, client = service.clock, service.client
+    mediation = await opened_by_routing(service, "case-a", flags=("mediation", "psych"))
     assert mediation["organization"]["code"] == VILLAGE_COMMITTEE and mediation["status"] == "opened"
     mid = mediation["id"]
     async with (
@@ -187,8 +115,8 @@ async def test_a_routed_dispute_is_mediated_to_an_agreement_and_every_step_is_on
 
 
 async def test_a_crisis_and_an_escalation_reach_the_stream_at_once(service, nats_client):
-    med, _, client = service
-    mediation = await opened_by_routing(med, client, "case-b")
+    client = service.client
+    mediation = await opened_by_routing(service, "case-b")
     mid = mediation["id"]
     async with client("mediator", VILLAGE_COMMITTEE) as mediator, client("dispatcher") as dispatcher:
         r = await mediator.post(
@@ -218,7 +146,7 @@ async def test_a_crisis_and_an_escalation_reach_the_stream_at_once(service, nats
 
 
 async def test_mediators_are_edited_by_the_entitled_and_figures_answer_known_values(service):
-    med, clock, client = service
+    clock, client = service.clock, service.client
     async with (
         client("unit_leader", LABOUR_MEDIATION) as leader,
         client("mediator", LABOUR_MEDIATION) as mediator,
@@ -253,7 +181,7 @@ async def test_mediators_are_edited_by_the_entitled_and_figures_answer_known_val
     for case_id, category, result, days in plan:
         clock.set(MONDAY)
         sub = "1401" if category == "14" else "0501"
-        mediation = await opened_by_routing(med, client, case_id, category=category, subcategory=sub)
+        mediation = await opened_by_routing(service, case_id, category=category, subcategory=sub)
         org = mediation["organization"]["code"]
         async with client("mediator", org) as mediator:
             mid = mediation["id"]
@@ -305,7 +233,7 @@ async def test_mediators_are_edited_by_the_entitled_and_figures_answer_known_val
 
 
 async def test_an_admin_reloads_the_data_and_a_broken_file_is_refused_with_every_problem(service, tmp_path):
-    med, _, client = service
+    med, client = service.med, service.client
     before = med.rules
     async with client("admin") as admin, client("dispatcher") as dispatcher:
         assert (await dispatcher.post("/v1/admin/mediation/reload")).status_code == 403

@@ -1,5 +1,6 @@
-"""Mediation's collections: mediations and referrals (aggregates with outbox), the mediators, and the
-cases routing announced (a small projection, so a unit's request can be checked and placed).
+"""Mediation's collections: mediations and referrals (aggregates with outbox), the mediators, the
+organizations' edits made over the API, and the cases routing announced (a small projection, so a
+unit's request can be checked and placed).
 
 Every query is an equality on one indexed field or a range on an integer-millisecond field, and
 projections name whole top-level fields (docs/decisions/0006).
@@ -10,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -24,6 +26,7 @@ class MediationStore:
         self.mediations = db["mediations"]
         self.referrals = db["referrals"]
         self.mediators = db["mediators"]
+        self.organizations = db["organization_overrides"]
         self.cases = db["routed_cases"]
 
     async def ensure_indexes(self) -> None:
@@ -56,6 +59,10 @@ class MediationStore:
     ) -> dict[str, Any]:
         """A version-guarded change with its events; the new state."""
         return await store.save_aggregate(self.mediations, current, changes, events)
+
+    async def open_count(self, organization: str) -> int:
+        """How many mediations an organization has open (counted here: the embedded server's count scans)."""
+        return len([doc async for doc in self.mediations.find({"open_org": organization}, {"_id": 1})])
 
     async def loads(self, organization: str) -> dict[str, int]:
         """Open mediations per mediator of an organization: their current load."""
@@ -145,9 +152,33 @@ class MediationStore:
     async def save_mediator(self, current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         """A version-guarded change of a mediator; raises store.VersionConflict."""
         state = {**current, **changes, "version": current["version"] + 1}
-        result = await self.mediators.replace_one(
-            {"_id": current["_id"], "version": current["version"]}, state
-        )
-        if result.matched_count != 1:
-            raise store.VersionConflict(f"mediator {current['_id']} changed meanwhile")
+        await _replace_guarded(self.mediators, current, state)
         return state
+
+    # -- organizations edited over the API ----------------------------------------------------
+
+    async def organization_overrides(self) -> list[dict[str, Any]]:
+        """Every organization's override, by code (a few dozen small documents)."""
+        return [doc async for doc in self.organizations.find({}).sort("_id", ASCENDING)]
+
+    async def organization_override(self, code: str) -> dict[str, Any] | None:
+        """One organization's override, whole, or None if it was never edited over the API."""
+        return await self.organizations.find_one({"_id": code})
+
+    async def save_organization_override(self, current: dict[str, Any] | None, state: dict[str, Any]) -> None:
+        """Write an override: the first (inserted; a taken code is a conflict) or the next version of
+        `current` (replaced whole under its version); raises store.VersionConflict."""
+        if current is None:
+            try:
+                await self.organizations.insert_one(state)
+            except DuplicateKeyError as exc:
+                raise store.VersionConflict(f"organization {state['_id']} was edited meanwhile") from exc
+            return
+        await _replace_guarded(self.organizations, current, state)
+
+
+async def _replace_guarded(col: AsyncCollection, current: dict[str, Any], state: dict[str, Any]) -> None:
+    """Replace a document whole if it is still at the version read; else store.VersionConflict."""
+    result = await col.replace_one({"_id": current["_id"], "version": current["version"]}, state)
+    if result.matched_count != 1:
+        raise store.VersionConflict(f"{col.name}/{current['_id']} changed meanwhile")

@@ -4,7 +4,8 @@ Organizations come from two places: the county package's units of the types list
 `from_county_units` (the village and town people's mediation committees), and
 data/mediation/organizations.json (industry and professional committees, the rooms stationed at the
 court, the police stations and the petition office). Both are checked at load; every problem is
-listed. Pure apart from reading the files.
+listed. The admin's edits made over the API are laid over them (domain/organization_edits.py). Pure
+apart from reading the files.
 """
 
 import json
@@ -51,7 +52,10 @@ class Organization(BaseModel):
     jurisdiction: str
     categories: tuple[str, ...] = ()
     host_unit: str | None = None
-    source: Literal["county_package", "organizations_file"] = "organizations_file"
+    note: str | None = None
+    source: Literal["county_package", "organizations_file", "api"] = "organizations_file"
+    active: bool = True  # a deactivated organization takes no new mediations; its history stays
+    edited: bool = False  # the fields shown include edits made over the API
 
     def ref(self) -> dict[str, str]:
         """How events name the organization."""
@@ -104,6 +108,8 @@ class Directory:
     units: dict[str, dict[str, Any]]
     categories: frozenset[str] = frozenset()
     version: str = ""
+    # the organizations as the data gives them, before the API's edits (domain/organization_edits.py)
+    data_organizations: dict[str, Organization] = field(default_factory=dict)
 
     @classmethod
     def load(cls, county_dir: Path, organizations_file: Path) -> "Directory":
@@ -180,6 +186,7 @@ class Directory:
                     jurisdiction=org.jurisdiction,
                     categories=tuple(org.categories),
                     host_unit=org.host_unit,
+                    note=org.note,
                 )
         missing = sorted(set(MEDIATION_TYPES) - {o.type for o in organizations.values()})
         if missing:
@@ -192,7 +199,13 @@ class Directory:
             units=units,
             categories=frozenset(codes),
             version=str(raw.get("version", "")),
+            data_organizations=dict(organizations),
         )
+
+    def active(self, code: str | None) -> Organization | None:
+        """The organization of this code if it takes new mediations (it exists and is not deactivated)."""
+        org = self.organizations.get(code) if code else None
+        return org if org is not None and org.active else None
 
     def chain(self, *, village: str | None, town: str | None) -> list[str]:
         """The areas containing a case, smallest first: its village, its town, the county."""
@@ -245,7 +258,7 @@ class Directory:
             ranked = []
             for depth, area in enumerate(areas):
                 for org in self.organizations.values():
-                    if org.type != of_type or org.jurisdiction != area:
+                    if org.type != of_type or org.jurisdiction != area or not org.active:
                         continue
                     fit = org.takes(category, subcategory)
                     if fit >= (2 if explicit else 1):

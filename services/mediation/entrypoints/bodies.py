@@ -11,6 +11,7 @@ from services.mediation.domain.policy import MediationType
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
 Name = Annotated[str, Field(min_length=1, max_length=50)]
 Text = Annotated[str, Field(min_length=2, max_length=2000)]
+CategoryCode = Annotated[str, Field(pattern=r"^[0-9]{2}([0-9]{2})?$")]
 ParticipantRole = Literal[
     "applicant",
     "respondent",
@@ -197,12 +198,35 @@ class MediatorChange(_Body):
     """A change of a mediator's directory entry."""
 
     name: Name | None = None
-    specialties: list[Annotated[str, Field(pattern=r"^[0-9]{2}([0-9]{2})?$")]] | None = Field(
-        None, max_length=30
-    )
+    specialties: list[CategoryCode] | None = Field(None, max_length=30)
     languages: list[Annotated[str, Field(max_length=16)]] | None = Field(None, min_length=1, max_length=10)
     available: bool | None = None
     max_load: int | None = Field(None, ge=0, le=100)
+
+
+class NewOrganization(_Body):
+    """A mediation organization created over the API (an industry committee, a new stationed room)."""
+
+    code: Code
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    type: MediationType
+    jurisdiction: str = Field(min_length=1, max_length=32, description="an area code of the county package")
+    categories: list[CategoryCode] = Field(
+        default_factory=list, max_length=50, description="taxonomy codes it takes; empty: any dispute"
+    )
+    host_unit: Code | None = Field(None, description="the unit of the county package that hosts it")
+    note: str | None = Field(None, max_length=500)
+
+
+class OrganizationChange(_Body):
+    """A change of an organization: only the fields given change (`host_unit` and `note` may be null)."""
+
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    type: MediationType | None = None
+    jurisdiction: str | None = Field(None, min_length=1, max_length=32)
+    categories: list[CategoryCode] | None = Field(None, max_length=50)
+    host_unit: Code | None = None
+    note: str | None = Field(None, max_length=500)
 
 
 def as_details(body: BaseModel) -> dict[str, object]:

@@ -11,6 +11,7 @@ from dispatch_common.auth import Principal, authenticate
 from services.mediation.bootstrap import Mediation
 from services.mediation.domain.lifecycle import NotAllowed, NotEntitled
 from services.mediation.opening import MediationNotFound
+from services.mediation.organization_commands import FieldProblems, OrganizationNotFound
 from services.mediation.referral_commands import ReferralNotFound
 
 
@@ -24,11 +25,15 @@ MediationDeps = Annotated[Mediation, Depends(_mediation)]
 
 @contextmanager
 def answers() -> Iterator[None]:
-    """404 for what the caller may not see, 403 for what they may not do, 409 for the wrong state."""
+    """404 for what the caller may not see, 403 for what they may not do, 409 for the wrong state,
+    422 for fields the county package does not allow (each with where and why, never the value)."""
     try:
         yield
-    except (MediationNotFound, ReferralNotFound) as exc:
+    except (MediationNotFound, ReferralNotFound, OrganizationNotFound) as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except FieldProblems as exc:
+        detail = [{"loc": ["body", *loc], "msg": msg, "type": "organization"} for loc, msg in exc.problems]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
     except NotEntitled as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     except NotAllowed as exc:

@@ -8,14 +8,15 @@ from pydantic import ValidationError
 
 from dispatch_common import store
 from dispatch_common.auth import Principal, Role, require_roles
-from services.mediation.bootstrap import Mediation, load_rules
+from services.mediation import organization_commands
+from services.mediation.bootstrap import Mediation, load_rules, refresh_directory
 from services.mediation.domain import figures
 from services.mediation.domain.documents import DocumentError
 from services.mediation.domain.mediators import Mediator, check_mediator
 from services.mediation.domain.organizations import OrganizationsError
 from services.mediation.domain.policy import PolicyError
-from services.mediation.entrypoints.bodies import MediatorChange
-from services.mediation.entrypoints.deps import CurrentUser, MediationDeps
+from services.mediation.entrypoints.bodies import MediatorChange, NewOrganization, OrganizationChange, Reason
+from services.mediation.entrypoints.deps import CurrentUser, MediationDeps, answers
 
 router = APIRouter(prefix="/v1", tags=["directory and figures"])
 FIGURE_ROLES = (
@@ -34,14 +35,104 @@ async def organizations(
     med: MediationDeps,
     type_: Annotated[str | None, Query(alias="type", max_length=16)] = None,
     area: Annotated[str | None, Query(max_length=32, description="serving this area code")] = None,
+    active: Annotated[bool | None, Query(description="only those taking (or not taking) mediations")] = None,
 ) -> dict[str, Any]:
-    """From the county package's committees and data/mediation/organizations.json."""
+    """From the county package's committees and data/mediation/organizations.json, with the edits
+    made over the API; deactivated ones are listed too (`active: false`)."""
     items = [
         o.model_dump(mode="json")
         for o in sorted(med.rules.directory.organizations.values(), key=lambda o: o.code)
-        if (type_ is None or o.type == type_) and (area is None or o.jurisdiction == area)
+        if (type_ is None or o.type == type_)
+        and (area is None or o.jurisdiction == area)
+        and (active is None or o.active == active)
     ]
     return {"version": med.rules.directory.version, "items": items}
+
+
+async def _organization_view(med: Mediation, code: str) -> dict[str, Any]:
+    org = med.rules.directory.organizations.get(code)
+    if org is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mediation organization {code}")
+    override = await med.repo.organization_override(code) or {}
+    return org.model_dump(mode="json") | {"edits": override.get("edits", [])}
+
+
+@router.get("/mediation-organizations/{code}", summary="One organization, with its edits over the API")
+async def organization(code: str, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+    """The organization in force and the edits made to it over the API (who, when, which fields)."""
+    return await _organization_view(med, code)
+
+
+@router.post("/mediation-organizations", status_code=201, summary="Create a mediation organization")
+async def create_organization(body: NewOrganization, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+    """Admins only (the justice bureau's staff keep the directory). The area, categories and host unit
+    must be the county package's (422 per field); a code taken by an organization or a unit is 409."""
+    require_roles(user, Role.ADMIN)
+    await refresh_directory(med)
+    with answers():
+        code = await organization_commands.create_organization(
+            body.model_dump(), repo=med.repo, directory=med.rules.directory, clock=med.clock, caller=user
+        )
+    await refresh_directory(med)
+    return await _organization_view(med, code)
+
+
+@router.patch("/mediation-organizations/{code}", summary="Change a mediation organization")
+async def change_organization(
+    code: str, body: OrganizationChange, user: CurrentUser, med: MediationDeps
+) -> dict[str, Any]:
+    """The fields given change; the others stay (a field of organizations.json never changed here
+    follows the file). A committee of the county package changes only its categories and note."""
+    require_roles(user, Role.ADMIN)
+    await refresh_directory(med)
+    with answers():
+        await organization_commands.change_organization(
+            code,
+            body.model_dump(exclude_unset=True),
+            repo=med.repo,
+            directory=med.rules.directory,
+            clock=med.clock,
+            caller=user,
+        )
+    await refresh_directory(med)
+    return await _organization_view(med, code)
+
+
+async def _set_active(
+    code: str, active: bool, body: Reason, user: Principal, med: Mediation
+) -> dict[str, Any]:
+    require_roles(user, Role.ADMIN)
+    await refresh_directory(med)
+    with answers():
+        await organization_commands.set_active(
+            code,
+            active,
+            body.reason,
+            repo=med.repo,
+            directory=med.rules.directory,
+            clock=med.clock,
+            caller=user,
+        )
+    await refresh_directory(med)
+    return await _organization_view(med, code) | {"open_mediations": await med.repo.open_count(code)}
+
+
+@router.post("/mediation-organizations/{code}/deactivate", summary="Stop giving an organization mediations")
+async def deactivate_organization(
+    code: str, body: Reason, user: CurrentUser, med: MediationDeps
+) -> dict[str, Any]:
+    """Not a deletion: its mediations, mediators and figures stay readable, its open mediations go on
+    (or are moved with `assign`); it is no longer chosen or named for new ones. `open_mediations` says
+    how many it still has. The last active organization of a type cannot be deactivated (409)."""
+    return await _set_active(code, False, body, user, med)
+
+
+@router.post("/mediation-organizations/{code}/activate", summary="Take an organization back into service")
+async def activate_organization(
+    code: str, body: Reason, user: CurrentUser, med: MediationDeps
+) -> dict[str, Any]:
+    """A deactivated organization takes mediations again."""
+    return await _set_active(code, True, body, user, med)
 
 
 def _view(doc: dict[str, Any], load: int) -> dict[str, Any]:
@@ -85,6 +176,10 @@ def _checked(med: Mediation, mediator: Mediator) -> None:
 async def add_mediator(body: Mediator, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
     _may_edit(user, body.organization)
     _checked(med, body)
+    if med.rules.directory.active(body.organization) is None:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"organization {body.organization} is deactivated: no new mediators"
+        )
     if not await med.repo.add_mediator(body.model_dump()):
         raise HTTPException(status.HTTP_409_CONFLICT, f"mediator {body.id} exists")
     return _view(body.model_dump() | {"version": 1}, 0)
@@ -153,18 +248,22 @@ async def mediation_figures(
 )
 async def reload(user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
     """Check the files again and use them; with problems, every one is listed (422) and the rules in
-    use stay. New mediators of the seed file are added; those in the directory keep their edits."""
+    use stay. New mediators of the seed file are added; those in the directory keep their edits. The
+    organizations' API edits are laid over the new data; `edits_not_used` lists those it no longer
+    allows (an area or category gone from the package)."""
     require_roles(user, Role.ADMIN)
     try:
         rules, seed = load_rules(med.settings)
     except (OrganizationsError, PolicyError, DocumentError) as exc:
         detail = [{"loc": ["mediation_data"], "msg": p, "type": "mediation_data"} for p in exc.problems]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
-    med.rules, med.seed = rules, seed
+    skipped = await refresh_directory(med, rules)  # the API's edits stay laid over the reloaded data
+    med.seed = seed
     added = await med.repo.seed_mediators(m.model_dump() for m in seed)
     return {
-        "organizations": len(rules.directory.organizations),
+        "organizations": len(med.rules.directory.organizations),
         "organizations_version": rules.directory.version,
         "policy_version": rules.policy.version,
         "mediators_added": added,
+        "edits_not_used": skipped,
     }

@@ -1,0 +1,111 @@
+"""The mediation service in process on a test's real servers, driven over HTTP as its callers would,
+and the routed dispute that opens a mediation through its durable consumer."""
+
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from devtools.keys import issue_token
+from dispatch_common import subjects
+from dispatch_common.clock import FixedClock
+from dispatch_common.envelope import Envelope, make_event
+from dispatch_common.http import create_app
+from services.mediation.bootstrap import Mediation, build
+from services.mediation.config import MediationSettings
+from services.mediation.entrypoints import api
+from tests.helpers import eventually
+from tests.mediation_cases import MONDAY, TOWN, VILLAGE, VILLAGE_COMMITTEE
+
+
+@dataclass
+class MediationHarness:
+    """A started mediation service, its clock, and HTTP clients for it."""
+
+    med: Mediation
+    clock: FixedClock
+    client: Callable[..., httpx.AsyncClient]
+
+
+async def start_mediation(
+    *, nats_url: str, mongodb_url: str, db_prefix: str, run_dir: Path, **overrides: Any
+) -> MediationHarness:
+    """Build and start mediation with fast retries and a 0.2 s scanner; the caller stops its runtime."""
+    values: dict[str, Any] = {
+        "environment": "test",
+        "nats_url": nats_url,
+        "mongodb_url": mongodb_url,
+        "mongodb_db_prefix": db_prefix,
+        "run_dir": run_dir,
+        "consumer_backoff_seconds": [0.05, 0.1, 0.2],
+        "consumer_max_deliver": 3,
+        "consumer_ack_wait_seconds": 2.0,
+        "outbox_poll_seconds": 0.2,
+        "mediation_scan_seconds": 0.2,
+    }
+    clock = FixedClock(MONDAY)
+    med = build(MediationSettings(**(values | overrides)), clock=clock)
+    app = create_app(med.runtime, title="Mediation", description="test", include=api.include)
+    app.state.mediation = med
+    await med.runtime.start()
+
+    def client(role: str, unit: str | None = None) -> httpx.AsyncClient:
+        token = issue_token(run_dir / "keys", role=role, unit=unit)
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://mediation",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+
+    return MediationHarness(med, clock, client)
+
+
+def case_no_of(case_id: str) -> str:
+    """The case number the tests give a case id."""
+    return f"990102-2026-{zlib.crc32(case_id.encode()) % 10**6:06d}"
+
+
+def routed_event(
+    case_id: str, *, category: str = "14", subcategory: str = "1401", flags: tuple[str, ...] = ("mediation",)
+) -> Envelope:
+    """dispatch.case.routed for a dispute in the demo county's village, as routing publishes it."""
+    return make_event(
+        type=subjects.CASE_ROUTED,
+        source="/dispatch/routing",
+        subject=case_id,
+        data={
+            "case_id": case_id,
+            "case_no": case_no_of(case_id),
+            "jurisdiction": {"town": TOWN, "village": VILLAGE, "grid": None, "source": "coordinates"},
+            "category": {"code": category, "subcode": subcategory, "confidence": 0.9},
+            "flags": list(flags),
+            "lead_unit": {"code": f"{TOWN}-GOV", "name": "镇政府", "type": "town_government", "role": "lead"},
+            "assisting_units": [
+                {
+                    "code": VILLAGE_COMMITTEE,
+                    "name": "调委会",
+                    "type": "mediation_committee",
+                    "role": "mediation",
+                }
+            ],
+            "tier": "general",
+            "queue": "auto",
+            "explanation": [],
+            "package_version": "test",
+        },
+    )
+
+
+async def opened_by_routing(h: MediationHarness, case_id: str, **kw: Any) -> dict[str, Any]:
+    """Publish a routed dispute and wait for the mediation it opens, as a dispatcher reads it."""
+    await h.med.runtime.bus.publish_event(routed_event(case_id, **kw).to_document())
+    async with h.client("dispatcher") as dispatcher:
+
+        async def listed() -> dict[str, Any] | None:
+            items = (await dispatcher.get("/v1/mediations", params={"case_id": case_id})).json()["items"]
+            return items[0] if items else None
+
+        return await eventually(listed, what=f"the mediation of {case_id}")
