@@ -38,8 +38,8 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-token: $(STAMP)  ## print one development bearer token: make token ROLE=dispatcher UNIT=<unit code>
-	@test -n "$(ROLE)" || { echo "usage: make token ROLE=<role> [UNIT=<unit code>]" >&2; exit 2; }
+token: $(STAMP)  ## print one development bearer token: make token ROLE=dispatcher UNIT=<unit or mediation organization code>
+	@test -n "$(ROLE)" || { echo "usage: make token ROLE=<role> [UNIT=<unit or mediation organization code>]" >&2; exit 2; }
 	@$(BIN)/python -m devtools.keys --role "$(ROLE)" --unit "$(UNIT)"
 
 bench: $(STAMP)  ## the benchmarks: figures for the speed and size targets (make bench ARGS=--quick)

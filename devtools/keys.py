@@ -13,12 +13,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from dispatch_common.auth import Role
-from dispatch_common.paths import DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
+from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
 
 PRIVATE_NAME = "jwt_private.pem"
 PUBLIC_NAME = "jwt_public.pem"
 DEV_ISSUER = "dispatch-dev"
 DEV_AUDIENCE = "dispatch"
+DEFAULT_ORGANIZATIONS_FILE = DATA_DIR / "mediation" / "organizations.json"
 
 
 def ensure_dev_keys(keys_dir: Path) -> tuple[Path, Path]:
@@ -74,17 +75,30 @@ def issue_token(
 
 
 def main() -> None:
-    """`make token ROLE=... UNIT=...`: print one development bearer token and nothing else."""
+    """`make token ROLE=... UNIT=...`: print one development bearer token and nothing else.
+
+    UNIT is a unit of the county package (the token also carries the area it serves) or a mediation
+    organization of the organizations file (no area: an organization sees the mediations it is given,
+    by its code, and is no handling unit of the place it serves)."""
     parser = argparse.ArgumentParser(description="Print a development bearer token.")
     parser.add_argument("--role", required=True, choices=[r.value for r in Role])
-    parser.add_argument("--unit", default=None)
+    parser.add_argument(
+        "--unit", default=None, help="a unit code of the county package or a mediation organization"
+    )
     parser.add_argument("--run-dir", default=os.environ.get("RUN_DIR", str(DEFAULT_RUN_DIR)))
     parser.add_argument("--county-dir", default=os.environ.get("COUNTY_DIR", str(DEFAULT_COUNTY_DIR)))
+    parser.add_argument(
+        "--organizations-file",
+        default=os.environ.get("MEDIATION_ORGANIZATIONS_FILE", str(DEFAULT_ORGANIZATIONS_FILE)),
+    )
     args = parser.parse_args()
     unit = args.unit or None
     area = unit_area(Path(args.county_dir), unit) if unit else None
-    if unit and area is None:
-        parser.error(f"unit {unit!r} is not in the county package's unit directory")
+    if unit and area is None and not is_mediation_organization(Path(args.organizations_file), unit):
+        parser.error(
+            f"unit {unit!r} is neither in the county package's unit directory "
+            f"nor an organization of {args.organizations_file}"
+        )
     token = issue_token(Path(args.run_dir) / "keys", role=args.role, unit=unit, area=area)
     sys.stdout.write(token + "\n")
 
@@ -95,6 +109,16 @@ def unit_area(county_dir: Path, unit: str) -> str | None:
         if entry["code"] == unit:
             return entry["jurisdiction"]
     return None
+
+
+def is_mediation_organization(organizations_file: Path, code: str) -> bool:
+    """Whether a code is an organization of the mediation organizations file (one created over the
+    API is issued its tokens by the identity provider, or in development by `issue_token`)."""
+    try:
+        raw = json.loads(organizations_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return any(entry.get("code") == code for entry in raw.get("organizations") or [])
 
 
 if __name__ == "__main__":

@@ -124,6 +124,12 @@ NOTIFY_ON_MEDIATION_SESSION_SCHEDULED = "notify-mediation-session-scheduled"
 NOTIFY_ON_MEDIATION_SESSION_RESCHEDULED = "notify-mediation-session-rescheduled"
 NOTIFY_ON_MEDIATION_SESSION_CANCELLED = "notify-mediation-session-cancelled"
 NOTIFY_ON_MEDIATION_CONCLUDED = "notify-mediation-concluded"
+NOTIFY_ON_MEDIATION_ESCALATED = "notify-mediation-escalated"
+NOTIFY_ON_MEDIATION_FULFILMENT_DUE = "notify-mediation-fulfilment-due"
+NOTIFY_ON_REFERRAL_MADE = "notify-referral-made"
+NOTIFY_ON_REFERRAL_ACCEPTED = "notify-referral-accepted"
+NOTIFY_ON_REFERRAL_CLOSED = "notify-referral-closed"
+NOTIFY_ON_REFERRAL_CRISIS = "notify-referral-crisis"
 
 
 def stream_of(subject: str) -> str:

@@ -80,6 +80,16 @@ def test_make_token_prints_one_token_and_nothing_else(tmp_path):
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) == 1 and re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+", lines[0])
+    organization = subprocess.run(  # a mediation organization of data/mediation/organizations.json
+        ["make", "--no-print-directory", "token", "ROLE=mediator", "UNIT=990102-LDTJW"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert organization.returncode == 0, organization.stderr
+    assert len(organization.stdout.splitlines()) == 1
     refused = subprocess.run(
         ["make", "--no-print-directory", "token", "ROLE=unit_handler", "UNIT=NO-SUCH-UNIT"],
         cwd=REPO_ROOT,

@@ -1,6 +1,6 @@
 """What notify reads of other services' events, and the events it emits."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -13,12 +13,16 @@ __all__ = [
     "CaseAssignedView",
     "CaseScreenedView",
     "Channel",
+    "FulfilmentDueView",
     "HandlingView",
+    "MediationEscalatedView",
     "MediationOpenedView",
     "MediationSessionView",
     "NotificationFailed",
     "NotificationSent",
     "PetitionerContact",
+    "ReferralCrisisView",
+    "ReferralView",
     "ReroutedView",
     "RouteDisputedView",
     "Status",
@@ -172,6 +176,60 @@ class MediationConcludedView(_View):
     organization: UnitRef
     result: str
     next_step: str | None = None
+
+
+class MediationEscalatedView(_View):
+    """What notify needs of dispatch.mediation.escalated (the police station as mediation found it)."""
+
+    mediation_id: str
+    case_id: str
+    case_no: str
+    organization: UnitRef
+    reason: str
+    people_count: int | None = None
+    threats: bool = False
+    police_station: UnitRef | None = None
+
+
+class AgreementRef(_View):
+    """An agreement as mediation's events name it."""
+
+    agreement_no: str
+    fulfilment_due: date
+
+
+class FulfilmentDueView(_View):
+    """What notify needs of dispatch.mediation.fulfilment_due."""
+
+    mediation_id: str
+    case_id: str
+    case_no: str
+    organization: UnitRef
+    agreement: AgreementRef
+
+
+class ReferralView(_View):
+    """What notify needs of dispatch.referral.made, .accepted and .closed."""
+
+    referral_id: str
+    case_id: str
+    case_no: str
+    kind: str
+    receiving_unit: UnitRef
+    reason: str | None = None
+    result: str | None = None
+    note: str | None = None
+
+
+class ReferralCrisisView(_View):
+    """What notify needs of dispatch.referral.crisis (the police station as mediation found it)."""
+
+    referral_id: str
+    case_id: str
+    case_no: str
+    receiving_unit: UnitRef
+    note: str | None = None
+    police_station: UnitRef | None = None
 
 
 class WarningRaisedView(_View):

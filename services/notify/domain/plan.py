@@ -4,32 +4,33 @@ Pure: the event's data, notify's own view of the case (what earlier events said:
 contact, the units), the recipients file and the county's time zone in; notices out.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatch_common import subjects
+from services.notify.domain.mediation_notices import MEDIATION_VIEWS, mediation_occasion
 from services.notify.domain.models import (
     NOTICE_OF_OUTCOME,
     AlarmView,
     CaseAssignedView,
     CaseScreenedView,
     HandlingView,
-    MediationConcludedView,
-    MediationOpenedView,
-    MediationSessionView,
     PetitionerContact,
     ReroutedView,
     RouteDisputedView,
     WarningRaisedView,
     petitioner_channel,
 )
+from services.notify.domain.occasion import Occasion, cn_date, cn_time
+from services.notify.domain.occasion import unit_ref as _unit
 from services.notify.domain.recipients import Directory, Recipient, Target
+
+__all__ = ["CaseNotKnownYet", "Notice", "Occasion", "cn_date", "cn_time", "notices", "occasion"]
 
 RESULT_LABELS = {"resolved": "已解决", "explained": "已解释说明", "not_supported": "诉求不予支持"}
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
-MEDIATION_RESULTS = {"agreed": "达成调解协议", "failed": "调解未达成协议", "refused": "当事人不同意调解"}
 WARNING_LABELS = {
     "cluster": "聚集性预警",
     "repeat": "重复信访预警",
@@ -37,6 +38,14 @@ WARNING_LABELS = {
     "crisis": "心理危机预警",
     "escalation": "矛盾激化预警",
 }
+UNITS_OF_THE_EVENT = (
+    "assisting_units",
+    "named_units",
+    "previous_lead_unit",
+    "organization",
+    "police_station",
+    "receiving_unit",
+)
 PETITIONER = Recipient(key="petitioner", audience="petitioner", label="petitioner")
 
 
@@ -56,36 +65,6 @@ class Notice:
     contact_token: str | None = None
     label: str = ""  # the recipient as APIs show it (masked)
     level: str | None = None
-
-
-@dataclass
-class Occasion:
-    """What one event means for notify: the kinds it owes, the units it names, the template values."""
-
-    kinds: list[str]
-    case_id: str | None
-    values: dict[str, Any]
-    units: dict[str, list[dict[str, str]]] = field(default_factory=dict)  # audience -> units
-    level: str | None = None
-    urgent: bool = False
-
-
-def cn_date(moment: datetime | None, tz: ZoneInfo) -> str:
-    """A date as notices write it, in the county's calendar: 2026年03月01日."""
-    if moment is None:
-        return ""
-    return moment.astimezone(tz).strftime("%Y年%m月%d日")
-
-
-def cn_time(moment: datetime | None, tz: ZoneInfo) -> str:
-    """A moment as notices write it, in the county's time: 2026年03月01日 14:30."""
-    if moment is None:
-        return ""
-    return moment.astimezone(tz).strftime("%Y年%m月%d日 %H:%M")
-
-
-def _unit(u: Any) -> dict[str, str]:
-    return {"code": u.code, "name": u.name}
 
 
 def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, at: datetime) -> Occasion:
@@ -153,33 +132,8 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
         unit = _unit(data.lead_unit) if data.lead_unit else None
         values = base | {"reason": data.reason, "unit_name": (unit or {}).get("name", "")}
         return Occasion(["dispute"], case_id, values, {"lead_unit": [unit] if unit else []})
-    if isinstance(data, MediationOpenedView):
-        values = base | {
-            "organization_name": data.organization.name,
-            "opened_date": cn_date(data.opened_at, tz),
-        }
-        return Occasion(["mediation"], case_id, values, {"organization": [_unit(data.organization)]})
-    if isinstance(data, MediationSessionView):
-        values = base | {
-            "case_no": data.case_no,
-            "organization_name": data.organization.name,
-            "session_no": data.session.no,
-            "session_time": cn_time(data.session.start_at, tz),
-            "place": "视频调解"
-            if data.session.video and not data.session.place
-            else data.session.place or "",
-            "rescheduled": event_type == subjects.MEDIATION_SESSION_RESCHEDULED,
-            "cancelled": event_type == subjects.MEDIATION_SESSION_CANCELLED,
-        }
-        return Occasion(["mediation_session"], case_id, values, {"organization": [_unit(data.organization)]})
-    if isinstance(data, MediationConcludedView):
-        values = base | {
-            "case_no": data.case_no,
-            "organization_name": data.organization.name,
-            "result": data.result,
-            "result_label": MEDIATION_RESULTS.get(data.result, data.result),
-        }
-        return Occasion(["mediation_outcome"], case_id, values, {"organization": [_unit(data.organization)]})
+    if isinstance(data, MEDIATION_VIEWS):
+        return mediation_occasion(event_type, data, base, tz=tz)
     if isinstance(data, WarningRaisedView):
         values = base | {
             "case_no": data.case_no or "",
@@ -277,7 +231,7 @@ def _for_audience(
         units = occ.units.get("lead_unit") or ([case["lead_unit"]] if case.get("lead_unit") else [])
         make = directory.unit if audience == "lead_unit" else directory.unit_leader
         recipients = [make(u["code"], u["name"]) for u in units]
-    elif audience in ("assisting_units", "named_units", "previous_lead_unit", "organization"):
+    elif audience in UNITS_OF_THE_EVENT:
         recipients = [directory.unit(u["code"], u["name"]) for u in occ.units.get(audience, [])]
     else:
         recipients = directory.group(audience)

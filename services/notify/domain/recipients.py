@@ -1,7 +1,8 @@
 """Who hears of what, and on which channels: the recipients file (`data/notify/recipients.json`).
 
 The file is county data, reloaded when it changes. It says, per kind of notice, which audiences
-are told (`to`, and `by_level` for escalation letters) and whether it is urgent; per unit (by code)
+are told (`to`, and `by_level` for an escalation letter's rung or a referral's track) and whether it
+is urgent; per unit (by code)
 its channels and addresses, and those of its leader; the groups (supervisors, county leaders, the
 joint conference); and the external systems that take notices by webhook. Addresses are read when a
 message is sent, never copied into the message, and shown masked everywhere else.
@@ -28,6 +29,8 @@ EVENT_AUDIENCES = frozenset(
         "named_units",
         "previous_lead_unit",
         "organization",
+        "police_station",
+        "receiving_unit",
     }
 )
 
@@ -59,7 +62,7 @@ class KindRule:
     by_level: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def audiences(self, level: str | None = None) -> tuple[str, ...]:
-        """The audiences for this kind (an escalation's level may name its own)."""
+        """The audiences for this kind (an escalation's rung or a referral's track may name its own)."""
         return self.by_level.get(level or "", self.to)
 
 

@@ -1,0 +1,234 @@
+"""Notify on mediation's events, with the real mediation service beside it on the same nats-server
+and MongoDB server: a dispute that grows and a counselling crisis reach the police station of the
+place at once, also at night; a fulfilment check and each step of a referral reach the organization,
+the receiving center and the petitioner. Each message is recorded once: the same event delivered
+again (its consumer's inbox mark gone, as after a crash before the acknowledgement) adds nothing."""
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bench.notify_fakes import screened
+from dispatch_common import subjects
+from dispatch_common.clock import FixedClock
+from dispatch_common.paths import DATA_DIR
+from services.notify.entrypoints.subscribers import SUBSCRIPTIONS
+from tests.helpers import events_on, eventually
+from tests.mediation_cases import COUNSELLING, LEGAL_AID, POLICE_STATION, RULES, VILLAGE_COMMITTEE
+from tests.mediation_support import case_no_of, opened_by_routing, start_mediation
+from tests.notify_support import Harness, start_notify, stop_notify
+
+pytestmark = pytest.mark.integration
+PHONE = "13812345678"
+POLICE_PHONE = "13900003333"
+NIGHT = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 22:00 in the county, within the quiet hours
+MORNING = datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 08:00 in the county, when they end
+DAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in the county
+
+
+def recipients_with_police(tmp_path: Path) -> Path:
+    """The demo recipients file, and the police station of the test's place reachable by SMS."""
+    data = json.loads((DATA_DIR / "notify" / "recipients.json").read_text(encoding="utf-8"))
+    data["units"] = {POLICE_STATION: {"phone": POLICE_PHONE, "channels": ["inbox", "sms"]}}
+    path = tmp_path / "recipients_with_police.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+async def stack(nats_url, mongodb_url, db_prefix, run_dir, nats_client, tmp_path, runtimes):
+    """Start mediation and notify (notify's clock at `at`, quiet hours 21:00-08:00)."""
+    started: list[Harness] = []
+
+    async def start(at: datetime):
+        mediation = await start_mediation(
+            nats_url=nats_url, mongodb_url=mongodb_url, db_prefix=db_prefix, run_dir=run_dir
+        )
+        runtimes.append(mediation.med.runtime)
+        notify = await start_notify(
+            nats_url=nats_url,
+            mongodb_url=mongodb_url,
+            run_dir=run_dir,
+            nc=nats_client,
+            tmp_path=tmp_path,
+            clock=FixedClock(at),
+            quiet_hours="21:00-08:00",
+            recipients_file=recipients_with_police(tmp_path),
+        )
+        started.append(notify)
+        return mediation, notify
+
+    yield start
+    for notify in started:
+        await stop_notify(notify)
+
+
+def told(docs: list[dict], kinds: set[str]) -> list[tuple[str, str, str]]:
+    """The messages of some kinds as (kind, recipient, channel), sorted."""
+    return sorted((d["kind"], d["recipient_key"], d["channel"]) for d in docs if d["kind"] in kinds)
+
+
+async def of_case(n: Harness, case_id: str, kinds: set[str], count: int) -> list[dict]:
+    """Wait until a case has `count` messages of these kinds, each sent or (the petitioner's SMS at
+    night) waiting for the morning."""
+
+    async def probe():
+        docs = [d for d in await n.messages(case_id) if d["kind"] in kinds]
+        settled = all(d["status"] in ("sent", "queued") for d in docs)
+        return docs if len(docs) == count and settled else None
+
+    return await eventually(probe, what=f"{count} messages of {sorted(kinds)} for {case_id}")
+
+
+async def redeliver(n: Harness, event: dict) -> None:
+    """Deliver an event to notify again as if it had crashed before acknowledging it: its consumer's
+    inbox mark is removed and a copy (another Nats-Msg-Id) is published; wait until it is handled."""
+    durable, _ = SUBSCRIPTIONS[event["type"]]
+    processed = n.notify.runtime.db["processed_events"]
+    key = f"{durable}:{event['id']}"
+    await processed.delete_one({"_id": key})
+    await n.nc.jetstream().publish(
+        event["type"],
+        json.dumps(event).encode(),
+        headers={"Nats-Msg-Id": f"again-{event['id']}"},
+        stream="DISPATCH",
+    )
+    await eventually(lambda: processed.find_one({"_id": key}), what=f"the copy of {event['type']} handled")
+
+
+async def published(nc, subject: str, case_id: str, count: int = 1) -> list[dict]:
+    async def probe():
+        found = [e for e in await events_on(nc, subject) if e["subject"] == case_id]
+        return found if len(found) >= count else None
+
+    return await eventually(probe, what=f"{subject} of {case_id}")
+
+
+async def test_a_growing_dispute_and_a_crisis_reach_the_police_station_at_once_even_at_night(
+    stack, nats_client
+):
+    m, n = await stack(NIGHT)
+    case_id = "police-1"
+    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE)))
+    mid = (await opened_by_routing(m, case_id))["id"]
+    async with m.client("mediator", VILLAGE_COMMITTEE) as mediator, m.client("dispatcher") as dispatcher:
+        body = {"reason": "一方扬言报复，围观人员增多", "threats": True, "people_count": 6}
+        assert (await mediator.post(f"/v1/mediations/{mid}/escalate", json=body)).status_code == 200
+        crisis = {
+            "case_id": case_id,
+            "kind": "counselling",
+            "risk_level": "crisis",
+            "reason": "当事人称要轻生",
+        }
+        assert (await dispatcher.post("/v1/referrals", json=crisis)).status_code == 201
+
+    alerts = {"mediation_escalation", "counselling_crisis"}
+    docs = await of_case(n, case_id, alerts, 6)
+    police = f"unit:{POLICE_STATION}"
+    assert told(docs, alerts) == [
+        ("counselling_crisis", f"unit:{COUNSELLING}", "inbox"),
+        ("counselling_crisis", police, "inbox"),
+        ("counselling_crisis", police, "sms"),
+        ("mediation_escalation", police, "inbox"),
+        ("mediation_escalation", police, "sms"),
+        ("mediation_escalation", f"unit:{VILLAGE_COMMITTEE}", "inbox"),
+    ]
+    # urgent: the police station's SMS went through the gateway at 22:00; the petitioner's waits
+    await eventually(lambda: _sent(n, case_id, police, "sms", 2), what="both SMS to the police station")
+    assert [r.body["to"] for r in n.gateway.requests] == [POLICE_PHONE, POLICE_PHONE]
+    waiting = [d for d in await n.messages(case_id) if d["recipient_key"] == "petitioner"]
+    assert waiting and all(d["status"] == "queued" for d in waiting)
+    assert {d["due_ts"] for d in waiting} == {int(MORNING.timestamp() * 1000)}
+    station = RULES.directory.units[POLICE_STATION]["name"]  # the police station of the case's town
+
+    # the police station reads both in its inbox
+    async with n.api("unit_handler", unit=POLICE_STATION) as client:
+        inbox = [i for i in (await client.get("/v1/inbox")).json()["items"] if i["case_id"] == case_id]
+    assert sorted(i["kind"] for i in inbox) == sorted(alerts) and all(i["urgent"] for i in inbox)
+    assert all(station in i["body"] for i in inbox)
+
+    # delivered again, each event adds no message and no SMS
+    before = sorted(d["_id"] for d in await n.messages(case_id))
+    for subject in (subjects.MEDIATION_ESCALATED, subjects.REFERRAL_CRISIS):
+        [event] = await published(nats_client, subject, case_id)
+        await redeliver(n, event)
+    assert sorted(d["_id"] for d in await n.messages(case_id)) == before
+    assert len(n.gateway.requests) == 2
+
+
+async def _sent(n: Harness, case_id: str, key: str, channel: str, count: int) -> bool:
+    docs = await n.messages(case_id)
+    return (
+        len([d for d in docs if (d["recipient_key"], d["channel"], d["status"]) == (key, channel, "sent")])
+        == count
+    )
+
+
+async def test_the_fulfilment_check_and_each_step_of_a_referral_are_told_once(stack, nats_client):
+    m, n = await stack(DAY)
+    case_id = "referral-1"
+    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE)))
+    mid = (await opened_by_routing(m, case_id))["id"]
+    async with m.client("mediator", VILLAGE_COMMITTEE) as mediator:
+        parties = [
+            {"role": "applicant", "name": "张三", "consent": True},
+            {"role": "respondent", "name": "李四", "consent": True},
+        ]
+        assert (
+            await mediator.post(f"/v1/mediations/{mid}/consent", json={"parties": parties})
+        ).status_code == 200
+        held = {"start_at": m.clock.now().isoformat(), "place": "调解室", "record": {"summary": "当场调解"}}
+        assert (await mediator.post(f"/v1/mediations/{mid}/sessions", json=held)).status_code == 201
+        agreement = {
+            "result": "agreed",
+            "facts": "拖欠工钱",
+            "terms": ["李四三日内支付"],
+            "fulfilment_method": "现金",
+            "fulfilment_due": (m.clock.now() + timedelta(days=3)).date().isoformat(),
+        }
+        assert (await mediator.post(f"/v1/mediations/{mid}/outcome", json=agreement)).status_code == 200
+    m.clock.advance(timedelta(days=5))  # the scanner finds the fulfilment date passed without a check
+    await published(nats_client, subjects.MEDIATION_FULFILMENT_DUE, case_id)
+    async with m.client("dispatcher") as dispatcher, m.client("unit_handler", LEGAL_AID) as center:
+        body = {"case_id": case_id, "kind": "legal_aid", "reason": "对方未履行协议", "matter_type": "labour"}
+        r = await dispatcher.post("/v1/referrals", json=body)
+        assert r.status_code == 201, r.text
+        rid = r.json()["id"]
+        assert (await center.post(f"/v1/referrals/{rid}/accept", json={})).status_code == 200
+        closed = {"result": "resolved", "note": "已指派律师，对方已付清"}
+        assert (await center.post(f"/v1/referrals/{rid}/close", json=closed)).status_code == 200
+
+    kinds = {"mediation_fulfilment", "referral_made", "referral_accepted", "referral_closed"}
+    docs = await of_case(n, case_id, kinds, 6)
+    assert told(docs, kinds) == [
+        ("mediation_fulfilment", "petitioner", "sms"),
+        ("mediation_fulfilment", f"unit:{VILLAGE_COMMITTEE}", "inbox"),
+        ("referral_accepted", "petitioner", "sms"),
+        ("referral_closed", "petitioner", "sms"),
+        ("referral_made", "petitioner", "sms"),
+        ("referral_made", f"unit:{LEGAL_AID}", "inbox"),
+    ]
+    closed_sms = next(d for d in docs if d["kind"] == "referral_closed")
+    assert "已解决" in closed_sms["body"] and not closed_sms["urgent"]
+
+    async def all_sent():
+        docs = await n.messages(case_id)
+        return docs if all(d["status"] == "sent" for d in docs) else None
+
+    docs = await eventually(all_sent, what="every message of the case sent")
+    sms = {d["_id"] for d in docs if d["channel"] == "sms"}
+    assert set(Counter(r.key for r in n.gateway.requests)) == sms
+    before = (sorted(d["_id"] for d in docs), len(n.gateway.requests))
+    for subject in (
+        subjects.MEDIATION_FULFILMENT_DUE,
+        subjects.REFERRAL_MADE,
+        subjects.REFERRAL_ACCEPTED,
+        subjects.REFERRAL_CLOSED,
+    ):
+        [event] = await published(nats_client, subject, case_id)
+        await redeliver(n, event)
+    after = (sorted(d["_id"] for d in await n.messages(case_id)), len(n.gateway.requests))
+    assert after == before and len(n.gateway.delivered) == len(sms)
