@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,7 +19,7 @@ import aiohttp
 
 from bench.figures import cpu_seconds, latency_figures
 from devtools.keys import issue_token
-from devtools.stack import SERVICES, Stack, free_port
+from devtools.stack import SERVICES, Proc, Stack, free_port, wait_ready
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 
 TEXTS = [
@@ -46,8 +47,10 @@ def places(county_dir: Path = DEFAULT_COUNTY_DIR) -> list[dict]:
     return out
 
 
-async def drive(base: str, token: str, *, rate: float, seconds: float, samples: list[dict]) -> dict:
+async def drive(bases: list[str], token: str, *, rate: float, seconds: float, samples: list[dict]) -> dict:
     """Send requests open-loop at a fixed rate; latency counts from the scheduled send time.
+
+    Requests go to the replicas in turn, as a Kubernetes Service spreads connections.
 
     aiohttp, not httpx: with hundreds of requests in flight httpx's connection pool took a whole core
     and became the bottleneck it was meant to measure.
@@ -70,9 +73,7 @@ async def drive(base: str, token: str, *, rate: float, seconds: float, samples: 
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     connector = aiohttp.TCPConnector(limit=256)
     timeout = aiohttp.ClientTimeout(total=10)
-    async with aiohttp.ClientSession(
-        base_url=base, headers=headers, connector=connector, timeout=timeout
-    ) as http:
+    async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=timeout) as http:
         start = time.perf_counter()
 
         async def one(i: int) -> None:
@@ -81,7 +82,7 @@ async def drive(base: str, token: str, *, rate: float, seconds: float, samples: 
             if delay > 0:
                 await asyncio.sleep(delay)
             try:
-                async with http.post("/v1/cases", data=bodies[i]) as r:
+                async with http.post(f"{bases[i % len(bases)]}/v1/cases", data=bodies[i]) as r:
                     await r.read()
                     outcome = str(r.status)
             except (aiohttp.ClientError, TimeoutError) as exc:  # under overload a timeout is a figure
@@ -100,12 +101,35 @@ async def drive(base: str, token: str, *, rate: float, seconds: float, samples: 
     }
 
 
+def start_replica(stack: Stack, number: int) -> str:
+    """Another intake process on the same servers (`intake#<number>`); its base URL once ready."""
+    port = free_port()
+    env = stack.service_env("intake") | {
+        "PORT": str(port),
+        "TRACE_FILE": str(stack.run_dir / "traces" / f"intake-{number}.jsonl"),
+    }
+    name = f"intake#{number}"
+    log = stack.log_dir / f"intake-{number}.log"
+    proc = Proc(name, [sys.executable, "-m", "services.intake"], log, env=env)
+    proc.start()
+    stack.procs[name] = proc
+    base = f"http://127.0.0.1:{port}"
+    wait_ready(f"{base}/readyz", timeout=90, proc=proc)
+    return base
+
+
 def main() -> None:
     """Run the load and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=3.0)
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="intake processes sharing the load, like deploy/base's 2 replicas (1 is faster on 2 cores)",
+    )
     parser.add_argument("--mongodb-url", help="use this MongoDB (fresh databases) instead of nx")
     parser.add_argument("--nats-url", help="measure on this NATS server instead of a local nats-server")
     args = parser.parse_args()
@@ -124,17 +148,25 @@ def main() -> None:
         )
         try:
             stack.start(("intake",))
+            bases = [stack.url("intake"), *(start_replica(stack, n) for n in range(2, args.replicas + 1))]
             token = issue_token(Path(tmp) / "keys", role="reception_clerk")
-            base = stack.url("intake")
-            asyncio.run(drive(base, token, rate=args.rate, seconds=args.warmup, samples=samples))
+            asyncio.run(drive(bases, token, rate=args.rate, seconds=args.warmup, samples=samples))
             pids = {name: proc.popen.pid for name, proc in stack.procs.items() if proc.popen}
             before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-            result = asyncio.run(drive(base, token, rate=args.rate, seconds=args.seconds, samples=samples))
+            driver_before = time.process_time()
+            result = asyncio.run(drive(bases, token, rate=args.rate, seconds=args.seconds, samples=samples))
+            used: dict[str, float] = {}
+            for name, pid in pids.items():
+                if before[name] is not None:
+                    role = name.split("#")[0]  # the replicas of intake count together
+                    used[role] = used.get(role, 0.0) + cpu_seconds(pid) - before[name]  # type: ignore[operator]
+            result["replicas"] = args.replicas
             result["cpu_ms_per_request"] = {
-                name: round((cpu_seconds(pid) - before[name]) * 1000 / result["requests"], 2)  # type: ignore[operator]
-                for name, pid in pids.items()
-                if before[name] is not None
+                name: round(spent * 1000 / result["requests"], 2) for name, spent in used.items()
             }
+            # the load generator shares the machine: its own cost is part of the picture
+            driver_ms = (time.process_time() - driver_before) * 1000 / result["requests"]
+            result["cpu_ms_per_request"]["load generator"] = round(driver_ms, 2)
         finally:
             stack.stop()
     print(json.dumps({"benchmark": "intake_load", **result}))

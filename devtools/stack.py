@@ -273,6 +273,7 @@ class Stack:
             wait_ready(f"{self.url(service)}/readyz", timeout=90, proc=self.procs[service])
 
     def stop(self) -> None:
-        """Stop services first, then the servers they use."""
-        for name in [n for n in self.procs if n in SERVICES] + [n for n in self.procs if n not in SERVICES]:
+        """Stop services (and extra replicas, named `<service>#<n>`) first, then the servers they use."""
+        services = [n for n in self.procs if n.split("#")[0] in SERVICES]
+        for name in services + [n for n in self.procs if n not in services]:
             self.procs[name].stop()
