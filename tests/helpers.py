@@ -17,6 +17,15 @@ T = TypeVar("T")
 MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 """09:00 in the county on a Monday with no holiday that week: the moment the clocked tests start at."""
 
+FAST_CONSUMERS: dict[str, Any] = {
+    "environment": "test",
+    "consumer_backoff_seconds": [0.05, 0.1, 0.2],
+    "consumer_max_deliver": 3,
+    "consumer_ack_wait_seconds": 2.0,
+    "outbox_poll_seconds": 0.2,
+}
+"""Settings that make a service's redeliveries and outbox polls short enough for a test."""
+
 
 async def eventually(
     probe: Callable[[], Awaitable[T | None]],

@@ -17,7 +17,7 @@ from dispatch_common.http import create_app
 from services.mediation.bootstrap import Mediation, build
 from services.mediation.config import MediationSettings
 from services.mediation.entrypoints import api
-from tests.helpers import eventually
+from tests.helpers import FAST_CONSUMERS, eventually
 from tests.mediation_cases import MONDAY, TOWN, VILLAGE, VILLAGE_COMMITTEE
 
 
@@ -34,16 +34,11 @@ async def start_mediation(
     *, nats_url: str, mongodb_url: str, db_prefix: str, run_dir: Path, **overrides: Any
 ) -> MediationHarness:
     """Build and start mediation with fast retries and a 0.2 s scanner; the caller stops its runtime."""
-    values: dict[str, Any] = {
-        "environment": "test",
+    values: dict[str, Any] = FAST_CONSUMERS | {
         "nats_url": nats_url,
         "mongodb_url": mongodb_url,
         "mongodb_db_prefix": db_prefix,
         "run_dir": run_dir,
-        "consumer_backoff_seconds": [0.05, 0.1, 0.2],
-        "consumer_max_deliver": 3,
-        "consumer_ack_wait_seconds": 2.0,
-        "outbox_poll_seconds": 0.2,
         "mediation_scan_seconds": 0.2,
     }
     clock = FixedClock(MONDAY)

@@ -26,7 +26,7 @@ from dispatch_common.paths import DATA_DIR
 from services.notify.bootstrap import Notify, build
 from services.notify.config import NotifySettings
 from services.notify.entrypoints import api
-from tests.helpers import eventually
+from tests.helpers import FAST_CONSUMERS, eventually
 
 T = TypeVar("T")
 GATEWAY_SECRET = "gateway-test-secret"
@@ -40,21 +40,22 @@ LEADER_EMAIL = "lead-leader@county.example.invalid"
 
 def fast_settings(**overrides: Any) -> dict[str, Any]:
     """Settings that make retries, leases and polls short enough for a test."""
-    return {
-        "environment": "test",
-        "consumer_backoff_seconds": [0.05, 0.1, 0.2],
-        "consumer_max_deliver": 4,
-        "consumer_ack_wait_seconds": 2.0,
-        "outbox_poll_seconds": 0.1,
-        "delivery_timeout_seconds": 0.5,
-        "delivery_max_attempts": 4,
-        "delivery_backoff_seconds": 0.05,
-        "delivery_backoff_max_seconds": 0.4,
-        "delivery_lease_seconds": 1.0,
-        "sender_poll_seconds": 0.05,
-        "quiet_hours": "",
-        "channel_rate_limits": {"sms": 1000.0, "email": 1000.0, "webhook": 1000.0},
-    } | overrides
+    return (
+        FAST_CONSUMERS
+        | {
+            "consumer_max_deliver": 4,
+            "outbox_poll_seconds": 0.1,
+            "delivery_timeout_seconds": 0.5,
+            "delivery_max_attempts": 4,
+            "delivery_backoff_seconds": 0.05,
+            "delivery_backoff_max_seconds": 0.4,
+            "delivery_lease_seconds": 1.0,
+            "sender_poll_seconds": 0.05,
+            "quiet_hours": "",
+            "channel_rate_limits": {"sms": 1000.0, "email": 1000.0, "webhook": 1000.0},
+        }
+        | overrides
+    )
 
 
 def write_recipients(path: Path, *, webhook_url: str) -> Path:

@@ -8,7 +8,7 @@ from dispatch_common import store
 from dispatch_common.clock import FixedClock
 from dispatch_common.runtime import Runtime
 from dispatch_common.settings import ServiceSettings
-from tests.helpers import MONDAY
+from tests.helpers import FAST_CONSUMERS, MONDAY
 
 pytestmark = pytest.mark.integration
 
@@ -18,17 +18,12 @@ def make_settings(nats_url: str, mongodb_url: str, db_prefix: str, run_dir) -> C
     """Settings pointing at this test's servers and databases; keyword overrides win."""
 
     def make(**overrides: object) -> ServiceSettings:
-        values: dict[str, object] = {
+        values: dict[str, object] = FAST_CONSUMERS | {
             "service_name": "probe",
-            "environment": "test",
             "nats_url": nats_url,
             "mongodb_url": mongodb_url,
             "mongodb_db_prefix": db_prefix,
             "run_dir": run_dir,
-            "consumer_backoff_seconds": [0.05, 0.1, 0.2],
-            "consumer_max_deliver": 3,
-            "consumer_ack_wait_seconds": 2.0,
-            "outbox_poll_seconds": 0.2,
         }
         values.update(overrides)
         return ServiceSettings(**values)  # type: ignore[arg-type]

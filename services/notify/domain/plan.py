@@ -25,7 +25,7 @@ from services.notify.domain.models import (
 )
 from services.notify.domain.occasion import Occasion, cn_date, cn_time
 from services.notify.domain.occasion import unit_ref as _unit
-from services.notify.domain.recipients import Directory, Recipient, Target
+from services.notify.domain.recipients import EVENT_AUDIENCES, Directory, Recipient, Target
 
 __all__ = ["CaseNotKnownYet", "Notice", "Occasion", "cn_date", "cn_time", "notices", "occasion"]
 
@@ -38,14 +38,8 @@ WARNING_LABELS = {
     "crisis": "心理危机预警",
     "escalation": "矛盾激化预警",
 }
-UNITS_OF_THE_EVENT = (
-    "assisting_units",
-    "named_units",
-    "previous_lead_unit",
-    "organization",
-    "police_station",
-    "receiving_unit",
-)
+# The units an event names by audience (the lead unit and its leader are also found on the case view).
+UNITS_OF_THE_EVENT = EVENT_AUDIENCES - {"petitioner", "lead_unit", "lead_unit_leader"}
 PETITIONER = Recipient(key="petitioner", audience="petitioner", label="petitioner")
 
 
