@@ -1,8 +1,10 @@
 """Notify on mediation's events, with the real mediation service beside it on the same nats-server
 and MongoDB server: a dispute that grows and a counselling crisis reach the police station of the
 place at once, also at night; a fulfilment check and each step of a referral reach the organization,
-the receiving center and the petitioner. Each message is recorded once: the same event delivered
-again (its consumer's inbox mark gone, as after a crash before the acknowledgement) adds nothing."""
+the receiving center and the petitioner; a mediation moved to another organization reaches the new
+organization and the one it left, and its time limit passed reminds the new one. Each message is
+recorded once: the same event delivered again (its consumer's inbox mark gone, as after a crash before
+the acknowledgement) adds nothing."""
 
 import json
 from collections import Counter
@@ -17,22 +19,35 @@ from dispatch_common.clock import FixedClock
 from dispatch_common.paths import DATA_DIR
 from services.notify.entrypoints.subscribers import SUBSCRIPTIONS
 from tests.helpers import events_on, eventually
-from tests.mediation_cases import COUNSELLING, LEGAL_AID, POLICE_STATION, RULES, VILLAGE_COMMITTEE
+from tests.mediation_cases import (
+    COUNSELLING,
+    LABOUR_MEDIATION,
+    LEGAL_AID,
+    POLICE_STATION,
+    RULES,
+    VILLAGE_COMMITTEE,
+)
 from tests.mediation_support import case_no_of, opened_by_routing, start_mediation
 from tests.notify_support import Harness, start_notify, stop_notify
 
 pytestmark = pytest.mark.integration
 PHONE = "13812345678"
 POLICE_PHONE = "13900003333"
+LABOUR_PHONE = "13900005555"
 NIGHT = datetime(2026, 3, 2, 14, 0, tzinfo=UTC)  # 22:00 in the county, within the quiet hours
 MORNING = datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 08:00 in the county, when they end
 DAY = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in the county
 
 
 def recipients_with_police(tmp_path: Path) -> Path:
-    """The demo recipients file, and the police station of the test's place reachable by SMS."""
+    """The demo recipients file, the police station of the test's place reachable by SMS, and the
+    labour dispute committee texted when a mediation is moved to it or passes its time limit."""
     data = json.loads((DATA_DIR / "notify" / "recipients.json").read_text(encoding="utf-8"))
-    data["units"] = {POLICE_STATION: {"phone": POLICE_PHONE, "channels": ["inbox", "sms"]}}
+    by_sms = {kind: ["inbox", "sms"] for kind in ("mediation_assigned", "mediation_overdue")}
+    data["units"] = {
+        POLICE_STATION: {"phone": POLICE_PHONE, "channels": ["inbox", "sms"]},
+        LABOUR_MEDIATION: {"phone": LABOUR_PHONE, "by_kind": by_sms},
+    }
     path = tmp_path / "recipients_with_police.json"
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
@@ -232,3 +247,61 @@ async def test_the_fulfilment_check_and_each_step_of_a_referral_are_told_once(st
         await redeliver(n, event)
     after = (sorted(d["_id"] for d in await n.messages(case_id)), len(n.gateway.requests))
     assert after == before and len(n.gateway.delivered) == len(sms)
+
+
+async def test_a_mediation_moved_to_another_organization_and_past_its_time_limit_is_told_once(
+    stack, nats_client
+):
+    m, n = await stack(DAY)
+    case_id = "moved-1"
+    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE)))
+    opened = await opened_by_routing(m, case_id)
+    mid = opened["id"]
+    assert opened["organization"]["code"] == VILLAGE_COMMITTEE
+    async with m.client("dispatcher") as dispatcher:
+        body = {"organization": LABOUR_MEDIATION, "reason": "属劳动争议，改由劳动争议调解委员会调解"}
+        r = await dispatcher.post(f"/v1/mediations/{mid}/assign", json=body)
+        assert r.status_code == 200, r.text
+    await published(nats_client, subjects.MEDIATION_ASSIGNED, case_id)
+    # the scanner (every 0.2 s) finds the time limit passed while the mediation is still open
+    m.clock.advance(timedelta(days=31))
+    [overdue] = await published(nats_client, subjects.MEDIATION_OVERDUE, case_id)
+    assert overdue["data"]["organization"]["code"] == LABOUR_MEDIATION  # the limit moved with it
+
+    kinds = {"mediation_assigned", "mediation_overdue"}
+    docs = await of_case(n, case_id, kinds, 5)
+    labour, village = f"unit:{LABOUR_MEDIATION}", f"unit:{VILLAGE_COMMITTEE}"
+    assert told(docs, kinds) == [  # the petitioner is not told: the new organization contacts them
+        ("mediation_assigned", labour, "inbox"),
+        ("mediation_assigned", labour, "sms"),
+        ("mediation_assigned", village, "inbox"),
+        ("mediation_overdue", labour, "inbox"),
+        ("mediation_overdue", labour, "sms"),
+    ]
+    assert not any(d["urgent"] for d in docs)
+    labour_name = RULES.directory.organizations[LABOUR_MEDIATION].name
+    village_name = RULES.directory.organizations[VILLAGE_COMMITTEE].name
+    moved = next(d for d in docs if (d["kind"], d["recipient_key"]) == ("mediation_assigned", village))
+    assert f"由{village_name}改由{labour_name}承办" in moved["body"] and "属劳动争议" in moved["body"]
+
+    # the new organization reads both in its inbox, the one it left the move
+    async with n.api("unit_handler", unit=LABOUR_MEDIATION) as client:
+        inbox = [i for i in (await client.get("/v1/inbox")).json()["items"] if i["case_id"] == case_id]
+    assert sorted(i["kind"] for i in inbox) == sorted(kinds)
+    reminder = next(i for i in inbox if i["kind"] == "mediation_overdue")
+    assert "调解期限" in reminder["body"] and "届满" in reminder["body"]
+    async with n.api("unit_handler", unit=VILLAGE_COMMITTEE) as client:
+        inbox = [i for i in (await client.get("/v1/inbox")).json()["items"] if i["case_id"] == case_id]
+    assert sorted(i["kind"] for i in inbox) == ["mediation", "mediation_assigned"]
+
+    await eventually(lambda: _sent(n, case_id, labour, "sms", 2), what="both SMS to the labour committee")
+    labour_sms = [r for r in n.gateway.requests if r.body["to"] == LABOUR_PHONE]
+    assert len(labour_sms) == 2
+
+    # delivered again, each event adds no message and no SMS
+    before = (sorted(d["_id"] for d in await n.messages(case_id)), len(n.gateway.requests))
+    for subject in (subjects.MEDIATION_ASSIGNED, subjects.MEDIATION_OVERDUE):
+        [event] = await published(nats_client, subject, case_id)
+        await redeliver(n, event)
+    after = (sorted(d["_id"] for d in await n.messages(case_id)), len(n.gateway.requests))
+    assert after == before

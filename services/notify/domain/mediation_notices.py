@@ -1,6 +1,8 @@
 """What mediation's events owe: invitations, sessions and outcomes to the petitioner and the
-organization; fulfilment checks; referrals to the receiving center and the petitioner; and at once,
-outside quiet hours, a dispute that grows or a counselling crisis to the police station. Pure.
+organization; a mediation moved to another organization or mediator to the organization (and the one
+it left); a time limit passed and fulfilment checks to the organization; referrals to the receiving
+center and the petitioner; and at once, outside quiet hours, a dispute that grows or a counselling
+crisis to the police station. Pure.
 
 The police station is the one mediation named in the event (the unit of the county package serving
 the case's place, by the unit types of its policy); notify does not look it up again.
@@ -12,9 +14,11 @@ from zoneinfo import ZoneInfo
 from dispatch_common import subjects
 from services.notify.domain.models import (
     FulfilmentDueView,
+    MediationAssignedView,
     MediationConcludedView,
     MediationEscalatedView,
     MediationOpenedView,
+    MediationOverdueView,
     MediationSessionView,
     ReferralCrisisView,
     ReferralView,
@@ -46,9 +50,11 @@ NO_POLICE_NAMED = (
 )
 MEDIATION_VIEWS = (
     MediationOpenedView,
+    MediationAssignedView,
     MediationSessionView,
     MediationConcludedView,
     MediationEscalatedView,
+    MediationOverdueView,
     FulfilmentDueView,
     ReferralView,
     ReferralCrisisView,
@@ -57,6 +63,26 @@ MEDIATION_VIEWS = (
 
 def _police(unit: UnitRef | None) -> list[dict[str, str]]:
     return [unit_ref(unit)] if unit else []
+
+
+def _assigned(data: MediationAssignedView, values: dict[str, Any]) -> Occasion:
+    """A mediation given to another organization (the organization it left hears of it too), or to
+    another mediator of the same organization (that organization alone)."""
+    previous = data.previous_organization
+    left = previous if previous is not None and previous.code != data.organization.code else None
+    values = values | {
+        "organization_name": data.organization.name,
+        "previous_organization_name": left.name if left else "",
+        "mediator_name": data.mediator.name if data.mediator else "",
+        "previous_mediator_name": data.previous_mediator.name if data.previous_mediator else "",
+        "moved": left is not None,
+        "reason": data.reason or "",
+    }
+    units = {
+        "organization": [unit_ref(data.organization)],
+        "previous_organization": [unit_ref(left)] if left else [],
+    }
+    return Occasion(["mediation_assigned"], data.case_id, values, units)
 
 
 def mediation_occasion(event_type: str, data: Any, base: dict[str, Any], *, tz: ZoneInfo) -> Occasion:
@@ -69,6 +95,18 @@ def mediation_occasion(event_type: str, data: Any, base: dict[str, Any], *, tz: 
         }
         return Occasion(["mediation"], case_id, values, {"organization": [unit_ref(data.organization)]})
     values = base | {"case_no": data.case_no}
+    if isinstance(data, MediationAssignedView):
+        return _assigned(data, values)
+    if isinstance(data, MediationOverdueView):
+        values |= {
+            "organization_name": data.organization.name,
+            "mediator_name": data.mediator.name if data.mediator else "",
+            "deadline_label": data.deadline.label,
+            "due_time": cn_time(data.deadline.due_at, tz),
+        }
+        return Occasion(
+            ["mediation_overdue"], case_id, values, {"organization": [unit_ref(data.organization)]}
+        )
     if isinstance(data, MediationSessionView):
         session = data.session
         values |= {

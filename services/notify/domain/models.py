@@ -15,9 +15,12 @@ __all__ = [
     "Channel",
     "FulfilmentDueView",
     "HandlingView",
+    "MediationAssignedView",
     "MediationEscalatedView",
     "MediationOpenedView",
+    "MediationOverdueView",
     "MediationSessionView",
+    "MediatorRef",
     "NotificationFailed",
     "NotificationSent",
     "PetitionerContact",
@@ -189,6 +192,38 @@ class MediationEscalatedView(_View):
     people_count: int | None = None
     threats: bool = False
     police_station: UnitRef | None = None
+
+
+class MediatorRef(_View):
+    """A mediator as mediation's events name them."""
+
+    id: str
+    name: str
+
+
+class MediationAssignedView(_View):
+    """What notify needs of dispatch.mediation.assigned (another organization, or another mediator of
+    the same one)."""
+
+    mediation_id: str
+    case_id: str
+    case_no: str
+    organization: UnitRef
+    mediator: MediatorRef | None = None
+    previous_organization: UnitRef | None = None
+    previous_mediator: MediatorRef | None = None
+    reason: str | None = None
+
+
+class MediationOverdueView(_View):
+    """What notify needs of dispatch.mediation.overdue (the scanner: the time limit passed while open)."""
+
+    mediation_id: str
+    case_id: str
+    case_no: str
+    organization: UnitRef
+    mediator: MediatorRef | None = None
+    deadline: Deadline
 
 
 class AgreementRef(_View):

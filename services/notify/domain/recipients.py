@@ -29,6 +29,7 @@ EVENT_AUDIENCES = frozenset(
         "named_units",
         "previous_lead_unit",
         "organization",
+        "previous_organization",
         "police_station",
         "receiving_unit",
     }

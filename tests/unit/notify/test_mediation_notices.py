@@ -1,6 +1,7 @@
-"""Who hears of a dispute that grows, a counselling crisis, a fulfilment check and each step of a
-referral, on which channel, and whether it may wait for the morning (pure, no servers). Every event
-is checked against proto/ first, so the shapes are the producer's."""
+"""Who hears of a dispute that grows, a counselling crisis, a mediation moved to another organization
+or mediator, a time limit passed, a fulfilment check and each step of a referral, on which channel,
+and whether it may wait for the morning (pure, no servers). Every event is checked against proto/
+first, so the shapes are the producer's."""
 
 import json
 from pathlib import Path
@@ -27,6 +28,7 @@ ORG = {"code": "V-TJW", "name": "某村人民调解委员会", "type": "people"}
 POLICE = {"code": "T-PCS", "name": "某派出所", "type": "police_station"}
 CENTER = {"code": "C-XLZX", "name": "某心理服务中心", "type": "psychological_counseling_center"}
 AID = {"code": "C-FLYZ", "name": "某法律援助中心", "type": "legal_aid_center"}
+LABOUR = {"code": "C-LDTJW", "name": "某劳动人事争议调解委员会", "type": "professional"}
 AT = "2026-03-02T14:00:00Z"
 PLACE = {"town": "T", "village": None}
 
@@ -35,6 +37,8 @@ PLACE = {"town": "T", "village": None}
 def directory(tmp_path: Path) -> Directory:
     raw = json.loads((DATA_DIR / "notify" / "recipients.json").read_text(encoding="utf-8"))
     raw["units"][POLICE["code"]] = {"phone": "13900002222", "by_kind": {"mediation_escalation": ["sms"]}}
+    by_sms = {"mediation_assigned": ["sms"], "mediation_overdue": ["sms"]}
+    raw["units"][LABOUR["code"]] = {"phone": "13900004444", "by_kind": by_sms}
     path = tmp_path / "recipients.json"
     path.write_text(json.dumps(raw, ensure_ascii=False), encoding="utf-8")
     return Directory(path)
@@ -185,3 +189,66 @@ def test_each_step_of_a_referral_tells_the_center_and_the_petitioner_as_the_trac
     )
     assert plan(made, directory)[0] == [("referral_made", "unit:C-XLZX", "inbox")]
     assert plan(referral(subjects.REFERRAL_ACCEPTED, **counselling, status="accepted"), directory)[0] == []
+
+
+def assigned(
+    organization: dict, previous: dict | None, *, mediator: str | None = "王某", reason: str | None = None
+) -> object:
+    return mediation(
+        subjects.MEDIATION_ASSIGNED,
+        status="in_progress",
+        organization=organization,
+        mediator={"id": "md-2", "name": mediator} if mediator else None,
+        previous_organization=previous,
+        previous_mediator={"id": "md-1", "name": "李某"},
+        reason=reason,
+    )
+
+
+def test_a_mediation_moved_to_another_organization_tells_the_new_one_and_the_one_it_left(directory):
+    got, owed, texts = plan(assigned(LABOUR, ORG, reason="属劳动争议"), directory)
+    assert got == [  # the petitioner hears nothing of it: the new organization contacts them
+        ("mediation_assigned", "unit:C-LDTJW", "inbox"),
+        ("mediation_assigned", "unit:C-LDTJW", "sms"),
+        ("mediation_assigned", "unit:V-TJW", "inbox"),
+    ]
+    assert not any(n.urgent for n in owed)  # an SMS at night waits for the morning
+    new, old = texts[("unit:C-LDTJW", "inbox")], texts[("unit:V-TJW", "inbox")]
+    assert new == old  # one text names both: who took it over and who hands the file on
+    assert "由某村人民调解委员会改由某劳动人事争议调解委员会承办" in new
+    assert "调解员王某" in new and "属劳动争议" in new and "调解期限不变" in new
+    assert "改由某劳动人事争议调解委员会承办" in texts[("unit:C-LDTJW", "sms")]
+
+
+def test_another_mediator_of_the_same_organization_is_told_to_that_organization_alone(directory):
+    got, _, texts = plan(assigned(ORG, ORG, reason="原调解员回避"), directory)
+    assert got == [("mediation_assigned", "unit:V-TJW", "inbox")]
+    text = texts[("unit:V-TJW", "inbox")]
+    assert "改由调解员王某承办（原调解员李某）" in text and "原调解员回避" in text
+    assert "调解期限不变" not in text  # no move: no hand-over
+    # no mediator free: the organization is asked to name one
+    got, _, texts = plan(assigned(ORG, ORG, mediator=None), directory)
+    assert got == [("mediation_assigned", "unit:V-TJW", "inbox")]
+    assert "暂无调解员（原调解员李某），请某村人民调解委员会及时指定" in texts[("unit:V-TJW", "inbox")]
+    # an event that names no previous organization tells the organization it names
+    got, _, _ = plan(assigned(ORG, None), directory)
+    assert got == [("mediation_assigned", "unit:V-TJW", "inbox")]
+
+
+def test_a_mediation_past_its_time_limit_reminds_its_organization(directory):
+    overdue = mediation(
+        subjects.MEDIATION_OVERDUE,
+        status="in_progress",
+        organization=LABOUR,
+        mediator={"id": "md-2", "name": "王某"},
+        deadline={"kind": "mediation", "label": "调解期限", "due_at": "2026-04-01T02:00:00Z"},
+    )
+    got, owed, texts = plan(overdue, directory)
+    assert got == [
+        ("mediation_overdue", "unit:C-LDTJW", "inbox"),
+        ("mediation_overdue", "unit:C-LDTJW", "sms"),
+    ]
+    assert not any(n.urgent for n in owed)  # a reminder: quiet hours hold its SMS
+    inbox = texts[("unit:C-LDTJW", "inbox")]
+    assert "调解期限已于2026年04月01日 10:00届满" in inbox and "调解员王某" in inbox  # county time
+    assert "某劳动人事争议调解委员会抓紧调处" in texts[("unit:C-LDTJW", "sms")]
