@@ -1,7 +1,9 @@
 """Shared pieces of the mediation tests: the shipped rules, a clock, callers and routed disputes of
 the demo county (codes come from its package, read here, never written in service code)."""
 
+import tempfile
 import zlib
+from pathlib import Path
 from typing import Any
 
 from dispatch_common.auth import Principal, Role
@@ -11,7 +13,8 @@ from services.mediation.config import MediationSettings
 from services.mediation.domain.models import RoutedDispute
 from tests.helpers import MONDAY  # noqa: F401 - re-exported for the tests
 
-RULES, SEED = load_rules(MediationSettings(environment="test"))
+_KEYS = tempfile.TemporaryDirectory(prefix="mediation-test-keys-")  # development keys, not the repo's
+RULES, SEED = load_rules(MediationSettings(environment="test", run_dir=Path(_KEYS.name)))
 TOWN = "990102101"
 VILLAGE = "990102101001"
 VILLAGE_COMMITTEE = "990102101001-TJW"

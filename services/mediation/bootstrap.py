@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.county import county_name
+from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
@@ -47,6 +48,7 @@ def load_rules(settings: MediationSettings) -> tuple[Rules, list[Mediator]]:
         calendar=WorkingCalendar.load(settings.holiday_calendar_file),
         timezone=ZoneInfo(settings.county_timezone),
         county_name=county_name(settings.county_dir),
+        keys=load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir),
     )
     return rules, load_mediators(settings.mediators_file, directory)
 

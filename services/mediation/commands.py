@@ -14,12 +14,20 @@ from typing import Any
 from dispatch_common import store, subjects
 from dispatch_common.auth import Principal
 from dispatch_common.clock import Clock
+from dispatch_common.crypto import encrypt
 from dispatch_common.envelope import Envelope, derived_event_id
 from services.mediation.adapters.repository import MediationStore
 from services.mediation.domain.documents import PARTY_ROLES, cn_date
 from services.mediation.domain.events import mediation_event, party_view, referral_ref, session_view
 from services.mediation.domain.lifecycle import ACTIONS, NotAllowed, check, may_see
 from services.mediation.domain.models import NextStep, actor
+from services.mediation.domain.parties import (
+    is_party,
+    party_name,
+    protected_party,
+    protected_person,
+    sealed_record,
+)
 from services.mediation.domain.rules import Rules, derived_fields
 from services.mediation.opening import MediationNotFound
 from services.mediation.referral_commands import build_referral
@@ -97,7 +105,7 @@ def _decide(
     if action == "consent":
         return _consent(doc, d, caller, now, rules, clock)
     if action in SESSION_EVENTS:
-        return _session(action, doc, d, now)
+        return _session(action, doc, d, now, rules)
     if action == "conclude":
         return _conclude(doc, d, caller, now, rules, clock)
     if action == "check_fulfilment":
@@ -154,11 +162,9 @@ def _consent(
     for answer in d["parties"]:
         if answer["role"] not in roles:
             raise NotAllowed(f"a party's role is one of {roles}")
-        same = next((p for p in parties if (p["role"], p["name"]) == (answer["role"], answer["name"])), None)
+        same = next((p for p in parties if is_party(rules.keys, p, answer["role"], answer["name"])), None)
         if same is None:
-            parties.append(
-                {"role": answer["role"], "name": answer["name"], "consent": None, "answered_at": None}
-            )
+            parties.append(protected_party(rules.keys, answer["role"], answer["name"]))
             same = parties[-1]
         if answer.get("consent") is not None:
             same |= {"consent": answer["consent"], "answered_at": now}
@@ -187,11 +193,14 @@ def _consent(
     return change
 
 
-def _session(action: str, doc: dict[str, Any], d: dict[str, Any], now: datetime) -> Change:
+def _session(action: str, doc: dict[str, Any], d: dict[str, Any], now: datetime, rules: Rules) -> Change:
     if doc.get("consented_at") is None:
         raise NotAllowed("mediation is voluntary: every party consents before a session")
     sessions = [dict(s) for s in doc.get("sessions") or []]
     reason = d.get("reason")
+    if d.get("participants") is not None:
+        protected = [protected_person(rules.keys, p["role"], p["name"]) for p in d["participants"]]
+        d = d | {"participants": protected}
     previous_start: datetime | None = None
     if action == "schedule_session":
         if not d.get("place") and not d.get("video"):
@@ -209,7 +218,7 @@ def _session(action: str, doc: dict[str, Any], d: dict[str, Any], now: datetime)
             "place": d.get("place"),
             "video": bool(d.get("video")),
             "video_link": d.get("video_link"),
-            "participants": d.get("participants") or [],
+            "participants": d.get("participants") or [],  # names encrypted above
             "changes": [],
             "record": None,
         }
@@ -217,7 +226,7 @@ def _session(action: str, doc: dict[str, Any], d: dict[str, Any], now: datetime)
         if held_now:
             if d["start_at"] > now:
                 raise NotAllowed("a session is recorded once it has started")
-            session |= {"status": "held", "record": {**d["record"], "recorded_at": now}}
+            session |= {"status": "held", "record": sealed_record(rules.keys, d["record"], now)}
             action = "record_session"
     else:
         session = next((s for s in sessions if s["no"] == d["no"]), None)
@@ -237,7 +246,7 @@ def _session(action: str, doc: dict[str, Any], d: dict[str, Any], now: datetime)
         else:
             if session["start_at"] > now:
                 raise NotAllowed("a session is recorded once it has started")
-            session |= {"status": "held", "record": {**d["record"], "recorded_at": now}}
+            session |= {"status": "held", "record": sealed_record(rules.keys, d["record"], now)}
     data: dict[str, Any] = {"session": session_view(session), "reason": reason}
     if previous_start is not None:
         data["previous_start_at"] = previous_start
@@ -264,7 +273,14 @@ def _conclude(
                 "type": doc["type"],
                 "agreement_no": agreement_no,
                 "case_no": doc["case_no"],
-                "parties": [{**p, "role_label": PARTY_ROLES.get(p["role"], p["role"])} for p in parties],
+                "parties": [
+                    {
+                        "role": p["role"],
+                        "role_label": PARTY_ROLES.get(p["role"], p["role"]),
+                        "name": party_name(rules.keys, p),
+                    }
+                    for p in parties
+                ],
                 "facts": d["facts"],
                 "terms": d["terms"],
                 "fulfilment_method": d["fulfilment_method"],
@@ -283,7 +299,7 @@ def _conclude(
             "fulfilment_method": d["fulfilment_method"],
             "fulfilment_due": due.isoformat(),
             "check_at": check_at,
-            "document_html": html,
+            "document_enc": encrypt(rules.keys, html),  # it names the parties
             "signed_at": now,
         }
         outcome = _concluded(doc, "agreed", now, {"reason": d.get("note"), "next_step": "fulfilment"})

@@ -93,8 +93,14 @@ def test_a_dispute_is_mediated_to_an_agreement_and_supervision_sees_every_step(
     assert one["status"] == "agreed" and one["outcome"]["result"] == "agreed"
     assert [s["status"] for s in one["sessions"]] == ["cancelled", "held"]
     assert one["agreement"]["fulfilment_due"] == due and "document_html" not in one["agreement"]
+    # stored encrypted, the names and the record read in clear by those who may see the mediation
+    assert [(p["role"], p["name"]) for p in one["parties"]] == [("applicant", "张三"), ("respondent", "李四")]
+    held = one["sessions"][1]
+    assert held["record"]["attendees"] == ["张三", "李四", "赵委员"]
+    assert [p["name"] for p in held["participants"]] == ["张三", "赵委员"]
     page = mediator.get("mediation", f"/v1/mediations/{mid}/agreement")
     assert page.status_code == 200 and "人民调解协议书" in page.text and org["name"] in page.text
+    assert "张三" in page.text and "李四" in page.text
     assert mediator.post("mediation", f"/v1/mediations/{mid}/outcome", json=outcome).status_code == 409
 
     def notices(kind):

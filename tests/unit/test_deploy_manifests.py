@@ -291,8 +291,9 @@ def test_the_example_secrets_are_the_ones_the_deployments_read_and_hold_names_th
             assert key.lower() in accepted or f'"{key}"' in crypto_source, f"nothing reads {key}"
 
 
-def test_pii_keys_go_to_intake_and_notify_alone() -> None:
-    """Intake encrypts personal data; notify decrypts a phone number at the moment it sends an SMS."""
+def test_pii_keys_go_to_intake_notify_and_mediation_alone() -> None:
+    """Intake encrypts personal data; notify decrypts a phone number at the moment it sends an SMS;
+    mediation encrypts the parties' names and its agreements."""
     pii_secrets = {name for name, values in _placeholder_secret_values().items() if "PII_ENC_KEY" in values}
     assert pii_secrets
     for service in SETTINGS:
@@ -301,7 +302,7 @@ def test_pii_keys_go_to_intake_and_notify_alone() -> None:
             for s in _container(_find("Deployment", service))["envFrom"]
             if "secretRef" in s
         }
-        assert bool(names & pii_secrets) == (service in ("intake", "notify")), service
+        assert bool(names & pii_secrets) == (service in ("intake", "notify", "mediation")), service
 
 
 def test_nats_is_a_single_jetstream_node_on_a_volume() -> None:

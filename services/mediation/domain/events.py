@@ -15,8 +15,8 @@ SOURCE = "/dispatch/mediation"
 
 
 def party_view(party: dict[str, Any]) -> dict[str, Any]:
-    """A party or participant as events show them: role and masked name."""
-    return {"role": party["role"], "name_masked": mask_name(party["name"])}
+    """A party or participant as events show them: role and masked name (a party's is stored masked)."""
+    return {"role": party["role"], "name_masked": party.get("name_masked") or mask_name(party["name"])}
 
 
 def session_view(session: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from dispatch_common.crypto import PiiKeys
 from dispatch_common.workdays import WorkingCalendar
 from services.mediation.domain.documents import Documents
 from services.mediation.domain.lifecycle import OPEN
@@ -14,7 +15,8 @@ from services.mediation.domain.policy import MediationPolicy
 
 @dataclass
 class Rules:
-    """Organizations, policy, document templates, the working calendar and the county's time zone."""
+    """Organizations, policy, document templates, the working calendar, the county's time zone, and
+    the key that protects the parties' names."""
 
     directory: Directory
     policy: MediationPolicy
@@ -22,6 +24,7 @@ class Rules:
     calendar: WorkingCalendar
     timezone: ZoneInfo
     county_name: str
+    keys: PiiKeys
 
     def chain(self, jurisdiction: dict[str, Any]) -> list[str]:
         """The areas containing a place, smallest first."""

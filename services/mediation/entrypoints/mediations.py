@@ -6,9 +6,11 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse
 
 from dispatch_common.auth import Principal
+from dispatch_common.crypto import PiiKeys, decrypt
 from services.mediation import commands, opening
 from services.mediation.bootstrap import Mediation
 from services.mediation.domain.lifecycle import may_see
+from services.mediation.domain.parties import opened_record, party_shown, person_shown
 from services.mediation.entrypoints.bodies import (
     Assign,
     Consent,
@@ -47,8 +49,20 @@ def session_view(session: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def mediation_view(doc: dict[str, Any]) -> dict[str, Any]:
-    """A mediation as the API shows it; the agreement's document is at its own path."""
+def session_shown(keys: PiiKeys, session: dict[str, Any]) -> dict[str, Any]:
+    """A session as the API shows it: the participants' names and the record in clear."""
+    return session_view(session) | {
+        "participants": [person_shown(keys, p) for p in session.get("participants") or []],
+        "record": opened_record(keys, session.get("record")),
+    }
+
+
+AGREEMENT_DOC = ("document_enc", "document_html")  # served at its own path, never in the view
+
+
+def mediation_view(doc: dict[str, Any], keys: PiiKeys) -> dict[str, Any]:
+    """A mediation as the API shows it (the parties' names decrypted for those who may see it); the
+    agreement's document is at its own path."""
     agreement = doc.get("agreement")
     return {
         "id": doc["_id"],
@@ -62,10 +76,10 @@ def mediation_view(doc: dict[str, Any]) -> dict[str, Any]:
         "language": doc.get("language"),
         "jurisdiction": doc.get("jurisdiction"),
         "category": doc.get("category"),
-        "parties": doc.get("parties") or [],
-        "sessions": [session_view(s) for s in doc.get("sessions") or []],
+        "parties": [party_shown(keys, p) for p in doc.get("parties") or []],
+        "sessions": [session_shown(keys, s) for s in doc.get("sessions") or []],
         "outcome": doc.get("outcome"),
-        "agreement": {k: v for k, v in agreement.items() if k != "document_html"} if agreement else None,
+        "agreement": {k: v for k, v in agreement.items() if k not in AGREEMENT_DOC} if agreement else None,
         "fulfilment": doc.get("fulfilment"),
         "escalation": doc.get("escalation"),
         "referrals": doc.get("referrals") or [],
@@ -84,7 +98,7 @@ async def list_mediations(
 ) -> dict[str, Any]:
     """The mediations the caller may see for one case, oldest first."""
     docs = await med.repo.of_case(case_id)
-    return {"items": [mediation_view(d) for d in docs if may_see(user, d)]}
+    return {"items": [mediation_view(d, med.rules.keys) for d in docs if may_see(user, d)]}
 
 
 @router.get("/mediations/{mediation_id}", summary="One mediation")
@@ -93,7 +107,7 @@ async def get_mediation(mediation_id: str, user: CurrentUser, med: MediationDeps
     doc = await med.repo.get(mediation_id)
     if doc is None or not may_see(user, doc):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mediation {mediation_id}")
-    return mediation_view(doc)
+    return mediation_view(doc, med.rules.keys)
 
 
 @router.get(
@@ -108,7 +122,10 @@ async def agreement(mediation_id: str, user: CurrentUser, med: MediationDeps) ->
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mediation {mediation_id}")
     if not doc.get("agreement"):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"mediation {mediation_id} has no agreement")
-    return HTMLResponse(doc["agreement"]["document_html"])
+    agreement = doc["agreement"]
+    if agreement.get("document_enc"):
+        return HTMLResponse(decrypt(med.rules.keys, agreement["document_enc"]))
+    return HTMLResponse(agreement["document_html"])  # made before documents were encrypted
 
 
 @router.post("/mediations", status_code=201, summary="Open a mediation (a dispatcher, or a unit of the case)")
@@ -128,7 +145,7 @@ async def open_mediation(body: OpenMediation, user: CurrentUser, med: MediationD
             note=body.note,
         )
     med.runtime.nudge()
-    return mediation_view(doc)
+    return mediation_view(doc, med.rules.keys)
 
 
 async def _act(
@@ -139,7 +156,7 @@ async def _act(
             mediation_id, action, details, caller=user, repo=med.repo, rules=med.rules, clock=med.clock
         )
     med.runtime.nudge()
-    return mediation_view(doc)
+    return mediation_view(doc, med.rules.keys)
 
 
 @router.post("/mediations/{mediation_id}/assign", summary="Give it to another organization or mediator")
@@ -157,7 +174,7 @@ async def assign(mediation_id: str, body: Assign, user: CurrentUser, med: Mediat
             reason=body.reason,
         )
     med.runtime.nudge()
-    return mediation_view(doc)
+    return mediation_view(doc, med.rules.keys)
 
 
 @router.post(
