@@ -114,3 +114,36 @@ async def test_events_of_one_aggregate_keep_their_order(make_settings, runtimes,
     published = await events_on(nats_client, subjects.MEDIATION_OPENED)
     assert [e["id"] for e in published] == [e.id for e in events]
     assert all(json.dumps(e) for e in published)
+
+
+async def test_a_document_that_moved_on_while_publishing_keeps_its_new_events(
+    make_settings, runtimes, nats_client
+):
+    rt = await started(make_settings, runtimes)
+    col = rt.db["aggregates"]
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    first = {case_id: opened(case_id) for case_id in ids}
+    for case_id in ids:
+        await store.insert_aggregate(col, {"_id": case_id}, [first[case_id]])
+    later = opened(ids[1])
+
+    class MovesOnWhilePublishing:
+        """The bus, except that the second aggregate gets a new event while its first one goes out."""
+
+        service = rt.bus.service
+
+        async def publish_event(self, event, *, trace_headers=None):
+            ack = await rt.bus.publish_event(event, trace_headers=trace_headers)
+            if event["id"] == first[ids[1]].id:
+                await store.save_aggregate(col, await col.find_one({"_id": ids[1]}), {}, [later])
+            return ack
+
+    relay = OutboxRelay(MovesOnWhilePublishing(), [col], poll_seconds=3600)  # type: ignore[arg-type]
+    assert await relay.drain() == 3
+    docs = {d["_id"]: d async for d in col.find({"_id": {"$in": ids}})}
+    assert [docs[i]["outbox_pending"] for i in ids] == [False, True, False]
+    assert [e["id"] for e in docs[ids[1]]["outbox"]] == [later.id]  # only what went out was removed
+    assert await relay.drain() == 1
+    assert not (await col.find_one({"_id": ids[1]}))["outbox_pending"]
+    published = [e["id"] for e in await events_on(nats_client, subjects.MEDIATION_OPENED)]
+    assert sorted(published) == sorted([*(e.id for e in first.values()), later.id])  # each once
