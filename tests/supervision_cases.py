@@ -28,7 +28,7 @@ DISPATCHER = Principal(subject="d", role=Role.DISPATCHER)
 
 
 async def assigned(
-    files, clock, case_id="c1", channel="petition_letter", lead=LEAD, revision=1, **route
+    files, clock, case_id="c1", channel="petition_letter", lead=LEAD, revision=1, **fields
 ) -> dict:
     """A registered, screened and routed case, as the consumers would leave it."""
     received = CaseReceivedView(
@@ -39,6 +39,14 @@ async def assigned(
         case_id=case_id, case_no=f"N-{case_id}", received_at=clock.now(), channel=channel, outcome="accepted"
     )
     await handlers.record_screening(screened, files=files, keeper=KEEPER, at=clock.now())
+    await route(files, clock, case_id, lead=lead, revision=revision, **fields)
+    doc = await files.get(case_id)
+    assert doc is not None and doc["status"] == "assigned"
+    return doc
+
+
+async def route(files, clock, case_id="c1", *, lead=LEAD, revision=1, **fields) -> None:
+    """Routing's decision (revision 1) or a later one (dispatch.case.rerouted) reaching supervision."""
     data = {
         "case_id": case_id,
         "case_no": f"N-{case_id}",
@@ -50,11 +58,9 @@ async def assigned(
         "tier": "general",
         "queue": "auto",
         "revision": revision,
-    } | route
-    event = make_event(type=subjects.CASE_ROUTED, source="/test", subject=case_id, data={}, clock=clock)
+    } | fields
+    kind = subjects.CASE_ROUTED if revision == 1 else subjects.CASE_REROUTED
+    event = make_event(type=kind, source="/test", subject=case_id, data={}, clock=clock)
     await handlers.assign_routed_case(
         event, CaseRoutedView.model_validate(data), files=files, keeper=KEEPER, clock=clock, consumer="test"
     )
-    doc = await files.get(case_id)
-    assert doc is not None and doc["status"] == "assigned"
-    return doc

@@ -18,7 +18,7 @@ from services.supervision.domain.events import (
     CaseScreenedView,
     Deadline,
 )
-from services.supervision.domain.lifecycle import HANDLING
+from services.supervision.domain.lifecycle import ANSWERED, HANDLING
 from services.supervision.domain.policy import Timekeeper
 
 SOURCE = "/dispatch/supervision"
@@ -158,13 +158,21 @@ async def assign_routed_case(
     """Record routing's decision; a case with a lead unit is assigned to it, with its deadlines.
 
     A new route (dispatch.case.rerouted) assigns the case again: the new lead signs again, and the
-    limits counted from the assignment restart (the unit that returned it does not keep them).
+    limits counted from the assignment restart (the unit that returned it does not keep them). A
+    case answered already (replied, followed up, closed, under review) is not handed out again: the
+    route is recorded as `late_route`, and people decide (reopen, review).
     """
 
     async def attempt() -> None:
         doc = await _file(files, keeper, data.case_id, data.case_no)
         if doc.get("routed_event_id") == event.id or data.revision < doc.get("route_revision", 0):
             return  # applied before, or a newer route was applied already
+        if doc["status"] in ANSWERED:
+            late = {"revision": data.revision, "queue": data.queue, "at": clock.now()}
+            late["lead_unit"] = data.lead_unit.model_dump() if data.lead_unit else None
+            late_changes = {"routed_event_id": event.id, "route_revision": data.revision, "late_route": late}
+            await save_file(files, keeper, doc, late_changes)
+            return
         changes: dict[str, Any] = {
             "routed_event_id": event.id,
             "route_revision": data.revision,
@@ -224,6 +232,8 @@ async def record_dispute(
         doc = await files.get(case_id)
         if doc is None or revision < doc.get("route_revision", 0):
             return  # no routed file (the timeline keeps the event), or the conference decided already
+        if doc["status"] in ANSWERED:  # answered already: the dispute is on the timeline, nothing reopens
+            return
         await save_file(files, keeper, doc, {"status": "route_disputed", "dispute_reason": reason})
 
     await retry_on_conflict(attempt)

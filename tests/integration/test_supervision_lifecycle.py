@@ -11,7 +11,7 @@ import pytest
 
 from dispatch_common import store, subjects
 from dispatch_common.clock import FixedClock
-from services.supervision import commands
+from services.supervision import commands, handlers
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
 from tests.supervision_cases import (
@@ -25,6 +25,7 @@ from tests.supervision_cases import (
     STRANGER,
     SUPERVISOR,
     assigned,
+    route,
 )
 
 pytestmark = pytest.mark.integration
@@ -233,6 +234,23 @@ async def test_the_worklist_holds_the_lead_and_assisting_units_and_follows_a_new
     await assigned(files, clock, case_id="c2", lead=other, revision=2, flags=[], assisting_units=[])
     assert [d["case_id"] async for d in files.worklist.find({"unit": "T1-GOV"})] == ["c1"]
     assert [d["case_id"] async for d in files.worklist.find({"unit": "T2-GOV"})] == ["c2"]
+
+
+async def test_a_new_route_for_a_case_answered_already_is_recorded_and_reopens_nothing(files, clock):
+    await assigned(files, clock)
+    await act(files, clock, HANDLER, "sign")
+    await act(files, clock, HANDLER, "reply", result="resolved")
+    other = {"code": "T2-GOV", "name": "另一镇政府", "type": "town_government", "role": "lead"}
+    await route(files, clock, lead=other, revision=2, assisting_units=[])
+    doc = await files.get("c1")
+    assert doc["status"] == "replied" and doc["lead_unit"]["code"] == "T1-GOV"
+    assert (doc["late_route"]["revision"], doc["late_route"]["lead_unit"]["code"]) == (2, "T2-GOV")
+    assert owed(doc).count(subjects.CASE_ASSIGNED) == 1  # not handed out again
+    assert [d async for d in files.worklist.find({"unit": "T2-GOV"})] == []
+    await handlers.record_dispute("c1", "争议", 2, files=files, keeper=KEEPER)
+    assert (await files.get("c1"))["status"] == "replied"
+    await act(files, clock, CLERK, "followup", rating="dissatisfied")  # people reopen it, for its unit
+    assert (await files.get("c1"))["status"] == "reopened"
 
 
 async def test_the_figures_of_a_seeded_history_are_the_known_answers(files, clock):

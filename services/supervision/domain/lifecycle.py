@@ -27,6 +27,8 @@ ASSIGNED = HANDLING | {
     "re_review",
 }
 """States of a case that a unit was given: what the figures count."""
+ANSWERED = frozenset({"replied", "followed_up", "closed", "review", "review_answered", "re_review"})
+"""States after the unit's reply: a later route or dispute is recorded, and reopens nothing."""
 
 UNIT_ROLES = frozenset({Role.UNIT_HANDLER, Role.UNIT_LEADER})
 SUPERVISORS = frozenset({Role.SUPERVISOR, Role.COUNTY_LEADER})
