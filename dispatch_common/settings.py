@@ -33,6 +33,8 @@ class ServiceSettings(BaseSettings):
     # Days count by the county's calendar (case numbers per year, working-day limits), not UTC's.
     county_timezone: str = "Asia/Shanghai"
     holiday_calendar_file: Path = DATA_DIR / "policy" / "holidays.json"
+    # The time limits (supervision counts them; routing's return limit must agree with the objection one).
+    deadline_policy_file: Path = DATA_DIR / "policy" / "deadlines.json"
 
     jwt_issuer: str = "dispatch-dev"
     jwt_audience: str = "dispatch"

@@ -15,10 +15,12 @@ from dispatch_common import subjects
 from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.http import create_app
+from dispatch_common.objection import return_limit_problems
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
 from services.routing import handlers
 from services.routing.config import RoutingSettings
+from services.routing.domain.county import CountyPackageError
 from services.routing.domain.events import CaseScreenedView
 from services.routing.domain.learned import Example
 from services.routing.engine import RoutingEngine
@@ -35,6 +37,7 @@ class Routing:
     engine: RoutingEngine
     clock: Clock
     county_dir: Path
+    deadline_policy_file: Path
     calendar: WorkingCalendar
     timezone: ZoneInfo
     loaded_at: datetime
@@ -72,7 +75,7 @@ class Routing:
         package, since the taxonomy may have changed.
         """
         async with self._lock:
-            engine = await asyncio.to_thread(RoutingEngine.from_dir, self.county_dir)
+            engine = await asyncio.to_thread(load_engine, self.county_dir, self.deadline_policy_file)
             changed = engine.version != self.engine.version
             self.engine, self.loaded_at = engine, self.clock.now()
             log.info("county package reloaded", extra={**self.package_summary(), "changed": changed})
@@ -135,10 +138,20 @@ class Routing:
         }
 
 
+def load_engine(county_dir: Path, deadline_policy_file: Path) -> RoutingEngine:
+    """The county package's engine, refused (CountyPackageError) when its return limit disagrees
+    with the objection limit of the deadline table supervision counts (dispatch_common/objection.py)."""
+    engine = RoutingEngine.from_dir(county_dir)
+    problems = return_limit_problems(engine.package.rules.return_working_days, deadline_policy_file)
+    if problems:
+        raise CountyPackageError(problems)
+    return engine
+
+
 def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None) -> Routing:
     """Load the county package, wire routing's parts and its consumer."""
     settings = settings or RoutingSettings()
-    engine = RoutingEngine.from_dir(settings.county_dir)
+    engine = load_engine(settings.county_dir, settings.deadline_policy_file)
     clock = clock or SystemClock()
     runtime = Runtime(settings)
     routing = Routing(
@@ -147,6 +160,7 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         engine=engine,
         clock=clock,
         county_dir=Path(settings.county_dir),
+        deadline_policy_file=Path(settings.deadline_policy_file),
         calendar=WorkingCalendar.load(settings.holiday_calendar_file),
         timezone=ZoneInfo(settings.county_timezone),
         loaded_at=clock.now(),

@@ -13,6 +13,5 @@ class SupervisionSettings(ServiceSettings):
 
     service_name: str = "supervision"
     port: int = port_field("supervision", 8004)
-    deadline_policy_file: Path = DATA_DIR / "policy" / "deadlines.json"
     warning_policy_file: Path = DATA_DIR / "policy" / "warnings.json"
     deadline_scan_seconds: float = Field(30.0, gt=0)  # how often the deadline scanner looks

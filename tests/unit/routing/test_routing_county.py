@@ -195,3 +195,34 @@ def test_codes_and_tiers_the_event_contract_refuses_are_refused_at_load(
         CountyPackage.from_dir(dst)
     problems = "\n".join(refused.value.problems)
     assert "code ABC is not" in problems and "tier urgent is not one of" in problems
+
+
+def test_a_return_limit_that_disagrees_with_the_objection_limit_is_refused(
+    county_dir: Path, tmp_path: Path
+) -> None:
+    from dispatch_common.objection import return_limit_problems
+    from dispatch_common.paths import DATA_DIR
+    from services.routing.bootstrap import load_engine
+
+    table = DATA_DIR / "policy" / "deadlines.json"
+    assert load_engine(county_dir, table).package.rules.return_working_days == 5  # the shipped data agree
+    changed = tmp_path / "county"
+    shutil.copytree(county_dir, changed)
+    rules_file = changed / "routing_rules.json"
+    rules_file.write_text(
+        json.dumps(json.loads(rules_file.read_text(encoding="utf-8")) | {"return_working_days": 7}),
+        encoding="utf-8",
+    )
+    with pytest.raises(CountyPackageError, match="return_working_days is 7 but the objection limit"):
+        load_engine(changed, table)
+    no_objection = tmp_path / "deadlines.json"
+    raw = json.loads(table.read_text(encoding="utf-8"))
+    raw["deadlines"] = [d for d in raw["deadlines"] if d["kind"] != "objection"]
+    no_objection.write_text(json.dumps(raw), encoding="utf-8")
+    assert load_engine(changed, no_objection).package.rules.return_working_days == 7  # nothing to agree with
+    natural = [
+        d | {"calendar": "natural"} if d["kind"] == "objection" else d
+        for d in json.loads(table.read_text())["deadlines"]
+    ]
+    no_objection.write_text(json.dumps(raw | {"deadlines": natural}), encoding="utf-8")
+    assert return_limit_problems(5, no_objection)  # 5 natural days are not 5 working days
