@@ -1,5 +1,10 @@
 """The outbox relay: publishes the events aggregates owe, then marks them sent.
 
+Each replica publishes what its own process wrote, handed over in memory (`store.OWED`) without
+reading it back; every `poll_seconds` it also sweeps for documents pending longer than
+`sweep_grace_seconds` (a replica that crashed, a write by a tool), and at start and stop it drains
+everything pending. So replicas do not publish each other's fresh events twice.
+
 A crash between publishing and marking republishes the same ids; JetStream drops them by
 `Nats-Msg-Id` within the duplicate window, and consumers skip ids they have applied.
 """
@@ -7,13 +12,15 @@ A crash between publishing and marking republishes the same ids; JetStream drops
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
 from dispatch_common import metrics
 from dispatch_common.bus import Bus
-from dispatch_common.store import OUTBOX_FIELD, PENDING_FIELD
+from dispatch_common.store import OUTBOX_FIELD, OWED, PENDING_FIELD, WRITTEN_FIELD
+from dispatch_common.tasks import cancel_and_wait
 
 log = logging.getLogger("dispatch.outbox")
 
@@ -22,14 +29,23 @@ class OutboxRelay:
     """Publishes pending outbox entries of the given collections, on a nudge or every poll interval."""
 
     def __init__(
-        self, bus: Bus, collections: list[AsyncCollection], *, poll_seconds: float, batch: int = 200
+        self,
+        bus: Bus,
+        collections: list[AsyncCollection],
+        *,
+        poll_seconds: float,
+        sweep_grace_seconds: float = 5.0,
+        batch: int = 200,
     ) -> None:
         self._bus = bus
         self._collections = collections
         self._poll = poll_seconds
+        self._grace_ms = int(sweep_grace_seconds * 1000)
         self._batch = batch
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        for col in collections:
+            OWED.watch(col)
 
     def nudge(self) -> None:
         """Ask the relay to look now (called after a write that added events)."""
@@ -40,37 +56,67 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def stop(self) -> None:
-        """Publish what is pending once more, then stop."""
+        """Publish what this process still owes, then stop (others' documents are theirs)."""
         if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
         try:
-            await self.drain()
+            await self.hand_over()
         except Exception:
-            log.warning("final outbox drain failed; the next start publishes it", exc_info=True)
+            log.warning("final outbox round failed; a sweep or the next start publishes it", exc_info=True)
 
     async def _run(self) -> None:
+        swept = time.monotonic()
+        try:
+            await self.drain()  # whatever is pending from before this start, whoever wrote it
+        except Exception:  # the sweep takes what stays pending
+            log.warning("outbox drain at start failed; the sweep takes it", exc_info=True)
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
             self._wake.clear()
             try:
-                await self.drain()
+                await self.hand_over()
+                if time.monotonic() - swept >= self._poll:
+                    await self.sweep()
+                    swept = time.monotonic()
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.warning("outbox drain failed; retrying on the next round", exc_info=True)
+                log.warning("outbox relay round failed; retrying on the next round", exc_info=True)
+
+    async def hand_over(self) -> int:
+        """Publish what this process wrote since the last round; return how many were published."""
+        published = 0
+        for col in self._collections:
+            owed = OWED.take(col)
+            for n, doc in enumerate(owed):
+                try:
+                    published += await self._publish_document(col, doc)
+                except BaseException:
+                    for rest in owed[n:]:  # kept for the next round (a newer write of one wins)
+                        OWED.add(col, rest["_id"], rest["version"], rest[OUTBOX_FIELD], only_if_absent=True)
+                    raise
+        return published
+
+    async def sweep(self) -> int:
+        """Publish the documents pending longer than the grace: their writer did not (it crashed, or
+        it was no relay's process). Fresh documents are left to the replica that wrote them."""
+        stale_before = int(time.time() * 1000) - self._grace_ms
+        return await self._drain(lambda doc: (doc.get(WRITTEN_FIELD) or 0) <= stale_before)
 
     async def drain(self) -> int:
-        """Publish every pending entry once; return how many were published."""
+        """Publish every pending entry once, whoever wrote it; return how many were published."""
+        return await self._drain(lambda doc: True)
+
+    async def _drain(self, wanted: Any) -> int:
         published = 0
         pending_docs = 0
+        fields = {OUTBOX_FIELD: 1, "version": 1, WRITTEN_FIELD: 1}
         for col in self._collections:
-            cursor = col.find({PENDING_FIELD: True}, {OUTBOX_FIELD: 1, "version": 1}).limit(self._batch)
-            async for doc in cursor:
+            async for doc in col.find({PENDING_FIELD: True}, fields).limit(self._batch):
                 pending_docs += 1
-                published += await self._publish_document(col, doc)
+                if wanted(doc):
+                    published += await self._publish_document(col, doc)
         metrics.OUTBOX_PENDING.labels(self._bus.service).set(pending_docs)
         return published
 

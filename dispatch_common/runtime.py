@@ -19,6 +19,7 @@ from dispatch_common import metrics, store
 from dispatch_common.bus import Bus
 from dispatch_common.outbox import OutboxRelay
 from dispatch_common.settings import ServiceSettings
+from dispatch_common.tasks import cancel_and_wait
 
 log = logging.getLogger("dispatch.runtime")
 
@@ -94,7 +95,10 @@ class Runtime:
                         await step()
                     await self.bus.start()
         self.relay = OutboxRelay(
-            self.bus, self._outbox_collections, poll_seconds=self.settings.outbox_poll_seconds
+            self.bus,
+            self._outbox_collections,
+            poll_seconds=self.settings.outbox_poll_seconds,
+            sweep_grace_seconds=self.settings.outbox_sweep_grace_seconds,
         )
         self.relay.start()
         self._loops = [asyncio.create_task(self._loop(*spec), name=spec[0]) for spec in self._periodic]
@@ -125,9 +129,7 @@ class Runtime:
         was not published is published by the next start (the outbox keeps it)."""
         if self._task and not self._task.done():
             self._task.cancel()
-        for loop in self._loops:
-            loop.cancel()
-        await self._bounded("periodic steps", asyncio.gather(*self._loops, return_exceptions=True))
+        await self._bounded("periodic steps", cancel_and_wait(self._loops))
         if self.relay:
             await self._bounded("outbox relay", self.relay.stop())
         await self._bounded("bus", self.bus.stop())

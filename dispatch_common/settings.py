@@ -50,6 +50,9 @@ class ServiceSettings(BaseSettings):
     # Copies of each stream in a NATS cluster (3 in production; a single server holds only 1).
     stream_replicas: int = Field(1, ge=1, le=5)
     outbox_poll_seconds: float = Field(1.0, gt=0)
+    # A document pending longer than this is published by whichever replica sweeps first (its writer
+    # crashed); fresher ones are left to the replica that wrote them (dispatch_common/outbox.py).
+    outbox_sweep_grace_seconds: float = Field(5.0, gt=0)
 
     log_level: str = "INFO"
     trace_file: Path | None = None

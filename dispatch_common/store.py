@@ -1,10 +1,14 @@
 """MongoDB access on the portable subset (see docs/decisions/0006): versioned aggregates with an outbox.
 
-An aggregate document carries `version`, and the events it owes in `outbox` with `outbox_pending`.
-Writes are single-document and guarded by the version read, so a state change and the events it
-causes are stored atomically, and concurrent writers cannot overwrite each other.
+An aggregate document carries `version`, and the events it owes in `outbox` with `outbox_pending`
+and `outbox_at` (when they were written, integer ms). Writes are single-document and guarded by the
+version read, so a state change and the events it causes are stored atomically, and concurrent
+writers cannot overwrite each other. What a process writes to an outbox its relay watches is also
+handed to that relay in memory (`OWED`), so each replica publishes its own writes without reading
+them back, and leaves the others' alone (dispatch_common/outbox.py).
 """
 
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
@@ -18,7 +22,56 @@ from dispatch_common.telemetry import current_trace_headers
 
 OUTBOX_FIELD = "outbox"
 PENDING_FIELD = "outbox_pending"
+WRITTEN_FIELD = "outbox_at"
 T = TypeVar("T")
+
+
+class Owed:
+    """The outbox entries this process wrote and its relay has not taken yet, per watched collection.
+
+    Only collections a relay watches are kept (a write elsewhere, e.g. by a tool, is left to the
+    relays' sweep); for one document the latest write wins, since its outbox holds every entry still
+    owed. Lost on a crash, which the sweep and the next start's drain make good.
+    """
+
+    def __init__(self) -> None:
+        self._owed: dict[str, dict[Any, tuple[int, list[dict[str, Any]]]]] = {}
+
+    def watch(self, col: AsyncCollection) -> None:
+        """Start keeping what is written to this collection."""
+        self._owed.setdefault(col.full_name, {})
+
+    def add(
+        self,
+        col: AsyncCollection,
+        doc_id: Any,
+        version: int,
+        entries: list[dict[str, Any]],
+        *,
+        only_if_absent: bool = False,
+    ) -> None:
+        """Remember a document's owed entries at the version just written (`only_if_absent`: unless a
+        newer write was remembered meanwhile)."""
+        owed = self._owed.get(col.full_name)
+        if owed is None or not entries or (only_if_absent and doc_id in owed):
+            return
+        owed[doc_id] = (version, entries)
+
+    def take(self, col: AsyncCollection) -> list[dict[str, Any]]:
+        """Everything owed in this collection, as documents `{_id, version, outbox}`; forgotten here."""
+        owed = self._owed.get(col.full_name)
+        if not owed:
+            return []
+        taken = [{"_id": i, "version": v, OUTBOX_FIELD: entries} for i, (v, entries) in owed.items()]
+        owed.clear()
+        return taken
+
+
+OWED = Owed()
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
 
 
 class VersionConflict(Exception):
@@ -64,10 +117,12 @@ async def insert_aggregate(
 ) -> bool:
     """Insert a new aggregate at version 1 with its events; False if one with that _id exists already."""
     entries = outbox_entries(events)
+    owed = {OUTBOX_FIELD: entries, PENDING_FIELD: bool(entries), WRITTEN_FIELD: _now_ms()}
     try:
-        await col.insert_one({**doc, "version": 1, OUTBOX_FIELD: entries, PENDING_FIELD: bool(entries)})
+        await col.insert_one({**doc, "version": 1, **owed})
     except DuplicateKeyError:
         return False
+    OWED.add(col, doc["_id"], 1, entries)
     return True
 
 
@@ -86,10 +141,12 @@ async def save_aggregate(
         raise ValueError(f"save_aggregate takes top-level fields only, not {dotted}")
     version = current["version"]
     outbox = list(current.get(OUTBOX_FIELD) or []) + outbox_entries(events)
-    state = {**current, **changes, "version": version + 1, OUTBOX_FIELD: outbox, PENDING_FIELD: bool(outbox)}
+    owed = {OUTBOX_FIELD: outbox, PENDING_FIELD: bool(outbox), WRITTEN_FIELD: _now_ms()}
+    state = {**current, **changes, "version": version + 1, **owed}
     result = await col.replace_one({"_id": current["_id"], "version": version}, state)
     if result.matched_count != 1:
         raise VersionConflict(f"{col.name}/{current['_id']} is no longer at version {version}")
+    OWED.add(col, current["_id"], version + 1, outbox)
     return state
 
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from dispatch_common.clock import Clock, as_utc
 from dispatch_common.store import VersionConflict
+from dispatch_common.tasks import cancel_and_wait
 from services.notify import metrics
 from services.notify.adapters.channels import ChannelAdapter, Outgoing
 from services.notify.adapters.repository import Messages
@@ -129,9 +130,7 @@ class Sender:
                     waiter.cancel()
                 running -= done
         finally:
-            for task in running:
-                task.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
+            await cancel_and_wait(running)  # a try that swallowed its cancellation is cancelled again
 
     async def _take(
         self, adapter: ChannelAdapter, channel: str, allowance: int, running: set[asyncio.Task[None]]

@@ -10,7 +10,7 @@ from dispatch_common.contracts import ContractError
 from dispatch_common.envelope import make_event
 from dispatch_common.outbox import OutboxRelay
 from dispatch_common.runtime import Runtime
-from tests.helpers import events_on
+from tests.helpers import events_on, eventually
 
 pytestmark = pytest.mark.integration
 
@@ -147,3 +147,54 @@ async def test_a_document_that_moved_on_while_publishing_keeps_its_new_events(
     assert not (await col.find_one({"_id": ids[1]}))["outbox_pending"]
     published = [e["id"] for e in await events_on(nats_client, subjects.MEDIATION_OPENED)]
     assert sorted(published) == sorted([*(e.id for e in first.values()), later.id])  # each once
+
+
+async def test_a_replica_publishes_its_own_writes_and_sweeps_only_what_another_left_behind(
+    make_settings, runtimes, nats_client
+):
+    rt = await started(make_settings, runtimes)
+    col = rt.db["aggregates"]
+    relay = OutboxRelay(rt.bus, [col], poll_seconds=3600, sweep_grace_seconds=60)
+    mine, theirs, abandoned = (str(uuid.uuid4()) for _ in range(3))
+    await store.insert_aggregate(col, {"_id": mine}, [opened(mine)])  # written by this process
+    # Written by another replica (not handed to this one): fresh, and one pending for two minutes.
+    for case_id, age_ms in ((theirs, 0), (abandoned, 120_000)):
+        entries = store.outbox_entries([opened(case_id)])
+        written = {
+            "version": 1,
+            "outbox": entries,
+            "outbox_pending": True,
+            "outbox_at": store._now_ms() - age_ms,
+        }
+        await col.insert_one({"_id": case_id, **written})
+
+    assert await relay.hand_over() == 1  # its own write, without reading anything back
+    assert await relay.hand_over() == 0  # handed over once
+    assert await relay.sweep() == 1  # the abandoned one; the other replica's fresh one is left to it
+    pending = {d["_id"] async for d in col.find({"outbox_pending": True})}
+    assert pending == {theirs}
+    published = {e["subject"] for e in await events_on(nats_client, subjects.MEDIATION_OPENED)}
+    assert published == {mine, abandoned}
+    assert await relay.drain() == 1 and not await col.find_one({"outbox_pending": True})  # at start: all
+
+
+async def test_a_running_service_publishes_a_write_at_once_through_the_hand_over(
+    make_settings, runtimes, nats_client
+):
+    rt = Runtime(make_settings(outbox_poll_seconds=3600))  # no sweep during the test
+    col = rt.outbox(rt.db["aggregates"])
+    await rt.start()
+    runtimes.append(rt)
+    case_id = str(uuid.uuid4())
+    await store.insert_aggregate(col, {"_id": case_id}, [opened(case_id)])
+    rt.nudge()
+    published = await eventually(
+        lambda: events_on(nats_client, subjects.MEDIATION_OPENED), what="the event on the stream"
+    )
+    assert [e["subject"] for e in published] == [case_id]
+    await eventually(lambda: _cleared(col, case_id), what="the outbox marked")
+
+
+async def _cleared(col, case_id: str) -> bool:
+    doc = await col.find_one({"_id": case_id})
+    return bool(doc) and not doc["outbox_pending"]
