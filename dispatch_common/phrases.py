@@ -6,6 +6,7 @@ All vocabulary is data (screening rules, routing lexicon); this module only find
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -76,6 +77,13 @@ class PhraseMatcher(Generic[P]):
                 found.append(PhraseMatch(phrase, m.start(), m.end(), cores, payload))
         found.sort(key=lambda m: (m.start, -m.end, m.phrase))
         return found
+
+
+@functools.lru_cache(maxsize=512)
+def phrase_matcher(phrases: tuple[str, ...]) -> PhraseMatcher[None]:
+    """One compiled matcher per list of phrases (rules are data, reloaded as new objects: keyed by the
+    phrases themselves, so a reload with the same phrases compiles nothing, and old lists age out)."""
+    return PhraseMatcher((p, None) for p in phrases)
 
 
 def drop_contained(

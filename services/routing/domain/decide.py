@@ -5,7 +5,7 @@ Pure: the same request, package, locator and classifier always give the same dec
 
 from __future__ import annotations
 
-from dispatch_common.phrases import PhraseMatcher, drop_contained, negated
+from dispatch_common.phrases import drop_contained, negated, phrase_matcher
 
 from .classify import CategoryClassifier, normalize_text
 from .county import CountyPackage, Unit
@@ -322,18 +322,12 @@ def _tier_units(
 # -- tier --------------------------------------------------------------------------------------
 
 
-_TIER_MATCHERS: dict[tuple[str, ...], PhraseMatcher[None]] = {}
-
-
 def _tier_phrase(rule: TierRule, text: str, gap: int) -> str | None:
     """The first phrase of a tier rule in the text, matched as flags and categories are (``a…b``,
     the longest match), and not negated right before it (rule.negators)."""
     if not rule.phrases:
         return None
-    key = tuple(rule.phrases)
-    matcher = _TIER_MATCHERS.get(key)
-    if matcher is None:
-        matcher = _TIER_MATCHERS[key] = PhraseMatcher((p, None) for p in rule.phrases)
+    matcher = phrase_matcher(tuple(rule.phrases))
     negators = sorted({normalize_text(n) for n in rule.negators if n}, key=len, reverse=True)
     for m in drop_contained(matcher.find(text)):
         if not negated(text, m.start, negators, gap):

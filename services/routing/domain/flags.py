@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatch_common.phrases import PhraseMatcher, drop_contained, negated, normalize_text
+from dispatch_common.phrases import drop_contained, negated, normalize_text, phrase_matcher
 
 from .models import FLAG_NAMES, CategoryChoice, FlagRule, RoutingRules
 
@@ -10,9 +10,9 @@ from .models import FLAG_NAMES, CategoryChoice, FlagRule, RoutingRules
 class _CompiledFlag:
     def __init__(self, rule: FlagRule) -> None:
         self.rule = rule
-        self.phrases: PhraseMatcher[None] = PhraseMatcher((p, None) for p in rule.phrases)
-        self.masks: PhraseMatcher[None] = PhraseMatcher((p, None) for p in rule.masks)
-        self.negations: PhraseMatcher[None] = PhraseMatcher((p, None) for p in rule.negations)
+        self.phrases = phrase_matcher(tuple(rule.phrases))
+        self.masks = phrase_matcher(tuple(rule.masks))
+        self.negations = phrase_matcher(tuple(rule.negations))
         self.negators = sorted({normalize_text(n) for n in rule.negators if n}, key=len, reverse=True)
 
 
@@ -20,7 +20,8 @@ _COMPILED: dict[int, tuple[RoutingRules, dict[str, _CompiledFlag]]] = {}
 
 
 def _compile(rules: RoutingRules) -> dict[str, _CompiledFlag]:
-    """Compiled matchers per rules object (rules are frozen, so compiling once is safe)."""
+    """The flags of a rules object, looked up by identity on every decision (rules are frozen); the
+    matchers themselves are shared by phrase list (dispatch_common.phrases.phrase_matcher)."""
     hit = _COMPILED.get(id(rules))
     if hit is not None and hit[0] is rules:
         return hit[1]
