@@ -19,8 +19,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench.figures import latency_figures, on_mongodb
-from dispatch_common.store import connect
+from bench.figures import latency_figures, on_mongodb, scratch_database
 from services.intake.adapters.history import CaseHistory, find_links, to_ts
 from services.intake.domain.duplicates import (
     CaseSnapshot,
@@ -156,11 +155,11 @@ async def run(args: argparse.Namespace, url: str) -> dict:
     t0 = time.perf_counter()
     synth = Synth(args.cases, args.seed, policy, now, args.days)
     print(f"synthetic vocabulary ready in {time.perf_counter() - t0:.1f}s", file=sys.stderr, flush=True)
-    client = connect(url, app_name="bench-duplicate-lookup")
-    db_name = f"bench_dup_{random.getrandbits(32):08x}"
-    db = client[db_name]
-    history = CaseHistory(db)
-    try:
+    database = scratch_database(
+        url, app_name="bench-duplicate-lookup", prefix="bench_dup", drop=bool(args.mongodb_url)
+    )
+    async with database as db:
+        history = CaseHistory(db)
         await history.ensure_indexes()
         start = time.perf_counter()
         loaded = 0
@@ -205,10 +204,6 @@ async def run(args: argparse.Namespace, url: str) -> dict:
             "petitioner_history_cases": figures["cases"],
             "target_p99_ms": 20,
         }
-    finally:
-        if args.mongodb_url:
-            await client.drop_database(db_name)
-        await client.close()
 
 
 def main() -> int:

@@ -2,11 +2,17 @@
 
 import asyncio
 import os
+import random
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from dispatch_common.store import connect
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -55,3 +61,19 @@ def on_mongodb(
             shutil.rmtree(base, ignore_errors=True)
     result["server"] = "external" if url else "embedded nx-27017"
     return result
+
+
+@asynccontextmanager
+async def scratch_database(
+    url: str, *, app_name: str, prefix: str, drop: bool
+) -> AsyncIterator[AsyncDatabase]:
+    """A database of a fresh name on `url` for one benchmark run; dropped at the end when `drop` (a
+    server the benchmark did not start: the embedded one is deleted whole by `on_mongodb`)."""
+    client = connect(url, app_name=app_name)
+    name = f"{prefix}_{random.getrandbits(32):08x}"
+    try:
+        yield client[name]
+    finally:
+        if drop:
+            await client.drop_database(name)
+        await client.close()

@@ -38,11 +38,10 @@ from types import SimpleNamespace
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from bench.figures import latency_figures, on_mongodb
+from bench.figures import latency_figures, on_mongodb, scratch_database
 from dispatch_common.auth import Principal, Role
 from dispatch_common.clock import FixedClock
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
-from dispatch_common.store import connect
 from services.supervision.adapters.repository import CaseFiles, _units, worklist_entry
 from services.supervision.bootstrap import Supervision
 from services.supervision.domain import kpis
@@ -308,12 +307,13 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
     now = datetime(2026, 6, 1, tzinfo=UTC)
     county = County(args.county_dir)
     synth = Synth(county, args.seed, now, args.days)
-    client = connect(url, app_name="bench-supervision-queries")
-    db_name = f"bench_sv_{random.getrandbits(32):08x}"
-    files = CaseFiles(client[db_name])
-    sv = cast(Supervision, SimpleNamespace(files=files, clock=FixedClock(now)))
-    user = Principal(subject="bench", role=Role.SUPERVISOR)
-    try:
+    database = scratch_database(
+        url, app_name="bench-supervision-queries", prefix="bench_sv", drop=bool(args.mongodb_url)
+    )
+    async with database as db:
+        files = CaseFiles(db)
+        sv = cast(Supervision, SimpleNamespace(files=files, clock=FixedClock(now)))
+        user = Principal(subject="bench", role=Role.SUPERVISOR)
         await files.ensure_indexes()
         start = time.perf_counter()
         rows: dict[str, dict[str, Any]] = {}
@@ -402,10 +402,6 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             "kpi_all_time_ms": round(statistics.median(ms for ms, _ in all_runs), 1),
             "kpi_all_time_assigned": sum(r["assigned"] for r in all_time["rows"]),
         }
-    finally:
-        if args.mongodb_url:
-            await client.drop_database(db_name)
-        await client.close()
 
 
 def main() -> int:
