@@ -1,8 +1,22 @@
-"""The little every service may read from the county package: its code. Routing owns the rest."""
+"""The little every service may read from the county package: its code, its name and what its area
+levels mean. Routing owns the rest."""
 
 import json
 from functools import cache
 from pathlib import Path
+
+LEVEL_ALIASES: dict[str, str] = {
+    "county": "county",
+    "district": "county",
+    "town": "town",
+    "street": "town",
+    "township": "town",
+    "village": "village",
+    "community": "village",
+    "grid": "grid",
+}
+"""Administrative level words of geography.geojson, mapped to the four levels: county, town, village,
+grid."""
 
 
 @cache

@@ -11,21 +11,16 @@ apart from reading the files.
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from dispatch_common.county import LEVEL_ALIASES
 from services.mediation.domain.policy import MEDIATION_TYPES, Level, MediationType
 
-# The area levels of geography.geojson, mapped to the three levels organizations serve.
+# The area levels of geography.geojson, mapped to the three levels organizations serve (no grid).
 LEVEL_OF: dict[str, Level] = {
-    "county": "county",
-    "district": "county",
-    "town": "town",
-    "street": "town",
-    "township": "town",
-    "village": "village",
-    "community": "village",
+    word: cast(Level, level) for word, level in LEVEL_ALIASES.items() if level != "grid"
 }
 LEVELS: tuple[Level, ...] = ("village", "town", "county")
 

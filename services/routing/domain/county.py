@@ -20,23 +20,13 @@ from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
 from dispatch_common.contracts import contract_limits
+from dispatch_common.county import LEVEL_ALIASES
 
 from .models import FLAG_NAMES, Lexicon, RoutingRules
 
 LEVELS: tuple[str, ...] = ("county", "town", "village", "grid")
 """Normalized area levels, from the largest to the smallest."""
 
-LEVEL_ALIASES: dict[str, str] = {
-    "county": "county",
-    "district": "county",
-    "town": "town",
-    "street": "town",
-    "township": "town",
-    "village": "village",
-    "community": "village",
-    "grid": "grid",
-}
-"""Administrative level words of the geography file, mapped to the four routing levels."""
 
 PACKAGE_FILES: tuple[str, ...] = (
     "geography.geojson",
