@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
+
 from dispatch_common import subjects
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
@@ -103,44 +105,37 @@ def new_message(
     }
 
 
-def sent_event(doc: dict[str, Any], at: datetime, clock: Clock) -> Envelope:
-    """dispatch.notification.sent for a message."""
+def _outcome_event(doc: dict[str, Any], event_type: str, data: BaseModel, clock: Clock) -> Envelope:
     return make_event(
-        type=subjects.NOTIFICATION_SENT,
+        type=event_type,
         source=SOURCE,
         subject=doc["case_id"],
         clock=clock,
-        event_id=derived_event_id("notify", doc["_id"], subjects.NOTIFICATION_SENT),
-        data=NotificationSent(
-            notification_id=doc["_id"],
-            case_id=doc["case_id"],
-            kind=doc["kind"],
-            channel=doc["channel"],
-            recipient=doc["recipient"],
-            sent_at=at,
-        ),
+        event_id=derived_event_id("notify", doc["_id"], event_type),
+        data=data,
     )
+
+
+def _about(doc: dict[str, Any]) -> dict[str, Any]:
+    """What every outcome event says of its message."""
+    return {
+        "notification_id": doc["_id"],
+        "case_id": doc["case_id"],
+        "kind": doc["kind"],
+        "channel": doc["channel"],
+        "recipient": doc["recipient"],
+    }
+
+
+def sent_event(doc: dict[str, Any], at: datetime, clock: Clock) -> Envelope:
+    """dispatch.notification.sent for a message."""
+    return _outcome_event(doc, subjects.NOTIFICATION_SENT, NotificationSent(**_about(doc), sent_at=at), clock)
 
 
 def failed_event(doc: dict[str, Any], reason: str, at: datetime, clock: Clock) -> Envelope:
     """dispatch.notification.failed for a message given up on."""
-    return make_event(
-        type=subjects.NOTIFICATION_FAILED,
-        source=SOURCE,
-        subject=doc["case_id"],
-        clock=clock,
-        event_id=derived_event_id("notify", doc["_id"], subjects.NOTIFICATION_FAILED),
-        data=NotificationFailed(
-            notification_id=doc["_id"],
-            case_id=doc["case_id"],
-            kind=doc["kind"],
-            channel=doc["channel"],
-            recipient=doc["recipient"],
-            attempts=doc["attempts"],
-            reason=reason,
-            failed_at=at,
-        ),
-    )
+    data = NotificationFailed(**_about(doc), attempts=doc["attempts"], reason=reason, failed_at=at)
+    return _outcome_event(doc, subjects.NOTIFICATION_FAILED, data, clock)
 
 
 def delivered_now(doc: dict[str, Any], now: datetime) -> dict[str, Any]:
