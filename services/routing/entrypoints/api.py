@@ -1,6 +1,6 @@
 """Routing's HTTP API: decisions, a preview that stores nothing, corrections, disputes, the package."""
 
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
@@ -155,16 +155,19 @@ async def preview_route(body: PreviewRequest, user: CurrentUser, routing: Routin
     return {**decision.model_dump(mode="json"), "package_version": engine.version}
 
 
-@router.post("/routes/{case_id}/override", summary="A dispatcher's override (改派), or placing a manual case")
-async def override_route(
-    case_id: str, body: CorrectionBody, user: CurrentUser, routing: RoutingDeps
+async def _correct(
+    apply: Callable[..., Awaitable[dict[str, Any]]],
+    case_id: str,
+    correction: handlers.Correction,
+    user: Principal,
+    routing: Routing,
 ) -> dict[str, Any]:
-    """Set the lead unit, assisting units, category, tier or jurisdiction, with a reason."""
-    require_roles(user, *handlers.OVERRIDERS)
+    """A person's correction of the route (override or the conference's decision): applied, published,
+    and counted towards the classifier's next training."""
     with _answers():
-        doc = await handlers.override_route(
+        doc = await apply(
             case_id,
-            body.correction(),
+            correction,
             caller=user,
             routes=routing.routes,
             engine=routing.engine,
@@ -173,6 +176,15 @@ async def override_route(
     routing.runtime.nudge()
     await routing.train_if_due()
     return _view(doc)
+
+
+@router.post("/routes/{case_id}/override", summary="A dispatcher's override (改派), or placing a manual case")
+async def override_route(
+    case_id: str, body: CorrectionBody, user: CurrentUser, routing: RoutingDeps
+) -> dict[str, Any]:
+    """Set the lead unit, assisting units, category, tier or jurisdiction, with a reason."""
+    require_roles(user, *handlers.OVERRIDERS)
+    return await _correct(handlers.override_route, case_id, body.correction(), user, routing)
 
 
 @router.post("/routes/{case_id}/return", summary="A unit returns a case (退单) within the time limit")
@@ -223,18 +235,7 @@ async def decide_dispute(
 ) -> dict[str, Any]:
     """Name the lead unit (and, if needed, assisting units, category, tier, jurisdiction) for good."""
     require_roles(user, *handlers.CONFERENCE)
-    with _answers():
-        doc = await handlers.decide_dispute(
-            case_id,
-            body.correction(),
-            caller=user,
-            routes=routing.routes,
-            engine=routing.engine,
-            clock=routing.clock,
-        )
-    routing.runtime.nudge()
-    await routing.train_if_due()
-    return _view(doc)
+    return await _correct(handlers.decide_dispute, case_id, body.correction(), user, routing)
 
 
 @admin.get("/county", summary="The county package in use")
