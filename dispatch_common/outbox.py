@@ -19,7 +19,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from dispatch_common import metrics
 from dispatch_common.bus import Bus
-from dispatch_common.store import OUTBOX_FIELD, OWED, PENDING_FIELD, WRITTEN_FIELD
+from dispatch_common.store import OUTBOX_FIELD, OWED, PENDING_FIELD, WRITTEN_FIELD, now_ms
 from dispatch_common.tasks import cancel_and_wait
 
 log = logging.getLogger("dispatch.outbox")
@@ -101,7 +101,7 @@ class OutboxRelay:
     async def sweep(self) -> int:
         """Publish the documents pending longer than the grace: their writer did not (it crashed, or
         it was no relay's process). Fresh documents are left to the replica that wrote them."""
-        stale_before = int(time.time() * 1000) - self._grace_ms
+        stale_before = now_ms() - self._grace_ms
         # Selected by the server (an integer range, which the embedded server also runs in SQL), so
         # that many fresh documents of a busy replica never hide a stale one behind the batch limit.
         return await self._drain({PENDING_FIELD: True, WRITTEN_FIELD: {"$lte": stale_before}})

@@ -70,7 +70,8 @@ class Owed:
 OWED = Owed()
 
 
-def _now_ms() -> int:
+def now_ms() -> int:
+    """Wall-clock time in integer milliseconds, as `outbox_at` holds it."""
     return int(time.time() * 1000)
 
 
@@ -117,7 +118,7 @@ async def insert_aggregate(
 ) -> bool:
     """Insert a new aggregate at version 1 with its events; False if one with that _id exists already."""
     entries = outbox_entries(events)
-    owed = {OUTBOX_FIELD: entries, PENDING_FIELD: bool(entries), WRITTEN_FIELD: _now_ms()}
+    owed = {OUTBOX_FIELD: entries, PENDING_FIELD: bool(entries), WRITTEN_FIELD: now_ms()}
     try:
         await col.insert_one({**doc, "version": 1, **owed})
     except DuplicateKeyError:
@@ -141,7 +142,7 @@ async def save_aggregate(
         raise ValueError(f"save_aggregate takes top-level fields only, not {dotted}")
     version = current["version"]
     outbox = list(current.get(OUTBOX_FIELD) or []) + outbox_entries(events)
-    owed = {OUTBOX_FIELD: outbox, PENDING_FIELD: bool(outbox), WRITTEN_FIELD: _now_ms()}
+    owed = {OUTBOX_FIELD: outbox, PENDING_FIELD: bool(outbox), WRITTEN_FIELD: now_ms()}
     state = {**current, **changes, "version": version + 1, **owed}
     result = await col.replace_one({"_id": current["_id"], "version": version}, state)
     if result.matched_count != 1:

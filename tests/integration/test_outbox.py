@@ -164,7 +164,7 @@ async def test_a_replica_publishes_its_own_writes_and_sweeps_only_what_another_l
             "version": 1,
             "outbox": entries,
             "outbox_pending": True,
-            "outbox_at": store._now_ms() - age_ms,
+            "outbox_at": store.now_ms() - age_ms,
         }
         await col.insert_one({"_id": case_id, **written})
 
