@@ -1,6 +1,7 @@
 """Integration fixtures: a service runtime on the real servers, with fast retries."""
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import pytest
 
@@ -59,3 +60,15 @@ async def repo(mongodb_url: str, db_prefix: str):  # type: ignore[no-untyped-def
     yield repo
     await client.drop_database(f"{db_prefix}mediation")
     await client.close()
+
+
+@pytest.fixture
+def servers(nats_url, mongodb_url, run_dir, nats_client, tmp_path) -> dict[str, Any]:
+    """This test's servers and folders, as a service harness takes them (`start_notify(**servers)`)."""
+    return {
+        "nats_url": nats_url,
+        "mongodb_url": mongodb_url,
+        "run_dir": run_dir,
+        "nc": nats_client,
+        "tmp_path": tmp_path,
+    }

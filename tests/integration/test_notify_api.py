@@ -44,13 +44,9 @@ def templates_copy(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def h(nats_url, mongodb_url, run_dir, nats_client, tmp_path, templates_copy) -> AsyncIterator[Harness]:
+async def h(servers, templates_copy) -> AsyncIterator[Harness]:
     harness = await start_notify(
-        nats_url=nats_url,
-        mongodb_url=mongodb_url,
-        run_dir=run_dir,
-        nc=nats_client,
-        tmp_path=tmp_path,
+        **servers,
         templates_file=templates_copy,
     )
     yield harness
@@ -181,13 +177,9 @@ async def test_a_changed_template_is_used_without_a_restart_and_a_broken_one_is_
         assert (await client.post("/v1/admin/templates/reload")).status_code == 403
 
 
-async def test_the_sms_rate_limit_holds(nats_url, mongodb_url, run_dir, nats_client, tmp_path):
+async def test_the_sms_rate_limit_holds(servers):
     h = await start_notify(
-        nats_url=nats_url,
-        mongodb_url=mongodb_url,
-        run_dir=run_dir,
-        nc=nats_client,
-        tmp_path=tmp_path,
+        **servers,
         channel_rate_limits={"sms": 5.0},
     )
     try:
@@ -207,17 +199,11 @@ async def test_the_sms_rate_limit_holds(nats_url, mongodb_url, run_dir, nats_cli
         await stop_notify(h)
 
 
-async def test_quiet_hours_hold_back_non_urgent_sms_until_morning_but_not_urgent_ones(
-    nats_url, mongodb_url, run_dir, nats_client, tmp_path
-):
+async def test_quiet_hours_hold_back_non_urgent_sms_until_morning_but_not_urgent_ones(servers):
     # 22:00 in the county (UTC+8): within 21:00-08:00
     clock = FixedClock(datetime(2026, 3, 2, 14, 0, tzinfo=UTC))
     h = await start_notify(
-        nats_url=nats_url,
-        mongodb_url=mongodb_url,
-        run_dir=run_dir,
-        nc=nats_client,
-        tmp_path=tmp_path,
+        **servers,
         clock=clock,
         quiet_hours="21:00-08:00",
     )

@@ -31,9 +31,9 @@ PHONE = "13812345678"
 
 
 @pytest.fixture
-async def h(nats_url, mongodb_url, run_dir, nats_client, tmp_path) -> AsyncIterator[Harness]:
+async def h(servers) -> AsyncIterator[Harness]:
     harness = await start_notify(
-        nats_url=nats_url, mongodb_url=mongodb_url, run_dir=run_dir, nc=nats_client, tmp_path=tmp_path
+        **servers,
     )
     yield harness
     await stop_notify(harness)

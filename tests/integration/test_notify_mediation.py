@@ -54,24 +54,23 @@ def recipients_with_police(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def stack(nats_url, mongodb_url, db_prefix, run_dir, nats_client, tmp_path, runtimes):
+async def stack(servers, db_prefix, runtimes):
     """Start mediation and notify (notify's clock at `at`, quiet hours 21:00-08:00)."""
     started: list[Harness] = []
 
     async def start(at: datetime):
         mediation = await start_mediation(
-            nats_url=nats_url, mongodb_url=mongodb_url, db_prefix=db_prefix, run_dir=run_dir
+            nats_url=servers["nats_url"],
+            mongodb_url=servers["mongodb_url"],
+            db_prefix=db_prefix,
+            run_dir=servers["run_dir"],
         )
         runtimes.append(mediation.med.runtime)
         notify = await start_notify(
-            nats_url=nats_url,
-            mongodb_url=mongodb_url,
-            run_dir=run_dir,
-            nc=nats_client,
-            tmp_path=tmp_path,
+            **servers,
             clock=FixedClock(at),
             quiet_hours="21:00-08:00",
-            recipients_file=recipients_with_police(tmp_path),
+            recipients_file=recipients_with_police(servers["tmp_path"]),
         )
         started.append(notify)
         return mediation, notify
