@@ -123,6 +123,7 @@ class Synth:
             "text": fp.text,
             "tokens": list(fp.tokens),
             "incident_id": f"h{i}",
+            "incident_rep": True,  # each its own incident, so each is compared
             "repeat_of": repeat_of,
             "is_repeat": repeat_of is not None,
             "outcome": rng.choice(["accepted", "accepted", "not_accepted", "transferred", None]),

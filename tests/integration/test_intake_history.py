@@ -116,6 +116,30 @@ async def test_find_links_repeat_and_incident_end_to_end(history):
     assert doc["repeat_of"] == "c1" and doc["is_repeat"] is True and doc["incident_id"] == "c4"
 
 
+async def test_only_an_incidents_representatives_are_candidates(history):
+    k = POLICY.incident_representatives
+    cases = [
+        snap(n, LIGHT if n == 1 else LIGHT_AGAIN, ago=timedelta(hours=10 - n), who=f"p{n}")
+        for n in range(1, k + 3)
+    ]
+    for new in cases:
+        await history.record(new, await find_links(history, new, POLICY))
+    stored = {d["_id"]: d async for d in history.col.find({}, {"incident_id": 1, "incident_rep": 1})}
+    assert {d["incident_id"] for d in stored.values()} == {"c1"}  # every report joined the first one's
+    assert [stored[c.case_id]["incident_rep"] for c in cases] == [True] * k + [False, False]
+
+    # a document from before incident_rep existed is still a candidate
+    legacy = CaseHistory.document(snap(99, LIGHT, ago=timedelta(hours=1), who="old"), Links())
+    del legacy["incident_rep"]
+    await history.col.insert_one(legacy)
+    new = snap(100, LIGHT_AGAIN, who=None)
+    since, until = NOW - timedelta(hours=48), NOW + timedelta(hours=48)
+    found = await history.incident_candidates(new.place_cell, None, since, 200, until)
+    assert sorted(c.case_id for c in found) == sorted(["c99", *(f"c{n}" for n in range(1, k + 1))])
+    links = await find_links(history, new, POLICY)
+    assert links.incident_of.incident_id == "c1" and not links.represents_incident
+
+
 async def test_petitioner_history_figures_and_outcomes(history):
     empty = await history.petitioner_history(ALICE)
     assert empty == {

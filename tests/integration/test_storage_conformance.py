@@ -158,6 +158,21 @@ def test_no_collection_name_ends_like_a_gridfs_table():
     assert not [n for n in names if n.endswith(("_files", "_chunks", ".files", ".chunks"))]
 
 
+async def test_not_false_matches_true_and_a_missing_field_with_an_indexed_equality(db):
+    # the incident lookup: {key: value, incident_rep: {"$ne": False}} (services/intake/adapters/history.py)
+    await db.c.create_index("k")
+    await db.c.insert_many(
+        [
+            {"_id": "t", "k": "a", "rep": True},
+            {"_id": "f", "k": "a", "rep": False},
+            {"_id": "m", "k": "a"},
+            {"_id": "o", "k": "b", "rep": True},
+        ]
+    )
+    found = await db.c.find({"k": "a", "rep": {"$ne": False}}).to_list()
+    assert sorted(d["_id"] for d in found) == ["m", "t"]
+
+
 async def test_a_replacement_keeps_datetimes_and_nested_documents_intact(db):
     # nx-27017 0.8.1 stores a datetime written by $set at a top-level or dotted path as a naive
     # string, and a sub-document added by $push as a JSON string; a whole-document replacement keeps

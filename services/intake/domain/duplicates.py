@@ -9,6 +9,11 @@
   the most similar such case. An incident id is the case_id of the incident's first case, so every
   recorded case carries one (its own when it joined none). Units handle an incident once; every
   petitioner in it is still answered.
+- An incident is compared by its *representatives*: its first `incident_representatives` reports. A
+  report that joins an incident which has that many already is linked like any other, but later
+  reports are not compared with it. So a mass incident of hundreds of calls at one place costs a new
+  report the same lookup as a small one: a few representatives per incident, never every call
+  (docs/decisions/0016). A report that joins no incident starts one and represents it.
 
 The adapter (services/intake/adapters/history.py) finds the bounded candidate lists by index;
 `decide_links` only compares texts among them, and never more than `max_candidates` of each.
@@ -37,6 +42,7 @@ class DuplicatePolicy:
     incident_window_hours: float = 48
     incident_similarity: float = 0.4
     max_candidates: int = 200
+    incident_representatives: int = 3
     cell_deg: float = 0.002
     version: int = 1
 
@@ -51,6 +57,8 @@ class DuplicatePolicy:
                 problems.append(f"{name} must be in [0, 1]")
         if self.max_candidates < 1:
             problems.append("max_candidates must be >= 1")
+        if self.incident_representatives < 1:
+            problems.append("incident_representatives must be >= 1")
         if not 0 < self.cell_deg <= 1:
             problems.append("cell_deg must be in (0, 1]")
         if problems:
@@ -232,6 +240,7 @@ class Links:
     incident_of: IncidentLink | None = None
     evidence: tuple[str, ...] = ()
     earlier_cases: int = 0  # the petitioner's earlier cases within the repeat window, similar or not
+    represents_incident: bool = True  # compared with later reports (kept in the history, not on the case)
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -324,8 +333,8 @@ def _decide_incident(
         key=lambda c: c.received_at,
     )
     evidence.append(
-        f"joins incident {incident_id}: {len(members)} report(s) by other people at the same place "
-        f"within {policy.incident_window_hours:g} h; best {best.case_no} ({where}, "
+        f"joins incident {incident_id}: {len(members)} of its reports by other people at the same place "
+        f"within {policy.incident_window_hours:g} h match; best {best.case_no} ({where}, "
         f"{_ago(abs(new.received_at - best.received_at))} apart), similarity {score:.2f} "
         f">= {policy.incident_similarity:.2f}"
     )
@@ -335,6 +344,18 @@ def _decide_incident(
         case_nos=tuple(c.case_no for c in members),
         similarity=round(score, 4),
     )
+
+
+def _represents(
+    incident: IncidentLink | None, candidates: list[CaseSnapshot], policy: DuplicatePolicy
+) -> bool:
+    """Whether the new case will represent its incident: it starts one, or the incident has fewer than
+    `incident_representatives` among the candidates (which are representatives: the adapter finds no
+    others)."""
+    if incident is None:
+        return True
+    known = sum(1 for c in candidates if (c.incident_id or c.case_id) == incident.incident_id)
+    return known < policy.incident_representatives
 
 
 def decide_links(
@@ -347,7 +368,12 @@ def decide_links(
     evidence: list[str] = []
     earlier = _earlier_of_petitioner(new, _bounded(repeat_candidates, new, policy.max_candidates), policy)
     repeat = _decide_repeat(new, earlier, policy, evidence)
-    incident = _decide_incident(
-        new, _bounded(incident_candidates, new, policy.max_candidates), policy, evidence
+    bounded = _bounded(incident_candidates, new, policy.max_candidates)
+    incident = _decide_incident(new, bounded, policy, evidence)
+    return Links(
+        repeat_of=repeat,
+        incident_of=incident,
+        evidence=tuple(evidence),
+        earlier_cases=len(earlier),
+        represents_incident=_represents(incident, bounded, policy),
     )
-    return Links(repeat_of=repeat, incident_of=incident, evidence=tuple(evidence), earlier_cases=len(earlier))

@@ -218,6 +218,26 @@ def test_joining_an_existing_incident_keeps_its_id_and_lists_its_matching_member
     assert links.incident_of.case_nos == (root.case_no, member.case_no)
 
 
+def test_an_incident_is_represented_by_its_first_reports_only():
+    k = POLICY.incident_representatives
+    root = case(LIGHT, ago=timedelta(hours=30), who=BOB)
+    assert links_for(root).represents_incident  # it starts an incident
+    reps = [root] + [
+        case(LIGHT_AGAIN, ago=timedelta(hours=20 - n), who=f"who-{n}", incident_id=root.case_id)
+        for n in range(k - 1)
+    ]
+    assert links_for(case(LIGHT_AGAIN, who=None), *reps[:-1]).represents_incident  # one place left
+    full = links_for(case(LIGHT_AGAIN, who=None), *reps)
+    assert full.incident_of.incident_id == root.case_id and not full.represents_incident
+    other = case(WAGES, ago=timedelta(hours=1), who=CAROL)  # another incident's representative
+    assert links_for(case(WAGES, who=None), *reps, other).represents_incident
+
+
+def test_a_policy_needs_at_least_one_representative_per_incident():
+    with pytest.raises(ValueError, match="incident_representatives"):
+        DuplicatePolicy(incident_representatives=0)
+
+
 def test_anonymous_reporters_join_an_incident_and_are_joined():
     anonymous_first = case(NOISE, ago=timedelta(hours=5), who=None)
     assert links_for(case(NOISE_AGAIN, who=BOB), anonymous_first).incident_of is not None
