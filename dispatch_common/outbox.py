@@ -5,6 +5,10 @@ reading it back; every `poll_seconds` it also sweeps for documents pending longe
 `sweep_grace_seconds` (a replica that crashed, a write by a tool), and at start and stop it drains
 everything pending. So replicas do not publish each other's fresh events twice.
 
+Under load a round waits `linger_seconds` first, so that it takes several documents, and marks them
+sent in one bulk write of at most `MARK_BATCH` updates (a bound on how long one write holds a server
+that runs one operation at a time, as the embedded one does).
+
 A crash between publishing and marking republishes the same ids; JetStream drops them by
 `Nats-Msg-Id` within the duplicate window, and consumers skip ids they have applied.
 """
@@ -15,6 +19,7 @@ import logging
 import time
 from typing import Any
 
+from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from dispatch_common import metrics
@@ -23,6 +28,7 @@ from dispatch_common.store import OUTBOX_FIELD, OWED, PENDING_FIELD, WRITTEN_FIE
 from dispatch_common.tasks import cancel_and_wait
 
 log = logging.getLogger("dispatch.outbox")
+MARK_BATCH = 32
 
 
 class OutboxRelay:
@@ -35,6 +41,7 @@ class OutboxRelay:
         *,
         poll_seconds: float,
         sweep_grace_seconds: float = 5.0,
+        linger_seconds: float = 0.0,
         batch: int = 200,
     ) -> None:
         self._bus = bus
@@ -42,6 +49,8 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._grace_ms = int(sweep_grace_seconds * 1000)
         self._batch = batch
+        self._linger = linger_seconds
+        self._busy = False  # the last round had more than one document
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         for col in collections:
@@ -73,6 +82,8 @@ class OutboxRelay:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            if self._busy and self._linger:
+                await asyncio.sleep(self._linger)  # more writes join this round
             self._wake.clear()
             try:
                 await self.hand_over()
@@ -87,15 +98,20 @@ class OutboxRelay:
     async def hand_over(self) -> int:
         """Publish what this process wrote since the last round; return how many were published."""
         published = 0
+        documents = 0
         for col in self._collections:
             owed = OWED.take(col)
-            for n, doc in enumerate(owed):
-                try:
-                    published += await self._publish_document(col, doc)
-                except BaseException:
-                    for rest in owed[n:]:  # kept for the next round (a newer write of one wins)
-                        OWED.add(col, rest["_id"], rest["version"], rest[OUTBOX_FIELD], only_if_absent=True)
-                    raise
+            documents += len(owed)
+            if not owed:
+                continue
+            marked: list[dict[str, Any]] = []
+            try:
+                published += await self._relay(col, owed, marked)
+            except BaseException:
+                for doc in owed[len(marked) :]:  # kept for the next round (a newer write of one wins)
+                    OWED.add(col, doc["_id"], doc["version"], doc[OUTBOX_FIELD], only_if_absent=True)
+                raise
+        self._busy = documents > 1
         return published
 
     async def sweep(self) -> int:
@@ -115,22 +131,48 @@ class OutboxRelay:
         published = 0
         pending_docs = 0
         for col in self._collections:
-            async for doc in col.find(query, {OUTBOX_FIELD: 1, "version": 1}).limit(self._batch):
-                pending_docs += 1
-                published += await self._publish_document(col, doc)
+            found = await col.find(query, {OUTBOX_FIELD: 1, "version": 1}).limit(self._batch).to_list()
+            pending_docs += len(found)
+            if found:
+                published += await self._relay(col, found)
         metrics.OUTBOX_PENDING.labels(self._bus.service).set(pending_docs)
         return published
 
-    async def _publish_document(self, col: AsyncCollection, doc: dict[str, Any]) -> int:
-        entries = doc.get(OUTBOX_FIELD) or []
-        for entry in entries:  # in order: an aggregate's events keep their order on the stream
-            await self._bus.publish_event(entry["event"], trace_headers=entry.get("headers"))
-        ids = [e["id"] for e in entries]
-        cleared = await col.update_one(
-            {"_id": doc["_id"], "version": doc["version"]},
-            {"$set": {OUTBOX_FIELD: [], PENDING_FIELD: False}},
-        )
-        if cleared.matched_count == 0 and ids:
-            # The aggregate moved on meanwhile and may owe new events: remove only what went out.
-            await col.update_one({"_id": doc["_id"]}, {"$pull": {OUTBOX_FIELD: {"id": {"$in": ids}}}})
-        return len(entries)
+    async def _relay(
+        self, col: AsyncCollection, docs: list[dict[str, Any]], marked: list[dict[str, Any]] | None = None
+    ) -> int:
+        """Publish the documents' entries, in order, and mark them sent (appending them to `marked`, in
+        order, as they are); return how many entries went out."""
+        published = 0
+        for start in range(0, len(docs), MARK_BATCH):
+            chunk = docs[start : start + MARK_BATCH]
+            for doc in chunk:
+                for entry in doc.get(OUTBOX_FIELD) or []:  # an aggregate's events keep their order
+                    await self._bus.publish_event(entry["event"], trace_headers=entry.get("headers"))
+                    published += 1
+            await self._mark_sent(col, chunk)
+            if marked is not None:
+                marked.extend(chunk)
+        return published
+
+    async def _mark_sent(self, col: AsyncCollection, docs: list[dict[str, Any]]) -> None:
+        """Clear the outboxes of published documents, guarded by the version each was read at."""
+        sent = {OUTBOX_FIELD: [], PENDING_FIELD: False}
+        if len(docs) == 1:  # the quiet case: one update, as cheap as it gets
+            doc = docs[0]
+            cleared = await col.update_one({"_id": doc["_id"], "version": doc["version"]}, {"$set": sent})
+            matched = cleared.matched_count
+        else:
+            marked = await col.bulk_write(
+                [UpdateOne({"_id": d["_id"], "version": d["version"]}, {"$set": sent}) for d in docs],
+                ordered=False,
+            )
+            matched = marked.matched_count
+        if matched == len(docs):
+            return
+        # Some aggregates moved on meanwhile and may owe new events: remove only what went out. A document
+        # that was cleared above has nothing left to remove, so this changes nothing there.
+        for doc in docs:
+            ids = [e["id"] for e in doc.get(OUTBOX_FIELD) or []]
+            if ids:
+                await col.update_one({"_id": doc["_id"]}, {"$pull": {OUTBOX_FIELD: {"id": {"$in": ids}}}})

@@ -99,6 +99,7 @@ class Runtime:
             self._outbox_collections,
             poll_seconds=self.settings.outbox_poll_seconds,
             sweep_grace_seconds=self.settings.outbox_sweep_grace_seconds,
+            linger_seconds=self.settings.outbox_linger_seconds,
         )
         self.relay.start()
         self._loops = [asyncio.create_task(self._loop(*spec), name=spec[0]) for spec in self._periodic]

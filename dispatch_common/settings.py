@@ -53,6 +53,9 @@ class ServiceSettings(BaseSettings):
     # A document pending longer than this is published by whichever replica sweeps first (its writer
     # crashed); fresher ones are left to the replica that wrote them (dispatch_common/outbox.py).
     outbox_sweep_grace_seconds: float = Field(5.0, gt=0)
+    # Under load (the last round had more than one document) the relay waits this long before a round,
+    # so a busy service's events go out in fewer, larger rounds, each marked sent in one round trip.
+    outbox_linger_seconds: float = Field(0.02, ge=0, le=1)
 
     log_level: str = "INFO"
     trace_file: Path | None = None

@@ -8,7 +8,7 @@ import pytest
 from dispatch_common import store, subjects
 from dispatch_common.contracts import ContractError
 from dispatch_common.envelope import make_event
-from dispatch_common.outbox import OutboxRelay
+from dispatch_common.outbox import MARK_BATCH, OutboxRelay
 from dispatch_common.runtime import Runtime
 from tests.helpers import events_on, eventually
 
@@ -147,6 +147,22 @@ async def test_a_document_that_moved_on_while_publishing_keeps_its_new_events(
     assert not (await col.find_one({"_id": ids[1]}))["outbox_pending"]
     published = [e["id"] for e in await events_on(nats_client, subjects.MEDIATION_OPENED)]
     assert sorted(published) == sorted([*(e.id for e in first.values()), later.id])  # each once
+
+
+async def test_a_busy_round_marks_its_documents_sent_in_bounded_bulk_writes(
+    make_settings, runtimes, nats_client
+):
+    rt = await started(make_settings, runtimes)
+    col = rt.db["aggregates"]
+    relay = OutboxRelay(rt.bus, [col], poll_seconds=3600)
+    ids = [str(uuid.uuid4()) for _ in range(MARK_BATCH + 3)]  # one full bulk write and a part of one
+    for case_id in ids:
+        await store.insert_aggregate(col, {"_id": case_id}, [opened(case_id)])
+    assert await relay.hand_over() == len(ids)
+    assert not await col.find_one({"outbox_pending": True})
+    assert [d["outbox"] async for d in col.find({"_id": {"$in": ids}})] == [[]] * len(ids)
+    published = [e["subject"] for e in await events_on(nats_client, subjects.MEDIATION_OPENED)]
+    assert sorted(published) == sorted(ids)
 
 
 async def test_a_replica_publishes_its_own_writes_and_sweeps_only_what_another_left_behind(
