@@ -175,6 +175,11 @@ class CaseSnapshot:
         if self.fingerprint is None:
             object.__setattr__(self, "fingerprint", fingerprint(self.text))
 
+    @property
+    def incident(self) -> str:
+        """The incident this case belongs to: its stored incident id, or its own id (it started one)."""
+        return self.incident_id or self.case_id
+
     @classmethod
     def build(
         cls,
@@ -327,9 +332,9 @@ def _decide_incident(
     if not matches:
         return None
     score, best, where = max(matches, key=lambda m: (m[0], m[1].received_at))
-    incident_id = best.incident_id or best.case_id
+    incident_id = best.incident
     members = sorted(
-        (m[1] for m in matches if (m[1].incident_id or m[1].case_id) == incident_id),
+        (m[1] for m in matches if m[1].incident == incident_id),
         key=lambda c: c.received_at,
     )
     evidence.append(
@@ -354,7 +359,7 @@ def _represents(
     others)."""
     if incident is None:
         return True
-    known = sum(1 for c in candidates if (c.incident_id or c.case_id) == incident.incident_id)
+    known = sum(1 for c in candidates if c.incident == incident.incident_id)
     return known < policy.incident_representatives
 
 
