@@ -165,6 +165,44 @@ async def test_a_busy_round_marks_its_documents_sent_in_bounded_bulk_writes(
     assert sorted(published) == sorted(ids)
 
 
+async def test_a_failed_publish_fails_the_round_without_sending_that_aggregates_later_events(
+    make_settings, runtimes, nats_client
+):
+    rt = await started(make_settings, runtimes)
+    col = rt.db["aggregates"]
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    events = {case_id: [opened(case_id), opened(case_id)] for case_id in ids}
+    failing = events[ids[1]][0].id
+    tried: set[str] = set()
+
+    class FailsOnce:
+        """The bus, except that the second aggregate's first event fails the first time."""
+
+        service = rt.bus.service
+
+        async def publish_event(self, event, *, trace_headers=None):
+            if event["id"] == failing and failing not in tried:
+                tried.add(failing)
+                raise ConnectionError("no acknowledgement")
+            return await rt.bus.publish_event(event, trace_headers=trace_headers)
+
+    relay = OutboxRelay(FailsOnce(), [col], poll_seconds=3600)  # type: ignore[arg-type]
+    for case_id in ids:
+        await store.insert_aggregate(col, {"_id": case_id}, events[case_id])
+    with pytest.raises(ConnectionError):
+        await relay.hand_over()
+    out = [e["id"] for e in await events_on(nats_client, subjects.MEDIATION_OPENED)]
+    assert events[ids[1]][1].id not in out  # never ahead of the earlier event that failed
+    assert {e.id for i in (0, 2, 3) for e in events[ids[i]]} <= set(out)  # the others went out side by side
+    assert await col.count_documents({"_id": {"$in": ids}, "outbox_pending": True}) == len(ids)
+
+    assert await relay.hand_over() == 2 * len(ids)  # the next round takes the whole round again
+    assert not await col.find_one({"_id": {"$in": ids}, "outbox_pending": True})
+    out = [e["id"] for e in await events_on(nats_client, subjects.MEDIATION_OPENED)]
+    assert sorted(out) == sorted(e.id for es in events.values() for e in es)  # each once, by Nats-Msg-Id
+    assert out.index(events[ids[1]][0].id) < out.index(events[ids[1]][1].id)
+
+
 async def test_a_replica_publishes_its_own_writes_and_sweeps_only_what_another_left_behind(
     make_settings, runtimes, nats_client
 ):
