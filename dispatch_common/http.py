@@ -116,7 +116,16 @@ def create_app(
         await runtime.stop()
         shutdown_tracing()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    # Requests are traced by the OpenTelemetry instrumentation below; FastAPI's own telemetry (on by
+    # default once a tracer provider is set) would wrap every request in a second layer that defers to it.
+    native_telemetry_off = {"tracing": False, "metrics": False, "logs": False, "operation_spans": False}
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        telemetry=native_telemetry_off,
+    )
     app.state.runtime = runtime
     app.state.freeze_gc = False  # serve() sets it: only a service process of its own freezes
     app.state.token_verifier = TokenVerifier(settings)
