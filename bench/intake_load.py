@@ -14,10 +14,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-import aiohttp
+from urllib.parse import urlsplit
 
 from bench.figures import cpu_seconds, latency_figures
+from bench.http_driver import OpenLoopDriver, post
 from devtools.keys import issue_token
 from devtools.stack import SERVICES, Proc, Stack, free_port, wait_ready
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
@@ -50,54 +50,38 @@ def places(county_dir: Path = DEFAULT_COUNTY_DIR) -> list[dict]:
 async def drive(bases: list[str], token: str, *, rate: float, seconds: float, samples: list[dict]) -> dict:
     """Send requests open-loop at a fixed rate; latency counts from the scheduled send time.
 
-    Requests go to the replicas in turn, as a Kubernetes Service spreads connections.
-
-    aiohttp, not httpx: with hundreds of requests in flight httpx's connection pool took a whole core
-    and became the bottleneck it was meant to measure.
+    Requests go to the replicas in turn, as a Kubernetes Service spreads connections. The driver is
+    bench/http_driver.py: aiohttp's client took a tenth of a core from the services it measured, and
+    httpx's pool a whole one.
     """
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
     total = int(rate * seconds)
-    bodies = [
-        json.dumps(
-            {
-                "channel": "hotline_12345",
-                "text": random.choice(TEXTS),
-                **{k: sample[k] for k in ("address", "lon", "lat") if k in sample},
-                "petitioner": {"phone": f"139{random.randrange(10**8):08d}"},
-            },
-            ensure_ascii=False,
-        ).encode()
-        for sample in (samples[i % len(samples)] for i in range(total))
-    ]
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    connector = aiohttp.TCPConnector(limit=256)
-    timeout = aiohttp.ClientTimeout(total=10)
-    async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=timeout) as http:
-        start = time.perf_counter()
-
-        async def one(i: int) -> None:
-            scheduled = start + i / rate
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            try:
-                async with http.post(f"{bases[i % len(bases)]}/v1/cases", data=bodies[i]) as r:
-                    await r.read()
-                    outcome = str(r.status)
-            except (aiohttp.ClientError, TimeoutError) as exc:  # under overload a timeout is a figure
-                outcome = type(exc).__name__
-            latencies.append((time.perf_counter() - scheduled) * 1000)
-            statuses[outcome] = statuses.get(outcome, 0) + 1
-
-        await asyncio.gather(*(one(i) for i in range(total)))
-        elapsed = time.perf_counter() - start
+    targets = [(url.hostname or "127.0.0.1", url.port or 80) for url in map(urlsplit, bases)]
+    requests = [
+        post(
+            targets[i % len(targets)],
+            "/v1/cases",
+            json.dumps(
+                {
+                    "channel": "hotline_12345",
+                    "text": random.choice(TEXTS),
+                    **{k: sample[k] for k in ("address", "lon", "lat") if k in sample},
+                    "petitioner": {"phone": f"139{random.randrange(10**8):08d}"},
+                },
+                ensure_ascii=False,
+            ).encode(),
+            headers,
+        )
+        for i, sample in enumerate(samples[i % len(samples)] for i in range(total))
+    ]
+    driver = OpenLoopDriver()
+    elapsed = await driver.run(requests, rate)
     return {
-        "requests": len(latencies),
+        "requests": len(driver.latencies),
         "rate_target": rate,
-        "throughput_rps": round(len(latencies) / elapsed, 1),
-        **latency_figures(latencies),
-        "statuses": statuses,
+        "throughput_rps": round(len(driver.latencies) / elapsed, 1),
+        **latency_figures(driver.latencies),
+        "statuses": dict(driver.outcomes),
     }
 
 
