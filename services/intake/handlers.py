@@ -73,7 +73,7 @@ def _protect(cmd: SubmitCase, intake: Intake, *, confidential: bool) -> tuple[di
             "phone_masked": mask_phone(p.phone),
         }
         view.phone_masked = None if confidential else mask_phone(p.phone)
-        view.contact_token = encrypt(keys, p.phone)
+        view.contact_token = stored["phone_enc"]  # as for a case screened by hand (_view_of)
     if p.id_number:
         stored |= {
             "id_enc": encrypt(keys, p.id_number),
@@ -144,8 +144,8 @@ async def register_case(
 ) -> Submission:
     """Register a submission: number it, protect personal data, screen it, link repeats and incidents."""
     case_id = case_id_for(cmd, caller=caller.subject, idempotency_key=idempotency_key)
-    fingerprint = request_hash(cmd)
     retryable = cmd.external_ref is not None or bool(idempotency_key)  # else the id is fresh: no lookup
+    fingerprint = request_hash(cmd) if retryable else None  # what tells a retry from a different request
     existing = await intake.cases.get(case_id) if retryable else None
     if existing is not None:
         if existing.get("request_hash") != fingerprint:
