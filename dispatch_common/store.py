@@ -9,12 +9,12 @@ them back, and leaves the others' alone (dispatch_common/outbox.py).
 """
 
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, InsertOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import ClientBulkWriteException, DuplicateKeyError
 
 from dispatch_common.contracts import validate_event
 from dispatch_common.envelope import Envelope
@@ -23,6 +23,8 @@ from dispatch_common.telemetry import current_trace_headers
 OUTBOX_FIELD = "outbox"
 PENDING_FIELD = "outbox_pending"
 WRITTEN_FIELD = "outbox_at"
+DUPLICATE_KEY = 11000
+CLIENT_BULK_WRITE_WIRE_VERSION = 25  # MongoDB 8.0: one bulkWrite across collections
 T = TypeVar("T")
 
 
@@ -114,17 +116,62 @@ def outbox_entries(events: Iterable[Envelope]) -> list[dict[str, Any]]:
 
 
 async def insert_aggregate(
-    col: AsyncCollection, doc: dict[str, Any], events: Iterable[Envelope] = ()
+    col: AsyncCollection,
+    doc: dict[str, Any],
+    events: Iterable[Envelope] = (),
+    *,
+    along: Sequence[tuple[AsyncCollection, dict[str, Any]]] = (),
 ) -> bool:
-    """Insert a new aggregate at version 1 with its events; False if one with that _id exists already."""
+    """Insert a new aggregate at version 1 with its events; False if one with that _id exists already.
+
+    `along` are documents of other collections written in the same round trip, after the aggregate
+    and only if it was inserted (one ordered client-level bulkWrite, MongoDB 8.0). They are not atomic
+    with it, but no crash of this process can fall between them. One that exists already (the same
+    `_id`: a retry) is left as it is; any other failure of theirs raises, after the aggregate's events
+    are handed to the relay, since the aggregate is stored.
+    """
     entries = outbox_entries(events)
     owed = {OUTBOX_FIELD: entries, PENDING_FIELD: bool(entries), WRITTEN_FIELD: now_ms()}
+    aggregate = {**doc, "version": 1, **owed}
+    failure: ClientBulkWriteException | None = None  # of an `along` document only
     try:
-        await col.insert_one({**doc, "version": 1, **owed})
+        if along:
+            writes = [InsertOne(aggregate, namespace=col.full_name)]
+            writes += [InsertOne(other, namespace=target.full_name) for target, other in along]
+            await col.database.client.bulk_write(writes, ordered=True)
+        else:
+            await col.insert_one(aggregate)
     except DuplicateKeyError:
         return False
+    except ClientBulkWriteException as exc:
+        if exc.error is not None:  # the command itself failed: nothing is known to be written
+            raise
+        first = next((error for error in exc.write_errors if error["idx"] == 0), None)
+        if first is not None:  # the aggregate's own insert (an ordered bulkWrite stopped there)
+            if first.get("code") == DUPLICATE_KEY:
+                return False
+            raise
+        if any(error.get("code") != DUPLICATE_KEY for error in exc.write_errors):
+            failure = exc
     OWED.add(col, doc["_id"], 1, entries)
+    if failure is not None:
+        raise failure
     return True
+
+
+async def require_client_bulk_write(client: AsyncMongoClient) -> None:
+    """Fail, saying why, unless the server takes one bulkWrite across collections (MongoDB 8.0+)."""
+    check_client_bulk_write(await client.admin.command("hello"))
+
+
+def check_client_bulk_write(hello: dict[str, Any]) -> None:
+    """Raise unless a server's `hello` answer says it takes a client-level bulkWrite."""
+    version = hello.get("maxWireVersion", 0)
+    if version < CLIENT_BULK_WRITE_WIRE_VERSION:
+        raise RuntimeError(
+            "MONGODB_URL must name MongoDB 8.0 or later: intake writes a case and its history entry "
+            f"in one bulkWrite across collections (the server's wire version is {version}, 8.0's is 25)"
+        )
 
 
 async def save_aggregate(

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from dispatch_common import store
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.county import county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
@@ -86,6 +87,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     cases = CaseRepository(runtime.db)
     history = CaseHistory(runtime.db)
     runtime.outbox(cases.cases)
+    runtime.on_start(lambda: store.require_client_bulk_write(runtime.mongo))
     runtime.on_start(cases.ensure_indexes)
     runtime.on_start(history.ensure_indexes)
     runtime.on_start(_load_segmenter)

@@ -235,7 +235,8 @@ async def register_case(
     screened = screened_event(case, view, result, screened_by="rules", cause="rules", clock=intake.clock)
     registered = _registered(case)
     extra = also(registered) if also else []  # e.g. ingress.case.accepted, stored atomically with the case
-    if not await intake.cases.add(case, [received, screened, *extra]):
+    history = intake.history.entry(snapshot, links, outcome=result.outcome)  # written in the same trip
+    if not await intake.cases.add(case, [received, screened, *extra], along=[history]):
         raced = await intake.cases.get(case_id)  # the same key or reference, registered concurrently
         assert raced is not None
         if raced.get("request_hash") != fingerprint:
@@ -243,7 +244,6 @@ async def register_case(
                 f"already registered as case {raced['case_no']} with a different request"
             )
         return Submission(_registered(raced), replayed=True, case=raced)
-    await intake.history.record(snapshot, links, outcome=result.outcome)
     return Submission(registered, replayed=False, case=case)
 
 

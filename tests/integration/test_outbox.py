@@ -78,6 +78,28 @@ async def test_a_crash_between_publish_and_mark_republishes_the_same_id_which_je
     assert [e["id"] for e in published] == [event.id]  # ...and the stream holds it once
 
 
+async def test_documents_along_a_new_aggregate_go_in_the_same_write_and_only_with_it(make_settings, runtimes):
+    rt = await started(make_settings, runtimes)
+    col, side = rt.db["aggregates"], rt.db["side"]
+    relay = OutboxRelay(rt.bus, [col], poll_seconds=3600)
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+
+    along = [(side, {"_id": first, "n": 1})]
+    assert await store.insert_aggregate(col, {"_id": first}, [opened(first)], along=along)
+    assert await side.find_one({"_id": first}) == {"_id": first, "n": 1}
+    # A retry of the same aggregate writes nothing along it.
+    again = [(side, {"_id": first, "n": 2})]
+    assert not await store.insert_aggregate(col, {"_id": first}, [opened(first)], along=again)
+    assert await side.find_one({"_id": first}) == {"_id": first, "n": 1}
+    # A document along a new aggregate that exists already is left as it is; the aggregate is stored.
+    await side.insert_one({"_id": second, "n": "before"})
+    along = [(side, {"_id": second})]
+    assert await store.insert_aggregate(col, {"_id": second}, [opened(second)], along=along)
+    assert await side.find_one({"_id": second}) == {"_id": second, "n": "before"}
+    assert (await col.find_one({"_id": second}))["outbox_pending"]
+    assert await relay.hand_over() == 2  # both new aggregates were handed to the relay, the retry not
+
+
 async def test_version_guard_refuses_a_stale_write_and_keeps_owed_events(make_settings, runtimes):
     rt = await started(make_settings, runtimes)
     col = rt.db["aggregates"]

@@ -9,8 +9,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from pymongo import InsertOne, ReturnDocument
+from pymongo.errors import ClientBulkWriteException, DuplicateKeyError
 
 from dispatch_common import store
 
@@ -206,3 +206,18 @@ async def test_a_projection_of_a_whole_sub_document_keeps_it(db):
     await db.things.insert_one({"_id": 1, "request": {"text": "t", "lon": 1.0}, "label": {"code": "01"}})
     found = await db.things.find_one({"_id": 1}, {"request": 1, "label": 1})
     assert found == {"_id": 1, "request": {"text": "t", "lon": 1.0}, "label": {"code": "01"}}
+
+
+async def test_an_ordered_bulk_write_across_collections_writes_in_order_and_stops_at_a_duplicate(db):
+    await store.require_client_bulk_write(db.client)  # MongoDB 8.0 or later, as intake requires
+    first = [InsertOne({"_id": "k", "n": 1}, namespace=db.a.full_name)]
+    await db.client.bulk_write([*first, InsertOne({"_id": "k", "of": "k"}, namespace=db.b.full_name)])
+    assert await db.a.find_one({"_id": "k"}) == {"_id": "k", "n": 1}
+    assert await db.b.find_one({"_id": "k"}) == {"_id": "k", "of": "k"}
+
+    with pytest.raises(ClientBulkWriteException) as raised:
+        await db.client.bulk_write(
+            [*first, InsertOne({"_id": "k2", "of": "k"}, namespace=db.b.full_name)], ordered=True
+        )
+    assert [(e["idx"], e["code"]) for e in raised.value.write_errors] == [(0, store.DUPLICATE_KEY)]
+    assert await db.b.find_one({"_id": "k2"}) is None  # nothing after the failed write

@@ -1,6 +1,7 @@
 """Case history for duplicates and repeats: one small document per registered case, found by index.
 
-Collection `case_history`, one document per case:
+Collection `case_history`, one document per case, written along with the case in one bulkWrite
+(`entry`, `store.insert_aggregate(along=...)`):
 `{_id: case_id, case_no, received_at, received_ts, petitioner_hash, place_cell, place_block_00,
 place_block_02, place_block_20, place_block_22, address_key, text, tokens, incident_id, incident_rep,
 repeat_of, is_repeat, outcome, outcome_ts}`. `text` is normalized and `tokens` are its jieba content
@@ -35,6 +36,7 @@ from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -136,6 +138,12 @@ class CaseHistory:
             "outcome": outcome,
             "outcome_ts": None,
         }
+
+    def entry(
+        self, snapshot: CaseSnapshot, links: Links, outcome: str | None = None
+    ) -> tuple[AsyncCollection, dict[str, Any]]:
+        """A case's history document and where it goes, to be written along with the case."""
+        return self.col, self.document(snapshot, links, outcome)
 
     async def record(self, snapshot: CaseSnapshot, links: Links, outcome: str | None = None) -> bool:
         """Store a registered case with its links; False when it was recorded already (a retry)."""

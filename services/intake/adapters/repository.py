@@ -1,9 +1,11 @@
 """Intake's MongoDB collections: cases (with their outbox), case-number counters, the PII audit log."""
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from pymongo import ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from dispatch_common import store
@@ -38,9 +40,15 @@ class CaseRepository:
         assert counter is not None  # upsert with return_document=AFTER always returns the document
         return f"{county}-{year}-{counter['seq']:06d}"
 
-    async def add(self, case: dict[str, Any], events: list[Envelope]) -> bool:
-        """Store a new case with the events it owes; False if a case with that id exists (a retry)."""
-        return await store.insert_aggregate(self.cases, case, events)
+    async def add(
+        self,
+        case: dict[str, Any],
+        events: list[Envelope],
+        along: Sequence[tuple[AsyncCollection, dict[str, Any]]] = (),
+    ) -> bool:
+        """Store a new case with the events it owes, and `along` it other documents (its history
+        entry) in the same round trip; False if a case with that id exists (a retry)."""
+        return await store.insert_aggregate(self.cases, case, events, along=along)
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
         """A case by id, without its outbox."""
