@@ -9,6 +9,8 @@ from services.intake.adapters.history import CaseHistory, find_links
 from services.intake.domain.duplicates import (
     CaseSnapshot,
     Links,
+    neighbour_cells,
+    neighbourhood_block,
     place_blocks,
 )
 from tests.intake_cases import ALICE, BOB, LIGHT, LIGHT_AGAIN, LON, NOISE, NOISE_AGAIN, NOW, POLICY, snapshot
@@ -72,6 +74,8 @@ async def test_incident_candidates_by_cells_and_address_within_the_window(histor
     await history.record(snap(2, LIGHT, ago=timedelta(hours=5), lon=LON + 0.0019), Links())  # next cell
     await history.record(snap(3, LIGHT, ago=timedelta(hours=3), lon=LON + 0.02), Links())  # 1.7 km away
     await history.record(snap(7, LIGHT, ago=timedelta(hours=3), lon=LON + 0.0041), Links())  # 2 cells away
+    same_block = snap(8, LIGHT, ago=timedelta(hours=3), lon=LON - 0.0040)  # 2 cells away, in the block
+    await history.record(same_block, Links())
     await history.record(snap(4, LIGHT, ago=timedelta(hours=60), who=BOB), Links())  # too long ago
     await history.record(
         snap(5, LIGHT, ago=timedelta(hours=2), lon=None, lat=None, address="解放路12号"), Links()
@@ -81,6 +85,10 @@ async def test_incident_candidates_by_cells_and_address_within_the_window(histor
     )
     new = snap(9, LIGHT_AGAIN, address="解放路 １２号")
     cell = new.place_cell
+    field, block = neighbourhood_block(cell)  # the lookup's block holds c8, which is no neighbour
+    assert place_blocks(same_block.place_cell)[
+        field
+    ] == block and same_block.place_cell not in neighbour_cells(cell)
     since, until = NOW - timedelta(hours=48), NOW + timedelta(hours=48)
     found = await history.incident_candidates(cell, new.address_key, since, 200, until)
     assert [c.case_id for c in found] == ["c1", "c5", "c2"]
