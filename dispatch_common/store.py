@@ -169,8 +169,9 @@ def check_client_bulk_write(hello: dict[str, Any]) -> None:
     version = hello.get("maxWireVersion", 0)
     if version < CLIENT_BULK_WRITE_WIRE_VERSION:
         raise RuntimeError(
-            "MONGODB_URL must name MongoDB 8.0 or later: intake writes a case and its history entry "
-            f"in one bulkWrite across collections (the server's wire version is {version}, 8.0's is 25)"
+            "MONGODB_URL must name MongoDB 8.0 or later: a new aggregate and the documents along it "
+            f"are written in one bulkWrite across collections (the server's wire version is {version}, "
+            f"8.0's is {CLIENT_BULK_WRITE_WIRE_VERSION})"
         )
 
 
