@@ -67,35 +67,26 @@ def test_make_run_starts_everything_prints_urls_and_stops_everything(tmp_path):
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
 
 
-def test_make_token_prints_one_token_and_nothing_else(tmp_path):
-    env = dict(os.environ, RUN_DIR=str(tmp_path / "run"))
-    out = subprocess.run(
-        ["make", "--no-print-directory", "token", "ROLE=unit_handler", "UNIT=990102001-GOV"],
+def _make_token(env: dict[str, str], role: str, unit: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", "token", f"ROLE={role}", f"UNIT={unit}"],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
+
+
+def test_make_token_prints_one_token_and_nothing_else(tmp_path):
+    env = dict(os.environ, RUN_DIR=str(tmp_path / "run"))
+    out = _make_token(env, "unit_handler", "990102001-GOV")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     assert len(lines) == 1 and re.fullmatch(r"[\w-]+\.[\w-]+\.[\w-]+", lines[0])
-    organization = subprocess.run(  # a mediation organization of data/mediation/organizations.json
-        ["make", "--no-print-directory", "token", "ROLE=mediator", "UNIT=990102-LDTJW"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    # a mediation organization of data/mediation/organizations.json
+    organization = _make_token(env, "mediator", "990102-LDTJW")
     assert organization.returncode == 0, organization.stderr
     assert len(organization.stdout.splitlines()) == 1
-    refused = subprocess.run(
-        ["make", "--no-print-directory", "token", "ROLE=unit_handler", "UNIT=NO-SUCH-UNIT"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    refused = _make_token(env, "unit_handler", "NO-SUCH-UNIT")
     assert refused.returncode != 0 and refused.stdout == ""
