@@ -191,14 +191,12 @@ class CaseHistory:
         """
         window = self._window(since, until)
         queries = []
-        wanted: set[str] = set()
         representative = {"$ne": False}  # documents from before `incident_rep` existed count too
         if cell:
-            wanted = set(neighbour_cells(cell))
             field, block = neighbourhood_block(cell)
             # the block selects by index; `$in` then keeps its rows in the 9 cells, in SQL on the
             # embedded server too, so the 7 cells of the block beyond the neighbourhood stay there
-            cells = {"$in": sorted(wanted)}
+            cells = {"$in": neighbour_cells(cell)}
             queries.append(
                 {field: block, "place_cell": cells, "incident_rep": representative, "received_ts": window}
             )
