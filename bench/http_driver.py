@@ -119,9 +119,7 @@ class OpenLoopDriver:
         """Send request i at start + i / rate, wait for the answers; return the elapsed seconds."""
         loop = asyncio.get_running_loop()
         idle: dict[Target, list[_Connection]] = collections.defaultdict(list)
-        queued: dict[Target, collections.deque[tuple[bytes, float]]] = collections.defaultdict(
-            collections.deque
-        )
+        queued: dict[Target, Waiting] = collections.defaultdict(collections.deque)
         opened: collections.Counter[Target] = collections.Counter()
         live: set[_Connection] = set()
         tasks: set[asyncio.Task[None]] = set()
