@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 BENCHMARKS = {
+    "e2e_load": ["--rates", "10,20,25,50,100", "--seconds", "60"],
     "intake_load": ["--rate", "200", "--seconds", "30"],
     "duplicate_lookup": ["--cases", "1000000"],
     "routing_decide": ["--decisions", "20000", "--lookups", "500000"],
@@ -23,6 +24,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the benchmarks run")
     args = parser.parse_args()
     quick = {
+        "e2e_load": ["--rates", "5", "--seconds", "5"],
         "intake_load": ["--rate", "50", "--seconds", "5"],
         "duplicate_lookup": ["--cases", "20000"],
         "notify_load": ["--rate", "50", "--seconds", "3", "--burst", "200"],

@@ -21,7 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 Target = tuple[str, int]  # host, port
-Waiting = collections.deque[tuple[bytes, float]]  # requests (data, scheduled time) waiting for a connection
+# requests (data, scheduled time, index) waiting for a connection
+Waiting = collections.deque[tuple[bytes, float, int]]
+Done = Callable[[str, bytes], None]  # an answer's outcome (its status, or an error's name) and its body
 
 
 @dataclass(frozen=True)
@@ -58,13 +60,14 @@ class _Connection(asyncio.Protocol):
         self._buffer = bytearray()
         self._need = -1  # the whole answer's length in bytes, once its head is read
         self._status = ""
-        self._done: Callable[[str], None] | None = None
+        self._done: Done | None = None
+        self._head = 0  # where the body starts, once the head is read
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
 
-    def send(self, data: bytes, done: Callable[[str], None]) -> None:
+    def send(self, data: bytes, done: Done) -> None:
         assert self._transport is not None and self._done is None
         self._buffer.clear()
         self._need = -1
@@ -87,15 +90,16 @@ class _Connection(asyncio.Protocol):
                 self._finish("NoContentLength")
                 self.close()
                 return
-            self._need = head_end + 4 + length
+            self._head = head_end + 4
+            self._need = self._head + length
         if len(self._buffer) >= self._need:
-            self._finish(self._status)
+            self._finish(self._status, bytes(self._buffer[self._head : self._need]))
             self._on_free(self)
 
-    def _finish(self, outcome: str) -> None:
+    def _finish(self, outcome: str, body: bytes = b"") -> None:
         done, self._done = self._done, None
         if done is not None:
-            done(outcome)
+            done(outcome, body)
 
     def close(self) -> None:
         if self._transport is not None:
@@ -112,6 +116,8 @@ class OpenLoopDriver:
 
     max_connections: int = 256  # per target
     timeout: float = 10.0
+    # Called with each answered request's index, outcome and body (e.g. to learn the ids it created).
+    on_answer: Callable[[int, str, bytes], None] | None = None
     latencies: list[float] = field(default_factory=list)
     outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
 
@@ -126,18 +132,20 @@ class OpenLoopDriver:
         outstanding = len(requests)
         finished = loop.create_future()
 
-        def record(scheduled: float, outcome: str) -> None:
+        def record(scheduled: float, index: int, outcome: str, body: bytes = b"") -> None:
             nonlocal outstanding
             if finished.done():
                 return  # an answer after the timeout, counted as a timeout already
             self.latencies.append((loop.time() - scheduled) * 1000)
             self.outcomes[outcome] += 1
+            if self.on_answer is not None:
+                self.on_answer(index, outcome, body)
             outstanding -= 1
             if outstanding == 0:
                 finished.set_result(None)
 
-        def send(conn: _Connection, data: bytes, scheduled: float) -> None:
-            conn.send(data, lambda outcome: record(scheduled, outcome))
+        def send(conn: _Connection, data: bytes, scheduled: float, index: int) -> None:
+            conn.send(data, lambda outcome, body: record(scheduled, index, outcome, body))
 
         def on_free(conn: _Connection) -> None:
             waiting = queued[conn.target]
@@ -152,15 +160,15 @@ class OpenLoopDriver:
             if conn in idle[conn.target]:
                 idle[conn.target].remove(conn)
 
-        async def open_and_send(target: Target, data: bytes, scheduled: float) -> None:
+        async def open_and_send(target: Target, data: bytes, scheduled: float, index: int) -> None:
             try:
                 _, conn = await loop.create_connection(lambda: _Connection(target, on_free, on_lost), *target)
             except OSError as exc:
                 opened[target] -= 1
-                record(scheduled, type(exc).__name__)
+                record(scheduled, index, type(exc).__name__)
                 return
             live.add(conn)
-            send(conn, data, scheduled)
+            send(conn, data, scheduled, index)
 
         start = loop.time()
         for i, request in enumerate(requests):
@@ -171,14 +179,14 @@ class OpenLoopDriver:
             target = request.target
             free = idle[target]
             if free:
-                send(free.pop(), request.data, scheduled)
+                send(free.pop(), request.data, scheduled, i)
             elif opened[target] < self.max_connections:
                 opened[target] += 1
-                task = asyncio.create_task(open_and_send(target, request.data, scheduled))
+                task = asyncio.create_task(open_and_send(target, request.data, scheduled, i))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             else:
-                queued[target].append((request.data, scheduled))
+                queued[target].append((request.data, scheduled, i))
         try:
             await asyncio.wait_for(asyncio.shield(finished), timeout=self.timeout)
         except TimeoutError:

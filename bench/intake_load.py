@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import json
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from urllib.parse import urlsplit
 from bench.figures import cpu_seconds, latency_figures
 from bench.http_driver import OpenLoopDriver, post
 from devtools.keys import issue_token
-from devtools.stack import SERVICES, Proc, Stack, free_port, wait_ready
+from devtools.stack import SERVICES, Stack, free_port
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 
 TEXTS = [
@@ -85,23 +84,6 @@ async def drive(bases: list[str], token: str, *, rate: float, seconds: float, sa
     }
 
 
-def start_replica(stack: Stack, number: int) -> str:
-    """Another intake process on the same servers (`intake#<number>`); its base URL once ready."""
-    port = free_port()
-    env = stack.service_env("intake") | {
-        "PORT": str(port),
-        "TRACE_FILE": str(stack.run_dir / "traces" / f"intake-{number}.jsonl"),
-    }
-    name = f"intake#{number}"
-    log = stack.log_dir / f"intake-{number}.log"
-    proc = Proc(name, [sys.executable, "-m", "services.intake"], log, env=env)
-    proc.start()
-    stack.procs[name] = proc
-    base = f"http://127.0.0.1:{port}"
-    wait_ready(f"{base}/readyz", timeout=90, proc=proc)
-    return base
-
-
 def main() -> None:
     """Run the load and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -132,7 +114,9 @@ def main() -> None:
         )
         try:
             stack.start(("intake",))
-            bases = [stack.url("intake"), *(start_replica(stack, n) for n in range(2, args.replicas + 1))]
+            for number in range(2, args.replicas + 1):
+                stack.start_replica("intake", number)
+            bases = stack.urls("intake")
             token = issue_token(Path(tmp) / "keys", role="reception_clerk")
             asyncio.run(drive(bases, token, rate=args.rate, seconds=args.warmup, samples=samples))
             pids = {name: proc.popen.pid for name, proc in stack.procs.items() if proc.popen}

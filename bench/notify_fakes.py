@@ -63,13 +63,13 @@ class FakeReceiver:
         """Keys of messages being taken right now (slow answers in progress)."""
         return set(self._taking)
 
-    async def start(self) -> str:
-        """Listen on a free loopback port; the URL to post to."""
+    async def start(self, port: int | None = None) -> str:
+        """Listen on a loopback port (a free one unless given); the URL to post to."""
         app = web.Application()
         app.router.add_post("/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        port = free_port()
+        port = port or free_port()
         await web.TCPSite(self._runner, "127.0.0.1", port).start()
         self.url = f"http://127.0.0.1:{port}/send"
         return self.url
@@ -262,3 +262,25 @@ async def publish(js: Any, event: Envelope) -> None:
     await js.publish(
         event.type, event.to_bytes(), stream=subjects.stream_of(event.type), headers={"Nats-Msg-Id": event.id}
     )
+
+
+def main() -> None:
+    """Serve one receiver that accepts everything (an SMS gateway for bench/e2e_load.py) until killed:
+    a process of its own, so that its work is not done on the load driver's event loop."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--secret", required=True)
+    args = parser.parse_args()
+
+    async def serve() -> None:
+        receiver = FakeReceiver(secret=args.secret)
+        await receiver.start(args.port)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

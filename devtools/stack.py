@@ -204,6 +204,7 @@ class Stack:
     mongodb_url: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, Proc] = field(default_factory=dict)
+    replica_urls: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def log_dir(self) -> Path:
@@ -260,6 +261,27 @@ class Stack:
         if wait:
             wait_ready(f"{self.url(service)}/readyz", timeout=timeout, proc=proc)
         return proc
+
+    def start_replica(self, service: str, number: int, *, timeout: float = 90) -> Proc:
+        """Another process of a service on the same servers (`<service>#<number>`, on a port of its
+        own, with its own trace file), once ready; like a second pod behind a Kubernetes Service."""
+        port = free_port()
+        env = self.service_env(service) | {
+            "PORT": str(port),
+            "TRACE_FILE": str(self.run_dir / "traces" / f"{service}-{number}.jsonl"),
+        }
+        name = f"{service}#{number}"
+        log = self.log_dir / f"{service}-{number}.log"
+        proc = Proc(name, [sys.executable, "-m", f"services.{service}"], log, env=env)
+        proc.start()
+        self.procs[name] = proc
+        self.replica_urls.setdefault(service, []).append(f"http://127.0.0.1:{port}")
+        wait_ready(f"{self.replica_urls[service][-1]}/readyz", timeout=timeout, proc=proc)
+        return proc
+
+    def urls(self, service: str) -> list[str]:
+        """The base URLs of every process of a service: the first, then its replicas."""
+        return [self.url(service), *self.replica_urls.get(service, [])]
 
     def start(self, services: tuple[str, ...] = SERVICES) -> None:
         """Start infrastructure and services; services start in parallel, then all must be ready."""

@@ -19,3 +19,8 @@ EVENTS_CONSUMED = Counter(
 HANDLER_LATENCY = Histogram("dispatch_handler_seconds", "Event handler duration", ["service", "consumer"])
 OUTBOX_PENDING = Gauge("dispatch_outbox_pending_documents", "Documents with unpublished events", ["service"])
 READY = Gauge("dispatch_ready", "1 when NATS and MongoDB are reachable", ["service"])
+MONGODB_COMMANDS = Counter(
+    "dispatch_mongodb_commands_total",
+    "MongoDB commands sent, by command name (each is one round trip to the server)",
+    ["service", "command"],
+)

@@ -12,10 +12,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient, InsertOne
+from pymongo import AsyncMongoClient, InsertOne, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ClientBulkWriteException, DuplicateKeyError
 
+from dispatch_common import metrics
 from dispatch_common.contracts import validate_event
 from dispatch_common.envelope import Envelope
 from dispatch_common.telemetry import current_trace_headers
@@ -81,10 +82,34 @@ class VersionConflict(Exception):
     """The aggregate changed since it was read; read it again and redo the command."""
 
 
+class CommandCounter(monitoring.CommandListener):
+    """Counts the commands a client sends, by name (`dispatch_mongodb_commands_total`): the round trips
+    each service costs the store, counted rather than estimated (bench/e2e_load.py reads them)."""
+
+    def __init__(self, service: str) -> None:
+        self._service = service
+        self._counters: dict[str, Any] = {}
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        """Count one command."""
+        counter = self._counters.get(event.command_name)
+        if counter is None:
+            counter = metrics.MONGODB_COMMANDS.labels(self._service, event.command_name)
+            self._counters[event.command_name] = counter
+        counter.inc()
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        """Nothing to do: the command was counted when it started."""
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        """Nothing to do: the command was counted when it started."""
+
+
 def connect(url: str, *, app_name: str) -> AsyncMongoClient:
-    """A client with timezone-aware datetimes, short server selection (fast readiness answers), and a
-    bound on waiting for any one answer: an operation the server never answers fails after a minute,
-    and the consumer's redelivery or the caller's retry takes over, instead of waiting forever."""
+    """A client with timezone-aware datetimes, short server selection (fast readiness answers), a
+    bound on waiting for any one answer (an operation the server never answers fails after a minute,
+    and the consumer's redelivery or the caller's retry takes over, instead of waiting forever), and
+    its commands counted by name."""
     return AsyncMongoClient(
         url,
         tz_aware=True,
@@ -92,6 +117,7 @@ def connect(url: str, *, app_name: str) -> AsyncMongoClient:
         serverSelectionTimeoutMS=3000,
         connectTimeoutMS=3000,
         socketTimeoutMS=60_000,
+        event_listeners=[CommandCounter(app_name)],
     )
 
 

@@ -112,3 +112,19 @@ async def test_requests_beyond_the_connection_bound_wait_for_a_free_connection()
         await driver.run(requests(target, 30), rate=2000)
     assert driver.outcomes == {"201": 30}
     assert len(carried) <= 2 and sum(carried) == 30
+
+
+async def test_each_answer_reaches_the_callback_with_its_request_number_and_whole_body():
+    async def echo_number(number: int, writer: asyncio.StreamWriter) -> bool:
+        body = b'{"n": %d}' % number
+        writer.write(b"HTTP/1.1 201 Created\r\ncontent-length: %d\r\n\r\n" % len(body))
+        writer.write(body)
+        await writer.drain()
+        return True
+
+    answers: dict[int, tuple[str, bytes]] = {}
+    async with server(echo_number) as (target, _):
+        driver = OpenLoopDriver(max_connections=1, on_answer=lambda i, o, b: answers.update({i: (o, b)}))
+        await driver.run(requests(target, 5), rate=1000)
+    # one connection answers in order: request i is the server's (i + 1)th
+    assert answers == {i: ("201", b'{"n": %d}' % (i + 1)) for i in range(5)}

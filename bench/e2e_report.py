@@ -1,0 +1,143 @@
+"""The end-to-end benchmark's figures from what it observed, and the table it prints."""
+
+from collections import defaultdict
+from typing import Any
+
+from bench.e2e_observe import Watcher
+from bench.figures import latency_figures
+from bench.http_driver import OpenLoopDriver
+from bench.store_ceiling import store_bound_rate
+from dispatch_common import subjects
+
+
+def _role(process: str) -> str:
+    return process.split("#")[0]  # replicas of a service count together
+
+
+def _delays(scheduled: dict[int, float], created: dict[int, str], seen: dict[str, float]) -> list[float]:
+    return [(seen[case] - scheduled[i]) * 1000 for i, case in created.items() if case in seen]
+
+
+def _per_case(total: float, cases: int) -> float:
+    return round(total / cases, 2) if cases else 0.0
+
+
+def figures(
+    *,
+    rate: float,
+    load_seconds: float,
+    driver: OpenLoopDriver,
+    created: dict[int, str],
+    started: float,
+    watcher: Watcher,
+    drain: tuple[float | None, int],
+    bus: tuple[dict[str, Any], dict[str, Any]],
+    procs: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]],
+    driver_cpu_s: float,
+    ceiling: dict[str, float],
+    replicas: int,
+) -> dict[str, Any]:
+    """Everything one rate's run reports (see bench/e2e_load.py)."""
+    cases = len(created)
+    scheduled = {i: started + i / rate for i in created}
+    assigned = _delays(scheduled, created, watcher.assigned)
+    noticed = _delays(scheduled, created, watcher.accepted_notice)
+    drain_seconds, lag_left = drain
+    before_procs, after_procs = procs
+    cpu: dict[str, float] = defaultdict(float)
+    commands: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    memory: dict[str, dict[str, float]] = {}
+    for name, after in after_procs.items():
+        before = before_procs.get(name, {})
+        cpu[_role(name)] += (after["cpu_s"] - before.get("cpu_s", 0.0)) * 1000
+        memory[name] = {"rss_mb": after["rss_mb"], "peak_rss_mb": after["peak_rss_mb"]}
+        for command, count in (after.get("mongodb") or {}).items():
+            commands[_role(name)][command] += count - (before.get("mongodb") or {}).get(command, 0.0)
+    by_command: dict[str, float] = defaultdict(float)
+    for per_service in commands.values():
+        for command, count in per_service.items():
+            by_command[command] += count
+    before_bus, after_bus = bus
+    published = {
+        name: after_bus["streams"][name] - before_bus["streams"].get(name, 0) for name in after_bus["streams"]
+    }
+    deliveries = sum(after_bus["delivered"].values()) - sum(before_bus["delivered"].values())
+    store_bound = store_bound_rate({c: n / cases for c, n in by_command.items()}, ceiling) if cases else None
+    achieved = (
+        round(cases / (load_seconds + drain_seconds), 1) if drain_seconds is not None and cases else None
+    )
+    return {
+        "offered_per_s": rate,
+        "replicas": replicas,
+        "seconds": round(load_seconds, 1),
+        "requests": len(driver.latencies),
+        "accepted": cases,
+        "accepted_per_s": round(cases / load_seconds, 1),
+        "statuses": dict(driver.outcomes),
+        "intake_ms": latency_figures(driver.latencies),
+        "assigned": len(assigned),
+        "submit_to_assigned_ms": latency_figures(assigned) if assigned else None,
+        "acceptance_notices": len(noticed),
+        "submit_to_acceptance_notice_ms": latency_figures(noticed) if noticed else None,
+        "drain_s": drain_seconds,
+        "lag_left": lag_left,
+        "cpu_ms_per_case": {name: _per_case(ms, cases) for name, ms in sorted(cpu.items())},
+        "cpu_ms_per_case_total": _per_case(sum(cpu.values()), cases),
+        "driver_cpu_ms_per_case": _per_case(driver_cpu_s * 1000, cases),
+        "mongodb_commands_per_case": {
+            service: {
+                "total": _per_case(sum(per.values()), cases),
+                **{c: _per_case(n, cases) for c, n in sorted(per.items()) if n},
+            }
+            for service, per in sorted(commands.items())
+        },
+        "mongodb_commands_per_case_total": _per_case(sum(by_command.values()), cases),
+        "jetstream_messages_per_case": _per_case(
+            sum(n for s, n in published.items() if s != subjects.DLQ_STREAM), cases
+        ),
+        "jetstream_deliveries_per_case": _per_case(deliveries, cases),
+        "dead_letters": published.get(subjects.DLQ_STREAM, 0),
+        "memory_mb": memory,
+        "store_ceiling_ops_per_s": ceiling,
+        "store_bound_cases_per_s": store_bound,
+        "achieved_cases_per_s": achieved,
+        "achieved_to_store_bound": round(achieved / store_bound, 2) if achieved and store_bound else None,
+    }
+
+
+def _ms(figure: dict[str, float] | None, key: str) -> str:
+    return f"{figure[key]:.0f}" if figure else "-"
+
+
+def print_table(runs: list[dict[str, Any]]) -> None:
+    """The summary, then CPU and MongoDB commands per case by process."""
+    print()
+    print(
+        "| offered | accepted | intake p50/p99 ms | submit→assigned p50/p99 ms | submit→notice p50/p99 ms "
+        "| drain s | CPU ms/case | Mongo cmds/case | JS msgs/case | store-bound cases/s | achieved/bound |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in runs:
+        a, n, i = r["submit_to_assigned_ms"], r["submit_to_acceptance_notice_ms"], r["intake_ms"]
+        drain = f"{r['drain_s']}" if r["drain_s"] is not None else f"not drained ({r['lag_left']} left)"
+        print(
+            f"| {r['offered_per_s']:g}/s | {r['accepted_per_s']}/s | {_ms(i, 'p50_ms')} / {_ms(i, 'p99_ms')} "
+            f"| {_ms(a, 'p50_ms')} / {_ms(a, 'p99_ms')} | {_ms(n, 'p50_ms')} / {_ms(n, 'p99_ms')} | {drain} "
+            f"| {r['cpu_ms_per_case_total']} | {r['mongodb_commands_per_case_total']} "
+            f"| {r['jetstream_messages_per_case']} | {r['store_bound_cases_per_s']} "
+            f"| {r['achieved_to_store_bound']} |"
+        )
+    names = sorted({name for r in runs for name in r["cpu_ms_per_case"]})
+    print("\nCPU ms per case by process (the load driver's own apart):")
+    print("| offered | " + " | ".join(names) + " | driver |")
+    print("|---" * (len(names) + 2) + "|")
+    for r in runs:
+        cells = " | ".join(str(r["cpu_ms_per_case"].get(n, "-")) for n in names)
+        print(f"| {r['offered_per_s']:g}/s | {cells} | {r['driver_cpu_ms_per_case']} |")
+    services = sorted({s for r in runs for s in r["mongodb_commands_per_case"]})
+    print("\nMongoDB commands per case by service:")
+    print("| offered | " + " | ".join(services) + " |")
+    print("|---" * (len(services) + 1) + "|")
+    for r in runs:
+        cells = " | ".join(str(r["mongodb_commands_per_case"].get(s, {}).get("total", "-")) for s in services)
+        print(f"| {r['offered_per_s']:g}/s | {cells} |")
