@@ -83,7 +83,7 @@ def test_personal_data_is_masked_and_every_clear_read_is_audited(stack, clerk, d
 
         from tests.helpers import stream_messages
 
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats.connect(**stack.nats_options())
         try:
             return "".join(b.decode() for _, b in await stream_messages(nc, "DISPATCH", "dispatch.case.>"))
         finally:
@@ -218,7 +218,7 @@ def test_external_systems_submit_over_nats_and_hear_back(stack, dispatcher):
     async def exchange() -> dict:
         import nats
 
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats.connect(**stack.nats_options())
         js = nc.jetstream()
         answers: dict[str, list] = {"accepted": [], "rejected": []}
 
@@ -302,7 +302,7 @@ def test_a_report_against_an_official_keeps_the_reporter_hidden(stack, clerk, di
 
         from tests.helpers import events_on
 
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats.connect(**stack.nats_options())
         try:
             events = await events_on(nc, "dispatch.case.screened")
         finally:
