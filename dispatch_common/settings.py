@@ -98,7 +98,7 @@ class ServiceSettings(BaseSettings):
     @property
     def nats_authenticated(self) -> bool:
         """True when the service has a NATS identity to present."""
-        return any((self.nats_nkey_seed, self.nats_nkey_seed_file, self.nats_creds_file, self.nats_user))
+        return any((self.nats_nkey_seed_file, self.nats_creds_file, self.nats_user))
 
     @property
     def mongodb_db(self) -> str:

@@ -101,6 +101,17 @@ def system_streams(settings: ServiceSettings, system: ExternalSystem) -> list[St
     ]
 
 
+def covers(pattern: str, subject: str) -> bool:
+    """Whether a subject pattern takes in every subject of another (`dlq.>` takes in `dlq.x.>`)."""
+    mine, theirs = pattern.split("."), subject.split(".")
+    for i, token in enumerate(mine):
+        if token == ">":
+            return i < len(theirs)
+        if i >= len(theirs) or (token != "*" and token != theirs[i]) or (token == "*" and theirs[i] == ">"):
+            return False
+    return len(mine) == len(theirs)
+
+
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> Declared:
     """Create the stream if it is missing; else only add the subjects it lacks, keeping its limits."""
     assert config.name and config.subjects
@@ -114,7 +125,7 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> Declared:
         except BadRequestError:  # another service or replica created it a moment ago
             info = await js.stream_info(config.name)
     have = list(info.config.subjects or [])
-    missing = [subject for subject in config.subjects if subject not in have]
+    missing = [subject for subject in config.subjects if not any(covers(h, subject) for h in have)]
     if not missing:
         return "kept"
     await js.update_stream(config=dataclasses.replace(info.config, subjects=have + missing))
