@@ -188,9 +188,15 @@ def _reading(consumer: Consumer) -> list[str]:
 
 
 def _creating(consumer: Consumer) -> list[str]:
-    """Create (or bring up to date) one named consumer: the legacy durable and the named API forms."""
+    """Look up and create (or bring up to date) one named consumer: the legacy durable and the named
+    API forms of creation."""
     name = f"{consumer.stream}.{consumer.durable}"
-    return _api(f"CONSUMER.DURABLE.CREATE.{name}", f"CONSUMER.CREATE.{name}", f"CONSUMER.CREATE.{name}.>")
+    return _api(
+        f"CONSUMER.INFO.{name}",
+        f"CONSUMER.DURABLE.CREATE.{name}",
+        f"CONSUMER.CREATE.{name}",
+        f"CONSUMER.CREATE.{name}.>",
+    )
 
 
 def service_permissions(service: str, systems: Iterable[ExternalSystem] = ()) -> Permissions:
@@ -208,7 +214,7 @@ def service_permissions(service: str, systems: Iterable[ExternalSystem] = ()) ->
         for system in systems:
             publish += _creating(outcome_consumer(system))  # made for the system; only it reads it
             publish += [s.outcome_subject(system.id, t) for t in OUTCOME_TYPES]
-    return Permissions(publish=tuple(publish), subscribe=(f"{inbox_prefix(service)}.>",))
+    return Permissions(publish=tuple(dict.fromkeys(publish)), subscribe=(f"{inbox_prefix(service)}.>",))
 
 
 def system_permissions(system: ExternalSystem) -> Permissions:
