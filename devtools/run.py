@@ -35,7 +35,8 @@ def main() -> int:
         )
         print(f"  {'NATS':<13}{stack.nats_url}")
         if stack.own_nats:
-            print(f"  {'':<13}users and permissions in {run_dir / 'jetstream.conf'} (generated at each start),")
+            conf = run_dir / "jetstream.conf"
+            print(f"  {'':<13}users and permissions in {conf} (generated at each start),")
             print(f"  {'':<13}seeds in {stack.keys_dir / 'nats'}; operators connect as ops (ops.nk)")
         print(f"  {'MongoDB':<13}{stack.mongodb_url}")
         for service in SERVICES:
