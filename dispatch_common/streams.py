@@ -53,23 +53,18 @@ def platform_streams(settings: ServiceSettings) -> list[StreamConfig]:
     refused event stays in its writer's outbox, a refused dead letter on its consumer, until space
     frees (by age) or operations raise the limit. Nothing is lost.
     """
+    s = settings
     return [
-        _stream(
-            settings,
-            subjects.DISPATCH_STREAM,
-            subjects.DISPATCH_SUBJECTS,
-            max_age_days=settings.stream_dispatch_max_age_days,
-            max_bytes=settings.stream_dispatch_max_bytes,
-            discard=DiscardPolicy.NEW,
-        ),
-        _stream(
-            settings,
-            subjects.DLQ_STREAM,
-            subjects.DLQ_SUBJECTS,
-            max_age_days=settings.stream_dlq_max_age_days,
-            max_bytes=settings.stream_dlq_max_bytes,
-            discard=DiscardPolicy.NEW,
-        ),
+        _stream(s, name, subject, max_age_days=age, max_bytes=size, discard=DiscardPolicy.NEW)
+        for name, subject, age, size in (
+            (
+                subjects.DISPATCH_STREAM,
+                subjects.DISPATCH_SUBJECTS,
+                s.stream_dispatch_max_age_days,
+                s.stream_dispatch_max_bytes,
+            ),
+            (subjects.DLQ_STREAM, subjects.DLQ_SUBJECTS, s.stream_dlq_max_age_days, s.stream_dlq_max_bytes),
+        )
     ]
 
 
