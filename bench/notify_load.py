@@ -67,7 +67,7 @@ async def _wait_settled(col: Any, expected: int, within: float) -> list[dict[str
 
 async def run(stack: Stack, keys: Any, gateway: FakeReceiver, args: argparse.Namespace, db_name: str) -> dict:
     """Drive the steady and the burst runs; the figures."""
-    nc = await nats.connect(stack.nats_url)
+    nc = await nats.connect(**stack.nats_options())
     js = nc.jetstream()
     mongo: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
     col = mongo[db_name]["notifications"]

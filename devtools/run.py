@@ -34,6 +34,10 @@ def main() -> int:
             flush=True,
         )
         print(f"  {'NATS':<13}{stack.nats_url}")
+        if stack.own_nats:
+            conf = run_dir / "jetstream.conf"
+            print(f"  {'':<13}users and permissions in {conf} (generated at each start),")
+            print(f"  {'':<13}seeds in {stack.keys_dir / 'nats'}; operators connect as ops (ops.nk)")
         print(f"  {'MongoDB':<13}{stack.mongodb_url}")
         for service in SERVICES:
             print(f"  {service:<13}{stack.url(service)}   (API docs {stack.url(service)}/docs)")

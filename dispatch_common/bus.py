@@ -18,21 +18,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
+from faststream.nats import JStream, NatsMessage, PullSub
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
+from nats.js.api import ConsumerConfig, DeliverPolicy, StreamConfig
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel, ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from dispatch_common import metrics, subjects
+from dispatch_common import metrics, nats_connect, subjects
 from dispatch_common.contracts import ContractError, validate_event
 from dispatch_common.envelope import Envelope
+from dispatch_common.nats_permissions import Consumer
 from dispatch_common.settings import ServiceSettings
+from dispatch_common.streams import ensure_consumer, ensure_stream, platform_streams
 from dispatch_common.telemetry import context_from_headers, current_trace_headers, tracer
 
 log = logging.getLogger("dispatch.bus")
@@ -58,24 +59,6 @@ class Delivery:
 Handler = Callable[[Delivery], Awaitable[None]]
 
 
-def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
-    """The platform's streams; every service declares them alike, so it does not matter who is first."""
-    return [
-        StreamConfig(
-            name=name,
-            subjects=[subject],
-            storage=StorageType.FILE,
-            duplicate_window=settings.stream_duplicate_window_seconds,
-            num_replicas=settings.stream_replicas,
-        )
-        for name, subject in (
-            (subjects.DISPATCH_STREAM, subjects.DISPATCH_SUBJECTS),
-            (subjects.INGRESS_STREAM, subjects.INGRESS_SUBJECTS),
-            (subjects.DLQ_STREAM, subjects.DLQ_SUBJECTS),
-        )
-    ]
-
-
 def _ascii(text: str, limit: int = 512) -> str:
     return text.encode("ascii", "backslashreplace").decode()[:limit].replace("\r", " ").replace("\n", " ")
 
@@ -89,14 +72,25 @@ class Bus:
         self._processed = db[PROCESSED_COLLECTION]
         # One lock per event being applied; a lock goes when no delivery holds it any more.
         self._in_flight: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self.broker = NatsBroker(
-            settings.nats_url,
+        self.broker = nats_connect.broker(
+            settings,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
             connect_timeout=3,
             logger=logging.getLogger("faststream"),
         )
         self._started = False
+        self._streams: list[StreamConfig] = platform_streams(settings)
+        self._made_for_others: list[tuple[str, ConsumerConfig]] = []
+        self.consumers: list[Consumer] = []  # what consume() registered, as the permission table names it
+
+    def declare_stream(self, config: StreamConfig) -> None:
+        """Declare one more stream at start (besides DISPATCH and DLQ); must be called before start()."""
+        self._streams.append(config)
+
+    def declare_consumer(self, stream: str, config: ConsumerConfig) -> None:
+        """Create a durable consumer at start, if missing, that someone else reads (an external system)."""
+        self._made_for_others.append((stream, config))
 
     @property
     def connected(self) -> bool:
@@ -107,13 +101,13 @@ class Bus:
             return False
 
     async def ensure_streams(self) -> None:
-        """Create the platform's streams, or bring their configuration up to date."""
+        """Create the declared streams and consumers that are missing; never reset what exists
+        (dispatch_common/streams.py)."""
         js = self.broker.config.connection_state.stream
-        for config in stream_configs(self.settings):
-            try:
-                await js.add_stream(config=config)
-            except BadRequestError:
-                await js.update_stream(config=config)
+        for config in self._streams:
+            await ensure_stream(js, config)
+        for stream, consumer in self._made_for_others:
+            await ensure_consumer(js, stream, consumer)
 
     async def start(self) -> None:
         """Connect, declare streams, start every registered consumer."""
@@ -132,9 +126,15 @@ class Bus:
         return await self.broker.publish(body, subject, headers=headers, stream=stream, timeout=5.0)
 
     async def publish_event(
-        self, event: dict[str, Any], *, trace_headers: dict[str, str] | None = None
+        self,
+        event: dict[str, Any],
+        *,
+        trace_headers: dict[str, str] | None = None,
+        subject: str | None = None,
     ) -> Any:
-        """Publish one envelope with Nats-Msg-Id = its id, continuing the trace it was written in."""
+        """Publish one envelope with Nats-Msg-Id = its id, continuing the trace it was written in, on
+        the subject that is its type unless another is given (an answer to an external system)."""
+        subject = subject or event["type"]
         parent = context_from_headers(trace_headers) if trace_headers else None
         with tracer().start_as_current_span(
             f"publish {event['type']}",
@@ -142,7 +142,7 @@ class Bus:
             kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "nats",
-                "messaging.destination.name": event["type"],
+                "messaging.destination.name": subject,
                 "messaging.message.id": event["id"],
                 "dispatch.case_id": event.get("subject", ""),
             },
@@ -151,7 +151,7 @@ class Bus:
             headers.update(current_trace_headers())
             body = json.dumps(event, ensure_ascii=False).encode()
             ack = await self.publish(
-                subject=event["type"], body=body, headers=headers, stream=subjects.stream_of(event["type"])
+                subject=subject, body=body, headers=headers, stream=subjects.stream_of(subject)
             )
         metrics.EVENTS_PUBLISHED.labels(self.service, event["type"]).inc()
         return ack
@@ -178,6 +178,8 @@ class Bus:
             max_ack_pending=1000,
         )
 
+        self.consumers.append(Consumer(durable, self.service, subject, stream))
+
         async def on_message(msg: NatsMessage) -> None:
             await self._handle(msg.raw_message, durable=durable, handler=handler, data_model=data_model)
 
@@ -188,6 +190,8 @@ class Bus:
             config=config,
             pull_sub=PullSub(batch_size=s.consumer_batch_size, timeout=1.0),
             ack_policy=AckPolicy.MANUAL,
+            # FastStream's own default is `_INBOX.`; the server lets this service read only its own.
+            inbox_prefix=f"{nats_connect.service_inbox(s)}.".encode(),
         )(on_message)
 
     async def _handle(

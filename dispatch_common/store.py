@@ -18,7 +18,7 @@ from pymongo.errors import ClientBulkWriteException, DuplicateKeyError
 
 from dispatch_common import metrics
 from dispatch_common.contracts import validate_event
-from dispatch_common.envelope import Envelope
+from dispatch_common.envelope import Addressed, Outgoing
 from dispatch_common.telemetry import current_trace_headers
 
 OUTBOX_FIELD = "outbox"
@@ -130,21 +130,26 @@ async def ping(client: AsyncMongoClient) -> bool:
         return False
 
 
-def outbox_entries(events: Iterable[Envelope]) -> list[dict[str, Any]]:
-    """Outbox entries for events, each checked against proto/ and carrying the current trace context."""
+def outbox_entries(events: Iterable[Outgoing]) -> list[dict[str, Any]]:
+    """Outbox entries for events, each checked against proto/ and carrying the current trace context
+    (and its subject, for an event addressed to another subject than its type)."""
     entries = []
     headers = current_trace_headers()
-    for event in events:
+    for item in events:
+        event = item.event if isinstance(item, Addressed) else item
         document = event.to_document()
         validate_event(document)  # a service never stores an event that breaks the contract
-        entries.append({"id": event.id, "event": document, "headers": headers})
+        entry = {"id": event.id, "event": document, "headers": headers}
+        if isinstance(item, Addressed):
+            entry["subject"] = item.subject
+        entries.append(entry)
     return entries
 
 
 async def insert_aggregate(
     col: AsyncCollection,
     doc: dict[str, Any],
-    events: Iterable[Envelope] = (),
+    events: Iterable[Outgoing] = (),
     *,
     along: Sequence[tuple[AsyncCollection, dict[str, Any]]] = (),
 ) -> bool:
@@ -202,7 +207,7 @@ def check_client_bulk_write(hello: dict[str, Any]) -> None:
 
 
 async def save_aggregate(
-    col: AsyncCollection, current: dict[str, Any], changes: dict[str, Any], events: Iterable[Envelope] = ()
+    col: AsyncCollection, current: dict[str, Any], changes: dict[str, Any], events: Iterable[Outgoing] = ()
 ) -> dict[str, Any]:
     """Apply changes to an aggregate read whole at `current["version"]`, with its events; the new state.
 

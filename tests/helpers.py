@@ -5,11 +5,13 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from devtools.nats_auth import seed_path
 from dispatch_common.contracts import validate_event
 
 T = TypeVar("T")
@@ -25,6 +27,26 @@ FAST_CONSUMERS: dict[str, Any] = {
     "outbox_poll_seconds": 0.2,
 }
 """Settings that make a service's redeliveries and outbox polls short enough for a test."""
+
+
+def nats_identity(run_dir: Path, user: str) -> dict[str, Any]:
+    """The settings that make a service connect as a user of the generated identities."""
+    return {"nats_nkey_seed_file": seed_path(run_dir / "keys", user)}
+
+
+async def publish_as_ops(nats_url: str, run_dir: Path, event: dict[str, Any]) -> None:
+    """Publish an event as the operators' user would (a test playing a service that is not running:
+    a service's own user may publish only the event types that service produces)."""
+    import nats
+
+    from devtools.nats_auth import connect_options
+
+    nc = await nats.connect(nats_url, **connect_options(run_dir / "keys", "ops"))
+    try:
+        body = json.dumps(event, ensure_ascii=False).encode()
+        await nc.jetstream().publish(event["type"], body, headers={"Nats-Msg-Id": event["id"]})
+    finally:
+        await nc.drain()
 
 
 async def eventually(

@@ -17,7 +17,7 @@ from dispatch_common.http import create_app
 from services.mediation.bootstrap import Mediation, build
 from services.mediation.config import MediationSettings
 from services.mediation.entrypoints import api
-from tests.helpers import FAST_CONSUMERS, eventually
+from tests.helpers import FAST_CONSUMERS, eventually, nats_identity, publish_as_ops
 from tests.mediation_cases import MONDAY, TOWN, VILLAGE, VILLAGE_COMMITTEE
 
 
@@ -28,6 +28,11 @@ class MediationHarness:
     med: Mediation
     clock: FixedClock
     client: Callable[..., httpx.AsyncClient]
+
+    async def publish(self, event: Envelope) -> None:
+        """Publish an event of another service (routing's), from outside, as the operators' user."""
+        settings = self.med.runtime.settings
+        await publish_as_ops(settings.nats_url, settings.run_dir, event.to_document())
 
 
 async def start_mediation(
@@ -40,6 +45,7 @@ async def start_mediation(
         "mongodb_db_prefix": db_prefix,
         "run_dir": run_dir,
         "mediation_scan_seconds": 0.2,
+        **nats_identity(run_dir, "mediation"),
     }
     clock = FixedClock(MONDAY)
     med = build(MediationSettings(**(values | overrides)), clock=clock)
@@ -96,7 +102,7 @@ def routed_event(
 
 async def opened_by_routing(h: MediationHarness, case_id: str, **kw: Any) -> dict[str, Any]:
     """Publish a routed dispute and wait for the mediation it opens, as a dispatcher reads it."""
-    await h.med.runtime.bus.publish_event(routed_event(case_id, **kw).to_document())
+    await h.publish(routed_event(case_id, **kw))
     async with h.client("dispatcher") as dispatcher:
 
         async def listed() -> dict[str, Any] | None:

@@ -26,7 +26,7 @@ from dispatch_common.paths import DATA_DIR
 from services.notify.bootstrap import Notify, build
 from services.notify.config import NotifySettings
 from services.notify.entrypoints import api
-from tests.helpers import FAST_CONSUMERS, eventually
+from tests.helpers import FAST_CONSUMERS, eventually, nats_identity
 
 T = TypeVar("T")
 GATEWAY_SECRET = "gateway-test-secret"
@@ -149,6 +149,7 @@ async def start_notify(
         mongodb_url=mongodb_url,
         mongodb_db_prefix=f"t{uuid.uuid4().hex[:10]}_",
         run_dir=run_dir,
+        **nats_identity(run_dir, "notify"),
         recipients_file=write_recipients(tmp_path / "recipients.json", webhook_url=hooks.url),
         sms_gateway_url=gateway.url,
         sms_gateway_secret=GATEWAY_SECRET,

@@ -14,6 +14,7 @@ from dispatch_common.county import county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
+from dispatch_common.systems import ExternalSystem, load_systems
 from services.intake.adapters.history import CaseHistory, find_links
 from services.intake.adapters.repository import CaseRepository
 from services.intake.config import IntakeSettings
@@ -60,6 +61,7 @@ class Intake:
     county: str
     open311_keys: frozenset[str]
     timezone: ZoneInfo
+    systems: tuple[ExternalSystem, ...] = ()
 
     async def find_links(self, snapshot: CaseSnapshot) -> Links:
         """Repeats of the same petitioner and incidents at the same place."""
@@ -103,6 +105,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         county=county_code(settings.county_dir),
         open311_keys=_open311_keys(settings),
         timezone=ZoneInfo(settings.county_timezone),
+        systems=load_systems(settings.ingress_systems_file),
     )
     subscribers.register(intake)
     return intake

@@ -11,7 +11,7 @@ from dispatch_common import subjects
 from dispatch_common.auth import Principal
 from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.crypto import encrypt, keyed_hash, mask_name, mask_phone
-from dispatch_common.envelope import Envelope, derived_event_id, make_event
+from dispatch_common.envelope import Outgoing, derived_event_id, make_event
 from services.intake.bootstrap import Intake
 from services.intake.domain.duplicates import CaseSnapshot, Links
 from services.intake.domain.events import CaseReceived, CaseScreened, PetitionerView
@@ -139,7 +139,7 @@ async def register_case(
     intake: Intake,
     caller: Principal,
     idempotency_key: str | None = None,
-    also: Callable[[Registered], list[Envelope]] | None = None,
+    also: Callable[[Registered], list[Outgoing]] | None = None,
     category_hint: str | None = None,
 ) -> Submission:
     """Register a submission: number it, protect personal data, screen it, link repeats and incidents."""

@@ -193,7 +193,7 @@ def test_every_event_on_the_stream_follows_proto(stack, clerk, dispatcher, sampl
         settled_case_file(dispatcher, created["case_id"], statuses=SETTLED | SCREENED_OUT)
 
     async def read_all():
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats.connect(**stack.nats_options())
         try:
             return await events_on(nc, "dispatch.>")  # each is validated against proto/ as it is read
         finally:

@@ -55,7 +55,7 @@ async def world(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     stack = Stack(run_dir=tmp_path / "run", ports={"notify": free_port()}, extra_env=env)
     try:
         await asyncio.to_thread(stack.start, ("notify",))
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats.connect(**stack.nats_options())
         yield {"stack": stack, "gateway": gateway, "smtp": smtp, "nc": nc}
         await nc.drain()
     finally:

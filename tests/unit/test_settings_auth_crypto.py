@@ -17,7 +17,11 @@ def test_production_refuses_development_token_settings():
     with pytest.raises(ValidationError, match="JWT_JWKS_URL"):
         ServiceSettings(environment="production")
     ok = ServiceSettings(
-        environment="production", jwt_jwks_url="https://idp.example/jwks", jwt_issuer="county-idp"
+        environment="production",
+        jwt_jwks_url="https://idp.example/jwks",
+        jwt_issuer="county-idp",
+        nats_user="routing",
+        nats_password="not-a-real-one",
     )
     assert ok.jwt_jwks_url
 
