@@ -107,4 +107,7 @@ def register(intake: Intake) -> None:
         handler=on_submit,
         stream=subjects.INGRESS_STREAM,
     )
-    bus.consume(subject=subjects.CASE_ASSIGNED, durable=subjects.INTAKE_ON_ASSIGNED, handler=on_assigned)
+    # No inbox of processed events: noting an assignment sets the same fields again.
+    bus.consume(
+        subject=subjects.CASE_ASSIGNED, durable=subjects.INTAKE_ON_ASSIGNED, handler=on_assigned, inbox=False
+    )
