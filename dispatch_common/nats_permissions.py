@@ -77,12 +77,39 @@ class Consumer:
 
     durable: str
     service: str
-    subject: str
+    subject: str | tuple[str, ...]  # what it filters: one subject, or several
     stream: str = s.DISPATCH_STREAM
 
 
-def _notify(*pairs: tuple[str, str]) -> tuple[Consumer, ...]:
-    return tuple(Consumer(durable, "notify", subject) for subject, durable in pairs)
+# Notify takes every event type it speaks on through one consumer (services/notify/entrypoints).
+NOTIFY_SUBJECTS = (
+    s.CASE_SCREENED,
+    s.CASE_ASSIGNED,
+    s.CASE_PROGRESSED,
+    s.CASE_EXTENDED,
+    s.CASE_REPLIED,
+    s.CASE_FOLLOWED_UP,
+    s.CASE_REOPENED,
+    s.CASE_DEADLINE_WARNING,
+    s.CASE_OVERDUE,
+    s.CASE_ESCALATED,
+    s.CASE_REROUTED,
+    s.CASE_ROUTE_DISPUTED,
+    s.MEDIATION_OPENED,
+    s.MEDIATION_ASSIGNED,
+    s.MEDIATION_SESSION_SCHEDULED,
+    s.MEDIATION_SESSION_RESCHEDULED,
+    s.MEDIATION_SESSION_CANCELLED,
+    s.MEDIATION_CONCLUDED,
+    s.MEDIATION_ESCALATED,
+    s.MEDIATION_FULFILMENT_DUE,
+    s.MEDIATION_OVERDUE,
+    s.REFERRAL_MADE,
+    s.REFERRAL_ACCEPTED,
+    s.REFERRAL_CLOSED,
+    s.REFERRAL_CRISIS,
+    s.WARNING_RAISED,
+)
 
 
 CONSUMERS: tuple[Consumer, ...] = (
@@ -91,34 +118,7 @@ CONSUMERS: tuple[Consumer, ...] = (
     Consumer(s.SUPERVISION_CASE_FILE, "supervision", s.DISPATCH_SUBJECTS),
     Consumer(s.MEDIATION_ON_ROUTED, "mediation", s.CASE_ROUTED),
     Consumer(s.MEDIATION_ON_REROUTED, "mediation", s.CASE_REROUTED),
-    *_notify(
-        (s.CASE_SCREENED, s.NOTIFY_ON_SCREENED),
-        (s.CASE_ASSIGNED, s.NOTIFY_ON_ASSIGNED),
-        (s.CASE_PROGRESSED, s.NOTIFY_ON_PROGRESSED),
-        (s.CASE_EXTENDED, s.NOTIFY_ON_EXTENDED),
-        (s.CASE_REPLIED, s.NOTIFY_ON_REPLIED),
-        (s.CASE_FOLLOWED_UP, s.NOTIFY_ON_FOLLOWED_UP),
-        (s.CASE_REOPENED, s.NOTIFY_ON_REOPENED),
-        (s.CASE_DEADLINE_WARNING, s.NOTIFY_ON_DEADLINE_WARNING),
-        (s.CASE_OVERDUE, s.NOTIFY_ON_OVERDUE),
-        (s.CASE_ESCALATED, s.NOTIFY_ON_ESCALATED),
-        (s.CASE_REROUTED, s.NOTIFY_ON_REROUTED),
-        (s.CASE_ROUTE_DISPUTED, s.NOTIFY_ON_ROUTE_DISPUTED),
-        (s.MEDIATION_OPENED, s.NOTIFY_ON_MEDIATION_OPENED),
-        (s.MEDIATION_ASSIGNED, s.NOTIFY_ON_MEDIATION_ASSIGNED),
-        (s.MEDIATION_SESSION_SCHEDULED, s.NOTIFY_ON_MEDIATION_SESSION_SCHEDULED),
-        (s.MEDIATION_SESSION_RESCHEDULED, s.NOTIFY_ON_MEDIATION_SESSION_RESCHEDULED),
-        (s.MEDIATION_SESSION_CANCELLED, s.NOTIFY_ON_MEDIATION_SESSION_CANCELLED),
-        (s.MEDIATION_CONCLUDED, s.NOTIFY_ON_MEDIATION_CONCLUDED),
-        (s.MEDIATION_ESCALATED, s.NOTIFY_ON_MEDIATION_ESCALATED),
-        (s.MEDIATION_FULFILMENT_DUE, s.NOTIFY_ON_MEDIATION_FULFILMENT_DUE),
-        (s.MEDIATION_OVERDUE, s.NOTIFY_ON_MEDIATION_OVERDUE),
-        (s.REFERRAL_MADE, s.NOTIFY_ON_REFERRAL_MADE),
-        (s.REFERRAL_ACCEPTED, s.NOTIFY_ON_REFERRAL_ACCEPTED),
-        (s.REFERRAL_CLOSED, s.NOTIFY_ON_REFERRAL_CLOSED),
-        (s.REFERRAL_CRISIS, s.NOTIFY_ON_REFERRAL_CRISIS),
-        (s.WARNING_RAISED, s.NOTIFY_ON_WARNING_RAISED),
-    ),
+    Consumer(s.NOTIFY_EVENTS, "notify", NOTIFY_SUBJECTS),
 )
 """The services' durable consumers of platform events (all on DISPATCH)."""
 

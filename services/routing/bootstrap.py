@@ -185,11 +185,14 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         )
         runtime.nudge()
 
+    # No inbox of processed events: a route is inserted under the case id, so a case routed before
+    # inserts nothing more and owes no second event.
     runtime.bus.consume(
         subject=subjects.CASE_SCREENED,
         durable=subjects.ROUTING_ON_SCREENED,
         handler=on_screened,
         data_model=CaseScreenedView,
+        inbox=False,
     )
     return routing
 

@@ -204,15 +204,15 @@ async def test_a_service_reads_only_its_own_consumers(platform, connect):
     ops = platform.jetstream()
     await ops.add_consumer(
         subjects.DISPATCH_STREAM,
-        ConsumerConfig(durable_name=subjects.NOTIFY_ON_ASSIGNED, filter_subject=subjects.CASE_ASSIGNED),
+        ConsumerConfig(durable_name=subjects.NOTIFY_EVENTS, filter_subject=subjects.CASE_ASSIGNED),
     )
     await ops.publish(subjects.CASE_ASSIGNED, _event(subjects.CASE_ASSIGNED))
     routing = await connect("routing")
-    sub = await routing.js.pull_subscribe_bind(subjects.NOTIFY_ON_ASSIGNED, stream=subjects.DISPATCH_STREAM)
+    sub = await routing.js.pull_subscribe_bind(subjects.NOTIFY_EVENTS, stream=subjects.DISPATCH_STREAM)
     with pytest.raises(TimeoutError):
         await sub.fetch(1, timeout=DENIED_WAIT)
-    assert await routing.denied(f"$JS.API.CONSUMER.MSG.NEXT.DISPATCH.{subjects.NOTIFY_ON_ASSIGNED}")
+    assert await routing.denied(f"$JS.API.CONSUMER.MSG.NEXT.DISPATCH.{subjects.NOTIFY_EVENTS}")
     notify = await connect("notify")
-    own = await notify.js.pull_subscribe_bind(subjects.NOTIFY_ON_ASSIGNED, stream=subjects.DISPATCH_STREAM)
+    own = await notify.js.pull_subscribe_bind(subjects.NOTIFY_EVENTS, stream=subjects.DISPATCH_STREAM)
     [msg] = await own.fetch(1, timeout=5)
     assert json.loads(msg.data)["type"] == subjects.CASE_ASSIGNED

@@ -154,4 +154,7 @@ def register(intake: Intake) -> None:
     async def on_assigned(delivery: Delivery) -> None:
         await note_assignment(delivery, intake=intake)
 
-    bus.consume(subject=subjects.CASE_ASSIGNED, durable=subjects.INTAKE_ON_ASSIGNED, handler=on_assigned)
+    # No inbox of processed events: noting an assignment sets the same fields again.
+    bus.consume(
+        subject=subjects.CASE_ASSIGNED, durable=subjects.INTAKE_ON_ASSIGNED, handler=on_assigned, inbox=False
+    )
