@@ -19,7 +19,7 @@ from nats.aio.client import Client as NatsClient
 from bench.notify_fakes import FakeReceiver, SmtpSink, publish
 from devtools.keys import ensure_dev_keys, issue_token
 from dispatch_common.clock import Clock
-from dispatch_common.crypto import PiiKeys, encrypt, load_pii_keys, mask_phone
+from dispatch_common.crypto import PiiKeys, contact_aad, encrypt, load_pii_keys, mask_phone
 from dispatch_common.envelope import Envelope
 from dispatch_common.http import create_app
 from dispatch_common.paths import DATA_DIR
@@ -87,9 +87,10 @@ class Harness:
     nc: NatsClient
     run_dir: Path
 
-    def contact(self, phone: str) -> dict[str, Any]:
-        """The petitioner view intake would publish for a phone number."""
-        return {"contact_token": encrypt(self.keys, phone), "phone_masked": mask_phone(phone)}
+    def contact(self, phone: str, case_id: str) -> dict[str, Any]:
+        """The petitioner view intake would publish for a phone number of a case."""
+        token = encrypt(self.keys, phone, aad=contact_aad(case_id))
+        return {"contact_token": token, "phone_masked": mask_phone(phone)}
 
     async def publish(self, event: Envelope) -> None:
         """Publish an event as its producer would."""
