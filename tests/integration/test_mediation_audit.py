@@ -1,0 +1,88 @@
+"""Mediation's clear reads of personal data (parties' and participants' names, session records, the
+agreement) are audited like intake's unmask: who, role, which fields, when, through which endpoint;
+auditors, admins and supervisors list them. Mediation in process on the real servers."""
+
+from datetime import timedelta
+
+import pytest
+
+from tests.mediation_cases import LABOUR_MEDIATION, VILLAGE_COMMITTEE
+from tests.mediation_support import opened_by_routing, start_mediation
+
+pytestmark = pytest.mark.integration
+MEDIATION = "/v1/mediations/{mediation_id}"
+
+
+@pytest.fixture
+async def service(nats_url, mongodb_url, db_prefix, run_dir, runtimes):
+    h = await start_mediation(
+        nats_url=nats_url, mongodb_url=mongodb_url, db_prefix=db_prefix, run_dir=run_dir
+    )
+    runtimes.append(h.med.runtime)
+    return h
+
+
+async def test_every_clear_read_of_a_mediation_is_audited_and_listed_for_auditors(service):
+    clock, client = service.clock, service.client
+    mid = (await opened_by_routing(service, "case-audit"))["id"]  # no names yet: nothing shown in clear
+    parties = [
+        {"role": "applicant", "name": "张三", "consent": True},
+        {"role": "respondent", "name": "李四", "consent": True},
+    ]
+    async with client("mediator", VILLAGE_COMMITTEE) as mediator:
+        assert (
+            await mediator.post(f"/v1/mediations/{mid}/consent", json={"parties": parties})
+        ).status_code == 200
+        start = (clock.now() + timedelta(days=1)).isoformat()
+        body = {"start_at": start, "place": "村委会", "participants": [{"role": "lawyer", "name": "王律师"}]}
+        assert (await mediator.post(f"/v1/mediations/{mid}/sessions", json=body)).status_code == 201
+        clock.advance(timedelta(days=1, hours=2))
+        r = await mediator.post(
+            f"/v1/mediations/{mid}/sessions/1/record", json={"summary": "张三李四当面协商"}
+        )
+        assert r.status_code == 200
+        agreement = {
+            "result": "agreed",
+            "facts": "排水沟纠纷",
+            "terms": ["李四疏通排水沟"],
+            "fulfilment_method": "自行疏通",
+            "fulfilment_due": (clock.now() + timedelta(days=5)).date().isoformat(),
+        }
+        assert (await mediator.post(f"/v1/mediations/{mid}/outcome", json=agreement)).status_code == 200
+        page = await mediator.get(f"/v1/mediations/{mid}/agreement")
+        assert page.status_code == 200 and "张三" in page.text
+    async with client("dispatcher") as dispatcher:
+        shown = (await dispatcher.get(f"/v1/mediations/{mid}")).json()
+        assert [p["name"] for p in shown["parties"]] == ["张三", "李四"]
+        assert (await dispatcher.get(f"/v1/mediations/{mid}/audit")).status_code == 403
+
+    async with client("auditor") as auditor:
+        audit = (await auditor.get(f"/v1/mediations/{mid}/audit")).json()["items"]
+        assert (await auditor.get("/v1/mediations/no-such-mediation/audit")).status_code == 404
+    everything = ["parties.name", "sessions.participants.name", "sessions.record"]
+    assert [(a["role"], a["unit"], a["endpoint"], a["fields"]) for a in audit] == [
+        ("mediator", VILLAGE_COMMITTEE, f"POST {MEDIATION}/consent", ["parties.name"]),
+        ("mediator", VILLAGE_COMMITTEE, f"POST {MEDIATION}/sessions", everything[:2]),
+        ("mediator", VILLAGE_COMMITTEE, f"POST {MEDIATION}/sessions/{{no}}/record", everything),
+        ("mediator", VILLAGE_COMMITTEE, f"POST {MEDIATION}/outcome", everything),
+        ("mediator", VILLAGE_COMMITTEE, f"GET {MEDIATION}/agreement", ["agreement.document"]),
+        ("dispatcher", None, f"GET {MEDIATION}", everything),
+    ]
+    assert all(a["mediation_id"] == mid and a["case_id"] == "case-audit" and a["subject"] for a in audit)
+    assert [a["at"] for a in audit] == sorted(a["at"] for a in audit)
+    for role in ("admin", "supervisor"):
+        async with client(role) as reader:
+            assert len((await reader.get(f"/v1/mediations/{mid}/audit")).json()["items"]) == len(audit)
+
+
+async def test_a_caller_who_may_not_see_the_mediation_reads_nothing_and_leaves_no_entry(service):
+    mid = (await opened_by_routing(service, "case-audit-2"))["id"]
+    parties = [{"role": "applicant", "name": "赵六", "consent": True}]
+    async with service.client("mediator", VILLAGE_COMMITTEE) as mediator:
+        await mediator.post(f"/v1/mediations/{mid}/consent", json={"parties": parties})
+    async with service.client("mediator", LABOUR_MEDIATION) as other:
+        assert (await other.get(f"/v1/mediations/{mid}")).status_code == 404
+        assert (await other.get(f"/v1/mediations/{mid}/agreement")).status_code == 404
+    async with service.client("auditor") as auditor:
+        audit = (await auditor.get(f"/v1/mediations/{mid}/audit")).json()["items"]
+    assert [a["unit"] for a in audit] == [VILLAGE_COMMITTEE]
