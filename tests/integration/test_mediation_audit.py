@@ -2,12 +2,10 @@
 agreement) are audited like intake's unmask: who, role, which fields, when, through which endpoint;
 auditors, admins and supervisors list them. Mediation in process on the real servers."""
 
-from datetime import timedelta
-
 import pytest
 
 from tests.mediation_cases import LABOUR_MEDIATION, VILLAGE_COMMITTEE
-from tests.mediation_support import opened_by_routing, start_mediation
+from tests.mediation_support import mediate_to_agreement, opened_by_routing, start_mediation
 
 pytestmark = pytest.mark.integration
 MEDIATION = "/v1/mediations/{mediation_id}"
@@ -23,32 +21,9 @@ async def service(nats_url, mongodb_url, db_prefix, run_dir, runtimes):
 
 
 async def test_every_clear_read_of_a_mediation_is_audited_and_listed_for_auditors(service):
-    clock, client = service.clock, service.client
-    mid = (await opened_by_routing(service, "case-audit"))["id"]  # no names yet: nothing shown in clear
-    parties = [
-        {"role": "applicant", "name": "张三", "consent": True},
-        {"role": "respondent", "name": "李四", "consent": True},
-    ]
+    client = service.client
+    mid = await mediate_to_agreement(service, "case-audit")  # opened with no names: nothing in clear yet
     async with client("mediator", VILLAGE_COMMITTEE) as mediator:
-        assert (
-            await mediator.post(f"/v1/mediations/{mid}/consent", json={"parties": parties})
-        ).status_code == 200
-        start = (clock.now() + timedelta(days=1)).isoformat()
-        body = {"start_at": start, "place": "村委会", "participants": [{"role": "lawyer", "name": "王律师"}]}
-        assert (await mediator.post(f"/v1/mediations/{mid}/sessions", json=body)).status_code == 201
-        clock.advance(timedelta(days=1, hours=2))
-        r = await mediator.post(
-            f"/v1/mediations/{mid}/sessions/1/record", json={"summary": "张三李四当面协商"}
-        )
-        assert r.status_code == 200
-        agreement = {
-            "result": "agreed",
-            "facts": "排水沟纠纷",
-            "terms": ["李四疏通排水沟"],
-            "fulfilment_method": "自行疏通",
-            "fulfilment_due": (clock.now() + timedelta(days=5)).date().isoformat(),
-        }
-        assert (await mediator.post(f"/v1/mediations/{mid}/outcome", json=agreement)).status_code == 200
         page = await mediator.get(f"/v1/mediations/{mid}/agreement")
         assert page.status_code == 200 and "张三" in page.text
     async with client("dispatcher") as dispatcher:

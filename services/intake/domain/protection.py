@@ -23,6 +23,7 @@ from dispatch_common.crypto import (
     record_aad,
 )
 from dispatch_common.free_text import protect, reveal
+from dispatch_common.rekey import Resealing
 from services.intake.domain.events import PetitionerView
 from services.intake.domain.identity import phone_key
 
@@ -131,6 +132,33 @@ def reveal_petitioner(keys: PiiKeys, case: dict[str, Any]) -> dict[str, str]:
         shown: decrypt(keys, p[stored], aad=case_aad(case["_id"], f"petitioner.{shown}"))
         for stored, shown in PERSON_FIELDS.items()
         if p.get(stored)
+    }
+
+
+def reseal_case(sealing: Resealing, case: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a stored case that hold ciphertexts, each sealed again (`make rekey`)."""
+    case_id = case["_id"]
+    changes: dict[str, Any] = {}
+    if case.get("petitioner"):
+        changes["petitioner"] = _resealed_person(sealing, case["petitioner"], case_id, "petitioner")
+    if case.get("representatives"):
+        changes["representatives"] = [
+            _resealed_person(sealing, person, case_id, "representatives")
+            for person in case["representatives"]
+        ]
+    if case.get("free_text_pii"):
+        changes["free_text_pii"] = {
+            name: [v | {"enc": sealing.value(v["enc"], aad=case_aad(case_id, name))} for v in values]
+            for name, values in case["free_text_pii"].items()
+        }
+    return changes
+
+
+def _resealed_person(sealing: Resealing, person: dict[str, Any], case_id: str, role: str) -> dict[str, Any]:
+    return person | {
+        stored: sealing.value(person[stored], aad=case_aad(case_id, f"{role}.{shown}"))
+        for stored, shown in PERSON_FIELDS.items()
+        if person.get(stored)
     }
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatch_common.crypto import PiiKeys, decrypt, encrypt, keyed_hash, mask_name, record_aad
+from dispatch_common.rekey import Resealing
 
 PARTY_NAME = "parties.name"
 PARTICIPANT_NAME = "sessions.participants.name"
@@ -114,3 +115,32 @@ def clear_fields(doc: dict[str, Any]) -> list[str]:
         SESSION_RECORD: any(s.get("record") for s in sessions),
     }
     return [name for name, present in shown.items() if present]
+
+
+def reseal_mediation(sealing: Resealing, doc: dict[str, Any]) -> dict[str, Any]:
+    """The fields of a stored mediation that hold ciphertexts, each sealed again (`make rekey`)."""
+    mid = doc["_id"]
+
+    def name(person: dict[str, Any], field: str) -> dict[str, Any]:
+        if not person.get("name_enc"):
+            return person
+        return person | {"name_enc": sealing.value(person["name_enc"], aad=mediation_aad(mid, field))}
+
+    def session(s: dict[str, Any]) -> dict[str, Any]:
+        out = s | {"participants": [name(p, PARTICIPANT_NAME) for p in s.get("participants") or []]}
+        record = s.get("record")
+        if record and record.get("sealed"):
+            aad = mediation_aad(mid, SESSION_RECORD)
+            out["record"] = record | {"sealed": sealing.value(record["sealed"], aad=aad)}
+        return out
+
+    changes: dict[str, Any] = {}
+    if doc.get("parties"):
+        changes["parties"] = [name(p, PARTY_NAME) for p in doc["parties"]]
+    if doc.get("sessions"):
+        changes["sessions"] = [session(s) for s in doc["sessions"]]
+    agreement = doc.get("agreement")
+    if agreement and agreement.get("document_enc"):
+        aad = mediation_aad(mid, AGREEMENT_DOCUMENT)
+        changes["agreement"] = agreement | {"document_enc": sealing.value(agreement["document_enc"], aad=aad)}
+    return changes
