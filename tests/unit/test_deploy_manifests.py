@@ -294,7 +294,7 @@ def test_the_example_secrets_are_the_ones_the_deployments_read_and_hold_names_th
 def test_pii_keys_go_to_intake_notify_and_mediation_alone() -> None:
     """Intake encrypts personal data; notify decrypts a phone number at the moment it sends an SMS;
     mediation encrypts the parties' names and its agreements."""
-    pii_secrets = {name for name, values in _placeholder_secret_values().items() if "PII_ENC_KEY" in values}
+    pii_secrets = {name for name, values in _placeholder_secret_values().items() if "PII_ENC_KEYS" in values}
     assert pii_secrets
     for service in SETTINGS:
         names = {
