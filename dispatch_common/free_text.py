@@ -80,13 +80,14 @@ class Detector:
         glue_before, glue_after = rf"(?<![{_GLUE}])", rf"(?![{_GLUE}])"
         country = r"(?:\+86|0086|86)[- ]?"
         self._mobile = re.compile(
-            rf"{glue_before}(?:{country})?(?P<n>(?:{mobile})\d[- ]?\d{{4}}[- ]?\d{{4}}){glue_after}"
+            rf"{glue_before}(?:{country})?(?P<n>(?:{mobile})\d[- ]?\d{{4}}[- ]?\d{{4}}){glue_after}", re.ASCII
         )
         area = rf"(?P<paren>\()?(?:(?P<short>{short_areas})|0[3-9]\d\d)(?(paren)\))"
         self._landline = re.compile(
-            rf"{glue_before}(?P<n>{area}[- ]?[2-9]\d{{6,7}})(?:(?:-|转|ext\.?)\d{{1,6}})?{glue_after}"
+            rf"{glue_before}(?P<n>{area}[- ]?[2-9]\d{{6,7}})(?:(?:-|转|ext\.?)\d{{1,6}})?{glue_after}",
+            re.ASCII,
         )
-        self._id = re.compile(rf"{glue_before}(?P<n>\d{{17}}[\dXx]|\d{{15}}){glue_after}")
+        self._id = re.compile(rf"{glue_before}(?P<n>\d{{17}}[\dXx]|\d{{15}}){glue_after}", re.ASCII)
 
     @classmethod
     def from_file(cls, path: Path) -> "Detector":
