@@ -7,11 +7,10 @@ from typing import Any
 
 import httpx
 
-from devtools.keys import issue_token
 from services.intake.bootstrap import Intake
 from services.intake.bootstrap import create as create_intake
 from services.intake.config import IntakeSettings
-from tests.helpers import FAST_CONSUMERS
+from tests.helpers import FAST_CONSUMERS, api_client
 
 
 @dataclass
@@ -44,11 +43,6 @@ async def start_intake(
     await intake.runtime.start()
 
     def client(role: str, unit: str | None = None) -> httpx.AsyncClient:
-        token = issue_token(run_dir / "keys", role=role, unit=unit)
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://intake",
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        return api_client(app, run_dir / "keys", base_url="http://intake", role=role, unit=unit)
 
     return IntakeHarness(intake, next(iter(intake.open311_keys)), client)

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 
-from devtools.keys import issue_token
 from dispatch_common import subjects
 from dispatch_common.clock import FixedClock
 from dispatch_common.envelope import Envelope, make_event
@@ -18,7 +17,7 @@ from dispatch_common.http import create_app
 from services.mediation.bootstrap import Mediation, build
 from services.mediation.config import MediationSettings
 from services.mediation.entrypoints import api
-from tests.helpers import FAST_CONSUMERS, eventually
+from tests.helpers import FAST_CONSUMERS, api_client, eventually
 from tests.mediation_cases import MONDAY, TOWN, VILLAGE, VILLAGE_COMMITTEE
 
 
@@ -49,12 +48,7 @@ async def start_mediation(
     await med.runtime.start()
 
     def client(role: str, unit: str | None = None) -> httpx.AsyncClient:
-        token = issue_token(run_dir / "keys", role=role, unit=unit)
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://mediation",
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        return api_client(app, run_dir / "keys", base_url="http://mediation", role=role, unit=unit)
 
     return MediationHarness(med, clock, client)
 

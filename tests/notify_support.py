@@ -17,7 +17,7 @@ import httpx
 from nats.aio.client import Client as NatsClient
 
 from bench.notify_fakes import FakeReceiver, SmtpSink, publish
-from devtools.keys import ensure_dev_keys, issue_token
+from devtools.keys import ensure_dev_keys
 from dispatch_common.clock import Clock
 from dispatch_common.crypto import PiiKeys, contact_aad, encrypt, load_pii_keys, mask_phone
 from dispatch_common.envelope import Envelope
@@ -26,7 +26,7 @@ from dispatch_common.paths import DATA_DIR
 from services.notify.bootstrap import Notify, build
 from services.notify.config import NotifySettings
 from services.notify.entrypoints import api
-from tests.helpers import FAST_CONSUMERS, eventually
+from tests.helpers import FAST_CONSUMERS, api_client, eventually
 
 T = TypeVar("T")
 GATEWAY_SECRET = "gateway-test-secret"
@@ -121,12 +121,7 @@ class Harness:
         """An HTTP client for notify's API as a role (the app runs in-process on the started runtime)."""
         app = create_app(self.notify.runtime, title="Notify", description="test", include=api.include)
         app.state.notify = self.notify
-        token = issue_token(self.run_dir / "keys", role=role, unit=unit)
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://notify",
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        return api_client(app, self.run_dir / "keys", base_url="http://notify", role=role, unit=unit)
 
 
 async def start_notify(

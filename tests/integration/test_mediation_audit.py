@@ -5,24 +5,16 @@ auditors, admins and supervisors list them. Mediation in process on the real ser
 import pytest
 
 from tests.mediation_cases import LABOUR_MEDIATION, VILLAGE_COMMITTEE
-from tests.mediation_support import mediate_to_agreement, opened_by_routing, start_mediation
+from tests.mediation_support import mediate_to_agreement, opened_by_routing
 
 pytestmark = pytest.mark.integration
 MEDIATION = "/v1/mediations/{mediation_id}"
 
 
-@pytest.fixture
-async def service(nats_url, mongodb_url, db_prefix, run_dir, runtimes):
-    h = await start_mediation(
-        nats_url=nats_url, mongodb_url=mongodb_url, db_prefix=db_prefix, run_dir=run_dir
-    )
-    runtimes.append(h.med.runtime)
-    return h
-
-
-async def test_every_clear_read_of_a_mediation_is_audited_and_listed_for_auditors(service):
-    client = service.client
-    mid = await mediate_to_agreement(service, "case-audit")  # opened with no names: nothing in clear yet
+async def test_every_clear_read_of_a_mediation_is_audited_and_listed_for_auditors(mediation_service):
+    client = mediation_service.client
+    # opened with no names yet: that first read shows nothing in clear and leaves no entry
+    mid = await mediate_to_agreement(mediation_service, "case-audit")
     async with client("mediator", VILLAGE_COMMITTEE) as mediator:
         page = await mediator.get(f"/v1/mediations/{mid}/agreement")
         assert page.status_code == 200 and "张三" in page.text
@@ -50,14 +42,14 @@ async def test_every_clear_read_of_a_mediation_is_audited_and_listed_for_auditor
             assert len((await reader.get(f"/v1/mediations/{mid}/audit")).json()["items"]) == len(audit)
 
 
-async def test_a_caller_who_may_not_see_the_mediation_reads_nothing_and_leaves_no_entry(service):
-    mid = (await opened_by_routing(service, "case-audit-2"))["id"]
+async def test_a_caller_who_may_not_see_the_mediation_reads_nothing_and_leaves_no_entry(mediation_service):
+    mid = (await opened_by_routing(mediation_service, "case-audit-2"))["id"]
     parties = [{"role": "applicant", "name": "赵六", "consent": True}]
-    async with service.client("mediator", VILLAGE_COMMITTEE) as mediator:
+    async with mediation_service.client("mediator", VILLAGE_COMMITTEE) as mediator:
         await mediator.post(f"/v1/mediations/{mid}/consent", json={"parties": parties})
-    async with service.client("mediator", LABOUR_MEDIATION) as other:
+    async with mediation_service.client("mediator", LABOUR_MEDIATION) as other:
         assert (await other.get(f"/v1/mediations/{mid}")).status_code == 404
         assert (await other.get(f"/v1/mediations/{mid}/agreement")).status_code == 404
-    async with service.client("auditor") as auditor:
+    async with mediation_service.client("auditor") as auditor:
         audit = (await auditor.get(f"/v1/mediations/{mid}/audit")).json()["items"]
     assert [a["unit"] for a in audit] == [VILLAGE_COMMITTEE]
