@@ -42,7 +42,7 @@ def case_aad(case_id: str, name: str) -> str:
 
 def protect_person(keys: PiiKeys, person: Any, *, case_id: str, role: str) -> dict[str, Any]:
     """A petitioner's or representative's name, phone and ID number as stored (encrypted, masked;
-    the phone and ID number also hashed)."""
+    the ID number also hashed, and the petitioner's phone, by which a petitioner is recognized)."""
     out: dict[str, Any] = {}
     if person.name:
         aad = case_aad(case_id, f"{role}.name")
@@ -50,9 +50,10 @@ def protect_person(keys: PiiKeys, person: Any, *, case_id: str, role: str) -> di
     if person.phone:
         out |= {
             "phone_enc": encrypt(keys, person.phone, aad=case_aad(case_id, f"{role}.phone")),
-            "phone_hash": keyed_hash(keys, phone_key(person.phone)),
             "phone_masked": mask_phone(person.phone),
         }
+        if role == "petitioner":
+            out["phone_hash"] = keyed_hash(keys, phone_key(person.phone))
     if person.id_number:
         out |= {
             "id_enc": encrypt(keys, person.id_number, aad=case_aad(case_id, f"{role}.id_number")),
