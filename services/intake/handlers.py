@@ -264,7 +264,9 @@ async def _record_screening(
         "screening": decision.model_dump() | {"screened_by": caller.subject},
         "status": SCREENING_STATUS[decision.outcome],
         "confidential": confidential,
-        "free_text_pii": (case.get("free_text_pii") or {}) | sealed,
+        # the reason replaces any earlier one: so do its sealed values
+        "free_text_pii": {k: v for k, v in (case.get("free_text_pii") or {}).items() if k != SCREENING_REASON}
+        | sealed,
     }
     event = screened_event(
         case | changes,
