@@ -1,4 +1,5 @@
-"""Small helpers the tests share: waiting for an outcome, reading a stream, validating events."""
+"""Small helpers the tests share: waiting for an outcome, reading a stream, validating events, calling
+a service in process."""
 
 import asyncio
 import json
@@ -8,9 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from devtools.keys import issue_token
 from devtools.nats_auth import seed_path
 from dispatch_common.contracts import validate_event
 
@@ -101,3 +104,15 @@ async def events_on(nc: NatsClient, subject: str, stream: str = "DISPATCH") -> l
         assert headers.get("Nats-Msg-Id") == event["id"], "events are published with Nats-Msg-Id = id"
         events.append(event)
     return events
+
+
+def api_client(
+    app: Any, keys_dir: Path, *, base_url: str, role: str, unit: str | None = None
+) -> httpx.AsyncClient:
+    """An HTTP client that calls a service's app in process, with a development token for a role."""
+    token = issue_token(keys_dir, role=role, unit=unit)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {token}"},
+    )

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from dispatch_common import store
+from dispatch_common import redact, store
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.county import county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
@@ -107,6 +107,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         timezone=ZoneInfo(settings.county_timezone),
         systems=load_systems(settings.ingress_systems_file),
     )
+    redact.register_secrets(intake.open311_keys)  # also the generated one, which no setting names
     subscribers.register(intake)
     return intake
 

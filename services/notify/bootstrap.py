@@ -48,7 +48,7 @@ def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[
         )
     }
     if settings.sms_gateway_url and settings.sms_gateway_secret is not None:
-        # The phone's ciphertext is opened only here; without the keys (production needs PII_ENC_KEY and
+        # The phone's ciphertext is opened only here; without the keys (production needs PII_ENC_KEYS and
         # PII_HASH_KEY) the service refuses to start rather than fail each message.
         keys = load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir)
         adapters["sms"] = SmsGateway(

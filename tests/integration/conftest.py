@@ -11,6 +11,7 @@ from dispatch_common.nats_permissions import SERVICES
 from dispatch_common.runtime import Runtime
 from dispatch_common.settings import ServiceSettings
 from tests.helpers import FAST_CONSUMERS, MONDAY, nats_identity
+from tests.mediation_support import start_mediation
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +77,13 @@ def servers(nats_url, mongodb_url, run_dir, nats_client, tmp_path) -> dict[str, 
         "nc": nats_client,
         "tmp_path": tmp_path,
     }
+
+
+@pytest.fixture
+async def mediation_service(nats_url, mongodb_url, db_prefix, run_dir, runtimes):
+    """Mediation in process on this test's servers (tests/mediation_support.py), stopped at its end."""
+    h = await start_mediation(
+        nats_url=nats_url, mongodb_url=mongodb_url, db_prefix=db_prefix, run_dir=run_dir
+    )
+    runtimes.append(h.med.runtime)
+    return h

@@ -128,7 +128,7 @@ async def test_a_growing_dispute_and_a_crisis_reach_the_police_station_at_once_e
 ):
     m, n = await stack(NIGHT)
     case_id = "police-1"
-    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE)))
+    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE, case_id)))
     mid = (await opened_by_routing(m, case_id))["id"]
     async with m.client("mediator", VILLAGE_COMMITTEE) as mediator, m.client("dispatcher") as dispatcher:
         body = {"reason": "一方扬言报复，围观人员增多", "threats": True, "people_count": 6}
@@ -186,7 +186,7 @@ async def _sent(n: Harness, case_id: str, key: str, channel: str, count: int) ->
 async def test_the_fulfilment_check_and_each_step_of_a_referral_are_told_once(stack, nats_client):
     m, n = await stack(DAY)
     case_id = "referral-1"
-    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE)))
+    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE, case_id)))
     mid = (await opened_by_routing(m, case_id))["id"]
     async with m.client("mediator", VILLAGE_COMMITTEE) as mediator:
         parties = [
@@ -255,7 +255,7 @@ async def test_a_mediation_moved_to_another_organization_and_past_its_time_limit
 ):
     m, n = await stack(DAY)
     case_id = "moved-1"
-    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE)))
+    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE, case_id)))
     opened = await opened_by_routing(m, case_id)
     mid = opened["id"]
     assert opened["organization"]["code"] == VILLAGE_COMMITTEE

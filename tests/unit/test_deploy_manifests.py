@@ -330,7 +330,7 @@ def test_the_nats_server_runs_with_the_generated_users_and_admits_external_syste
 def test_pii_keys_go_to_intake_notify_and_mediation_alone() -> None:
     """Intake encrypts personal data; notify decrypts a phone number at the moment it sends an SMS;
     mediation encrypts the parties' names and its agreements."""
-    pii_secrets = {name for name, values in _placeholder_secret_values().items() if "PII_ENC_KEY" in values}
+    pii_secrets = {name for name, values in _placeholder_secret_values().items() if "PII_ENC_KEYS" in values}
     assert pii_secrets
     for service in SETTINGS:
         names = {

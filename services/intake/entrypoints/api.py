@@ -6,9 +6,9 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Response, 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch_common.auth import Role, require_roles
-from dispatch_common.crypto import decrypt
 from services.intake import handlers
 from services.intake.domain.models import Registered, SubmitCase
+from services.intake.domain.protection import SCREENING_REASON, reveal_free_text, reveal_petitioner
 from services.intake.domain.screening import ScreeningResult, ScreeningRulesError
 from services.intake.entrypoints.deps import CurrentUser, IntakeDeps
 
@@ -62,17 +62,21 @@ async def submit_case(
     return submission.registered
 
 
-def registration_view(case: dict[str, Any], *, clear: dict[str, str] | None = None) -> dict[str, Any]:
-    """A stored case as the API shows it: personal data masked unless `clear` holds decrypted values."""
+def registration_view(
+    case: dict[str, Any], *, clear: dict[str, str] | None = None, texts: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A stored case as the API shows it: personal data masked unless `clear` holds the petitioner's
+    decrypted values and `texts` the clear free-text fields."""
     p = case.get("petitioner") or {}
-    clear = clear or {}
+    clear, texts = clear or {}, texts or {}
+    screening = case.get("screening") or {}
     return {
         "case_id": case["_id"],
         "case_no": case["case_no"],
         "channel": case["channel"],
-        "text": case["text"],
-        "text_original": case.get("text_original"),
-        "address": case.get("address"),
+        "text": texts.get("text", case["text"]),
+        "text_original": texts.get("text_original", case.get("text_original")),
+        "address": texts.get("address", case.get("address")),
         "location": case.get("location"),
         "people_count": case.get("people_count"),
         "status": case["status"],
@@ -80,7 +84,7 @@ def registration_view(case: dict[str, Any], *, clear: dict[str, str] | None = No
         "external_ref": case.get("external_ref"),
         "police_incident_no": case.get("police_incident_no"),
         "grid_worker": case.get("grid_worker"),
-        "campaign": case.get("campaign"),
+        "campaign": texts.get("campaign", case.get("campaign")),
         "confidential": bool(case.get("confidential")),
         "petitioner": {
             "anonymous": p.get("anonymous", True),
@@ -90,7 +94,7 @@ def registration_view(case: dict[str, Any], *, clear: dict[str, str] | None = No
         },
         "representatives": len(case.get("representatives") or []),
         "screening": {
-            k: (case.get("screening") or {}).get(k)
+            k: screening.get(k)
             for k in (
                 "outcome",
                 "nature",
@@ -103,7 +107,8 @@ def registration_view(case: dict[str, Any], *, clear: dict[str, str] | None = No
                 "screened_by",
                 "evidence",
             )
-        },
+        }
+        | {"reason": texts.get(SCREENING_REASON, screening.get("reason"))},
         "links": case.get("links") or {"repeat_of": None, "incident_of": None},
     }
 
@@ -131,18 +136,17 @@ async def get_case(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
             [{"loc": ["query", "reason"], "msg": "a clear read states why it is needed (it is audited)"}],
         )
-    p = case.get("petitioner") or {}
-    fields = {"name": "name_enc", "phone": "phone_enc", "id_number": "id_enc"}
-    clear = {k: decrypt(intake.keys, p[v]) for k, v in fields.items() if p.get(v)}
+    clear = reveal_petitioner(intake.keys, case)
+    texts = reveal_free_text(intake.keys, case)  # the phone and ID numbers masked in the free text
     await intake.cases.audit_unmasked_read(
         case_id=case_id,
         subject=user.subject,
         role=user.role.value,
-        fields=sorted(clear),
+        fields=sorted(clear) + sorted(texts),
         at=intake.clock.now(),
         reason=reason,
     )
-    return registration_view(case, clear=clear)
+    return registration_view(case, clear=clear, texts=texts)
 
 
 @router.get("/cases/{case_id}/audit", summary="Who read this case's personal data in clear, and when")
