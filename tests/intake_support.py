@@ -10,7 +10,7 @@ import httpx
 from services.intake.bootstrap import Intake
 from services.intake.bootstrap import create as create_intake
 from services.intake.config import IntakeSettings
-from tests.helpers import FAST_CONSUMERS, api_client
+from tests.helpers import FAST_CONSUMERS, api_client, nats_identity
 
 
 @dataclass
@@ -32,7 +32,7 @@ async def start_intake(
     *, nats_url: str, mongodb_url: str, db_prefix: str, run_dir: Path, **overrides: Any
 ) -> IntakeHarness:
     """Build and start intake (its relay too); the caller stops `harness.intake.runtime`."""
-    values: dict[str, Any] = FAST_CONSUMERS | {
+    values: dict[str, Any] = FAST_CONSUMERS | nats_identity(run_dir, "intake") | {
         "nats_url": nats_url,
         "mongodb_url": mongodb_url,
         "mongodb_db_prefix": db_prefix,

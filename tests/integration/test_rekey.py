@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import os
+import shutil
 from typing import Any
 
 import pytest
@@ -82,11 +83,13 @@ async def stored_values(mongodb_url: str, db_prefix: str) -> dict[str, list[str]
 
 
 async def test_a_key_is_rotated_while_the_platform_runs_and_the_old_key_is_removed(
-    nats_url, mongodb_url, db_prefix, tmp_path, nats_client
+    nats_url, mongodb_url, db_prefix, tmp_path, nats_client, run_dir
 ):
-    run_dir = tmp_path / "run"
+    session_keys, run_dir = run_dir / "keys", tmp_path / "run"
     key_file = run_dir / "keys" / "pii_keys.json"
     key_file.parent.mkdir(parents=True)
+    # the services' NATS identities are those the test server was configured with
+    shutil.copytree(session_keys / "nats", run_dir / "keys" / "nats")
     key_a = os.urandom(32)  # key A: a key file from before key rings (read as k0, active and legacy)
     key_file.write_text(json.dumps({"encryption_key": base64.b64encode(key_a).decode(), "hash_key": "AAAA"}))
     servers = {"nats_url": nats_url, "mongodb_url": mongodb_url, "db_prefix": db_prefix, "run_dir": run_dir}
