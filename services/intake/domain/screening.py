@@ -123,6 +123,7 @@ class NatureRule(PhraseSet):
     misconduct, wherever each stands in the text), not masked and not negated."""
 
     nature: str
+    description: str = ""
     phrases: list[str] = []
     all_of: list[list[str]] = []
 
