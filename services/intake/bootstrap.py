@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from dispatch_common import store
 from dispatch_common.clock import Clock, SystemClock
+from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
@@ -60,6 +61,7 @@ class Intake:
     county: str
     open311_keys: frozenset[str]
     timezone: ZoneInfo
+    confidentiality: Confidentiality
 
     async def find_links(self, snapshot: CaseSnapshot) -> Links:
         """Repeats of the same petitioner and incidents at the same place."""
@@ -91,6 +93,9 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     runtime.on_start(cases.ensure_indexes)
     runtime.on_start(history.ensure_indexes)
     runtime.on_start(_load_segmenter)
+    clock = clock or SystemClock()
+    confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
+    runtime.on_start(confidentiality.audit.ensure_indexes)
     intake = Intake(
         runtime=runtime,
         cases=cases,
@@ -98,11 +103,12 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         duplicates=DuplicatePolicy.load(settings.duplicates_policy_file),
         screening=ScreeningHolder(settings.screening_rules_file, settings.knowledge_base_file),
         boundary=CountyBoundary(settings.county_dir),
-        clock=clock or SystemClock(),
+        clock=clock,
         keys=load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir),
         county=county_code(settings.county_dir),
         open311_keys=_open311_keys(settings),
         timezone=ZoneInfo(settings.county_timezone),
+        confidentiality=confidentiality,
     )
     subscribers.register(intake)
     return intake
@@ -118,6 +124,7 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
     def include(app: FastAPI) -> None:
         api.include(app)
         open311.include(app)
+        include_audit_api(app)
 
     app = create_app(
         intake.runtime,
@@ -128,4 +135,5 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
     )
     app.state.intake = intake
     app.state.settings = settings
+    app.state.confidentiality = intake.confidentiality
     return app
