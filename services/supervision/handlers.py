@@ -94,6 +94,7 @@ def new_case_file(
         "deadlines": [],
         "alarms_fired": [],
         "next_alarm_ts": None,
+        "confidential": False,
     }
 
 
@@ -113,9 +114,15 @@ async def open_case_file(data: CaseReceivedView, *, files: CaseFiles, keeper: Ti
     async def attempt() -> None:
         doc = await _file(files, keeper, data.case_id, data.case_no)
         if doc.get("received_at") is None:
-            await save_file(files, keeper, doc, {"received_at": data.received_at, "channel": data.channel})
+            changes = {"received_at": data.received_at, "channel": data.channel}
+            await save_file(files, keeper, doc, changes | _confidential(doc, data.confidential))
 
     await retry_on_conflict(attempt)
+
+
+def _confidential(doc: dict[str, Any], said: bool) -> dict[str, bool]:
+    """A case is confidential once any event says so (in whatever order they come); nothing lifts it."""
+    return {"confidential": bool(doc.get("confidential")) or said}
 
 
 # A later stage (routing, assignment) is never undone by a screening outcome.
@@ -131,7 +138,7 @@ async def record_screening(
         doc = await _file(files, keeper, data.case_id, data.case_no)
         changes: dict[str, Any] = {
             "screening": data.model_dump(include={"outcome", "reason", "nature"}),
-            "confidential": data.confidential,
+            **_confidential(doc, data.confidential),
             "channel": doc.get("channel") or data.channel,
             "repeat": bool((data.links or {}).get("repeat_of")),
         }
@@ -174,6 +181,7 @@ async def assign_routed_case(
             await save_file(files, keeper, doc, late_changes)
             return
         changes: dict[str, Any] = {
+            **_confidential(doc, data.confidential),
             "routed_event_id": event.id,
             "route_revision": data.revision,
             "jurisdiction": data.jurisdiction,

@@ -24,7 +24,8 @@ def register(sv: Supervision) -> None:
         elif event.type == subjects.CASE_SCREENED:
             screened = CaseScreenedView.model_validate(event.data)
             await handlers.record_screening(screened, files=sv.files, keeper=sv.keeper, at=event.time)
-            await sv.warnings.on_screened(screened.case_id, screened.case_no, screened.links)
+            if not screened.confidential:  # a report names no petitioner's repeats (its links are withheld)
+                await sv.warnings.on_screened(screened.case_id, screened.case_no, screened.links)
         elif event.type in (subjects.CASE_ROUTED, subjects.CASE_REROUTED):  # a new route is a new assignment
             await handlers.assign_routed_case(
                 event,
@@ -35,7 +36,8 @@ def register(sv: Supervision) -> None:
                 consumer=subjects.SUPERVISION_CASE_FILE,
             )
             doc = await sv.files.get(event.data["case_id"])
-            if doc is not None and doc["status"] == "assigned":  # one mark per case: counted once
+            # one mark per case: counted once; a confidential report marks no place
+            if doc is not None and doc["status"] == "assigned" and not doc.get("confidential"):
                 await sv.warnings.on_assigned(doc, doc.get("first_assigned_at") or doc["assigned_at"])
         elif event.type in (subjects.MEDIATION_OPENED, subjects.MEDIATION_CONCLUDED):
             await handlers.record_mediation(
