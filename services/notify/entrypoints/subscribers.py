@@ -83,6 +83,7 @@ def register(notify: "Notify") -> None:
             timezone=notify.timezone,
             quiet=notify.quiet,
             county_name=notify.county_name,
+            confidential_readers=notify.confidentiality.readers,
         )
         if recorded.ids:
             notify.runtime.nudge()
