@@ -67,7 +67,9 @@ def evaluate(
 
 def main(argv: list[str] | None = None) -> int:
     """Evaluate the screening rules on labelled cases."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", type=Path, required=True, help="labelled cases (JSON lines)")
     parser.add_argument("--rules", type=Path, default=RULES)
     parser.add_argument("--knowledge-base", type=Path, default=KNOWLEDGE_BASE)
