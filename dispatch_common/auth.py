@@ -53,13 +53,47 @@ class Principal(BaseModel):
         """True for roles that see the whole county."""
         return self.role in COUNTY_WIDE_ROLES
 
-    def may_see(self, *, unit_codes: AbstractSet[str], area_codes: AbstractSet[str] = frozenset()) -> bool:
-        """Whether the caller may see a case led or assisted by these units, or lying in these areas."""
-        if self.county_wide:
-            return True
-        return (self.unit is not None and self.unit in unit_codes) or (
-            self.area is not None and self.area in area_codes
+    def may_see(
+        self,
+        *,
+        unit_codes: AbstractSet[str],
+        area_codes: AbstractSet[str] = frozenset(),
+        confidential: bool = False,
+        confidential_readers: AbstractSet[Role] = frozenset(),
+    ) -> bool:
+        """Whether the caller may see a case led or assisted by these units, or lying in these areas
+        (the rule is `may_see` below)."""
+        return may_see(
+            self,
+            unit_codes=unit_codes,
+            area_codes=area_codes,
+            confidential=confidential,
+            confidential_readers=confidential_readers,
         )
+
+
+def may_see(
+    principal: Principal,
+    *,
+    unit_codes: AbstractSet[str],
+    area_codes: AbstractSet[str] = frozenset(),
+    confidential: bool = False,
+    confidential_readers: AbstractSet[Role] = frozenset(),
+) -> bool:
+    """The one rule of who sees a case, whatever the service.
+
+    A confidential report (检举控告): the roles the county package names (`confidential_readers`,
+    routing_rules.json) and the units the case is assigned to (lead or assisting), nobody else: being
+    county-wide or serving the area the case lies in gives nothing, since the accused may be the
+    area's own town, station or committee. Any other case: the county-wide roles, the units on it,
+    and the units serving the town, village or grid it lies in.
+    """
+    on_the_case = principal.unit is not None and principal.unit in unit_codes
+    if confidential:
+        return principal.role in confidential_readers or on_the_case
+    if principal.county_wide:
+        return True
+    return on_the_case or (principal.area is not None and principal.area in area_codes)
 
 
 VERIFIED_TOKENS_KEPT = 10_000

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from dispatch_common import redact, store
 from dispatch_common.clock import Clock, SystemClock
+from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
@@ -61,6 +62,7 @@ class Intake:
     county: str
     open311_keys: frozenset[str]
     timezone: ZoneInfo
+    confidentiality: Confidentiality
     systems: tuple[ExternalSystem, ...] = ()
 
     async def find_links(self, snapshot: CaseSnapshot) -> Links:
@@ -93,6 +95,9 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     runtime.on_start(cases.ensure_indexes)
     runtime.on_start(history.ensure_indexes)
     runtime.on_start(_load_segmenter)
+    clock = clock or SystemClock()
+    confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
+    runtime.on_start(confidentiality.audit.ensure_indexes)
     intake = Intake(
         runtime=runtime,
         cases=cases,
@@ -100,11 +105,12 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         duplicates=DuplicatePolicy.load(settings.duplicates_policy_file),
         screening=ScreeningHolder(settings.screening_rules_file, settings.knowledge_base_file),
         boundary=CountyBoundary(settings.county_dir),
-        clock=clock or SystemClock(),
+        clock=clock,
         keys=load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir),
         county=county_code(settings.county_dir),
         open311_keys=_open311_keys(settings),
         timezone=ZoneInfo(settings.county_timezone),
+        confidentiality=confidentiality,
         systems=load_systems(settings.ingress_systems_file),
     )
     redact.register_secrets(intake.open311_keys)  # also the generated one, which no setting names
@@ -122,6 +128,7 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
     def include(app: FastAPI) -> None:
         api.include(app)
         open311.include(app)
+        include_audit_api(app)
 
     app = create_app(
         intake.runtime,
@@ -132,4 +139,5 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
     )
     app.state.intake = intake
     app.state.settings = settings
+    app.state.confidentiality = intake.confidentiality
     return app

@@ -12,6 +12,7 @@ from dispatch_common.auth import Principal
 from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.envelope import Outgoing, derived_event_id, make_event
 from services.intake.bootstrap import Intake
+from services.intake.domain.disclosure import disclosed
 from services.intake.domain.duplicates import CaseSnapshot, Links
 from services.intake.domain.events import CaseReceived, CaseScreened, PetitionerView
 from services.intake.domain.models import Registered, SubmitCase, normalize_text
@@ -23,7 +24,7 @@ from services.intake.domain.protection import (
     protect_person,
     protect_petitioner,
 )
-from services.intake.domain.screening import ScreeningInput, ScreeningResult
+from services.intake.domain.screening import RulesFile, ScreeningInput, ScreeningResult
 
 SOURCE = "/dispatch/intake"
 _IDS = uuid.UUID("0c6f7b1e-5a8d-4f4e-9a57-3b2f6f1d2c11")
@@ -76,6 +77,12 @@ def _facts(case: dict[str, Any], view: PetitionerView) -> dict[str, Any]:
     }
 
 
+def _leaving(data: dict[str, Any], case: dict[str, Any], rules: RulesFile) -> dict[str, Any]:
+    """An event's data as it may leave intake (domain/disclosure.py: a confidential report's details,
+    and a waiting case's, are withheld)."""
+    return disclosed(data, case, confidential_text=rules.confidential_text, withheld_text=rules.withheld_text)
+
+
 def screened_event(
     case: dict[str, Any],
     view: PetitionerView,
@@ -84,20 +91,22 @@ def screened_event(
     screened_by: str,
     cause: str,
     clock: Any,
+    rules: RulesFile,
 ) -> Any:
     """The dispatch.case.screened event of a case and its screening result."""
+    data = {
+        **_facts(case, view),
+        **result.model_dump(exclude={"evidence"}),  # the evidence stays with the registration
+        "screened_by": screened_by,
+        "links": case.get("links") or _no_links(),
+    }
     return make_event(
         type=subjects.CASE_SCREENED,
         source=SOURCE,
         subject=case["_id"],
         clock=clock,
         event_id=derived_event_id("intake", case["_id"], subjects.CASE_SCREENED, cause),
-        data=CaseScreened(
-            **_facts(case, view),
-            **result.model_dump(exclude={"evidence"}),  # the evidence stays with the registration
-            screened_by=screened_by,
-            links=case.get("links") or _no_links(),
-        ),
+        data=CaseScreened(**_leaving(data, case, rules)),
     )
 
 
@@ -207,14 +216,23 @@ async def register_case(
         clock=intake.clock,
         event_id=derived_event_id("intake", case_id, subjects.CASE_RECEIVED),
         data=CaseReceived(
-            **_facts(case, view),
-            external_ref=case["external_ref"],
-            police_incident_no=cmd.police_incident_no,
-            grid_worker_id=cmd.grid_worker.id if cmd.grid_worker else None,
-            campaign=case["campaign"],
+            **_leaving(
+                {
+                    **_facts(case, view),
+                    "external_ref": case["external_ref"],
+                    "police_incident_no": cmd.police_incident_no,
+                    "grid_worker_id": cmd.grid_worker.id if cmd.grid_worker else None,
+                    "campaign": case["campaign"],
+                    "confidential": result.confidential,
+                },
+                case,
+                rules.rules.file,
+            )
         ),
     )
-    screened = screened_event(case, view, result, screened_by="rules", cause="rules", clock=intake.clock)
+    screened = screened_event(
+        case, view, result, screened_by="rules", cause="rules", clock=intake.clock, rules=rules.rules.file
+    )
     registered = _registered(case)
     extra = also(registered) if also else []  # e.g. ingress.case.accepted, stored atomically with the case
     history = intake.history.entry(snapshot, links, outcome=result.outcome)  # written in the same trip
@@ -275,6 +293,7 @@ async def _record_screening(
         screened_by=caller.subject,
         cause=f"manual|{case['version']}",
         clock=intake.clock,
+        rules=intake.screening.current.rules.file,
     )
     await intake.cases.save(case, changes, [event])
     await intake.history.set_outcome(case["_id"], decision.outcome)

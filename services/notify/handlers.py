@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from dispatch_common.auth import Role
 from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope
@@ -43,8 +44,11 @@ class Recorded:
 def case_facts(data: BaseModel) -> dict[str, Any]:
     """What an event tells notify about its case, to keep for later notices."""
     if isinstance(data, CaseScreenedView):
-        petitioner = data.petitioner.model_dump()
-        return {"case_no": data.case_no, "petitioner": petitioner, "confidential": data.confidential}
+        if data.confidential:  # never lifted by a later (or redelivered) event
+            return {"case_no": data.case_no, "petitioner": data.petitioner.model_dump(), "confidential": True}
+        if data.withheld:  # waiting for a person to screen it: intake tells nothing of the petitioner yet
+            return {"case_no": data.case_no}
+        return {"case_no": data.case_no, "petitioner": data.petitioner.model_dump()}
     if isinstance(data, CaseAssignedView):
         handling = next((d for d in data.deadlines if d.kind == "handling"), None)
         return {
@@ -62,6 +66,19 @@ def case_facts(data: BaseModel) -> dict[str, Any]:
     return {"case_no": case_no} if case_no else {}
 
 
+def may_be_told(key: str, case: dict[str, Any], readers: frozenset[Role]) -> bool:
+    """Who hears of a confidential report (检举控告): the reporter (in the inbox), the units it is
+    assigned to and their leaders, and the roles that read every report; no other group, unit or
+    external system, whatever the recipients file says (dispatch_common/auth.may_see)."""
+    if key == "petitioner":
+        return True
+    kind, _, who = key.partition(":")
+    units = {u["code"] for u in [case.get("lead_unit") or {}, *(case.get("assisting_units") or [])] if u}
+    if kind in ("unit", "unit_leader"):
+        return who in units
+    return kind == "role" and who in readers
+
+
 @dataclass(frozen=True)
 class Speaking:
     """What notify speaks with: its templates, recipients, clock, county and quiet hours."""
@@ -72,6 +89,7 @@ class Speaking:
     timezone: ZoneInfo
     quiet: QuietHours | None
     county_name: str
+    confidential_readers: frozenset[Role] = frozenset()
 
 
 def owed_messages(
@@ -83,6 +101,8 @@ def owed_messages(
     occ.values["county_name"] = speaking.county_name
     now = speaking.clock.now()
     owed, waiting = notices(occ, case, speaking.directory)
+    if case.get("confidential"):
+        owed = [n for n in owed if may_be_told(n.target.recipient.key, case, speaking.confidential_readers)]
     out: list[tuple[dict[str, Any], list[Envelope]]] = []
     for notice in owed:
         audience = notice.target.recipient.audience
@@ -95,6 +115,7 @@ def owed_messages(
         )
         case_no = occ.values.get("case_no") or None
         doc = new_message(notice, rendered, cause=event, now=now, due=due, case_no=case_no)
+        doc["confidential"] = bool(case.get("confidential"))  # shown only as auth.may_see allows
         events = []
         if notice.target.channel == "inbox":
             doc = delivered_now(doc, now)

@@ -24,6 +24,7 @@ from dispatch_common.auth import Principal, Role
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from dispatch_common.workdays import WorkingCalendar
+from services.routing.domain.confidential import correction_problems
 from services.routing.domain.events import (
     Actor,
     CaseRerouted,
@@ -96,6 +97,7 @@ def request_of(case: CaseScreenedView) -> RouteRequest:
         people_count=case.people_count,
         repeat=case.repeat,
         earlier_cases=case.earlier_cases,
+        confidential=case.confidential,
     )
 
 
@@ -431,6 +433,16 @@ async def _apply_correction(
     """Decide again with what a person set, apply their units and tier, and save the revision; the
     category they set (if any) becomes a labelled example."""
     forced = {**(doc.get("forced") or {}), **_validate(change, engine)}
+    confidential = bool(doc["request"].get("confidential"))
+    if confidential:
+        problems = correction_problems(
+            engine.package,
+            lead_unit=change.lead_unit,
+            assisting_units=change.assisting_units,
+            area=change.area,
+        )
+        if problems:
+            raise InvalidCorrection(problems)
     decision = _with_people(_redecide(doc, engine, excluded, forced), change, engine, who)
     if decision.lead_unit is None:
         raise InvalidCorrection([("lead_unit", "no unit is competent here: name the lead unit")])
@@ -445,7 +457,8 @@ async def _apply_correction(
         engine=engine,
         clock=clock,
         extra={"forced": forced, **extra},
-        label=change.category is not None or change.subcategory is not None,
+        # a confidential route's text is a placeholder: never an example to learn from
+        label=not confidential and (change.category is not None or change.subcategory is not None),
     )
 
 

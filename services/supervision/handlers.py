@@ -201,7 +201,8 @@ async def _warn(
     place and category, a crisis or an escalated mediation (each once, by its derived id)."""
     routed_cases = {d.event.data["case_id"] for d in deliveries if d.event.type in ROUTES}
     for _, after in changed:
-        if after["_id"] in routed_cases and after["status"] == "assigned":  # one mark per case
+        # one mark per case: counted once; a confidential report marks no place
+        if after["_id"] in routed_cases and after["status"] == "assigned" and not after.get("confidential"):
             await warnings.on_assigned(after, after.get("first_assigned_at") or after["assigned_at"])
     for delivery in deliveries:
         event = delivery.event
@@ -209,7 +210,10 @@ async def _warn(
             continue
         if event.type == subjects.CASE_SCREENED:
             data = event.data
-            await warnings.on_screened(data["case_id"], data["case_no"], data.get("links"))
+            if not data.get(
+                "confidential"
+            ):  # a report names no petitioner's repeats (its links are withheld)
+                await warnings.on_screened(data["case_id"], data["case_no"], data.get("links"))
         elif event.type in DANGERS:
             await warnings.on_danger(event.type, event.data)
 

@@ -85,6 +85,18 @@ async def with_session(repo, clock, case=None) -> dict:
     )
 
 
+async def test_a_confidential_report_opens_no_mediation_and_is_not_kept(repo, clock):
+    """Even flagged for mediation (a correction cannot add flags, but an event could say so): the
+    place's committee could be the accused."""
+    case = routed("secret-1", flags=("mediation", "legal_aid")).model_copy(update={"confidential": True})
+    made = await handlers.on_routed(
+        routed_event(case, clock), case, repo=repo, rules=RULES, clock=clock, consumer="t"
+    )
+    await handlers.remember_case(case, repo=repo)  # a later revision, likewise
+    assert made == [] and await repo.of_case("secret-1") == [] and await repo.case("secret-1") is None
+    assert await repo.referrals_of_case("secret-1") == []
+
+
 async def test_a_routed_dispute_opens_with_the_village_committee_a_mediator_and_its_time_limit(repo, clock):
     case = routed(flags=("mediation", "legal_aid"))
     event = routed_event(case, clock)

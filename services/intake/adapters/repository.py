@@ -62,9 +62,12 @@ class CaseRepository:
         """Version-guarded update with the events it owes."""
         await store.save_aggregate(self.cases, current, changes, events)
 
-    async def screening_queue(self, *, limit: int, skip: int) -> list[dict[str, Any]]:
-        """Cases waiting for a person to screen them, oldest first."""
-        cursor = self.cases.find({"screening.outcome": "manual"}, NO_OUTBOX).sort([("received_at", 1)])
+    async def screening_queue(
+        self, *, limit: int, skip: int, extra: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Cases waiting for a person to screen them, oldest first (`extra`: more conditions)."""
+        query = {"screening.outcome": "manual", **(extra or {})}
+        cursor = self.cases.find(query, NO_OUTBOX).sort([("received_at", 1)])
         return [doc async for doc in cursor.skip(skip).limit(limit)]
 
     async def audit_unmasked_read(

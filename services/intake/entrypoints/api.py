@@ -5,8 +5,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch_common.auth import Role, require_roles
+from dispatch_common.auth import Principal, Role, require_roles
 from services.intake import handlers
+from services.intake.bootstrap import Intake
 from services.intake.domain.models import Registered, SubmitCase
 from services.intake.domain.protection import SCREENING_REASON, reveal_free_text, reveal_petitioner
 from services.intake.domain.screening import ScreeningResult, ScreeningRulesError
@@ -26,6 +27,9 @@ READERS = (
 # Roles whose work needs the petitioner's identity in clear (calling back, verifying); each read is audited.
 PII_READERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.SUPERVISOR)
 SCREENERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.SUPERVISOR)
+# A unit reads in intake only the confidential reports it is given (the discipline-inspection unit reads
+# the reporter's text here; every read is audited).
+UNIT_ROLES = (Role.UNIT_HANDLER, Role.UNIT_LEADER)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 
@@ -113,6 +117,26 @@ def registration_view(
     }
 
 
+def _units_on(case: dict[str, Any]) -> list[str]:
+    """The units the case is assigned to, as intake learnt from dispatch.case.assigned."""
+    assignment = case.get("assignment") or {}
+    lead = assignment.get("lead_unit_code")
+    return assignment.get("unit_codes") or ([lead] if lead else [])
+
+
+async def _readable(intake: Intake, user: Principal, case_id: str, what: str) -> dict[str, Any]:
+    """The case, if the caller may read it (`404` otherwise, as for an absent case); a confidential
+    report may be read only by its units and the county's named roles, and each read is audited."""
+    case = await intake.cases.get(case_id)
+    if case is not None:
+        confidential = bool(case.get("confidential"))
+        if (confidential or user.role in READERS) and await intake.confidentiality.admit(
+            user, case_id, unit_codes=_units_on(case), confidential=confidential, what=what
+        ):
+            return case
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
+
+
 @router.get(
     "/cases/{case_id}", summary="A case's registration; personal data masked unless asked and entitled"
 )
@@ -124,13 +148,12 @@ async def get_case(
     reason: Annotated[str | None, Query(max_length=200, description="why the clear read is needed")] = None,
 ) -> dict[str, Any]:
     """The registration as intake holds it."""
-    require_roles(user, *READERS)
-    case = await intake.cases.get(case_id)
-    if case is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
+    require_roles(user, *READERS, *UNIT_ROLES)
+    case = await _readable(intake, user, case_id, "intake registration" + (" unmasked" if unmask else ""))
     if not unmask:
         return registration_view(case)
-    require_roles(user, *PII_READERS)
+    if not (case.get("confidential") and user.unit in _units_on(case)):  # a report's unit may call back
+        require_roles(user, *PII_READERS)
     if not reason or not reason.strip():
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -162,9 +185,7 @@ async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict
 async def get_petitioner_history(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """How often this petitioner has come, repeats, and the last outcome (found by keyed hash)."""
     require_roles(user, *PII_READERS, Role.COUNTY_LEADER)
-    case = await intake.cases.get(case_id)
-    if case is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
+    case = await _readable(intake, user, case_id, "petitioner history")
     who = case.get("petitioner_hash")
     if who is None:
         return {"known": False, "reason": "anonymous or no ID number or phone given"}
@@ -194,7 +215,9 @@ async def screening_queue(
 ) -> dict[str, Any]:
     """The manual screening queue."""
     require_roles(user, *SCREENERS, Role.ADMIN)
-    docs = await intake.cases.screening_queue(limit=limit, skip=offset)
+    hidden = intake.confidentiality.list_filter(user)  # a confidential report only to its named roles
+    docs = await intake.cases.screening_queue(limit=limit, skip=offset, extra=hidden)
+    await intake.confidentiality.shown(user, docs, "screening queue", key="_id")
     return {"items": [registration_view(d) for d in docs]}
 
 
@@ -206,6 +229,7 @@ async def screen_case(
 ) -> Registered:
     """Record a person's screening decision."""
     require_roles(user, *SCREENERS)
+    await _readable(intake, user, case_id, "manual screening")
     if body.outcome == "answered" and not body.answer:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,

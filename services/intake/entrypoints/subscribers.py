@@ -119,6 +119,8 @@ async def note_assignment(delivery: Delivery, *, intake: Intake) -> None:
     assignment = {
         "lead_unit_code": data["lead_unit"]["code"],
         "lead_unit_name": data["lead_unit"]["name"],
+        # the units that may read a confidential report's registration (dispatch_common/auth.may_see)
+        "unit_codes": [data["lead_unit"]["code"], *(u["code"] for u in data.get("assisting_units") or [])],
         "due_at": datetime.fromisoformat(handling[0]["due_at"]) if handling else None,
         "noted_at": intake.clock.now(),
     }

@@ -62,9 +62,12 @@ class Messages:
         cursor = self.notifications.find({"case_id": case_id}, HIDDEN).sort([("created_ts", ASCENDING)])
         return [doc async for doc in cursor]
 
-    async def with_status(self, status: str, limit: int) -> list[dict[str, Any]]:
-        """Messages in one state (e.g. `dead`, for operators), newest first."""
-        cursor = self.notifications.find({"status": status}, HIDDEN).sort([("created_ts", DESCENDING)])
+    async def with_status(
+        self, status: str, limit: int, extra: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Messages in one state (e.g. `dead`, for operators), newest first (`extra`: more conditions)."""
+        query = {"status": status, **(extra or {})}
+        cursor = self.notifications.find(query, HIDDEN).sort([("created_ts", DESCENDING)])
         return [doc async for doc in cursor.limit(limit)]
 
     async def due(self, channel: str, now_ms: int, limit: int) -> list[dict[str, Any]]:

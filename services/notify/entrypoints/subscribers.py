@@ -75,6 +75,7 @@ def register(notify: "Notify") -> None:
         timezone=notify.timezone,
         quiet=notify.quiet,
         county_name=notify.county_name,
+        confidential_readers=notify.confidentiality.readers,
     )
 
     async def on_events(deliveries: list[Delivery]) -> dict[str, BaseException]:

@@ -61,6 +61,7 @@ def worklist_entry(doc: dict[str, Any], unit: str, role: str) -> dict[str, Any]:
         "village": jurisdiction.get("village"),
         "tier": doc.get("tier"),
         "assigned_ts": to_ms(doc.get("assigned_at")),
+        "confidential": bool(doc.get("confidential")),
     }
 
 

@@ -51,21 +51,30 @@ def new_case_file(
         "deadlines": [],
         "alarms_fired": [],
         "next_alarm_ts": None,
+        "confidential": False,
     }
+
+
+def _confidential(doc: dict[str, Any], said: bool) -> dict[str, bool]:
+    """A case is confidential once any event says so (in whatever order they come); nothing lifts it."""
+    return {"confidential": bool(doc.get("confidential")) or said}
 
 
 def received(doc: dict[str, Any], data: CaseReceivedView) -> Step | None:
     """A registered case's file counts its deadlines from registration."""
-    if doc.get("received_at") is not None:
-        return None
-    return Step({"received_at": data.received_at, "channel": data.channel})
+    changes: dict[str, Any] = {}
+    if doc.get("received_at") is None:
+        changes |= {"received_at": data.received_at, "channel": data.channel}
+    if data.confidential and not doc.get("confidential"):
+        changes |= _confidential(doc, data.confidential)
+    return Step(changes) if changes else None
 
 
 def screened(doc: dict[str, Any], data: CaseScreenedView, *, at: datetime) -> Step:
     """Intake's screening outcome; a decided outcome meets the acceptance notice."""
     changes: dict[str, Any] = {
         "screening": data.model_dump(include={"outcome", "reason", "nature"}),
-        "confidential": data.confidential,
+        **_confidential(doc, data.confidential),
         "channel": doc.get("channel") or data.channel,
         "repeat": bool((data.links or {}).get("repeat_of")),
     }
@@ -99,8 +108,10 @@ def routed(
     if doc["status"] in ANSWERED:
         late = {"revision": data.revision, "queue": data.queue, "at": now}
         late["lead_unit"] = data.lead_unit.model_dump() if data.lead_unit else None
-        return Step({"routed_event_id": event.id, "route_revision": data.revision, "late_route": late})
+        late_changes = {"routed_event_id": event.id, "route_revision": data.revision, "late_route": late}
+        return Step(late_changes | _confidential(doc, data.confidential))
     changes: dict[str, Any] = {
+        **_confidential(doc, data.confidential),
         "routed_event_id": event.id,
         "route_revision": data.revision,
         "jurisdiction": data.jurisdiction,
