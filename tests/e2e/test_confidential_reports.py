@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from devtools.nats_auth import connect_options
 from tests.e2e.conftest import Api
 from tests.e2e.flow import wait_for
 
@@ -248,7 +249,7 @@ def test_the_events_carry_nothing_that_names_or_places_the_reporter(stack, repor
 
         from tests.helpers import events_on
 
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats.connect(stack.nats_url, **connect_options(stack.keys_dir, "ops"))
         try:
             return await events_on(nc, "dispatch.>")  # each validated against proto/ as it is read
         finally:
@@ -322,7 +323,7 @@ def test_a_case_made_confidential_at_manual_screening_leaked_nothing_before(stac
 
         from tests.helpers import events_on
 
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats.connect(stack.nats_url, **connect_options(stack.keys_dir, "ops"))
         try:
             return await events_on(nc, "dispatch.case.>")
         finally:
