@@ -40,15 +40,27 @@ SYSTEM_PARAMETER = {
 }
 
 
+FEED_PARAMETER = {
+    "feed": {
+        "description": "Whose outcome feed: an external system's id in data/ingress/systems.json (e.g. "
+        "hotline-12345), whose user alone may read it, or open311.<client> for an Open311 client (its "
+        "webhook hears it, through notify)."
+    }
+}
+
+
 def _channel(event_type: str) -> tuple[str, str]:
-    """Where events of a type travel: the subject (with {system} for an external system's) and the
-    stream it is stored in."""
+    """Where events of a type travel: the subject (with {system} or {feed} for an external system's)
+    and the stream it is stored in."""
     if event_type == subjects.INGRESS_CASE_SUBMIT:
         return subjects.ingress_subject("{system}", event_type), "INGRESS_<SYSTEM>, one per system"
     if event_type in OUTCOME_TYPES:
         durable = subjects.outcome_durable("{system}")
-        stream = f"OUTCOMES_<SYSTEM>, one per system, read through the consumer {durable}"
-        return subjects.outcome_subject("{system}", event_type), stream
+        stream = (
+            f"OUTCOMES_<SYSTEM>, one per system, read through the consumer {durable} or consumers the "
+            "system makes to replay (OUTCOMES_OPEN311 for the Open311 clients)"
+        )
+        return subjects.outcome_subject("{feed}", event_type), stream
     return event_type, subjects.stream_of(event_type)
 
 
@@ -72,6 +84,8 @@ def build() -> dict[str, Any]:
         }
         if "{system}" in address:
             channels[key]["parameters"] = SYSTEM_PARAMETER
+        if "{feed}" in address:
+            channels[key]["parameters"] = FEED_PARAMETER
         messages[key] = {
             "name": event_type,
             "title": schema.get("title", event_type),
@@ -111,9 +125,11 @@ def build() -> dict[str, Any]:
                 "stream's window are dropped) and a W3C traceparent. Events of the platform are on the "
                 f"{subjects.DISPATCH_STREAM} stream ({subjects.DISPATCH_SUBJECTS}), each on the subject that "
                 "is its type. An external system publishes only into its own subtree ingress.<system>.> "
-                "(its own stream INGRESS_<SYSTEM>, so message ids are scoped per system) and reads its "
-                "answers, published on outcome.<system>.>, only from the consumer outcome-<system> of its "
-                "own stream OUTCOMES_<SYSTEM>; the event type stays the one in proto/. Every publisher and "
+                "(its own stream INGRESS_<SYSTEM>, so message ids are scoped per system), in the structured "
+                "or the binary mode of the CloudEvents NATS binding, and reads the outcome feed of what it "
+                "submitted, published on outcome.<system>.case.<event>, only from its own stream "
+                "OUTCOMES_<SYSTEM> (the consumer outcome-<system>, or consumers it makes to replay from a "
+                "time or a sequence); the event type is the subject without the system. Every publisher and "
                 "reader is a NATS user allowed only its own subjects (docs/architecture.md). What a "
                 f"consumer cannot process is dead-lettered on {subjects.DLQ_STREAM} as dlq.<consumer> "
                 "with the reason."

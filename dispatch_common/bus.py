@@ -19,7 +19,18 @@ from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from dispatch_common import metrics, nats_connect, subjects
-from dispatch_common.consumer import BatchHandler, Consumer, ConsumerLoop, Delivery, Reject, one_at_a_time
+from dispatch_common.consumer import (
+    BatchHandler,
+    Consumer,
+    ConsumerLoop,
+    Decoder,
+    Delivery,
+    Reject,
+    Validator,
+    one_at_a_time,
+    structured_json,
+)
+from dispatch_common.contracts import validate_event
 from dispatch_common.nats_permissions import Consumer as ConsumerEntry
 from dispatch_common.settings import ServiceSettings
 from dispatch_common.streams import ensure_consumer, ensure_stream, platform_streams
@@ -147,12 +158,15 @@ class Bus:
         data_model: type[BaseModel] | None = None,
         stream: str = subjects.DISPATCH_STREAM,
         inbox: bool = True,
+        decode: Decoder = structured_json,
+        validate: Validator = validate_event,
     ) -> None:
         """Register a durable pull consumer with a per-message handler; must be called before start().
 
         `inbox`: keep processed-events markers and skip what was applied before. A handler that is
         idempotent on its own (derived ids, version guards) may do without, and save two round trips
-        per batch.
+        per batch. `decode` and `validate`: how a message becomes a checked event document (an
+        ingress reads both CloudEvents modes and answers what the envelope check leaves to it).
         """
         self.consume_batch(
             filter_subjects=(subject,),
@@ -161,6 +175,8 @@ class Bus:
             data_models={subject: data_model} if data_model else {},
             stream=stream,
             inbox=inbox,
+            decode=decode,
+            validate=validate,
         )
 
     def consume_batch(
@@ -172,6 +188,8 @@ class Bus:
         data_models: dict[str, type[BaseModel]] | None = None,
         stream: str = subjects.DISPATCH_STREAM,
         inbox: bool = True,
+        decode: Decoder = structured_json,
+        validate: Validator = validate_event,
     ) -> None:
         """Register a durable pull consumer whose handler takes a fetched batch (dispatch_common/
         consumer.py); `data_models` types the data of each event type; must be called before start()."""
@@ -182,6 +200,8 @@ class Bus:
             handler=handler,
             data_models=data_models or {},
             inbox=self._processed if inbox else None,
+            decode=decode,
+            validate=validate,
         )
         self._loops.append(ConsumerLoop(self, consumer))
         filters = filter_subjects[0] if len(filter_subjects) == 1 else filter_subjects

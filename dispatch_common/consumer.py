@@ -75,6 +75,17 @@ class Delivery:
 
 # A batch handler returns the failures by event id; the other deliveries were applied.
 BatchHandler = Callable[[list[Delivery]], Awaitable[dict[str, BaseException]]]
+# How a consumer reads a message into an event document (JSON), and checks it against proto/.
+Decoder = Callable[[Msg], dict[str, Any]]
+Validator = Callable[[dict[str, Any]], None]
+
+
+def structured_json(msg: Msg) -> dict[str, Any]:
+    """The platform's own messages: the event in the JSON event format as the payload."""
+    document = json.loads(msg.data)
+    if not isinstance(document, dict):
+        raise ContractError("envelope: not a JSON object")
+    return document
 
 
 @dataclass
@@ -87,6 +98,8 @@ class Consumer:
     handler: BatchHandler
     data_models: dict[str, type[BaseModel]] = field(default_factory=dict)
     inbox: AsyncCollection | None = None  # processed-events markers, for handlers that need them
+    decode: Decoder = structured_json  # an ingress also reads the binary mode of CloudEvents
+    validate: Validator = validate_event  # an ingress checks the envelope only, and answers the rest
 
     def config(self, *, max_deliver: int, ack_wait: float) -> ConsumerConfig:
         """The consumer's configuration on the server."""
@@ -228,10 +241,8 @@ class ConsumerLoop:
         for item in items:
             raw = item.msg
             try:
-                document = json.loads(raw.data)
-                if not isinstance(document, dict):
-                    raise ContractError("envelope: not a JSON object")
-                validate_event(document)
+                document = self.consumer.decode(raw)
+                self.consumer.validate(document)
                 event = Envelope.model_validate(document)
                 model = self.consumer.data_models.get(event.type)
                 data = model.model_validate(event.data) if model else None

@@ -17,10 +17,15 @@ _DERIVED_NAMESPACE = uuid.UUID("6f1f8c2e-0d6c-4c5e-9a3b-3c1d2b8e7a10")
 
 
 class Envelope(BaseModel):
-    """A CloudEvents 1.0 event in structured JSON mode; `type` is also the NATS subject, unless the
-    event is `Addressed` to another one."""
+    """A CloudEvents 1.0 event in the JSON event format; `type` is also the NATS subject, unless the
+    event is `Addressed` to another one.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    Extension attributes are kept as extra fields (`model_extra`), as the JSON format carries them
+    beside the others; proto/schemas/envelope.json checks their names and values before a model is
+    made. `time` is required here: the platform's events always carry it, and a submission without
+    one is given the time JetStream stored it (dispatch_common/cloudevents_nats.py)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     specversion: str = SPEC_VERSION
     id: str = Field(min_length=1, max_length=128)
@@ -29,7 +34,13 @@ class Envelope(BaseModel):
     time: datetime
     subject: str | None = Field(default=None, max_length=128)
     datacontenttype: str = "application/json"
+    dataschema: str | None = Field(default=None, max_length=2048)
     data: dict[str, Any]
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        """The event's extension attributes (none on the platform's own events)."""
+        return dict(self.model_extra or {})
 
     def to_bytes(self) -> bytes:
         """Serialize for the wire."""

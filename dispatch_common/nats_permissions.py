@@ -66,9 +66,11 @@ PRODUCERS: dict[str, str] = {
 }
 """Platform event type -> the service that publishes it (on the subject that is the type)."""
 
-# What intake answers an external system, on outcome.<system>.<...> (the system's own subtree).
-OUTCOME_TYPES = (s.INGRESS_CASE_ACCEPTED, s.INGRESS_CASE_REJECTED)
+# The outcome feed intake publishes for each system, on outcome.<system>.<...> (the system's own
+# subtree), and for the Open311 clients on outcome.open311.<client>.<...>.
+OUTCOME_TYPES = s.OUTCOME_TYPES
 OUTCOME_PRODUCER = "intake"
+FEED_PUSHER = "notify"  # delivers a feed as signed webhooks to a system that has one
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,17 @@ class Consumer:
     subject: str | tuple[str, ...]  # what it filters: one subject, or several
     stream: str = s.DISPATCH_STREAM
 
+
+# Intake keeps what a case's followers (a feed's system, an Open311 client) hear of its later life.
+INTAKE_LIFECYCLE = (
+    s.CASE_ASSIGNED,
+    s.CASE_PROGRESSED,
+    s.CASE_EXTENDED,
+    s.CASE_REPLIED,
+    s.CASE_FOLLOWED_UP,
+    s.CASE_REOPENED,
+    s.CASE_CLOSED,
+)
 
 # Notify takes every event type it speaks on through one consumer (services/notify/entrypoints).
 NOTIFY_SUBJECTS = (
@@ -113,7 +126,7 @@ NOTIFY_SUBJECTS = (
 
 
 CONSUMERS: tuple[Consumer, ...] = (
-    Consumer(s.INTAKE_ON_ASSIGNED, "intake", s.CASE_ASSIGNED),
+    Consumer(s.INTAKE_ON_LIFECYCLE, "intake", INTAKE_LIFECYCLE),
     Consumer(s.ROUTING_ON_SCREENED, "routing", s.CASE_SCREENED),
     Consumer(s.SUPERVISION_CASE_FILE, "supervision", s.DISPATCH_SUBJECTS),
     Consumer(s.MEDIATION_ON_ROUTED, "mediation", s.CASE_ROUTED),
@@ -140,8 +153,16 @@ def outcome_consumer(system: ExternalSystem) -> Consumer:
     )
 
 
+def feed_consumer(feed: str) -> Consumer:
+    """Notify's consumer of a feed it delivers as webhooks (a system's, or an Open311 client's)."""
+    return Consumer(
+        s.feed_pusher_durable(feed), FEED_PUSHER, s.outcome_subjects(feed), s.stream_of(f"outcome.{feed}")
+    )
+
+
 def consumers_of(service: str, systems: Iterable[ExternalSystem] = ()) -> tuple[Consumer, ...]:
-    """The consumers a service reads, in the table's order."""
+    """The consumers a service reads, in the table's order (notify's feed consumers are made only for
+    the feeds with a webhook, so they are not listed here: see feed_consumer)."""
     own = [c for c in CONSUMERS if c.service == service]
     if service == OUTCOME_PRODUCER:
         own += [ingress_consumer(system) for system in systems]
@@ -149,11 +170,16 @@ def consumers_of(service: str, systems: Iterable[ExternalSystem] = ()) -> tuple[
 
 
 def streams_of(service: str, systems: Iterable[ExternalSystem] = ()) -> tuple[str, ...]:
-    """The streams a service declares at start: DISPATCH and DLQ; intake also each system's two."""
+    """The streams a service declares at start: DISPATCH and DLQ; intake also each system's two and the
+    Open311 clients' outcome stream; notify the outcome streams it may deliver as webhooks."""
     streams = [s.DISPATCH_STREAM, s.DLQ_STREAM]
     if service == OUTCOME_PRODUCER:
         for system in systems:
             streams += [s.ingress_stream(system.id), s.outcome_stream(system.id)]
+    if service in (OUTCOME_PRODUCER, FEED_PUSHER):
+        if service == FEED_PUSHER:
+            streams += [s.outcome_stream(system.id) for system in systems]
+        streams.append(s.outcome_stream(s.OPEN311_FEED))
     return tuple(streams)
 
 
@@ -168,10 +194,14 @@ class Permissions:
 
     publish: tuple[str, ...]
     subscribe: tuple[str, ...]
+    deny_publish: tuple[str, ...] = ()  # exceptions to what `publish` allows with a wildcard
 
     def to_config(self) -> dict[str, dict[str, list[str]]]:
         """The `permissions` block of a user in the server configuration."""
-        return {"publish": {"allow": list(self.publish)}, "subscribe": {"allow": list(self.subscribe)}}
+        publish: dict[str, list[str]] = {"allow": list(self.publish)}
+        if self.deny_publish:
+            publish["deny"] = list(self.deny_publish)
+        return {"publish": publish, "subscribe": {"allow": list(self.subscribe)}}
 
 
 def _api(*names: str) -> list[str]:
@@ -214,14 +244,39 @@ def service_permissions(service: str, systems: Iterable[ExternalSystem] = ()) ->
         for system in systems:
             publish += _creating(outcome_consumer(system))  # made for the system; only it reads it
             publish += [s.outcome_subject(system.id, t) for t in OUTCOME_TYPES]
+        publish += [s.outcome_subject(s.open311_feed("*"), t) for t in OUTCOME_TYPES]
+    if service == FEED_PUSHER:
+        for system in systems:
+            publish += [*_creating(feed_consumer(system.id)), *_reading(feed_consumer(system.id))]
+        # one consumer per Open311 client on their shared stream, named notify-feed-<client>
+        clients = Consumer(
+            "*", FEED_PUSHER, s.outcome_subjects(s.OPEN311_FEED), s.outcome_stream(s.OPEN311_FEED)
+        )
+        publish += [*_creating(clients), *_reading(clients)]
     return Permissions(publish=tuple(dict.fromkeys(publish)), subscribe=(f"{inbox_prefix(service)}.>",))
 
 
 def system_permissions(system: ExternalSystem) -> Permissions:
-    """An external system's user: publish into its own ingress subtree, read its own outcome consumer."""
+    """An external system's user: publish into its own ingress subtree; read its own outcome stream
+    through the consumer the platform made for it, or through consumers it makes itself to replay from
+    a time or a sequence (any name, any filter: the stream holds only its own outcomes), and delete
+    those; never touch the consumer notify delivers its webhooks from."""
+    stream = s.outcome_stream(system.id)
+    replay = Consumer("*", system.id, s.outcome_subjects(system.id), stream)
+    pusher = feed_consumer(system.id)
+    publish = [
+        s.ingress_subjects(system.id),
+        *_reading(outcome_consumer(system)),
+        *_api(f"STREAM.INFO.{stream}"),
+        *_creating(replay),
+        *_api(f"CONSUMER.CREATE.{stream}", f"CONSUMER.DELETE.{stream}.*"),
+        *_reading(replay),
+    ]
+    deny = [*_creating(pusher), *_reading(pusher), *_api(f"CONSUMER.DELETE.{stream}.{pusher.durable}")]
     return Permissions(
-        publish=(s.ingress_subjects(system.id), *_reading(outcome_consumer(system))),
+        publish=tuple(dict.fromkeys(publish)),
         subscribe=(f"{inbox_prefix(system.id)}.>",),
+        deny_publish=tuple(dict.fromkeys(deny)),
     )
 
 

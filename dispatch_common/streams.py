@@ -68,12 +68,33 @@ def platform_streams(settings: ServiceSettings) -> list[StreamConfig]:
     ]
 
 
+def outcome_stream(settings: ServiceSettings, feed: str) -> StreamConfig:
+    """OUTCOMES_<FEED>: what one system (or, for `open311`, the Open311 clients) is told.
+
+    A full outcome stream drops its oldest answers, so that a system that stopped reading never holds
+    up the platform."""
+    return _stream(
+        settings,
+        subjects.outcome_stream(feed),
+        subjects.outcome_subjects(feed),
+        max_age_days=settings.stream_outcomes_max_age_days,
+        max_bytes=settings.stream_outcomes_max_bytes,
+        discard=DiscardPolicy.OLD,
+        max_consumers=16,  # room for the consumers a system may make itself (replay) and notify's
+    )
+
+
+def open311_outcome_stream(settings: ServiceSettings) -> StreamConfig:
+    """OUTCOMES_OPEN311: the outcome feeds of every Open311 client (outcome.open311.<client>.>), which
+    notify delivers to each client's webhook."""
+    return outcome_stream(settings, subjects.OPEN311_FEED)
+
+
 def system_streams(settings: ServiceSettings, system: ExternalSystem) -> list[StreamConfig]:
     """A system's INGRESS_<SYSTEM> and OUTCOMES_<SYSTEM>, which intake declares.
 
-    A full ingress refuses the system's next submission (its publish fails and it retries later); a
-    full outcome stream drops its oldest answers, so that a system that stopped reading never holds up
-    the platform. Each system has its own streams, so one system's flood or silence touches no other.
+    A full ingress refuses the system's next submission (its publish fails and it retries later).
+    Each system has its own streams, so one system's flood or silence touches no other.
     """
     return [
         _stream(
@@ -84,15 +105,7 @@ def system_streams(settings: ServiceSettings, system: ExternalSystem) -> list[St
             max_bytes=settings.stream_ingress_max_bytes,
             discard=DiscardPolicy.NEW,
         ),
-        _stream(
-            settings,
-            subjects.outcome_stream(system.id),
-            subjects.outcome_subjects(system.id),
-            max_age_days=settings.stream_outcomes_max_age_days,
-            max_bytes=settings.stream_outcomes_max_bytes,
-            discard=DiscardPolicy.OLD,
-            max_consumers=16,  # room for the consumers a system may later make itself (replay)
-        ),
+        outcome_stream(settings, system.id),
     ]
 
 

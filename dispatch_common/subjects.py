@@ -51,11 +51,36 @@ REFERRAL_CRISIS = "dispatch.referral.crisis"
 NOTIFICATION_SENT = "dispatch.notification.sent"
 NOTIFICATION_FAILED = "dispatch.notification.failed"
 
-# What external systems submit (on ingress.<system>.case.submit) and are answered (on
-# outcome.<system>.case.accepted|rejected); the types stay as the contract in proto/ names them.
+# What external systems submit (on ingress.<system>.case.submit), and the outcome feed of what they
+# submitted (on outcome.<system>.case.<event>): the type is the subject without the system.
 INGRESS_CASE_SUBMIT = "ingress.case.submit"
-INGRESS_CASE_ACCEPTED = "ingress.case.accepted"
-INGRESS_CASE_REJECTED = "ingress.case.rejected"
+OUTCOME_RECEIVED = "outcome.case.received"
+OUTCOME_REJECTED = "outcome.case.rejected"
+OUTCOME_ACCEPTED = "outcome.case.accepted"
+OUTCOME_REFUSED = "outcome.case.refused"
+OUTCOME_ASSIGNED = "outcome.case.assigned"
+OUTCOME_PROGRESSED = "outcome.case.progressed"
+OUTCOME_EXTENDED = "outcome.case.extended"
+OUTCOME_REPLIED = "outcome.case.replied"
+OUTCOME_RATED = "outcome.case.rated"
+OUTCOME_REOPENED = "outcome.case.reopened"
+OUTCOME_CLOSED = "outcome.case.closed"
+OUTCOME_TYPES = (
+    OUTCOME_RECEIVED,
+    OUTCOME_REJECTED,
+    OUTCOME_ACCEPTED,
+    OUTCOME_REFUSED,
+    OUTCOME_ASSIGNED,
+    OUTCOME_PROGRESSED,
+    OUTCOME_EXTENDED,
+    OUTCOME_REPLIED,
+    OUTCOME_RATED,
+    OUTCOME_REOPENED,
+    OUTCOME_CLOSED,
+)
+"""The outcome feed, in the order a case goes through it (rejected: a submission not registered)."""
+OPEN311_FEED = "open311"
+"""The feed of Open311 clients: outcome.open311.<client>.case.<event>, in one stream OUTCOMES_OPEN311."""
 
 ALL_EVENT_TYPES = (
     CASE_RECEIVED,
@@ -98,13 +123,12 @@ ALL_EVENT_TYPES = (
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,
     INGRESS_CASE_SUBMIT,
-    INGRESS_CASE_ACCEPTED,
-    INGRESS_CASE_REJECTED,
+    *OUTCOME_TYPES,
 )
 
 # Durable consumers, one per (service, purpose). Replicas of a service share them. Per external system
 # there are two more (functions below): intake's on its ingress, and the one it reads its answers from.
-INTAKE_ON_ASSIGNED = "intake-case-assigned"
+INTAKE_ON_LIFECYCLE = "intake-case-lifecycle"  # the lifecycle a case's followers hear of
 ROUTING_ON_SCREENED = "routing-case-screened"
 SUPERVISION_CASE_FILE = "supervision-case-file"
 MEDIATION_ON_ROUTED = "mediation-case-routed"
@@ -137,21 +161,38 @@ def outcome_subjects(system: str) -> str:
     return f"{OUTCOME_PREFIX}.{system}.>"
 
 
-def _rest(event_type: str) -> str:
-    prefix, _, rest = event_type.partition(".")
-    if prefix != INGRESS_PREFIX or not rest:
-        raise ValueError(f"{event_type} is no event type of the ingress")
+def _rest(event_type: str, prefix: str) -> str:
+    first, _, rest = event_type.partition(".")
+    if first != prefix or not rest:
+        raise ValueError(f"{event_type} is no event type of the {prefix} subtree")
     return rest
 
 
 def ingress_subject(system: str, event_type: str) -> str:
     """Where a system publishes an event of a type: ingress.case.submit -> ingress.<system>.case.submit."""
-    return f"{INGRESS_PREFIX}.{system}.{_rest(event_type)}"
+    return f"{INGRESS_PREFIX}.{system}.{_rest(event_type, INGRESS_PREFIX)}"
 
 
-def outcome_subject(system: str, event_type: str) -> str:
-    """Where a system's answer of a type goes: ingress.case.accepted -> outcome.<system>.case.accepted."""
-    return f"{OUTCOME_PREFIX}.{system}.{_rest(event_type)}"
+def outcome_subject(feed: str, event_type: str) -> str:
+    """Where an outcome of a type goes: outcome.case.closed -> outcome.<feed>.case.closed; the feed is a
+    system's id, or open311.<client> for an Open311 client."""
+    return f"{OUTCOME_PREFIX}.{feed}.{_rest(event_type, OUTCOME_PREFIX)}"
+
+
+def open311_feed(client: str) -> str:
+    """The feed of one Open311 client (its outcomes go to its webhook, through notify)."""
+    return f"{OPEN311_FEED}.{client}"
+
+
+def outcome_type(subject: str) -> str:
+    """The event type of an outcome subject: outcome.<feed>.case.closed -> outcome.case.closed."""
+    parts = subject.split(".")
+    return ".".join([parts[0], *parts[-2:]])
+
+
+def feed_of(subject: str) -> str:
+    """The feed an outcome subject belongs to: a system's id, or open311.<client>."""
+    return ".".join(subject.split(".")[1:-2])
 
 
 def intake_ingress_durable(system: str) -> str:
@@ -162,6 +203,13 @@ def intake_ingress_durable(system: str) -> str:
 def outcome_durable(system: str) -> str:
     """The consumer the platform creates for a system to read its answers from."""
     return f"outcome-{system}"
+
+
+def feed_pusher_durable(feed: str) -> str:
+    """Notify's consumer of a feed it delivers as webhooks: `notify-feed` on a system's own stream,
+    `notify-feed-<client>` on the Open311 clients' shared one."""
+    system, _, client = feed.partition(".")
+    return f"notify-feed-{client}" if system == OPEN311_FEED and client else "notify-feed"
 
 
 def stream_of(subject: str) -> str:

@@ -2,8 +2,8 @@
 
 import dataclasses
 import hashlib
+import json
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,7 @@ from dispatch_common.auth import Principal
 from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.envelope import Outgoing, derived_event_id, make_event
 from services.intake.bootstrap import Intake
+from services.intake.domain import feed
 from services.intake.domain.disclosure import disclosed
 from services.intake.domain.duplicates import CaseSnapshot, Links
 from services.intake.domain.events import CaseReceived, CaseScreened, PetitionerView
@@ -52,9 +53,38 @@ def case_id_for(cmd: SubmitCase, *, caller: str, idempotency_key: str | None) ->
     return str(uuid.uuid4())
 
 
-def request_hash(cmd: SubmitCase) -> str:
-    """A fingerprint of the request, to tell a retry from a different request under the same key."""
-    return hashlib.sha256(cmd.model_dump_json(exclude_none=True).encode()).hexdigest()
+def request_hash(cmd: SubmitCase, extra: dict[str, Any] | None = None) -> str:
+    """A fingerprint of the request, to tell a retry from a different request under the same key
+    (`extra`: what the door adds, e.g. an Open311 request's service_code and attributes)."""
+    text = cmd.model_dump_json(exclude_none=True)
+    if extra:
+        text += json.dumps(extra, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Door:
+    """How a submission came in: `nats`, `http` or `open311`; the feed its system hears the case's
+    outcomes on (none for staff's own submissions); the NATS submission's event id; what an Open311
+    request adds (client, service_code as the category hint, attributes)."""
+
+    kind: str = "http"
+    feed: str | None = None
+    submission_id: str | None = None
+    open311: dict[str, Any] | None = None
+
+    @property
+    def category_hint(self) -> str | None:
+        """The category the submitter chose (an Open311 service_code), which routing weighs."""
+        return (self.open311 or {}).get("service_code")
+
+
+def http_door(intake: Intake, cmd: SubmitCase) -> Door:
+    """An HTTP submission: its external reference's system hears the outcomes, when it is a system of
+    the systems file."""
+    ref = cmd.external_ref
+    known = {s.id for s in intake.systems}
+    return Door("http", feed=ref.system if ref is not None and ref.system in known else None)
 
 
 def _registered(case: dict[str, Any]) -> Registered:
@@ -99,6 +129,7 @@ def screened_event(
         **result.model_dump(exclude={"evidence"}),  # the evidence stays with the registration
         "screened_by": screened_by,
         "links": case.get("links") or _no_links(),
+        "category_hint": case.get("category_hint"),
     }
     return make_event(
         type=subjects.CASE_SCREENED,
@@ -120,13 +151,15 @@ async def register_case(
     intake: Intake,
     caller: Principal,
     idempotency_key: str | None = None,
-    also: Callable[[Registered], list[Outgoing]] | None = None,
-    category_hint: str | None = None,
+    door: Door | None = None,
 ) -> Submission:
-    """Register a submission: number it, protect personal data, screen it, link repeats and incidents."""
+    """Register a submission: number it, protect personal data, screen it, link repeats and incidents;
+    the submitter's feed hears that it was received, and accepted or refused."""
+    door = door or Door()
     case_id = case_id_for(cmd, caller=caller.subject, idempotency_key=idempotency_key)
     retryable = cmd.external_ref is not None or bool(idempotency_key)  # else the id is fresh: no lookup
-    fingerprint = request_hash(cmd) if retryable else None  # what tells a retry from a different request
+    # what tells a retry from a different request
+    fingerprint = request_hash(cmd, door.open311) if retryable else None
     existing = await intake.cases.get(case_id) if retryable else None
     if existing is not None:
         if existing.get("request_hash") != fingerprint:
@@ -198,9 +231,14 @@ async def register_case(
         ],
         "police_incident_no": cmd.police_incident_no,
         "grid_worker": cmd.grid_worker.model_dump() if cmd.grid_worker else None,
-        "category_hint": category_hint,  # the category a 311 app chose (Open311 service_code)
+        "category_hint": door.category_hint,  # the category a 311 app chose (Open311 service_code)
         "external_ref": cmd.external_ref.model_dump() if cmd.external_ref else None,
         "submitted_by": caller.subject,
+        "door": door.kind,
+        "open311": door.open311,
+        "feed": door.feed,  # who hears the outcomes (domain/feed.py)
+        "tracked": bool(door.feed) or door.kind == "open311",  # its lifecycle is kept (domain/lifecycle.py)
+        "assign_seq": 0,
         "request_hash": fingerprint,
         "status": SCREENING_STATUS[result.outcome],
         "screening": result.model_dump(),
@@ -234,7 +272,10 @@ async def register_case(
         case, view, result, screened_by="rules", cause="rules", clock=intake.clock, rules=rules.rules.file
     )
     registered = _registered(case)
-    extra = also(registered) if also else []  # e.g. ingress.case.accepted, stored atomically with the case
+    extra: list[Outgoing] = []  # the feed's first events, stored atomically with the case
+    if door.feed:
+        extra.append(feed.received(case, feed=door.feed, submission_id=door.submission_id, at=now))
+        extra += feed.screened(case, case["screening"], feed=door.feed, by="rules", at=now, cause="rules")
     history = intake.history.entry(snapshot, links, outcome=result.outcome)  # written in the same trip
     if not await intake.cases.add(case, [received, screened, *extra], along=[history]):
         raced = await intake.cases.get(case_id)  # the same key or reference, registered concurrently
@@ -295,6 +336,16 @@ async def _record_screening(
         clock=intake.clock,
         rules=intake.screening.current.rules.file,
     )
-    await intake.cases.save(case, changes, [event])
+    owed: list[Outgoing] = [event]
+    if case.get("feed"):
+        owed += feed.screened(
+            case | changes,
+            changes["screening"],
+            feed=case["feed"],
+            by="person",
+            at=event.time,
+            cause=f"manual|{case['version']}",
+        )
+    await intake.cases.save(case, changes, owed)
     await intake.history.set_outcome(case["_id"], decision.outcome)
     return Registered(case_id=case["_id"], case_no=case["case_no"], status=changes["status"])

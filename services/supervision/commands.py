@@ -28,7 +28,7 @@ from services.supervision.domain.lifecycle import (
     unit_codes,
 )
 from services.supervision.domain.policy import Alarm, Timekeeper, to_ms
-from services.supervision.handlers import SOURCE, save_file
+from services.supervision.handlers import SOURCE, save_file, with_deadlines
 
 log = logging.getLogger("dispatch.supervision")
 
@@ -48,6 +48,11 @@ EVENT_OF_ACTION = {
     "leader_holding": subjects.CASE_SUPERVISED,
     "joint_supervision": subjects.CASE_SUPERVISED,
 }
+
+
+def handling_due(deadlines: list[dict[str, Any]]) -> datetime | None:
+    """The handling limit's due time among a file's deadlines."""
+    return next((d["due_at"] for d in deadlines if d["kind"] == "handling"), None)
 
 
 class CaseNotFound(Exception):
@@ -255,6 +260,13 @@ async def act(
         changes, data = _changes(cmd.action, doc, cmd, caller, now, keeper)
         event_type = subjects.CASE_REOPENED if data.get("reopened") else EVENT_OF_ACTION[cmd.action]
         data["status"] = changes.get("status", doc["status"])
+        if event_type == subjects.CASE_REOPENED or (
+            event_type == subjects.CASE_EXTENDED and data["approved"]
+        ):
+            # the handling limit the change set: what the petitioner and the submitting system are told
+            due = handling_due(with_deadlines(doc, changes, keeper)["deadlines"])
+            if due is not None:
+                data["handling_due_at"] = due
         event = _event(doc, event_type, data, clock, cause=f"{cmd.action}|{doc['version']}")
         return await save_file(files, keeper, doc, changes, [event])
 

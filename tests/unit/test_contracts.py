@@ -37,7 +37,7 @@ def test_the_asyncapi_document_lists_every_event_type_and_is_up_to_date():
     assert addresses[subjects.CASE_ROUTED] == subjects.CASE_ROUTED  # a platform event: its type
     # an external system's: in its own subtree, the type staying the contract's
     assert addresses[subjects.INGRESS_CASE_SUBMIT] == "ingress.{system}.case.submit"
-    assert addresses[subjects.INGRESS_CASE_ACCEPTED] == "outcome.{system}.case.accepted"
+    assert addresses[subjects.OUTCOME_RECEIVED] == "outcome.{feed}.case.received"
     assert text == asyncapi.render(), "proto/asyncapi.yaml is stale: run `make asyncapi`"
 
 

@@ -70,19 +70,39 @@ def test_a_service_may_publish_exactly_the_types_it_produces() -> None:
         ]
     intake = set(service_permissions("intake", SYSTEMS).publish)
     answers = {p for p in intake if p.startswith("outcome.")}
-    assert answers == {subjects.outcome_subject(s.id, t) for s in SYSTEMS for t in OUTCOME_TYPES}
+    feeds = [s.id for s in SYSTEMS] + [subjects.open311_feed("*")]
+    assert answers == {subjects.outcome_subject(f, t) for f in feeds for t in OUTCOME_TYPES}
+    notify = set(service_permissions("notify", SYSTEMS).publish)
+    assert not any(p.startswith("outcome.") for p in notify)  # notify reads the feeds, never writes them
 
 
-def test_a_system_may_publish_in_its_subtree_and_read_its_outcome_consumer_only() -> None:
+def test_a_system_may_publish_in_its_subtree_and_read_and_replay_its_own_outcome_stream_only() -> None:
     grid = next(s for s in SYSTEMS if s.id == "grid-app")
     permissions = system_permissions(grid)
     stream, durable = "OUTCOMES_GRID_APP", "outcome-grid-app"
+    api = "$JS.API."
     assert set(permissions.publish) == {
         "ingress.grid-app.>",
-        f"$JS.API.CONSUMER.INFO.{stream}.{durable}",
-        f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{durable}",
+        f"{api}CONSUMER.INFO.{stream}.{durable}",
+        f"{api}CONSUMER.MSG.NEXT.{stream}.{durable}",
         f"$JS.ACK.{stream}.{durable}.>",
+        # replay: consumers of its own stream, which holds only its own outcomes
+        f"{api}STREAM.INFO.{stream}",
+        f"{api}CONSUMER.CREATE.{stream}",
+        f"{api}CONSUMER.CREATE.{stream}.*",
+        f"{api}CONSUMER.CREATE.{stream}.*.>",
+        f"{api}CONSUMER.DURABLE.CREATE.{stream}.*",
+        f"{api}CONSUMER.INFO.{stream}.*",
+        f"{api}CONSUMER.MSG.NEXT.{stream}.*",
+        f"{api}CONSUMER.DELETE.{stream}.*",
+        f"$JS.ACK.{stream}.*.>",
     }
+    assert all(stream in p or p == "ingress.grid-app.>" for p in permissions.publish)
+    # ... except the consumer notify delivers its webhooks from
+    assert f"{api}CONSUMER.MSG.NEXT.{stream}.notify-feed" in permissions.deny_publish
+    assert f"{api}CONSUMER.CREATE.{stream}.notify-feed.>" in permissions.deny_publish
+    assert f"{api}CONSUMER.DELETE.{stream}.notify-feed" in permissions.deny_publish
+    assert permissions.to_config()["publish"]["deny"] == list(permissions.deny_publish)
     assert permissions.subscribe == ("_INBOX_grid-app.>",)
 
 

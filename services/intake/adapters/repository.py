@@ -62,6 +62,25 @@ class CaseRepository:
         """Version-guarded update with the events it owes."""
         await store.save_aggregate(self.cases, current, changes, events)
 
+    async def save_many(
+        self, items: list[tuple[dict[str, Any], dict[str, Any], list[Outgoing]]]
+    ) -> list[dict[str, Any] | None]:
+        """`save` for several cases in one write; None for each that changed meanwhile."""
+        return await store.save_aggregates(self.cases, items)
+
+    async def note_assignment(self, case_id: str, assignment: dict[str, Any], *, seq: int) -> bool:
+        """Set the assignment of a case nobody outside follows, unless a later one was noted; False
+        when the case is followed, noted later, or stored before `tracked` existed (read it whole)."""
+        result = await self.cases.update_one(
+            {"_id": case_id, "tracked": False, "assign_seq": {"$lt": seq}},
+            {"$set": {"assignment": assignment, "assign_seq": seq}},
+        )
+        return result.matched_count == 1
+
+    async def followed(self, case_id: str) -> dict[str, Any] | None:
+        """A case someone outside follows (a feed, an Open311 client), whole; None otherwise."""
+        return await self.cases.find_one({"_id": case_id, "tracked": True})
+
     async def screening_queue(
         self, *, limit: int, skip: int, extra: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:

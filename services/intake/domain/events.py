@@ -55,20 +55,11 @@ class CaseScreened(CaseFacts):
     confidential: bool
     screened_by: str
     links: dict[str, Any]
-
-
-class IngressAccepted(BaseModel):
-    """ingress.case.accepted."""
-
-    external_ref: dict[str, str]
-    case_id: str
-    case_no: str
-    status: str
-    submission_id: str
+    category_hint: str | None = None  # the category the submitter chose (an Open311 service_code)
 
 
 class IngressRejected(BaseModel):
-    """ingress.case.rejected."""
+    """outcome.case.rejected: a submission not registered, with every reason."""
 
     external_ref: dict[str, str] | None
     submission_id: str

@@ -54,7 +54,11 @@ async def submit_case(
     require_roles(user, *SUBMITTERS)
     try:
         submission = await handlers.register_case(
-            body, intake=intake, caller=user, idempotency_key=idempotency_key
+            body,
+            intake=intake,
+            caller=user,
+            idempotency_key=idempotency_key,
+            door=handlers.http_door(intake, body),
         )
     except handlers.IdempotencyConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc

@@ -139,9 +139,8 @@ async def create_request(request: Request, intake: IntakeDeps) -> Any:
             status_code=400,
         )
     caller = Principal(subject=OPEN311_SUBJECT, role=Role.EXTERNAL_SYSTEM)
-    submission = await handlers.register_case(
-        cmd, intake=intake, caller=caller, category_hint=form["service_code"]
-    )
+    door = handlers.Door("open311", open311={"service_code": form["service_code"]})
+    submission = await handlers.register_case(cmd, intake=intake, caller=caller, door=door)
     intake.runtime.nudge()
     case = submission.case
     notice = (case.get("screening") or {}).get("reason")

@@ -1,54 +1,64 @@
-"""Intake's NATS consumers: the ingress for external systems, and what intake learns of assignments.
+"""Intake's NATS consumers: the ingress for external systems, and the lifecycle of the cases it keeps.
 
 Each external system of the systems file submits on ingress.<system>.case.submit (its own stream
-INGRESS_<SYSTEM>; the server lets only that system's user publish there) and hears back on
-outcome.<system>.case.accepted or .rejected (its own stream OUTCOMES_<SYSTEM>, read through the
-consumer outcome-<system> that intake creates and only that system may read). The submitting system is
-the one the subject names, never what the payload says. Intake keeps who handles a case and by when
-(for Open311 readers) from dispatch.case.assigned, never by reading another service's database.
+INGRESS_<SYSTEM>; the server lets only that system's user publish there), as a CloudEvent in the
+structured or the binary mode of the NATS binding (dispatch_common/cloudevents_nats.py), and hears
+back on outcome.<system>.case.<event> (its own stream OUTCOMES_<SYSTEM>, read through the consumer
+outcome-<system> that intake creates, or through consumers the system makes to replay): received or
+rejected at once, then the rest of the case's outcome feed (domain/feed.py). The submitting system is
+the one the subject names, never what the payload says. Intake keeps what a case's followers need
+from supervision's events (services/intake/lifecycle.py), never by reading another service's database.
 """
 
 import logging
-from datetime import datetime
 from typing import Any
 
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from pydantic import ValidationError
 
-from dispatch_common import subjects
+from dispatch_common import cloudevents_nats, subjects
 from dispatch_common.auth import Principal, Role
 from dispatch_common.bus import Delivery
+from dispatch_common.contracts import validate_envelope
 from dispatch_common.envelope import Addressed, Envelope, derived_event_id, make_event
 from dispatch_common.nats_permissions import ingress_consumer, outcome_consumer
-from dispatch_common.streams import system_streams
+from dispatch_common.streams import open311_outcome_stream, system_streams
 from dispatch_common.systems import ExternalSystem
-from services.intake import handlers
+from services.intake import handlers, lifecycle
 from services.intake.bootstrap import Intake
-from services.intake.domain.events import IngressAccepted, IngressRejected
-from services.intake.domain.models import Registered, SubmitCase
+from services.intake.domain import feed
+from services.intake.domain.events import IngressRejected
+from services.intake.domain.models import ExternalRef, SubmitCase
 
 log = logging.getLogger("dispatch.intake.ingress")
 SOURCE = "/dispatch/intake"
 
 
-def _answer(
-    kind: str,
-    submission: Envelope,
-    data: IngressAccepted | IngressRejected,
-    intake: Intake,
-    system: ExternalSystem,
+def _rejection(
+    submission: Envelope, data: IngressRejected, intake: Intake, system: ExternalSystem
 ) -> Addressed:
-    """An answer to a system, in its own outcome subtree; its id is scoped by the system, as the
+    """A rejection, in the system's own outcome subtree; its id is scoped by the system, as the
     submission's id is (two systems may use the same one)."""
+    kind = subjects.OUTCOME_REJECTED
     event = make_event(
         type=kind,
         source=SOURCE,
-        subject=getattr(data, "case_id", None) or submission.id,
+        subject=submission.id,
         event_id=derived_event_id("intake-ingress", system.id, submission.id, kind),
         data=data,
         clock=intake.clock,
     )
     return Addressed(event, subjects.outcome_subject(system.id, kind))
+
+
+def ingress_document(msg: Msg) -> dict[str, Any]:
+    """A submission as a JSON-format document, from either mode of the CloudEvents NATS binding; one
+    without `time` gets the time JetStream stored it."""
+    document = cloudevents_nats.decode(msg.headers, msg.data)
+    if "time" not in document:
+        document["time"] = msg.metadata.timestamp.isoformat()
+    return document
 
 
 async def _publish(answer: Addressed, intake: Intake) -> None:
@@ -70,14 +80,22 @@ def _claims(event: Envelope, system: ExternalSystem) -> list[dict[str, Any]]:
     return errors
 
 
+def _reference(data: dict[str, Any]) -> dict[str, str] | None:
+    """The submission's external reference when it is one (to name in a rejection), else None."""
+    try:
+        return ExternalRef.model_validate(data.get("external_ref")).model_dump()
+    except ValidationError:
+        return None
+
+
 async def submit_from_ingress(delivery: Delivery, *, intake: Intake, system: ExternalSystem) -> None:
     """Register a system's submission; answer accepted (with the case) or rejected (with reasons)."""
     event = delivery.event
-    ref = event.data.get("external_ref") if isinstance(event.data.get("external_ref"), dict) else None
+    ref = _reference(event.data)
 
     async def reject(errors: list[dict[str, Any]]) -> None:
         rejected = IngressRejected(external_ref=ref, submission_id=event.id, errors=errors)
-        await _publish(_answer(subjects.INGRESS_CASE_REJECTED, event, rejected, intake, system), intake)
+        await _publish(_rejection(event, rejected, intake, system), intake)
 
     errors = _claims(event, system)
     try:
@@ -89,48 +107,37 @@ async def submit_from_ingress(delivery: Delivery, *, intake: Intake, system: Ext
     if errors:
         await reject(errors)
         return
-    assert cmd.external_ref is not None  # required by proto/schemas/events/ingress.case.submit.json
-    caller = Principal(subject=f"ingress:{system.id}", role=Role.EXTERNAL_SYSTEM)
-
-    def accepted(registered: Registered) -> list[Addressed]:
-        data = IngressAccepted(
-            external_ref=cmd.external_ref.model_dump(), submission_id=event.id, **registered.model_dump()
+    if cmd.external_ref is None:
+        await reject(
+            [
+                {
+                    "loc": ["data", "external_ref"],
+                    "msg": "a submission names its external_ref",
+                    "type": "missing",
+                }
+            ]
         )
-        return [_answer(subjects.INGRESS_CASE_ACCEPTED, event, data, intake, system)]
-
+        return
+    caller = Principal(subject=f"ingress:{system.id}", role=Role.EXTERNAL_SYSTEM)
+    door = handlers.Door("nats", feed=system.id, submission_id=event.id)
     try:
-        submission = await handlers.register_case(cmd, intake=intake, caller=caller, also=accepted)
+        submission = await handlers.register_case(cmd, intake=intake, caller=caller, door=door)
     except handlers.IdempotencyConflict as exc:
         await reject([{"loc": ["data", "external_ref"], "msg": str(exc), "type": "conflict"}])
         return
     if submission.replayed:  # registered before: tell the sender again which case it is
-        await _publish(accepted(submission.registered)[0], intake)
+        receipt = feed.received(
+            submission.case, feed=system.id, submission_id=event.id, at=intake.clock.now()
+        )
+        await _publish(receipt, intake)
     intake.runtime.nudge()
 
 
-async def note_assignment(delivery: Delivery, *, intake: Intake) -> None:
-    """Remember the lead unit and the handling deadline of an assigned case (idempotent $set).
-
-    Datetimes go inside the ``assignment`` sub-document: the embedded server would store one set at
-    the top level as a string (docs/decisions/0006).
-    """
-    data = delivery.event.data
-    handling = [d for d in data.get("deadlines", []) if d.get("kind") == "handling"]
-    assignment = {
-        "lead_unit_code": data["lead_unit"]["code"],
-        "lead_unit_name": data["lead_unit"]["name"],
-        # the units that may read a confidential report's registration (dispatch_common/auth.may_see)
-        "unit_codes": [data["lead_unit"]["code"], *(u["code"] for u in data.get("assisting_units") or [])],
-        "due_at": datetime.fromisoformat(handling[0]["due_at"]) if handling else None,
-        "noted_at": intake.clock.now(),
-    }
-    await intake.cases.cases.update_one({"_id": data["case_id"]}, {"$set": {"assignment": assignment}})
-
-
 def register(intake: Intake) -> None:
-    """Consume each system's submissions (declaring its streams and its outcome consumer) and
-    dispatch.case.assigned."""
+    """Consume each system's submissions (declaring its streams and its outcome consumer), and the
+    lifecycle of the cases intake keeps."""
     bus = intake.runtime.bus
+    bus.declare_stream(open311_outcome_stream(intake.runtime.settings))
     for system in intake.systems:
 
         async def on_submit(delivery: Delivery, system: ExternalSystem = system) -> None:
@@ -149,14 +156,13 @@ def register(intake: Intake) -> None:
             ),
         )
         submits = ingress_consumer(system)
+        assert isinstance(submits.subject, str)
         bus.consume(
-            subject=submits.subject, durable=submits.durable, handler=on_submit, stream=submits.stream
+            subject=submits.subject,
+            durable=submits.durable,
+            handler=on_submit,
+            stream=submits.stream,
+            decode=ingress_document,
+            validate=validate_envelope,  # the type and data are the handler's to answer
         )
-
-    async def on_assigned(delivery: Delivery) -> None:
-        await note_assignment(delivery, intake=intake)
-
-    # No inbox of processed events: noting an assignment sets the same fields again.
-    bus.consume(
-        subject=subjects.CASE_ASSIGNED, durable=subjects.INTAKE_ON_ASSIGNED, handler=on_assigned, inbox=False
-    )
+    lifecycle.register(intake)

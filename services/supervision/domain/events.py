@@ -79,3 +79,5 @@ class CaseAssigned(BaseModel):
     assisting_units: list[UnitRef]
     deadlines: list[Deadline]
     assigned_at: datetime
+    # the town and village of the case (no grid): intake shows an Open311 reader no finer place
+    place: dict[str, str | None] | None = None

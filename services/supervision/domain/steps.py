@@ -152,6 +152,7 @@ def routed(
             assisting_units=data.assisting_units,
             deadlines=[Deadline.model_validate(d) for d in deadlines],
             assigned_at=now,
+            place={"town": data.jurisdiction.get("town"), "village": data.jurisdiction.get("village")},
         ),
     )
     return Step(changes, [assigned])
