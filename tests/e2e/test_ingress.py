@@ -82,8 +82,13 @@ async def answers(stack: Stack, system: str, enough: Callable[[list[Answer]], bo
     return got
 
 
-def about(found: list[Answer], ref: str) -> list[Answer]:
-    return [(s, e) for s, e in found if (e["data"].get("external_ref") or {}).get("id") == ref]
+def about(found: list[Answer], ref: str, kind: str | None = None) -> list[Answer]:
+    """The answers about one external reference (of one kind: received, rejected...)."""
+    return [
+        (s, e)
+        for s, e in found
+        if (e["data"].get("external_ref") or {}).get("id") == ref and (kind is None or s.endswith(f".{kind}"))
+    ]
 
 
 def intake_cases(stack: Stack) -> Any:
@@ -98,12 +103,12 @@ def test_a_system_submits_and_hears_back_on_its_own_consumer(stack, dispatcher):
     asyncio.run(submit(stack, GRID, good, again, wrong, b"\x00not json"))
 
     def complete(got: list[Answer]) -> bool:
-        return len(about(got, ref)) >= 2 and bool(about(got, f"bad-{ref}"))
+        return len(about(got, ref, "received")) >= 2 and bool(about(got, f"bad-{ref}"))
 
     got = asyncio.run(answers(stack, GRID, complete))
-    accepted = about(got, ref)
-    assert {s for s, _ in accepted} == {f"outcome.{GRID}.case.accepted"}
-    assert {e["type"] for _, e in accepted} == {subjects.INGRESS_CASE_ACCEPTED}  # the type is the contract's
+    accepted = about(got, ref, "received")
+    assert {s for s, _ in accepted} == {f"outcome.{GRID}.case.received"}
+    assert {e["type"] for _, e in accepted} == {subjects.OUTCOME_RECEIVED}  # the subject without the system
     assert len({e["data"]["case_id"] for _, e in accepted}) == 1
     [(subject, rejected)] = about(got, f"bad-{ref}")
     assert subject == f"outcome.{GRID}.case.rejected"
@@ -148,12 +153,12 @@ def test_two_systems_using_the_same_message_id_are_both_registered(stack):
     asyncio.run(submit(stack, GRID, grid, msg_id=shared))
     asyncio.run(submit(stack, HOTLINE, hotline, msg_id=shared))
 
-    from_grid = asyncio.run(answers(stack, GRID, lambda g: bool(about(g, grid.subject))))
-    from_hotline = asyncio.run(answers(stack, HOTLINE, lambda g: bool(about(g, hotline.subject))))
-    [(_, grid_answer)] = about(from_grid, grid.subject)
-    [(subject, hotline_answer)] = about(from_hotline, hotline.subject)
-    assert subject == f"outcome.{HOTLINE}.case.accepted"
-    assert grid_answer["type"] == hotline_answer["type"] == subjects.INGRESS_CASE_ACCEPTED
+    from_grid = asyncio.run(answers(stack, GRID, lambda g: bool(about(g, grid.subject, "received"))))
+    from_hotline = asyncio.run(answers(stack, HOTLINE, lambda g: bool(about(g, hotline.subject, "received"))))
+    [(_, grid_answer)] = about(from_grid, grid.subject, "received")
+    [(subject, hotline_answer)] = about(from_hotline, hotline.subject, "received")
+    assert subject == f"outcome.{HOTLINE}.case.received"
+    assert grid_answer["type"] == hotline_answer["type"] == subjects.OUTCOME_RECEIVED
     assert grid_answer["data"]["case_id"] != hotline_answer["data"]["case_id"]
     assert grid_answer["id"] != hotline_answer["id"]
     stored = intake_cases(stack).find_one({"_id": hotline_answer["data"]["case_id"]})

@@ -14,7 +14,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client as NatsClient
-from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StreamConfig
 
 from devtools.nats_auth import connect_options
 from dispatch_common import subjects
@@ -118,7 +118,7 @@ async def test_a_system_publishes_only_into_its_own_ingress_subtree(platform, co
 async def test_a_system_reads_its_own_answers_and_no_other_systems(platform, connect):
     intake = await connect("intake")
     for system in (GRID, HOTLINE):
-        subject = subjects.outcome_subject(system.id, subjects.INGRESS_CASE_ACCEPTED)
+        subject = subjects.outcome_subject(system.id, subjects.OUTCOME_RECEIVED)
         await intake.js.publish(subject, system.id.encode())
     grid = await connect(GRID.id)
 
@@ -138,19 +138,55 @@ async def test_a_system_reads_its_own_answers_and_no_other_systems(platform, con
     raw = await grid.nc.subscribe(subjects.outcome_subjects(HOTLINE.id))
     assert await grid.denied(f'subscription to "{subjects.outcome_subjects(HOTLINE.id)}"')
     assert raw.pending_msgs == 0
-    # nor another user's replies, nor a consumer of its own making on its answers (the platform makes them)
+    # nor another user's replies, nor a consumer of its own making on another system's outcomes
     await grid.nc.subscribe("_INBOX_intake.>")
     assert await grid.denied('subscription to "_inbox_intake.>"')
     with pytest.raises(TimeoutError):
         await grid.js.add_consumer(
-            subjects.outcome_stream(GRID.id),
-            ConsumerConfig(name="mine", filter_subject=subjects.outcome_subjects(GRID.id)),
+            subjects.outcome_stream(HOTLINE.id),
+            ConsumerConfig(name="theirs", filter_subject=subjects.outcome_subjects(HOTLINE.id)),
         )
-    assert await grid.denied(f"$JS.API.CONSUMER.CREATE.{subjects.outcome_stream(GRID.id)}.mine")
+    assert await grid.denied(f"$JS.API.CONSUMER.CREATE.{subjects.outcome_stream(HOTLINE.id)}.theirs")
     info = await platform.jetstream().consumer_info(
         subjects.outcome_stream(HOTLINE.id), subjects.outcome_durable(HOTLINE.id)
     )
     assert info.num_pending == 1  # the other system's answer is still waiting for it
+
+
+async def test_a_system_replays_its_own_outcomes_from_a_sequence_but_not_from_notifys_consumer(
+    platform, connect
+):
+    intake = await connect("intake")
+    stream = subjects.outcome_stream(GRID.id)
+    for n in range(3):
+        await intake.js.publish(subjects.outcome_subject(GRID.id, subjects.OUTCOME_CLOSED), f"{n}".encode())
+    ops = platform.jetstream()
+    pusher = subjects.feed_pusher_durable(GRID.id)
+    await ops.add_consumer(stream, ConsumerConfig(durable_name=pusher, ack_policy=AckPolicy.EXPLICIT))
+    grid = await connect(GRID.id)
+    replay = ConsumerConfig(
+        name=f"replay-{uuid.uuid4().hex[:8]}",
+        filter_subject=subjects.outcome_subjects(GRID.id),
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=2,
+        ack_policy=AckPolicy.EXPLICIT,
+        inactive_threshold=60.0,
+    )
+    created = await grid.js.add_consumer(stream, config=replay)
+    sub = await grid.js.pull_subscribe_bind(created.name, stream=stream)
+    got = await sub.fetch(2, timeout=5)
+    assert [m.data for m in got] == [b"1", b"2"]
+    assert (await grid.js.stream_info(stream)).state.messages == 3
+    await grid.js.delete_consumer(stream, created.name)
+    # the consumer notify delivers the system's webhooks from is not the system's to read or change
+    theirs = await grid.js.pull_subscribe_bind(pusher, stream=stream)
+    with pytest.raises(TimeoutError):
+        await theirs.fetch(1, timeout=DENIED_WAIT)
+    assert await grid.denied(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.{pusher}")
+    with pytest.raises(TimeoutError):
+        await grid.js.delete_consumer(stream, pusher)
+    assert await grid.denied(f"$JS.API.CONSUMER.DELETE.{stream}.{pusher}")
+    assert (await ops.consumer_info(stream, pusher)).num_pending == 3
 
 
 @pytest.mark.parametrize("user", ["grid-app", "intake", "supervision"])
@@ -191,7 +227,7 @@ async def test_a_service_publishes_only_the_event_types_it_produces(platform, co
     assert ack.stream == subjects.DISPATCH_STREAM
     for subject in (
         subjects.CASE_ASSIGNED,
-        subjects.outcome_subject(GRID.id, subjects.INGRESS_CASE_ACCEPTED),
+        subjects.outcome_subject(GRID.id, subjects.OUTCOME_RECEIVED),
     ):
         with pytest.raises(TimeoutError):
             await routing.js.publish(subject, _event(subjects.CASE_ASSIGNED))
