@@ -36,6 +36,13 @@ def _county_area(county_dir: Path) -> dict[str, str]:
     raise ValueError(f"{county_dir}: no area of level 'county' in geography.geojson")
 
 
+@cache
+def area_names(county_dir: Path) -> dict[str, str]:
+    """The name of every area of a county package (county, towns, villages, grids), by code."""
+    geography = json.loads((county_dir / "geography.geojson").read_text(encoding="utf-8"))
+    return {str(f["properties"]["code"]): str(f["properties"]["name"]) for f in geography["features"]}
+
+
 def county_code(county_dir: Path) -> str:
     """The code of the county (the area of level `county`) in a county package."""
     return _county_area(county_dir)["code"]

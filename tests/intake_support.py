@@ -10,6 +10,7 @@ import httpx
 from services.intake.bootstrap import Intake
 from services.intake.bootstrap import create as create_intake
 from services.intake.config import IntakeSettings
+from services.intake.domain.open311_clients import DEV_KEY_FILE
 from tests.helpers import FAST_CONSUMERS, api_client, nats_identity
 
 
@@ -49,4 +50,5 @@ async def start_intake(
     def client(role: str, unit: str | None = None) -> httpx.AsyncClient:
         return api_client(app, run_dir / "keys", base_url="http://intake", role=role, unit=unit)
 
-    return IntakeHarness(intake, next(iter(intake.open311_keys)), client)
+    key = (run_dir / "keys" / DEV_KEY_FILE).read_text(encoding="utf-8").strip()  # the generated client's
+    return IntakeHarness(intake, key, client)

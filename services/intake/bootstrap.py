@@ -1,7 +1,6 @@
 """Intake's composition root: builds its runtime, repositories, rules and app."""
 
 import asyncio
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,7 +10,7 @@ from fastapi import FastAPI
 from dispatch_common import redact, store
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, include_audit_api
-from dispatch_common.county import county_code
+from dispatch_common.county import area_names, county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
@@ -22,6 +21,8 @@ from services.intake.config import IntakeSettings
 from services.intake.domain import similarity
 from services.intake.domain.boundary import CountyBoundary
 from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links
+from services.intake.domain.open311_clients import DEV_KEY_FILE, Open311Clients, development_clients
+from services.intake.domain.open311_services import Catalogue
 from services.intake.domain.screening import Screener, ScreeningRules
 
 
@@ -47,6 +48,20 @@ class ScreeningHolder:
         return self.current.rules.version
 
 
+@dataclass(frozen=True)
+class Open311Door:
+    """What the Open311 door needs: its clients, its service catalogue, the county's area names."""
+
+    clients: Open311Clients
+    catalogue: Catalogue
+    areas: dict[str, str]
+
+    @property
+    def feeds(self) -> frozenset[str]:
+        """The clients whose outcome feed is published (for notify to deliver to their webhooks)."""
+        return self.clients.feeds
+
+
 @dataclass
 class Intake:
     """Everything intake's handlers need, built once per process."""
@@ -60,7 +75,7 @@ class Intake:
     clock: Clock
     keys: PiiKeys
     county: str
-    open311_keys: frozenset[str]
+    open311: Open311Door
     timezone: ZoneInfo
     confidentiality: Confidentiality
     systems: tuple[ExternalSystem, ...] = ()
@@ -70,16 +85,17 @@ class Intake:
         return await find_links(self.history, snapshot, self.duplicates)
 
 
-def _open311_keys(settings: IntakeSettings) -> frozenset[str]:
-    """Configured API keys; in development one is generated once into the keys folder."""
-    if settings.open311_api_keys or settings.environment == "production":
-        return frozenset(settings.open311_api_keys)
-    path = settings.keys_dir / "open311_api_key"
-    if not path.exists():
-        settings.keys_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24))
-        path.chmod(0o600)
-    return frozenset({path.read_text().strip()})
+def _open311(settings: IntakeSettings) -> Open311Door:
+    """The Open311 clients (a development file is made once outside production) and catalogue."""
+    path = settings.open311_clients_file
+    if path is None and settings.environment != "production":
+        path = development_clients(settings.keys_dir)
+    clients = Open311Clients.load(path) if path is not None else Open311Clients([])
+    return Open311Door(
+        clients=clients,
+        catalogue=Catalogue(settings.county_dir, settings.open311_services_file),
+        areas=area_names(settings.county_dir),
+    )
 
 
 def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> Intake:
@@ -94,6 +110,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     runtime.on_start(lambda: store.require_client_bulk_write(runtime.mongo))
     runtime.on_start(cases.ensure_indexes)
     runtime.on_start(history.ensure_indexes)
+    runtime.on_start(cases.ensure_open311_indexes)
     runtime.on_start(_load_segmenter)
     clock = clock or SystemClock()
     confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
@@ -108,12 +125,14 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         clock=clock,
         keys=load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir),
         county=county_code(settings.county_dir),
-        open311_keys=_open311_keys(settings),
+        open311=_open311(settings),
         timezone=ZoneInfo(settings.county_timezone),
         confidentiality=confidentiality,
         systems=load_systems(settings.ingress_systems_file),
     )
-    redact.register_secrets(intake.open311_keys)  # also the generated one, which no setting names
+    dev_key = settings.keys_dir / DEV_KEY_FILE
+    if settings.open311_clients_file is None and dev_key.exists():  # the generated key no setting names
+        redact.register_secrets({dev_key.read_text(encoding="utf-8").strip()})
     subscribers.register(intake)
     return intake
 

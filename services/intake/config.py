@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-from pydantic import Field
-
 from dispatch_common.paths import DATA_DIR
 from dispatch_common.settings import ServiceSettings, port_field
 from dispatch_common.systems import DEFAULT_SYSTEMS_FILE
@@ -18,8 +16,10 @@ class IntakeSettings(ServiceSettings):
     screening_rules_file: Path = DATA_DIR / "intake" / "screening_rules.json"
     knowledge_base_file: Path = DATA_DIR / "intake" / "knowledge_base.json"
     duplicates_policy_file: Path = DATA_DIR / "intake" / "duplicates.json"
-    # Open311 GeoReport v2: API keys of the 311 apps allowed to submit, and the channel they submit as.
-    open311_api_keys: list[str] = Field(default_factory=list)
+    # Open311 GeoReport v2: the clients (names and key hashes; outside production generated once into
+    # the keys folder when unset), the service catalogue, and the channel 311 requests come in as.
+    open311_clients_file: Path | None = None
+    open311_services_file: Path = DATA_DIR / "intake" / "open311_services.json"
     open311_channel: str = "hotline_12345"  # 311 apps may submit anonymously, as the hotline does
     # The external systems that submit over NATS (each on its own ingress stream, answered on its own
     # outcome stream); the NATS server's users come from the same file (devtools/nats_auth.py).

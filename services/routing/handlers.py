@@ -98,6 +98,7 @@ def request_of(case: CaseScreenedView) -> RouteRequest:
         repeat=case.repeat,
         earlier_cases=case.earlier_cases,
         confidential=case.confidential,
+        category_hint=case.category_hint,
     )
 
 

@@ -30,7 +30,7 @@ def test_the_open311_key_and_bearer_tokens_reach_no_trace_and_no_log(stack, cler
     marker = uuid.uuid4().hex
     base = stack.url("intake") + "/open311/v2"
     with httpx.Client(timeout=10.0) as client:
-        listed = client.get(f"{base}/services.json", params={"api_key": key, "jurisdiction_id": marker})
+        listed = client.get(f"{base}/services.json", params={"api_key": key, "ref": marker})
         assert listed.status_code == 200
         code = listed.json()[0]["service_code"]
         form = {"api_key": key, "service_code": code, "description": f"路灯不亮了 {marker}"}
@@ -39,7 +39,7 @@ def test_the_open311_key_and_bearer_tokens_reach_no_trace_and_no_log(stack, cler
         assert client.post(f"{base}/requests.json", json=body).status_code == 201
         listed_open = client.get(f"{base}/requests.json", params={"api_key": key, "status": "open"})
         assert listed_open.status_code == 200
-        refused = client.get(f"{base}/services.json", params={"api_key": f"wrong-{key}"})
+        refused = client.get(f"{base}/requests.json", params={"api_key": f"wrong-{key}"})
         assert refused.status_code == 403
     assert clerk.get("intake", f"/v1/cases/{uuid.uuid4()}", params={"ref": marker}).status_code == 404
 

@@ -29,6 +29,11 @@ class CaseRepository:
         await self.cases.create_index([("screening.outcome", 1), ("received_at", 1)])
         await self._audit.create_index([("case_id", 1), ("at", 1)])
 
+    async def ensure_open311_indexes(self) -> None:
+        """Open311 lists: the requests of the door (single fields, for the embedded server's planner)."""
+        await self.cases.create_index([("door", 1), ("received_at", -1)])
+        await self.cases.create_index([("door", 1)])
+
     async def next_case_no(self, *, county: str, year: int) -> str:
         """The next number of the county's year, e.g. 990102-2026-000123; atomic under concurrency."""
         counter = await self._counters.find_one_and_update(

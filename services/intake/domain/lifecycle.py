@@ -87,6 +87,8 @@ def advance(case: dict[str, Any], steps: list[Step], *, now: datetime) -> Advanc
             out.changes["assignment"] = current
         if step.sequence >= (life.get("seq") or 0):
             life |= {"status": data.get("status") or "assigned", "at": step.at, "seq": step.sequence}
+        if step.event_type == subjects.CASE_REPLIED:  # the answer, for the submitting Open311 client
+            life["reply"] = {"result": data.get("result"), "text": feed.masked(data.get("note"))}
         if case.get("feed"):
             view = case | {"assignment": current}
             out.owed += feed.from_lifecycle(

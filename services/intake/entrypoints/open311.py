@@ -1,203 +1,317 @@
-"""Open311 GeoReport v2 (JSON), so existing 311 apps can submit and follow cases.
+"""Open311 GeoReport v2, so existing 311 apps can list services, submit and follow requests.
 
-POST needs an API key (`api_key`, as the standard says); reads need one too, since every endpoint
-of the platform but health checks is authenticated. No personal data is ever returned.
+Every endpoint answers in XML or JSON by its extension, errors in the specification's format. The
+service list and definitions need no key; `POST requests` needs the client's `api_key` (a named
+client, domain/open311_clients.py), honours an `Idempotency-Key` header and passes the chosen
+`service_code` to routing as the category hint; `GET requests` shows every Open311 request in public
+fields, and the client's own in full (domain/open311_views.py). `jurisdiction_id`, when given, must be
+one the door serves. No answer carries personal data.
 """
 
-import json
-from datetime import datetime
-from functools import cache
-from pathlib import Path
+import re
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, Header, Query, Request
+from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
+from dispatch_common import subjects
 from dispatch_common.auth import Principal, Role
-from dispatch_common.contracts import SCREENING_STATUS
 from services.intake import handlers
 from services.intake.bootstrap import Intake
 from services.intake.domain.models import SubmitCase
+from services.intake.domain.open311_clients import Open311Client
+from services.intake.domain.open311_views import open311_status, request_view
 from services.intake.entrypoints.deps import IntakeDeps
+from services.intake.entrypoints.open311_format import Fmt, answer, error, fmt_of
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
-# Intake's statuses (contracts.SCREENING_STATUS) as Open311's two: closed at intake, or open.
-CLOSED = frozenset({"not_accepted", "redirected", "transferred", "answered"})
-OPEN = frozenset(set(SCREENING_STATUS.values()) - CLOSED)
+MAX_REQUESTS = 1000  # the most one answer lists, newest first, as the specification suggests
+DEFAULT_DAYS = 90  # the range of GET requests without dates, and the widest range one may ask for
+ATTRIBUTE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
+# Where a field of the case is given in an Open311 request (for the reasons of a refusal).
+OPEN311_NAMES = {"text": "description", "address": "address_string", "lon": "long", "lat": "lat"}
+Ext = Annotated[str, "json or xml"]
+JurisdictionId = Annotated[str | None, Query(max_length=100, description="optional; one this door serves")]
+ApiKey = Annotated[str | None, Query(max_length=200, description="the client's key")]
 
 
-@cache
-def _services(county_dir: Path) -> list[dict[str, Any]]:
-    """The taxonomy of the county package as Open311 services (one per second-level category)."""
-    taxonomy = json.loads((county_dir / "taxonomy.json").read_text(encoding="utf-8"))
-    return [
-        {
-            "service_code": child["code"],
-            "service_name": child["name"],
-            "description": child["name"],
-            "metadata": False,
-            "type": "realtime",
-            "keywords": "",
-            "group": top["name"],
-        }
-        for top in taxonomy
-        for child in top.get("children", [])
-    ]
+def _format(ext: str) -> Fmt | Response:
+    fmt = fmt_of(ext)
+    return fmt if fmt is not None else error("json", 404, f"format: .{ext} is not served; use .json or .xml")
 
 
-OPEN311_SUBJECT = "open311"
-# Open311 apps follow the requests they submitted; other doors' cases and confidential reports stay out.
-OPEN311_VISIBLE: dict[str, Any] = {"submitted_by": OPEN311_SUBJECT, "confidential": False}
-
-
-def _error(code: int, description: str) -> JSONResponse:
-    return JSONResponse([{"code": code, "description": description}], status_code=code)
-
-
-def _denied(intake: Intake, api_key: Any) -> JSONResponse | None:
-    """An Open311 error for a missing or unknown API key, else None."""
-    if not api_key or api_key not in intake.open311_keys:
-        return _error(403, "a valid api_key is required")
+def _jurisdiction(fmt: Fmt, intake: Intake, given: str | None) -> Response | None:
+    if given and given not in intake.open311.catalogue.jurisdiction_ids:
+        return error(fmt, 400, f"jurisdiction_id: {given} is not served here")
     return None
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+def _client(fmt: Fmt, intake: Intake, key: str | None, *, required: bool) -> Open311Client | Response | None:
+    """The client whose key this is; an error for a wrong key, or a missing one where it is required."""
+    if not key:
+        return error(fmt, 403, "api_key: a client's key is required to submit") if required else None
+    client = intake.open311.clients.identify(key)
+    return client if client is not None else error(fmt, 403, "api_key: not a key of this door")
 
 
-def request_view(case: dict[str, Any]) -> dict[str, Any]:
-    """A case as an Open311 service request."""
-    assignment = case.get("assignment") or {}
-    loc = case.get("location") or {}
-    return {
-        "service_request_id": case["case_no"],
-        "status": "closed" if case["status"] in CLOSED else "open",
-        "status_notes": (case.get("screening") or {}).get("reason"),
-        "service_code": case.get("category_hint"),
-        "description": case["text"],
-        "agency_responsible": assignment.get("lead_unit_name"),
-        "service_notice": (case.get("screening") or {}).get("answer"),
-        "requested_datetime": _iso(case["received_at"]),
-        "updated_datetime": _iso(assignment.get("noted_at") or case["received_at"]),
-        "expected_datetime": _iso(assignment.get("due_at")),
-        "address": case.get("address"),
-        "lat": loc.get("lat"),
-        "long": loc.get("lon"),
-    }
-
-
-@router.get("/services.json", summary="The categories citizens can report, as Open311 services")
-async def services(
-    intake: IntakeDeps, request: Request, api_key: Annotated[str | None, Query()] = None
-) -> Any:
+@router.get("/services.{ext}", summary="The services (categories) one may request; no key needed")
+async def services(ext: Ext, intake: IntakeDeps, jurisdiction_id: JurisdictionId = None) -> Response:
     """GeoReport v2 service list."""
-    if denied := _denied(intake, api_key):
-        return denied
-    return _services(request.app.state.settings.county_dir)
+    fmt = _format(ext)
+    if isinstance(fmt, Response):
+        return fmt
+    return _jurisdiction(fmt, intake, jurisdiction_id) or answer(
+        fmt, "services", intake.open311.catalogue.services
+    )
 
 
-@router.post("/requests.json", summary="Submit a service request (GeoReport v2, form or JSON)")
-async def create_request(request: Request, intake: IntakeDeps) -> Any:
-    """Register a 311 request as a case; answers [{service_request_id, service_notice}]."""
+@router.get("/services/{service_code}.{ext}", summary="A service's definition: what it asks; no key needed")
+async def service_definition(
+    service_code: str, ext: Ext, intake: IntakeDeps, jurisdiction_id: JurisdictionId = None
+) -> Response:
+    """GeoReport v2 service definition."""
+    fmt = _format(ext)
+    if isinstance(fmt, Response):
+        return fmt
+    if refused := _jurisdiction(fmt, intake, jurisdiction_id):
+        return refused
+    definition = intake.open311.catalogue.definition(service_code)
+    if definition is None:
+        return error(fmt, 404, f"service_code: no service {service_code}")
+    return answer(fmt, "service_definition", definition)
+
+
+async def _fields(request: Request) -> dict[str, list[str]] | str:
+    """The posted fields (form or JSON object), each a list of its values; a reason when unreadable."""
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
-            form: dict[str, Any] = await request.json()
+            body = await request.json()
         except ValueError:
-            return _error(400, "body is not JSON")
-        if not isinstance(form, dict):
-            return _error(400, "body must be a JSON object")
-    else:
-        form = dict(await request.form())
-    if denied := _denied(intake, form.get("api_key")):
-        return denied
-    settings = request.app.state.settings
-    codes = {s["service_code"] for s in _services(settings.county_dir)}
-    if form.get("service_code") not in codes:
-        return _error(400, "service_code: not one of the codes of services.json")
-    name = " ".join(str(form[k]) for k in ("first_name", "last_name") if form.get(k)) or None
-    petitioner = (
-        {"name": name, "phone": form.get("phone")} if (name or form.get("phone")) else {"anonymous": True}
-    )
-    try:
-        body = {
-            "channel": settings.open311_channel,
-            "text": form.get("description") or "",
-            "address": form.get("address_string") or None,
-            "lon": _number(form.get("long")),
-            "lat": _number(form.get("lat")),
-            "petitioner": {k: v for k, v in petitioner.items() if v is not None},
-        }
-        cmd = SubmitCase.model_validate(body)
-    except (ValidationError, ValueError) as exc:
-        errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": (), "msg": str(exc)}]
-        return JSONResponse(
-            [
-                {"code": 400, "description": f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}"}
-                for e in errors
-            ],
-            status_code=400,
-        )
-    caller = Principal(subject=OPEN311_SUBJECT, role=Role.EXTERNAL_SYSTEM)
-    door = handlers.Door("open311", open311={"service_code": form["service_code"]})
-    submission = await handlers.register_case(cmd, intake=intake, caller=caller, door=door)
-    intake.runtime.nudge()
-    case = submission.case
-    notice = (case.get("screening") or {}).get("reason")
-    return JSONResponse(
-        [{"service_request_id": case["case_no"], "service_notice": notice, "account_id": None}],
-        status_code=201,
-    )
+            return "body: not JSON"
+        if not isinstance(body, dict):
+            return "body: not a JSON object"
+        fields: dict[str, list[str]] = {}
+        for key, value in body.items():
+            if key == "attribute" and isinstance(value, dict):
+                for code, inner in value.items():
+                    fields[f"attribute[{code}]"] = [
+                        str(v) for v in (inner if isinstance(inner, list) else [inner])
+                    ]
+            elif value is not None:
+                fields[key] = [str(v) for v in value] if isinstance(value, list) else [str(value)]
+        return fields
+    form: FormData = await request.form()
+    collected: dict[str, list[str]] = {}
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            collected.setdefault(key, []).append(value)
+    return collected
 
 
-def _number(value: Any) -> float | None:
-    if value in (None, ""):
+def _first(fields: dict[str, list[str]], name: str) -> str | None:
+    values = fields.get(name) or []
+    return values[0].strip() or None if values else None
+
+
+def _number(fields: dict[str, list[str]], name: str, problems: list[str]) -> float | None:
+    value = _first(fields, name)
+    if value is None:
         return None
     try:
         return float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"not a number: {value!r}") from None
+    except ValueError:
+        problems.append(f"{name}: not a number")
+        return None
 
 
-@router.get("/requests.json", summary="Service requests by id or date range")
-async def list_requests(
+def _submission(
+    fields: dict[str, list[str]], intake: Intake, code: str, channel: str
+) -> tuple[SubmitCase | None, dict[str, Any], list[str]]:
+    """The case an Open311 request is, the attribute values kept, and every problem."""
+    attributes: dict[str, list[str]] = {}
+    for key, values in fields.items():
+        if found := ATTRIBUTE.match(key):
+            attributes.setdefault(found.group(1), []).extend(values)
+    kept, case_fields, problems = intake.open311.catalogue.check(code, attributes)
+    name = " ".join(v for v in (_first(fields, "first_name"), _first(fields, "last_name")) if v) or None
+    phone = _first(fields, "phone")
+    body = {
+        "channel": channel,
+        "text": _first(fields, "description") or intake.open311.catalogue.name(code),
+        "address": _first(fields, "address_string"),
+        "lon": _number(fields, "long", problems),
+        "lat": _number(fields, "lat", problems),
+        "petitioner": {k: v for k, v in {"name": name, "phone": phone}.items() if v} or {"anonymous": True},
+        **case_fields,
+    }
+    try:
+        return SubmitCase.model_validate(body), kept, problems
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"]]
+            where = OPEN311_NAMES.get(loc[0], ".".join(loc)) if loc else "request"
+            problems.append(f"{where}: {err['msg']}")
+        return None, kept, problems
+
+
+@router.post(
+    "/requests.{ext}",
+    status_code=201,
+    summary="Submit a service request (form fields or JSON); the client's api_key is required",
+    responses={200: {"description": "A retry under the same Idempotency-Key: the request submitted before"}},
+)
+async def create_request(
+    ext: Ext,
+    request: Request,
     intake: IntakeDeps,
-    api_key: Annotated[str | None, Query()] = None,
-    service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
-    start_date: Annotated[datetime | None, Query()] = None,
-    end_date: Annotated[datetime | None, Query()] = None,
-    status_filter: Annotated[str | None, Query(alias="status", pattern="^(open|closed)$")] = None,
-) -> Any:
-    """GeoReport v2 request list: at most 1,000 of the newest, as the standard suggests."""
-    if denied := _denied(intake, api_key):
-        return denied
-    query: dict[str, Any] = dict(OPEN311_VISIBLE)
-    if service_request_id:
-        query["case_no"] = {"$in": [s.strip() for s in service_request_id.split(",") if s.strip()][:100]}
-    if start_date or end_date:
-        query["received_at"] = {
-            **({"$gte": start_date} if start_date else {}),
-            **({"$lte": end_date} if end_date else {}),
-        }
-    if status_filter:
-        query["status"] = {"$in": sorted(CLOSED if status_filter == "closed" else OPEN)}
-    cursor = intake.cases.cases.find(query, {"outbox": 0, "petitioner": 0, "representatives": 0})
-    return [request_view(d) async for d in cursor.sort([("received_at", -1)]).limit(1000)]
-
-
-@router.get("/requests/{service_request_id}.json", summary="One service request")
-async def get_request(
-    service_request_id: str, intake: IntakeDeps, api_key: Annotated[str | None, Query()] = None
-) -> Any:
-    """GeoReport v2 single request (a list of one)."""
-    if denied := _denied(intake, api_key):
-        return denied
-    case = await intake.cases.cases.find_one(
-        {"case_no": service_request_id, **OPEN311_VISIBLE}, {"outbox": 0, "petitioner": 0}
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)
+    ] = None,
+) -> Response:
+    """Register a 311 request as a case; answers [{service_request_id, service_notice, account_id}]."""
+    fmt = _format(ext)
+    if isinstance(fmt, Response):
+        return fmt
+    fields = await _fields(request)
+    if isinstance(fields, str):
+        return error(fmt, 400, fields)
+    client = _client(fmt, intake, _first(fields, "api_key"), required=True)
+    if not isinstance(client, Open311Client):
+        return client  # type: ignore[return-value]
+    if refused := _jurisdiction(fmt, intake, _first(fields, "jurisdiction_id")):
+        return refused
+    code = _first(fields, "service_code")
+    if code is None or intake.open311.catalogue.name(code) is None:
+        return error(fmt, 400, "service_code: not one of the codes of services")
+    cmd, kept, problems = _submission(fields, intake, code, request.app.state.settings.open311_channel)
+    if problems or cmd is None:
+        return error(fmt, 400, *problems)
+    door = handlers.Door(
+        "open311",
+        feed=subjects.open311_feed(client.name) if client.name in intake.open311.feeds else None,
+        open311={"client": client.name, "service_code": code, "attributes": kept},
     )
+    caller = Principal(subject=client.subject, role=Role.EXTERNAL_SYSTEM)
+    try:
+        submission = await handlers.register_case(
+            cmd, intake=intake, caller=caller, idempotency_key=idempotency_key, door=door
+        )
+    except handlers.IdempotencyConflict:
+        return error(fmt, 409, "Idempotency-Key: used before with a different request")
+    case = submission.case
+    notice = (case.get("screening") or {}).get("answer") if case["status"] == "answered" else None
+    created = [{"service_request_id": case["case_no"], "service_notice": notice, "account_id": None}]
+    if submission.replayed:
+        return answer(fmt, "service_requests", created, headers={"Idempotent-Replayed": "true"})
+    intake.runtime.nudge()
+    return answer(fmt, "service_requests", created, status=201)
+
+
+def _when(value: str | None, name: str, problems: list[str]) -> datetime | None:
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(f"{name}: not a date and time (W3C, e.g. 2026-01-01T00:00:00Z)")
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _listed(values: str | None) -> list[str]:
+    return [v.strip() for v in (values or "").split(",") if v.strip()]
+
+
+def _views(intake: Intake, docs: list[dict[str, Any]], client: Open311Client | None) -> list[dict[str, Any]]:
+    catalogue, areas = intake.open311.catalogue, intake.open311.areas
+    return [
+        request_view(
+            d,
+            service_name=catalogue.name(d.get("category_hint")),
+            areas=areas,
+            full=client is not None and d.get("submitted_by") == client.subject,
+        )
+        for d in docs
+    ]
+
+
+# Never read from a case for an Open311 answer: personal data and what only intake keeps.
+HIDDEN = {"outbox": 0, "petitioner": 0, "representatives": 0, "free_text_pii": 0, "text_original": 0}
+PUBLIC_CASES = {"door": "open311", "confidential": False}  # confidential reports never show here
+
+
+@router.get("/requests.{ext}", summary="Service requests: public fields, and the client's own in full")
+async def list_requests(
+    ext: Ext,
+    intake: IntakeDeps,
+    api_key: ApiKey = None,
+    service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
+    service_code: Annotated[str | None, Query(max_length=2000)] = None,
+    start_date: Annotated[str | None, Query(max_length=40)] = None,
+    end_date: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(max_length=20, description="open, closed or both")] = None,
+    jurisdiction_id: JurisdictionId = None,
+) -> Response:
+    """GeoReport v2 request list: at most 1,000, newest first; by ids, or by services, dates (90 days
+    at most; the last 90 by default) and status."""
+    fmt = _format(ext)
+    if isinstance(fmt, Response):
+        return fmt
+    client = _client(fmt, intake, api_key, required=False)
+    if isinstance(client, Response):
+        return client
+    if refused := _jurisdiction(fmt, intake, jurisdiction_id):
+        return refused
+    query: dict[str, Any] = dict(PUBLIC_CASES)
+    statuses = set(_listed(status))
+    problems = [f"status: {s} is neither open nor closed" for s in sorted(statuses - {"open", "closed"})]
+    ids = _listed(service_request_id)[:100]
+    if ids:  # the ids override every other argument
+        query["case_no"] = ids[0] if len(ids) == 1 else {"$in": ids}
+        statuses = set()
+    else:
+        codes = _listed(service_code)
+        if codes:
+            query["category_hint"] = codes[0] if len(codes) == 1 else {"$in": codes}
+        start, end = _when(start_date, "start_date", problems), _when(end_date, "end_date", problems)
+        end = end or (start + timedelta(days=DEFAULT_DAYS) if start else intake.clock.now())
+        start = start or end - timedelta(days=DEFAULT_DAYS)
+        if end - start > timedelta(days=DEFAULT_DAYS) or end < start:
+            problems.append(f"start_date, end_date: a range of at most {DEFAULT_DAYS} days, start before end")
+        query["received_at"] = {"$gte": start, "$lte": end}
+    if problems:
+        return error(fmt, 400, *problems)
+    cursor = intake.cases.cases.find(query, HIDDEN).sort([("received_at", -1)]).limit(MAX_REQUESTS)
+    docs = [d async for d in cursor]
+    if statuses and statuses != {"open", "closed"}:
+        docs = [d for d in docs if open311_status(d) in statuses]
+    return answer(fmt, "service_requests", _views(intake, docs, client))
+
+
+@router.get("/requests/{service_request_id}.{ext}", summary="One service request (a list of one)")
+async def get_request(
+    service_request_id: str,
+    ext: Ext,
+    intake: IntakeDeps,
+    api_key: ApiKey = None,
+    jurisdiction_id: JurisdictionId = None,
+) -> Response:
+    """GeoReport v2 single request: public fields, or in full for the client that submitted it."""
+    fmt = _format(ext)
+    if isinstance(fmt, Response):
+        return fmt
+    client = _client(fmt, intake, api_key, required=False)
+    if isinstance(client, Response):
+        return client
+    if refused := _jurisdiction(fmt, intake, jurisdiction_id):
+        return refused
+    case = await intake.cases.cases.find_one({"case_no": service_request_id, **PUBLIC_CASES}, HIDDEN)
     if case is None:
-        return _error(404, f"no service request {service_request_id}")
-    return [request_view(case)]
+        return error(fmt, 404, f"service_request_id: no service request {service_request_id}")
+    return answer(fmt, "service_requests", _views(intake, [case], client))
 
 
 def include(app: FastAPI) -> None:

@@ -45,6 +45,8 @@ def decide(
 
     if category is None:
         category = classifier.classify(request.text)
+        if request.category_hint is not None:
+            category = weigh_hint(category, request.category_hint, package, explanation)
         _explain_category(category, package, rules, explanation, manual)
     else:
         tax = package.taxonomy
@@ -191,6 +193,46 @@ def _locate(
 
 
 # -- category ----------------------------------------------------------------------------------
+
+
+def weigh_hint(
+    category: CategoryChoice, hint: str, package: CountyPackage, explanation: list[str]
+) -> CategoryChoice:
+    """The text's category, or, where its evidence is below the manual threshold, the category the
+    submitter chose (an Open311 service_code) with the county's confidence for it; said either way."""
+    tax, threshold = package.taxonomy, package.rules.manual_confidence_threshold
+    if hint not in tax:
+        explanation.append(f"The submitter's category {hint} is not in the taxonomy; it is not used.")
+        return category
+    first = tax.first_level(hint)
+    chosen = f"{hint} {tax.name(hint)}"
+    if category.code is not None and category.confidence >= threshold:
+        if category.code != first:
+            explanation.append(
+                f"The submitter chose {chosen}; the text points to {category.code} {tax.name(category.code)} "
+                f"with confidence {category.confidence:.2f} ≥ {threshold:.2f}: the text's category is kept."
+            )
+            return category
+        if hint != first and category.subcode is None:
+            explanation.append(
+                f"The submitter's category {chosen} agrees with the text and names its subcategory."
+            )
+            return category.model_copy(update={"subcode": hint})
+        explanation.append(f"The submitter's category {chosen} agrees with the text.")
+        return category
+    found = f"{category.code} {tax.name(category.code)}, confidence {category.confidence:.2f}"
+    weak = f"weak ({found} < {threshold:.2f})" if category.code is not None else "absent"
+    confidence = package.rules.category_hint.confidence
+    if category.code == first:
+        confidence = max(confidence, category.confidence)
+    explanation.append(
+        f"The text's own evidence is {weak}: the submitter's category {chosen} is taken "
+        f"(Open311 service_code, confidence {confidence:.2f})."
+    )
+    children = tax.children(first) if first else []
+    subcode = hint if hint != first else (children[0] if len(children) == 1 else None)
+    evidence = [*(category.evidence if category.code == first else []), f"service_code {hint}"]
+    return CategoryChoice(code=first, subcode=subcode, confidence=round(confidence, 3), evidence=evidence)
 
 
 def _explain_category(

@@ -24,6 +24,7 @@ class CaseScreenedView(BaseModel):
     outcome: str
     confidential: bool = False
     links: dict | None = None
+    category_hint: str | None = None  # the category the submitter chose (an Open311 service_code)
 
     @property
     def repeat(self) -> bool:

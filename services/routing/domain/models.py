@@ -40,6 +40,7 @@ class RouteRequest(_Frozen):
     repeat: bool = False  # intake linked it to an earlier similar case of the same petitioner (重复件)
     earlier_cases: int = Field(0, ge=0)  # the petitioner's earlier cases within intake's repeat window
     confidential: bool = False  # a report against officials (检举控告): routed by its own rule, not by place
+    category_hint: str | None = None  # the category the submitter chose (an Open311 service_code)
 
 
 class Jurisdiction(_Frozen):
@@ -151,6 +152,14 @@ class LearningRules(_Frozen):
     retrain_every: int = Field(20, ge=1)
 
 
+class CategoryHintRule(_Frozen):
+    """How much the category a submitter chose (an Open311 service_code) counts: it decides only where
+    the text's own evidence is below the manual threshold, with this confidence."""
+
+    description: str | None = None
+    confidence: float = Field(0.5, ge=0.0, le=1.0)
+
+
 class RoutingRules(_Frozen):
     """The parsed routing_rules.json of a county package."""
 
@@ -165,6 +174,7 @@ class RoutingRules(_Frozen):
     tier_unit_types: dict[str, list[str]] = Field(default_factory=dict)
     return_working_days: int = Field(5, ge=1, le=30)
     learning: LearningRules = Field(default_factory=LearningRules)
+    category_hint: CategoryHintRule = Field(default_factory=CategoryHintRule)
     confidential: ConfidentialRules
 
     @field_validator("flags", "flag_unit_types")

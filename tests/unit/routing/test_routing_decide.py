@@ -216,3 +216,38 @@ def test_decision_is_json_friendly(
         "queue",
     }
     assert RouteDecision.model_validate(dumped).model_dump(mode="json") == dumped
+
+
+def _hinted(text: str, hint: str | None, package: CountyPackage, locator: Locator, classifier: Classifier):
+    entry = package.gazetteer[0]
+    request = RouteRequest(channel="hotline_12345", text=text, address=entry.name, category_hint=hint)
+    return decide(request, package, locator, classifier)
+
+
+def test_a_submitters_category_decides_where_the_text_is_silent_and_says_so(
+    package: CountyPackage, locator: Locator, classifier: Classifier
+) -> None:
+    code = next(iter(package.taxonomy.sub))  # a second-level category: an Open311 service
+    bare = _hinted("请尽快处理。", None, package, locator, classifier)
+    assert bare.category.code is None and bare.queue == "manual"  # the text alone says nothing
+    hinted = _hinted("请尽快处理。", code, package, locator, classifier)
+    assert (hinted.category.code, hinted.category.subcode) == (package.taxonomy.first_level(code), code)
+    assert hinted.category.confidence == package.rules.category_hint.confidence
+    assert any("submitter's category" in line and code in line for line in hinted.explanation)
+    assert "category" not in (hinted.manual_reason or "")
+
+
+def test_a_confident_text_keeps_its_category_against_the_submitters_and_the_explanation_says_so(
+    package: CountyPackage, locator: Locator, classifier: Classifier, sample_cases: list[dict]
+) -> None:
+    case = next(c for c in sample_cases if _run(c, package, locator, classifier).category.confidence >= 0.6)
+    plain = _run(case, package, locator, classifier)
+    other = next(c for c in package.taxonomy.sub if package.taxonomy.first_level(c) != plain.category.code)
+    hinted = decide(_request(case).model_copy(update={"category_hint": other}), package, locator, classifier)
+    assert hinted.category == plain.category
+    assert any("the text's category is kept" in line and other in line for line in hinted.explanation)
+    unknown = decide(
+        _request(case).model_copy(update={"category_hint": "0000"}), package, locator, classifier
+    )
+    assert unknown.category == plain.category
+    assert any("not in the taxonomy" in line for line in unknown.explanation)
