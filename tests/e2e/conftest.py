@@ -1,6 +1,7 @@
 """End-to-end fixtures: the five services as real processes on free ports, with their own servers."""
 
 import json
+import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from devtools.keys import issue_token, unit_area
 from devtools.stack import SERVICES, Stack, free_port
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
+from services.intake.domain.open311_clients import DEV_KEY_FILE, key_hash
 
 pytestmark = pytest.mark.e2e
 
@@ -23,11 +25,28 @@ FAST = {
 }
 
 
+OPEN311_APPS = {"dev-311-app": False, "city-311": True, "other-311": False}
+"""The Open311 clients of the end-to-end platform, and whether each one's outcome feed is published."""
+
+
+def open311_clients(base: Path) -> Path:
+    """A clients file for the stack: the development client (its key where `make run` puts it) and two
+    311 apps; every key is kept in `<base>/open311_keys.json` for the tests."""
+    keys = {name: secrets.token_urlsafe(24) for name in OPEN311_APPS}
+    (base / "keys").mkdir(parents=True, exist_ok=True)
+    (base / "keys" / DEV_KEY_FILE).write_text(keys["dev-311-app"])
+    (base / "open311_keys.json").write_text(json.dumps(keys))
+    entries = [{"name": n, "key_sha256": key_hash(k), "feed": OPEN311_APPS[n]} for n, k in keys.items()]
+    path = base / "open311_clients.json"
+    path.write_text(json.dumps({"clients": entries}))
+    return path
+
+
 def start_stack(base: Path) -> Stack:
     """All five services and their servers, ready; on a copy of the county package (tests reload it)."""
     county = base / "county"
     shutil.copytree(DEFAULT_COUNTY_DIR, county, dirs_exist_ok=True)
-    env = dict(FAST) | {"COUNTY_DIR": str(county)}
+    env = dict(FAST) | {"COUNTY_DIR": str(county), "OPEN311_CLIENTS_FILE": str(open311_clients(base))}
     stack = Stack(run_dir=base, ports={s: free_port() for s in SERVICES}, extra_env=env)
     try:
         stack.start()
@@ -87,3 +106,9 @@ def clerk(as_role) -> Api:
 def units() -> list[dict]:
     """The unit directory of the county package."""
     return json.loads((DEFAULT_COUNTY_DIR / "units.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def open311_keys(stack: Stack) -> dict[str, str]:
+    """The key of each Open311 client of the stack, by name."""
+    return json.loads((stack.run_dir / "open311_keys.json").read_text())
