@@ -5,13 +5,14 @@ specification (tests/open311/): JSON Schema for JSON, XML Schema for XML."""
 import json
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import httpx
 import xmlschema
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 
 SCHEMAS = Path(__file__).parent / "open311"
 ROOTS = {  # the XML root element of each answer's JSON definition
@@ -21,6 +22,18 @@ ROOTS = {  # the XML root element of each answer's JSON definition
     "service_requests": "service_requests",
     "errors": "errors",
 }
+
+
+FORMATS = FormatChecker()
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _datetime(value: object) -> bool:
+    """RFC 3339 date and time with a zone, as the specification's W3C format asks (checked here: the
+    jsonschema package checks it only with an optional dependency)."""
+    if not isinstance(value, str):
+        return True
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
 
 
 @cache
@@ -36,7 +49,7 @@ def _xsd() -> xmlschema.XMLSchema:
 def json_problems(document: Any, definition: str) -> list[str]:
     """Where a JSON answer breaks the GeoReport v2 definition (`services`, `request`, `errors`...)."""
     schema = {"$ref": f"#/$defs/{definition}", "$defs": _json_schema()["$defs"]}
-    validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator = Draft202012Validator(schema, format_checker=FORMATS)
     return [
         f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
         for e in validator.iter_errors(document)
