@@ -13,6 +13,7 @@ from dispatch_common.county import county_name
 from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
+from dispatch_common.systems import ExternalSystem, load_systems
 from services.notify.adapters.channels import ChannelAdapter, Mailer, SmsGateway, Webhooks
 from services.notify.adapters.repository import Messages
 from services.notify.config import NotifySettings
@@ -37,6 +38,7 @@ class Notify:
     quiet: QuietHours | None
     county_name: str
     confidentiality: Confidentiality
+    systems: tuple[ExternalSystem, ...] = ()
     sender: Sender | None = None
     http: httpx.AsyncClient | None = None
     adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
@@ -74,6 +76,7 @@ def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[
 
 def build(settings: NotifySettings | None = None, *, clock: Clock | None = None) -> Notify:
     """Wire notify's parts, its consumers and its sender."""
+    from services.notify import feed
     from services.notify.entrypoints import subscribers
 
     settings = settings or NotifySettings()
@@ -95,6 +98,7 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
         quiet=parse_quiet_hours(settings.quiet_hours),
         county_name=county_name(settings.county_dir),
         confidentiality=confidentiality,
+        systems=load_systems(settings.ingress_systems_file),
     )
     http = httpx.AsyncClient(timeout=settings.delivery_timeout_seconds)
     notify.http = http
@@ -119,6 +123,7 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
         on_events=runtime.nudge,
     )
     subscribers.register(notify)
+    feed.register(notify)  # the outcome feeds some systems hear as webhooks
     sender = notify.sender
     for channel in notify.adapters:
         # The step runs for as long as the service does; `every` restarts it if it ever fails.

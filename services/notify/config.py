@@ -6,6 +6,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from dispatch_common.paths import DATA_DIR
 from dispatch_common.settings import ServiceSettings, port_field
+from dispatch_common.systems import DEFAULT_SYSTEMS_FILE
 
 PLACEHOLDERS = frozenset({"", "REPLACE_ME", "changeme", "dev-secret"})
 CHANNELS_SENT_OUT = ("sms", "email", "webhook")
@@ -32,6 +33,8 @@ class NotifySettings(ServiceSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
 
+    # The external systems (a feed webhook of the recipients file names one of them, or an Open311 client).
+    ingress_systems_file: Path = DEFAULT_SYSTEMS_FILE
     # Secrets of the webhooks named in the recipients file, by name: {"hotline": "..."}.
     webhook_secrets: dict[str, SecretStr] = Field(default_factory=dict)
 

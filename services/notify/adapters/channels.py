@@ -78,13 +78,19 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 
 async def post_signed(
-    client: httpx.AsyncClient, url: str, secret: str, payload: dict[str, Any], message_id: str
+    client: httpx.AsyncClient,
+    url: str,
+    secret: str,
+    payload: dict[str, Any],
+    message_id: str,
+    *,
+    content_type: str = "application/json",
 ) -> Outcome:
     """POST a signed JSON body and read the answer as an outcome."""
     body = json.dumps(payload, ensure_ascii=False).encode()
     timestamp = str(int(time.time()))
     headers = {
-        "Content-Type": "application/json",
+        "Content-Type": content_type,
         IDEMPOTENCY_HEADER: message_id,
         TIMESTAMP_HEADER: timestamp,
         SIGNATURE_HEADER: sign(secret, timestamp, body),

@@ -9,6 +9,7 @@ message is sent, never copied into the message, and shown masked everywhere else
 """
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -67,6 +68,9 @@ class KindRule:
         return self.by_level.get(level or "", self.to)
 
 
+FEED_ID = re.compile(r"^(open311\.)?[a-z0-9]+(-[a-z0-9]+)*$")
+
+
 class DirectoryProblem(ValueError):
     """A recipients file that cannot be put in force."""
 
@@ -79,6 +83,7 @@ class _Data:
     units: dict[str, dict[str, Any]]
     unit_defaults: dict[str, Any]
     webhooks: list[dict[str, Any]]
+    feed_webhooks: dict[str, dict[str, str]]  # by feed: {url, secret}, where a system hears its outcomes
     mtime: float
 
 
@@ -104,6 +109,16 @@ def _load(path: Path) -> _Data:
     for hook in raw.get("webhooks") or []:
         if not {"name", "url", "secret", "kinds"} <= hook.keys():
             problems.append(f"webhook {hook.get('name')!r}: needs name, url, secret and kinds")
+    feeds: dict[str, dict[str, str]] = {}
+    for hook in raw.get("feed_webhooks") or []:
+        if not {"feed", "url", "secret"} <= hook.keys() or not FEED_ID.match(str(hook["feed"])):
+            problems.append(
+                f"feed webhook {hook.get('feed')!r}: needs a feed (system, open311.<client>), url, secret"
+            )
+        elif hook["feed"] in feeds:
+            problems.append(f"feed webhook {hook['feed']!r}: given twice")
+        else:
+            feeds[hook["feed"]] = {"url": str(hook["url"]), "secret": str(hook["secret"])}
     if problems:
         raise DirectoryProblem("; ".join(problems))
     return _Data(
@@ -113,6 +128,7 @@ def _load(path: Path) -> _Data:
         units=dict(raw.get("units") or {}),
         unit_defaults=dict(raw.get("unit_defaults") or {"channels": ["inbox"]}),
         webhooks=list(raw.get("webhooks") or []),
+        feed_webhooks=feeds,
         mtime=path.stat().st_mtime,
     )
 
@@ -184,6 +200,10 @@ class Directory:
             Target(Recipient(f"webhook:{h['name']}", "system", f"webhook {h['name']}"), "webhook")
             for h in hooks
         ]
+
+    def feed_webhook(self, feed: str) -> dict[str, str] | None:
+        """Where a feed's outcomes are posted ({url, secret name}), read at send time; None if nowhere."""
+        return self.data.feed_webhooks.get(feed)
 
     def address(self, key: str, channel: str) -> dict[str, Any] | None:
         """Where to send a recipient's message on a channel, read at send time; None if it has none."""
