@@ -42,11 +42,12 @@ def open311_clients(base: Path) -> Path:
     return path
 
 
-def start_stack(base: Path) -> Stack:
+def start_stack(base: Path, extra_env: dict[str, str] | None = None) -> Stack:
     """All five services and their servers, ready; on a copy of the county package (tests reload it)."""
     county = base / "county"
     shutil.copytree(DEFAULT_COUNTY_DIR, county, dirs_exist_ok=True)
     env = dict(FAST) | {"COUNTY_DIR": str(county), "OPEN311_CLIENTS_FILE": str(open311_clients(base))}
+    env |= extra_env or {}
     stack = Stack(run_dir=base, ports={s: free_port() for s in SERVICES}, extra_env=env)
     try:
         stack.start()
