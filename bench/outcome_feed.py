@@ -184,7 +184,6 @@ async def measure_delay(stack: Stack, args: argparse.Namespace) -> dict[str, Any
         "cases_worked_to_closing": worked,
         "cases_heard_whole_in_order": len(complete),
         "events_per_case": round(statistics.mean(len(k) for k in per_case.values()), 2) if per_case else 0,
-        "events_per_worked_case": len(JOURNEY),
         "delay_ms": {
             "p50": round(_quantile(every, 0.5), 1),
             "p99": round(_quantile(every, 0.99), 1),

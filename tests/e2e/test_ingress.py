@@ -131,8 +131,9 @@ def test_a_system_submits_and_hears_back_on_its_own_consumer(stack, dispatcher):
 def test_a_submission_claiming_another_system_is_rejected_and_registers_nothing(stack):
     forged_source = grid_report(f"src-{uuid.uuid4()}", source=f"/ingress/{HOTLINE}")
     forged_ref = grid_report(f"ref-{uuid.uuid4()}", system=HOTLINE)
-    asyncio.run(submit(stack, GRID, forged_source, forged_ref))
-    refs = [forged_source.subject, forged_ref.subject]
+    other_type = grid_report(f"type-{uuid.uuid4()}").model_copy(update={"type": "com.example.case.created"})
+    asyncio.run(submit(stack, GRID, forged_source, forged_ref, other_type))
+    refs = [forged_source.subject, forged_ref.subject, other_type.subject]
 
     got = asyncio.run(answers(stack, GRID, lambda g: all(about(g, r) for r in refs)))
     [(subject, by_source)] = about(got, forged_source.subject)
@@ -142,6 +143,9 @@ def test_a_submission_claiming_another_system_is_rejected_and_registers_nothing(
     [(subject, by_ref)] = about(got, forged_ref.subject)
     assert subject == f"outcome.{GRID}.case.rejected"
     assert [e["loc"] for e in by_ref["data"]["errors"]] == [["data", "external_ref", "system"]]
+    [(subject, by_type)] = about(got, other_type.subject)  # a CloudEvent of another type: answered too
+    assert subject == f"outcome.{GRID}.case.rejected"
+    assert [e["loc"] for e in by_type["data"]["errors"]] == [["type"]]
     assert intake_cases(stack).count_documents({"external_ref.id": {"$in": refs}}) == 0
 
 
