@@ -25,9 +25,11 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -58,22 +60,33 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 class Listener:
-    """The 12345 platform reading its consumer, noting when each outcome came."""
+    """The 12345 platform reading its consumer, noting when each outcome came: in a thread with its own
+    event loop, so that the county's side (signing tokens, HTTP calls) never delays the reading."""
 
-    def __init__(self) -> None:
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
         self.got: list[tuple[float, dict[str, Any]]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
-    async def run(self, stack: Stack) -> None:
-        nc = await nats.connect(**stack.nats_options(SYSTEM))
+    def start(self) -> None:
+        """Start reading."""
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop reading."""
+        self._stop.set()
+        self._thread.join(10)
+
+    async def _run(self) -> None:
+        nc = await nats.connect(**self.stack.nats_options(SYSTEM))
         js = nc.jetstream()
-        sub = await js.pull_subscribe_bind(
-            subjects.outcome_durable(SYSTEM), stream=subjects.outcome_stream(SYSTEM)
-        )
+        durable, stream = subjects.outcome_durable(SYSTEM), subjects.outcome_stream(SYSTEM)
+        sub = await js.pull_subscribe_bind(durable, stream=stream)
         try:
-            while True:
+            while not self._stop.is_set():
                 try:
-                    msgs = await sub.fetch(64, timeout=1.0)
+                    msgs = await sub.fetch(64, timeout=0.5)
                 except TimeoutError:
                     continue
                 now = time.time()
@@ -106,6 +119,12 @@ async def _submit(stack: Stack, texts: list[dict[str, Any]], rate: float) -> Non
     await nc.close()
 
 
+@cache
+def _token(keys: Path, role: str, unit: str | None) -> str:
+    area = unit_area(DEFAULT_COUNTY_DIR, unit) if unit else None
+    return issue_token(keys, role=role, unit=unit, area=area)
+
+
 async def _work(stack: Stack, http: httpx.AsyncClient, case_id: str) -> bool:
     """Sign, progress and reply as the lead unit; follow up and close as the hotline (False: routing
     left the case to a dispatcher, so it is not worked)."""
@@ -113,8 +132,7 @@ async def _work(stack: Stack, http: httpx.AsyncClient, case_id: str) -> bool:
     base = f"{stack.url('supervision')}/v1/cases/{case_id}"
 
     def auth(role: str, unit: str | None = None) -> dict[str, str]:
-        area = unit_area(DEFAULT_COUNTY_DIR, unit) if unit else None
-        return {"Authorization": f"Bearer {issue_token(keys, role=role, unit=unit, area=area)}"}
+        return {"Authorization": f"Bearer {_token(keys, role, unit)}"}
 
     dispatcher = auth("dispatcher")
     for _ in range(600):
@@ -159,8 +177,8 @@ async def measure_delay(stack: Stack, args: argparse.Namespace) -> dict[str, Any
     ]
     routable = [s for s in samples if s["expect"].get("town") and not s["expect"]["flags"]]
     texts = [routable[i % len(routable)] for i in range(args.cases)]
-    listener = Listener()
-    task = asyncio.create_task(listener.run(stack))
+    listener = Listener(stack)
+    listener.start()
     await _submit(stack, texts, args.rate)
     ids = await asyncio.to_thread(_case_ids, stack, args.cases)
     async with httpx.AsyncClient(timeout=30.0) as http:
@@ -169,7 +187,7 @@ async def measure_delay(stack: Stack, args: argparse.Namespace) -> dict[str, Any
         if listener.closed() >= worked:
             break
         await asyncio.sleep(0.1)
-    task.cancel()
+    listener.stop()
     per_case: dict[str, list[str]] = {}
     delays: dict[str, list[float]] = {}
     for received_at, event in listener.got:
@@ -296,7 +314,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         return {"benchmark": "outcome_feed", "delay": delay, "replay": replay}
     finally:
         await asyncio.to_thread(stack.stop)
-        shutil.rmtree(tmp, ignore_errors=True)
+        if args.keep:
+            print(f"logs kept in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main() -> int:
@@ -310,6 +331,7 @@ def main() -> int:
         "--day-cases", type=int, default=2000, help="a day's cases of one system, for the replay"
     )
     parser.add_argument("--quick", action="store_true", help="small sizes: 5 cases, a day of 200")
+    parser.add_argument("--keep", action="store_true", help="keep the run's folder (logs)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / ".bench" / "outcome_feed.json")
     args = parser.parse_args()
     if args.quick:
