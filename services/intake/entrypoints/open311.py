@@ -238,6 +238,19 @@ def _views(intake: Intake, docs: list[dict[str, Any]], client: Open311Client | N
     ]
 
 
+def _reader(
+    ext: str, intake: Intake, api_key: str | None, jurisdiction_id: str | None
+) -> tuple[Fmt, Open311Client | None] | Response:
+    """Who reads, in which format: the client of a key (none without one), or the error answer."""
+    fmt = _format(ext)
+    if isinstance(fmt, Response):
+        return fmt
+    client = _client(fmt, intake, api_key, required=False)
+    if isinstance(client, Response):
+        return client
+    return _jurisdiction(fmt, intake, jurisdiction_id) or (fmt, client)
+
+
 # Never read from a case for an Open311 answer: personal data and what only intake keeps.
 HIDDEN = {"outbox": 0, "petitioner": 0, "representatives": 0, "free_text_pii": 0, "text_original": 0}
 PUBLIC_CASES = {"door": "open311", "confidential": False}  # confidential reports never show here
@@ -257,14 +270,10 @@ async def list_requests(
 ) -> Response:
     """GeoReport v2 request list: at most 1,000, newest first; by ids, or by services, dates (90 days
     at most; the last 90 by default) and status."""
-    fmt = _format(ext)
-    if isinstance(fmt, Response):
-        return fmt
-    client = _client(fmt, intake, api_key, required=False)
-    if isinstance(client, Response):
-        return client
-    if refused := _jurisdiction(fmt, intake, jurisdiction_id):
-        return refused
+    reader = _reader(ext, intake, api_key, jurisdiction_id)
+    if isinstance(reader, Response):
+        return reader
+    fmt, client = reader
     query: dict[str, Any] = dict(PUBLIC_CASES)
     statuses = set(_listed(status))
     problems = [f"status: {s} is neither open nor closed" for s in sorted(statuses - {"open", "closed"})]
@@ -300,14 +309,10 @@ async def get_request(
     jurisdiction_id: JurisdictionId = None,
 ) -> Response:
     """GeoReport v2 single request: public fields, or in full for the client that submitted it."""
-    fmt = _format(ext)
-    if isinstance(fmt, Response):
-        return fmt
-    client = _client(fmt, intake, api_key, required=False)
-    if isinstance(client, Response):
-        return client
-    if refused := _jurisdiction(fmt, intake, jurisdiction_id):
-        return refused
+    reader = _reader(ext, intake, api_key, jurisdiction_id)
+    if isinstance(reader, Response):
+        return reader
+    fmt, client = reader
     case = await intake.cases.cases.find_one({"case_no": service_request_id, **PUBLIC_CASES}, HIDDEN)
     if case is None:
         return error(fmt, 404, f"service_request_id: no service request {service_request_id}")
