@@ -15,6 +15,7 @@ import jwt
 from fastapi import HTTPException, Request, status
 from pydantic import BaseModel
 
+from dispatch_common.authz import AuthorizationTable, Scope
 from dispatch_common.settings import ServiceSettings
 
 
@@ -40,26 +41,33 @@ COUNTY_WIDE_ROLES = frozenset(
 
 
 class Principal(BaseModel):
-    """The authenticated caller."""
+    """The authenticated caller, with the scope the authorization table gives its role for the
+    operation it calls (None outside a request: tools and tests, where the role decides)."""
 
     subject: str
     role: Role
     unit: str | None = None
     area: str | None = None  # the area code the caller's unit serves (town, village), from the token
     name: str | None = None
+    scope: Scope | None = None
+    capabilities: dict[str, Scope] = {}  # finer permissions the table gives its role in this service
 
     @property
     def county_wide(self) -> bool:
-        """True for roles that see the whole county."""
+        """True when the caller reaches every record of the county through this operation."""
+        if self.scope is not None:
+            return self.scope == Scope.COUNTY
         return self.role in COUNTY_WIDE_ROLES
 
     def may_see(self, *, unit_codes: AbstractSet[str], area_codes: AbstractSet[str] = frozenset()) -> bool:
-        """Whether the caller may see a case led or assisted by these units, or lying in these areas."""
+        """Whether the caller may see a record its scope reaches: one of these units is on it (a case
+        they lead or assist on, a mediation of their organization...), or it lies in these areas."""
         if self.county_wide:
             return True
-        return (self.unit is not None and self.unit in unit_codes) or (
-            self.area is not None and self.area in area_codes
-        )
+        mine = self.unit is not None and self.unit in unit_codes
+        if self.scope in (None, Scope.AREA):
+            return mine or (self.area is not None and self.area in area_codes)
+        return mine and self.scope == Scope.UNIT
 
 
 VERIFIED_TOKENS_KEPT = 10_000
@@ -125,7 +133,8 @@ class TokenVerifier:
 
 
 async def authenticate(request: Request) -> Principal:
-    """FastAPI dependency: the caller from the Authorization header."""
+    """FastAPI dependency: the caller from the Authorization header, admitted to the operation it
+    calls by the authorization table (403 when its role is not named there), with its scope."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -133,7 +142,28 @@ async def authenticate(request: Request) -> Principal:
             status.HTTP_401_UNAUTHORIZED, "bearer token required", headers={"WWW-Authenticate": "Bearer"}
         )
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(token)
+    principal = await verifier.verify(token)
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    table: AuthorizationTable | None = getattr(request.app.state, "authorization", None)
+    if path is None or table is None:  # not a routed request (a test calling a dependency by hand)
+        return principal
+    service = request.app.state.service_name
+    operation = f"{request.method} {path}"
+    grant = table.grant(service, request.method, path)
+    scope = grant.roles.get(principal.role.value) if grant else None
+    if scope is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role.value} may not {operation}")
+    capabilities = table.capabilities_of(service, principal.role.value)
+    return principal.model_copy(update={"scope": scope, "capabilities": capabilities})
+
+
+def require_capability(principal: Principal, name: str) -> Scope:
+    """Refuse with 403 unless the table gives the caller's role this capability; its scope."""
+    scope = principal.capabilities.get(name)
+    if scope is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role.value} may not {name}")
+    return scope
 
 
 def require_roles(principal: Principal, *roles: Role) -> None:

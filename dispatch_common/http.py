@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch_common import metrics
 from dispatch_common.auth import TokenVerifier
+from dispatch_common.authz import AuthorizationTable, TableError, load_table
 from dispatch_common.runtime import Runtime
 from dispatch_common.telemetry import setup_logging, setup_tracing, shutdown_tracing
 
@@ -151,12 +152,29 @@ def create_app(
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     include(app)
+    app.state.service_name = service
+    app.state.authorization = load_table(settings.authorization_file)
+    check_operations(app, app.state.authorization, service)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestMetrics, service=service)
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls=",".join(p.lstrip("/") for p in OPEN_PATHS), exclude_spans=["receive", "send"]
     )
     return app
+
+
+def check_operations(app: FastAPI, table: AuthorizationTable, service: str) -> None:
+    """Refuse to start a service whose operations the authorization table does not all name: such an
+    operation would be refused to everyone, which is a mistake to find now, not in production."""
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in app.openapi().get("paths", {}).items()
+        if path not in OPEN_PATHS
+        for method in operations
+        if table.grant(service, method, path) is None
+    ]
+    if missing:
+        raise TableError(f"the authorization table names no entry for {service}: {', '.join(missing)}")
 
 
 async def _freeze_when_started(runtime: Runtime) -> None:

@@ -36,6 +36,9 @@ class ServiceSettings(BaseSettings):
     # The time limits (supervision counts them; routing's return limit must agree with the objection one).
     deadline_policy_file: Path = DATA_DIR / "policy" / "deadlines.json"
 
+    # Who may call each HTTP operation, and with which scope (docs/api.md, Authorization).
+    authorization_file: Path = DATA_DIR / "policy" / "authorization.yaml"
+
     jwt_issuer: str = "dispatch-dev"
     jwt_audience: str = "dispatch"
     jwt_algorithms: list[str] = ["RS256"]
