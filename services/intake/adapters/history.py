@@ -90,7 +90,8 @@ def _from_ts(ts: int) -> datetime:
     return datetime.fromtimestamp(ts / 1000, tz=UTC)
 
 
-def _snapshot(doc: dict[str, Any]) -> CaseSnapshot:
+def snapshot_of(doc: dict[str, Any]) -> CaseSnapshot:
+    """A stored history document as a candidate, its fingerprint rebuilt from the stored tokens."""
     text = doc.get("text") or ""
     return CaseSnapshot(
         case_id=doc["_id"],
@@ -158,7 +159,7 @@ class CaseHistory:
 
     async def _find(self, query: dict[str, Any], limit: int) -> list[CaseSnapshot]:
         cursor = self.col.find(query, CANDIDATE_FIELDS).sort("received_ts", DESCENDING).limit(limit)
-        return [_snapshot(doc) for doc in await cursor.to_list()]  # one batch: cheaper than async for
+        return [snapshot_of(doc) for doc in await cursor.to_list()]  # one batch: cheaper than async for
 
     @staticmethod
     def _window(since: datetime, until: datetime | None) -> dict[str, int]:

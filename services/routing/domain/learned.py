@@ -53,6 +53,8 @@ class LearnedClassifier:
         first_level: Callable[[str], str | None],
     ) -> None:
         self._first, self._second = first, second
+        # the n-grams by column, for the evidence: sklearn builds this array anew on every call
+        self._names = first[0].get_feature_names_out() if first else None
         self.examples = examples
         self._prepare = prepare
         self._first_level = first_level
@@ -95,7 +97,7 @@ class LearnedClassifier:
             code=code,
             subcode=subcode,
             confidence=round(float(probabilities[best]), 3),
-            evidence=self._evidence(vectorizer, model, features, best, evidence_terms),
+            evidence=self._evidence(self._names, model, features, best, evidence_terms),
         )
 
     def _subcode(self, prepared: str, code: str) -> str | None:
@@ -111,16 +113,17 @@ class LearnedClassifier:
 
     @staticmethod
     def _evidence(
-        vectorizer: TfidfVectorizer, model: LogisticRegression, features: object, best: int, terms: int
+        names: np.ndarray | None, model: LogisticRegression, features: object, best: int, terms: int
     ) -> list[str]:
         row = features.tocoo()  # type: ignore[attr-defined]
         coef = model.coef_[best] if model.coef_.shape[0] > 1 else model.coef_[0] * (1 if best == 1 else -1)
-        names = vectorizer.get_feature_names_out()
-        pushes = sorted(
-            (
-                (float(value * coef[col]), str(names[col]))
-                for col, value in zip(row.col, row.data, strict=True)
-            ),
-            reverse=True,
+        assert names is not None
+        pushes = row.data * coef[row.col]
+        cols = row.col
+        if len(pushes) > terms:  # only the strongest few (and their ties) are named and sorted
+            keep = pushes >= np.partition(pushes, len(pushes) - terms)[len(pushes) - terms]
+            pushes, cols = pushes[keep], cols[keep]
+        ranked = sorted(
+            ((float(push), str(names[col])) for col, push in zip(cols, pushes, strict=True)), reverse=True
         )
-        return [f"model n-gram '{name}'" for push, name in pushes[:terms] if push > 0]
+        return [f"model n-gram '{name}'" for push, name in ranked[:terms] if push > 0]
