@@ -5,10 +5,10 @@
 
 Routing: `RoutingEngine.decide` of each text with no coordinates and no address (so the text is also
 searched for place names), with a model learned from the labelled dev cases when they are enough.
-Intake: screening, the new case's fingerprint, the stored candidates rebuilt from their tokens (as the
-history adapter does on every lookup) and `decide_links` against them. The candidates are
-`--candidates` adversarial texts of the same petitioner at the same place, found both as repeats and
-as incident reports (a lookup returns at most the policy's max_candidates of each).
+Intake: screening, the new case's fingerprint, the stored candidates rebuilt from their tokens and
+compared (`links_from_documents`, as the history adapter does on every lookup). The candidates are
+`--candidates` earlier cases of the same petitioner and as many reports of other people at the same
+place, all adversarial texts (a lookup returns at most the policy's max_candidates of each).
 Each text is measured in CPU time (median of `--repeat` runs, warm). Target: max <= 50 ms for both.
 
 Loop: how late a 1 ms timer on the event loop fires while the worst text is decided in a thread
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import random
 import statistics
@@ -35,8 +36,8 @@ from bench.adversarial_texts import TEXT_CHARS, Vocabulary, families
 from bench.figures import latency_figures
 from bench.routing_decide import read_cases
 from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR
-from services.intake.adapters.history import CaseHistory, snapshot_of
-from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links, decide_links
+from services.intake.adapters.history import CaseHistory, links_from_documents
+from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links
 from services.intake.domain.screening import Screener, ScreeningInput, ScreeningRules
 from services.routing.domain.learned import Example
 from services.routing.domain.models import RouteRequest
@@ -74,10 +75,15 @@ class IntakePath:
             )
         )
         self.policy = DuplicatePolicy.load()
-        self.docs = [
-            CaseHistory.document(self.snapshot(f"old-{i}", texts[i % len(texts)], minutes=i + 1), Links())
-            for i in range(candidates)
-        ]
+        self.docs = {  # the petitioner's earlier cases, and other people's reports at the place
+            kind: [
+                CaseHistory.document(
+                    self.snapshot(f"{kind}-{i}", texts[i % len(texts)], minutes=i + 1), Links()
+                )
+                for i in range(candidates)
+            ]
+            for kind in ("repeat", "incident")
+        }
 
     def snapshot(self, case_id: str, text: str, minutes: int = 0) -> CaseSnapshot:
         return CaseSnapshot.build(
@@ -95,9 +101,7 @@ class IntakePath:
         """What registration computes for a text, besides the database round trips."""
         self.screener.screen(ScreeningInput(channel="hotline_12345", text=text, has_location=True))
         new = self.snapshot("new", text)
-        repeats = [snapshot_of(doc) for doc in self.docs]
-        incidents = [snapshot_of(doc) for doc in self.docs]
-        decide_links(new, repeats, incidents, self.policy)
+        links_from_documents(new, self.docs["repeat"], self.docs["incident"], self.policy)
 
 
 async def loop_lag(work: Callable[[], object], rounds: int, *, threaded: bool) -> dict[str, float]:
@@ -168,6 +172,8 @@ def main() -> int:
     for case in read_cases(args.county_dir)[:50]:  # warm-up
         decide(case["text"])
         intake.register(case["text"])
+    gc.collect()
+    gc.freeze()  # as a service does once started (dispatch_common/http.py): start-up objects stay out
     routing, worst_route = measure(named, decide, args.repeat)
     print(f"routing: max {routing['max_ms']} ms", file=sys.stderr, flush=True)
     registration, worst_intake = measure(named, intake.register, args.repeat)

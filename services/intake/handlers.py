@@ -1,10 +1,12 @@
 """Intake's commands: register a case (number, protect, screen, link), and screen it by hand."""
 
+import asyncio
 import dataclasses
 import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dispatch_common import subjects
@@ -163,32 +165,21 @@ async def register_case(
         if cmd.lon is not None and cmd.lat is not None
         else None
     )
-    rules = intake.screening.current
     anonymous = cmd.petitioner is None or cmd.petitioner.anonymous
-    result = rules.screen(
-        ScreeningInput(
-            channel=cmd.channel.value,
-            text=text,
-            address=address,
-            has_location=has_location,
-            outside_county=outside,
-            people_count=cmd.people_count,
-            anonymous=anonymous,
-        )
-    )
-    stored, view = _protect(cmd, intake, confidential=result.confidential)
-    who = petitioner_hash(stored)
-    snapshot = CaseSnapshot.build(
-        case_id=case_id,
-        case_no="",
-        received_at=now,
+    question = ScreeningInput(
+        channel=cmd.channel.value,
         text=text,
-        policy=intake.duplicates,
-        petitioner_hash=who,
-        lon=cmd.lon,
-        lat=cmd.lat,
         address=address,
+        has_location=has_location,
+        outside_county=outside,
+        people_count=cmd.people_count,
+        anonymous=anonymous,
     )
+    # screening and the text's fingerprint cost CPU in proportion to the text: off the event loop
+    result, stored, view, snapshot = await asyncio.to_thread(
+        _assess, cmd, question, intake, case_id=case_id, now=now, address=address
+    )
+    who = snapshot.petitioner_hash
     links: Links = await intake.find_links(snapshot)
     case_no = await intake.cases.next_case_no(county=intake.county, year=now.astimezone(intake.timezone).year)
     snapshot = dataclasses.replace(snapshot, case_no=case_no)
@@ -245,6 +236,32 @@ async def register_case(
             )
         return Submission(_registered(raced), replayed=True, case=raced)
     return Submission(registered, replayed=False, case=case)
+
+
+def _assess(
+    cmd: SubmitCase,
+    question: ScreeningInput,
+    intake: Intake,
+    *,
+    case_id: str,
+    now: datetime,
+    address: str | None,
+) -> tuple[ScreeningResult, dict[str, Any], PetitionerView, CaseSnapshot]:
+    """Screen a submission, protect its petitioner and fingerprint its text (CPU only, no I/O)."""
+    result = intake.screening.current.screen(question)
+    stored, view = _protect(cmd, intake, confidential=result.confidential)
+    snapshot = CaseSnapshot.build(
+        case_id=case_id,
+        case_no="",
+        received_at=now,
+        text=question.text,
+        policy=intake.duplicates,
+        petitioner_hash=petitioner_hash(stored),
+        lon=cmd.lon,
+        lat=cmd.lat,
+        address=address,
+    )
+    return result, stored, view, snapshot
 
 
 def _protect_person(person: Any, intake: Intake) -> dict[str, Any]:
