@@ -85,12 +85,13 @@ async def drive(bases: list[str], token: str, *, rate: float, seconds: float, sa
     }
 
 
-def start_replica(stack: Stack, number: int) -> str:
+def start_replica(stack: Stack, number: int, extra_env: dict[str, str] | None = None) -> str:
     """Another intake process on the same servers (`intake#<number>`); its base URL once ready."""
     port = free_port()
     env = stack.service_env("intake") | {
         "PORT": str(port),
         "TRACE_FILE": str(stack.run_dir / "traces" / f"intake-{number}.jsonl"),
+        **(extra_env or {}),
     }
     name = f"intake#{number}"
     log = stack.log_dir / f"intake-{number}.log"
@@ -127,6 +128,7 @@ def main() -> None:
             extra_env={
                 "ENVIRONMENT": "test",
                 "LOG_LEVEL": "WARNING",
+                "RATE_LIMIT_ENABLED": "false",  # one token sends the whole load: measured unthrottled
                 "MONGODB_DB_PREFIX": f"bench_{random.randrange(16**8):08x}_",
             },
         )

@@ -13,6 +13,7 @@ from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.county import county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
+from dispatch_common.ratelimit import RateLimiter
 from dispatch_common.runtime import Runtime
 from services.intake.adapters.history import CaseHistory, find_links
 from services.intake.adapters.repository import CaseRepository
@@ -21,6 +22,10 @@ from services.intake.domain import similarity
 from services.intake.domain.boundary import CountyBoundary
 from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links
 from services.intake.domain.screening import Screener, ScreeningRules
+
+RATE_WINDOWS = "rate_windows"
+"""The shared counters of the per-client rate limits (dispatch_common/ratelimit.py)."""
+RATE_SWEEP_SECONDS = 60.0
 
 
 async def _load_segmenter() -> None:
@@ -60,6 +65,7 @@ class Intake:
     county: str
     open311_keys: frozenset[str]
     timezone: ZoneInfo
+    limiter: RateLimiter
 
     async def find_links(self, snapshot: CaseSnapshot) -> Links:
         """Repeats of the same petitioner and incidents at the same place."""
@@ -91,6 +97,9 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     runtime.on_start(cases.ensure_indexes)
     runtime.on_start(history.ensure_indexes)
     runtime.on_start(_load_segmenter)
+    limiter = RateLimiter(runtime.db[RATE_WINDOWS], settings.rate_limits, enabled=settings.rate_limit_enabled)
+    runtime.on_start(limiter.ensure_indexes)
+    runtime.every(RATE_SWEEP_SECONDS, limiter.sweep, name="rate-window-sweep")
     intake = Intake(
         runtime=runtime,
         cases=cases,
@@ -103,6 +112,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         county=county_code(settings.county_dir),
         open311_keys=_open311_keys(settings),
         timezone=ZoneInfo(settings.county_timezone),
+        limiter=limiter,
     )
     subscribers.register(intake)
     return intake

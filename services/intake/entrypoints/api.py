@@ -10,9 +10,9 @@ from dispatch_common.crypto import decrypt
 from services.intake import handlers
 from services.intake.domain.models import Registered, SubmitCase
 from services.intake.domain.screening import ScreeningResult, ScreeningRulesError
-from services.intake.entrypoints.deps import CurrentUser, IntakeDeps
+from services.intake.entrypoints.deps import TOO_MANY, CurrentUser, IntakeDeps, limited
 
-router = APIRouter(prefix="/v1", tags=["cases"])
+router = APIRouter(prefix="/v1", tags=["cases"], responses=TOO_MANY)
 
 SUBMITTERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.EXTERNAL_SYSTEM, Role.ADMIN, Role.SUPERVISOR)
 READERS = (
@@ -31,6 +31,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 
 @router.post(
     "/cases",
+    dependencies=[limited("submit")],
     status_code=status.HTTP_201_CREATED,
     response_model=Registered,
     summary="Register a citizen request as a case",
@@ -109,7 +110,9 @@ def registration_view(case: dict[str, Any], *, clear: dict[str, str] | None = No
 
 
 @router.get(
-    "/cases/{case_id}", summary="A case's registration; personal data masked unless asked and entitled"
+    "/cases/{case_id}",
+    dependencies=[limited("read")],
+    summary="A case's registration; personal data masked unless asked and entitled",
 )
 async def get_case(
     case_id: str,
@@ -145,7 +148,11 @@ async def get_case(
     return registration_view(case, clear=clear)
 
 
-@router.get("/cases/{case_id}/audit", summary="Who read this case's personal data in clear, and when")
+@router.get(
+    "/cases/{case_id}/audit",
+    dependencies=[limited("read")],
+    summary="Who read this case's personal data in clear, and when",
+)
 async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """The PII audit log of a case."""
     require_roles(user, Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR)
@@ -153,7 +160,9 @@ async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict
 
 
 @router.get(
-    "/cases/{case_id}/petitioner-history", summary="The petitioner's earlier cases: counts and outcomes"
+    "/cases/{case_id}/petitioner-history",
+    dependencies=[limited("read")],
+    summary="The petitioner's earlier cases: counts and outcomes",
 )
 async def get_petitioner_history(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """How often this petitioner has come, repeats, and the last outcome (found by keyed hash)."""
@@ -181,7 +190,11 @@ class ScreeningDecision(BaseModel):
     answer: str | None = Field(None, max_length=2000)
 
 
-@router.get("/screening/queue", summary="Cases waiting for manual screening, oldest first")
+@router.get(
+    "/screening/queue",
+    dependencies=[limited("read")],
+    summary="Cases waiting for manual screening, oldest first",
+)
 async def screening_queue(
     user: CurrentUser,
     intake: IntakeDeps,
@@ -195,7 +208,10 @@ async def screening_queue(
 
 
 @router.post(
-    "/cases/{case_id}/screening", response_model=Registered, summary="Screen a case from the manual queue"
+    "/cases/{case_id}/screening",
+    dependencies=[limited("read")],
+    response_model=Registered,
+    summary="Screen a case from the manual queue",
 )
 async def screen_case(
     case_id: str, body: ScreeningDecision, user: CurrentUser, intake: IntakeDeps
@@ -230,7 +246,9 @@ async def screen_case(
 
 
 @router.post(
-    "/admin/screening-rules/reload", summary="Reload the screening rules; a bad file changes nothing"
+    "/admin/screening-rules/reload",
+    dependencies=[limited("read")],
+    summary="Reload the screening rules; a bad file changes nothing",
 )
 async def reload_rules(user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """Read the rules files again and put them in force if they are valid."""
