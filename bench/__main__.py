@@ -29,7 +29,16 @@ def main() -> int:
         "notify_load": ["--rate", "50", "--seconds", "3", "--burst", "200"],
         "routing_decide": ["--decisions", "1000", "--warmup", "100", "--lookups", "20000"],
         "supervision_queries": ["--cases", "20000"],
-        "adversarial_input": ["--per-family", "1", "--candidates", "20", "--repeat", "1", "--loop-rounds", "3"],
+        "adversarial_input": [
+            "--per-family",
+            "1",
+            "--candidates",
+            "20",
+            "--repeat",
+            "1",
+            "--loop-rounds",
+            "2",
+        ],
     }
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:
