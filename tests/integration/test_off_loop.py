@@ -12,6 +12,8 @@ import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -71,6 +73,28 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
     gate.opened.set()
 
 
+def servers(nats_url: str, mongodb_url: str, db_prefix: str, run_dir: Path) -> dict[str, Any]:
+    """Settings on this test's servers, with fast retries (the slow message is not redelivered)."""
+    ensure_dev_keys(run_dir / "keys")
+    return FAST_CONSUMERS | {
+        "consumer_ack_wait_seconds": 60.0,
+        "nats_url": nats_url,
+        "mongodb_url": mongodb_url,
+        "mongodb_db_prefix": db_prefix,
+        "run_dir": run_dir,
+    }
+
+
+def caller(app: Any, run_dir: Path, role: str) -> httpx.AsyncClient:
+    """An HTTP client of the app in this process, with a token of the role."""
+    token = issue_token(run_dir / "keys", role=role)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://service",
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+
 def screened(case_id: str, text: str, clock: FixedClock) -> tuple[bytes, str]:
     """dispatch.case.screened of an accepted case, as intake publishes it."""
     case = {
@@ -98,14 +122,7 @@ def screened(case_id: str, text: str, clock: FixedClock) -> tuple[bytes, str]:
 async def test_routing_answers_and_acks_other_cases_while_it_decides_a_costly_text(
     gate: Gate, nats_url, mongodb_url, db_prefix, run_dir, nats_client
 ) -> None:
-    ensure_dev_keys(run_dir / "keys")
-    settings = RoutingSettings(
-        **(FAST_CONSUMERS | {"consumer_ack_wait_seconds": 60.0}),
-        nats_url=nats_url,
-        mongodb_url=mongodb_url,
-        mongodb_db_prefix=db_prefix,
-        run_dir=run_dir,
-    )
+    settings = RoutingSettings(**servers(nats_url, mongodb_url, db_prefix, run_dir))
     # both cases wait on the stream before routing starts, so its first fetch takes them together
     js = nats_client.jetstream()
     for config in stream_configs(settings):
@@ -119,12 +136,7 @@ async def test_routing_answers_and_acks_other_cases_while_it_decides_a_costly_te
     app = routing_bootstrap.create(settings)
     routing = app.state.routing
     await routing.runtime.start()
-    token = issue_token(run_dir / "keys", role="dispatcher")
-    client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://routing",
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    client = caller(app, run_dir, "dispatcher")
     try:
         await gate.wait_entered()
         preview = asyncio.create_task(
@@ -162,23 +174,11 @@ async def _acked_but_one(js):  # type: ignore[no-untyped-def]
 async def test_intake_registers_other_cases_while_it_screens_a_costly_text(
     gate: Gate, nats_url, mongodb_url, db_prefix, run_dir
 ) -> None:
-    ensure_dev_keys(run_dir / "keys")
-    settings = IntakeSettings(
-        **FAST_CONSUMERS,
-        nats_url=nats_url,
-        mongodb_url=mongodb_url,
-        mongodb_db_prefix=db_prefix,
-        run_dir=run_dir,
-    )
+    settings = IntakeSettings(**servers(nats_url, mongodb_url, db_prefix, run_dir))
     app = intake_bootstrap.create(settings)
     intake = app.state.intake
     await intake.runtime.start()
-    token = issue_token(run_dir / "keys", role="reception_clerk")
-    client = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app),
-        base_url="http://intake",
-        headers={"Authorization": f"Bearer {token}"},
-    )
+    client = caller(app, run_dir, "reception_clerk")
     case = {
         "channel": "hotline_12345",
         "address": "城关街道幸福锦绣家园",
