@@ -48,10 +48,9 @@ class Containment:
         """For each match, whether a more specific match hides it."""
         if len(self.cores) < VECTOR_FROM:
             return [self.hidden_one(i) for i in range(len(self.cores))]
-        covered = self._covered_by_heavier().tolist()
+        first, whole = (a.tolist() for a in self._covered_by_heavier())
         return [
-            hit and (len(c) == 1 or self._hidden_among_covering(i))
-            for i, (hit, c) in enumerate(zip(covered, self.cores, strict=True))
+            first[i] and (len(c) == 1 or whole[i] or self.hidden_one(i)) for i, c in enumerate(self.cores)
         ]
 
     def _index(self) -> tuple[dict[tuple[int, int], list[int]], dict[int, list[tuple[int, int]]], int]:
@@ -88,9 +87,10 @@ class Containment:
                         return True
         return False
 
-    def _covered_by_heavier(self) -> np.ndarray:
-        """For each match, whether a core around its first core has an owner that is heavier and at
-        least as strong (for a match of one core, exactly whether it is hidden)."""
+    def _covered_by_heavier(self) -> tuple[np.ndarray, np.ndarray]:
+        """For each match, whether one core has an owner that is heavier and at least as strong around
+        its first core (for a match of one core, exactly whether it is hidden), and around its whole
+        span (then it is hidden: that core holds all of its cores)."""
         n = len(self.cores)
         counts = np.fromiter(map(len, self.cores), dtype=np.int64, count=n)
         spans = np.fromiter(chain.from_iterable(chain.from_iterable(self.cores)), dtype=np.int64)
@@ -98,6 +98,7 @@ class Containment:
         starts, lengths = spans[:, 0], spans[:, 1] - spans[:, 0]
         owner = np.repeat(np.arange(n), counts)
         first = spans[np.cumsum(counts) - counts]
+        whole = np.stack((first[:, 0], spans[np.cumsum(counts) - 1, 1]), axis=1)
         longest = int(lengths.max())
         weights = np.array(self.weights, dtype=np.int64)
         powers = np.zeros(n) if self.powers is None else np.array(self.powers, dtype=float)
@@ -106,7 +107,7 @@ class Containment:
         heaviest = np.full((longest + 2, int(starts.max()) + 2), -1, dtype=np.int64)
         longer = np.empty_like(heaviest)
         backs = np.arange(longest + 1)
-        around = np.full(n, -1, dtype=np.int64)
+        around = np.full((2, n), -1, dtype=np.int64)
         levels, level_of = np.unique(powers, return_inverse=True)
         owner_level = level_of[owner]
         for level in range(len(levels) - 1, -1, -1):  # the strongest first
@@ -116,26 +117,9 @@ class Containment:
             for size in range(longest - 1, 0, -1):  # this length or longer (row by row: numpy's
                 np.maximum(longer[size], longer[size + 1], out=longer[size])  # accumulate is slow)
             mine = np.flatnonzero(level_of == level)
-            at = first[mine, 0:1] - backs  # a covering core starts this far back ...
-            size = np.minimum(first[mine, 1:2] - at, longest + 1)  # ... and is at least this long
-            at[at < 0] = heaviest.shape[1] - 1
-            around[mine] = longer[size, at].max(axis=1)
-        order = np.argsort(starts, kind="stable")
-        self._arrays = (starts[order], spans[order, 1], owner[order], weights, powers, longest)
-        return around > weights
-
-    def _hidden_among_covering(self, i: int) -> bool:
-        """`hidden_one` for a match of several cores, its candidates picked from the arrays."""
-        starts, ends, owner, weights, powers, longest = self._arrays
-        s, e = self.cores[i][0]
-        lo, hi = np.searchsorted(starts, (e - longest, s + 1))
-        o = owner[lo:hi]
-        ok = (ends[lo:hi] >= e) & (weights[o] > weights[i]) & (powers[o] >= powers[i])
-        mine = self.cores[i][1:]
-        for j in dict.fromkeys(o[ok].tolist()):
-            others = self.cores[j]
-            if self.phrases[j] != self.phrases[i] and all(
-                any(a <= s2 and e2 <= b for a, b in others) for s2, e2 in mine
-            ):
-                return True
-        return False
+            for k, span in enumerate((first, whole)):
+                at = span[mine, 0:1] - backs  # a covering core starts this far back ...
+                size = np.minimum(span[mine, 1:2] - at, longest + 1)  # ... and is at least this long
+                at[at < 0] = heaviest.shape[1] - 1
+                around[k, mine] = longer[size, at].max(axis=1)
+        return around[0] > weights, around[1] > weights

@@ -54,7 +54,7 @@ GENERIC_WORDS = _words(
     市民 来电 投诉 举报 情况 严重 影响 居民 我家 家里 楼下 附近 每天 晚上 白天 好几天 几天 天 多 好 人
     """
 )
-COMPARED_CHARS = 500
+COMPARED_CHARS = 200
 """How many characters of a normalized text its fingerprint keeps (and similarity compares)."""
 GENERIC_WEIGHT = 3  # tenths: a generic word counts 0.3 of a specific one (integers keep sums exact)
 SPECIFIC_WEIGHT = 10
