@@ -9,10 +9,11 @@ linear in the matches (times the longest literal), never pairwise (docs/decision
 
 - few matches: for each match, the cores starting in that window, and their owners from the heaviest
   down (a plain loop);
-- many matches: a grid by (start, length) of the heaviest owner at least as strong as each level of
+- many matches: a grid by (length, start) of the heaviest owner at least as strong as each level of
   strength, its running maximum over longer lengths, and one gather per start offset (numpy), which
-  settles every match of one core; a match of several cores that something heavier covers in its
-  first core is then checked by the plain loop.
+  settles every match of one core, and every match of several cores that one heavier core holds
+  whole; a match of several cores that something heavier covers only in its first core is then
+  checked by the plain loop.
 """
 
 from __future__ import annotations
