@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bench.adversarial_texts import Vocabulary, families
 from dispatch_common import containment, phrases
-from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR
+from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR, REPO_ROOT
 from services.intake.domain.screening import ScreeningRules
 from services.routing.domain.county import CountyPackage
 from tests import phrases_reference as reference
@@ -101,9 +101,7 @@ def test_the_county_vocabulary_matches_as_before_on_real_and_adversarial_texts()
     weights = [(p, w) for by_code in package.lexicon.phrases.values() for p, w in by_code.items()]
     new = phrases.PhraseMatcher(weights, gap=package.lexicon.gap)
     old = reference.PhraseMatcher(weights, gap=package.lexicon.gap)
-    lines = (
-        DEFAULT_COUNTY_DIR.parent.parent.parent / "tests" / "data" / "routing_dev_cases.jsonl"
-    ).read_text()
+    lines = (REPO_ROOT / "tests" / "data" / "routing_dev_cases.jsonl").read_text(encoding="utf-8")
     samples = [json.loads(line)["text"] for line in lines.splitlines()[:60]]
     # the adversarial families, cut to 200 characters: the reference is quadratic in the matches
     samples += [text[:200] for _, text in families(vocab, random.Random(7), 1)]
