@@ -45,6 +45,7 @@ from services.routing.engine import RoutingEngine
 
 NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 PLACE = (111.8, 40.9)
+PETITIONER = "the-same-petitioner"
 
 
 def cpu_ms(run: Callable[[], object], repeat: int) -> float:
@@ -78,21 +79,22 @@ class IntakePath:
         self.docs = {  # the petitioner's earlier cases, and other people's reports at the place
             kind: [
                 CaseHistory.document(
-                    self.snapshot(f"{kind}-{i}", texts[i % len(texts)], minutes=i + 1), Links()
+                    self.snapshot(f"{kind}-{i}", texts[i % len(texts)], minutes=i + 1, who=who or f"p{i}"),
+                    Links(),
                 )
                 for i in range(candidates)
             ]
-            for kind in ("repeat", "incident")
+            for kind, who in (("repeat", PETITIONER), ("incident", None))
         }
 
-    def snapshot(self, case_id: str, text: str, minutes: int = 0) -> CaseSnapshot:
+    def snapshot(self, case_id: str, text: str, minutes: int = 0, who: str = "") -> CaseSnapshot:
         return CaseSnapshot.build(
             case_id=case_id,
             case_no=case_id,
             received_at=NOW - timedelta(minutes=minutes),
             text=text,
             policy=self.policy,
-            petitioner_hash="the-same-petitioner",
+            petitioner_hash=who or PETITIONER,
             lon=PLACE[0],
             lat=PLACE[1],
         )

@@ -49,10 +49,13 @@ class Containment:
         """For each match, whether a more specific match hides it."""
         if len(self.cores) < VECTOR_FROM:
             return [self.hidden_one(i) for i in range(len(self.cores))]
-        first, whole = (a.tolist() for a in self._covered_by_heavier())
-        return [
-            first[i] and (len(c) == 1 or whole[i] or self.hidden_one(i)) for i, c in enumerate(self.cores)
-        ]
+        first, whole = self._covered_by_heavier()
+        counts = self._counts
+        hidden = first & ((counts == 1) | whole)
+        several = np.flatnonzero(first & ~whole & (counts > 1))
+        if len(several):
+            hidden[several] = self._hidden_among_several(several)
+        return hidden.tolist()
 
     def _index(self) -> tuple[dict[tuple[int, int], list[int]], dict[int, list[tuple[int, int]]], int]:
         if self._owners is None:
@@ -123,4 +126,42 @@ class Containment:
                 size = np.minimum(span[mine, 1:2] - at, longest + 1)  # ... and is at least this long
                 at[at < 0] = heaviest.shape[1] - 1
                 around[k, mine] = longer[size, at].max(axis=1)
+        self._counts, self._spans, self._owner, self._first = counts, spans, owner, first
+        self._weights_array, self._powers_array, self._longest = weights, powers, longest
         return around[0] > weights, around[1] > weights
+
+    def _hidden_among_several(self, several: np.ndarray) -> np.ndarray:
+        """`hidden_one` for these matches of several cores, all at once: every (match, owner of a core
+        around its first core) pair that is heavier, as strong, of another phrase, and holds each of
+        the match's cores in one of its own."""
+        counts, spans, owner, first = self._counts, self._spans, self._owner, self._first
+        weights, powers, longest = self._weights_array, self._powers_array, self._longest
+        order = np.argsort(spans[:, 0], kind="stable")
+        starts, ends, owners = spans[order, 0], spans[order, 1], owner[order]
+        s, e = first[several, 0], first[several, 1]
+        lo, hi = np.searchsorted(starts, e - longest, "left"), np.searchsorted(starts, s, "right")
+        sizes = hi - lo
+        match = np.repeat(several, sizes)
+        at = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes) + np.repeat(lo, sizes)
+        other = owners[at]
+        ids: dict[str, int] = {}
+        phrase = np.array([ids.setdefault(p, len(ids)) for p in self.phrases], dtype=np.int64)
+        keep = (
+            (ends[at] >= np.repeat(e, sizes))
+            & (weights[other] > weights[match])
+            & (powers[other] >= powers[match])
+            & (phrase[other] != phrase[match])
+        )
+        match, other = match[keep], other[keep]
+        # each match's cores, and each owner's, by position (k at most); padding that never counts
+        k = int(counts.max())
+        place = np.arange(len(spans)) - np.repeat(np.cumsum(counts) - counts, counts)
+        theirs = np.tile(np.array([1, 0], dtype=np.int64), (len(counts), k, 1))  # an empty span
+        theirs[owner, place] = spans
+        mine = np.repeat(first[:, None, :], k, axis=1)  # padded with the first core (held already)
+        mine[owner, place] = spans
+        a, b = mine[match], theirs[other]
+        held = ((b[:, None, :, 0] <= a[:, :, None, 0]) & (a[:, :, None, 1] <= b[:, None, :, 1])).any(axis=2)
+        out = np.zeros(len(counts), dtype=bool)
+        out[match[held.all(axis=1)]] = True
+        return out[several]
