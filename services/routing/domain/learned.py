@@ -7,7 +7,8 @@ and another the second-level one among the examples that have it. The evidence o
 the n-grams of the text that pushed the chosen category most (TF-IDF weight x coefficient).
 
 The lexicon decides first; the model is asked only where the lexicon is unsure (no match, or a
-confidence under the manual threshold), and its answer counts only above `min_probability`.
+confidence under the manual threshold), and its answer counts only above `min_probability`. It
+reads the first `LEARNED_CHARS` characters of the prepared text.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from .models import CategoryChoice
+
+LEARNED_CHARS = 1000
+"""How much of a prepared text the model reads, in training and in use: the n-grams of a 5,000-character
+text cost sklearn about 13 ms per model, and a text says what it is about at its start; nearly every
+complaint is shorter (docs/decisions/0018)."""
 
 
 @dataclass(frozen=True)
@@ -67,7 +73,7 @@ class LearnedClassifier:
         first_level: Callable[[str], str | None],
     ) -> LearnedClassifier | None:
         """Train from examples; None unless at least two first-level categories are present."""
-        texts = [prepare(e.text) for e in examples]
+        texts = [prepare(e.text)[:LEARNED_CHARS] for e in examples]
         first = _fit(texts, [e.code for e in examples])
         if first is None:
             return None
@@ -84,7 +90,7 @@ class LearnedClassifier:
         """The most probable category, its probability as the confidence, and the n-grams behind it."""
         if self._first is None:
             return CategoryChoice()
-        prepared = self._prepare(text)
+        prepared = self._prepare(text)[:LEARNED_CHARS]
         vectorizer, model = self._first
         features = vectorizer.transform([prepared])
         if features.nnz == 0:
