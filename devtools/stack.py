@@ -297,13 +297,17 @@ class Stack:
             wait_ready(f"{self.url(service)}/readyz", timeout=timeout, proc=proc)
         return proc
 
-    def start_replica(self, service: str, number: int, *, timeout: float = 90) -> Proc:
+    def start_replica(
+        self, service: str, number: int, *, env: dict[str, str] | None = None, timeout: float = 90
+    ) -> Proc:
         """Another process of a service on the same servers (`<service>#<number>`, on a port of its
-        own, with its own trace file), once ready; like a second pod behind a Kubernetes Service."""
+        own, with its own trace file and `env` over the stack's), once ready; like a second pod behind
+        a Kubernetes Service. Its URL is the last of `replica_urls[service]`."""
         port = free_port()
         env = self.service_env(service) | {
             "PORT": str(port),
             "TRACE_FILE": str(self.run_dir / "traces" / f"{service}-{number}.jsonl"),
+            **(env or {}),
         }
         name = f"{service}#{number}"
         log = self.log_dir / f"{service}-{number}.log"

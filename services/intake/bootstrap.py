@@ -14,6 +14,7 @@ from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
+from dispatch_common.ratelimit import RateLimiter
 from dispatch_common.runtime import Runtime
 from dispatch_common.systems import ExternalSystem, load_systems
 from services.intake.adapters.history import CaseHistory, find_links
@@ -23,6 +24,10 @@ from services.intake.domain import similarity
 from services.intake.domain.boundary import CountyBoundary
 from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links
 from services.intake.domain.screening import Screener, ScreeningRules
+
+RATE_WINDOWS = "rate_windows"
+"""The shared counters of the per-client rate limits (dispatch_common/ratelimit.py)."""
+RATE_SWEEP_SECONDS = 60.0
 
 
 async def _load_segmenter() -> None:
@@ -63,6 +68,7 @@ class Intake:
     open311_keys: frozenset[str]
     timezone: ZoneInfo
     confidentiality: Confidentiality
+    limiter: RateLimiter
     systems: tuple[ExternalSystem, ...] = ()
 
     async def find_links(self, snapshot: CaseSnapshot) -> Links:
@@ -98,6 +104,9 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     clock = clock or SystemClock()
     confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
     runtime.on_start(confidentiality.audit.ensure_indexes)
+    limiter = RateLimiter(runtime.db[RATE_WINDOWS], settings.rate_limits, enabled=settings.rate_limit_enabled)
+    runtime.on_start(limiter.ensure_indexes)
+    runtime.every(RATE_SWEEP_SECONDS, limiter.sweep, name="rate-window-sweep")
     intake = Intake(
         runtime=runtime,
         cases=cases,
@@ -111,6 +120,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         open311_keys=_open311_keys(settings),
         timezone=ZoneInfo(settings.county_timezone),
         confidentiality=confidentiality,
+        limiter=limiter,
         systems=load_systems(settings.ingress_systems_file),
     )
     redact.register_secrets(intake.open311_keys)  # also the generated one, which no setting names

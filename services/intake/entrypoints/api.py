@@ -11,9 +11,9 @@ from services.intake.bootstrap import Intake
 from services.intake.domain.models import Registered, SubmitCase
 from services.intake.domain.protection import SCREENING_REASON, reveal_free_text, reveal_petitioner
 from services.intake.domain.screening import ScreeningResult, ScreeningRulesError
-from services.intake.entrypoints.deps import CurrentUser, IntakeDeps
+from services.intake.entrypoints.deps import TOO_MANY, CurrentUser, IntakeDeps, limited
 
-router = APIRouter(prefix="/v1", tags=["cases"])
+router = APIRouter(prefix="/v1", tags=["cases"], responses=TOO_MANY)
 
 SUBMITTERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.EXTERNAL_SYSTEM, Role.ADMIN, Role.SUPERVISOR)
 READERS = (
@@ -35,6 +35,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
 
 @router.post(
     "/cases",
+    dependencies=[limited("submit")],
     status_code=status.HTTP_201_CREATED,
     response_model=Registered,
     summary="Register a citizen request as a case",
@@ -138,7 +139,9 @@ async def _readable(intake: Intake, user: Principal, case_id: str, what: str) ->
 
 
 @router.get(
-    "/cases/{case_id}", summary="A case's registration; personal data masked unless asked and entitled"
+    "/cases/{case_id}",
+    dependencies=[limited("read")],
+    summary="A case's registration; personal data masked unless asked and entitled",
 )
 async def get_case(
     case_id: str,
@@ -172,7 +175,11 @@ async def get_case(
     return registration_view(case, clear=clear, texts=texts)
 
 
-@router.get("/cases/{case_id}/audit", summary="Who read this case's personal data in clear, and when")
+@router.get(
+    "/cases/{case_id}/audit",
+    dependencies=[limited("read")],
+    summary="Who read this case's personal data in clear, and when",
+)
 async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """The PII audit log of a case."""
     require_roles(user, Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR)
@@ -180,7 +187,9 @@ async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict
 
 
 @router.get(
-    "/cases/{case_id}/petitioner-history", summary="The petitioner's earlier cases: counts and outcomes"
+    "/cases/{case_id}/petitioner-history",
+    dependencies=[limited("read")],
+    summary="The petitioner's earlier cases: counts and outcomes",
 )
 async def get_petitioner_history(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """How often this petitioner has come, repeats, and the last outcome (found by keyed hash)."""
@@ -206,7 +215,11 @@ class ScreeningDecision(BaseModel):
     answer: str | None = Field(None, max_length=2000)
 
 
-@router.get("/screening/queue", summary="Cases waiting for manual screening, oldest first")
+@router.get(
+    "/screening/queue",
+    dependencies=[limited("read")],
+    summary="Cases waiting for manual screening, oldest first",
+)
 async def screening_queue(
     user: CurrentUser,
     intake: IntakeDeps,
@@ -222,7 +235,10 @@ async def screening_queue(
 
 
 @router.post(
-    "/cases/{case_id}/screening", response_model=Registered, summary="Screen a case from the manual queue"
+    "/cases/{case_id}/screening",
+    dependencies=[limited("read")],
+    response_model=Registered,
+    summary="Screen a case from the manual queue",
 )
 async def screen_case(
     case_id: str, body: ScreeningDecision, user: CurrentUser, intake: IntakeDeps
@@ -258,7 +274,9 @@ async def screen_case(
 
 
 @router.post(
-    "/admin/screening-rules/reload", summary="Reload the screening rules; a bad file changes nothing"
+    "/admin/screening-rules/reload",
+    dependencies=[limited("read")],
+    summary="Reload the screening rules; a bad file changes nothing",
 )
 async def reload_rules(user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """Read the rules files again and put them in force if they are valid."""

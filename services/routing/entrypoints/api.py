@@ -171,7 +171,7 @@ async def preview_route(body: PreviewRequest, user: CurrentUser, routing: Routin
     """Dry-run the routing decision."""
     require_roles(user, *READERS)
     engine = routing.engine
-    decision = engine.decide(RouteRequest(**body.model_dump()))
+    decision = await handlers.decide_off_loop(engine, RouteRequest(**body.model_dump()))
     return {**decision.model_dump(mode="json"), "package_version": engine.version}
 
 
