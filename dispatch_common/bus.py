@@ -161,6 +161,7 @@ class Bus:
             data_models={subject: data_model} if data_model else {},
             stream=stream,
             inbox=inbox,
+            each=handler,
         )
 
     def consume_batch(
@@ -172,9 +173,11 @@ class Bus:
         data_models: dict[str, type[BaseModel]] | None = None,
         stream: str = subjects.DISPATCH_STREAM,
         inbox: bool = True,
+        each: Handler | None = None,
     ) -> None:
         """Register a durable pull consumer whose handler takes a fetched batch (dispatch_common/
-        consumer.py); `data_models` types the data of each event type; must be called before start()."""
+        consumer.py); `data_models` types the data of each event type; `each`: a per-message handler
+        instead, each message settled on its own; must be called before start()."""
         consumer = Consumer(
             durable=durable,
             stream=stream,
@@ -182,6 +185,7 @@ class Bus:
             handler=handler,
             data_models=data_models or {},
             inbox=self._processed if inbox else None,
+            each=each,
         )
         self._loops.append(ConsumerLoop(self, consumer))
         filters = filter_subjects[0] if len(filter_subjects) == 1 else filter_subjects

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("dispatch.consumer")
 
 FETCH_WAIT_SECONDS = 5.0  # an idle consumer asks again this often
+IN_FLIGHT_BATCHES = 4  # a per-message consumer keeps up to this many batches' messages in hand
 PAUSE_AFTER_ERROR_SECONDS = 1.0
 
 
@@ -85,6 +86,10 @@ class Consumer:
     stream: str
     subjects: tuple[str, ...]
     handler: BatchHandler
+    # A per-message handler: each message is settled as soon as it is handled, and the loop fetches
+    # more while slow ones run (up to IN_FLIGHT_BATCHES batches), so one costly message holds up none
+    # of the others. None: the batch handler takes a fetched batch as one.
+    each: Callable[[Delivery], Awaitable[None]] | None = None
     data_models: dict[str, type[BaseModel]] = field(default_factory=dict)
     inbox: AsyncCollection | None = None  # processed-events markers, for handlers that need them
 
@@ -130,6 +135,8 @@ class ConsumerLoop:
         self.ack_wait = settings.consumer_ack_wait_seconds
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self.max_in_flight = self.batch_size * IN_FLIGHT_BATCHES
 
     async def start(self, js: JetStreamContext, *, inbox_prefix: bytes | None = None) -> None:
         """Create the consumer if it is missing (or bring its subjects up to date), bind, and run;
@@ -154,6 +161,10 @@ class ConsumerLoop:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for task in list(self._in_flight):  # unacknowledged: they come back after the ack wait
+            task.cancel()
+        if self._in_flight:
+            await asyncio.wait(self._in_flight)
         if self._subscription is not None:
             with contextlib.suppress(Exception):
                 await self._subscription.unsubscribe()
@@ -167,8 +178,14 @@ class ConsumerLoop:
         assert self._subscription is not None
         c, service = self.consumer, self.bus.service
         while True:
+            room = self.batch_size
+            if c.each is not None:
+                room = min(room, self.max_in_flight - len(self._in_flight))
+                if room <= 0:  # enough in hand: wait for one to finish
+                    await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
             try:
-                msgs = await self._subscription.fetch(self.batch_size, timeout=FETCH_WAIT_SECONDS)
+                msgs = await self._subscription.fetch(room, timeout=FETCH_WAIT_SECONDS)
             except (NatsTimeoutError, TimeoutError):
                 continue  # nothing waiting: ask again
             except asyncio.CancelledError:
@@ -182,7 +199,7 @@ class ConsumerLoop:
                 await asyncio.sleep(PAUSE_AFTER_ERROR_SECONDS)
                 continue
             try:
-                await self.process(msgs)
+                await (self.dispatch(msgs) if c.each is not None else self.process(msgs))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a store error outside a handler: every message backs off
@@ -207,6 +224,48 @@ class ConsumerLoop:
         finally:
             for item in items:
                 item.span.end()
+
+    async def dispatch(self, msgs: Sequence[Msg]) -> None:
+        """Validate a fetched batch and hand each valid message to the per-message handler on its own."""
+        items = [self._open(msg) for msg in msgs]
+        live: list[_Item] = []
+        try:
+            live = await self._screen(items)
+        finally:
+            for item in items:
+                if item not in live:
+                    item.span.end()
+        for item in live:
+            task = asyncio.create_task(self._one(item))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _one(self, item: _Item) -> None:
+        """Handle one message and settle it at once."""
+        assert item.delivery is not None and self.consumer.each is not None
+        try:
+            started = time.perf_counter()
+            try:
+                with item.delivery.traced():
+                    await self.consumer.each(item.delivery)
+            except Exception as exc:
+                await self._fail(item, exc)
+                return
+            finally:
+                elapsed = time.perf_counter() - started
+                metrics.HANDLER_LATENCY.labels(self.bus.service, self.consumer.durable).observe(elapsed)
+            await self._mark([item])
+            await item.msg.ack()
+            self._count("applied")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the inbox or the ack failed: the message comes back after the ack wait
+            metrics.CONSUMER_FETCH_ERRORS.labels(
+                self.bus.service, self.consumer.durable, type(exc).__name__
+            ).inc()
+            log.warning("settling failed", extra={"consumer": self.consumer.durable, "error": repr(exc)})
+        finally:
+            item.span.end()
 
     def _open(self, msg: Msg) -> _Item:
         span = tracer().start_span(

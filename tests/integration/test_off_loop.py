@@ -20,17 +20,18 @@ import pytest
 
 from devtools.keys import ensure_dev_keys, issue_token
 from dispatch_common import subjects
-from dispatch_common.bus import stream_configs
 from dispatch_common.clock import FixedClock
+from dispatch_common.paths import DATA_DIR
+from dispatch_common.streams import platform_streams
 from services.intake import bootstrap as intake_bootstrap
 from services.intake.config import IntakeSettings
 from services.intake.domain.events import PetitionerView
-from services.intake.domain.screening import Screener, ScreeningResult
+from services.intake.domain.screening import Screener, ScreeningResult, ScreeningRules
 from services.intake.handlers import screened_event
 from services.routing import bootstrap as routing_bootstrap
 from services.routing.config import RoutingSettings
 from services.routing.engine import RoutingEngine
-from tests.helpers import FAST_CONSUMERS, eventually
+from tests.helpers import FAST_CONSUMERS, eventually, nats_identity
 
 pytestmark = pytest.mark.integration
 
@@ -73,16 +74,21 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[Gate]:
     gate.opened.set()
 
 
-def servers(nats_url: str, mongodb_url: str, db_prefix: str, run_dir: Path) -> dict[str, Any]:
-    """Settings on this test's servers, with fast retries (the slow message is not redelivered)."""
+def servers(nats_url: str, mongodb_url: str, db_prefix: str, run_dir: Path, service: str) -> dict[str, Any]:
+    """Settings on this test's servers as the service's NATS user, with fast retries (the slow message
+    is not redelivered)."""
     ensure_dev_keys(run_dir / "keys")
-    return FAST_CONSUMERS | {
-        "consumer_ack_wait_seconds": 60.0,
-        "nats_url": nats_url,
-        "mongodb_url": mongodb_url,
-        "mongodb_db_prefix": db_prefix,
-        "run_dir": run_dir,
-    }
+    return (
+        FAST_CONSUMERS
+        | nats_identity(run_dir, service)
+        | {
+            "consumer_ack_wait_seconds": 60.0,
+            "nats_url": nats_url,
+            "mongodb_url": mongodb_url,
+            "mongodb_db_prefix": db_prefix,
+            "run_dir": run_dir,
+        }
+    )
 
 
 def caller(app: Any, run_dir: Path, role: str) -> httpx.AsyncClient:
@@ -113,8 +119,17 @@ def screened(case_id: str, text: str, clock: FixedClock) -> tuple[bytes, str]:
         rule_id=None,
         rules_version="t",
     )
+    rules = ScreeningRules.from_file(
+        DATA_DIR / "intake" / "screening_rules.json", DATA_DIR / "intake" / "knowledge_base.json"
+    )
     event = screened_event(
-        case, PetitionerView(anonymous=True), result, screened_by="rules", cause="t", clock=clock
+        case,
+        PetitionerView(anonymous=True),
+        result,
+        screened_by="rules",
+        cause="t",
+        clock=clock,
+        rules=rules.file,
     )
     return event.model_dump_json().encode(), event.id
 
@@ -122,10 +137,10 @@ def screened(case_id: str, text: str, clock: FixedClock) -> tuple[bytes, str]:
 async def test_routing_answers_and_acks_other_cases_while_it_decides_a_costly_text(
     gate: Gate, nats_url, mongodb_url, db_prefix, run_dir, nats_client
 ) -> None:
-    settings = RoutingSettings(**servers(nats_url, mongodb_url, db_prefix, run_dir))
+    settings = RoutingSettings(**servers(nats_url, mongodb_url, db_prefix, run_dir, "routing"))
     # both cases wait on the stream before routing starts, so its first fetch takes them together
     js = nats_client.jetstream()
-    for config in stream_configs(settings):
+    for config in platform_streams(settings):
         await js.add_stream(config=config)
     slow_id, quick_id = str(uuid.uuid4()), str(uuid.uuid4())
     clock = FixedClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
@@ -174,7 +189,7 @@ async def _acked_but_one(js):  # type: ignore[no-untyped-def]
 async def test_intake_registers_other_cases_while_it_screens_a_costly_text(
     gate: Gate, nats_url, mongodb_url, db_prefix, run_dir
 ) -> None:
-    settings = IntakeSettings(**servers(nats_url, mongodb_url, db_prefix, run_dir))
+    settings = IntakeSettings(**servers(nats_url, mongodb_url, db_prefix, run_dir, "intake"))
     app = intake_bootstrap.create(settings)
     intake = app.state.intake
     await intake.runtime.start()
