@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-unit test-integration test-e2e lint format token bench eval-routing asyncapi clean
+.PHONY: venv run test test-unit test-integration test-e2e lint format token bench eval-routing eval-screening asyncapi rekey clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) >&2
@@ -47,6 +47,13 @@ bench: $(STAMP)  ## the benchmarks: figures for the speed and size targets (make
 
 eval-routing: $(STAMP)  ## routing's accuracy on labelled cases (make eval-routing CASES=file.jsonl COUNTY_DIR=dir)
 	$(BIN)/python -m services.routing.evaluate $(if $(CASES),--cases "$(CASES)") $(if $(COUNTY_DIR),--county-dir "$(COUNTY_DIR)")
+
+rekey: $(STAMP)  ## re-encrypt stored personal data under the active key (make rekey ARGS="--dry-run"; docs/operations.md)
+	$(BIN)/python -m devtools.rekey $(ARGS)
+
+eval-screening: $(STAMP)  ## how screening finds reports against officials (make eval-screening CASES=file.jsonl [REPORTS=1601])
+	@test -n "$(CASES)" || { echo "usage: make eval-screening CASES=<labelled cases> [REPORTS=<subcategory of reports>]" >&2; exit 2; }
+	$(BIN)/python -m services.intake.evaluate --cases "$(CASES)" $(if $(REPORTS),--report-subcategory "$(REPORTS)")
 
 asyncapi: $(STAMP)  ## regenerate proto/asyncapi.yaml from proto/schemas
 	$(BIN)/python -m devtools.asyncapi

@@ -39,6 +39,7 @@ from bench.e2e_observe import Watcher, bus_state, process_state, wait_drained
 from bench.e2e_report import figures, print_table
 from bench.http_driver import OpenLoopDriver, Request, post
 from devtools.keys import issue_token
+from devtools.nats_auth import connect_options
 from devtools.stack import SERVICES, Proc, Stack, _wait_port, free_port
 from dispatch_common.paths import REPO_ROOT
 
@@ -113,7 +114,10 @@ async def measure(rate: float, args: argparse.Namespace) -> dict[str, Any]:
         for service in SERVICES:
             for number in range(2, args.replicas + 1):
                 await asyncio.to_thread(stack.start_replica, service, number)
-        await watcher.start(stack.nats_url or "")
+        # the operators' identity that make run generates (a given NATS_URL: whatever NATS_* says)
+        await watcher.start(
+            stack.nats_url or "", **(connect_options(tmp / "keys", "ops") if stack.own_nats else {})
+        )
         assert stack.mongodb_url is not None
         ceiling = await store_ceiling.measure(stack.mongodb_url, seconds=args.ceiling_seconds)
         token = issue_token(tmp / "keys", role="reception_clerk")

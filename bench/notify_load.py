@@ -32,7 +32,7 @@ from bench.figures import cpu_seconds, latency_figures
 from bench.notify_fakes import FakeReceiver, publish, screened
 from devtools.stack import Stack, free_port
 from dispatch_common.clock import as_utc
-from dispatch_common.crypto import encrypt, load_pii_keys, mask_phone
+from dispatch_common.crypto import contact_aad, encrypt, load_pii_keys, mask_phone
 
 SECRET = "bench-gateway-secret"
 
@@ -43,9 +43,8 @@ async def _events(keys: Any, count: int, *, sms_share: float) -> list[Any]:
         case_id, case_no = str(uuid.uuid4()), f"990102-2026-{i % 10**6:06d}"
         if random.random() < sms_share:
             phone = f"139{random.randrange(10**8):08d}"
-            out.append(
-                (case_id, case_no, {"contact_token": encrypt(keys, phone), "phone_masked": mask_phone(phone)})
-            )
+            token = encrypt(keys, phone, aad=contact_aad(case_id))
+            out.append((case_id, case_no, {"contact_token": token, "phone_masked": mask_phone(phone)}))
         else:
             out.append((case_id, case_no, {"anonymous": True}))
     return out
@@ -67,7 +66,7 @@ async def _wait_settled(col: Any, expected: int, within: float) -> list[dict[str
 
 async def run(stack: Stack, keys: Any, gateway: FakeReceiver, args: argparse.Namespace, db_name: str) -> dict:
     """Drive the steady and the burst runs; the figures."""
-    nc = await nats.connect(stack.nats_url)
+    nc = await nats.connect(**stack.nats_options())
     js = nc.jetstream()
     mongo: AsyncMongoClient = AsyncMongoClient(stack.mongodb_url, tz_aware=True)
     col = mongo[db_name]["notifications"]

@@ -9,6 +9,7 @@ from pathlib import Path
 from devtools.stack import DEFAULT_PORTS, SERVICES, Stack
 from dispatch_common.county import county_code, county_name
 from dispatch_common.paths import DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
+from dispatch_common.redact import scrub
 
 
 def main() -> int:
@@ -33,10 +34,11 @@ def main() -> int:
             f"({county_code(county_dir)}) from {county_dir}:",
             flush=True,
         )
-        print(f"  {'NATS':<13}{stack.nats_url}")
-        print(f"  {'MongoDB':<13}{stack.mongodb_url}")
-        for service in SERVICES:
-            print(f"  {service:<13}{stack.url(service)}   (API docs {stack.url(service)}/docs)")
+        print("\n".join(addresses(stack)))
+        if stack.own_nats:
+            conf = run_dir / "jetstream.conf"
+            print(f"  {'':<13}NATS users and permissions in {conf} (generated at each start),")
+            print(f"  {'':<13}seeds in {stack.keys_dir / 'nats'}; operators connect as ops (ops.nk)")
         print(f"\nlogs in {stack.log_dir}, traces in {run_dir / 'traces'}")
         print("a token:  make token ROLE=dispatcher UNIT=<unit code>")
         print("Ctrl-C stops everything.", flush=True)
@@ -47,12 +49,22 @@ def main() -> int:
                 return 1
         return 0
     except Exception as exc:
-        print(f"could not start the platform: {exc}", file=sys.stderr)
+        print(f"could not start the platform: {scrub(str(exc))}", file=sys.stderr)
         return 1
     finally:
         print("stopping ...", flush=True)
         stack.stop()
         print("stopped.", flush=True)
+
+
+def addresses(stack: Stack) -> list[str]:
+    """Where the servers and services are; a URL given with credentials is shown without them."""
+    lines = [
+        f"  {name:<13}{scrub(url or '')}"
+        for name, url in (("NATS", stack.nats_url), ("MongoDB", stack.mongodb_url))
+    ]
+    lines += [f"  {s:<13}{stack.url(s)}   (API docs {stack.url(s)}/docs)" for s in SERVICES]
+    return lines
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from dispatch_common.paths import REPO_ROOT
+from dispatch_common.systems import DEFAULT_SYSTEMS_FILE
 
 SERVICES = ("intake", "routing", "mediation", "supervision", "notify")
 DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "mediation": 8003, "supervision": 8004, "notify": 8005}
@@ -139,22 +140,21 @@ class Proc:
             self.popen.wait(5)
 
 
-def nats_server(*, port: int, store_dir: Path, log_dir: Path) -> Proc:
-    """A real nats-server with JetStream file storage."""
+def nats_server(*, port: int, store_dir: Path, log_dir: Path, keys_dir: Path, systems_file: Path) -> Proc:
+    """A real nats-server with JetStream file storage, on 127.0.0.1, with the platform's identities
+    and permissions: its configuration is generated beside the store (devtools/nats_auth.py)."""
+    from devtools.nats_auth import write_server_config
+    from dispatch_common.systems import load_systems
+
     store_dir.mkdir(parents=True, exist_ok=True)
-    argv = [
-        _binary("nats-server"),
-        "--jetstream",
-        "--addr",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--store_dir",
-        str(store_dir),
-        "--server_name",
-        "dispatch-local",
-    ]
-    return Proc("nats-server", argv, log_dir / "nats-server.log")
+    config = write_server_config(
+        store_dir.parent / f"{store_dir.name}.conf",
+        keys_dir=keys_dir,
+        systems=load_systems(systems_file),
+        port=port,
+        store_dir=store_dir,
+    )
+    return Proc("nats-server", [_binary("nats-server"), "--config", str(config)], log_dir / "nats-server.log")
 
 
 def mongo_server(*, port: int, data_dir: Path, log_dir: Path) -> Proc:
@@ -205,11 +205,35 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, Proc] = field(default_factory=dict)
     replica_urls: dict[str, list[str]] = field(default_factory=dict)
+    # True when the stack started its own nats-server, with the generated identities (else NATS_URL's
+    # server is used as it is, with whatever NATS_* identity the environment gives the services).
+    own_nats: bool = False
 
     @property
     def log_dir(self) -> Path:
         """Where every process writes its log."""
         return self.run_dir / "logs"
+
+    @property
+    def keys_dir(self) -> Path:
+        """The development keys, among them the NATS seeds (`nats/<user>.nk`)."""
+        return self.run_dir / "keys"
+
+    @property
+    def systems_file(self) -> Path:
+        """The external systems file the NATS users and intake's ingress come from."""
+        named = self.extra_env.get("INGRESS_SYSTEMS_FILE") or os.environ.get("INGRESS_SYSTEMS_FILE")
+        return Path(named) if named else DEFAULT_SYSTEMS_FILE
+
+    def nats_options(self, user: str = "ops") -> dict[str, object]:
+        """nats-py connect options for a user of the generated identities (the operators' `ops` by
+        default: tests and tools that observe the bus from outside)."""
+        from devtools.nats_auth import connect_options
+
+        options: dict[str, object] = {"servers": [self.nats_url]}
+        if self.own_nats:
+            options |= connect_options(self.keys_dir, user)
+        return options
 
     def url(self, service: str) -> str:
         """The base URL of a service."""
@@ -219,11 +243,18 @@ class Stack:
         """Start nats-server and the embedded MongoDB server unless URLs were given."""
         if not self.nats_url:
             port = free_port()
-            proc = nats_server(port=port, store_dir=self.run_dir / "jetstream", log_dir=self.log_dir)
+            proc = nats_server(
+                port=port,
+                store_dir=self.run_dir / "jetstream",
+                log_dir=self.log_dir,
+                keys_dir=self.keys_dir,
+                systems_file=self.systems_file,
+            )
             proc.start()
             self.procs[proc.name] = proc
             _wait_port(port, 20, proc.popen, proc.name)  # type: ignore[arg-type]
             self.nats_url = f"nats://127.0.0.1:{port}"
+            self.own_nats = True
         if not self.mongodb_url:
             port = free_port()
             proc = mongo_server(port=port, data_dir=self.run_dir / "mongo", log_dir=self.log_dir)
@@ -245,6 +276,10 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.own_nats:  # the service's own generated identity
+            from devtools.nats_auth import seed_path
+
+            env["NATS_NKEY_SEED_FILE"] = str(seed_path(self.keys_dir, service))
         env.update(self.extra_env)
         return env
 
@@ -262,13 +297,17 @@ class Stack:
             wait_ready(f"{self.url(service)}/readyz", timeout=timeout, proc=proc)
         return proc
 
-    def start_replica(self, service: str, number: int, *, timeout: float = 90) -> Proc:
+    def start_replica(
+        self, service: str, number: int, *, env: dict[str, str] | None = None, timeout: float = 90
+    ) -> Proc:
         """Another process of a service on the same servers (`<service>#<number>`, on a port of its
-        own, with its own trace file), once ready; like a second pod behind a Kubernetes Service."""
+        own, with its own trace file and `env` over the stack's), once ready; like a second pod behind
+        a Kubernetes Service. Its URL is the last of `replica_urls[service]`."""
         port = free_port()
         env = self.service_env(service) | {
             "PORT": str(port),
             "TRACE_FILE": str(self.run_dir / "traces" / f"{service}-{number}.jsonl"),
+            **(env or {}),
         }
         name = f"{service}#{number}"
         log = self.log_dir / f"{service}-{number}.log"

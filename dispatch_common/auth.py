@@ -59,15 +59,50 @@ class Principal(BaseModel):
             return self.scope == Scope.COUNTY
         return self.role in COUNTY_WIDE_ROLES
 
-    def may_see(self, *, unit_codes: AbstractSet[str], area_codes: AbstractSet[str] = frozenset()) -> bool:
-        """Whether the caller may see a record its scope reaches: one of these units is on it (a case
-        they lead or assist on, a mediation of their organization...), or it lies in these areas."""
-        if self.county_wide:
-            return True
-        mine = self.unit is not None and self.unit in unit_codes
-        if self.scope in (None, Scope.AREA):
-            return mine or (self.area is not None and self.area in area_codes)
-        return mine and self.scope == Scope.UNIT
+    def may_see(
+        self,
+        *,
+        unit_codes: AbstractSet[str],
+        area_codes: AbstractSet[str] = frozenset(),
+        confidential: bool = False,
+        confidential_readers: AbstractSet[Role] = frozenset(),
+    ) -> bool:
+        """Whether the caller may see a case led or assisted by these units, or lying in these areas
+        (the rule is `may_see` below)."""
+        return may_see(
+            self,
+            unit_codes=unit_codes,
+            area_codes=area_codes,
+            confidential=confidential,
+            confidential_readers=confidential_readers,
+        )
+
+
+def may_see(
+    principal: Principal,
+    *,
+    unit_codes: AbstractSet[str],
+    area_codes: AbstractSet[str] = frozenset(),
+    confidential: bool = False,
+    confidential_readers: AbstractSet[Role] = frozenset(),
+) -> bool:
+    """The one rule of who sees a case, whatever the service.
+
+    A confidential report (检举控告): the roles the county package names (`confidential_readers`,
+    routing_rules.json) and the units the case is assigned to (lead or assisting), nobody else: being
+    county-wide or serving the area the case lies in gives nothing, since the accused may be the
+    area's own town, station or committee. Any other case: as the caller's scope for the operation
+    says (data/policy/authorization.yaml): `county` every case, `area` the units on it and those
+    serving the town, village or grid it lies in, `unit` the units on it, `own` and `any` none.
+    """
+    on_the_case = principal.unit is not None and principal.unit in unit_codes
+    if confidential:
+        return principal.role in confidential_readers or on_the_case
+    if principal.county_wide:
+        return True
+    if principal.scope in (None, Scope.AREA):  # None: outside a request, the role decides
+        return on_the_case or (principal.area is not None and principal.area in area_codes)
+    return on_the_case and principal.scope == Scope.UNIT
 
 
 VERIFIED_TOKENS_KEPT = 10_000

@@ -5,34 +5,24 @@ proto/ before its handler runs, skips events it has already applied, retries wit
 dead-letters what it cannot process with the reason, then moves on.
 """
 
-import asyncio
 import base64
-import contextlib
 import json
 import logging
-import time
-import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from faststream import AckPolicy
-from faststream.nats import JStream, NatsBroker, NatsMessage, PullSub
 from nats.aio.msg import Msg
-from nats.js.api import AckPolicy as JsAckPolicy
-from nats.js.api import ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError
-from opentelemetry import trace
+from nats.js.api import ConsumerConfig, StreamConfig
 from opentelemetry.trace import SpanKind
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
-from dispatch_common import metrics, subjects
-from dispatch_common.contracts import ContractError, validate_event
-from dispatch_common.envelope import Envelope
+from dispatch_common import metrics, nats_connect, subjects
+from dispatch_common.consumer import BatchHandler, Consumer, ConsumerLoop, Delivery, Reject, one_at_a_time
+from dispatch_common.nats_permissions import Consumer as ConsumerEntry
 from dispatch_common.settings import ServiceSettings
+from dispatch_common.streams import ensure_consumer, ensure_stream, platform_streams
 from dispatch_common.telemetry import context_from_headers, current_trace_headers, tracer
 
 log = logging.getLogger("dispatch.bus")
@@ -41,39 +31,9 @@ PROCESSED_COLLECTION = "processed_events"
 REASON_HEADER = "Dispatch-Dead-Letter-Reason"
 
 
-class Reject(Exception):
-    """A handler's way to say: this event can never be applied; dead-letter it now with this reason."""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """What a handler receives: the validated envelope and, if asked for, its typed data."""
-
-    event: Envelope
-    data: Any
-    deliveries: int
-    sequence: int = 0  # the message's sequence in its stream: the order in which events were published
-
+__all__ = ["Bus", "Delivery", "Handler", "Reject"]  # handlers import these from here
 
 Handler = Callable[[Delivery], Awaitable[None]]
-
-
-def stream_configs(settings: ServiceSettings) -> list[StreamConfig]:
-    """The platform's streams; every service declares them alike, so it does not matter who is first."""
-    return [
-        StreamConfig(
-            name=name,
-            subjects=[subject],
-            storage=StorageType.FILE,
-            duplicate_window=settings.stream_duplicate_window_seconds,
-            num_replicas=settings.stream_replicas,
-        )
-        for name, subject in (
-            (subjects.DISPATCH_STREAM, subjects.DISPATCH_SUBJECTS),
-            (subjects.INGRESS_STREAM, subjects.INGRESS_SUBJECTS),
-            (subjects.DLQ_STREAM, subjects.DLQ_SUBJECTS),
-        )
-    ]
 
 
 def _ascii(text: str, limit: int = 512) -> str:
@@ -87,16 +47,26 @@ class Bus:
         self.settings = settings
         self.service = settings.service_name
         self._processed = db[PROCESSED_COLLECTION]
-        # One lock per event being applied; a lock goes when no delivery holds it any more.
-        self._in_flight: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-        self.broker = NatsBroker(
-            settings.nats_url,
+        self._loops: list[ConsumerLoop] = []
+        self.broker = nats_connect.broker(
+            settings,
             max_reconnect_attempts=-1,
             reconnect_time_wait=1,
             connect_timeout=3,
             logger=logging.getLogger("faststream"),
         )
         self._started = False
+        self._streams: list[StreamConfig] = platform_streams(settings)
+        self._made_for_others: list[tuple[str, ConsumerConfig]] = []
+        self.consumers: list[ConsumerEntry] = []  # what was registered, as the permission table names it
+
+    def declare_stream(self, config: StreamConfig) -> None:
+        """Declare one more stream at start (besides DISPATCH and DLQ); must be called before start()."""
+        self._streams.append(config)
+
+    def declare_consumer(self, stream: str, config: ConsumerConfig) -> None:
+        """Create a durable consumer at start, if missing, that someone else reads (an external system)."""
+        self._made_for_others.append((stream, config))
 
     @property
     def connected(self) -> bool:
@@ -107,24 +77,30 @@ class Bus:
             return False
 
     async def ensure_streams(self) -> None:
-        """Create the platform's streams, or bring their configuration up to date."""
+        """Create the declared streams and consumers that are missing; never reset what exists
+        (dispatch_common/streams.py)."""
         js = self.broker.config.connection_state.stream
-        for config in stream_configs(self.settings):
-            try:
-                await js.add_stream(config=config)
-            except BadRequestError:
-                await js.update_stream(config=config)
+        for config in self._streams:
+            await ensure_stream(js, config)
+        for stream, consumer in self._made_for_others:
+            await ensure_consumer(js, stream, consumer)
 
     async def start(self) -> None:
         """Connect, declare streams, start every registered consumer."""
         await self.broker.connect()
         await self.ensure_streams()
         await self.broker.start()
+        js = self.broker.config.connection_state.stream
+        inbox = f"{nats_connect.service_inbox(self.settings)}.".encode()
+        for loop in self._loops:
+            await loop.start(js, inbox_prefix=inbox)
         self._started = True
 
     async def stop(self) -> None:
         """Stop consumers and drain the connection."""
         self._started = False
+        for loop in self._loops:
+            await loop.stop()
         await self.broker.stop()
 
     async def publish(self, *, subject: str, body: bytes, headers: dict[str, str], stream: str) -> Any:
@@ -132,9 +108,15 @@ class Bus:
         return await self.broker.publish(body, subject, headers=headers, stream=stream, timeout=5.0)
 
     async def publish_event(
-        self, event: dict[str, Any], *, trace_headers: dict[str, str] | None = None
+        self,
+        event: dict[str, Any],
+        *,
+        trace_headers: dict[str, str] | None = None,
+        subject: str | None = None,
     ) -> Any:
-        """Publish one envelope with Nats-Msg-Id = its id, continuing the trace it was written in."""
+        """Publish one envelope with Nats-Msg-Id = its id, continuing the trace it was written in, on
+        the subject that is its type unless another is given (an answer to an external system)."""
+        subject = subject or event["type"]
         parent = context_from_headers(trace_headers) if trace_headers else None
         with tracer().start_as_current_span(
             f"publish {event['type']}",
@@ -142,7 +124,7 @@ class Bus:
             kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "nats",
-                "messaging.destination.name": event["type"],
+                "messaging.destination.name": subject,
                 "messaging.message.id": event["id"],
                 "dispatch.case_id": event.get("subject", ""),
             },
@@ -151,7 +133,7 @@ class Bus:
             headers.update(current_trace_headers())
             body = json.dumps(event, ensure_ascii=False).encode()
             ack = await self.publish(
-                subject=event["type"], body=body, headers=headers, stream=subjects.stream_of(event["type"])
+                subject=subject, body=body, headers=headers, stream=subjects.stream_of(subject)
             )
         metrics.EVENTS_PUBLISHED.labels(self.service, event["type"]).inc()
         return ack
@@ -164,133 +146,57 @@ class Bus:
         handler: Handler,
         data_model: type[BaseModel] | None = None,
         stream: str = subjects.DISPATCH_STREAM,
+        inbox: bool = True,
     ) -> None:
-        """Register a durable pull consumer; must be called before start()."""
-        s = self.settings
-        config = ConsumerConfig(
-            durable_name=durable,
-            ack_policy=JsAckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            # The bound is enforced below, in code, so a message whose handling crashed the process on
-            # its last try is still dead-lettered; the server's own bound is only a backstop.
-            max_deliver=s.consumer_max_deliver + 2,
-            ack_wait=s.consumer_ack_wait_seconds,
-            max_ack_pending=1000,
+        """Register a durable pull consumer with a per-message handler; must be called before start().
+
+        `inbox`: keep processed-events markers and skip what was applied before. A handler that is
+        idempotent on its own (derived ids, version guards) may do without, and save two round trips
+        per batch.
+        """
+        self.consume_batch(
+            filter_subjects=(subject,),
+            durable=durable,
+            handler=one_at_a_time(handler),
+            data_models={subject: data_model} if data_model else {},
+            stream=stream,
+            inbox=inbox,
+            each=handler,
         )
 
-        async def on_message(msg: NatsMessage) -> None:
-            await self._handle(msg.raw_message, durable=durable, handler=handler, data_model=data_model)
-
-        self.broker.subscriber(
-            subject,
-            stream=JStream(stream, declare=False),
-            durable=durable,
-            config=config,
-            pull_sub=PullSub(batch_size=s.consumer_batch_size, timeout=1.0),
-            ack_policy=AckPolicy.MANUAL,
-        )(on_message)
-
-    async def _handle(
-        self, raw: Msg, *, durable: str, handler: Handler, data_model: type[BaseModel] | None
-    ) -> None:
-        deliveries = raw.metadata.num_delivered
-        count = metrics.EVENTS_CONSUMED
-        with tracer().start_as_current_span(
-            f"consume {raw.subject}",
-            context=context_from_headers(raw.headers),
-            kind=SpanKind.CONSUMER,
-            attributes={
-                "messaging.system": "nats",
-                "messaging.consumer.group.name": durable,
-                "messaging.destination.name": raw.subject,
-                "messaging.delivery_count": deliveries,
-            },
-        ) as span:
-            try:
-                document = json.loads(raw.data)
-                if not isinstance(document, dict):
-                    raise ContractError("envelope: not a JSON object")
-                validate_event(document)
-                event = Envelope.model_validate(document)
-                data = data_model.model_validate(event.data) if data_model else None
-            except (ValueError, ValidationError) as exc:  # JSONDecodeError and ContractError are ValueErrors
-                await self._dead_letter(raw, durable=durable, reason=f"malformed event: {exc}")
-                count.labels(self.service, durable, "dead_lettered").inc()
-                return
-            span.set_attribute("dispatch.case_id", event.subject or "")
-            span.set_attribute("messaging.message.id", event.id)
-
-            if deliveries > self.settings.consumer_max_deliver:
-                reason = f"gave up after {deliveries - 1} deliveries without an acknowledgement"
-                await self._dead_letter(raw, durable=durable, reason=reason)
-                count.labels(self.service, durable, "dead_lettered").inc()
-                return
-            key = f"{durable}:{event.id}"
-            # Two copies of one event in one batch must not both pass the inbox check.
-            async with self._in_flight.setdefault(key, asyncio.Lock()):
-                await self._apply(raw, event, data, key=key, durable=durable, handler=handler, span=span)
-
-    async def _apply(
+    def consume_batch(
         self,
-        raw: Msg,
-        event: Envelope,
-        data: BaseModel | None,
         *,
-        key: str,
+        filter_subjects: tuple[str, ...],
         durable: str,
-        handler: Handler,
-        span: trace.Span,
+        handler: BatchHandler,
+        data_models: dict[str, type[BaseModel]] | None = None,
+        stream: str = subjects.DISPATCH_STREAM,
+        inbox: bool = True,
+        each: Handler | None = None,
     ) -> None:
-        """Apply one valid event once: skip it if the inbox has it, else handle, record and ack."""
-        deliveries = raw.metadata.num_delivered
-        count = metrics.EVENTS_CONSUMED
-        if await self._processed.find_one({"_id": key}, {"_id": 1}):
-            await raw.ack()
-            count.labels(self.service, durable, "duplicate").inc()
-            return
-        started = time.perf_counter()
-        try:
-            await handler(
-                Delivery(event=event, data=data, deliveries=deliveries, sequence=raw.metadata.sequence.stream)
-            )
-        except Reject as exc:
-            await self._dead_letter(raw, durable=durable, reason=f"rejected: {exc}")
-            count.labels(self.service, durable, "dead_lettered").inc()
-            return
-        except Exception as exc:
-            span.record_exception(exc)
-            span.set_status(trace.Status(trace.StatusCode.ERROR, str(exc)))
-            if deliveries >= self.settings.consumer_max_deliver:
-                reason = f"failed {deliveries} times; last error {type(exc).__name__}: {exc}"
-                await self._dead_letter(raw, durable=durable, reason=reason)
-                count.labels(self.service, durable, "dead_lettered").inc()
-            else:
-                backoff = self.settings.consumer_backoff_seconds
-                delay = backoff[min(deliveries - 1, len(backoff) - 1)] if backoff else 1.0
-                log.warning(
-                    "handler failed, retrying",
-                    extra={"consumer": durable, "event_id": event.id, "error": repr(exc), "delay": delay},
-                )
-                await raw.nak(delay=delay)
-                count.labels(self.service, durable, "retried").inc()
-            return
-        finally:
-            metrics.HANDLER_LATENCY.labels(self.service, durable).observe(time.perf_counter() - started)
-        # A DuplicateKeyError means another replica applied it too; handlers are idempotent.
-        with contextlib.suppress(DuplicateKeyError):
-            await self._processed.insert_one(
-                {
-                    "_id": key,
-                    "consumer": durable,
-                    "event_id": event.id,
-                    "type": event.type,
-                    "applied_at": datetime.now(UTC),
-                }
-            )
-        await raw.ack()
-        count.labels(self.service, durable, "applied").inc()
+        """Register a durable pull consumer whose handler takes a fetched batch (dispatch_common/
+        consumer.py); `data_models` types the data of each event type; `each`: a per-message handler
+        instead, each message settled on its own; must be called before start()."""
+        consumer = Consumer(
+            durable=durable,
+            stream=stream,
+            subjects=filter_subjects,
+            handler=handler,
+            data_models=data_models or {},
+            inbox=self._processed if inbox else None,
+            each=each,
+        )
+        self._loops.append(ConsumerLoop(self, consumer))
+        filters = filter_subjects[0] if len(filter_subjects) == 1 else filter_subjects
+        self.consumers.append(ConsumerEntry(durable, self.service, filters, stream))
 
-    async def _dead_letter(self, raw: Msg, *, durable: str, reason: str) -> None:
+    @property
+    def consuming(self) -> bool:
+        """True when every registered consumer's loop runs."""
+        return all(loop.running for loop in self._loops)
+
+    async def dead_letter(self, raw: Msg, *, durable: str, reason: str) -> None:
         """Move a message to dlq.<durable> with its reason, then terminate it on the source consumer."""
         md = raw.metadata
         try:

@@ -1,9 +1,16 @@
-"""The little every service may read from the county package: its code, its name and what its area
-levels mean. Routing owns the rest."""
+"""The little every service may read from the county package: its code, its name, what its area
+levels mean, and who takes and reads confidential reports. Routing owns the rest."""
 
 import json
 from functools import cache
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dispatch_common.auth import Role
+
+RULES_FILE = "routing_rules.json"
+CONFIDENTIAL_SECTION = "confidential"
 
 LEVEL_ALIASES: dict[str, str] = {
     "county": "county",
@@ -37,3 +44,33 @@ def county_code(county_dir: Path) -> str:
 def county_name(county_dir: Path) -> str:
     """The county's name, as notices sign it."""
     return _county_area(county_dir)["name"]
+
+
+class ConfidentialRules(BaseModel):
+    """The `confidential` section of a county package's routing_rules.json (routing checks the unit
+    types and categories against the rest of the package)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: str | None = None
+    unit_types: list[str] = Field(
+        min_length=1, description="unit types that take reports against officials; a county-level one leads"
+    )
+    reader_roles: list[Role] = Field(
+        default_factory=list,
+        description="roles that read every confidential report, whoever it is assigned to",
+    )
+    category: str | None = Field(None, description="the category a confidential report is filed under")
+    subcategory: str | None = None
+
+    @classmethod
+    def load(cls, county_dir: Path) -> "ConfidentialRules":
+        """The section, from a county package folder; ValueError naming the file when absent or bad."""
+        path = county_dir / RULES_FILE
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        section = raw.get(CONFIDENTIAL_SECTION) if isinstance(raw, dict) else None
+        if section is None:
+            raise ValueError(
+                f"{path}: no `{CONFIDENTIAL_SECTION}` section (who takes and reads reports against officials)"
+            )
+        return cls.model_validate(section)

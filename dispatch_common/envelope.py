@@ -2,6 +2,7 @@
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,7 +17,8 @@ _DERIVED_NAMESPACE = uuid.UUID("6f1f8c2e-0d6c-4c5e-9a3b-3c1d2b8e7a10")
 
 
 class Envelope(BaseModel):
-    """A CloudEvents 1.0 event in structured JSON mode; `type` is also the NATS subject."""
+    """A CloudEvents 1.0 event in structured JSON mode; `type` is also the NATS subject, unless the
+    event is `Addressed` to another one."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -36,6 +38,19 @@ class Envelope(BaseModel):
     def to_document(self) -> dict[str, Any]:
         """A JSON-safe dict, as stored in an outbox."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+@dataclass(frozen=True)
+class Addressed:
+    """An event published on a subject other than its type: an answer in an external system's own
+    subtree (outcome.<system>.case.accepted for the type ingress.case.accepted)."""
+
+    event: Envelope
+    subject: str
+
+
+Outgoing = Envelope | Addressed
+"""What an aggregate may owe: an event on its type's subject, or one addressed elsewhere."""
 
 
 def new_event_id() -> str:

@@ -14,7 +14,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dispatch_common import metrics
+from dispatch_common import metrics, redact
 from dispatch_common.auth import TokenVerifier
 from dispatch_common.authz import AuthorizationTable, TableError, load_table
 from dispatch_common.runtime import Runtime
@@ -104,6 +104,7 @@ def create_app(
     """A FastAPI app with the platform's health, metrics, error format, tracing and auth."""
     settings = runtime.settings
     service = settings.service_name
+    redact.register_settings(settings)  # its keys, secrets and URL passwords never reach a log or a span
     setup_logging(service, settings.log_level)
     setup_tracing(service, trace_file=settings.trace_file, otlp_endpoint=settings.otlp_endpoint)
 
@@ -158,7 +159,13 @@ def create_app(
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestMetrics, service=service)
     FastAPIInstrumentor.instrument_app(
-        app, excluded_urls=",".join(p.lstrip("/") for p in OPEN_PATHS), exclude_spans=["receive", "send"]
+        app,
+        excluded_urls=",".join(p.lstrip("/") for p in OPEN_PATHS),
+        exclude_spans=["receive", "send"],
+        # the URL attributes lose api_key and other secrets as the span starts; captured headers (off
+        # unless OTEL_INSTRUMENTATION_HTTP_CAPTURE_HEADERS_* says otherwise) lose their credentials
+        server_request_hook=redact.server_request_hook,
+        http_capture_headers_sanitize_fields=redact.SENSITIVE_HEADERS,
     )
     return app
 

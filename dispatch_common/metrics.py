@@ -24,3 +24,8 @@ MONGODB_COMMANDS = Counter(
     "MongoDB commands sent, by command name (each is one round trip to the server)",
     ["service", "command"],
 )
+CONSUMER_FETCH_ERRORS = Counter(
+    "dispatch_consumer_fetch_errors_total",
+    "A consumer loop's fetch or batch that failed, by error; the loop pauses and goes on",
+    ["service", "consumer", "error"],
+)

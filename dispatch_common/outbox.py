@@ -172,7 +172,9 @@ class OutboxRelay:
     async def _publish_in_order(self, doc: dict[str, Any]) -> int:
         entries = doc.get(OUTBOX_FIELD) or []
         for entry in entries:
-            await self._bus.publish_event(entry["event"], trace_headers=entry.get("headers"))
+            await self._bus.publish_event(
+                entry["event"], trace_headers=entry.get("headers"), subject=entry.get("subject")
+            )
         return len(entries)
 
     async def _mark_sent(self, col: AsyncCollection, docs: list[dict[str, Any]]) -> None:

@@ -1,9 +1,10 @@
 """Settings read from the environment only (pydantic-settings); one base class for every service."""
 
+import json
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
@@ -24,7 +25,19 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
 
+    # One URL, or several of a cluster: comma-separated or a JSON list.
     nats_url: str = "nats://127.0.0.1:4222"
+    # The service's NATS identity: one of an nkey seed file (the generated identities), a credentials
+    # file (operator/JWT mode) or a user and password. Unset: no authentication (refused in production).
+    nats_nkey_seed_file: Path | None = None
+    nats_creds_file: Path | None = None
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    # The reply subjects of this service (the server lets only its user subscribe to them).
+    nats_inbox_prefix: str | None = None
+    nats_tls_ca_file: Path | None = None
+    nats_tls_cert_file: Path | None = None
+    nats_tls_key_file: Path | None = None
     mongodb_url: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongodb_db_prefix: str = "dispatch_"
 
@@ -52,6 +65,20 @@ class ServiceSettings(BaseSettings):
     stream_duplicate_window_seconds: float = Field(600.0, gt=0)
     # Copies of each stream in a NATS cluster (3 in production; a single server holds only 1).
     stream_replicas: int = Field(1, ge=1, le=5)
+    # Retention of the streams (JetStream `max_age`, `max_bytes`). A service creates a missing stream
+    # with these; it never changes the limits of one that exists (operations own them then).
+    # INGRESS_<SYSTEM> holds plaintext submissions: kept only until intake has surely registered them.
+    stream_ingress_max_age_days: float = Field(3.0, gt=0)
+    stream_ingress_max_bytes: int = Field(128 * 1024**2, ge=-1)  # per system
+    # DISPATCH: long enough for a consumer to catch up and for a replay after an outage.
+    stream_dispatch_max_age_days: float = Field(60.0, gt=0)
+    stream_dispatch_max_bytes: int = Field(4 * 1024**3, ge=-1)
+    # DLQ: long enough for an operator to look and act.
+    stream_dlq_max_age_days: float = Field(30.0, gt=0)
+    stream_dlq_max_bytes: int = Field(512 * 1024**2, ge=-1)
+    # OUTCOMES_<SYSTEM>: long enough for a system that was offline for days to read its answers.
+    stream_outcomes_max_age_days: float = Field(14.0, gt=0)
+    stream_outcomes_max_bytes: int = Field(128 * 1024**2, ge=-1)  # per system
     outbox_poll_seconds: float = Field(1.0, gt=0)
     # A document pending longer than this is published by whichever replica sweeps first (its writer
     # crashed); fresher ones are left to the replica that wrote them (dispatch_common/outbox.py).
@@ -63,6 +90,18 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     trace_file: Path | None = None
     otlp_endpoint: str | None = Field(None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"))
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """The NATS URLs: NATS_URL as a JSON list, or comma-separated."""
+        text = self.nats_url.strip()
+        urls = json.loads(text) if text.startswith("[") else text.split(",")
+        return [str(u).strip() for u in urls if str(u).strip()]
+
+    @property
+    def nats_authenticated(self) -> bool:
+        """True when the service has a NATS identity to present."""
+        return any((self.nats_nkey_seed_file, self.nats_creds_file, self.nats_user))
 
     @property
     def mongodb_db(self) -> str:
@@ -86,4 +125,21 @@ class ServiceSettings(BaseSettings):
                 raise ValueError("JWT_JWKS_URL is required in production (development keys are refused)")
             if self.jwt_issuer == "dispatch-dev":
                 raise ValueError("JWT_ISSUER must name the county identity provider in production")
+            if not self.nats_authenticated:
+                raise ValueError(
+                    "a NATS identity is required in production: NATS_NKEY_SEED_FILE, NATS_CREDS_FILE "
+                    "or NATS_USER with NATS_PASSWORD"
+                )
+        if self.nats_user and self.nats_password is None:
+            raise ValueError("NATS_USER needs NATS_PASSWORD")
+        if bool(self.nats_tls_cert_file) != bool(self.nats_tls_key_file):
+            raise ValueError("NATS_TLS_CERT_FILE and NATS_TLS_KEY_FILE go together (a client certificate)")
+        try:
+            servers = self.nats_servers
+        except ValueError as exc:
+            raise ValueError(
+                f"NATS_URL is neither a URL, comma-separated URLs nor a JSON list: {exc}"
+            ) from exc
+        if not servers:
+            raise ValueError("NATS_URL names no server")
         return self

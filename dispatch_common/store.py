@@ -8,22 +8,24 @@ handed to that relay in memory (`OWED`), so each replica publishes its own write
 them back, and leaves the others' alone (dispatch_common/outbox.py).
 """
 
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from pymongo import AsyncMongoClient, InsertOne, monitoring
+from pymongo import AsyncMongoClient, InsertOne, ReplaceOne, monitoring
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import ClientBulkWriteException, DuplicateKeyError
+from pymongo.errors import BulkWriteError, ClientBulkWriteException, DuplicateKeyError
 
 from dispatch_common import metrics
 from dispatch_common.contracts import validate_event
-from dispatch_common.envelope import Envelope
+from dispatch_common.envelope import Addressed, Outgoing
 from dispatch_common.telemetry import current_trace_headers
 
 OUTBOX_FIELD = "outbox"
 PENDING_FIELD = "outbox_pending"
 WRITTEN_FIELD = "outbox_at"
+WRITER_FIELD = "written_by"  # which bulk write stored this version (store.save_aggregates)
 DUPLICATE_KEY = 11000
 CLIENT_BULK_WRITE_WIRE_VERSION = 25  # MongoDB 8.0: one bulkWrite across collections
 T = TypeVar("T")
@@ -130,21 +132,26 @@ async def ping(client: AsyncMongoClient) -> bool:
         return False
 
 
-def outbox_entries(events: Iterable[Envelope]) -> list[dict[str, Any]]:
-    """Outbox entries for events, each checked against proto/ and carrying the current trace context."""
+def outbox_entries(events: Iterable[Outgoing]) -> list[dict[str, Any]]:
+    """Outbox entries for events, each checked against proto/ and carrying the current trace context
+    (and its subject, for an event addressed to another subject than its type)."""
     entries = []
     headers = current_trace_headers()
-    for event in events:
+    for item in events:
+        event = item.event if isinstance(item, Addressed) else item
         document = event.to_document()
         validate_event(document)  # a service never stores an event that breaks the contract
-        entries.append({"id": event.id, "event": document, "headers": headers})
+        entry = {"id": event.id, "event": document, "headers": headers}
+        if isinstance(item, Addressed):
+            entry["subject"] = item.subject
+        entries.append(entry)
     return entries
 
 
 async def insert_aggregate(
     col: AsyncCollection,
     doc: dict[str, Any],
-    events: Iterable[Envelope] = (),
+    events: Iterable[Outgoing] = (),
     *,
     along: Sequence[tuple[AsyncCollection, dict[str, Any]]] = (),
 ) -> bool:
@@ -185,6 +192,50 @@ async def insert_aggregate(
     return True
 
 
+def duplicate_indexes(exc: BulkWriteError) -> list[int]:
+    """The indexes of an unordered insert's documents whose `_id` existed already; raises the error
+    again when any write failed for another reason."""
+    errors = exc.details.get("writeErrors") or []
+    if exc.details.get("writeConcernErrors") or any(e.get("code") != DUPLICATE_KEY for e in errors):
+        raise exc
+    return [e["index"] for e in errors]
+
+
+async def insert_new(col: AsyncCollection, docs: list[dict[str, Any]]) -> list[int]:
+    """Insert documents in one unordered insert; the indexes of those that existed already (left as
+    they are: the same `_id` is the same record)."""
+    if not docs:
+        return []
+    try:
+        await col.insert_many(docs, ordered=False)
+    except BulkWriteError as exc:
+        return duplicate_indexes(exc)
+    return []
+
+
+async def insert_aggregates(
+    col: AsyncCollection, items: Sequence[tuple[dict[str, Any], Iterable[Outgoing]]]
+) -> set[Any]:
+    """Insert new aggregates at version 1, each with its events, in one unordered insert; the ids of
+    those inserted (one whose `_id` exists already was recorded before: it is left as it is)."""
+    if not items:
+        return set()
+    docs = []
+    written = now_ms()
+    for doc, events in items:
+        entries = outbox_entries(events)
+        docs.append(
+            {**doc, "version": 1, OUTBOX_FIELD: entries, PENDING_FIELD: bool(entries), WRITTEN_FIELD: written}
+        )
+    existing = set(await insert_new(col, docs))
+    inserted = set()
+    for index, doc in enumerate(docs):
+        if index not in existing:
+            OWED.add(col, doc["_id"], 1, doc[OUTBOX_FIELD])
+            inserted.add(doc["_id"])
+    return inserted
+
+
 async def require_client_bulk_write(client: AsyncMongoClient) -> None:
     """Fail, saying why, unless the server takes one bulkWrite across collections (MongoDB 8.0+)."""
     check_client_bulk_write(await client.admin.command("hello"))
@@ -202,7 +253,7 @@ def check_client_bulk_write(hello: dict[str, Any]) -> None:
 
 
 async def save_aggregate(
-    col: AsyncCollection, current: dict[str, Any], changes: dict[str, Any], events: Iterable[Envelope] = ()
+    col: AsyncCollection, current: dict[str, Any], changes: dict[str, Any], events: Iterable[Outgoing] = ()
 ) -> dict[str, Any]:
     """Apply changes to an aggregate read whole at `current["version"]`, with its events; the new state.
 
@@ -211,18 +262,67 @@ async def save_aggregate(
     (tests/integration/test_storage_conformance.py), and a replacement keeps every type intact.
     `current` must therefore be the whole document, and `changes` holds top-level fields only.
     """
-    dotted = [key for key in changes if "." in key or key.startswith("$")]
-    if dotted:
-        raise ValueError(f"save_aggregate takes top-level fields only, not {dotted}")
     version = current["version"]
-    outbox = list(current.get(OUTBOX_FIELD) or []) + outbox_entries(events)
-    owed = {OUTBOX_FIELD: outbox, PENDING_FIELD: bool(outbox), WRITTEN_FIELD: now_ms()}
-    state = {**current, **changes, "version": version + 1, **owed}
+    state = _next_state(current, changes, events)
     result = await col.replace_one({"_id": current["_id"], "version": version}, state)
     if result.matched_count != 1:
         raise VersionConflict(f"{col.name}/{current['_id']} is no longer at version {version}")
-    OWED.add(col, current["_id"], version + 1, outbox)
+    OWED.add(col, current["_id"], version + 1, state[OUTBOX_FIELD])
     return state
+
+
+async def save_aggregates(
+    col: AsyncCollection, items: Sequence[tuple[dict[str, Any], dict[str, Any], Iterable[Outgoing]]]
+) -> list[dict[str, Any] | None]:
+    """`save_aggregate` for several aggregates in one write: each (current, changes, events) is
+    replaced whole under its own version guard. The new states in order, None for each that changed
+    meanwhile (read it again and redo its command)."""
+    if len(items) == 1:
+        current, changes, events = items[0]
+        try:
+            return [await save_aggregate(col, current, changes, events)]
+        except VersionConflict:
+            return [None]
+    writer = secrets.token_hex(8)  # tells this write's documents from another writer's of the same version
+    states: list[dict[str, Any]] = []
+    writes: list[ReplaceOne] = []
+    for current, changes, events in items:
+        state = _next_state(current, changes, events) | {WRITER_FIELD: writer}
+        states.append(state)
+        writes.append(ReplaceOne({"_id": current["_id"], "version": current["version"]}, state))
+    if not writes:
+        return []
+    result = await col.bulk_write(writes, ordered=False)
+    saved: list[bool] = [True] * len(states)
+    if result.matched_count != len(states):  # some lost a race: find out which
+        found = {
+            doc["_id"]: doc
+            async for doc in col.find(
+                {"_id": {"$in": [s["_id"] for s in states]}}, {"version": 1, WRITER_FIELD: 1}
+            )
+        }
+        saved = [
+            (found.get(s["_id"]) or {}).get(WRITER_FIELD) == writer
+            and found[s["_id"]].get("version") == s["version"]
+            for s in states
+        ]
+    for state, ok in zip(states, saved, strict=True):
+        if ok:
+            OWED.add(col, state["_id"], state["version"], state[OUTBOX_FIELD])
+    return [state if ok else None for state, ok in zip(states, saved, strict=True)]
+
+
+def _next_state(
+    current: dict[str, Any], changes: dict[str, Any], events: Iterable[Outgoing]
+) -> dict[str, Any]:
+    """An aggregate's next state: the changes over the whole document, the next version, the events
+    owed added to those still owed."""
+    dotted = [key for key in changes if "." in key or key.startswith("$")]
+    if dotted:
+        raise ValueError(f"save_aggregate takes top-level fields only, not {dotted}")
+    outbox = list(current.get(OUTBOX_FIELD) or []) + outbox_entries(events)
+    owed = {OUTBOX_FIELD: outbox, PENDING_FIELD: bool(outbox), WRITTEN_FIELD: now_ms()}
+    return {**current, **changes, "version": current["version"] + 1, **owed}
 
 
 async def ensure_outbox_index(col: AsyncCollection) -> None:

@@ -1,14 +1,16 @@
 """Stream, subject and durable-consumer names: the one place they are spelled."""
 
-# Streams
+# Streams of the platform. Each external system has two more of its own (below): INGRESS_<SYSTEM>
+# (ingress.<system>.>, what it submits) and OUTCOMES_<SYSTEM> (outcome.<system>.>, what it is answered).
 DISPATCH_STREAM = "DISPATCH"
 DISPATCH_SUBJECTS = "dispatch.>"
-INGRESS_STREAM = "INGRESS"
-INGRESS_SUBJECTS = "ingress.>"
 DLQ_STREAM = "DLQ"
 DLQ_SUBJECTS = "dlq.>"
+INGRESS_PREFIX = "ingress"
+OUTCOME_PREFIX = "outcome"
 
-# Event types; each is also the NATS subject it is published on.
+# Event types. A platform event is published on the subject that is its type; what an external system
+# submits (ingress.<type>) and what it is answered (outcome.<type>) carry the system in the subject.
 CASE_RECEIVED = "dispatch.case.received"
 CASE_SCREENED = "dispatch.case.screened"
 CASE_ROUTED = "dispatch.case.routed"
@@ -49,7 +51,8 @@ REFERRAL_CRISIS = "dispatch.referral.crisis"
 NOTIFICATION_SENT = "dispatch.notification.sent"
 NOTIFICATION_FAILED = "dispatch.notification.failed"
 
-# What external systems publish and read (stream INGRESS).
+# What external systems submit (on ingress.<system>.case.submit) and are answered (on
+# outcome.<system>.case.accepted|rejected); the types stay as the contract in proto/ names them.
 INGRESS_CASE_SUBMIT = "ingress.case.submit"
 INGRESS_CASE_ACCEPTED = "ingress.case.accepted"
 INGRESS_CASE_REJECTED = "ingress.case.rejected"
@@ -99,44 +102,77 @@ ALL_EVENT_TYPES = (
     INGRESS_CASE_REJECTED,
 )
 
-# Durable consumers, one per (service, purpose). Replicas of a service share them.
-INTAKE_INGRESS = "intake-ingress-submit"
+# Durable consumers, one per (service, purpose). Replicas of a service share them. Per external system
+# there are two more (functions below): intake's on its ingress, and the one it reads its answers from.
 INTAKE_ON_ASSIGNED = "intake-case-assigned"
 ROUTING_ON_SCREENED = "routing-case-screened"
 SUPERVISION_CASE_FILE = "supervision-case-file"
 MEDIATION_ON_ROUTED = "mediation-case-routed"
 MEDIATION_ON_REROUTED = "mediation-case-rerouted"
-NOTIFY_ON_SCREENED = "notify-case-screened"
-NOTIFY_ON_ASSIGNED = "notify-case-assigned"
-NOTIFY_ON_PROGRESSED = "notify-case-progressed"
-NOTIFY_ON_EXTENDED = "notify-case-extended"
-NOTIFY_ON_REPLIED = "notify-case-replied"
-NOTIFY_ON_FOLLOWED_UP = "notify-case-followed-up"
-NOTIFY_ON_REOPENED = "notify-case-reopened"
-NOTIFY_ON_DEADLINE_WARNING = "notify-case-deadline-warning"
-NOTIFY_ON_OVERDUE = "notify-case-overdue"
-NOTIFY_ON_ESCALATED = "notify-case-escalated"
-NOTIFY_ON_REROUTED = "notify-case-rerouted"
-NOTIFY_ON_ROUTE_DISPUTED = "notify-case-route-disputed"
-NOTIFY_ON_MEDIATION_OPENED = "notify-mediation-opened"
-NOTIFY_ON_WARNING_RAISED = "notify-warning-raised"
-NOTIFY_ON_MEDIATION_SESSION_SCHEDULED = "notify-mediation-session-scheduled"
-NOTIFY_ON_MEDIATION_SESSION_RESCHEDULED = "notify-mediation-session-rescheduled"
-NOTIFY_ON_MEDIATION_SESSION_CANCELLED = "notify-mediation-session-cancelled"
-NOTIFY_ON_MEDIATION_CONCLUDED = "notify-mediation-concluded"
-NOTIFY_ON_MEDIATION_ESCALATED = "notify-mediation-escalated"
-NOTIFY_ON_MEDIATION_FULFILMENT_DUE = "notify-mediation-fulfilment-due"
-NOTIFY_ON_MEDIATION_ASSIGNED = "notify-mediation-assigned"
-NOTIFY_ON_MEDIATION_OVERDUE = "notify-mediation-overdue"
-NOTIFY_ON_REFERRAL_MADE = "notify-referral-made"
-NOTIFY_ON_REFERRAL_ACCEPTED = "notify-referral-accepted"
-NOTIFY_ON_REFERRAL_CLOSED = "notify-referral-closed"
-NOTIFY_ON_REFERRAL_CRISIS = "notify-referral-crisis"
+# Notify takes every event it speaks on through one consumer (services/notify/entrypoints/subscribers.py).
+NOTIFY_EVENTS = "notify-events"
+
+
+def _stream_token(system: str) -> str:
+    return system.upper().replace("-", "_")
+
+
+def ingress_stream(system: str) -> str:
+    """The stream of what one external system submits (its own de-duplication window)."""
+    return f"INGRESS_{_stream_token(system)}"
+
+
+def outcome_stream(system: str) -> str:
+    """The stream of what one external system is answered (its own consumers and limits)."""
+    return f"OUTCOMES_{_stream_token(system)}"
+
+
+def ingress_subjects(system: str) -> str:
+    """The subtree one external system may publish into."""
+    return f"{INGRESS_PREFIX}.{system}.>"
+
+
+def outcome_subjects(system: str) -> str:
+    """The subtree of one external system's answers and outcomes."""
+    return f"{OUTCOME_PREFIX}.{system}.>"
+
+
+def _rest(event_type: str) -> str:
+    prefix, _, rest = event_type.partition(".")
+    if prefix != INGRESS_PREFIX or not rest:
+        raise ValueError(f"{event_type} is no event type of the ingress")
+    return rest
+
+
+def ingress_subject(system: str, event_type: str) -> str:
+    """Where a system publishes an event of a type: ingress.case.submit -> ingress.<system>.case.submit."""
+    return f"{INGRESS_PREFIX}.{system}.{_rest(event_type)}"
+
+
+def outcome_subject(system: str, event_type: str) -> str:
+    """Where a system's answer of a type goes: ingress.case.accepted -> outcome.<system>.case.accepted."""
+    return f"{OUTCOME_PREFIX}.{system}.{_rest(event_type)}"
+
+
+def intake_ingress_durable(system: str) -> str:
+    """Intake's consumer of one system's submissions (its inbox keys and dead letters are the system's)."""
+    return f"intake-ingress-{system}"
+
+
+def outcome_durable(system: str) -> str:
+    """The consumer the platform creates for a system to read its answers from."""
+    return f"outcome-{system}"
 
 
 def stream_of(subject: str) -> str:
     """The stream a subject is stored in."""
-    return INGRESS_STREAM if subject.startswith("ingress.") else DISPATCH_STREAM
+    prefix, _, rest = subject.partition(".")
+    system = rest.partition(".")[0]
+    if prefix == INGRESS_PREFIX and system:
+        return ingress_stream(system)
+    if prefix == OUTCOME_PREFIX and system:
+        return outcome_stream(system)
+    return DLQ_STREAM if prefix == "dlq" else DISPATCH_STREAM
 
 
 def dead_letter_subject(durable: str) -> str:

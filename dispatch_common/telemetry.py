@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -21,6 +22,8 @@ from opentelemetry.sdk.trace.export import (
     SpanExportResult,
 )
 from pythonjsonlogger.json import JsonFormatter
+
+from dispatch_common.redact import scrub_value
 
 _configured = False
 
@@ -62,6 +65,15 @@ class JsonLinesSpanExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
+class ScrubbingJsonFormatter(JsonFormatter):
+    """JSON log lines without secrets: every field of a record (message, extras, the formatted
+    exception) goes through dispatch_common/redact.py before it is written."""
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        """Scrub each field; a field named like a secret is redacted whole."""
+        return {key: scrub_value(value, key) for key, value in super().process_log_record(log_data).items()}
+
+
 class _TraceIdFilter(logging.Filter):
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -76,10 +88,10 @@ class _TraceIdFilter(logging.Filter):
 
 
 def setup_logging(service: str, level: str = "INFO") -> None:
-    """Send JSON log lines with service, trace_id and span_id to stderr."""
+    """Send JSON log lines with service, trace_id and span_id to stderr, secrets scrubbed."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
-        JsonFormatter(
+        ScrubbingJsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
         )

@@ -3,19 +3,25 @@
 Unit tests need neither. Integration tests get a MongoDB server shared by the session (each test
 uses its own databases) and a fresh nats-server per test (JetStream state never leaks between
 tests). End-to-end tests start the five services as processes (see tests/e2e/conftest.py).
+
+Every nats-server runs with the generated identities and permissions (devtools/nats_auth.py), as
+`make run` does: a service connects as its own user, a test that observes or publishes from outside
+as `ops` (`nats_client`) or as an external system (`nats_connect(user)`).
 """
 
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from devtools.nats_auth import connect_options
 from devtools.stack import Proc, _wait_port, free_port, mongo_server, nats_server
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
+from dispatch_common.systems import DEFAULT_SYSTEMS_FILE
 
 MONGODB_URL = os.environ.get("TEST_MONGODB_URL")  # run the suite against a real MongoDB when set
 
@@ -40,10 +46,16 @@ def mongodb_url(run_dir: Path) -> Iterator[str]:
     proc.stop()
 
 
-def start_nats(base: Path) -> tuple[Proc, str]:
-    """A fresh nats-server with JetStream on a free port."""
+def start_nats(base: Path, *, systems_file: Path = DEFAULT_SYSTEMS_FILE) -> tuple[Proc, str]:
+    """A fresh nats-server with JetStream on a free port, with the session's identities."""
     port = free_port()
-    proc = nats_server(port=port, store_dir=base / f"js-{port}", log_dir=base / "logs")
+    proc = nats_server(
+        port=port,
+        store_dir=base / f"js-{port}",
+        log_dir=base / "logs",
+        keys_dir=base / "keys",
+        systems_file=systems_file,
+    )
     proc.start()
     _wait_port(port, 20, proc.popen, proc.name)  # type: ignore[arg-type]
     return proc, f"nats://127.0.0.1:{port}"
@@ -64,11 +76,20 @@ def db_prefix() -> str:
 
 
 @pytest.fixture
-async def nats_client(nats_url: str) -> AsyncIterator[NatsClient]:
-    """A plain nats-py client, for tests that act as an outside publisher or observer."""
+def nats_connect(nats_url: str, run_dir: Path) -> Callable[[str], Awaitable[NatsClient]]:
+    """Connect a plain nats-py client as a user of the generated identities."""
     import nats
 
-    nc = await nats.connect(nats_url)
+    async def connect(user: str) -> NatsClient:
+        return await nats.connect(nats_url, **connect_options(run_dir / "keys", user))
+
+    return connect
+
+
+@pytest.fixture
+async def nats_client(nats_connect) -> AsyncIterator[NatsClient]:
+    """A plain nats-py client as `ops`, for tests that act as an outside publisher or observer."""
+    nc = await nats_connect("ops")
     yield nc
     await nc.drain()
 

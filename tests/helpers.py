@@ -1,15 +1,20 @@
-"""Small helpers the tests share: waiting for an outcome, reading a stream, validating events."""
+"""Small helpers the tests share: waiting for an outcome, reading a stream, validating events, calling
+a service in process."""
 
 import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from devtools.keys import issue_token
+from devtools.nats_auth import seed_path
 from dispatch_common.contracts import validate_event
 
 T = TypeVar("T")
@@ -25,6 +30,26 @@ FAST_CONSUMERS: dict[str, Any] = {
     "outbox_poll_seconds": 0.2,
 }
 """Settings that make a service's redeliveries and outbox polls short enough for a test."""
+
+
+def nats_identity(run_dir: Path, user: str) -> dict[str, Any]:
+    """The settings that make a service connect as a user of the generated identities."""
+    return {"nats_nkey_seed_file": seed_path(run_dir / "keys", user)}
+
+
+async def publish_as_ops(nats_url: str, run_dir: Path, event: dict[str, Any]) -> None:
+    """Publish an event as the operators' user would (a test playing a service that is not running:
+    a service's own user may publish only the event types that service produces)."""
+    import nats
+
+    from devtools.nats_auth import connect_options
+
+    nc = await nats.connect(nats_url, **connect_options(run_dir / "keys", "ops"))
+    try:
+        body = json.dumps(event, ensure_ascii=False).encode()
+        await nc.jetstream().publish(event["type"], body, headers={"Nats-Msg-Id": event["id"]})
+    finally:
+        await nc.drain()
 
 
 async def eventually(
@@ -79,3 +104,15 @@ async def events_on(nc: NatsClient, subject: str, stream: str = "DISPATCH") -> l
         assert headers.get("Nats-Msg-Id") == event["id"], "events are published with Nats-Msg-Id = id"
         events.append(event)
     return events
+
+
+def api_client(
+    app: Any, keys_dir: Path, *, base_url: str, role: str, unit: str | None = None
+) -> httpx.AsyncClient:
+    """An HTTP client that calls a service's app in process, with a development token for a role."""
+    token = issue_token(keys_dir, role=role, unit=unit)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url=base_url,
+        headers={"Authorization": f"Bearer {token}"},
+    )

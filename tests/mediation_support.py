@@ -4,12 +4,12 @@ and the routed dispute that opens a mediation through its durable consumer."""
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from devtools.keys import issue_token
 from dispatch_common import subjects
 from dispatch_common.clock import FixedClock
 from dispatch_common.envelope import Envelope, make_event
@@ -17,7 +17,7 @@ from dispatch_common.http import create_app
 from services.mediation.bootstrap import Mediation, build
 from services.mediation.config import MediationSettings
 from services.mediation.entrypoints import api
-from tests.helpers import FAST_CONSUMERS, eventually
+from tests.helpers import FAST_CONSUMERS, api_client, eventually, nats_identity, publish_as_ops
 from tests.mediation_cases import MONDAY, TOWN, VILLAGE, VILLAGE_COMMITTEE
 
 
@@ -28,6 +28,11 @@ class MediationHarness:
     med: Mediation
     clock: FixedClock
     client: Callable[..., httpx.AsyncClient]
+
+    async def publish(self, event: Envelope) -> None:
+        """Publish an event of another service (routing's), from outside, as the operators' user."""
+        settings = self.med.runtime.settings
+        await publish_as_ops(settings.nats_url, settings.run_dir, event.to_document())
 
 
 async def start_mediation(
@@ -40,6 +45,7 @@ async def start_mediation(
         "mongodb_db_prefix": db_prefix,
         "run_dir": run_dir,
         "mediation_scan_seconds": 0.2,
+        **nats_identity(run_dir, "mediation"),
     }
     clock = FixedClock(MONDAY)
     med = build(MediationSettings(**(values | overrides)), clock=clock)
@@ -48,12 +54,7 @@ async def start_mediation(
     await med.runtime.start()
 
     def client(role: str, unit: str | None = None) -> httpx.AsyncClient:
-        token = issue_token(run_dir / "keys", role=role, unit=unit)
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://mediation",
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        return api_client(app, run_dir / "keys", base_url="http://mediation", role=role, unit=unit)
 
     return MediationHarness(med, clock, client)
 
@@ -96,7 +97,7 @@ def routed_event(
 
 async def opened_by_routing(h: MediationHarness, case_id: str, **kw: Any) -> dict[str, Any]:
     """Publish a routed dispute and wait for the mediation it opens, as a dispatcher reads it."""
-    await h.med.runtime.bus.publish_event(routed_event(case_id, **kw).to_document())
+    await h.publish(routed_event(case_id, **kw))
     async with h.client("dispatcher") as dispatcher:
 
         async def listed() -> dict[str, Any] | None:
@@ -104,3 +105,38 @@ async def opened_by_routing(h: MediationHarness, case_id: str, **kw: Any) -> dic
             return items[0] if items else None
 
         return await eventually(listed, what=f"the mediation of {case_id}")
+
+
+async def mediate_to_agreement(h: MediationHarness, case_id: str) -> str:
+    """Open a mediation for a routed dispute and take it to an agreement as its mediator would: two
+    parties consent, a session with a lawyer is scheduled and recorded, the agreement is made."""
+    mid = str((await opened_by_routing(h, case_id))["id"])
+    parties = [
+        {"role": "applicant", "name": "张三", "consent": True},
+        {"role": "respondent", "name": "李四", "consent": True},
+    ]
+    async with h.client("mediator", VILLAGE_COMMITTEE) as mediator:
+        assert (
+            await mediator.post(f"/v1/mediations/{mid}/consent", json={"parties": parties})
+        ).status_code == 200
+        start = (h.clock.now() + timedelta(days=1)).isoformat()
+        session = {
+            "start_at": start,
+            "place": "村委会",
+            "participants": [{"role": "lawyer", "name": "王律师"}],
+        }
+        assert (await mediator.post(f"/v1/mediations/{mid}/sessions", json=session)).status_code == 201
+        h.clock.advance(timedelta(days=1, hours=2))
+        record = {"summary": "张三李四当面协商"}
+        assert (
+            await mediator.post(f"/v1/mediations/{mid}/sessions/1/record", json=record)
+        ).status_code == 200
+        outcome = {
+            "result": "agreed",
+            "facts": "排水沟纠纷",
+            "terms": ["李四疏通排水沟"],
+            "fulfilment_method": "自行疏通",
+            "fulfilment_due": (h.clock.now() + timedelta(days=5)).date().isoformat(),
+        }
+        assert (await mediator.post(f"/v1/mediations/{mid}/outcome", json=outcome)).status_code == 200
+    return mid

@@ -17,16 +17,16 @@ import httpx
 from nats.aio.client import Client as NatsClient
 
 from bench.notify_fakes import FakeReceiver, SmtpSink, publish
-from devtools.keys import ensure_dev_keys, issue_token
+from devtools.keys import ensure_dev_keys
 from dispatch_common.clock import Clock
-from dispatch_common.crypto import PiiKeys, encrypt, load_pii_keys, mask_phone
+from dispatch_common.crypto import PiiKeys, contact_aad, encrypt, load_pii_keys, mask_phone
 from dispatch_common.envelope import Envelope
 from dispatch_common.http import create_app
 from dispatch_common.paths import DATA_DIR
 from services.notify.bootstrap import Notify, build
 from services.notify.config import NotifySettings
 from services.notify.entrypoints import api
-from tests.helpers import FAST_CONSUMERS, eventually
+from tests.helpers import FAST_CONSUMERS, api_client, eventually, nats_identity
 
 T = TypeVar("T")
 GATEWAY_SECRET = "gateway-test-secret"
@@ -87,9 +87,10 @@ class Harness:
     nc: NatsClient
     run_dir: Path
 
-    def contact(self, phone: str) -> dict[str, Any]:
-        """The petitioner view intake would publish for a phone number."""
-        return {"contact_token": encrypt(self.keys, phone), "phone_masked": mask_phone(phone)}
+    def contact(self, phone: str, case_id: str) -> dict[str, Any]:
+        """The petitioner view intake would publish for a phone number of a case."""
+        token = encrypt(self.keys, phone, aad=contact_aad(case_id))
+        return {"contact_token": token, "phone_masked": mask_phone(phone)}
 
     async def publish(self, event: Envelope) -> None:
         """Publish an event as its producer would."""
@@ -120,12 +121,7 @@ class Harness:
         """An HTTP client for notify's API as a role (the app runs in-process on the started runtime)."""
         app = create_app(self.notify.runtime, title="Notify", description="test", include=api.include)
         app.state.notify = self.notify
-        token = issue_token(self.run_dir / "keys", role=role, unit=unit)
-        return httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://notify",
-            headers={"Authorization": f"Bearer {token}"},
-        )
+        return api_client(app, self.run_dir / "keys", base_url="http://notify", role=role, unit=unit)
 
 
 async def start_notify(
@@ -149,6 +145,7 @@ async def start_notify(
         mongodb_url=mongodb_url,
         mongodb_db_prefix=f"t{uuid.uuid4().hex[:10]}_",
         run_dir=run_dir,
+        **nats_identity(run_dir, "notify"),
         recipients_file=write_recipients(tmp_path / "recipients.json", webhook_url=hooks.url),
         sms_gateway_url=gateway.url,
         sms_gateway_secret=GATEWAY_SECRET,

@@ -8,12 +8,15 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from dispatch_common import store
+from dispatch_common import redact, store
 from dispatch_common.clock import Clock, SystemClock
+from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
+from dispatch_common.ratelimit import RateLimiter
 from dispatch_common.runtime import Runtime
+from dispatch_common.systems import ExternalSystem, load_systems
 from services.intake.adapters.history import CaseHistory, find_links
 from services.intake.adapters.repository import CaseRepository
 from services.intake.config import IntakeSettings
@@ -21,6 +24,10 @@ from services.intake.domain import similarity
 from services.intake.domain.boundary import CountyBoundary
 from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links
 from services.intake.domain.screening import Screener, ScreeningRules
+
+RATE_WINDOWS = "rate_windows"
+"""The shared counters of the per-client rate limits (dispatch_common/ratelimit.py)."""
+RATE_SWEEP_SECONDS = 60.0
 
 
 async def _load_segmenter() -> None:
@@ -60,6 +67,9 @@ class Intake:
     county: str
     open311_keys: frozenset[str]
     timezone: ZoneInfo
+    confidentiality: Confidentiality
+    limiter: RateLimiter
+    systems: tuple[ExternalSystem, ...] = ()
 
     async def find_links(self, snapshot: CaseSnapshot) -> Links:
         """Repeats of the same petitioner and incidents at the same place."""
@@ -91,6 +101,12 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     runtime.on_start(cases.ensure_indexes)
     runtime.on_start(history.ensure_indexes)
     runtime.on_start(_load_segmenter)
+    clock = clock or SystemClock()
+    confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
+    runtime.on_start(confidentiality.audit.ensure_indexes)
+    limiter = RateLimiter(runtime.db[RATE_WINDOWS], settings.rate_limits, enabled=settings.rate_limit_enabled)
+    runtime.on_start(limiter.ensure_indexes)
+    runtime.every(RATE_SWEEP_SECONDS, limiter.sweep, name="rate-window-sweep")
     intake = Intake(
         runtime=runtime,
         cases=cases,
@@ -98,12 +114,16 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         duplicates=DuplicatePolicy.load(settings.duplicates_policy_file),
         screening=ScreeningHolder(settings.screening_rules_file, settings.knowledge_base_file),
         boundary=CountyBoundary(settings.county_dir),
-        clock=clock or SystemClock(),
+        clock=clock,
         keys=load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir),
         county=county_code(settings.county_dir),
         open311_keys=_open311_keys(settings),
         timezone=ZoneInfo(settings.county_timezone),
+        confidentiality=confidentiality,
+        limiter=limiter,
+        systems=load_systems(settings.ingress_systems_file),
     )
+    redact.register_secrets(intake.open311_keys)  # also the generated one, which no setting names
     subscribers.register(intake)
     return intake
 
@@ -118,6 +138,7 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
     def include(app: FastAPI) -> None:
         api.include(app)
         open311.include(app)
+        include_audit_api(app)
 
     app = create_app(
         intake.runtime,
@@ -128,4 +149,5 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
     )
     app.state.intake = intake
     app.state.settings = settings
+    app.state.confidentiality = intake.confidentiality
     return app

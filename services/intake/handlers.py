@@ -1,23 +1,32 @@
 """Intake's commands: register a case (number, protect, screen, link), and screen it by hand."""
 
+import asyncio
 import dataclasses
 import hashlib
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from dispatch_common import subjects
+from dispatch_common import store, subjects
 from dispatch_common.auth import Principal
 from dispatch_common.contracts import SCREENING_STATUS
-from dispatch_common.crypto import encrypt, keyed_hash, mask_name, mask_phone
-from dispatch_common.envelope import Envelope, derived_event_id, make_event
+from dispatch_common.envelope import Outgoing, derived_event_id, make_event
 from services.intake.bootstrap import Intake
+from services.intake.domain.disclosure import disclosed
 from services.intake.domain.duplicates import CaseSnapshot, Links
 from services.intake.domain.events import CaseReceived, CaseScreened, PetitionerView
-from services.intake.domain.identity import phone_key
 from services.intake.domain.models import Registered, SubmitCase, normalize_text
-from services.intake.domain.screening import ScreeningInput, ScreeningResult
+from services.intake.domain.protection import (
+    SCREENING_REASON,
+    petitioner_hash,
+    petitioner_view,
+    protect_free_text,
+    protect_person,
+    protect_petitioner,
+)
+from services.intake.domain.screening import RulesFile, Screener, ScreeningInput, ScreeningResult
 
 SOURCE = "/dispatch/intake"
 _IDS = uuid.UUID("0c6f7b1e-5a8d-4f4e-9a57-3b2f6f1d2c11")
@@ -54,40 +63,6 @@ def _registered(case: dict[str, Any]) -> Registered:
     return Registered(case_id=case["_id"], case_no=case["case_no"], status=case["status"])
 
 
-def _protect(cmd: SubmitCase, intake: Intake, *, confidential: bool) -> tuple[dict[str, Any], PetitionerView]:
-    """What is stored of the petitioner (encrypted, hashed) and what other services may see."""
-    p = cmd.petitioner
-    anonymous = p is None or p.anonymous or not (p.name or p.phone or p.id_number)
-    stored: dict[str, Any] = {"anonymous": anonymous}
-    view = PetitionerView(anonymous=anonymous)
-    if p is None or anonymous:
-        return stored, view
-    keys = intake.keys
-    if p.name:
-        stored |= {"name_enc": encrypt(keys, p.name), "name_masked": mask_name(p.name)}
-        view.name_masked = None if confidential else mask_name(p.name)
-    if p.phone:
-        stored |= {
-            "phone_enc": encrypt(keys, p.phone),
-            "phone_hash": keyed_hash(keys, phone_key(p.phone)),
-            "phone_masked": mask_phone(p.phone),
-        }
-        view.phone_masked = None if confidential else mask_phone(p.phone)
-        view.contact_token = stored["phone_enc"]  # as for a case screened by hand (_view_of)
-    if p.id_number:
-        stored |= {
-            "id_enc": encrypt(keys, p.id_number),
-            "id_hash": keyed_hash(keys, p.id_number),
-            "id_masked": p.id_number[:3] + "*" * 11 + p.id_number[-4:],
-        }
-    return stored, view
-
-
-def petitioner_hash(stored: dict[str, Any]) -> str | None:
-    """The key a petitioner is recognized by: the ID number's hash, else the phone's."""
-    return stored.get("id_hash") or stored.get("phone_hash")
-
-
 def _facts(case: dict[str, Any], view: PetitionerView) -> dict[str, Any]:
     loc = case.get("location") or {}
     return {
@@ -104,6 +79,12 @@ def _facts(case: dict[str, Any], view: PetitionerView) -> dict[str, Any]:
     }
 
 
+def _leaving(data: dict[str, Any], case: dict[str, Any], rules: RulesFile) -> dict[str, Any]:
+    """An event's data as it may leave intake (domain/disclosure.py: a confidential report's details,
+    and a waiting case's, are withheld)."""
+    return disclosed(data, case, confidential_text=rules.confidential_text, withheld_text=rules.withheld_text)
+
+
 def screened_event(
     case: dict[str, Any],
     view: PetitionerView,
@@ -112,20 +93,22 @@ def screened_event(
     screened_by: str,
     cause: str,
     clock: Any,
+    rules: RulesFile,
 ) -> Any:
     """The dispatch.case.screened event of a case and its screening result."""
+    data = {
+        **_facts(case, view),
+        **result.model_dump(exclude={"evidence"}),  # the evidence stays with the registration
+        "screened_by": screened_by,
+        "links": case.get("links") or _no_links(),
+    }
     return make_event(
         type=subjects.CASE_SCREENED,
         source=SOURCE,
         subject=case["_id"],
         clock=clock,
         event_id=derived_event_id("intake", case["_id"], subjects.CASE_SCREENED, cause),
-        data=CaseScreened(
-            **_facts(case, view),
-            **result.model_dump(exclude={"evidence"}),  # the evidence stays with the registration
-            screened_by=screened_by,
-            links=case.get("links") or _no_links(),
-        ),
+        data=CaseScreened(**_leaving(data, case, rules)),
     )
 
 
@@ -139,7 +122,7 @@ async def register_case(
     intake: Intake,
     caller: Principal,
     idempotency_key: str | None = None,
-    also: Callable[[Registered], list[Envelope]] | None = None,
+    also: Callable[[Registered], list[Outgoing]] | None = None,
     category_hint: str | None = None,
 ) -> Submission:
     """Register a submission: number it, protect personal data, screen it, link repeats and incidents."""
@@ -165,30 +148,21 @@ async def register_case(
     )
     rules = intake.screening.current
     anonymous = cmd.petitioner is None or cmd.petitioner.anonymous
-    result = rules.screen(
-        ScreeningInput(
-            channel=cmd.channel.value,
-            text=text,
-            address=address,
-            has_location=has_location,
-            outside_county=outside,
-            people_count=cmd.people_count,
-            anonymous=anonymous,
-        )
-    )
-    stored, view = _protect(cmd, intake, confidential=result.confidential)
-    who = petitioner_hash(stored)
-    snapshot = CaseSnapshot.build(
-        case_id=case_id,
-        case_no="",
-        received_at=now,
+    question = ScreeningInput(
+        channel=cmd.channel.value,
         text=text,
-        policy=intake.duplicates,
-        petitioner_hash=who,
-        lon=cmd.lon,
-        lat=cmd.lat,
         address=address,
+        has_location=has_location,
+        outside_county=outside,
+        people_count=cmd.people_count,
+        anonymous=anonymous,
     )
+    # screening, protection and the text's fingerprint cost CPU in proportion to the text: off the loop
+    result, stored, view, masked, sealed, snapshot = await asyncio.to_thread(
+        _assess, cmd, question, intake, case_id=case_id, now=now, rules=rules
+    )
+    who = snapshot.petitioner_hash
+    keys = intake.keys
     links: Links = await intake.find_links(snapshot)
     case_no = await intake.cases.next_case_no(county=intake.county, year=now.astimezone(intake.timezone).year)
     snapshot = dataclasses.replace(snapshot, case_no=case_no)
@@ -196,17 +170,17 @@ async def register_case(
         "_id": case_id,
         "case_no": case_no,
         "channel": cmd.channel.value,
-        "text": text,
-        "text_original": cmd.text,
-        "address": address,
-        "address_original": cmd.address,
+        **masked,
+        "free_text_pii": sealed,
         "location": {"lon": cmd.lon, "lat": cmd.lat} if cmd.lon is not None else None,
         "people_count": cmd.people_count,
         "petitioner": stored,
-        "representatives": [_protect_person(r, intake) for r in cmd.representatives or []],
+        "representatives": [
+            protect_person(keys, person, case_id=case_id, role="representatives")
+            for person in cmd.representatives or []
+        ],
         "police_incident_no": cmd.police_incident_no,
         "grid_worker": cmd.grid_worker.model_dump() if cmd.grid_worker else None,
-        "campaign": cmd.campaign,
         "category_hint": category_hint,  # the category a 311 app chose (Open311 service_code)
         "external_ref": cmd.external_ref.model_dump() if cmd.external_ref else None,
         "submitted_by": caller.subject,
@@ -225,14 +199,23 @@ async def register_case(
         clock=intake.clock,
         event_id=derived_event_id("intake", case_id, subjects.CASE_RECEIVED),
         data=CaseReceived(
-            **_facts(case, view),
-            external_ref=case["external_ref"],
-            police_incident_no=cmd.police_incident_no,
-            grid_worker_id=cmd.grid_worker.id if cmd.grid_worker else None,
-            campaign=cmd.campaign,
+            **_leaving(
+                {
+                    **_facts(case, view),
+                    "external_ref": case["external_ref"],
+                    "police_incident_no": cmd.police_incident_no,
+                    "grid_worker_id": cmd.grid_worker.id if cmd.grid_worker else None,
+                    "campaign": case["campaign"],
+                    "confidential": result.confidential,
+                },
+                case,
+                rules.rules.file,
+            )
         ),
     )
-    screened = screened_event(case, view, result, screened_by="rules", cause="rules", clock=intake.clock)
+    screened = screened_event(
+        case, view, result, screened_by="rules", cause="rules", clock=intake.clock, rules=rules.rules.file
+    )
     registered = _registered(case)
     extra = also(registered) if also else []  # e.g. ingress.case.accepted, stored atomically with the case
     history = intake.history.entry(snapshot, links, outcome=result.outcome)  # written in the same trip
@@ -247,16 +230,41 @@ async def register_case(
     return Submission(registered, replayed=False, case=case)
 
 
-def _protect_person(person: Any, intake: Intake) -> dict[str, Any]:
+def _assess(
+    cmd: SubmitCase,
+    question: ScreeningInput,
+    intake: Intake,
+    *,
+    case_id: str,
+    now: datetime,
+    rules: Screener,
+) -> tuple[ScreeningResult, dict[str, Any], PetitionerView, dict[str, Any], list[Any], CaseSnapshot]:
+    """Screen a submission, protect its petitioner and its free text, and fingerprint the masked text
+    (CPU only, no I/O). Screening reads the clear text; what is stored, compared and published is
+    masked (domain/protection.py)."""
+    result = rules.screen(question)
     keys = intake.keys
-    out: dict[str, Any] = {}
-    if person.name:
-        out |= {"name_enc": encrypt(keys, person.name), "name_masked": mask_name(person.name)}
-    if person.phone:
-        out |= {"phone_enc": encrypt(keys, person.phone), "phone_masked": mask_phone(person.phone)}
-    if person.id_number:
-        out |= {"id_enc": encrypt(keys, person.id_number), "id_hash": keyed_hash(keys, person.id_number)}
-    return out
+    stored, view = protect_petitioner(keys, cmd.petitioner, case_id=case_id, confidential=result.confidential)
+    free_text = {
+        "text": question.text,
+        "text_original": cmd.text,
+        "address": question.address,
+        "address_original": cmd.address,
+        "campaign": cmd.campaign,
+    }
+    masked, sealed = protect_free_text(keys, case_id, free_text)
+    snapshot = CaseSnapshot.build(
+        case_id=case_id,
+        case_no="",
+        received_at=now,
+        text=masked["text"] or "",
+        policy=intake.duplicates,
+        petitioner_hash=petitioner_hash(stored),
+        lon=cmd.lon,
+        lat=cmd.lat,
+        address=masked["address"],
+    )
+    return result, stored, view, masked, sealed, snapshot
 
 
 class ScreeningNotOpen(Exception):
@@ -267,42 +275,46 @@ async def screen_by_hand(
     case_id: str, decision: ScreeningResult, *, intake: Intake, caller: Principal
 ) -> Registered | None:
     """Record a person's screening of a case from the manual queue, and owe dispatch.case.screened."""
-    case = await intake.cases.get_versioned(case_id)
-    if case is None:
-        return None
+
+    async def attempt() -> Registered | None:
+        case = await intake.cases.get_versioned(case_id)
+        if case is None:
+            return None
+        return await _record_screening(case, decision, intake=intake, caller=caller)
+
+    # A concurrent write (another replica, `make rekey`) moves the version: read again and decide again.
+    return await store.retry_on_conflict(attempt)
+
+
+async def _record_screening(
+    case: dict[str, Any], decision: ScreeningResult, *, intake: Intake, caller: Principal
+) -> Registered:
     if case["screening"]["outcome"] != "manual":
         raise ScreeningNotOpen(
             f"case {case['case_no']} was screened already ({case['screening']['outcome']})"
         )
-    view = _view_of(case)
     # a person may find a report confidential that the rules missed, but never lifts what they decided
     confidential = decision.confidential or bool(case.get("confidential"))
-    decision = decision.model_copy(update={"confidential": confidential})
+    # the person's reason is free text: numbers in it are masked, and sealed aside like the submission's
+    masked, sealed = protect_free_text(intake.keys, case["_id"], {SCREENING_REASON: decision.reason})
+    decision = decision.model_copy(update={"confidential": confidential, "reason": masked[SCREENING_REASON]})
     changes = {
         "screening": decision.model_dump() | {"screened_by": caller.subject},
         "status": SCREENING_STATUS[decision.outcome],
         "confidential": confidential,
+        # the reason replaces any earlier one: so do its sealed values
+        "free_text_pii": {k: v for k, v in (case.get("free_text_pii") or {}).items() if k != SCREENING_REASON}
+        | sealed,
     }
     event = screened_event(
         case | changes,
-        view,
+        petitioner_view(case | changes),
         decision,
         screened_by=caller.subject,
         cause=f"manual|{case['version']}",
         clock=intake.clock,
+        rules=intake.screening.current.rules.file,
     )
     await intake.cases.save(case, changes, [event])
-    await intake.history.set_outcome(case_id, decision.outcome)
-    return Registered(case_id=case_id, case_no=case["case_no"], status=changes["status"])
-
-
-def _view_of(case: dict[str, Any]) -> PetitionerView:
-    """The petitioner view of a stored case (the contact token is encrypted anew)."""
-    p = case.get("petitioner") or {}
-    confidential = bool(case.get("confidential"))
-    return PetitionerView(
-        anonymous=p.get("anonymous", True),
-        name_masked=None if confidential else p.get("name_masked"),
-        phone_masked=None if confidential else p.get("phone_masked"),
-        contact_token=p.get("phone_enc"),
-    )
+    await intake.history.set_outcome(case["_id"], decision.outcome)
+    return Registered(case_id=case["_id"], case_no=case["case_no"], status=changes["status"])

@@ -14,7 +14,6 @@ from typing import Any
 from dispatch_common import store, subjects
 from dispatch_common.auth import Principal
 from dispatch_common.clock import Clock
-from dispatch_common.crypto import encrypt
 from dispatch_common.envelope import Envelope, derived_event_id
 from services.mediation.adapters.repository import MediationStore
 from services.mediation.domain.documents import PARTY_ROLES, cn_date
@@ -26,6 +25,7 @@ from services.mediation.domain.parties import (
     party_name,
     protected_party,
     protected_person,
+    sealed_document,
     sealed_record,
 )
 from services.mediation.domain.rules import Rules, derived_fields
@@ -164,7 +164,7 @@ def _consent(
             raise NotAllowed(f"a party's role is one of {roles}")
         same = next((p for p in parties if is_party(rules.keys, p, answer["role"], answer["name"])), None)
         if same is None:
-            parties.append(protected_party(rules.keys, answer["role"], answer["name"]))
+            parties.append(protected_party(rules.keys, doc["_id"], answer["role"], answer["name"]))
             same = parties[-1]
         if answer.get("consent") is not None:
             same |= {"consent": answer["consent"], "answered_at": now}
@@ -199,7 +199,9 @@ def _session(action: str, doc: dict[str, Any], d: dict[str, Any], now: datetime,
     sessions = [dict(s) for s in doc.get("sessions") or []]
     reason = d.get("reason")
     if d.get("participants") is not None:
-        protected = [protected_person(rules.keys, p["role"], p["name"]) for p in d["participants"]]
+        protected = [
+            protected_person(rules.keys, doc["_id"], p["role"], p["name"]) for p in d["participants"]
+        ]
         d = d | {"participants": protected}
     previous_start: datetime | None = None
     if action == "schedule_session":
@@ -226,7 +228,7 @@ def _session(action: str, doc: dict[str, Any], d: dict[str, Any], now: datetime,
         if held_now:
             if d["start_at"] > now:
                 raise NotAllowed("a session is recorded once it has started")
-            session |= {"status": "held", "record": sealed_record(rules.keys, d["record"], now)}
+            session |= {"status": "held", "record": sealed_record(rules.keys, doc["_id"], d["record"], now)}
             action = "record_session"
     else:
         session = next((s for s in sessions if s["no"] == d["no"]), None)
@@ -246,7 +248,7 @@ def _session(action: str, doc: dict[str, Any], d: dict[str, Any], now: datetime,
         else:
             if session["start_at"] > now:
                 raise NotAllowed("a session is recorded once it has started")
-            session |= {"status": "held", "record": sealed_record(rules.keys, d["record"], now)}
+            session |= {"status": "held", "record": sealed_record(rules.keys, doc["_id"], d["record"], now)}
     data: dict[str, Any] = {"session": session_view(session), "reason": reason}
     if previous_start is not None:
         data["previous_start_at"] = previous_start
@@ -277,7 +279,7 @@ def _conclude(
                     {
                         "role": p["role"],
                         "role_label": PARTY_ROLES.get(p["role"], p["role"]),
-                        "name": party_name(rules.keys, p),
+                        "name": party_name(rules.keys, doc["_id"], p),
                     }
                     for p in parties
                 ],
@@ -299,7 +301,7 @@ def _conclude(
             "fulfilment_method": d["fulfilment_method"],
             "fulfilment_due": due.isoformat(),
             "check_at": check_at,
-            "document_enc": encrypt(rules.keys, html),  # it names the parties
+            "document_enc": sealed_document(rules.keys, doc["_id"], html),  # it names the parties
             "signed_at": now,
         }
         outcome = _concluded(doc, "agreed", now, {"reason": d.get("note"), "next_step": "fulfilment"})

@@ -20,7 +20,10 @@ def case_record(case: RoutedDispute) -> dict[str, Any]:
 
 
 async def remember_case(case: RoutedDispute, *, repo: MediationStore) -> None:
-    """Keep routing's latest decision, so a unit's request can be checked and the case placed."""
+    """Keep routing's latest decision, so a unit's request can be checked and the case placed; a
+    confidential report is not kept, so no mediation can be asked for it either."""
+    if case.confidential:
+        return
     await repo.remember_case(case_record(case))
 
 
@@ -28,7 +31,10 @@ async def on_routed(
     event: Envelope, case: RoutedDispute, *, repo: MediationStore, rules: Rules, clock: Clock, consumer: str
 ) -> list[str]:
     """A routed case: remembered; a flagged dispute gets a mediation, a flag for legal aid or
-    counselling a referral. Once per case: ids derive from the case and the routed event."""
+    counselling a referral. Once per case: ids derive from the case and the routed event. A confidential
+    report (检举控告) opens nothing: a mediation would bring the place's committee to the accused's door."""
+    if case.confidential:
+        return []
     await remember_case(case, repo=repo)
     made: list[str] = []
     if MEDIATION_FLAG in case.flags:

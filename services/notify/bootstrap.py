@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from dispatch_common.clock import Clock, SystemClock
+from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import county_name
 from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
@@ -35,6 +36,7 @@ class Notify:
     timezone: ZoneInfo
     quiet: QuietHours | None
     county_name: str
+    confidentiality: Confidentiality
     sender: Sender | None = None
     http: httpx.AsyncClient | None = None
     adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
@@ -48,7 +50,7 @@ def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[
         )
     }
     if settings.sms_gateway_url and settings.sms_gateway_secret is not None:
-        # The phone's ciphertext is opened only here; without the keys (production needs PII_ENC_KEY and
+        # The phone's ciphertext is opened only here; without the keys (production needs PII_ENC_KEYS and
         # PII_HASH_KEY) the service refuses to start rather than fail each message.
         keys = load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir)
         adapters["sms"] = SmsGateway(
@@ -79,16 +81,20 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
     messages = Messages(runtime.db)
     runtime.outbox(messages.notifications)
     runtime.on_start(messages.ensure_indexes)
+    clock = clock or SystemClock()
+    confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
+    runtime.on_start(confidentiality.audit.ensure_indexes)
     notify = Notify(
         runtime=runtime,
         settings=settings,
         messages=messages,
         templates=Templates(settings.templates_file, max_segments=settings.sms_max_segments),
         directory=Directory(settings.recipients_file),
-        clock=clock or SystemClock(),
+        clock=clock,
         timezone=ZoneInfo(settings.county_timezone),
         quiet=parse_quiet_hours(settings.quiet_hours),
         county_name=county_name(settings.county_dir),
+        confidentiality=confidentiality,
     )
     http = httpx.AsyncClient(timeout=settings.delivery_timeout_seconds)
     notify.http = http
@@ -134,11 +140,17 @@ def create(settings: NotifySettings | None = None) -> FastAPI:
     from services.notify.entrypoints import api
 
     notify = build(settings)
+
+    def include(app: FastAPI) -> None:
+        api.include(app)
+        include_audit_api(app)
+
     app = create_app(
         notify.runtime,
         title="Notify",
         description="Notices to petitioners, units and leaders (一信三反馈): SMS, e-mail, webhooks, inbox.",
-        include=api.include,
+        include=include,
     )
     app.state.notify = notify
+    app.state.confidentiality = notify.confidentiality
     return app

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel
 
+from dispatch_common.auth import Role
+from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope
 from services.notify import metrics
@@ -42,8 +44,11 @@ class Recorded:
 def case_facts(data: BaseModel) -> dict[str, Any]:
     """What an event tells notify about its case, to keep for later notices."""
     if isinstance(data, CaseScreenedView):
-        petitioner = data.petitioner.model_dump()
-        return {"case_no": data.case_no, "petitioner": petitioner, "confidential": data.confidential}
+        if data.confidential:  # never lifted by a later (or redelivered) event
+            return {"case_no": data.case_no, "petitioner": data.petitioner.model_dump(), "confidential": True}
+        if data.withheld:  # waiting for a person to screen it: intake tells nothing of the petitioner yet
+            return {"case_no": data.case_no}
+        return {"case_no": data.case_no, "petitioner": data.petitioner.model_dump()}
     if isinstance(data, CaseAssignedView):
         handling = next((d for d in data.deadlines if d.kind == "handling"), None)
         return {
@@ -61,50 +66,100 @@ def case_facts(data: BaseModel) -> dict[str, Any]:
     return {"case_no": case_no} if case_no else {}
 
 
-async def record_notices(
-    event: Envelope,
-    data: BaseModel,
-    *,
-    messages: Messages,
-    templates: Templates,
-    directory: Directory,
-    clock: Clock,
-    timezone: ZoneInfo,
-    quiet: QuietHours | None,
-    county_name: str,
-) -> Recorded:
-    """Record the messages an event owes (一信三反馈 to the petitioner, alerts to units and leaders)."""
-    case_id = getattr(data, "case_id", None)
-    case: dict[str, Any] = {}
-    if case_id:
-        facts = case_facts(data)
-        case = await messages.remember(case_id, facts) if facts else await messages.case(case_id)
-    occ = occasion(event.type, data, case, tz=timezone, at=event.time)
-    occ.values["county_name"] = county_name
-    now = clock.now()
-    recorded = Recorded([], set())
-    owed, waiting = notices(occ, case, directory)
+def may_be_told(key: str, case: dict[str, Any], readers: frozenset[Role]) -> bool:
+    """Who hears of a confidential report (检举控告): the reporter (in the inbox), the units it is
+    assigned to and their leaders, and the roles that read every report; no other group, unit or
+    external system, whatever the recipients file says (dispatch_common/auth.may_see)."""
+    if key == "petitioner":
+        return True
+    kind, _, who = key.partition(":")
+    units = {u["code"] for u in [case.get("lead_unit") or {}, *(case.get("assisting_units") or [])] if u}
+    if kind in ("unit", "unit_leader"):
+        return who in units
+    return kind == "role" and who in readers
+
+
+@dataclass(frozen=True)
+class Speaking:
+    """What notify speaks with: its templates, recipients, clock, county and quiet hours."""
+
+    templates: Templates
+    directory: Directory
+    clock: Clock
+    timezone: ZoneInfo
+    quiet: QuietHours | None
+    county_name: str
+    confidential_readers: frozenset[Role] = frozenset()
+
+
+def owed_messages(
+    event: Envelope, data: BaseModel, case: dict[str, Any], speaking: Speaking
+) -> tuple[list[tuple[dict[str, Any], list[Envelope]]], list[str]]:
+    """The messages an event owes (each with the events it owes: an inbox message is sent by being
+    stored), and what it waits for (a notice that needs an event of the case not seen yet)."""
+    occ = occasion(event.type, data, case, tz=speaking.timezone, at=event.time)
+    occ.values["county_name"] = speaking.county_name
+    now = speaking.clock.now()
+    owed, waiting = notices(occ, case, speaking.directory)
+    if case.get("confidential"):
+        owed = [n for n in owed if may_be_told(n.target.recipient.key, case, speaking.confidential_readers)]
+    out: list[tuple[dict[str, Any], list[Envelope]]] = []
     for notice in owed:
         audience = notice.target.recipient.audience
-        if not templates.has(notice.kind, audience):
+        if not speaking.templates.has(notice.kind, audience):
             log.warning("no template; notice not recorded", extra={"kind": notice.kind, "audience": audience})
             continue
-        rendered = templates.compose(notice.kind, audience, notice.target.channel, occ.values)
-        due = hold_for_quiet_hours(notice.target.channel, notice.urgent, now, quiet, timezone)
+        rendered = speaking.templates.compose(notice.kind, audience, notice.target.channel, occ.values)
+        due = hold_for_quiet_hours(
+            notice.target.channel, notice.urgent, now, speaking.quiet, speaking.timezone
+        )
         case_no = occ.values.get("case_no") or None
         doc = new_message(notice, rendered, cause=event, now=now, due=due, case_no=case_no)
+        doc["confidential"] = bool(case.get("confidential"))  # shown only as auth.may_see allows
         events = []
         if notice.target.channel == "inbox":
             doc = delivered_now(doc, now)
-            events.append(sent_event(doc, now, clock))
-        if await messages.add(doc, events):
+            events.append(sent_event(doc, now, speaking.clock))
+        out.append((doc, events))
+    return out, waiting
+
+
+async def record_notices(
+    deliveries: list[Delivery], *, messages: Messages, speaking: Speaking
+) -> tuple[Recorded, dict[str, BaseException]]:
+    """Record the messages a batch of events owes (一信三反馈 to the petitioner, alerts to units and
+    leaders): notify's views of the cases read once and stored once, the messages inserted together.
+    An event whose notice needs an event of its case not seen yet fails alone (it comes again)."""
+    ordered = sorted(deliveries, key=lambda d: d.sequence)
+    before = await messages.cases_of(
+        getattr(d.data, "case_id", None) for d in ordered if getattr(d.data, "case_id", None)
+    )
+    views = dict(before)
+    owed: list[tuple[dict[str, Any], list[Envelope]]] = []
+    failures: dict[str, BaseException] = {}
+    for delivery in ordered:  # in stream order: each notice sees its case as the events before it left it
+        case_id = getattr(delivery.data, "case_id", None)
+        case: dict[str, Any] = {}
+        if case_id:
+            facts = case_facts(delivery.data)
+            case = views.get(case_id, {"_id": case_id})
+            if facts and any(case.get(k) != v for k, v in facts.items()):
+                case = views[case_id] = {**case, **facts}
+        with delivery.traced():
+            made, waiting = owed_messages(delivery.event, delivery.data, case, speaking)
+        owed += made
+        if waiting:
+            # Recorded what could be; the event comes again (back-off) for the rest, which needs an event
+            # of the case not seen yet. A notice that never finds its petitioner is dead-lettered, reported.
+            failures[delivery.event.id] = CaseNotKnownYet("; ".join(waiting))
+    await messages.keep_views(before, views)
+    inserted = await messages.add_many(owed)
+    recorded = Recorded([], set())
+    for doc, _ in owed:
+        if doc["_id"] in inserted:
             recorded.ids.append(doc["_id"])
             recorded.channels.add(doc["channel"])
             metrics.MESSAGES.labels(doc["channel"], "recorded").inc()
             if doc["status"] == "sent":
                 metrics.MESSAGES.labels(doc["channel"], "sent").inc()
-    if waiting:
-        # Recorded what could be; the event comes again (back-off) for the rest, which needs an event
-        # of the case not seen yet. A notice that never finds its petitioner is dead-lettered, reported.
-        raise CaseNotKnownYet("; ".join(waiting))
-    return recorded
+    return recorded, failures

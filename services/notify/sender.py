@@ -14,11 +14,13 @@ import random
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatch_common.clock import Clock, as_utc
+from dispatch_common.envelope import Envelope
 from dispatch_common.store import VersionConflict
 from dispatch_common.tasks import cancel_and_wait
 from services.notify import metrics
@@ -68,6 +70,19 @@ class TokenBucket:
         return max(0.0, (1 - self._tokens) / self.rate)
 
 
+@dataclass
+class _Settled:
+    """A finished try waiting for its outcome to be stored."""
+
+    doc: dict[str, Any]
+    changes: dict[str, Any]
+    events: list[Envelope]
+    attempt: dict[str, Any]
+    outcome: Outcome
+    now: datetime
+    done: "asyncio.Future[None]"
+
+
 class Sender:
     """Sends the queued messages of every channel that has an adapter."""
 
@@ -94,6 +109,8 @@ class Sender:
         self.on_events = on_events
         self._wake = {ch: asyncio.Event() for ch in adapters}
         self._rng = random.Random()
+        self._settling: list[_Settled] = []
+        self._settler: asyncio.Task[None] | None = None
 
     def wake(self, channel: str | None = None) -> None:
         """Look for due messages now (after new messages were recorded)."""
@@ -135,25 +152,23 @@ class Sender:
     async def _take(
         self, adapter: ChannelAdapter, channel: str, allowance: int, running: set[asyncio.Task[None]]
     ) -> int:
-        """Claim up to `allowance` due messages and start their tries; how many due ones were found."""
-        docs = await self.messages.due(channel, to_ms(self.clock.now()), allowance)
-        for doc in docs:
-            claimed = await self._claim(doc, adapter)
-            if claimed is not None:
-                self.buckets[channel].take()
-                running.add(asyncio.create_task(self._deliver(adapter, claimed)))
-        return len(docs)
-
-    async def _claim(self, doc: dict[str, Any], adapter: ChannelAdapter) -> dict[str, Any] | None:
+        """Claim up to `allowance` due messages (one write for all) and start their tries; how many
+        due ones were found."""
         now = self.clock.now()
-        release = hold_for_quiet_hours(doc["channel"], bool(doc.get("urgent")), now, self.quiet, self.tz)
-        try:
+        docs = await self.messages.due(channel, to_ms(now), allowance)
+        held, claims = [], []
+        for doc in docs:
+            release = hold_for_quiet_hours(doc["channel"], bool(doc.get("urgent")), now, self.quiet, self.tz)
             if release > now:  # became due in quiet hours (a retry, or a backlog): wait for their end
-                await self.messages.save(doc, {"due_ts": to_ms(release)})
-                return None
-            return await self.messages.save(doc, claim(uuid.uuid4().hex, now, self.policy))
-        except VersionConflict:
-            return None  # another sender took it
+                held.append((doc, {"due_ts": to_ms(release)}, []))
+            else:
+                claims.append((doc, claim(uuid.uuid4().hex, now, self.policy), []))
+        claimed = await self.messages.save_many(claims + held)
+        for taken in claimed[: len(claims)]:
+            if taken is not None:  # else another sender took it
+                self.buckets[channel].take()
+                running.add(asyncio.create_task(self._deliver(adapter, taken)))
+        return len(docs)
 
     async def _deliver(self, adapter: ChannelAdapter, doc: dict[str, Any]) -> None:
         started = time.perf_counter()
@@ -182,24 +197,48 @@ class Sender:
             "seconds": round(time.perf_counter() - started, 4),
             "next_due_ts": changes.get("due_ts"),
         }
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._settling.append(_Settled(doc, changes, events, attempt, outcome, now, done))
+        if self._settler is None or self._settler.done():
+            self._settler = asyncio.create_task(self._settle_all())
+        await done  # the try counts as in flight until its outcome is stored
+
+    async def _settle_all(self) -> None:
+        """Store the outcomes of the tries finished so far: their attempts in one insert, the messages
+        in one write; again while more finish meanwhile."""
+        while self._settling:
+            batch, self._settling = self._settling, []
+            try:
+                await self._store(batch)
+            finally:
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_result(None)
+
+    async def _store(self, batch: list["_Settled"]) -> None:
         try:
-            await self.messages.record_attempt(attempt)
+            await self.messages.record_attempts([item.attempt for item in batch])
         except Exception:  # the log of tries is for reading; the message's state is what counts
-            log.warning("could not record a try", extra={"notification_id": doc["_id"]}, exc_info=True)
+            log.warning("could not record tries", extra={"count": len(batch)}, exc_info=True)
         for n in range(3):  # the outcome is worth a few tries to store: else the lease brings it back
             try:
-                await self.messages.save(doc, changes, events)
+                saved = await self.messages.save_many([(i.doc, i.changes, i.events) for i in batch])
                 break
-            except VersionConflict:
-                log.warning("message changed while it was being sent", extra={"notification_id": doc["_id"]})
-                return
             except Exception:
                 if n == 2:
-                    log.exception("could not store a try's outcome", extra={"notification_id": doc["_id"]})
+                    log.exception("could not store the tries' outcomes", extra={"count": len(batch)})
                     return
                 await asyncio.sleep(0.2 * (n + 1))
-        self._report(doc, changes, outcome, now)
-        if events:
+        owed = False
+        for item, state in zip(batch, saved, strict=True):
+            if state is None:
+                log.warning(
+                    "message changed while it was being sent", extra={"notification_id": item.doc["_id"]}
+                )
+                continue
+            self._report(item.doc, item.changes, item.outcome, item.now)
+            owed = owed or bool(item.events)
+        if owed:
             self.on_events()
 
     async def _try(self, adapter: ChannelAdapter, doc: dict[str, Any]) -> Outcome:

@@ -14,6 +14,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from dispatch_common import subjects
 from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock, SystemClock
+from dispatch_common.confidential import Confidentiality, ReadAudit, include_audit_api
 from dispatch_common.http import create_app
 from dispatch_common.objection import return_limit_problems
 from dispatch_common.runtime import Runtime
@@ -41,9 +42,16 @@ class Routing:
     calendar: WorkingCalendar
     timezone: ZoneInfo
     loaded_at: datetime
+    reads: ReadAudit
     trained_at: datetime | None = None
     trained_on: int = 0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def confidentiality(self) -> Confidentiality:
+        """Who reads confidential reports, by the package in use (a reload may change it), and the
+        audit of their reads."""
+        return Confidentiality(self.engine.package.rules.confidential, self.reads)
 
     @property
     def return_policy(self) -> handlers.ReturnPolicy:
@@ -164,12 +172,15 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         calendar=WorkingCalendar.load(settings.holiday_calendar_file),
         timezone=ZoneInfo(settings.county_timezone),
         loaded_at=clock.now(),
+        reads=ReadAudit(runtime.db, clock),
     )
     log.info("county package loaded", extra=routing.package_summary())
 
     async def prepare() -> None:
         await routing.routes.create_index("status")
         await routing.routes.create_index("labelled")
+        await routing.routes.create_index("decision.confidential")
+        await routing.reads.ensure_indexes()
         await routing.train()
 
     runtime.on_start(prepare)
@@ -185,11 +196,14 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         )
         runtime.nudge()
 
+    # No inbox of processed events: a route is inserted under the case id, so a case routed before
+    # inserts nothing more and owes no second event.
     runtime.bus.consume(
         subject=subjects.CASE_SCREENED,
         durable=subjects.ROUTING_ON_SCREENED,
         handler=on_screened,
         data_model=CaseScreenedView,
+        inbox=False,
     )
     return routing
 
@@ -199,11 +213,17 @@ def create(settings: RoutingSettings | None = None) -> FastAPI:
     from services.routing.entrypoints import api
 
     routing = build(settings)
+
+    def include(app: FastAPI) -> None:
+        api.include(app)
+        include_audit_api(app)
+
     app = create_app(
         routing.runtime,
         title="Routing",
         description="Jurisdiction, category, units and tier (属地与分类派单), and people's corrections.",
-        include=api.include,
+        include=include,
     )
     app.state.routing = routing
+    app.state.confidentiality = routing.confidentiality  # the audit endpoint reads its `audit`
     return app

@@ -4,6 +4,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from services.routing.domain.classify import Classifier
+from services.routing.domain.confidential import decide_confidential
 from services.routing.domain.county import CountyPackage
 from services.routing.domain.decide import decide
 from services.routing.domain.geo import Locator
@@ -82,7 +83,10 @@ class RoutingEngine:
         category: CategoryChoice | None = None,
         jurisdiction: Jurisdiction | None = None,
     ) -> RouteDecision:
-        """The routing decision for one request (see domain.decide for the corrections it takes)."""
+        """The routing decision for one request (see domain.decide for the corrections it takes); a
+        confidential report is decided by its own rule (domain.confidential)."""
+        if request.confidential:
+            return decide_confidential(self.package, exclude_units=exclude_units, category=category)
         return decide(
             request,
             self.package,

@@ -12,6 +12,7 @@ category, a labelled example for the classifier. Writes are version-guarded: a r
 meanwhile answers a conflict instead of being overwritten.
 """
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ from dispatch_common.auth import Principal, Role
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from dispatch_common.workdays import WorkingCalendar
+from services.routing.domain.confidential import correction_problems
 from services.routing.domain.events import (
     Actor,
     CaseRerouted,
@@ -96,6 +98,7 @@ def request_of(case: CaseScreenedView) -> RouteRequest:
         people_count=case.people_count,
         repeat=case.repeat,
         earlier_cases=case.earlier_cases,
+        confidential=case.confidential,
     )
 
 
@@ -116,7 +119,7 @@ async def route_case(
     if case.outcome not in ROUTED_OUTCOMES:
         return None  # refused, redirected, transferred or answered at intake: nothing to dispatch
     request = request_of(case)
-    decision = engine.decide(request)
+    decision = await decide_off_loop(engine, request)
     now = clock.now()
     doc: dict[str, Any] = {
         "_id": case.case_id,
@@ -226,11 +229,18 @@ def _forced_inputs(
     return category, jurisdiction
 
 
-def _redecide(
+async def decide_off_loop(engine: RoutingEngine, request: RouteRequest, **corrections: Any) -> RouteDecision:
+    """The engine's decision, computed in a thread: its cost grows with the text (up to 5,000
+    characters), and the event loop keeps answering and acknowledging meanwhile."""
+    return await asyncio.to_thread(engine.decide, request, **corrections)
+
+
+async def _redecide(
     doc: dict[str, Any], engine: RoutingEngine, excluded: list[str], forced: dict[str, Any]
 ) -> RouteDecision:
     category, jurisdiction = _forced_inputs(forced, engine)
-    return engine.decide(
+    return await decide_off_loop(
+        engine,
         RouteRequest.model_validate(doc["request"]),
         exclude_units=frozenset(excluded),
         category=category,
@@ -431,7 +441,17 @@ async def _apply_correction(
     """Decide again with what a person set, apply their units and tier, and save the revision; the
     category they set (if any) becomes a labelled example."""
     forced = {**(doc.get("forced") or {}), **_validate(change, engine)}
-    decision = _with_people(_redecide(doc, engine, excluded, forced), change, engine, who)
+    confidential = bool(doc["request"].get("confidential"))
+    if confidential:
+        problems = correction_problems(
+            engine.package,
+            lead_unit=change.lead_unit,
+            assisting_units=change.assisting_units,
+            area=change.area,
+        )
+        if problems:
+            raise InvalidCorrection(problems)
+    decision = _with_people(await _redecide(doc, engine, excluded, forced), change, engine, who)
     if decision.lead_unit is None:
         raise InvalidCorrection([("lead_unit", "no unit is competent here: name the lead unit")])
     return await _save_revision(
@@ -445,7 +465,8 @@ async def _apply_correction(
         engine=engine,
         clock=clock,
         extra={"forced": forced, **extra},
-        label=change.category is not None or change.subcategory is not None,
+        # a confidential route's text is a placeholder: never an example to learn from
+        label=not confidential and (change.category is not None or change.subcategory is not None),
     )
 
 
@@ -494,7 +515,7 @@ async def return_route(
             doc, returns, f"returned a second time by {caller.unit}: {reason}", caller, routes, clock
         )
     excluded = [*(doc.get("excluded_units") or []), caller.unit]
-    redecided = _redecide(doc, engine, excluded, doc.get("forced") or {})
+    redecided = await _redecide(doc, engine, excluded, doc.get("forced") or {})
     if redecided.lead_unit is None:
         return await _dispute(
             doc,

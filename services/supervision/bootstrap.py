@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 
 from dispatch_common.clock import Clock, SystemClock
+from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
@@ -25,6 +26,7 @@ class Supervision:
     keeper: Timekeeper
     clock: Clock
     warnings: Warnings
+    confidentiality: Confidentiality
     scan_seconds: float = 30.0
 
 
@@ -39,6 +41,8 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     runtime.outbox(files.files)
     runtime.outbox(files.recommendations)
     runtime.on_start(files.ensure_indexes)
+    confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
+    runtime.on_start(confidentiality.audit.ensure_indexes)
     sv = Supervision(
         runtime=runtime,
         files=files,
@@ -55,6 +59,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
             timezone=ZoneInfo(settings.county_timezone),
             clock=clock,
         ),
+        confidentiality=confidentiality,
         scan_seconds=settings.deadline_scan_seconds,
     )
     runtime.on_start(sv.warnings.ensure_indexes)
@@ -76,11 +81,17 @@ def create(settings: SupervisionSettings | None = None) -> FastAPI:
     from services.supervision.entrypoints import api
 
     sv = build(settings)
+
+    def include(app: FastAPI) -> None:
+        api.include(app)
+        include_audit_api(app)
+
     app = create_app(
         sv.runtime,
         title="Supervision",
         description="The case file, assignment and deadlines (办理与督办).",
-        include=api.include,
+        include=include,
     )
     app.state.supervision = sv
+    app.state.confidentiality = sv.confidentiality
     return app

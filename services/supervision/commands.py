@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatch_common import store, subjects
-from dispatch_common.auth import Principal
+from dispatch_common.auth import Principal, Role
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from services.supervision.adapters.repository import CaseFiles
@@ -237,13 +237,18 @@ async def act(
     files: CaseFiles,
     keeper: Timekeeper,
     clock: Clock,
+    confidential_readers: frozenset[Role] = frozenset(),
 ) -> dict[str, Any]:
     """Take one action on a case: checked, recorded, announced, with its deadlines recomputed."""
     action = ACTIONS[cmd.action]
 
     async def attempt() -> dict[str, Any]:
         doc = await files.get(case_id)
-        if doc is None or not caller.may_see(unit_codes=_units(doc), area_codes=set()):
+        if doc is None or not caller.may_see(
+            unit_codes=_units(doc),
+            confidential=bool(doc.get("confidential")),
+            confidential_readers=confidential_readers,
+        ):
             raise CaseNotFound(f"no case {case_id}")
         check(action, doc, caller)
         now = clock.now()

@@ -1,27 +1,33 @@
-"""Supervision's event handlers: keep the timeline, open the case file, assign the lead unit."""
+"""Supervision's event handlers: keep the timeline, open the case file, assign the lead unit.
 
-from datetime import datetime
+The consumer hands over the events of a fetched batch together (`apply_events`), so that the
+store is written once per case and batch rather than several times per event:
+- every event goes on its case's timeline, all of the batch's entries in one insert;
+- the events that change a case file (received, screened, routed and rerouted, disputes, mediations)
+  are grouped by case and applied in stream order to the file read once, which is then written once
+  under its version guard with the events it owes (a conflict with a person's command reads it again
+  and applies the case's events again: the steps are idempotent, domain/steps.py);
+- the worklist lines and the figures' rollup rows of the changed files are written once per batch.
+"""
+
+import asyncio
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from dispatch_common import subjects
-from dispatch_common.bus import Delivery
-from dispatch_common.clock import Clock
-from dispatch_common.contracts import SCREENING_STATUS
-from dispatch_common.envelope import Envelope, derived_event_id, make_event
-from dispatch_common.store import retry_on_conflict
-from services.supervision.adapters.repository import OPEN_STATES, CaseFiles
-from services.supervision.domain import kpis
-from services.supervision.domain.events import (
-    CaseAssigned,
-    CaseReceivedView,
-    CaseRoutedView,
-    CaseScreenedView,
-    Deadline,
-)
-from services.supervision.domain.lifecycle import ANSWERED, HANDLING
-from services.supervision.domain.policy import Timekeeper
+from pydantic import BaseModel
 
-SOURCE = "/dispatch/supervision"
+from dispatch_common import store, subjects
+from dispatch_common.bus import Delivery
+from dispatch_common.clock import Clock, FixedClock
+from dispatch_common.envelope import Envelope, make_event
+from services.supervision.adapters.repository import OPEN_STATES, CaseFiles
+from services.supervision.domain import kpis, steps
+from services.supervision.domain.events import CaseReceivedView, CaseRoutedView, CaseScreenedView
+from services.supervision.domain.policy import Timekeeper
+from services.supervision.domain.steps import SOURCE, new_case_file
+from services.supervision.warnings import Warnings
+
 # What the timeline keeps of each event: enough to read the journey, never personal data.
 SUMMARY_KEYS = (
     "case_no",
@@ -38,6 +44,13 @@ SUMMARY_KEYS = (
     "category",
     "deadlines",
 )
+ROUTES = frozenset({subjects.CASE_ROUTED, subjects.CASE_REROUTED})
+MEDIATIONS = frozenset({subjects.MEDIATION_OPENED, subjects.MEDIATION_CONCLUDED})
+CREATES_FILE = ROUTES | {subjects.CASE_RECEIVED, subjects.CASE_SCREENED}
+"""Events that open a case file when they arrive before it exists (a later stage first)."""
+CHANGES_FILE = CREATES_FILE | MEDIATIONS | {subjects.CASE_ROUTE_DISPUTED}
+DANGERS = frozenset({subjects.REFERRAL_CRISIS, subjects.MEDIATION_ESCALATED})
+CONFLICT_ATTEMPTS = 5
 
 
 def timeline_entry(event: Envelope, *, seq: int | None = None) -> dict[str, Any]:
@@ -53,10 +66,16 @@ def timeline_entry(event: Envelope, *, seq: int | None = None) -> dict[str, Any]
     }
 
 
-async def record_on_timeline(delivery: Delivery, *, files: CaseFiles) -> None:
-    """Put any case event on its case's timeline, once."""
-    if delivery.event.subject:
-        await files.record(timeline_entry(delivery.event, seq=delivery.sequence))
+def with_deadlines(doc: dict[str, Any], changes: dict[str, Any], keeper: Timekeeper) -> dict[str, Any]:
+    """Changes with the file's deadlines and next alarm recomputed, and whether it is overdue and open
+    (what the daily inspection, 网巡, lists)."""
+    changes = changes | keeper.refresh(doc | changes)
+    state = doc | changes
+    unmet = {d["kind"] for d in changes["deadlines"] if d.get("met_at") is None}
+    changes["overdue_open"] = state.get("status") in OPEN_STATES and bool(
+        unmet & set(state.get("overdue_kinds") or [])
+    )
+    return changes
 
 
 async def save_file(
@@ -66,84 +85,200 @@ async def save_file(
     changes: dict[str, Any],
     events: list[Envelope] | None = None,
 ) -> dict[str, Any]:
-    """Save changes to a case file with its deadlines and next alarm recomputed, and project it into
-    the units' worklists. Raises store.VersionConflict when the file changed meanwhile."""
-    changes = changes | keeper.refresh(doc | changes)
-    state = doc | changes
-    unmet = {d["kind"] for d in changes["deadlines"] if d.get("met_at") is None}
-    # overdue and still open: what the daily inspection (网巡) lists
-    changes["overdue_open"] = state.get("status") in OPEN_STATES and bool(
-        unmet & set(state.get("overdue_kinds") or [])
-    )
-    saved = await files.save(doc, changes, events or [])
-    await files.project(saved, previous=doc)
+    """Save a person's or the scanner's change to a case file with its deadlines recomputed, and
+    project it into the worklist and the figures. Raises store.VersionConflict when the file changed
+    meanwhile."""
+    saved = await files.save(doc, with_deadlines(doc, changes, keeper), events or [])
+    await files.project([(doc, saved)])
     await files.roll_up(kpis.deltas(doc, saved, keeper.timezone))
     return saved
 
 
-def new_case_file(
-    case_id: str, case_no: str, received_at: datetime | None, channel: str | None
-) -> dict[str, Any]:
-    """A registered case's file (deadlines are added when it is saved)."""
-    return {
-        "_id": case_id,
-        "case_no": case_no,
-        "status": "registered",
-        "channel": channel,
-        "received_at": received_at,
-        "deadlines": [],
-        "alarms_fired": [],
-        "next_alarm_ts": None,
-    }
+def _step(
+    doc: dict[str, Any], delivery: Delivery, *, keeper: Timekeeper, clock: Clock, consumer: str
+) -> steps.Step | None:
+    event = delivery.event
+    data = event.data
+    if event.type == subjects.CASE_RECEIVED:
+        return steps.received(doc, CaseReceivedView.model_validate(data))
+    if event.type == subjects.CASE_SCREENED:
+        return steps.screened(doc, CaseScreenedView.model_validate(data), at=event.time)
+    if event.type in ROUTES:
+        view = CaseRoutedView.model_validate(data)
+        return steps.routed(doc, event, view, now=clock.now(), keeper=keeper, consumer=consumer)
+    if event.type == subjects.CASE_ROUTE_DISPUTED:
+        return steps.disputed(doc, data["reason"], data["revision"])
+    return steps.mediation(doc, event.type, data, at=event.time)
 
 
-async def _file(files: CaseFiles, keeper: Timekeeper, case_id: str, case_no: str) -> dict[str, Any]:
-    """The case file, created empty when an event of a later stage arrives first."""
-    doc = await files.get(case_id)
-    if doc is None:
-        await files.create(new_case_file(case_id, case_no, None, None))
-        doc = await files.get(case_id)
-        assert doc is not None
-    return doc
+async def _apply_to_file(
+    case_id: str,
+    deliveries: Sequence[Delivery],
+    read: dict[str, Any] | None,
+    *,
+    files: CaseFiles,
+    keeper: Timekeeper,
+    clock: Clock,
+    consumer: str,
+) -> tuple[dict[str, Any] | None, dict[str, Any]] | None:
+    """Apply a case's events of the batch to its file in one write; (before, after), or None when
+    they change nothing."""
+    ordered = sorted(deliveries, key=lambda d: d.sequence)
+    doc = read
+    for _ in range(CONFLICT_ATTEMPTS):
+        if doc is None and not any(d.event.type in CREATES_FILE for d in ordered):
+            return None  # a dispute or mediation of a case without a file: the timeline has it
+        state = doc or new_case_file(case_id, ordered[0].event.data.get("case_no", ""), None, None)
+        owed: list[Envelope] = []
+        changed = doc is None
+        for delivery in ordered:
+            step = _step(state, delivery, keeper=keeper, clock=clock, consumer=consumer)
+            if step is not None:
+                state = state | with_deadlines(state, step.changes, keeper)
+                owed += step.events
+                changed = True
+        if not changed:
+            return None
+        try:
+            with ordered[0].traced():  # the events it owes continue the trace of the case's first event
+                if doc is None:
+                    if await store.insert_aggregate(files.files, state, owed):
+                        return None, state | {"version": 1}
+                else:
+                    return doc, await files.save(doc, state, owed)
+        except store.VersionConflict:
+            pass
+        doc = await files.get(case_id)  # another writer got there first: apply again to what it wrote
+    raise store.VersionConflict(f"case file {case_id} kept changing under {CONFLICT_ATTEMPTS} attempts")
+
+
+async def apply_events(
+    deliveries: Sequence[Delivery],
+    *,
+    files: CaseFiles,
+    keeper: Timekeeper,
+    clock: Clock,
+    warnings: Warnings,
+    consumer: str,
+    timeline: bool = True,
+) -> dict[str, BaseException]:
+    """Apply a batch of case events: the timeline, the case files, the worklist and figures, the
+    warnings. Returns the failures by event id (the others are applied); raises when nothing could be."""
+    if timeline:
+        entries = [timeline_entry(d.event, seq=d.sequence) for d in deliveries if d.event.subject]
+        await files.record_many(entries)
+    by_case: dict[str, list[Delivery]] = {}
+    for delivery in deliveries:
+        if delivery.event.type in CHANGES_FILE:
+            by_case.setdefault(delivery.event.data["case_id"], []).append(delivery)
+    read = await files.get_many(list(by_case))
+    context = {"files": files, "keeper": keeper, "clock": clock, "consumer": consumer}
+    results = await asyncio.gather(
+        *(_apply_to_file(case_id, mine, read.get(case_id), **context) for case_id, mine in by_case.items()),
+        return_exceptions=True,
+    )
+    failures: dict[str, BaseException] = {}
+    changed: list[tuple[dict[str, Any] | None, dict[str, Any]]] = []
+    for case_deliveries, result in zip(by_case.values(), results, strict=True):
+        if isinstance(result, BaseException):
+            failures |= {d.event.id: result for d in case_deliveries}
+        elif result is not None:
+            changed.append(result)
+    await files.project(changed)
+    tz = keeper.timezone
+    await files.roll_up(delta for before, after in changed for delta in kpis.deltas(before, after, tz))
+    await _warn(deliveries, changed, failures, warnings)
+    return failures
+
+
+async def _warn(
+    deliveries: Iterable[Delivery],
+    changed: list[tuple[dict[str, Any] | None, dict[str, Any]]],
+    failures: dict[str, BaseException],
+    warnings: Warnings,
+) -> None:
+    """Early warnings the batch's events may raise: a third repeat, a cluster of assigned cases in one
+    place and category, a crisis or an escalated mediation (each once, by its derived id)."""
+    routed_cases = {d.event.data["case_id"] for d in deliveries if d.event.type in ROUTES}
+    for _, after in changed:
+        # one mark per case: counted once; a confidential report marks no place
+        if after["_id"] in routed_cases and after["status"] == "assigned" and not after.get("confidential"):
+            await warnings.on_assigned(after, after.get("first_assigned_at") or after["assigned_at"])
+    for delivery in deliveries:
+        event = delivery.event
+        if event.id in failures:
+            continue
+        if event.type == subjects.CASE_SCREENED:
+            data = event.data
+            if not data.get(
+                "confidential"
+            ):  # a report names no petitioner's repeats (its links are withheld)
+                await warnings.on_screened(data["case_id"], data["case_no"], data.get("links"))
+        elif event.type in DANGERS:
+            await warnings.on_danger(event.type, event.data)
+
+
+# -- one event at a time (tools and tests), through the same path --------------------------------------
+
+
+async def _apply_one(
+    event_type: str,
+    data: BaseModel | dict[str, Any],
+    at: datetime,
+    *,
+    files: CaseFiles,
+    keeper: Timekeeper,
+    clock: Clock | None = None,
+    event: Envelope | None = None,
+    consumer: str = subjects.SUPERVISION_CASE_FILE,
+) -> None:
+    if event is None:
+        payload = data.model_dump(mode="json") if isinstance(data, BaseModel) else data
+        case_id = payload["case_id"]
+        clock_at = FixedClock(at)
+        event = make_event(type=event_type, source=SOURCE, subject=case_id, data=payload, clock=clock_at)
+    elif isinstance(data, BaseModel):  # the view given wins over the envelope's data
+        event = event.model_copy(update={"data": data.model_dump(mode="json")})
+    delivery = Delivery(event=event, data=None, deliveries=1)
+    failures = await apply_events(
+        [delivery],
+        files=files,
+        keeper=keeper,
+        clock=clock or FixedClock(at),
+        warnings=_NO_WARNINGS,
+        consumer=consumer,
+        timeline=False,
+    )
+    for failure in failures.values():
+        raise failure
+
+
+class _NoWarnings:
+    """Single events applied by hand raise no warnings (the consumer's batch does)."""
+
+    async def on_assigned(self, doc: dict[str, Any], at: datetime) -> bool:
+        return False
+
+    async def on_screened(self, case_id: str, case_no: str, links: dict[str, Any] | None) -> bool:
+        return False
+
+    async def on_danger(self, event_type: str, data: dict[str, Any]) -> bool:
+        return False
+
+
+_NO_WARNINGS: Any = _NoWarnings()
 
 
 async def open_case_file(data: CaseReceivedView, *, files: CaseFiles, keeper: Timekeeper) -> None:
     """A registered case gets a file with the deadlines counted from registration."""
-
-    async def attempt() -> None:
-        doc = await _file(files, keeper, data.case_id, data.case_no)
-        if doc.get("received_at") is None:
-            await save_file(files, keeper, doc, {"received_at": data.received_at, "channel": data.channel})
-
-    await retry_on_conflict(attempt)
-
-
-# A later stage (routing, assignment) is never undone by a screening outcome.
-BEFORE_ROUTING = frozenset({"registered", "screening"})
+    await _apply_one(subjects.CASE_RECEIVED, data, data.received_at, files=files, keeper=keeper)
 
 
 async def record_screening(
     data: CaseScreenedView, *, files: CaseFiles, keeper: Timekeeper, at: datetime
 ) -> None:
-    """Put intake's screening outcome on the case file; a decided outcome meets the acceptance notice."""
-
-    async def attempt() -> None:
-        doc = await _file(files, keeper, data.case_id, data.case_no)
-        changes: dict[str, Any] = {
-            "screening": data.model_dump(include={"outcome", "reason", "nature"}),
-            "confidential": data.confidential,
-            "channel": doc.get("channel") or data.channel,
-            "repeat": bool((data.links or {}).get("repeat_of")),
-        }
-        if doc.get("received_at") is None:
-            changes["received_at"] = data.received_at
-        if data.outcome != "manual" and doc.get("screened_at") is None:
-            changes["screened_at"] = at
-        if doc["status"] in BEFORE_ROUTING:
-            changes["status"] = SCREENING_STATUS.get(data.outcome, doc["status"])
-        await save_file(files, keeper, doc, changes)
-
-    await retry_on_conflict(attempt)
+    """Put intake's screening outcome on the case file."""
+    await _apply_one(subjects.CASE_SCREENED, data, at, files=files, keeper=keeper)
 
 
 async def assign_routed_case(
@@ -155,138 +290,23 @@ async def assign_routed_case(
     clock: Clock,
     consumer: str,
 ) -> None:
-    """Record routing's decision; a case with a lead unit is assigned to it, with its deadlines.
-
-    A new route (dispatch.case.rerouted) assigns the case again: the new lead signs again, and the
-    limits counted from the assignment restart (the unit that returned it does not keep them). A
-    case answered already (replied, followed up, closed, under review) is not handed out again: the
-    route is recorded as `late_route`, and people decide (reopen, review).
-    """
-
-    async def attempt() -> None:
-        doc = await _file(files, keeper, data.case_id, data.case_no)
-        if doc.get("routed_event_id") == event.id or data.revision < doc.get("route_revision", 0):
-            return  # applied before, or a newer route was applied already
-        if doc["status"] in ANSWERED:
-            late = {"revision": data.revision, "queue": data.queue, "at": clock.now()}
-            late["lead_unit"] = data.lead_unit.model_dump() if data.lead_unit else None
-            late_changes = {"routed_event_id": event.id, "route_revision": data.revision, "late_route": late}
-            await save_file(files, keeper, doc, late_changes)
-            return
-        changes: dict[str, Any] = {
-            "routed_event_id": event.id,
-            "route_revision": data.revision,
-            "jurisdiction": data.jurisdiction,
-            "category": data.category,
-            "flags": data.flags,
-            "tier": data.tier,
-            "queue": data.queue,
-            "lead_unit": None,
-            "assisting_units": [],
-            "manual_reason": data.manual_reason,
-            # Routing's proposal stays visible to the dispatcher who places a manual case.
-            "suggested_lead_unit": data.lead_unit.model_dump() if data.lead_unit else None,
-        }
-        events = []
-        if data.queue == "auto" and data.lead_unit is not None:
-            changes |= {
-                "lead_unit": data.lead_unit.model_dump(),
-                "assisting_units": [u.model_dump() for u in data.assisting_units],
-            }
-            now = clock.now()
-            changes |= {"status": "assigned", "assigned_at": now, "signed_at": None, "overdue_kinds": []}
-            if doc.get("first_assigned_at") is None:
-                changes["first_assigned_at"] = now
-            deadlines = keeper.refresh(doc | changes)["deadlines"]
-            events.append(
-                make_event(
-                    type=subjects.CASE_ASSIGNED,
-                    source=SOURCE,
-                    subject=data.case_id,
-                    clock=clock,
-                    event_id=derived_event_id(consumer, event.id, subjects.CASE_ASSIGNED),
-                    data=CaseAssigned(
-                        case_id=data.case_id,
-                        case_no=data.case_no,
-                        lead_unit=data.lead_unit,
-                        assisting_units=data.assisting_units,
-                        deadlines=[Deadline.model_validate(d) for d in deadlines],
-                        assigned_at=now,
-                    ),
-                )
-            )
-        else:
-            changes["status"] = "manual_dispatch"
-        await save_file(files, keeper, doc, changes, events)
-
-    await retry_on_conflict(attempt)
+    """Record routing's decision; a case with a lead unit is assigned to it, with its deadlines."""
+    await _apply_one(
+        event.type, data, clock.now(), files=files, keeper=keeper, clock=clock, event=event, consumer=consumer
+    )
 
 
 async def record_dispute(
     case_id: str, reason: str, revision: int, *, files: CaseFiles, keeper: Timekeeper
 ) -> None:
-    """A disputed route (争议管辖): the case waits for the joint conference; the unit that has it keeps it
-    on its list until the conference decides. A dispute older than the route on file is ignored."""
-
-    async def attempt() -> None:
-        doc = await files.get(case_id)
-        if doc is None or revision < doc.get("route_revision", 0):
-            return  # no routed file (the timeline keeps the event), or the conference decided already
-        if doc["status"] in ANSWERED:  # answered already: the dispute is on the timeline, nothing reopens
-            return
-        await save_file(files, keeper, doc, {"status": "route_disputed", "dispute_reason": reason})
-
-    await retry_on_conflict(attempt)
+    """A disputed route (争议管辖): the case waits for the joint conference."""
+    data = {"case_id": case_id, "reason": reason, "revision": revision}
+    at = datetime.now(UTC)
+    await _apply_one(subjects.CASE_ROUTE_DISPUTED, data, at, files=files, keeper=keeper)
 
 
 async def record_mediation(
     case_id: str, event_type: str, data: dict[str, Any], *, at: datetime, files: CaseFiles, keeper: Timekeeper
 ) -> None:
-    """A mediation of the case opened or concluded: a case being handled is `in_mediation` meanwhile,
-    and the mediation's time limit is on the case file until it concludes."""
-
-    async def attempt() -> None:
-        doc = await files.get(case_id)
-        if doc is None:
-            return
-        mediation_id = data["mediation_id"]
-        extra = [d for d in doc.get("external_deadlines") or [] if d.get("source_id") != mediation_id]
-        mine = next(
-            (d for d in doc.get("external_deadlines") or [] if d.get("source_id") == mediation_id), None
-        )
-        changes: dict[str, Any] = {}
-        if event_type == subjects.MEDIATION_OPENED:
-            if mine is not None:
-                return  # applied before
-            deadline = data.get("deadline")
-            if deadline:
-                extra.append(
-                    {
-                        "kind": deadline["kind"],
-                        "label": deadline["label"],
-                        "start_at": at,
-                        "due_at": datetime.fromisoformat(deadline["due_at"]),
-                        "met_at": None,
-                        "extended_days": 0,
-                        "response_tier": None,
-                        "alarm": True,
-                        "escalate": False,
-                        "basis": deadline["basis"],
-                        "source_id": mediation_id,
-                    }
-                )
-            changes["external_deadlines"] = extra
-            changes["mediation"] = {"mediation_id": mediation_id, "organization": data.get("organization")}
-            # a case being handled waits for the mediation; one not yet signed for keeps its state, so
-            # the unit still signs (a routed dispute opens its mediation at once)
-            if doc["status"] in HANDLING and doc["status"] != "in_mediation":
-                changes |= {"status": "in_mediation", "status_before_mediation": doc["status"]}
-        else:  # concluded
-            if mine is None or mine.get("met_at") is not None:
-                return
-            changes["external_deadlines"] = [*extra, {**mine, "met_at": at}]
-            if doc["status"] == "in_mediation":
-                changes["status"] = doc.get("status_before_mediation") or "in_progress"
-        await save_file(files, keeper, doc, changes)
-
-    await retry_on_conflict(attempt)
+    """A mediation of the case opened or concluded."""
+    await _apply_one(event_type, {**data, "case_id": case_id}, at, files=files, keeper=keeper)

@@ -6,26 +6,41 @@ from datetime import datetime
 
 import pytest
 
+from dispatch_common.county import ConfidentialRules
+from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from tests.e2e.flow import SCREENED_OUT, SETTLED, settled_case_file, submission, wait_for
 
 pytestmark = pytest.mark.e2e
 
 PHONE = "13812345678"
+CONFIDENTIAL = ConfidentialRules.load(DEFAULT_COUNTY_DIR)
 
 
 def located(samples):
     return [s for s in samples if s["expect"].get("town")]
 
 
-def test_a_sample_case_reaches_assigned_with_the_right_town_and_village(clerk, dispatcher, samples):
+def is_report(sample) -> bool:
+    """A report against officials (检举控告): routed to the discipline inspection, placed nowhere
+    (tests/e2e/test_confidential_reports.py), and seen only by the roles the package names."""
+    return sample["expect"].get("subcategory") == CONFIDENTIAL.subcategory
+
+
+def test_a_sample_case_reaches_assigned_with_the_right_town_and_village(clerk, as_role, samples):
+    supervisor = as_role("supervisor")  # county-wide, and a reader of confidential reports
     for sample in located(samples):
         r = clerk.post("intake", "/v1/cases", json=submission(sample))
         assert r.status_code == 201, r.text
         created = r.json()
         assert created["status"] == "accepted" and created["case_no"].count("-") == 2
-        case = settled_case_file(dispatcher, created["case_id"])
+        case = settled_case_file(supervisor, created["case_id"])
         expect = sample["expect"]
         assert case["case_no"] == created["case_no"]
+        if is_report(sample):
+            assert (
+                case["jurisdiction"]["town"] is None and case["lead_unit"]["type"] in CONFIDENTIAL.unit_types
+            )
+            continue
         assert case["jurisdiction"]["town"] == expect["town"], sample["id"]
         assert case["jurisdiction"]["village"] == expect["village"], sample["id"]
         assert case["status"] == "assigned", (sample["id"], case.get("manual_reason"))
@@ -181,19 +196,20 @@ def test_routing_explains_its_decision_and_previews_without_storing(clerk, dispa
     assert preview["jurisdiction"] == route["jurisdiction"] and preview["category"] == route["category"]
 
 
-def test_every_event_on_the_stream_follows_proto(stack, clerk, dispatcher, samples):
+def test_every_event_on_the_stream_follows_proto(stack, clerk, as_role, samples):
     import asyncio
 
     import nats
 
     from tests.helpers import events_on
 
+    supervisor = as_role("supervisor")  # sees confidential reports too
     for sample in samples:
         created = clerk.post("intake", "/v1/cases", json=submission(sample)).json()
-        settled_case_file(dispatcher, created["case_id"], statuses=SETTLED | SCREENED_OUT)
+        settled_case_file(supervisor, created["case_id"], statuses=SETTLED | SCREENED_OUT)
 
     async def read_all():
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats.connect(**stack.nats_options())
         try:
             return await events_on(nc, "dispatch.>")  # each is validated against proto/ as it is read
         finally:

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 from pymongo import MongoClient
 
+from devtools.stack import Stack
 from dispatch_common import subjects
 from dispatch_common.envelope import make_event
 from tests.e2e.conftest import start_stack
@@ -55,20 +56,20 @@ def screened(i: int, sample: dict) -> dict:
     ).to_document()
 
 
-async def publish_all(nats_url: str, events: list[dict]) -> None:
+async def publish_all(stack: Stack, events: list[dict]) -> None:
     import nats
 
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(**stack.nats_options())
     js = nc.jetstream()
     for e in events:
         await js.publish(subjects.CASE_SCREENED, json.dumps(e).encode(), headers={"Nats-Msg-Id": e["id"]})
     await nc.drain()
 
 
-async def routed_events(nats_url: str) -> list[dict]:
+async def routed_events(stack: Stack) -> list[dict]:
     import nats
 
-    nc = await nats.connect(nats_url)
+    nc = await nats.connect(**stack.nats_options())
     try:
         return await events_on(nc, subjects.CASE_ROUTED)
     finally:
@@ -84,7 +85,7 @@ def test_routing_killed_mid_stream_and_restarted_loses_nothing_and_duplicates_no
     files = mongo["dispatch_supervision"]["case_dossiers"]
     timeline = mongo["dispatch_supervision"]["timeline"]
 
-    asyncio.run(publish_all(own_stack.nats_url, events))
+    asyncio.run(publish_all(own_stack, events))
     wait_for(lambda: routes.count_documents({}) >= CASES // 10, what="routing to be under way")
     own_stack.procs["routing"].kill()  # SIGKILL: no drain, no final outbox flush
     at_kill = routes.count_documents({})
@@ -98,7 +99,7 @@ def test_routing_killed_mid_stream_and_restarted_loses_nothing_and_duplicates_no
         what="every case file settled",
     )
 
-    routed = asyncio.run(routed_events(own_stack.nats_url))
+    routed = asyncio.run(routed_events(own_stack))
     per_case = Counter(e["subject"] for e in routed)
     assert set(per_case) == case_ids  # nothing lost
     assert max(per_case.values()) == 1  # nothing published twice

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from services.intake.domain.identity import with_check_digit
-from tests.e2e.flow import settled_case_file, submission, wait_for
+from tests.e2e.flow import submission, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -83,7 +83,7 @@ def test_personal_data_is_masked_and_every_clear_read_is_audited(stack, clerk, d
 
         from tests.helpers import stream_messages
 
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats.connect(**stack.nats_options())
         try:
             return "".join(b.decode() for _, b in await stream_messages(nc, "DISPATCH", "dispatch.case.>"))
         finally:
@@ -212,72 +212,6 @@ def test_open311_services_submission_and_follow_up(stack, dispatcher):
     assert httpx.get(f"{base}/requests/{other}.json", params={"api_key": key}).status_code == 404
 
 
-def test_external_systems_submit_over_nats_and_hear_back(stack, dispatcher):
-    from dispatch_common.envelope import make_event
-
-    async def exchange() -> dict:
-        import nats
-
-        nc = await nats.connect(stack.nats_url)
-        js = nc.jetstream()
-        answers: dict[str, list] = {"accepted": [], "rejected": []}
-
-        async def listen(kind):
-            sub = await nc.subscribe(f"ingress.case.{kind}")
-            async for msg in sub.messages:
-                answers[kind].append(json.loads(msg.data))
-
-        listeners = [asyncio.create_task(listen(k)) for k in answers]
-        ref = {"system": "grid-app", "id": str(uuid.uuid4())}
-        good = make_event(
-            type="ingress.case.submit",
-            source="/ingress/grid-app",
-            subject=ref["id"],
-            data={
-                "channel": "grid_report",
-                "text": "网格巡查发现小区消防通道被车辆长期占用。",
-                "grid_worker": {"id": "GW-9"},
-                "address": "城关街道幸福锦绣家园",
-                "external_ref": ref,
-            },
-        )
-        again = make_event(
-            type="ingress.case.submit", source="/ingress/grid-app", subject=ref["id"], data=good.data
-        )
-        wrong = make_event(
-            type="ingress.case.submit",
-            source="/ingress/grid-app",
-            subject="x",
-            data={
-                "channel": "grid_report",
-                "text": "缺少网格员",
-                "external_ref": {"system": "grid-app", "id": "bad-1"},
-            },
-        )
-        for e in (good, again, wrong):
-            await js.publish("ingress.case.submit", e.to_bytes(), headers={"Nats-Msg-Id": e.id})
-        await js.publish("ingress.case.submit", b"\x00not json", headers={"Nats-Msg-Id": str(uuid.uuid4())})
-        for _ in range(200):
-            if len(answers["accepted"]) >= 2 and answers["rejected"]:
-                break
-            await asyncio.sleep(0.1)
-        for t in listeners:
-            t.cancel()
-        from tests.helpers import stream_messages
-
-        letters = await stream_messages(nc, "DLQ", "dlq.intake-ingress-submit")
-        await nc.drain()
-        return {**answers, "ref": ref, "letters": letters}
-
-    out = asyncio.run(exchange())
-    accepted = [a["data"] for a in out["accepted"] if a["data"]["external_ref"] == out["ref"]]
-    assert len(accepted) == 2 and accepted[0]["case_id"] == accepted[1]["case_id"]
-    rejected = [r["data"] for r in out["rejected"] if r["data"]["external_ref"]["id"] == "bad-1"]
-    assert rejected and any("grid worker" in e["msg"] for e in rejected[0]["errors"])
-    assert any(b"not json" in body or b"\\u0000" in body for _, body in out["letters"])
-    settled_case_file(dispatcher, accepted[0]["case_id"])
-
-
 def test_screening_rules_reload_is_for_admins(as_role):
     assert as_role("dispatcher").post("intake", "/v1/admin/screening-rules/reload").status_code == 403
     r = as_role("admin").post("intake", "/v1/admin/screening-rules/reload")
@@ -293,16 +227,18 @@ def test_a_report_against_an_official_keeps_the_reporter_hidden(stack, clerk, di
             petitioner={"name": "孙八", "phone": "13911112222"},
         ),
     ).json()
-    case = dispatcher.get("intake", f"/v1/cases/{created['case_id']}").json()
+    case = as_role("supervisor").get("intake", f"/v1/cases/{created['case_id']}").json()
     assert case["confidential"] and case["screening"]["nature"] == "检举控告"
-    assert as_role("unit_handler").get("intake", f"/v1/cases/{created['case_id']}").status_code == 403
+    # not for a dispatcher or a unit it is not assigned to: the same answer as for an absent case
+    assert dispatcher.get("intake", f"/v1/cases/{created['case_id']}").status_code == 404
+    assert as_role("unit_handler").get("intake", f"/v1/cases/{created['case_id']}").status_code == 404
 
     async def screened() -> dict:
         import nats
 
         from tests.helpers import events_on
 
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats.connect(**stack.nats_options())
         try:
             events = await events_on(nc, "dispatch.case.screened")
         finally:

@@ -1,8 +1,10 @@
 """`make run` and `make token` as a developer uses them."""
 
+import asyncio
 import os
 import re
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -54,6 +56,8 @@ def test_make_run_starts_everything_prints_urls_and_stops_everything(tmp_path):
             assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
         children = _children_of(proc.pid)
         assert len(children) == 7  # nats-server, nx-27017 and five services
+        nats_url = re.search(r"NATS\s+(nats://127\.0\.0\.1:\d+)", output).group(1)
+        assert _nats_admits(nats_url, tmp_path / "run" / "keys")
     finally:
         proc.send_signal(signal.SIGTERM)
         rest = proc.communicate(timeout=60)[0]
@@ -65,6 +69,31 @@ def test_make_run_starts_everything_prints_urls_and_stops_everything(tmp_path):
     for port in ports.values():
         with pytest.raises(httpx.HTTPError):
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+
+
+def _nats_admits(url: str, keys_dir: Path) -> bool:
+    """The generated identities: every seed readable by its owner alone, no connection without one."""
+    import nats
+
+    from devtools.nats_auth import connect_options, seed_path
+
+    for user in (*SERVICES, "ops", "grid-app"):
+        assert stat.S_IMODE(seed_path(keys_dir, user).stat().st_mode) == 0o600, user
+
+    async def attempt(**options: object) -> bool:
+        try:
+            nc = await nats.connect(url, allow_reconnect=False, connect_timeout=3, **options)
+        except Exception:
+            return False
+        await nc.close()
+        return True
+
+    async def both() -> tuple[bool, bool]:
+        return await attempt(), await attempt(**connect_options(keys_dir, "ops"))
+
+    anonymous, ops = asyncio.run(both())
+    assert not anonymous, "the NATS server of make run admitted a client without an identity"
+    return ops
 
 
 def _make_token(env: dict[str, str], role: str, unit: str) -> subprocess.CompletedProcess[str]:

@@ -21,7 +21,7 @@ import pytest
 from bench.notify_fakes import FakeReceiver, SmtpSink, assigned, publish, screened
 from devtools.keys import issue_token
 from devtools.stack import Stack, free_port
-from dispatch_common.crypto import encrypt, load_pii_keys, mask_phone
+from dispatch_common.crypto import contact_aad, encrypt, load_pii_keys, mask_phone
 from tests.helpers import eventually
 from tests.notify_support import GATEWAY_SECRET, LEAD, write_recipients
 
@@ -55,7 +55,7 @@ async def world(tmp_path: Path) -> AsyncIterator[dict[str, Any]]:
     stack = Stack(run_dir=tmp_path / "run", ports={"notify": free_port()}, extra_env=env)
     try:
         await asyncio.to_thread(stack.start, ("notify",))
-        nc = await nats.connect(stack.nats_url)
+        nc = await nats.connect(**stack.nats_options())
         yield {"stack": stack, "gateway": gateway, "smtp": smtp, "nc": nc}
         await nc.drain()
     finally:
@@ -78,7 +78,8 @@ async def test_a_notify_crash_mid_send_and_a_restart_deliver_every_message_exact
     for n in range(4):
         case_id, case_no = str(uuid.uuid4()), f"990102-2026-{uuid.uuid4().int % 10**6:06d}"
         phone = f"1381234{n:04d}"
-        contact = {"contact_token": encrypt(keys, phone), "phone_masked": mask_phone(phone)}
+        sealed = encrypt(keys, phone, aad=contact_aad(case_id))
+        contact = {"contact_token": sealed, "phone_masked": mask_phone(phone)}
         await publish(js, screened(case_id, case_no, **contact))
         await publish(js, assigned(case_id, case_no, LEAD))
         cases.append(case_id)

@@ -7,16 +7,19 @@ import pytest
 
 from dispatch_common import store
 from dispatch_common.clock import FixedClock
+from dispatch_common.nats_permissions import SERVICES
 from dispatch_common.runtime import Runtime
 from dispatch_common.settings import ServiceSettings
-from tests.helpers import FAST_CONSUMERS, MONDAY
+from tests.helpers import FAST_CONSUMERS, MONDAY, nats_identity
+from tests.mediation_support import start_mediation
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def make_settings(nats_url: str, mongodb_url: str, db_prefix: str, run_dir) -> Callable[..., ServiceSettings]:
-    """Settings pointing at this test's servers and databases; keyword overrides win."""
+    """Settings pointing at this test's servers and databases; keyword overrides win. A service
+    connects as its own NATS user; the generic `probe` as `ops` (it plays any service)."""
 
     def make(**overrides: object) -> ServiceSettings:
         values: dict[str, object] = FAST_CONSUMERS | {
@@ -27,6 +30,8 @@ def make_settings(nats_url: str, mongodb_url: str, db_prefix: str, run_dir) -> C
             "run_dir": run_dir,
         }
         values.update(overrides)
+        user = values["service_name"] if values["service_name"] in SERVICES else "ops"
+        values = nats_identity(run_dir, str(user)) | values
         return ServiceSettings(**values)  # type: ignore[arg-type]
 
     return make
@@ -72,3 +77,13 @@ def servers(nats_url, mongodb_url, run_dir, nats_client, tmp_path) -> dict[str, 
         "nc": nats_client,
         "tmp_path": tmp_path,
     }
+
+
+@pytest.fixture
+async def mediation_service(nats_url, mongodb_url, db_prefix, run_dir, runtimes):
+    """Mediation in process on this test's servers (tests/mediation_support.py), stopped at its end."""
+    h = await start_mediation(
+        nats_url=nats_url, mongodb_url=mongodb_url, db_prefix=db_prefix, run_dir=run_dir
+    )
+    runtimes.append(h.med.runtime)
+    return h

@@ -10,10 +10,9 @@ import pytest
 
 from dispatch_common import subjects
 from dispatch_common.contracts import validate_event
-from dispatch_common.crypto import decrypt
 from services.mediation import commands, handlers, opening, scanner
 from services.mediation.domain.lifecycle import NotAllowed, NotEntitled, may_see
-from services.mediation.domain.parties import opened_record
+from services.mediation.domain.parties import opened_document, opened_record
 from tests.mediation_cases import (
     ARBITRATION,
     CLERK,
@@ -84,6 +83,18 @@ async def with_session(repo, clock, case=None) -> dict:
         participants=[{"role": "applicant", "name": "张三"}, {"role": "respondent", "name": "李四"}],
         record={"summary": "现场调解，双方陈述意见", "attendees": ["张三", "李四"]},
     )
+
+
+async def test_a_confidential_report_opens_no_mediation_and_is_not_kept(repo, clock):
+    """Even flagged for mediation (a correction cannot add flags, but an event could say so): the
+    place's committee could be the accused."""
+    case = routed("secret-1", flags=("mediation", "legal_aid")).model_copy(update={"confidential": True})
+    made = await handlers.on_routed(
+        routed_event(case, clock), case, repo=repo, rules=RULES, clock=clock, consumer="t"
+    )
+    await handlers.remember_case(case, repo=repo)  # a later revision, likewise
+    assert made == [] and await repo.of_case("secret-1") == [] and await repo.case("secret-1") is None
+    assert await repo.referrals_of_case("secret-1") == []
 
 
 async def test_a_routed_dispute_opens_with_the_village_committee_a_mediator_and_its_time_limit(repo, clock):
@@ -231,7 +242,8 @@ async def test_sessions_are_scheduled_moved_cancelled_and_recorded_each_with_its
     )
     assert [s["status"] for s in doc["sessions"]] == ["held", "cancelled"]
     assert "双方达成初步意向" not in json.dumps(doc["sessions"], ensure_ascii=False, default=str)  # sealed
-    assert opened_record(RULES.keys, doc["sessions"][0]["record"])["summary"] == "双方达成初步意向"
+    opened = opened_record(RULES.keys, doc["_id"], doc["sessions"][0]["record"])
+    assert opened is not None and opened["summary"] == "双方达成初步意向"
     assert owed(doc)[-4:] == [
         subjects.MEDIATION_SESSION_RESCHEDULED,
         subjects.MEDIATION_SESSION_SCHEDULED,
@@ -274,7 +286,7 @@ async def test_an_agreement_makes_its_document_and_is_checked_once_when_its_date
     stored = await repo.get(doc["_id"])
     assert "张三" not in json.dumps(stored, ensure_ascii=False, default=str)  # names and document encrypted
     assert [p["name_masked"] for p in stored["parties"]] == ["张*", "李*"]
-    html = decrypt(RULES.keys, doc["agreement"]["document_enc"])
+    html = opened_document(RULES.keys, doc["_id"], doc["agreement"])
     assert "人民调解协议书" in html and "李四于3月20日前疏通排水沟" in html and "张三" in html
     assert doc["agreement"]["check_at"] == datetime(2026, 3, 20, 16, 0, tzinfo=UTC)  # 24:00 in the county
     agreed = event_of(doc, subjects.MEDIATION_CONCLUDED)

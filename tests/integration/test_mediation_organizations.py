@@ -103,7 +103,7 @@ async def test_an_admin_creates_an_organization_that_is_chosen_at_once_and_deact
         assert second["organization"]["code"] == VILLAGE_COMMITTEE
         r = await admin.post("/v1/mediators", json=mediator | {"id": "T-M2"})
         assert r.status_code == 409
-        await h.med.runtime.bus.publish_event(routed_event("org-3", flags=()).to_document())
+        await h.publish(routed_event("org-3", flags=()))
 
         async def named():
             body = {"case_id": "org-3", "organization": NEW["code"]}

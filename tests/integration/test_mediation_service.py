@@ -17,25 +17,16 @@ from tests.mediation_cases import (
     TOWN,
     VILLAGE_COMMITTEE,
 )
-from tests.mediation_support import opened_by_routing, start_mediation
+from tests.mediation_support import opened_by_routing
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-async def service(nats_url, mongodb_url, db_prefix, run_dir, runtimes):
-    h = await start_mediation(
-        nats_url=nats_url, mongodb_url=mongodb_url, db_prefix=db_prefix, run_dir=run_dir
-    )
-    runtimes.append(h.med.runtime)
-    return h
-
-
 async def test_a_routed_dispute_is_mediated_to_an_agreement_and_every_step_is_on_the_stream(
-    service, nats_client
+    mediation_service, nats_client
 ):
-    clock, client = service.clock, service.client
-    mediation = await opened_by_routing(service, "case-a", flags=("mediation", "psych"))
+    clock, client = mediation_service.clock, mediation_service.client
+    mediation = await opened_by_routing(mediation_service, "case-a", flags=("mediation", "psych"))
     assert mediation["organization"]["code"] == VILLAGE_COMMITTEE and mediation["status"] == "opened"
     mid = mediation["id"]
     async with (
@@ -114,9 +105,9 @@ async def test_a_routed_dispute_is_mediated_to_an_agreement_and_every_step_is_on
         assert [(r["kind"], r["receiving_unit"]["code"]) for r in referrals] == [("counselling", COUNSELLING)]
 
 
-async def test_a_crisis_and_an_escalation_reach_the_stream_at_once(service, nats_client):
-    client = service.client
-    mediation = await opened_by_routing(service, "case-b")
+async def test_a_crisis_and_an_escalation_reach_the_stream_at_once(mediation_service, nats_client):
+    client = mediation_service.client
+    mediation = await opened_by_routing(mediation_service, "case-b")
     mid = mediation["id"]
     async with client("mediator", VILLAGE_COMMITTEE) as mediator, client("dispatcher") as dispatcher:
         r = await mediator.post(
@@ -145,8 +136,8 @@ async def test_a_crisis_and_an_escalation_reach_the_stream_at_once(service, nats
     assert len(crisis) == 1 and crisis[0]["data"]["police_station"]["code"] == POLICE_STATION
 
 
-async def test_mediators_are_edited_by_the_entitled_and_figures_answer_known_values(service):
-    clock, client = service.clock, service.client
+async def test_mediators_are_edited_by_the_entitled_and_figures_answer_known_values(mediation_service):
+    clock, client = mediation_service.clock, mediation_service.client
     async with (
         client("unit_leader", LABOUR_MEDIATION) as leader,
         client("mediator", LABOUR_MEDIATION) as mediator,
@@ -181,7 +172,7 @@ async def test_mediators_are_edited_by_the_entitled_and_figures_answer_known_val
     for case_id, category, result, days in plan:
         clock.set(MONDAY)
         sub = "1401" if category == "14" else "0501"
-        mediation = await opened_by_routing(service, case_id, category=category, subcategory=sub)
+        mediation = await opened_by_routing(mediation_service, case_id, category=category, subcategory=sub)
         org = mediation["organization"]["code"]
         async with client("mediator", org) as mediator:
             mid = mediation["id"]
@@ -232,8 +223,10 @@ async def test_mediators_are_edited_by_the_entitled_and_figures_answer_known_val
         assert (await handler.get("/v1/mediation-figures")).status_code == 403
 
 
-async def test_an_admin_reloads_the_data_and_a_broken_file_is_refused_with_every_problem(service, tmp_path):
-    med, client = service.med, service.client
+async def test_an_admin_reloads_the_data_and_a_broken_file_is_refused_with_every_problem(
+    mediation_service, tmp_path
+):
+    med, client = mediation_service.med, mediation_service.client
     before = med.rules
     async with client("admin") as admin, client("dispatcher") as dispatcher:
         assert (await dispatcher.post("/v1/admin/mediation/reload")).status_code == 403

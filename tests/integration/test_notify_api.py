@@ -55,7 +55,7 @@ async def h(servers, templates_copy) -> AsyncIterator[Harness]:
 
 async def test_the_case_listing_has_the_contract_fields_with_recipients_masked(h: Harness):
     case_id, case_no = new_case()
-    await h.publish(screened(case_id, case_no, **h.contact(PHONE)))
+    await h.publish(screened(case_id, case_no, **h.contact(PHONE, case_id)))
     await h.publish(assigned(case_id, case_no, LEAD))
     await h.settled(case_id, 4)
     async with h.api("dispatcher") as client:
@@ -185,7 +185,7 @@ async def test_the_sms_rate_limit_holds(servers):
     try:
         cases = [new_case() for _ in range(12)]
         for case_id, case_no in cases:
-            await h.publish(screened(case_id, case_no, **h.contact(PHONE)))
+            await h.publish(screened(case_id, case_no, **h.contact(PHONE, case_id)))
 
         async def all_delivered() -> bool:
             return len(h.gateway.delivered) == len(cases)
@@ -209,7 +209,7 @@ async def test_quiet_hours_hold_back_non_urgent_sms_until_morning_but_not_urgent
     )
     try:
         case_id, case_no = new_case()
-        await h.publish(screened(case_id, case_no, **h.contact(PHONE)))
+        await h.publish(screened(case_id, case_no, **h.contact(PHONE, case_id)))
         [held] = await h.settled(case_id, 1, done=lambda d: d["status"] == "queued")
         morning = datetime(2026, 3, 3, 0, 0, tzinfo=UTC)  # 08:00 in the county
         assert held["due_ts"] == int(morning.timestamp() * 1000) and held["attempts"] == 0

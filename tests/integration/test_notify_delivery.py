@@ -48,7 +48,7 @@ async def test_the_acceptance_sms_goes_once_through_the_signed_gateway_with_the_
     h: Harness,
 ):
     case_id, case_no = new_case()
-    event = screened(case_id, case_no, **h.contact(PHONE))
+    event = screened(case_id, case_no, **h.contact(PHONE, case_id))
     await h.publish(event)
     [doc] = await h.settled(case_id, 1)
     assert (doc["kind"], doc["channel"], doc["status"], doc["attempts"]) == ("acceptance", "sms", "sent", 1)
@@ -66,7 +66,7 @@ async def test_the_acceptance_sms_goes_once_through_the_signed_gateway_with_the_
     await h.nc.jetstream().publish(
         event.type, event.to_bytes(), headers={"Nats-Msg-Id": f"again-{event.id}"}, stream="DISPATCH"
     )
-    again = screened(case_id, case_no, **h.contact(PHONE))  # a second screening is a new cause
+    again = screened(case_id, case_no, **h.contact(PHONE, case_id))  # a second screening is a new cause
     assert again.id != event.id
     await h.settled(case_id, 1)
     assert len(h.gateway.requests) == 1 and len(h.gateway.delivered) == 1
@@ -79,7 +79,7 @@ async def _events(h: Harness, subject: str, case_id: str) -> list[dict]:
 async def test_failures_are_retried_with_growing_waits_until_the_gateway_takes_the_message(h: Harness):
     h.gateway.script = ["fail", "busy", "fail"]
     case_id, case_no = new_case()
-    await h.publish(screened(case_id, case_no, **h.contact(PHONE)))
+    await h.publish(screened(case_id, case_no, **h.contact(PHONE, case_id)))
     [doc] = await h.settled(case_id, 1)
     assert (doc["status"], doc["attempts"]) == ("sent", 4)
     assert [r.behaviour for r in h.gateway.requests] == ["fail", "busy", "fail", "ok"]
@@ -97,7 +97,7 @@ async def test_failures_are_retried_with_growing_waits_until_the_gateway_takes_t
 async def test_after_the_last_try_a_message_is_dead_lettered_with_its_reason_and_reported(h: Harness):
     h.gateway.default = "fail"
     case_id, case_no = new_case()
-    await h.publish(screened(case_id, case_no, **h.contact(PHONE)))
+    await h.publish(screened(case_id, case_no, **h.contact(PHONE, case_id)))
     [doc] = await h.settled(case_id, 1)
     assert (doc["status"], doc["attempts"]) == ("dead", 4)
     assert doc["dead_reason"].startswith("gave up after 4 tries; last: HTTP 503")
@@ -119,7 +119,7 @@ async def test_after_the_last_try_a_message_is_dead_lettered_with_its_reason_and
 async def test_a_message_the_gateway_refuses_is_dead_at_once(h: Harness):
     h.gateway.script = ["reject"]
     case_id, case_no = new_case()
-    await h.publish(screened(case_id, case_no, **h.contact(PHONE)))
+    await h.publish(screened(case_id, case_no, **h.contact(PHONE, case_id)))
     [doc] = await h.settled(case_id, 1)
     assert (doc["status"], doc["attempts"]) == ("dead", 1)
     assert doc["dead_reason"].startswith("refused: HTTP 400")
@@ -129,7 +129,7 @@ async def test_a_hanging_gateway_times_out_and_the_retry_delivers(h: Harness):
     h.gateway.script = ["hang"]
     h.gateway.hang_seconds = 3.0
     case_id, case_no = new_case()
-    await h.publish(screened(case_id, case_no, **h.contact(PHONE)))
+    await h.publish(screened(case_id, case_no, **h.contact(PHONE, case_id)))
     [doc] = await h.settled(case_id, 1)
     assert (doc["status"], doc["attempts"]) == ("sent", 2)
     assert len(h.gateway.delivered) == 1
@@ -144,7 +144,7 @@ async def test_a_gateway_slower_than_the_timeout_still_delivers_once_the_retry_i
     h.gateway.script = ["slow"]
     h.gateway.slow_seconds = 1.0
     case_id, case_no = new_case()
-    await h.publish(screened(case_id, case_no, **h.contact(PHONE)))
+    await h.publish(screened(case_id, case_no, **h.contact(PHONE, case_id)))
     [doc] = await h.settled(case_id, 1, within=30)
     assert doc["status"] == "sent" and doc["attempts"] >= 2 and h.gateway.duplicates >= 1
     await eventually(lambda: _delivered(h), what="the slow request to finish at the gateway")
@@ -154,7 +154,7 @@ async def test_a_gateway_slower_than_the_timeout_still_delivers_once_the_retry_i
 async def test_units_hear_of_a_new_assignment_in_the_inbox_and_by_email_and_the_petitioner_by_sms(h: Harness):
     case_id, case_no = new_case()
     h.smtp.fail_next = 1  # the mail server is briefly unavailable: the e-mail is retried
-    await h.publish(screened(case_id, case_no, **h.contact(PHONE)))
+    await h.publish(screened(case_id, case_no, **h.contact(PHONE, case_id)))
     await h.publish(assigned(case_id, case_no, LEAD, [ASSIST]))
     docs = await h.settled(case_id, 5)
     got = sorted((d["kind"], d["recipient_key"], d["channel"], d["status"]) for d in docs)
@@ -213,7 +213,7 @@ async def test_a_notice_that_needs_the_petitioner_waits_for_the_screening_event(
     await h.publish(
         handled(subjects.CASE_REPLIED, case_id, case_no, "reply", result="resolved", note="已修复")
     )
-    await h.publish(screened(case_id, case_no, **h.contact(PHONE)))
+    await h.publish(screened(case_id, case_no, **h.contact(PHONE, case_id)))
     docs = await h.settled(case_id, 4)
     got = sorted((d["kind"], d["channel"]) for d in docs)
     assert got == [("acceptance", "sms"), ("followup", "sms"), ("reply", "sms"), ("reply", "webhook")]

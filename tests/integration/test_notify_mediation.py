@@ -17,7 +17,6 @@ from bench.notify_fakes import screened
 from dispatch_common import subjects
 from dispatch_common.clock import FixedClock
 from dispatch_common.paths import DATA_DIR
-from services.notify.entrypoints.subscribers import SUBSCRIPTIONS
 from tests.helpers import events_on, eventually
 from tests.mediation_cases import (
     COUNSELLING,
@@ -98,19 +97,22 @@ async def of_case(n: Harness, case_id: str, kinds: set[str], count: int) -> list
 
 
 async def redeliver(n: Harness, event: dict) -> None:
-    """Deliver an event to notify again as if it had crashed before acknowledging it: its consumer's
-    inbox mark is removed and a copy (another Nats-Msg-Id) is published; wait until it is handled."""
-    durable, _ = SUBSCRIPTIONS[event["type"]]
-    processed = n.notify.runtime.db["processed_events"]
-    key = f"{durable}:{event['id']}"
-    await processed.delete_one({"_id": key})
-    await n.nc.jetstream().publish(
+    """Deliver an event to notify again as if it had crashed before acknowledging it: a copy (another
+    Nats-Msg-Id) is published; wait until it is handled. Notify keeps no inbox of processed events:
+    what the copy owes is recorded under the same ids, so it records nothing new."""
+    js = n.nc.jetstream()
+    ack = await js.publish(
         event["type"],
         json.dumps(event).encode(),
         headers={"Nats-Msg-Id": f"again-{event['id']}"},
         stream="DISPATCH",
     )
-    await eventually(lambda: processed.find_one({"_id": key}), what=f"the copy of {event['type']} handled")
+
+    async def handled() -> bool:
+        info = await js.consumer_info("DISPATCH", subjects.NOTIFY_EVENTS)
+        return info.ack_floor.stream_seq >= ack.seq
+
+    await eventually(handled, what=f"the copy of {event['type']} handled")
 
 
 async def published(nc, subject: str, case_id: str, count: int = 1) -> list[dict]:
@@ -126,7 +128,7 @@ async def test_a_growing_dispute_and_a_crisis_reach_the_police_station_at_once_e
 ):
     m, n = await stack(NIGHT)
     case_id = "police-1"
-    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE)))
+    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE, case_id)))
     mid = (await opened_by_routing(m, case_id))["id"]
     async with m.client("mediator", VILLAGE_COMMITTEE) as mediator, m.client("dispatcher") as dispatcher:
         body = {"reason": "一方扬言报复，围观人员增多", "threats": True, "people_count": 6}
@@ -184,7 +186,7 @@ async def _sent(n: Harness, case_id: str, key: str, channel: str, count: int) ->
 async def test_the_fulfilment_check_and_each_step_of_a_referral_are_told_once(stack, nats_client):
     m, n = await stack(DAY)
     case_id = "referral-1"
-    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE)))
+    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE, case_id)))
     mid = (await opened_by_routing(m, case_id))["id"]
     async with m.client("mediator", VILLAGE_COMMITTEE) as mediator:
         parties = [
@@ -253,7 +255,7 @@ async def test_a_mediation_moved_to_another_organization_and_past_its_time_limit
 ):
     m, n = await stack(DAY)
     case_id = "moved-1"
-    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE)))
+    await n.publish(screened(case_id, case_no_of(case_id), **n.contact(PHONE, case_id)))
     opened = await opened_by_routing(m, case_id)
     mid = opened["id"]
     assert opened["organization"]["code"] == VILLAGE_COMMITTEE

@@ -154,8 +154,8 @@ async def test_a_document_that_moved_on_while_publishing_keeps_its_new_events(
 
         service = rt.bus.service
 
-        async def publish_event(self, event, *, trace_headers=None):
-            ack = await rt.bus.publish_event(event, trace_headers=trace_headers)
+        async def publish_event(self, event, *, trace_headers=None, subject=None):
+            ack = await rt.bus.publish_event(event, trace_headers=trace_headers, subject=subject)
             if event["id"] == first[ids[1]].id:
                 await store.save_aggregate(col, await col.find_one({"_id": ids[1]}), {}, [later])
             return ack
@@ -202,11 +202,11 @@ async def test_a_failed_publish_fails_the_round_without_sending_that_aggregates_
 
         service = rt.bus.service
 
-        async def publish_event(self, event, *, trace_headers=None):
+        async def publish_event(self, event, *, trace_headers=None, subject=None):
             if event["id"] == failing and failing not in tried:
                 tried.add(failing)
                 raise ConnectionError("no acknowledgement")
-            return await rt.bus.publish_event(event, trace_headers=trace_headers)
+            return await rt.bus.publish_event(event, trace_headers=trace_headers, subject=subject)
 
     relay = OutboxRelay(FailsOnce(), [col], poll_seconds=3600)  # type: ignore[arg-type]
     for case_id in ids:

@@ -286,3 +286,47 @@ async def test_a_case_in_the_manual_queue_cannot_be_returned_and_says_so_in_its_
     )
     queue_lines = [line for line in saved["decision"]["explanation"] if line.startswith("Queue ")]
     assert queue_lines == [f"Queue auto: placed by dispatcher {DISPATCHER.subject}."]
+
+
+async def test_a_confidential_report_stays_with_the_units_that_take_reports(routes, clock):
+    """S03 is a dispute in a village (mediation flag, the village's committee): as a confidential report
+    nothing of its place or text counts, and no person's correction gives it to the place."""
+    taker = next(u for u in ENGINE.package.units if u.type in ENGINE.package.rules.confidential.unit_types)
+    local = [u.code for u in ENGINE.package.units if u.jurisdiction != ENGINE.package.county_code]
+    doc = await route(routes, clock, "S03", confidential=True)
+    decision = doc["decision"]
+    assert decision["confidential"] and decision["lead_unit"]["code"] == taker.code
+    assert (
+        decision["flags"] == []
+        and decision["assisting_units"] == []
+        and decision["jurisdiction"]["town"] is None
+    )
+    assert owed(doc, subjects.CASE_ROUTED)[0]["confidential"] is True
+
+    for change in (
+        handlers.Correction(reason="给镇里办", lead_unit=local[0]),
+        handlers.Correction(reason="协办", assisting_units=[local[1]]),
+        handlers.Correction(reason="属地", area=ENGINE.package.areas_at("town")[0].code),
+    ):
+        with pytest.raises(handlers.InvalidCorrection):
+            await override(routes, clock, doc["_id"], change, caller=SUPERVISOR)
+    labelled = await override(
+        routes, clock, doc["_id"], handlers.Correction(reason="分类", category="16"), caller=SUPERVISOR
+    )
+    assert labelled["labelled"] is False  # its text is a placeholder: never an example to learn from
+
+    # the only taker returns it: no unit of the place is next, the joint conference decides
+    returned = await give_back(routes, clock, doc["_id"], "不属于本单位", caller=unit_of(taker.code))
+    assert returned["status"] == "disputed"
+    with pytest.raises(handlers.InvalidCorrection):
+        await decide(
+            routes, clock, doc["_id"], handlers.Correction(reason="x", lead_unit=local[0]), caller=SUPERVISOR
+        )
+    decided = await decide(
+        routes,
+        clock,
+        doc["_id"],
+        handlers.Correction(reason="仍由纪检监察办理", lead_unit=taker.code),
+        caller=SUPERVISOR,
+    )
+    assert decided["decision"]["lead_unit"]["code"] == taker.code and decided["decision"]["confidential"]

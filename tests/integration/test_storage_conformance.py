@@ -173,6 +173,24 @@ async def test_not_false_matches_true_and_a_missing_field_with_an_indexed_equali
     assert sorted(d["_id"] for d in found) == ["m", "t"]
 
 
+async def test_not_true_keeps_false_and_missing_fields_with_a_sort_a_page_and_a_dotted_path(db):
+    # a county-wide list leaving confidential reports out: {..., "confidential": {"$ne": True}}
+    # (dispatch_common/confidential.py), also on a field inside a sub-document (routing's decision)
+    await db.c.create_index("unit")
+    await db.c.insert_many(
+        [
+            {"_id": "t", "unit": "u", "confidential": True, "decision": {"confidential": True}},
+            {"_id": "f", "unit": "u", "confidential": False, "decision": {"confidential": False}},
+            {"_id": "m", "unit": "u", "decision": {}},
+        ]
+    )
+    await db.c.update_one({"_id": "f"}, {"$set": {"confidential": False}})
+    found = await db.c.find({"unit": "u", "confidential": {"$ne": True}}).sort("_id", -1).skip(0).to_list(5)
+    assert [d["_id"] for d in found] == ["m", "f"]
+    dotted = await db.c.find({"decision.confidential": {"$ne": True}}).to_list()
+    assert sorted(d["_id"] for d in dotted) == ["f", "m"]
+
+
 async def test_a_replacement_keeps_datetimes_and_nested_documents_intact(db):
     # nx-27017 0.8.1 stores a datetime written by $set at a top-level or dotted path as a naive
     # string, and a sub-document added by $push as a JSON string; a whole-document replacement keeps

@@ -31,8 +31,13 @@ def test_every_event_type_the_code_names_has_a_schema():
 def test_the_asyncapi_document_lists_every_event_type_and_is_up_to_date():
     text = (PROTO_DIR / "asyncapi.yaml").read_text(encoding="utf-8")
     document = yaml.safe_load(text)
-    addresses = {channel["address"] for channel in document["channels"].values()}
-    assert addresses == set(known_event_types())
+    titles = {channel["title"] for channel in document["channels"].values()}
+    assert titles == set(known_event_types())
+    addresses = {channel["title"]: channel["address"] for channel in document["channels"].values()}
+    assert addresses[subjects.CASE_ROUTED] == subjects.CASE_ROUTED  # a platform event: its type
+    # an external system's: in its own subtree, the type staying the contract's
+    assert addresses[subjects.INGRESS_CASE_SUBMIT] == "ingress.{system}.case.submit"
+    assert addresses[subjects.INGRESS_CASE_ACCEPTED] == "outcome.{system}.case.accepted"
     assert text == asyncapi.render(), "proto/asyncapi.yaml is stale: run `make asyncapi`"
 
 

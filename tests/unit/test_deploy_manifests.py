@@ -275,26 +275,62 @@ def test_no_secret_with_data_is_applied_and_the_example_holds_only_placeholders(
             assert value in ("REPLACE_ME", "[]", "{}", ""), f"{name}.{key} must be a placeholder"
 
 
+def _secret_mounts(workload: dict[str, Any]) -> dict[str, str]:
+    """The Secrets a workload mounts as files: Secret name -> mount path."""
+    volumes = {
+        v["name"]: v["secret"]["secretName"]
+        for v in workload["spec"]["template"]["spec"]["volumes"]
+        if "secret" in v
+    }
+    mounts = _container(workload)["volumeMounts"]
+    return {volumes[m["name"]]: m["mountPath"] for m in mounts if m["name"] in volumes}
+
+
 def test_the_example_secrets_are_the_ones_the_deployments_read_and_hold_names_the_code_reads() -> None:
     examples = _placeholder_secret_values()
-    referenced = set()
+    in_env, as_files = set(), {}
     for service in SETTINGS:
-        for source in _container(_find("Deployment", service))["envFrom"]:
+        deployment = _find("Deployment", service)
+        for source in _container(deployment)["envFrom"]:
             if "secretRef" in source:
-                referenced.add(source["secretRef"]["name"])
-    assert referenced == examples.keys()
+                in_env.add(source["secretRef"]["name"])
+        as_files |= _secret_mounts(deployment)
+    as_files |= _secret_mounts(_find("StatefulSet", "nats"))
+    assert in_env | as_files.keys() == examples.keys()
 
     accepted = set().union(*(_accepted_env_names(cls) for cls in SETTINGS.values()))
     crypto_source = inspect.getsource(crypto)
-    for values in examples.values():
-        for key in values:
+    for name in in_env:
+        for key in examples[name]:
             assert key.lower() in accepted or f'"{key}"' in crypto_source, f"nothing reads {key}"
+    # a file Secret's keys are files something is pointed at: a service's seed, the server's users
+    seed_file = _config_map()["NATS_NKEY_SEED_FILE"]
+    nats_conf = _find("ConfigMap", "nats-config")["data"]["nats.conf"]
+    for name, path in as_files.items():
+        for key in examples[name]:
+            assert f"{path}/{key}" == seed_file or (
+                f"include ./auth/{key}" in nats_conf and path == "/etc/nats/auth"
+            )
+
+
+@pytest.mark.parametrize("service", sorted(SETTINGS))
+def test_each_service_mounts_its_own_nats_identity_and_no_other(service: str) -> None:
+    mounts = _secret_mounts(_find("Deployment", service))
+    assert mounts == {f"dispatch-nats-{service}": str(Path(_config_map()["NATS_NKEY_SEED_FILE"]).parent)}
+
+
+def test_the_nats_server_runs_with_the_generated_users_and_admits_external_systems() -> None:
+    config = _find("ConfigMap", "nats-config")["data"]["nats.conf"]
+    assert "include ./auth/auth.conf" in config
+    assert _secret_mounts(_find("StatefulSet", "nats")) == {"nats-auth": "/etc/nats/auth"}
+    policy = _find("NetworkPolicy", "allow-nats-clients")["spec"]
+    assert any("ipBlock" in peer for rule in policy["ingress"] for peer in rule["from"])
 
 
 def test_pii_keys_go_to_intake_notify_and_mediation_alone() -> None:
     """Intake encrypts personal data; notify decrypts a phone number at the moment it sends an SMS;
     mediation encrypts the parties' names and its agreements."""
-    pii_secrets = {name for name, values in _placeholder_secret_values().items() if "PII_ENC_KEY" in values}
+    pii_secrets = {name for name, values in _placeholder_secret_values().items() if "PII_ENC_KEYS" in values}
     assert pii_secrets
     for service in SETTINGS:
         names = {

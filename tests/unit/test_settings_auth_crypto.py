@@ -17,7 +17,11 @@ def test_production_refuses_development_token_settings():
     with pytest.raises(ValidationError, match="JWT_JWKS_URL"):
         ServiceSettings(environment="production")
     ok = ServiceSettings(
-        environment="production", jwt_jwks_url="https://idp.example/jwks", jwt_issuer="county-idp"
+        environment="production",
+        jwt_jwks_url="https://idp.example/jwks",
+        jwt_issuer="county-idp",
+        nats_user="routing",
+        nats_password="not-a-real-one",
     )
     assert ok.jwt_jwks_url
 
@@ -53,12 +57,13 @@ def test_scope_county_wide_roles_see_all_units_see_their_own():
 
 
 def test_personal_data_is_encrypted_hashed_and_masked(tmp_path, monkeypatch):
-    monkeypatch.delenv("PII_ENC_KEY", raising=False)
+    for name in ("PII_ENC_KEY", "PII_ENC_KEYS", "PII_HASH_KEY"):
+        monkeypatch.delenv(name, raising=False)
     keys = load_pii_keys(environment="development", keys_dir=tmp_path)
     assert load_pii_keys(environment="development", keys_dir=tmp_path) == keys  # generated once
-    token = encrypt(keys, "13812345678")
-    assert "13812345678" not in token and decrypt(keys, token) == "13812345678"
-    assert encrypt(keys, "13812345678") != token  # a fresh nonce each time
+    token = encrypt(keys, "13812345678", aad="case:1|petitioner.phone")
+    assert "13812345678" not in token and decrypt(keys, token, aad="case:1|petitioner.phone") == "13812345678"
+    assert encrypt(keys, "13812345678", aad="case:1|petitioner.phone") != token  # a fresh nonce each time
     assert keyed_hash(keys, "138 1234 5678") == keyed_hash(keys, "13812345678")
     assert mask_phone("13812345678") == "138****5678" and mask_name("张三丰") == "张**"
     with pytest.raises(RuntimeError):

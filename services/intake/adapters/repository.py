@@ -9,7 +9,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from dispatch_common import store
-from dispatch_common.envelope import Envelope
+from dispatch_common.envelope import Outgoing
 
 NO_OUTBOX = {"outbox": 0}
 
@@ -43,7 +43,7 @@ class CaseRepository:
     async def add(
         self,
         case: dict[str, Any],
-        events: list[Envelope],
+        events: list[Outgoing],
         along: Sequence[tuple[AsyncCollection, dict[str, Any]]] = (),
     ) -> bool:
         """Store a new case with the events it owes, and `along` it other documents (its history
@@ -58,13 +58,16 @@ class CaseRepository:
         """A case by id with what a versioned update needs."""
         return await self.cases.find_one({"_id": case_id})
 
-    async def save(self, current: dict[str, Any], changes: dict[str, Any], events: list[Envelope]) -> None:
+    async def save(self, current: dict[str, Any], changes: dict[str, Any], events: list[Outgoing]) -> None:
         """Version-guarded update with the events it owes."""
         await store.save_aggregate(self.cases, current, changes, events)
 
-    async def screening_queue(self, *, limit: int, skip: int) -> list[dict[str, Any]]:
-        """Cases waiting for a person to screen them, oldest first."""
-        cursor = self.cases.find({"screening.outcome": "manual"}, NO_OUTBOX).sort([("received_at", 1)])
+    async def screening_queue(
+        self, *, limit: int, skip: int, extra: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Cases waiting for a person to screen them, oldest first (`extra`: more conditions)."""
+        query = {"screening.outcome": "manual", **(extra or {})}
+        cursor = self.cases.find(query, NO_OUTBOX).sort([("received_at", 1)])
         return [doc async for doc in cursor.skip(skip).limit(limit)]
 
     async def audit_unmasked_read(

@@ -28,6 +28,7 @@ class CaseFacts(BaseModel):
     people_count: int | None = None
     received_at: datetime
     petitioner: PetitionerView
+    withheld: bool = False  # details withheld: a confidential report, or waiting for manual screening
 
 
 class CaseReceived(CaseFacts):
@@ -37,6 +38,7 @@ class CaseReceived(CaseFacts):
     police_incident_no: str | None = None
     grid_worker_id: str | None = None
     campaign: str | None = None
+    confidential: bool = False
 
 
 class CaseScreened(CaseFacts):

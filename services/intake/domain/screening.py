@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dispatch_common.phrases import PhraseMatcher, drop_contained, negated, normalize_text
+from dispatch_common.phrases import PhraseMatcher, SpanCover, drop_contained, negated, normalize_text
 from services.intake.domain.models import Channel
 
 Outcome = Literal[
@@ -119,7 +119,26 @@ class Rule(PhraseSet):
 
 
 class NatureRule(PhraseSet):
+    """A nature: any of its phrases, or a phrase of every group of ``all_of`` (e.g. an official and a
+    misconduct, wherever each stands in the text), not masked and not negated."""
+
     nature: str
+    description: str = ""
+    phrases: list[str] = []
+    all_of: list[list[str]] = []
+
+    @field_validator("all_of")
+    @classmethod
+    def _groups(cls, value: list[list[str]]) -> list[list[str]]:
+        if any(not group or any(not normalize_text(p.replace("…", "")) for p in group) for group in value):
+            raise ValueError("every group needs at least one non-blank phrase")
+        return value
+
+    @model_validator(mode="after")
+    def _something_fires(self) -> "NatureRule":
+        if not self.phrases and not self.all_of:
+            raise ValueError("a nature needs phrases or all_of groups")
+        return self
 
 
 class RulesFile(_Strict):
@@ -141,6 +160,9 @@ class RulesFile(_Strict):
     default_hotline_nature: HotlineNature
     confidential_natures: list[Nature] = []
     consultation_nature: HotlineNature = "咨询"
+    # What other services read instead of the text of a case whose details intake withholds.
+    confidential_text: str = Field(min_length=1, max_length=200)
+    withheld_text: str = Field(min_length=1, max_length=200)
 
     @model_validator(mode="after")
     def _consistent(self) -> "RulesFile":
@@ -246,20 +268,36 @@ _NEGATION_GAP = 2
 class _Phrases:
     """A compiled phrase set: the first phrase that fires, not masked and not negated."""
 
-    def __init__(self, spec: PhraseSet) -> None:
-        self.phrases: PhraseMatcher[None] = PhraseMatcher((p, None) for p in spec.phrases)
+    def __init__(self, spec: PhraseSet, phrases: list[str] | None = None) -> None:
+        words = spec.phrases if phrases is None else phrases
+        self.phrases: PhraseMatcher[None] = PhraseMatcher((p, None) for p in words)
         self.masks: PhraseMatcher[None] = PhraseMatcher((p, None) for p in spec.masks)
         self.negators = sorted({normalize_text(n) for n in spec.negators if n}, key=len, reverse=True)
 
     def fire(self, text: str) -> str | None:
-        masked = [(m.start, m.end) for m in self.masks.find(text)]
+        masked = SpanCover((m.start, m.end) for m in self.masks.find(text))
         for m in drop_contained(self.phrases.find(text)):
-            if any(s <= m.start and m.end <= e for s, e in masked):
+            if masked.covers(m.start, m.end):
                 continue
             if self.negators and negated(text, m.start, self.negators, _NEGATION_GAP):
                 continue
             return m.phrase
         return None
+
+
+class _NaturePhrases:
+    """A nature's phrases, then its groups: the evidence of the first that fires, or None."""
+
+    def __init__(self, spec: NatureRule) -> None:
+        self.any = _Phrases(spec)
+        self.groups = [_Phrases(spec, group) for group in spec.all_of]
+
+    def fire(self, text: str) -> str | None:
+        hit = self.any.fire(text)
+        if hit or not self.groups:
+            return hit
+        hits = [group.fire(text) for group in self.groups]
+        return " + ".join(h for h in hits if h) if all(hits) else None
 
 
 def _substantive_chars(text: str) -> int:
@@ -275,8 +313,8 @@ class Screener:
         f = rules.file
         self._emergencies = [(r, _Phrases(r)) for r in f.emergencies]
         self._rules = [(r, _Phrases(r)) for r in f.rules]
-        self._natures = [(r.nature, _Phrases(r)) for r in f.natures]
-        self._hotline_natures = [(r.nature, _Phrases(r)) for r in f.hotline_natures]
+        self._natures = [(r.nature, _NaturePhrases(r)) for r in f.natures]
+        self._hotline_natures = [(r.nature, _NaturePhrases(r)) for r in f.hotline_natures]
         self._kb = [
             (e, [PhraseMatcher((p, None) for p in group) for group in e.all_of]) for e in rules.kb.entries
         ]

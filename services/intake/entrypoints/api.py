@@ -5,14 +5,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch_common.auth import Role, require_roles
-from dispatch_common.crypto import decrypt
+from dispatch_common.auth import Principal, Role, require_roles
 from services.intake import handlers
+from services.intake.bootstrap import Intake
 from services.intake.domain.models import Registered, SubmitCase
+from services.intake.domain.protection import SCREENING_REASON, reveal_free_text, reveal_petitioner
 from services.intake.domain.screening import ScreeningResult, ScreeningRulesError
-from services.intake.entrypoints.deps import CurrentUser, IntakeDeps
+from services.intake.entrypoints.deps import TOO_MANY, CurrentUser, IntakeDeps, limited
 
-router = APIRouter(prefix="/v1", tags=["cases"])
+router = APIRouter(prefix="/v1", tags=["cases"], responses=TOO_MANY)
 
 SUBMITTERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.EXTERNAL_SYSTEM, Role.ADMIN, Role.SUPERVISOR)
 READERS = (
@@ -26,11 +27,15 @@ READERS = (
 # Roles whose work needs the petitioner's identity in clear (calling back, verifying); each read is audited.
 PII_READERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.SUPERVISOR)
 SCREENERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.SUPERVISOR)
+# A unit reads in intake only the confidential reports it is given (the discipline-inspection unit reads
+# the reporter's text here; every read is audited).
+UNIT_ROLES = (Role.UNIT_HANDLER, Role.UNIT_LEADER)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 
 @router.post(
     "/cases",
+    dependencies=[limited("submit")],
     status_code=status.HTTP_201_CREATED,
     response_model=Registered,
     summary="Register a citizen request as a case",
@@ -62,17 +67,21 @@ async def submit_case(
     return submission.registered
 
 
-def registration_view(case: dict[str, Any], *, clear: dict[str, str] | None = None) -> dict[str, Any]:
-    """A stored case as the API shows it: personal data masked unless `clear` holds decrypted values."""
+def registration_view(
+    case: dict[str, Any], *, clear: dict[str, str] | None = None, texts: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """A stored case as the API shows it: personal data masked unless `clear` holds the petitioner's
+    decrypted values and `texts` the clear free-text fields."""
     p = case.get("petitioner") or {}
-    clear = clear or {}
+    clear, texts = clear or {}, texts or {}
+    screening = case.get("screening") or {}
     return {
         "case_id": case["_id"],
         "case_no": case["case_no"],
         "channel": case["channel"],
-        "text": case["text"],
-        "text_original": case.get("text_original"),
-        "address": case.get("address"),
+        "text": texts.get("text", case["text"]),
+        "text_original": texts.get("text_original", case.get("text_original")),
+        "address": texts.get("address", case.get("address")),
         "location": case.get("location"),
         "people_count": case.get("people_count"),
         "status": case["status"],
@@ -80,7 +89,7 @@ def registration_view(case: dict[str, Any], *, clear: dict[str, str] | None = No
         "external_ref": case.get("external_ref"),
         "police_incident_no": case.get("police_incident_no"),
         "grid_worker": case.get("grid_worker"),
-        "campaign": case.get("campaign"),
+        "campaign": texts.get("campaign", case.get("campaign")),
         "confidential": bool(case.get("confidential")),
         "petitioner": {
             "anonymous": p.get("anonymous", True),
@@ -90,7 +99,7 @@ def registration_view(case: dict[str, Any], *, clear: dict[str, str] | None = No
         },
         "representatives": len(case.get("representatives") or []),
         "screening": {
-            k: (case.get("screening") or {}).get(k)
+            k: screening.get(k)
             for k in (
                 "outcome",
                 "nature",
@@ -103,13 +112,36 @@ def registration_view(case: dict[str, Any], *, clear: dict[str, str] | None = No
                 "screened_by",
                 "evidence",
             )
-        },
+        }
+        | {"reason": texts.get(SCREENING_REASON, screening.get("reason"))},
         "links": case.get("links") or {"repeat_of": None, "incident_of": None},
     }
 
 
+def _units_on(case: dict[str, Any]) -> list[str]:
+    """The units the case is assigned to, as intake learnt from dispatch.case.assigned."""
+    assignment = case.get("assignment") or {}
+    lead = assignment.get("lead_unit_code")
+    return assignment.get("unit_codes") or ([lead] if lead else [])
+
+
+async def _readable(intake: Intake, user: Principal, case_id: str, what: str) -> dict[str, Any]:
+    """The case, if the caller may read it (`404` otherwise, as for an absent case); a confidential
+    report may be read only by its units and the county's named roles, and each read is audited."""
+    case = await intake.cases.get(case_id)
+    if case is not None:
+        confidential = bool(case.get("confidential"))
+        if (confidential or user.role in READERS) and await intake.confidentiality.admit(
+            user, case_id, unit_codes=_units_on(case), confidential=confidential, what=what
+        ):
+            return case
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
+
+
 @router.get(
-    "/cases/{case_id}", summary="A case's registration; personal data masked unless asked and entitled"
+    "/cases/{case_id}",
+    dependencies=[limited("read")],
+    summary="A case's registration; personal data masked unless asked and entitled",
 )
 async def get_case(
     case_id: str,
@@ -119,33 +151,35 @@ async def get_case(
     reason: Annotated[str | None, Query(max_length=200, description="why the clear read is needed")] = None,
 ) -> dict[str, Any]:
     """The registration as intake holds it."""
-    require_roles(user, *READERS)
-    case = await intake.cases.get(case_id)
-    if case is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
+    require_roles(user, *READERS, *UNIT_ROLES)
+    case = await _readable(intake, user, case_id, "intake registration" + (" unmasked" if unmask else ""))
     if not unmask:
         return registration_view(case)
-    require_roles(user, *PII_READERS)
+    if not (case.get("confidential") and user.unit in _units_on(case)):  # a report's unit may call back
+        require_roles(user, *PII_READERS)
     if not reason or not reason.strip():
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
             [{"loc": ["query", "reason"], "msg": "a clear read states why it is needed (it is audited)"}],
         )
-    p = case.get("petitioner") or {}
-    fields = {"name": "name_enc", "phone": "phone_enc", "id_number": "id_enc"}
-    clear = {k: decrypt(intake.keys, p[v]) for k, v in fields.items() if p.get(v)}
+    clear = reveal_petitioner(intake.keys, case)
+    texts = reveal_free_text(intake.keys, case)  # the phone and ID numbers masked in the free text
     await intake.cases.audit_unmasked_read(
         case_id=case_id,
         subject=user.subject,
         role=user.role.value,
-        fields=sorted(clear),
+        fields=sorted(clear) + sorted(texts),
         at=intake.clock.now(),
         reason=reason,
     )
-    return registration_view(case, clear=clear)
+    return registration_view(case, clear=clear, texts=texts)
 
 
-@router.get("/cases/{case_id}/audit", summary="Who read this case's personal data in clear, and when")
+@router.get(
+    "/cases/{case_id}/audit",
+    dependencies=[limited("read")],
+    summary="Who read this case's personal data in clear, and when",
+)
 async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """The PII audit log of a case."""
     require_roles(user, Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR)
@@ -153,14 +187,14 @@ async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict
 
 
 @router.get(
-    "/cases/{case_id}/petitioner-history", summary="The petitioner's earlier cases: counts and outcomes"
+    "/cases/{case_id}/petitioner-history",
+    dependencies=[limited("read")],
+    summary="The petitioner's earlier cases: counts and outcomes",
 )
 async def get_petitioner_history(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """How often this petitioner has come, repeats, and the last outcome (found by keyed hash)."""
     require_roles(user, *PII_READERS, Role.COUNTY_LEADER)
-    case = await intake.cases.get(case_id)
-    if case is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
+    case = await _readable(intake, user, case_id, "petitioner history")
     who = case.get("petitioner_hash")
     if who is None:
         return {"known": False, "reason": "anonymous or no ID number or phone given"}
@@ -181,7 +215,11 @@ class ScreeningDecision(BaseModel):
     answer: str | None = Field(None, max_length=2000)
 
 
-@router.get("/screening/queue", summary="Cases waiting for manual screening, oldest first")
+@router.get(
+    "/screening/queue",
+    dependencies=[limited("read")],
+    summary="Cases waiting for manual screening, oldest first",
+)
 async def screening_queue(
     user: CurrentUser,
     intake: IntakeDeps,
@@ -190,18 +228,24 @@ async def screening_queue(
 ) -> dict[str, Any]:
     """The manual screening queue."""
     require_roles(user, *SCREENERS, Role.ADMIN)
-    docs = await intake.cases.screening_queue(limit=limit, skip=offset)
+    hidden = intake.confidentiality.list_filter(user)  # a confidential report only to its named roles
+    docs = await intake.cases.screening_queue(limit=limit, skip=offset, extra=hidden)
+    await intake.confidentiality.shown(user, docs, "screening queue", key="_id")
     return {"items": [registration_view(d) for d in docs]}
 
 
 @router.post(
-    "/cases/{case_id}/screening", response_model=Registered, summary="Screen a case from the manual queue"
+    "/cases/{case_id}/screening",
+    dependencies=[limited("read")],
+    response_model=Registered,
+    summary="Screen a case from the manual queue",
 )
 async def screen_case(
     case_id: str, body: ScreeningDecision, user: CurrentUser, intake: IntakeDeps
 ) -> Registered:
     """Record a person's screening decision."""
     require_roles(user, *SCREENERS)
+    await _readable(intake, user, case_id, "manual screening")
     if body.outcome == "answered" and not body.answer:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -230,7 +274,9 @@ async def screen_case(
 
 
 @router.post(
-    "/admin/screening-rules/reload", summary="Reload the screening rules; a bad file changes nothing"
+    "/admin/screening-rules/reload",
+    dependencies=[limited("read")],
+    summary="Reload the screening rules; a bad file changes nothing",
 )
 async def reload_rules(user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """Read the rules files again and put them in force if they are valid."""

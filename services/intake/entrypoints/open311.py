@@ -4,6 +4,7 @@ POST needs an API key (`api_key`, as the standard says); reads need one too, sin
 of the platform but health checks is authenticated. No personal data is ever returned.
 """
 
+import hashlib
 import json
 from datetime import datetime
 from functools import cache
@@ -16,12 +17,20 @@ from pydantic import ValidationError
 
 from dispatch_common.auth import Principal, Role
 from dispatch_common.contracts import SCREENING_STATUS
+from dispatch_common.ratelimit import retry_after
 from services.intake import handlers
 from services.intake.bootstrap import Intake
+from services.intake.config import OPEN311_ROLE
 from services.intake.domain.models import SubmitCase
 from services.intake.entrypoints.deps import IntakeDeps
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many requests from this app (or address): `[{code: 429, description}]`, "
+        "wait `Retry-After` seconds"
+    }
+}
+router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=TOO_MANY)
 # Intake's statuses (contracts.SCREENING_STATUS) as Open311's two: closed at intake, or open.
 CLOSED = frozenset({"not_accepted", "redirected", "transferred", "answered"})
 OPEN = frozenset(set(SCREENING_STATUS.values()) - CLOSED)
@@ -53,6 +62,24 @@ OPEN311_VISIBLE: dict[str, Any] = {"submitted_by": OPEN311_SUBJECT, "confidentia
 
 def _error(code: int, description: str) -> JSONResponse:
     return JSONResponse([{"code": code, "description": description}], status_code=code)
+
+
+def _client(intake: Intake, api_key: Any, request: Request) -> str:
+    """Who the rate limit counts: the app of a known key (by a hash of the key, never the key), else
+    the remote address (keyless or wrong-key calls, so guessing keys is limited too)."""
+    if api_key and api_key in intake.open311_keys:
+        return "open311-key:" + hashlib.sha256(str(api_key).encode()).hexdigest()[:16]
+    return "open311-addr:" + (request.client.host if request.client else "unknown")
+
+
+async def _limited(intake: Intake, request: Request, api_key: Any, kind: str) -> JSONResponse | None:
+    """An Open311 error 429 with Retry-After when the caller is over its limit, else None."""
+    wait = await intake.limiter.check(kind, _client(intake, api_key, request), OPEN311_ROLE)
+    if wait is None:
+        return None
+    answer = _error(429, f"too many requests from this client; retry after {retry_after(wait)} s")
+    answer.headers["Retry-After"] = retry_after(wait)
+    return answer
 
 
 def _denied(intake: Intake, api_key: Any) -> JSONResponse | None:
@@ -92,6 +119,8 @@ async def services(
     intake: IntakeDeps, request: Request, api_key: Annotated[str | None, Query()] = None
 ) -> Any:
     """GeoReport v2 service list."""
+    if refused := await _limited(intake, request, api_key, "read"):
+        return refused
     if denied := _denied(intake, api_key):
         return denied
     return _services(request.app.state.settings.county_dir)
@@ -109,6 +138,8 @@ async def create_request(request: Request, intake: IntakeDeps) -> Any:
             return _error(400, "body must be a JSON object")
     else:
         form = dict(await request.form())
+    if refused := await _limited(intake, request, form.get("api_key"), "submit"):
+        return refused
     if denied := _denied(intake, form.get("api_key")):
         return denied
     settings = request.app.state.settings
@@ -163,6 +194,7 @@ def _number(value: Any) -> float | None:
 @router.get("/requests.json", summary="Service requests by id or date range")
 async def list_requests(
     intake: IntakeDeps,
+    request: Request,
     api_key: Annotated[str | None, Query()] = None,
     service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
     start_date: Annotated[datetime | None, Query()] = None,
@@ -170,6 +202,8 @@ async def list_requests(
     status_filter: Annotated[str | None, Query(alias="status", pattern="^(open|closed)$")] = None,
 ) -> Any:
     """GeoReport v2 request list: at most 1,000 of the newest, as the standard suggests."""
+    if refused := await _limited(intake, request, api_key, "read"):
+        return refused
     if denied := _denied(intake, api_key):
         return denied
     query: dict[str, Any] = dict(OPEN311_VISIBLE)
@@ -188,9 +222,14 @@ async def list_requests(
 
 @router.get("/requests/{service_request_id}.json", summary="One service request")
 async def get_request(
-    service_request_id: str, intake: IntakeDeps, api_key: Annotated[str | None, Query()] = None
+    service_request_id: str,
+    intake: IntakeDeps,
+    request: Request,
+    api_key: Annotated[str | None, Query()] = None,
 ) -> Any:
     """GeoReport v2 single request (a list of one)."""
+    if refused := await _limited(intake, request, api_key, "read"):
+        return refused
     if denied := _denied(intake, api_key):
         return denied
     case = await intake.cases.cases.find_one(

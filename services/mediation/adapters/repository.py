@@ -1,6 +1,6 @@
 """Mediation's collections: mediations and referrals (aggregates with outbox), the mediators, the
-organizations' edits made over the API, and the cases routing announced (a small projection, so a
-unit's request can be checked and placed).
+organizations' edits made over the API, the cases routing announced (a small projection, so a
+unit's request can be checked and placed), and the audit of clear reads of personal data.
 
 Every query is an equality on one indexed field or a range on an integer-millisecond field, and
 projections name whole top-level fields (docs/decisions/0006).
@@ -28,6 +28,7 @@ class MediationStore:
         self.mediators = db["mediators"]
         self.organizations = db["organization_overrides"]
         self.cases = db["routed_cases"]
+        self.audit = db["pii_audit"]
 
     async def ensure_indexes(self) -> None:
         """Mediations by case, open organization, next alarm and conclusion; referrals by case."""
@@ -38,6 +39,7 @@ class MediationStore:
         await self.referrals.create_index("case_id")
         await self.referrals.create_index("receiving_code")
         await self.mediators.create_index("organization")
+        await self.audit.create_index("mediation_id")
 
     # -- mediations ---------------------------------------------------------------------------
 
@@ -118,6 +120,17 @@ class MediationStore:
     async def case(self, case_id: str) -> dict[str, Any] | None:
         """Routing's decision on a case, as mediation last heard it."""
         return await self.cases.find_one({"_id": case_id})
+
+    # -- who read personal data in clear ------------------------------------------------------
+
+    async def audit_clear_read(self, entry: dict[str, Any]) -> None:
+        """Append who read which personal data of a mediation in clear, when and through which endpoint."""
+        await self.audit.insert_one(dict(entry))
+
+    async def audit_entries(self, mediation_id: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """A mediation's clear reads, oldest first."""
+        cursor = self.audit.find({"mediation_id": mediation_id}, {"_id": 0}).sort("at", ASCENDING)
+        return [doc async for doc in cursor.limit(limit)]
 
     # -- mediators ----------------------------------------------------------------------------
 

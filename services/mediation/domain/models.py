@@ -36,6 +36,7 @@ class RoutedDispute(BaseModel):
     category: dict[str, Any] = Field(default_factory=dict)
     tier: str | None = None
     revision: int = 1
+    confidential: bool = False  # a report against officials (检举控告): never mediated, not even kept
 
     @property
     def village(self) -> str | None:

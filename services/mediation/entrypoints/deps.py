@@ -19,8 +19,15 @@ async def _mediation(request: Request) -> Mediation:
     return request.app.state.mediation
 
 
+async def _endpoint(request: Request) -> str:
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+
+
 CurrentUser = Annotated[Principal, Depends(authenticate)]
 MediationDeps = Annotated[Mediation, Depends(_mediation)]
+# The operation a request calls, as the audit of clear reads names it: `GET /v1/mediations/{mediation_id}`.
+Endpoint = Annotated[str, Depends(_endpoint)]
 
 
 @contextmanager

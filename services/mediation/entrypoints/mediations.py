@@ -5,12 +5,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse
 
-from dispatch_common.auth import Principal
-from dispatch_common.crypto import PiiKeys, decrypt
+from dispatch_common.auth import Principal, Role, require_roles
 from services.mediation import commands, opening
 from services.mediation.bootstrap import Mediation
 from services.mediation.domain.lifecycle import may_see
-from services.mediation.domain.parties import opened_record, party_shown, person_shown
+from services.mediation.domain.parties import AGREEMENT_DOCUMENT, opened_document
 from services.mediation.entrypoints.bodies import (
     Assign,
     Consent,
@@ -24,90 +23,47 @@ from services.mediation.entrypoints.bodies import (
     SessionRecord,
     as_details,
 )
-from services.mediation.entrypoints.deps import CurrentUser, MediationDeps, answers
+from services.mediation.entrypoints.deps import CurrentUser, Endpoint, MediationDeps, answers
+from services.mediation.entrypoints.views import audit_clear_read, shown
 
 router = APIRouter(prefix="/v1", tags=["mediations"])
-
-
-def session_view(session: dict[str, Any]) -> dict[str, Any]:
-    """A session as the API shows it."""
-    return {
-        k: session.get(k)
-        for k in (
-            "no",
-            "status",
-            "start_at",
-            "end_at",
-            "place",
-            "video",
-            "video_link",
-            "participants",
-            "record",
-            "changes",
-            "cancel_reason",
-        )
-    }
-
-
-def session_shown(keys: PiiKeys, session: dict[str, Any]) -> dict[str, Any]:
-    """A session as the API shows it: the participants' names and the record in clear."""
-    return session_view(session) | {
-        "participants": [person_shown(keys, p) for p in session.get("participants") or []],
-        "record": opened_record(keys, session.get("record")),
-    }
-
-
-AGREEMENT_DOC = ("document_enc", "document_html")  # served at its own path, never in the view
-
-
-def mediation_view(doc: dict[str, Any], keys: PiiKeys) -> dict[str, Any]:
-    """A mediation as the API shows it (the parties' names decrypted for those who may see it); the
-    agreement's document is at its own path."""
-    agreement = doc.get("agreement")
-    return {
-        "id": doc["_id"],
-        "case_id": doc["case_id"],
-        "case_no": doc.get("case_no"),
-        "type": doc["type"],
-        "status": doc["status"],
-        "origin": doc.get("origin", "routed"),
-        "organization": doc["organization"],
-        "mediator": doc.get("mediator"),
-        "language": doc.get("language"),
-        "jurisdiction": doc.get("jurisdiction"),
-        "category": doc.get("category"),
-        "parties": [party_shown(keys, p) for p in doc.get("parties") or []],
-        "sessions": [session_shown(keys, s) for s in doc.get("sessions") or []],
-        "outcome": doc.get("outcome"),
-        "agreement": {k: v for k, v in agreement.items() if k not in AGREEMENT_DOC} if agreement else None,
-        "fulfilment": doc.get("fulfilment"),
-        "escalation": doc.get("escalation"),
-        "referrals": doc.get("referrals") or [],
-        "opened_at": doc["opened_at"],
-        "due_at": doc.get("due_at"),
-        "time_limit": doc.get("time_limit"),
-        "concluded_at": doc.get("concluded_at"),
-        "explanation": doc.get("explanation") or [],
-        "actions": doc.get("actions") or [],
-    }
+# Who may read the audit of a mediation's clear reads.
+AUDIT_READERS = (Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR)
 
 
 @router.get("/mediations", summary="Mediations of a case")
 async def list_mediations(
-    user: CurrentUser, med: MediationDeps, case_id: Annotated[str, Query(min_length=1, max_length=128)]
+    user: CurrentUser,
+    med: MediationDeps,
+    endpoint: Endpoint,
+    case_id: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> dict[str, Any]:
     """The mediations the caller may see for one case, oldest first."""
     docs = await med.repo.of_case(case_id)
-    return {"items": [mediation_view(d, med.rules.keys) for d in docs if may_see(user, d)]}
+    return {"items": [await shown(med, d, user, endpoint) for d in docs if may_see(user, d)]}
 
 
 @router.get("/mediations/{mediation_id}", summary="One mediation")
-async def get_mediation(mediation_id: str, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+async def get_mediation(
+    mediation_id: str, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
+) -> dict[str, Any]:
     """A mediation by id."""
     doc = await med.repo.get(mediation_id)
     if doc is None or not may_see(user, doc):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mediation {mediation_id}")
-    return mediation_view(doc, med.rules.keys)
+    return await shown(med, doc, user, endpoint)
+
+
+@router.get(
+    "/mediations/{mediation_id}/audit",
+    summary="Who read this mediation's names, records and agreement in clear, and when",
+)
+async def get_audit(mediation_id: str, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+    """The audit of a mediation's clear reads, oldest first (auditors, admins, supervisors)."""
+    require_roles(user, *AUDIT_READERS)
+    if await med.repo.get(mediation_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mediation {mediation_id}")
+    return {"items": await med.repo.audit_entries(mediation_id)}
 
 
 @router.get(
@@ -115,21 +71,24 @@ async def get_mediation(mediation_id: str, user: CurrentUser, med: MediationDeps
     summary="The agreement (调解协议书) as an HTML page",
     response_class=HTMLResponse,
 )
-async def agreement(mediation_id: str, user: CurrentUser, med: MediationDeps) -> HTMLResponse:
+async def agreement(
+    mediation_id: str, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
+) -> HTMLResponse:
     """The agreement document made from the template when the parties agreed."""
     doc = await med.repo.get(mediation_id)
     if doc is None or not may_see(user, doc):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mediation {mediation_id}")
     if not doc.get("agreement"):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"mediation {mediation_id} has no agreement")
-    agreement = doc["agreement"]
-    if agreement.get("document_enc"):
-        return HTMLResponse(decrypt(med.rules.keys, agreement["document_enc"]))
-    return HTMLResponse(agreement["document_html"])  # made before documents were encrypted
+    html = opened_document(med.rules.keys, doc["_id"], doc["agreement"])
+    await audit_clear_read(med, doc, user, endpoint, [AGREEMENT_DOCUMENT])
+    return HTMLResponse(html)
 
 
 @router.post("/mediations", status_code=201, summary="Open a mediation (a dispatcher, or a unit of the case)")
-async def open_mediation(body: OpenMediation, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+async def open_mediation(
+    body: OpenMediation, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
+) -> dict[str, Any]:
     """The organization is chosen by jurisdiction, type and category, the mediator by specialty and
     load; `409` while another mediation of the case is open or when no organization serves it."""
     with answers():
@@ -145,22 +104,29 @@ async def open_mediation(body: OpenMediation, user: CurrentUser, med: MediationD
             note=body.note,
         )
     med.runtime.nudge()
-    return mediation_view(doc, med.rules.keys)
+    return await shown(med, doc, user, endpoint)
 
 
 async def _act(
-    med: Mediation, mediation_id: str, user: Principal, action: str, details: dict[str, Any]
+    med: Mediation,
+    mediation_id: str,
+    user: Principal,
+    endpoint: str,
+    action: str,
+    details: dict[str, Any],
 ) -> dict[str, Any]:
     with answers():
         doc = await commands.act(
             mediation_id, action, details, caller=user, repo=med.repo, rules=med.rules, clock=med.clock
         )
     med.runtime.nudge()
-    return mediation_view(doc, med.rules.keys)
+    return await shown(med, doc, user, endpoint)
 
 
 @router.post("/mediations/{mediation_id}/assign", summary="Give it to another organization or mediator")
-async def assign(mediation_id: str, body: Assign, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+async def assign(
+    mediation_id: str, body: Assign, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
+) -> dict[str, Any]:
     """Dispatchers move a mediation to another organization; its organization changes the mediator."""
     with answers():
         doc = await opening.assign(
@@ -174,65 +140,71 @@ async def assign(mediation_id: str, body: Assign, user: CurrentUser, med: Mediat
             reason=body.reason,
         )
     med.runtime.nudge()
-    return mediation_view(doc, med.rules.keys)
+    return await shown(med, doc, user, endpoint)
 
 
 @router.post(
     "/mediations/{mediation_id}/consent", summary="Record the parties' consent (mediation is voluntary)"
 )
-async def consent(mediation_id: str, body: Consent, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+async def consent(
+    mediation_id: str, body: Consent, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
+) -> dict[str, Any]:
     """All agree: `in_progress`; some not asked yet: `consent_pending`; one refuses: `refused`, with
     the next step in `next` (a referral, or back to the lead unit's handling)."""
-    return await _act(med, mediation_id, user, "consent", as_details(body))
+    return await _act(med, mediation_id, user, endpoint, "consent", as_details(body))
 
 
 @router.post("/mediations/{mediation_id}/sessions", status_code=201, summary="Schedule a session")
 async def schedule(
-    mediation_id: str, body: ScheduleSession, user: CurrentUser, med: MediationDeps
+    mediation_id: str, body: ScheduleSession, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
 ) -> dict[str, Any]:
     """Time, place or video, parties and invited participants; with `record`, a session held already."""
-    return await _act(med, mediation_id, user, "schedule_session", as_details(body))
+    return await _act(med, mediation_id, user, endpoint, "schedule_session", as_details(body))
 
 
 @router.post("/mediations/{mediation_id}/sessions/{no}/reschedule", summary="Move a scheduled session")
 async def reschedule(
-    mediation_id: str, no: int, body: Reschedule, user: CurrentUser, med: MediationDeps
+    mediation_id: str, no: int, body: Reschedule, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
 ) -> dict[str, Any]:
-    return await _act(med, mediation_id, user, "reschedule_session", as_details(body) | {"no": no})
+    return await _act(med, mediation_id, user, endpoint, "reschedule_session", as_details(body) | {"no": no})
 
 
 @router.post("/mediations/{mediation_id}/sessions/{no}/cancel", summary="Cancel a scheduled session")
 async def cancel(
-    mediation_id: str, no: int, body: Reason, user: CurrentUser, med: MediationDeps
+    mediation_id: str, no: int, body: Reason, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
 ) -> dict[str, Any]:
-    return await _act(med, mediation_id, user, "cancel_session", {"no": no, "reason": body.reason})
+    return await _act(med, mediation_id, user, endpoint, "cancel_session", {"no": no, "reason": body.reason})
 
 
 @router.post("/mediations/{mediation_id}/sessions/{no}/record", summary="Record a session held (调解记录)")
 async def record(
-    mediation_id: str, no: int, body: SessionRecord, user: CurrentUser, med: MediationDeps
+    mediation_id: str, no: int, body: SessionRecord, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
 ) -> dict[str, Any]:
-    return await _act(med, mediation_id, user, "record_session", {"no": no, "record": as_details(body)})
+    return await _act(
+        med, mediation_id, user, endpoint, "record_session", {"no": no, "record": as_details(body)}
+    )
 
 
 @router.post("/mediations/{mediation_id}/outcome", summary="The outcome: agreement, or no agreement")
-async def outcome(mediation_id: str, body: Outcome, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+async def outcome(
+    mediation_id: str, body: Outcome, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
+) -> dict[str, Any]:
     """An agreement makes the 调解协议书 from its template and sets the fulfilment check; no agreement
     names the next step (a referral to legal aid, arbitration, the court or counselling, or handling)."""
-    return await _act(med, mediation_id, user, "conclude", as_details(body))
+    return await _act(med, mediation_id, user, endpoint, "conclude", as_details(body))
 
 
 @router.post("/mediations/{mediation_id}/fulfilment", summary="Record the agreement's fulfilment check")
 async def fulfilment(
-    mediation_id: str, body: FulfilmentCheck, user: CurrentUser, med: MediationDeps
+    mediation_id: str, body: FulfilmentCheck, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
 ) -> dict[str, Any]:
-    return await _act(med, mediation_id, user, "check_fulfilment", as_details(body))
+    return await _act(med, mediation_id, user, endpoint, "check_fulfilment", as_details(body))
 
 
 @router.post("/mediations/{mediation_id}/escalate", summary="The dispute grew: warn and bring in the police")
 async def escalate(
-    mediation_id: str, body: Escalate, user: CurrentUser, med: MediationDeps
+    mediation_id: str, body: Escalate, user: CurrentUser, med: MediationDeps, endpoint: Endpoint
 ) -> dict[str, Any]:
     """At the policy's thresholds (people involved, threats): a warning, and the police station of
     the jurisdiction joins (警调联动)."""
-    return await _act(med, mediation_id, user, "escalate", as_details(body))
+    return await _act(med, mediation_id, user, endpoint, "escalate", as_details(body))

@@ -30,15 +30,19 @@ def register(med: "Mediation") -> None:
     async def on_rerouted(delivery: Delivery) -> None:
         await handlers.remember_case(delivery.data, repo=med.repo)
 
+    # No inbox of processed events: mediations and referrals are inserted under ids derived from the
+    # case, and what mediation keeps of a route is written again the same.
     med.runtime.bus.consume(
         subject=subjects.CASE_ROUTED,
         durable=subjects.MEDIATION_ON_ROUTED,
         handler=on_routed,
         data_model=RoutedDispute,
+        inbox=False,
     )
     med.runtime.bus.consume(
         subject=subjects.CASE_REROUTED,
         durable=subjects.MEDIATION_ON_REROUTED,
         handler=on_rerouted,
         data_model=RoutedDispute,
+        inbox=False,
     )

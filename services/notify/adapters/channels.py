@@ -3,7 +3,8 @@
 Every request carries the message id as its idempotency key (`Idempotency-Key` for HTTP, the
 `Message-ID` of an e-mail), so a message sent again after a crash is recognised by a receiver that
 keeps keys. HTTP bodies are signed with HMAC-SHA256 over `<timestamp>.<body>`. A phone number is
-decrypted here, at the moment of sending, and nowhere else.
+decrypted here, at the moment of sending, and nowhere else: the contact token intake sealed is bound
+to its case (`crypto.contact_aad`), so it opens only for the message's own case.
 """
 
 import hashlib
@@ -18,7 +19,7 @@ from typing import Any, Protocol
 import aiosmtplib
 import httpx
 
-from dispatch_common.crypto import PiiKeys, decrypt
+from dispatch_common.crypto import PiiKeys, contact_aad, decrypt
 from services.notify.domain.delivery import Outcome, sms_segments
 
 SIGNATURE_HEADER = "X-Dispatch-Signature"
@@ -122,9 +123,9 @@ class SmsGateway:
 
     def _phone(self, message: Outgoing) -> str | None:
         if message.contact_token:
-            if self._keys is None:
+            if self._keys is None or message.case_id is None:
                 return None
-            return decrypt(self._keys, message.contact_token)
+            return decrypt(self._keys, message.contact_token, aad=contact_aad(message.case_id))
         return message.address.get("phone")
 
     async def send(self, message: Outgoing) -> Outcome:

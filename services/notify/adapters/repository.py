@@ -10,10 +10,10 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, InsertOne, ReplaceOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from dispatch_common import store
 from dispatch_common.envelope import Envelope
@@ -62,9 +62,12 @@ class Messages:
         cursor = self.notifications.find({"case_id": case_id}, HIDDEN).sort([("created_ts", ASCENDING)])
         return [doc async for doc in cursor]
 
-    async def with_status(self, status: str, limit: int) -> list[dict[str, Any]]:
-        """Messages in one state (e.g. `dead`, for operators), newest first."""
-        cursor = self.notifications.find({"status": status}, HIDDEN).sort([("created_ts", DESCENDING)])
+    async def with_status(
+        self, status: str, limit: int, extra: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Messages in one state (e.g. `dead`, for operators), newest first (`extra`: more conditions)."""
+        query = {"status": status, **(extra or {})}
+        cursor = self.notifications.find(query, HIDDEN).sort([("created_ts", DESCENDING)])
         return [doc async for doc in cursor.limit(limit)]
 
     async def due(self, channel: str, now_ms: int, limit: int) -> list[dict[str, Any]]:
@@ -87,6 +90,16 @@ class Messages:
         cursor = self.notifications.find(query, HIDDEN).sort([("created_ts", DESCENDING)])
         return [doc async for doc in cursor.limit(limit)]
 
+    async def save_many(
+        self, items: list[tuple[dict[str, Any], dict[str, Any], list[Envelope]]]
+    ) -> list[dict[str, Any] | None]:
+        """`save` for several messages in one write: the new states, None for each changed meanwhile."""
+        return await store.save_aggregates(self.notifications, items)
+
+    async def record_attempts(self, entries: list[dict[str, Any]]) -> None:
+        """Append delivery attempts in one insert (a repeated record is harmless: the id is the try)."""
+        await store.insert_new(self.attempts, entries)
+
     async def record_attempt(self, entry: dict[str, Any]) -> None:
         """Append one delivery attempt (the id makes a repeated record harmless)."""
         with contextlib.suppress(DuplicateKeyError):
@@ -100,6 +113,47 @@ class Messages:
     async def case(self, case_id: str) -> dict[str, Any]:
         """Notify's view of a case (empty when no event of it was seen)."""
         return await self.cases.find_one({"_id": case_id}) or {}
+
+    async def cases_of(self, case_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Notify's views of several cases, by case id, in one query (those it has)."""
+        ids = sorted(set(case_ids))
+        if not ids:
+            return {}
+        query = {"_id": ids[0]} if len(ids) == 1 else {"_id": {"$in": ids}}
+        return {doc["_id"]: doc async for doc in self.cases.find(query)}
+
+    async def keep_views(self, before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> None:
+        """Store the views that changed (from `before`, as read, to `after`) in one write, each under
+        its version guard; a view another replica changed meanwhile is merged again on its own."""
+        changed = {cid: view for cid, view in after.items() if view != before.get(cid)}
+        if not changed:
+            return
+        writes: list[InsertOne | ReplaceOne] = []
+        for case_id, view in changed.items():
+            old = before.get(case_id)
+            if old is None:
+                writes.append(InsertOne({**view, "_id": case_id, "version": 1}))
+            else:
+                state = {**view, "version": old["version"] + 1}
+                writes.append(ReplaceOne({"_id": case_id, "version": old["version"]}, state))
+        try:
+            result = await self.cases.bulk_write(writes, ordered=False)
+            settled = result.inserted_count + result.matched_count == len(writes)
+        except BulkWriteError as exc:
+            store.duplicate_indexes(exc)  # raises unless a view was only created meanwhile
+            settled = False
+        if settled:
+            return
+        stored = await self.cases_of(changed)  # some lost a race: merge their facts into what is there
+        for case_id, view in changed.items():
+            if stored.get(case_id, {}).get("version") != (before.get(case_id, {}).get("version", 0) + 1):
+                facts = {k: v for k, v in view.items() if k not in ("_id", "version")}
+                await self.remember(case_id, facts)
+
+    async def add_many(self, items: list[tuple[dict[str, Any], list[Envelope]]]) -> set[str]:
+        """Record new messages with the events they owe, in one write; the ids of those recorded now
+        (the others were recorded before: same cause, kind, recipient, channel)."""
+        return await store.insert_aggregates(self.notifications, items)
 
     async def remember(self, case_id: str, facts: dict[str, Any]) -> dict[str, Any]:
         """Add what an event tells of a case to notify's view of it; the view after."""

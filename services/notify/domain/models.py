@@ -70,6 +70,7 @@ class CaseScreenedView(_View):
     answer: str | None = None
     transfer_to: str | None = None
     confidential: bool = False
+    withheld: bool = False
     petitioner: PetitionerContact
 
 
@@ -313,9 +314,20 @@ class NotificationFailed(BaseModel):
     failed_at: datetime
 
 
-def petitioner_channel(contact: PetitionerContact) -> tuple[Channel, str, str | None]:
-    """The channel to tell a petitioner on, the masked recipient, and why the inbox if it is the inbox."""
-    if contact.contact_token:  # a confidential reporter's number is not even shown masked
-        return "sms", contact.phone_masked or "confidential reporter", None
+CONFIDENTIAL_REASON = "confidential report (检举控告): told in the inbox only"
+
+
+def petitioner_channel(
+    contact: PetitionerContact, *, confidential: bool = False
+) -> tuple[Channel, str, str | None]:
+    """The channel to tell a petitioner on, the masked recipient, and why the inbox if it is the inbox.
+
+    A confidential reporter is told only in the inbox, which the petition portal and the reception
+    window read for them: no message to a phone someone else may see, and no contact of theirs in
+    notify (intake sends none)."""
+    if confidential:
+        return "inbox", "petitioner", CONFIDENTIAL_REASON
+    if contact.contact_token:
+        return "sms", contact.phone_masked or "petitioner", None
     reason = "anonymous petitioner" if contact.anonymous else "no contact details given"
     return "inbox", "petitioner", reason

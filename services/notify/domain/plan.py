@@ -217,7 +217,7 @@ def _for_audience(
         if not case.get("petitioner"):
             raise CaseNotKnownYet(f"case {occ.case_id}: the petitioner is not known yet (no screening seen)")
         contact = PetitionerContact.model_validate(case["petitioner"])
-        channel, label, reason = petitioner_channel(contact)
+        channel, label, reason = petitioner_channel(contact, confidential=bool(case.get("confidential")))
         token = contact.contact_token if channel == "sms" else None
         return [made(Target(PETITIONER, channel, reason), label, token)]
     recipients: list[Recipient]

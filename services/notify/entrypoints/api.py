@@ -81,14 +81,16 @@ async def list_notifications(
 ) -> dict[str, Any]:
     """Every message of a case, oldest first; or, without a case, the latest messages in one state."""
     require_roles(user, *READERS)
+    conf = notify.confidentiality
     if case_id:
-        docs = await notify.messages.of_case(case_id)
+        docs = [d for d in await notify.messages.of_case(case_id) if _may_see(user, d, notify)]
         if state:
             docs = [d for d in docs if d["status"] == state]
     elif state:
-        docs = await notify.messages.with_status(state, limit)
+        docs = await notify.messages.with_status(state, limit, extra=conf.list_filter(user))
     else:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give case_id or status")
+    await conf.shown(user, docs[:limit], "notifications")
     return {"items": [message_view(d) for d in docs[:limit]]}
 
 
@@ -108,10 +110,24 @@ def _inbox_owners(user: Principal) -> set[str]:
     return owners
 
 
-def _may_see(user: Principal, doc: dict[str, Any]) -> bool:
+def _petitioner_inbox(user: Principal, confidential: bool, notify: Notify) -> bool:
+    """Who reads a petitioner's inbox: the reception window and the petition portal; a confidential
+    reporter's only the portal (acting for the reporter) and the roles that read every report."""
+    if confidential:
+        return user.role == Role.EXTERNAL_SYSTEM or notify.confidentiality.reads_every_report(user)
+    return user.role in PETITIONER_INBOX_READERS
+
+
+def _may_see(user: Principal, doc: dict[str, Any], notify: Notify) -> bool:
+    """A message: county-wide readers and its recipient; a confidential report's message only its
+    recipient and the roles that read every report (dispatch_common/auth.may_see)."""
+    owner = doc.get("inbox_owner") or doc.get("recipient_key")
+    if doc.get("confidential"):
+        if str(owner).startswith("petitioner:"):
+            return _petitioner_inbox(user, True, notify)
+        return notify.confidentiality.reads_every_report(user) or owner in _inbox_owners(user)
     if user.role in READERS:
         return True
-    owner = doc.get("inbox_owner") or doc.get("recipient_key")
     return owner in _inbox_owners(user)
 
 
@@ -119,8 +135,9 @@ def _may_see(user: Principal, doc: dict[str, Any]) -> bool:
 async def get_notification(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
     """A message and every try to deliver it."""
     doc = await _message(notify, notification_id)
-    if not _may_see(user, doc):
+    if not _may_see(user, doc, notify):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notification {notification_id}")
+    await notify.confidentiality.shown(user, [doc], "notification")
     attempts = await notify.messages.attempts_of(notification_id)
     return message_view(doc) | {"attempt_log": attempts}
 
@@ -133,8 +150,9 @@ async def get_notification(notification_id: str, user: CurrentUser, notify: Noti
 async def get_document(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> HTMLResponse:
     """The letter-style document of a formal notice, as it was rendered when the notice was recorded."""
     doc = await _message(notify, notification_id)
-    if not _may_see(user, doc) or not doc.get("document_html"):
+    if not _may_see(user, doc, notify) or not doc.get("document_html"):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no document for notification {notification_id}")
+    await notify.confidentiality.shown(user, [doc], "notification document")
     return HTMLResponse(doc["document_html"])
 
 
@@ -174,7 +192,7 @@ async def inbox(
 ) -> dict[str, Any]:
     """The caller's inbox (its unit's, its leader's, its role's); with `case_id`, a petitioner's."""
     if case_id:
-        require_roles(user, *PETITIONER_INBOX_READERS)
+        require_roles(user, *PETITIONER_INBOX_READERS, *notify.confidentiality.readers)
         owners = {f"petitioner:{case_id}"}
     else:
         owners = _inbox_owners(user)
@@ -182,6 +200,9 @@ async def inbox(
         *(notify.messages.inbox(o, unread_only=unread, limit=limit) for o in sorted(owners))
     )
     docs = sorted((d for docs in found for d in docs), key=lambda d: d["created_ts"], reverse=True)[:limit]
+    if case_id:  # a confidential reporter's inbox only to the portal and the named roles
+        docs = [d for d in docs if _petitioner_inbox(user, bool(d.get("confidential")), notify)]
+    await notify.confidentiality.shown(user, docs, "inbox")
     return {"owners": sorted(owners), "items": [message_view(d) for d in docs]}
 
 
@@ -193,7 +214,8 @@ async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps)
         doc = await _message(notify, notification_id)
         owner = doc.get("inbox_owner")
         allowed = owner in _inbox_owners(user) or (
-            str(owner).startswith("petitioner:") and user.role in PETITIONER_INBOX_READERS
+            str(owner).startswith("petitioner:")
+            and _petitioner_inbox(user, bool(doc.get("confidential")), notify)
         )
         if doc["channel"] != "inbox" or not allowed:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no message {notification_id} in your inbox")

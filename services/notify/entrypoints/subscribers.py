@@ -29,66 +29,70 @@ from services.notify.domain.models import (
 if TYPE_CHECKING:
     from services.notify.bootstrap import Notify
 
-# subject -> (durable consumer, the part of the event notify reads)
-SUBSCRIPTIONS: dict[str, tuple[str, type[BaseModel]]] = {
-    subjects.CASE_SCREENED: (subjects.NOTIFY_ON_SCREENED, CaseScreenedView),
-    subjects.CASE_ASSIGNED: (subjects.NOTIFY_ON_ASSIGNED, CaseAssignedView),
-    subjects.CASE_PROGRESSED: (subjects.NOTIFY_ON_PROGRESSED, HandlingView),
-    subjects.CASE_EXTENDED: (subjects.NOTIFY_ON_EXTENDED, HandlingView),
-    subjects.CASE_REPLIED: (subjects.NOTIFY_ON_REPLIED, HandlingView),
-    subjects.CASE_FOLLOWED_UP: (subjects.NOTIFY_ON_FOLLOWED_UP, HandlingView),
-    subjects.CASE_REOPENED: (subjects.NOTIFY_ON_REOPENED, HandlingView),
-    subjects.CASE_DEADLINE_WARNING: (subjects.NOTIFY_ON_DEADLINE_WARNING, AlarmView),
-    subjects.CASE_OVERDUE: (subjects.NOTIFY_ON_OVERDUE, AlarmView),
-    subjects.CASE_ESCALATED: (subjects.NOTIFY_ON_ESCALATED, AlarmView),
-    subjects.CASE_REROUTED: (subjects.NOTIFY_ON_REROUTED, ReroutedView),
-    subjects.CASE_ROUTE_DISPUTED: (subjects.NOTIFY_ON_ROUTE_DISPUTED, RouteDisputedView),
-    subjects.MEDIATION_OPENED: (subjects.NOTIFY_ON_MEDIATION_OPENED, MediationOpenedView),
-    subjects.MEDIATION_ASSIGNED: (subjects.NOTIFY_ON_MEDIATION_ASSIGNED, MediationAssignedView),
-    subjects.MEDIATION_SESSION_SCHEDULED: (
-        subjects.NOTIFY_ON_MEDIATION_SESSION_SCHEDULED,
-        MediationSessionView,
-    ),
-    subjects.MEDIATION_SESSION_RESCHEDULED: (
-        subjects.NOTIFY_ON_MEDIATION_SESSION_RESCHEDULED,
-        MediationSessionView,
-    ),
-    subjects.MEDIATION_SESSION_CANCELLED: (
-        subjects.NOTIFY_ON_MEDIATION_SESSION_CANCELLED,
-        MediationSessionView,
-    ),
-    subjects.MEDIATION_CONCLUDED: (subjects.NOTIFY_ON_MEDIATION_CONCLUDED, MediationConcludedView),
-    subjects.MEDIATION_ESCALATED: (subjects.NOTIFY_ON_MEDIATION_ESCALATED, MediationEscalatedView),
-    subjects.MEDIATION_FULFILMENT_DUE: (subjects.NOTIFY_ON_MEDIATION_FULFILMENT_DUE, FulfilmentDueView),
-    subjects.MEDIATION_OVERDUE: (subjects.NOTIFY_ON_MEDIATION_OVERDUE, MediationOverdueView),
-    subjects.REFERRAL_MADE: (subjects.NOTIFY_ON_REFERRAL_MADE, ReferralView),
-    subjects.REFERRAL_ACCEPTED: (subjects.NOTIFY_ON_REFERRAL_ACCEPTED, ReferralView),
-    subjects.REFERRAL_CLOSED: (subjects.NOTIFY_ON_REFERRAL_CLOSED, ReferralView),
-    subjects.REFERRAL_CRISIS: (subjects.NOTIFY_ON_REFERRAL_CRISIS, ReferralCrisisView),
-    subjects.WARNING_RAISED: (subjects.NOTIFY_ON_WARNING_RAISED, WarningRaisedView),
+# subject -> the part of the event notify reads
+SUBSCRIPTIONS: dict[str, type[BaseModel]] = {
+    subjects.CASE_SCREENED: CaseScreenedView,
+    subjects.CASE_ASSIGNED: CaseAssignedView,
+    subjects.CASE_PROGRESSED: HandlingView,
+    subjects.CASE_EXTENDED: HandlingView,
+    subjects.CASE_REPLIED: HandlingView,
+    subjects.CASE_FOLLOWED_UP: HandlingView,
+    subjects.CASE_REOPENED: HandlingView,
+    subjects.CASE_DEADLINE_WARNING: AlarmView,
+    subjects.CASE_OVERDUE: AlarmView,
+    subjects.CASE_ESCALATED: AlarmView,
+    subjects.CASE_REROUTED: ReroutedView,
+    subjects.CASE_ROUTE_DISPUTED: RouteDisputedView,
+    subjects.MEDIATION_OPENED: MediationOpenedView,
+    subjects.MEDIATION_ASSIGNED: MediationAssignedView,
+    subjects.MEDIATION_SESSION_SCHEDULED: MediationSessionView,
+    subjects.MEDIATION_SESSION_RESCHEDULED: MediationSessionView,
+    subjects.MEDIATION_SESSION_CANCELLED: MediationSessionView,
+    subjects.MEDIATION_CONCLUDED: MediationConcludedView,
+    subjects.MEDIATION_ESCALATED: MediationEscalatedView,
+    subjects.MEDIATION_FULFILMENT_DUE: FulfilmentDueView,
+    subjects.MEDIATION_OVERDUE: MediationOverdueView,
+    subjects.REFERRAL_MADE: ReferralView,
+    subjects.REFERRAL_ACCEPTED: ReferralView,
+    subjects.REFERRAL_CLOSED: ReferralView,
+    subjects.REFERRAL_CRISIS: ReferralCrisisView,
+    subjects.WARNING_RAISED: WarningRaisedView,
 }
 
 
 def register(notify: "Notify") -> None:
-    """Consume every event notify speaks on; a notice that needs an event not seen yet is retried."""
+    """One durable consumer takes every event notify speaks on, a batch at a time; a notice that needs
+    an event not seen yet is retried.
 
-    async def on_event(delivery: Delivery) -> None:
-        recorded = await handlers.record_notices(
-            delivery.event,
-            delivery.data,
-            messages=notify.messages,
-            templates=notify.templates,
-            directory=notify.directory,
-            clock=notify.clock,
-            timezone=notify.timezone,
-            quiet=notify.quiet,
-            county_name=notify.county_name,
+    No inbox of processed events: each message is inserted under an id derived from its cause, kind,
+    recipient and channel, and notify's view of a case only gains facts, so an event applied again
+    records nothing new.
+    """
+    speaking = handlers.Speaking(
+        templates=notify.templates,
+        directory=notify.directory,
+        clock=notify.clock,
+        timezone=notify.timezone,
+        quiet=notify.quiet,
+        county_name=notify.county_name,
+        confidential_readers=notify.confidentiality.readers,
+    )
+
+    async def on_events(deliveries: list[Delivery]) -> dict[str, BaseException]:
+        recorded, failures = await handlers.record_notices(
+            deliveries, messages=notify.messages, speaking=speaking
         )
         if recorded.ids:
             notify.runtime.nudge()
             for channel in recorded.channels:
                 if notify.sender is not None:
                     notify.sender.wake(channel)
+        return failures
 
-    for subject, (durable, model) in SUBSCRIPTIONS.items():
-        notify.runtime.bus.consume(subject=subject, durable=durable, handler=on_event, data_model=model)
+    notify.runtime.bus.consume_batch(
+        filter_subjects=tuple(SUBSCRIPTIONS),
+        durable=subjects.NOTIFY_EVENTS,
+        handler=on_events,
+        data_models=SUBSCRIPTIONS,
+        inbox=False,
+    )

@@ -508,3 +508,18 @@ def _check_rules(rules: RoutingRules, taxonomy: Taxonomy, units: list[Unit], pro
         for flag in tier.flags:
             if flag not in FLAG_NAMES:
                 problems.append(f"routing_rules.json: tiers[{i}].flags: unknown flag {flag}")
+    _check_confidential(rules, taxonomy, units, problems)
+
+
+def _check_confidential(
+    rules: RoutingRules, taxonomy: Taxonomy, units: list[Unit], problems: list[str]
+) -> None:
+    """Reports against officials need a county-level unit that takes them (never one of the place)."""
+    where = "routing_rules.json: confidential"
+    conf = rules.confidential
+    for unit_type in conf.unit_types:
+        if not any(u.type == unit_type and LEVEL_ALIASES.get(u.level) == "county" for u in units):
+            problems.append(f"{where}.unit_types: no county-level unit of type {unit_type} in units.json")
+    _check_codes([c for c in (conf.category, conf.subcategory) if c], taxonomy, where, problems)
+    if conf.subcategory and conf.category and taxonomy.first_level(conf.subcategory) != conf.category:
+        problems.append(f"{where}: subcategory {conf.subcategory} is not a child of {conf.category}")

@@ -22,6 +22,7 @@ class CaseScreenedView(BaseModel):
     lat: float | None = None
     people_count: int | None = None
     outcome: str
+    confidential: bool = False
     links: dict | None = None
 
     @property
@@ -50,6 +51,7 @@ class CaseRouted(BaseModel):
     manual_reason: str | None
     explanation: list[str]
     package_version: str
+    confidential: bool = False
 
     @classmethod
     def of(cls, *, case_id: str, case_no: str, decision: RouteDecision, package_version: str) -> "CaseRouted":

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dispatch_common.county import ConfidentialRules
+
 FLAG_NAMES: tuple[str, ...] = (
     "mediation",
     "legal_redirect",
@@ -37,6 +39,7 @@ class RouteRequest(_Frozen):
     people_count: int | None = Field(None, ge=0)
     repeat: bool = False  # intake linked it to an earlier similar case of the same petitioner (重复件)
     earlier_cases: int = Field(0, ge=0)  # the petitioner's earlier cases within intake's repeat window
+    confidential: bool = False  # a report against officials (检举控告): routed by its own rule, not by place
 
 
 class Jurisdiction(_Frozen):
@@ -87,6 +90,7 @@ class RouteDecision(_Frozen):
     queue: Queue
     explanation: list[str] = Field(default_factory=list)
     manual_reason: str | None = None
+    confidential: bool = False  # decided by the confidential rule: seen only by its units and named roles
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,6 +165,7 @@ class RoutingRules(_Frozen):
     tier_unit_types: dict[str, list[str]] = Field(default_factory=dict)
     return_working_days: int = Field(5, ge=1, le=30)
     learning: LearningRules = Field(default_factory=LearningRules)
+    confidential: ConfidentialRules
 
     @field_validator("flags", "flag_unit_types")
     @classmethod

@@ -125,25 +125,45 @@ def _answers() -> Iterator[None]:
         ) from exc
 
 
+def _assigned_units(doc: dict[str, Any]) -> set[str]:
+    """The units a route gives the case to; none while it waits in the manual queue (a manual route's
+    proposed unit is not assigned anything)."""
+    decision = doc["decision"]
+    if decision.get("queue") != "auto":
+        return set()
+    return {u["code"] for u in [decision.get("lead_unit") or {}, *decision.get("assisting_units", [])] if u}
+
+
+def _confidential(doc: dict[str, Any]) -> bool:
+    return bool(doc["decision"].get("confidential") or doc["request"].get("confidential"))
+
+
+async def _visible(routing: Routing, user: Principal, case_id: str, what: str) -> dict[str, Any]:
+    """The route, if the caller may see it: county-wide roles and the units it assigns the case to; a
+    confidential report's only its units and the county's named roles (audited). `404` otherwise."""
+    doc = await routing.routes.find_one({"_id": case_id}, {"outbox": 0})
+    if doc is None or not await routing.confidentiality.admit(
+        user, case_id, unit_codes=_assigned_units(doc), confidential=_confidential(doc), what=what
+    ):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for case {case_id}")
+    return doc
+
+
+async def _not_hidden(routing: Routing, user: Principal, case_id: str, what: str) -> None:
+    """Refuse (`404`) an action on a confidential route the caller may not see; other routes are
+    checked by the handlers as before."""
+    doc = await routing.routes.find_one({"_id": case_id}, {"outbox": 0})
+    if doc is not None and _confidential(doc):
+        await _visible(routing, user, case_id, what)
+
+
 @router.get(
     "/routes/{case_id}", summary="The routing decision of a case, with its explanation and corrections"
 )
 async def get_route(case_id: str, user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """A stored decision; a unit sees the routes of the cases it leads or assists on."""
     require_roles(user, *READERS, *UNIT_ROLES)
-    doc = await routing.routes.find_one({"_id": case_id}, {"outbox": 0})
-    if doc is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for case {case_id}")
-    if not user.county_wide:
-        decision = doc["decision"]
-        if decision.get("queue") != "auto":  # a manual route's proposed unit is not assigned anything
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for case {case_id}")
-        units = {
-            u["code"] for u in [decision.get("lead_unit") or {}, *decision.get("assisting_units", [])] if u
-        }
-        if user.unit not in units:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for case {case_id}")
-    return _view(doc)
+    return _view(await _visible(routing, user, case_id, "route"))
 
 
 @router.post("/routes/preview", summary="The decision routing would make, without storing anything")
@@ -151,7 +171,7 @@ async def preview_route(body: PreviewRequest, user: CurrentUser, routing: Routin
     """Dry-run the routing decision."""
     require_roles(user, *READERS)
     engine = routing.engine
-    decision = engine.decide(RouteRequest(**body.model_dump()))
+    decision = await handlers.decide_off_loop(engine, RouteRequest(**body.model_dump()))
     return {**decision.model_dump(mode="json"), "package_version": engine.version}
 
 
@@ -184,6 +204,7 @@ async def override_route(
 ) -> dict[str, Any]:
     """Set the lead unit, assisting units, category, tier or jurisdiction, with a reason."""
     require_roles(user, *handlers.OVERRIDERS)
+    await _not_hidden(routing, user, case_id, "route override")
     return await _correct(handlers.override_route, case_id, body.correction(), user, routing)
 
 
@@ -194,6 +215,7 @@ async def return_route(
     """The lead unit returns the case and routing decides again without it; an assisting unit's
     refusal, a second return, or no other competent unit sends the case to the joint conference."""
     require_roles(user, *handlers.RETURNERS)
+    await _not_hidden(routing, user, case_id, "route return")
     with _answers():
         doc = await handlers.return_route(
             case_id,
@@ -217,8 +239,11 @@ async def list_disputes(
 ) -> dict[str, Any]:
     """Disputed routes waiting for a decision."""
     require_roles(user, *CONFERENCE_READERS)
-    cursor = routing.routes.find({"status": "disputed"}, {"outbox": 0}).sort([("disputed_at", 1)])
+    conf = routing.confidentiality
+    query = {"status": "disputed", **conf.list_filter(user, "decision.confidential")}
+    cursor = routing.routes.find(query, {"outbox": 0}).sort([("disputed_at", 1)])
     docs = [doc async for doc in cursor.skip(offset).limit(limit)]
+    await conf.audit.record(user, [d["_id"] for d in docs if _confidential(d)], "dispute queue")
     return {
         "items": [
             {**_view(doc), "disputed_at": doc.get("disputed_at"), "dispute_reason": doc.get("dispute_reason")}
@@ -235,6 +260,7 @@ async def decide_dispute(
 ) -> dict[str, Any]:
     """Name the lead unit (and, if needed, assisting units, category, tier, jurisdiction) for good."""
     require_roles(user, *handlers.CONFERENCE)
+    await _not_hidden(routing, user, case_id, "dispute decision")
     return await _correct(handlers.decide_dispute, case_id, body.correction(), user, routing)
 
 

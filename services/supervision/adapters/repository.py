@@ -11,7 +11,7 @@ file for the worklist, and `reproject` rebuilds the worklist and the KPI rollups
 from collections.abc import Iterable
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -61,6 +61,7 @@ def worklist_entry(doc: dict[str, Any], unit: str, role: str) -> dict[str, Any]:
         "village": jurisdiction.get("village"),
         "tier": doc.get("tier"),
         "assigned_ts": to_ms(doc.get("assigned_at")),
+        "confidential": bool(doc.get("confidential")),
     }
 
 
@@ -100,6 +101,15 @@ class CaseFiles:
         """A case file by case id."""
         return await self.files.find_one({"_id": case_id})
 
+    async def get_many(self, case_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Case files by case id, in one query (those that exist)."""
+        if not case_ids:
+            return {}
+        if len(case_ids) == 1:
+            doc = await self.get(case_ids[0])
+            return {doc["_id"]: doc} if doc else {}
+        return {doc["_id"]: doc async for doc in self.files.find({"_id": {"$in": case_ids}})}
+
     async def create(self, doc: dict[str, Any], events: Iterable[Envelope] = ()) -> bool:
         """Create a case file; False if it exists already."""
         return await store.insert_aggregate(self.files, doc, events)
@@ -110,32 +120,34 @@ class CaseFiles:
         """Version-guarded update with events owed; the new state."""
         return await store.save_aggregate(self.files, current, changes, events)
 
-    async def project(self, doc: dict[str, Any], previous: dict[str, Any] | None = None) -> None:
-        """Write the file's worklist lines, and remove those of units no longer on the case."""
-        now = _units(doc)
-        for unit, role in now.items():
-            entry = worklist_entry(doc, unit, role)
-            try:
-                await self.worklist.insert_one(entry)
-            except DuplicateKeyError:
-                await self.worklist.replace_one({"_id": entry["_id"]}, entry)
-        for unit in set(_units(previous or {})) - set(now):
-            await self.worklist.delete_one({"_id": f"{unit}|{doc['_id']}"})
+    async def project(self, changes: Iterable[tuple[dict[str, Any] | None, dict[str, Any]]]) -> None:
+        """Write the worklist lines of changed case files ((before, after) pairs), and remove those of
+        units no longer on a case: new lines in one insert, the others replaced or deleted."""
+        lines: list[dict[str, Any]] = []
+        gone: list[str] = []
+        for before, after in changes:
+            now = _units(after)
+            lines += [worklist_entry(after, unit, role) for unit, role in now.items()]
+            gone += [f"{unit}|{after['_id']}" for unit in set(_units(before or {})) - set(now)]
+        for index in await store.insert_new(self.worklist, lines):  # a line the unit has already: it changed
+            await self.worklist.replace_one({"_id": lines[index]["_id"]}, lines[index])
+        if gone:
+            await self.worklist.delete_many({"_id": {"$in": gone}})
 
-    async def roll_up(self, changes: list[tuple[dict[str, str], dict[str, int]]]) -> None:
-        """Add counter differences to the KPI rollup rows (created on first use)."""
+    async def roll_up(self, changes: Iterable[tuple[dict[str, str], dict[str, int]]]) -> None:
+        """Add counter differences to the KPI rollup rows (created on first use), one update per row."""
+        rows: dict[str, tuple[dict[str, str], dict[str, int]]] = {}
         for key, diff in changes:
-            row = kpis.row_id(key)
-            for _ in range(3):
-                if (await self.rollups.update_one({"_id": row}, {"$inc": diff})).matched_count:
-                    break
-                try:
-                    await self.rollups.insert_one(
-                        {"_id": row, **key, **dict.fromkeys(kpis.COUNTERS, 0), **diff}
-                    )
-                    break
-                except DuplicateKeyError:
-                    continue  # created meanwhile: add to it
+            _, total = rows.setdefault(kpis.row_id(key), (key, {}))
+            for counter, value in diff.items():
+                total[counter] = total.get(counter, 0) + value
+        updates = [
+            UpdateOne({"_id": row}, {"$set": key, "$inc": total}, upsert=True)
+            for row, (key, total) in rows.items()
+            if any(total.values())
+        ]
+        if updates:
+            await self.rollups.bulk_write(updates, ordered=False)
 
     async def rollup_rows(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         """KPI rollup rows matching a query."""
@@ -150,7 +162,7 @@ class CaseFiles:
         files = 0
         async for doc in self.files.find({}, {"outbox": 0}):
             files += 1
-            await self.project(doc)
+            await self.project([(None, doc)])
             for key, diff in kpis.deltas(None, doc, timezone):
                 _, total = rows.setdefault(kpis.row_id(key), (key, dict.fromkeys(kpis.COUNTERS, 0)))
                 for k, v in diff.items():
@@ -171,6 +183,10 @@ class CaseFiles:
         except DuplicateKeyError:
             return False
         return True
+
+    async def record_many(self, entries: list[dict[str, Any]]) -> None:
+        """Append timeline entries in one insert; those on the timeline already are left as they are."""
+        await store.insert_new(self.timeline, entries)
 
     async def entries(self, case_id: str) -> list[dict[str, Any]]:
         """A case's timeline, oldest first."""

@@ -23,6 +23,7 @@ class CaseReceivedView(BaseModel):
     case_no: str
     received_at: datetime
     channel: str | None = None
+    confidential: bool = False
 
 
 class CaseScreenedView(BaseModel):
@@ -56,6 +57,7 @@ class CaseRoutedView(BaseModel):
     tier: str
     queue: str
     manual_reason: str | None = None
+    confidential: bool = False
     revision: int = 1  # dispatch.case.rerouted carries 2, 3, ...; an older revision never wins
 
 

@@ -37,6 +37,9 @@ COUNTERS = (
     "handling_ms",
 )
 GROUPS = ("unit", "town", "category", "tier", "period")
+CONFIDENTIAL_ROW = "confidential"
+"""The mark of a row of confidential reports (检举控告), left out of the figures of those who may not
+read them (dispatch_common/auth.may_see)."""
 ASSIGNED_STATES = ASSIGNED
 
 
@@ -56,13 +59,16 @@ def row_key(doc: dict[str, Any], tz: ZoneInfo) -> dict[str, str] | None:
         return None
     jurisdiction = doc.get("jurisdiction") or {}
     category = doc.get("category") or {}
-    return {
+    key = {
         "period": assigned_at.astimezone(tz).strftime("%Y-%m"),
         "unit": lead["code"],
         "town": jurisdiction.get("town") or "-",
         "category": category.get("code") or "-",
         "tier": doc.get("tier") or "-",
     }
+    if doc.get("confidential"):  # counted in rows of their own, which only their readers add up
+        key["confidential"] = CONFIDENTIAL_ROW
+    return key
 
 
 def counts(doc: dict[str, Any]) -> dict[str, int]:
@@ -94,7 +100,9 @@ def counts(doc: dict[str, Any]) -> dict[str, int]:
 
 def row_id(key: dict[str, str]) -> str:
     """The rollup document id of a row."""
-    return "|".join(key[g] for g in ("period", "unit", "town", "category", "tier"))
+    return "|".join(
+        key[g] for g in ("period", "unit", "town", "category", "tier", "confidential") if g in key
+    )
 
 
 def deltas(

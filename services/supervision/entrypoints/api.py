@@ -109,9 +109,16 @@ def case_file_view(doc: dict[str, Any], timeline: list[dict[str, Any]], now: dat
     }
 
 
-async def _visible(sv: Supervision, case_id: str, user: Principal) -> dict[str, Any]:
+async def _visible(sv: Supervision, case_id: str, user: Principal, what: str = "case file") -> dict[str, Any]:
     doc = await sv.files.get(case_id)
-    if doc is None or not user.may_see(unit_codes=_unit_codes(doc), area_codes=_area_codes(doc)):
+    if doc is None or not await sv.confidentiality.admit(
+        user,
+        case_id,
+        unit_codes=_unit_codes(doc),
+        area_codes=_area_codes(doc),
+        confidential=bool(doc.get("confidential")),
+        what=what,
+    ):
         # The same answer for "absent" and "not yours": a unit learns nothing of others' cases.
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
     return doc
@@ -131,7 +138,7 @@ async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps) ->
 )
 async def reply_document(case_id: str, user: CurrentUser, sv: SupervisionDeps) -> HTMLResponse:
     """The generated reply document of a replied case."""
-    doc = await _visible(sv, case_id, user)
+    doc = await _visible(sv, case_id, user, "reply document")
     reply = doc.get("reply")
     if not reply:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"case {doc['case_no']} has no reply yet")
@@ -161,6 +168,8 @@ async def worklist(
             [{"loc": ["query", "unit"], "msg": "name a unit", "type": "missing"}],
         )
     query: dict[str, Any] = {"unit": whose}
+    if whose != user.unit:  # another unit's list: its confidential reports only to their named readers
+        query |= sv.confidentiality.list_filter(user)
     if open_only:
         query["open"] = True
     if status_:
@@ -183,6 +192,7 @@ async def worklist(
     items = [doc async for doc in cursor.skip(offset).limit(limit)]
     for item in items:
         item["overdue"] = item.get("due_ts") is not None and item["due_ts"] < (now_ms or 0)
+    await sv.confidentiality.shown(user, items, "worklist")
     return {"unit": whose, "items": items, "limit": limit, "offset": offset}
 
 
@@ -250,8 +260,17 @@ def _answers() -> Iterator[None]:
 
 async def _act(sv: Supervision, case_id: str, user: Principal, cmd: commands.Command) -> dict[str, Any]:
     with _answers():
-        doc = await commands.act(case_id, cmd, caller=user, files=sv.files, keeper=sv.keeper, clock=sv.clock)
+        doc = await commands.act(
+            case_id,
+            cmd,
+            caller=user,
+            files=sv.files,
+            keeper=sv.keeper,
+            clock=sv.clock,
+            confidential_readers=sv.confidentiality.readers,
+        )
     sv.runtime.nudge()
+    await sv.confidentiality.shown(user, [doc], f"case file ({cmd.action})", key="_id")
     return case_file_view(doc, await sv.files.entries(case_id), sv.clock.now())
 
 
@@ -408,9 +427,10 @@ async def warnings(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
     require_roles(user, *WARNING_ROLES)
-    query = {"kind": kind} if kind else {}
+    query = ({"kind": kind} if kind else {}) | sv.confidentiality.list_filter(user)
     cursor = sv.warnings.warnings.find(query, {"outbox": 0, "outbox_pending": 0, "version": 0})
     items = [doc async for doc in cursor.sort("raised_ts", -1).skip(offset).limit(limit)]
+    await sv.confidentiality.shown(user, items, "warnings")
     return {"items": [{"warning_id": d.pop("_id"), **d} for d in items], "limit": limit, "offset": offset}
 
 
@@ -439,19 +459,23 @@ async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
         "assigned_at": 1,
         "reopen_count": 1,
         "tier": 1,
+        "confidential": 1,
     }
-    overdue = [d async for d in sv.files.files.find({"overdue_open": True}, fields).limit(1000)]
+    hidden = sv.confidentiality.list_filter(user)  # confidential reports only to their named readers
+    files = sv.files.files
+    overdue = [d async for d in files.find({"overdue_open": True, **hidden}, fields).limit(1000)]
     irregular: list[dict[str, Any]] = []
     for state, why in (
         ("manual_dispatch", "waiting in the manual queue"),
         ("route_disputed", "waiting for the joint conference"),
     ):
-        async for d in sv.files.files.find({"status": state}, fields).limit(1000):
+        async for d in files.find({"status": state, **hidden}, fields).limit(1000):
             since = d.get("received_at")
             if since is not None and (now - since).total_seconds() > 86_400:
                 irregular.append({**d, "why": f"{why} for more than a day"})
-    async for d in sv.files.files.find({"reopen_count": {"$gte": 2}}, fields).limit(1000):
+    async for d in files.find({"reopen_count": {"$gte": 2}, **hidden}, fields).limit(1000):
         irregular.append({**d, "why": f"reopened {d['reopen_count']} times"})
+    await sv.confidentiality.shown(user, [*overdue, *irregular], "inspection", key="_id")
 
     def view(d: dict[str, Any]) -> dict[str, Any]:
         return {"case_id": d.pop("_id"), **d}
@@ -497,7 +521,10 @@ async def kpis_view(
     for field, value in (("unit", unit), ("town", town), ("category", category), ("tier", tier)):
         if value:
             query[field] = value
-    rows = kpi_domain.summarize(await sv.files.rollup_rows(query), group_by)
+    found = await sv.files.rollup_rows(query)
+    if not sv.confidentiality.reads_every_report(user):  # a unit's own reports stay in its own figures
+        found = [r for r in found if not r.get("confidential") or r.get("unit") == user.unit]
+    rows = kpi_domain.summarize(found, group_by)
     if format_ == "csv":
         return Response(
             _csv(rows, group_by),

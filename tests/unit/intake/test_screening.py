@@ -164,3 +164,39 @@ def test_reloading_puts_new_rules_in_force_and_a_bad_file_changes_nothing(tmp_pa
     with pytest.raises(ScreeningRulesError):
         holder.reload()
     assert holder.current.rules.version.startswith("2026.2")
+
+
+OFFICIALS_TUNE = Path(__file__).resolve().parents[2] / "data" / "officials_tune.jsonl"
+OFFICIALS_EVAL = Path(__file__).resolve().parents[2] / "data" / "officials_eval.jsonl"
+
+
+def _figures(path: Path) -> dict:
+    from services.intake.evaluate import evaluate
+
+    cases = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    figures = evaluate(SCREENER, cases)
+    print(f"\n{path.name}:", {k: v for k, v in figures.items() if k != "misses"}, figures["misses"])
+    return figures
+
+
+def test_reports_against_officials_in_colloquial_words_are_confidential():
+    """Tuned on one set; the other (held out, written before tuning) guards against over-fitting."""
+    tune, held_out = _figures(OFFICIALS_TUNE), _figures(OFFICIALS_EVAL)
+    assert tune["reports"] >= 20 and held_out["reports"] >= 18
+    assert tune["recall"] == 1.0 and tune["precision"] == 1.0
+    assert held_out["recall"] >= 0.9 and held_out["precision"] >= 0.9
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "举报邻居在楼顶违建阳光房，占用公共楼顶。",
+        "举报小区门口的烧烤摊占道经营。",
+        "物业挪用小区公共收益，不公开账目。",
+        "镇政府办事太慢，材料交了一个月还没消息。",
+        "感谢村支书帮我们孤寡老人送煤上门。",
+        "有人冒充镇政府工作人员打电话让我交钱。",
+    ],
+)
+def test_reports_of_businesses_neighbours_and_slowness_are_not_reports_against_officials(text):
+    assert screen(text).nature != "检举控告" and not screen(text).confidential

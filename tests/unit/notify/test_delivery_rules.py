@@ -176,6 +176,7 @@ def test_settings_refuse_unsigned_gateways_placeholders_in_production_and_bad_va
         "environment": "production",
         "jwt_jwks_url": "https://idp.example/jwks",
         "jwt_issuer": "idp",
+        "nats_nkey_seed_file": "/run/secrets/nats/seed.nk",
     }
     with pytest.raises(ValidationError, match="placeholder"):
         NotifySettings(

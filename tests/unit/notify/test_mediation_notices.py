@@ -81,7 +81,7 @@ def referral(event_type: str, kind: str = "legal_aid", receiving: dict = AID, **
 
 
 def plan(made, directory, case=CASE):
-    _, model = SUBSCRIPTIONS[made.type]
+    model = SUBSCRIPTIONS[made.type]
     occ = occasion(made.type, model.model_validate(made.data), case, tz=CHINA, at=made.time)
     occ.values["county_name"] = "示范县"
     owed, waiting = notices(occ, case, directory)

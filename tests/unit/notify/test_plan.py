@@ -37,7 +37,7 @@ def directory(tmp_path: Path) -> Directory:
 
 
 def plan(event, case, directory):
-    _, model = SUBSCRIPTIONS[event.type]
+    model = SUBSCRIPTIONS[event.type]
     occ = occasion(event.type, model.model_validate(event.data), case, tz=CHINA, at=event.time)
     occ.values["county_name"] = "示范县"
     owed, waiting = notices(occ, case, directory)

@@ -1,0 +1,229 @@
+"""Who may publish and read what on NATS: the one table every NATS identity's permissions come from.
+
+`PRODUCERS` names the service that publishes each platform event type, `CONSUMERS` every durable
+consumer of the services; the external systems add theirs from the systems file. From these come the
+permissions of each service's user, of each external system's user and of the operators' `ops` user
+(devtools/nats_auth.py writes them into the server configuration). A service may publish only the
+event types it produces, dead-letter only to its consumers' dlq subjects, use the JetStream API only
+for the streams it declares and its own consumers, and receive only on its own reply inbox.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from dispatch_common import subjects as s
+from dispatch_common.systems import ExternalSystem
+
+SERVICES = ("intake", "routing", "mediation", "supervision", "notify")
+OPS_USER = "ops"
+
+PRODUCERS: dict[str, str] = {
+    **dict.fromkeys((s.CASE_RECEIVED, s.CASE_SCREENED), "intake"),
+    **dict.fromkeys((s.CASE_ROUTED, s.CASE_REROUTED, s.CASE_ROUTE_DISPUTED), "routing"),
+    **dict.fromkeys(
+        (
+            s.CASE_ASSIGNED,
+            s.CASE_SIGNED,
+            s.CASE_PROGRESSED,
+            s.CASE_EXTENDED,
+            s.CASE_REPLIED,
+            s.CASE_FOLLOWED_UP,
+            s.CASE_CLOSED,
+            s.CASE_REOPENED,
+            s.CASE_REVIEW_REQUESTED,
+            s.CASE_REVIEW_ANSWERED,
+            s.CASE_DEADLINE_WARNING,
+            s.CASE_OVERDUE,
+            s.CASE_ESCALATED,
+            s.CASE_SUPERVISED,
+            s.RECOMMENDATION_MADE,
+            s.WARNING_RAISED,
+        ),
+        "supervision",
+    ),
+    **dict.fromkeys(
+        (
+            s.MEDIATION_OPENED,
+            s.MEDIATION_ASSIGNED,
+            s.MEDIATION_CONSENT_RECORDED,
+            s.MEDIATION_SESSION_SCHEDULED,
+            s.MEDIATION_SESSION_RESCHEDULED,
+            s.MEDIATION_SESSION_CANCELLED,
+            s.MEDIATION_SESSION_HELD,
+            s.MEDIATION_CONCLUDED,
+            s.MEDIATION_FULFILMENT_DUE,
+            s.MEDIATION_FULFILMENT_CHECKED,
+            s.MEDIATION_ESCALATED,
+            s.MEDIATION_OVERDUE,
+            s.REFERRAL_MADE,
+            s.REFERRAL_ACCEPTED,
+            s.REFERRAL_CLOSED,
+            s.REFERRAL_CRISIS,
+        ),
+        "mediation",
+    ),
+    **dict.fromkeys((s.NOTIFICATION_SENT, s.NOTIFICATION_FAILED), "notify"),
+}
+"""Platform event type -> the service that publishes it (on the subject that is the type)."""
+
+# What intake answers an external system, on outcome.<system>.<...> (the system's own subtree).
+OUTCOME_TYPES = (s.INGRESS_CASE_ACCEPTED, s.INGRESS_CASE_REJECTED)
+OUTCOME_PRODUCER = "intake"
+
+
+@dataclass(frozen=True)
+class Consumer:
+    """A durable pull consumer: who reads it, what it filters, on which stream."""
+
+    durable: str
+    service: str
+    subject: str | tuple[str, ...]  # what it filters: one subject, or several
+    stream: str = s.DISPATCH_STREAM
+
+
+# Notify takes every event type it speaks on through one consumer (services/notify/entrypoints).
+NOTIFY_SUBJECTS = (
+    s.CASE_SCREENED,
+    s.CASE_ASSIGNED,
+    s.CASE_PROGRESSED,
+    s.CASE_EXTENDED,
+    s.CASE_REPLIED,
+    s.CASE_FOLLOWED_UP,
+    s.CASE_REOPENED,
+    s.CASE_DEADLINE_WARNING,
+    s.CASE_OVERDUE,
+    s.CASE_ESCALATED,
+    s.CASE_REROUTED,
+    s.CASE_ROUTE_DISPUTED,
+    s.MEDIATION_OPENED,
+    s.MEDIATION_ASSIGNED,
+    s.MEDIATION_SESSION_SCHEDULED,
+    s.MEDIATION_SESSION_RESCHEDULED,
+    s.MEDIATION_SESSION_CANCELLED,
+    s.MEDIATION_CONCLUDED,
+    s.MEDIATION_ESCALATED,
+    s.MEDIATION_FULFILMENT_DUE,
+    s.MEDIATION_OVERDUE,
+    s.REFERRAL_MADE,
+    s.REFERRAL_ACCEPTED,
+    s.REFERRAL_CLOSED,
+    s.REFERRAL_CRISIS,
+    s.WARNING_RAISED,
+)
+
+
+CONSUMERS: tuple[Consumer, ...] = (
+    Consumer(s.INTAKE_ON_ASSIGNED, "intake", s.CASE_ASSIGNED),
+    Consumer(s.ROUTING_ON_SCREENED, "routing", s.CASE_SCREENED),
+    Consumer(s.SUPERVISION_CASE_FILE, "supervision", s.DISPATCH_SUBJECTS),
+    Consumer(s.MEDIATION_ON_ROUTED, "mediation", s.CASE_ROUTED),
+    Consumer(s.MEDIATION_ON_REROUTED, "mediation", s.CASE_REROUTED),
+    Consumer(s.NOTIFY_EVENTS, "notify", NOTIFY_SUBJECTS),
+)
+"""The services' durable consumers of platform events (all on DISPATCH)."""
+
+
+def ingress_consumer(system: ExternalSystem) -> Consumer:
+    """Intake's consumer of one system's submissions."""
+    return Consumer(
+        s.intake_ingress_durable(system.id),
+        "intake",
+        s.ingress_subject(system.id, s.INGRESS_CASE_SUBMIT),
+        s.ingress_stream(system.id),
+    )
+
+
+def outcome_consumer(system: ExternalSystem) -> Consumer:
+    """The consumer a system reads its answers from; the platform (intake) creates it."""
+    return Consumer(
+        s.outcome_durable(system.id), system.id, s.outcome_subjects(system.id), s.outcome_stream(system.id)
+    )
+
+
+def consumers_of(service: str, systems: Iterable[ExternalSystem] = ()) -> tuple[Consumer, ...]:
+    """The consumers a service reads, in the table's order."""
+    own = [c for c in CONSUMERS if c.service == service]
+    if service == OUTCOME_PRODUCER:
+        own += [ingress_consumer(system) for system in systems]
+    return tuple(own)
+
+
+def streams_of(service: str, systems: Iterable[ExternalSystem] = ()) -> tuple[str, ...]:
+    """The streams a service declares at start: DISPATCH and DLQ; intake also each system's two."""
+    streams = [s.DISPATCH_STREAM, s.DLQ_STREAM]
+    if service == OUTCOME_PRODUCER:
+        for system in systems:
+            streams += [s.ingress_stream(system.id), s.outcome_stream(system.id)]
+    return tuple(streams)
+
+
+def inbox_prefix(user: str) -> str:
+    """The reply inbox of a NATS user (nats-py's `inbox_prefix`): nobody else may subscribe to it."""
+    return f"_INBOX_{user}"
+
+
+@dataclass(frozen=True)
+class Permissions:
+    """What one NATS user may publish and subscribe to (everything else is denied)."""
+
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+
+    def to_config(self) -> dict[str, dict[str, list[str]]]:
+        """The `permissions` block of a user in the server configuration."""
+        return {"publish": {"allow": list(self.publish)}, "subscribe": {"allow": list(self.subscribe)}}
+
+
+def _api(*names: str) -> list[str]:
+    return [f"$JS.API.{name}" for name in names]
+
+
+def _reading(consumer: Consumer) -> list[str]:
+    """Fetch from, acknowledge on and look up one consumer (none of these creates or changes it)."""
+    return [
+        *_api(f"CONSUMER.INFO.{consumer.stream}.{consumer.durable}"),
+        *_api(f"CONSUMER.MSG.NEXT.{consumer.stream}.{consumer.durable}"),
+        f"$JS.ACK.{consumer.stream}.{consumer.durable}.>",
+    ]
+
+
+def _creating(consumer: Consumer) -> list[str]:
+    """Look up and create (or bring up to date) one named consumer: the legacy durable and the named
+    API forms of creation."""
+    name = f"{consumer.stream}.{consumer.durable}"
+    return _api(
+        f"CONSUMER.INFO.{name}",
+        f"CONSUMER.DURABLE.CREATE.{name}",
+        f"CONSUMER.CREATE.{name}",
+        f"CONSUMER.CREATE.{name}.>",
+    )
+
+
+def service_permissions(service: str, systems: Iterable[ExternalSystem] = ()) -> Permissions:
+    """A service's user: its event types, its streams and consumers, its dead letters, its inbox."""
+    if service not in SERVICES:
+        raise ValueError(f"{service!r} is no service of the platform")
+    systems = tuple(systems)
+    publish = [*_api("INFO")]
+    for stream in streams_of(service, systems):
+        publish += _api(f"STREAM.INFO.{stream}", f"STREAM.CREATE.{stream}", f"STREAM.UPDATE.{stream}")
+    for consumer in consumers_of(service, systems):
+        publish += [*_creating(consumer), *_reading(consumer), s.dead_letter_subject(consumer.durable)]
+    publish += [t for t, producer in PRODUCERS.items() if producer == service]
+    if service == OUTCOME_PRODUCER:
+        for system in systems:
+            publish += _creating(outcome_consumer(system))  # made for the system; only it reads it
+            publish += [s.outcome_subject(system.id, t) for t in OUTCOME_TYPES]
+    return Permissions(publish=tuple(dict.fromkeys(publish)), subscribe=(f"{inbox_prefix(service)}.>",))
+
+
+def system_permissions(system: ExternalSystem) -> Permissions:
+    """An external system's user: publish into its own ingress subtree, read its own outcome consumer."""
+    return Permissions(
+        publish=(s.ingress_subjects(system.id), *_reading(outcome_consumer(system))),
+        subscribe=(f"{inbox_prefix(system.id)}.>",),
+    )
+
+
+OPS_PERMISSIONS = Permissions(publish=(">",), subscribe=(">",))
+"""The operators' user (tools, tests and benchmarks that observe the bus from outside): everything."""
