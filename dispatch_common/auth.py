@@ -6,6 +6,7 @@ in production tokens are verified against the county identity provider's JWKS.
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from enum import StrEnum
 from pathlib import Path
@@ -189,6 +190,42 @@ async def authenticate(request: Request) -> Principal:
     scope = grant.roles.get(principal.role.value) if grant else None
     if scope is None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role.value} may not {operation}")
+    capabilities = table.capabilities_of(service, principal.role.value)
+    principal = principal.model_copy(update={"scope": scope, "capabilities": capabilities})
+    if scope in (Scope.AREA, Scope.UNIT, Scope.OWN):
+        await _within_scope(request, principal)
+    return principal
+
+
+Resolver = Callable[[str, "Principal"], Awaitable[bool]]
+"""Whether the record a path parameter names (a case id, a mediation id...) is within the caller's
+scope; registered by each service in `app.state.resolvers`, by parameter name."""
+
+
+async def _within_scope(request: Request, principal: Principal) -> None:
+    """Refuse with 404, before the operation reads its body, a record outside a unit's scope (the same
+    answer as for an absent one: a unit learns nothing of others' records)."""
+    resolvers: dict[str, Resolver] = getattr(request.app.state, "resolvers", {})
+    for name, value in request.path_params.items():
+        resolver = resolvers.get(name)
+        if resolver is not None and not await resolver(str(value), principal):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {name.removesuffix('_id')} {value}")
+
+
+def granted(
+    principal: Principal, service: str, operation: str, table: AuthorizationTable | None = None
+) -> Principal:
+    """The caller as the authorization table admits it to `<METHOD> <path>` of a service (its scope and
+    capabilities), for tools and tests that call a service's commands without HTTP; PermissionError
+    when the table does not admit the role."""
+    from dispatch_common.authz import load_table
+
+    table = table or load_table()
+    method, _, path = operation.partition(" ")
+    grant = table.grant(service, method, path)
+    scope = grant.roles.get(principal.role.value) if grant else None
+    if scope is None:
+        raise PermissionError(f"role {principal.role.value} may not {operation}")
     capabilities = table.capabilities_of(service, principal.role.value)
     return principal.model_copy(update={"scope": scope, "capabilities": capabilities})
 

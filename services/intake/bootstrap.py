@@ -150,4 +150,5 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
     app.state.intake = intake
     app.state.settings = settings
     app.state.confidentiality = intake.confidentiality
+    app.state.resolvers = api.resolvers(intake)
     return app

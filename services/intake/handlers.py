@@ -76,6 +76,7 @@ def _facts(case: dict[str, Any], view: PetitionerView) -> dict[str, Any]:
         "people_count": case.get("people_count"),
         "received_at": case["received_at"],
         "petitioner": view,
+        "submitted_by": case.get("submitted_by"),
     }
 
 

@@ -113,4 +113,5 @@ def create(settings: MediationSettings | None = None) -> FastAPI:
         include=api.include,
     )
     app.state.mediation = med
+    app.state.resolvers = api.resolvers(med)
     return app

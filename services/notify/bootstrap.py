@@ -153,4 +153,5 @@ def create(settings: NotifySettings | None = None) -> FastAPI:
     )
     app.state.notify = notify
     app.state.confidentiality = notify.confidentiality
+    app.state.resolvers = api.resolvers(notify)
     return app

@@ -226,4 +226,5 @@ def create(settings: RoutingSettings | None = None) -> FastAPI:
     )
     app.state.routing = routing
     app.state.confidentiality = routing.confidentiality  # the audit endpoint reads its `audit`
+    app.state.resolvers = api.resolvers(routing)
     return app

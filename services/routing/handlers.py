@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from pymongo.asynchronous.collection import AsyncCollection
 
 from dispatch_common import store, subjects
-from dispatch_common.auth import Principal, Role
+from dispatch_common.auth import Principal
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from dispatch_common.workdays import WorkingCalendar
@@ -39,10 +39,9 @@ from services.routing.engine import RoutingEngine
 
 SOURCE = "/dispatch/routing"
 ROUTED_OUTCOMES = frozenset({"accepted"})
-OVERRIDERS = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
-RETURNERS = frozenset({Role.UNIT_HANDLER, Role.UNIT_LEADER})
-CONFERENCE = frozenset({Role.SUPERVISOR, Role.COUNTY_LEADER})
-"""Who sits for the joint conference (联席会议) in the platform: supervisors and county leaders."""
+# Which roles override, return and decide disputes is the authorization table's
+# (data/policy/authorization.yaml); here, the scope they act with: the county for overrides and the
+# joint conference (联席会议), a unit for its returns.
 
 
 class RouteNotFound(Exception):
@@ -404,12 +403,12 @@ async def override_route(
     clock: Clock,
 ) -> dict[str, Any]:
     """A dispatcher's override (改派), or the placement of a case from the manual queue."""
-    if caller.role not in OVERRIDERS:
+    if not caller.county_wide:
         raise NotEntitled("only a dispatcher or supervisor may override a route")
     doc = await _current(routes, case_id)
     if doc.get("status") == "disputed":
         raise RouteConflict("the case waits for the joint conference (争议管辖); it decides the route")
-    if doc.get("final") and caller.role not in CONFERENCE:
+    if doc.get("final") and "override_decided_route" not in caller.capabilities:
         raise RouteConflict("the joint conference decided this route; only its members change it")
     return await _apply_correction(
         doc,
@@ -481,7 +480,7 @@ async def return_route(
     policy: ReturnPolicy,
 ) -> dict[str, Any]:
     """A unit's return (退单): routed again without it, or to the joint conference."""
-    if caller.role not in RETURNERS or not caller.unit:
+    if caller.county_wide or not caller.unit:
         raise NotEntitled("only a handler or leader of a unit may return a case")
     doc = await _current(routes, case_id)
     decision = doc["decision"]
@@ -603,7 +602,7 @@ async def decide_dispute(
     clock: Clock,
 ) -> dict[str, Any]:
     """The joint conference's decision on a disputed case: the lead unit it names, for good."""
-    if caller.role not in CONFERENCE:
+    if not caller.county_wide:
         raise NotEntitled("only the joint conference (a supervisor or county leader) decides a dispute")
     doc = await _current(routes, case_id)
     if doc.get("status") != "disputed":

@@ -94,4 +94,5 @@ def create(settings: SupervisionSettings | None = None) -> FastAPI:
     )
     app.state.supervision = sv
     app.state.confidentiality = sv.confidentiality
+    app.state.resolvers = api.resolvers(sv)
     return app

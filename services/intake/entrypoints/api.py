@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch_common.auth import Principal, Role, require_roles
+from dispatch_common.auth import Principal, Resolver, require_capability
 from services.intake import handlers
 from services.intake.bootstrap import Intake
 from services.intake.domain.models import Registered, SubmitCase
@@ -15,21 +15,9 @@ from services.intake.entrypoints.deps import TOO_MANY, CurrentUser, IntakeDeps, 
 
 router = APIRouter(prefix="/v1", tags=["cases"], responses=TOO_MANY)
 
-SUBMITTERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.EXTERNAL_SYSTEM, Role.ADMIN, Role.SUPERVISOR)
-READERS = (
-    Role.RECEPTION_CLERK,
-    Role.DISPATCHER,
-    Role.SUPERVISOR,
-    Role.COUNTY_LEADER,
-    Role.AUDITOR,
-    Role.ADMIN,
-)
-# Roles whose work needs the petitioner's identity in clear (calling back, verifying); each read is audited.
-PII_READERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.SUPERVISOR)
-SCREENERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.SUPERVISOR)
-# A unit reads in intake only the confidential reports it is given (the discipline-inspection unit reads
-# the reporter's text here; every read is audited).
-UNIT_ROLES = (Role.UNIT_HANDLER, Role.UNIT_LEADER)
+# Who may call each operation, and with which scope: data/policy/authorization.yaml (enforced by
+# dispatch_common.auth.authenticate). A unit reads in intake only the confidential reports it is given
+# (the discipline-inspection unit reads the reporter's text here; every read is audited).
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 
@@ -52,7 +40,6 @@ async def submit_case(
     idempotency_key: IdempotencyKey = None,
 ) -> Registered:
     """Validate, number, protect, screen and store a submission; routing and the rest follow by events."""
-    require_roles(user, *SUBMITTERS)
     try:
         submission = await handlers.register_case(
             body, intake=intake, caller=user, idempotency_key=idempotency_key
@@ -125,13 +112,25 @@ def _units_on(case: dict[str, Any]) -> list[str]:
     return assignment.get("unit_codes") or ([lead] if lead else [])
 
 
+def resolvers(intake: Intake) -> dict[str, Resolver]:
+    """What a unit's scope reaches here: the confidential reports assigned to it, and nothing else."""
+
+    async def case_id(value: str, user: Principal) -> bool:
+        case = await intake.cases.cases.find_one({"_id": value}, {"assignment": 1, "confidential": 1})
+        if case is None or not case.get("confidential"):
+            return False
+        return intake.confidentiality.may_see(user, unit_codes=_units_on(case), confidential=True)
+
+    return {"case_id": case_id}
+
+
 async def _readable(intake: Intake, user: Principal, case_id: str, what: str) -> dict[str, Any]:
     """The case, if the caller may read it (`404` otherwise, as for an absent case); a confidential
     report may be read only by its units and the county's named roles, and each read is audited."""
     case = await intake.cases.get(case_id)
     if case is not None:
         confidential = bool(case.get("confidential"))
-        if (confidential or user.role in READERS) and await intake.confidentiality.admit(
+        if (confidential or user.county_wide) and await intake.confidentiality.admit(
             user, case_id, unit_codes=_units_on(case), confidential=confidential, what=what
         ):
             return case
@@ -151,12 +150,11 @@ async def get_case(
     reason: Annotated[str | None, Query(max_length=200, description="why the clear read is needed")] = None,
 ) -> dict[str, Any]:
     """The registration as intake holds it."""
-    require_roles(user, *READERS, *UNIT_ROLES)
     case = await _readable(intake, user, case_id, "intake registration" + (" unmasked" if unmask else ""))
     if not unmask:
         return registration_view(case)
     if not (case.get("confidential") and user.unit in _units_on(case)):  # a report's unit may call back
-        require_roles(user, *PII_READERS)
+        require_capability(user, "unmask")
     if not reason or not reason.strip():
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -182,7 +180,6 @@ async def get_case(
 )
 async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """The PII audit log of a case."""
-    require_roles(user, Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR)
     return {"items": await intake.cases.audit_entries(case_id)}
 
 
@@ -193,7 +190,6 @@ async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict
 )
 async def get_petitioner_history(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """How often this petitioner has come, repeats, and the last outcome (found by keyed hash)."""
-    require_roles(user, *PII_READERS, Role.COUNTY_LEADER)
     case = await _readable(intake, user, case_id, "petitioner history")
     who = case.get("petitioner_hash")
     if who is None:
@@ -227,7 +223,6 @@ async def screening_queue(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     """The manual screening queue."""
-    require_roles(user, *SCREENERS, Role.ADMIN)
     hidden = intake.confidentiality.list_filter(user)  # a confidential report only to its named roles
     docs = await intake.cases.screening_queue(limit=limit, skip=offset, extra=hidden)
     await intake.confidentiality.shown(user, docs, "screening queue", key="_id")
@@ -244,7 +239,6 @@ async def screen_case(
     case_id: str, body: ScreeningDecision, user: CurrentUser, intake: IntakeDeps
 ) -> Registered:
     """Record a person's screening decision."""
-    require_roles(user, *SCREENERS)
     await _readable(intake, user, case_id, "manual screening")
     if body.outcome == "answered" and not body.answer:
         raise HTTPException(
@@ -280,7 +274,6 @@ async def screen_case(
 )
 async def reload_rules(user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """Read the rules files again and put them in force if they are valid."""
-    require_roles(user, Role.ADMIN)
     try:
         version = intake.screening.reload()
     except ScreeningRulesError as exc:
