@@ -51,6 +51,7 @@ def issue_token(
     unit: str | None = None,
     area: str | None = None,
     subject: str | None = None,
+    system: str | None = None,
     ttl_seconds: int = 12 * 3600,
     issuer: str = DEV_ISSUER,
     audience: str = DEV_AUDIENCE,
@@ -71,6 +72,8 @@ def issue_token(
         claims["unit"] = unit
     if area:
         claims["area"] = area
+    if system:
+        claims["system"] = system
     return jwt.encode(claims, private.read_bytes(), algorithm="RS256")
 
 
@@ -84,6 +87,9 @@ def main() -> None:
     parser.add_argument("--role", required=True, choices=[r.value for r in Role])
     parser.add_argument(
         "--unit", default=None, help="a unit code of the county package or a mediation organization"
+    )
+    parser.add_argument(
+        "--system", default=None, help="an external system's id (role external_system): its references"
     )
     parser.add_argument("--run-dir", default=os.environ.get("RUN_DIR", str(DEFAULT_RUN_DIR)))
     parser.add_argument("--county-dir", default=os.environ.get("COUNTY_DIR", str(DEFAULT_COUNTY_DIR)))
@@ -99,7 +105,9 @@ def main() -> None:
             f"unit {unit!r} is neither in the county package's unit directory "
             f"nor an organization of {args.organizations_file}"
         )
-    token = issue_token(Path(args.run_dir) / "keys", role=args.role, unit=unit, area=area)
+    system = args.system or None
+    keys = Path(args.run_dir) / "keys"
+    token = issue_token(keys, role=args.role, unit=unit, area=area, system=system, subject=system)
     sys.stdout.write(token + "\n")
 
 

@@ -50,6 +50,7 @@ class Principal(BaseModel):
     unit: str | None = None
     area: str | None = None  # the area code the caller's unit serves (town, village), from the token
     name: str | None = None
+    system: str | None = None  # an external system's id (its token's `system` claim): its references
     scope: Scope | None = None
     capabilities: dict[str, Scope] = {}  # finer permissions the table gives its role in this service
 
@@ -160,6 +161,7 @@ class TokenVerifier:
                 unit=claims.get("unit"),
                 area=claims.get("area"),
                 name=claims.get("name"),
+                system=claims.get("system"),
             )
             return principal, float(claims["exp"])
         except (jwt.PyJWTError, ValueError, OSError) as exc:

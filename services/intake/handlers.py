@@ -3,6 +3,7 @@
 import asyncio
 import dataclasses
 import hashlib
+import hmac
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,13 +46,18 @@ class Submission:
     case: dict[str, Any]
 
 
-def case_id_for(cmd: SubmitCase, *, caller: str, idempotency_key: str | None) -> str:
-    """A deterministic id for retried submissions (by external reference, else by key), else a fresh one."""
+def case_id_for(cmd: SubmitCase, *, caller: str, idempotency_key: str | None, secret: bytes) -> str:
+    """A deterministic id for retried submissions (by external reference, else by key), else a fresh one.
+
+    The name is keyed (HMAC with `secret`, the personal-data hash key), so nobody who knows a system's
+    reference or a caller's key can compute the case id it becomes."""
     if cmd.external_ref is not None:
-        return str(uuid.uuid5(_IDS, f"external|{cmd.external_ref.system}|{cmd.external_ref.id}"))
-    if idempotency_key:
-        return str(uuid.uuid5(_IDS, f"key|{caller}|{idempotency_key}"))
-    return str(uuid.uuid4())
+        name = f"external|{cmd.external_ref.system}|{cmd.external_ref.id}"
+    elif idempotency_key:
+        name = f"key|{caller}|{idempotency_key}"
+    else:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(_IDS, hmac.new(secret, name.encode(), hashlib.sha256).hexdigest()))
 
 
 def request_hash(cmd: SubmitCase) -> str:
@@ -127,7 +133,9 @@ async def register_case(
     category_hint: str | None = None,
 ) -> Submission:
     """Register a submission: number it, protect personal data, screen it, link repeats and incidents."""
-    case_id = case_id_for(cmd, caller=caller.subject, idempotency_key=idempotency_key)
+    case_id = case_id_for(
+        cmd, caller=caller.subject, idempotency_key=idempotency_key, secret=intake.keys.hash_key
+    )
     retryable = cmd.external_ref is not None or bool(idempotency_key)  # else the id is fresh: no lookup
     fingerprint = request_hash(cmd) if retryable else None  # what tells a retry from a different request
     existing = await intake.cases.get(case_id) if retryable else None

@@ -40,6 +40,12 @@ async def submit_case(
     idempotency_key: IdempotencyKey = None,
 ) -> Registered:
     """Validate, number, protect, screen and store a submission; routing and the rest follow by events."""
+    if body.external_ref is not None and body.external_ref.system != user.system:
+        # a reference is the case's identity in the caller's own system, never in another's
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "external_ref.system must be the system your credential names (the token's `system`)",
+        )
     try:
         submission = await handlers.register_case(
             body, intake=intake, caller=user, idempotency_key=idempotency_key
