@@ -191,6 +191,10 @@ class Bus:
         filters = filter_subjects[0] if len(filter_subjects) == 1 else filter_subjects
         self.consumers.append(ConsumerEntry(durable, self.service, filters, stream))
 
+    def lag(self) -> dict[str, int | None]:
+        """How far behind each of this service's consumers is, by durable name (None: not read yet)."""
+        return {loop.consumer.durable: loop.lag for loop in self._loops}
+
     @property
     def consuming(self) -> bool:
         """True when every registered consumer's loop runs."""

@@ -52,6 +52,7 @@ log = logging.getLogger("dispatch.consumer")
 
 FETCH_WAIT_SECONDS = 5.0  # an idle consumer asks again this often
 IN_FLIGHT_BATCHES = 4  # a per-message consumer keeps up to this many batches' messages in hand
+LAG_POLL_SECONDS = 5.0  # how often a consumer reads how far behind it is
 PAUSE_AFTER_ERROR_SECONDS = 1.0
 
 
@@ -137,6 +138,8 @@ class ConsumerLoop:
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self.max_in_flight = self.batch_size * IN_FLIGHT_BATCHES
+        self._watching: asyncio.Task[None] | None = None
+        self.lag: int | None = None  # messages waiting or unacknowledged, as last read from the server
 
     async def start(self, js: JetStreamContext, *, inbox_prefix: bytes | None = None) -> None:
         """Create the consumer if it is missing (or bring its subjects up to date), bind, and run;
@@ -154,9 +157,27 @@ class ConsumerLoop:
             durable=c.durable, stream=c.stream, inbox_prefix=inbox_prefix
         )
         self._task = asyncio.create_task(self._run(), name=f"consumer {c.durable}")
+        self._watching = asyncio.create_task(self._watch_lag(js), name=f"lag of {c.durable}")
+
+    async def _watch_lag(self, js: JetStreamContext) -> None:
+        """Read how far behind the consumer is (`dispatch_consumer_lag`, /readyz's detail)."""
+        c = self.consumer
+        gauge = metrics.CONSUMER_LAG.labels(self.bus.service, c.durable)
+        while True:
+            try:
+                info = await js.consumer_info(c.stream, c.durable)
+                self.lag = (info.num_pending or 0) + (info.num_ack_pending or 0)
+                gauge.set(self.lag)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the server away for a moment: the last reading stands
+                pass
+            await asyncio.sleep(LAG_POLL_SECONDS)
 
     async def stop(self) -> None:
         """Stop fetching; a batch being handled is cancelled and comes back after the ack wait."""
+        if self._watching is not None:
+            self._watching.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

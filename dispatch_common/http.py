@@ -144,8 +144,16 @@ def create_app(
     async def readyz() -> JSONResponse:
         checks = await runtime.ready()
         ok = all(checks.values())
+        lag = runtime.bus.lag()
+        behind = any((n or 0) > settings.consumer_lag_warning for n in lag.values())
         return JSONResponse(
-            {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
+            {
+                "status": "ready" if ok else "not ready",
+                "checks": checks,
+                "consumer_lag": lag,
+                "behind": behind,
+            },
+            status_code=200 if ok else 503,
         )
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)

@@ -29,3 +29,8 @@ CONSUMER_FETCH_ERRORS = Counter(
     "A consumer loop's fetch or batch that failed, by error; the loop pauses and goes on",
     ["service", "consumer", "error"],
 )
+CONSUMER_LAG = Gauge(
+    "dispatch_consumer_lag",
+    "Messages a durable consumer has still to take or to acknowledge (read from the server every 5 s)",
+    ["service", "consumer"],
+)

@@ -62,6 +62,9 @@ class ServiceSettings(BaseSettings):
     consumer_ack_wait_seconds: float = Field(30.0, gt=0)
     consumer_backoff_seconds: list[float] = [1.0, 5.0, 30.0, 120.0]
     consumer_batch_size: int = Field(16, ge=1, le=512)
+    # Past this many messages waiting for one of its consumers, /readyz says the service is behind
+    # (it stays ready: the messages are kept, and the service works them off).
+    consumer_lag_warning: int = Field(1000, ge=1)
     stream_duplicate_window_seconds: float = Field(600.0, gt=0)
     # Copies of each stream in a NATS cluster (3 in production; a single server holds only 1).
     stream_replicas: int = Field(1, ge=1, le=5)

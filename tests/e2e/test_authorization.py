@@ -241,6 +241,11 @@ NONE_OF_THEIR_OWN = {
     ("notify", "POST", "/v1/inbox/{notification_id}/read", role)
     for role in ("supervisor", "county_leader", "auditor", "admin", "reception_clerk", "dispatcher")
 } | {("mediation", "POST", "/v1/referrals", "mediator")}
+# a unit's letter (督办函) comes with an escalation of an overdue case, which the seed does not wait for
+NONE_OF_THEIR_OWN |= {
+    ("notify", "GET", "/v1/notifications/{notification_id}/document", role)
+    for role in ("unit_handler", "unit_leader", "mediator")
+}
 # Creating one's own record: no other unit's record to be kept from (the caller's submission is its own).
 CREATES = {("intake", "POST", "/v1/cases")}
 
