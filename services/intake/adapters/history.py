@@ -64,6 +64,7 @@ CANDIDATE_FIELDS = {
     "address_key": 1,
     "text": 1,
     "tokens": 1,
+    "bigrams": 1,
     "incident_id": 1,
 }
 
@@ -102,7 +103,7 @@ def snapshot_of(doc: dict[str, Any]) -> CaseSnapshot:
         place_cell=doc.get("place_cell"),
         address_key=doc.get("address_key"),
         incident_id=doc.get("incident_id"),
-        fingerprint=Fingerprint.from_tokens(text, doc.get("tokens") or []),
+        fingerprint=Fingerprint.from_tokens(text, doc.get("tokens") or [], doc.get("bigrams")),
     )
 
 
@@ -135,6 +136,7 @@ class CaseHistory:
             "address_key": snapshot.address_key,
             "text": fp.text,
             "tokens": list(fp.tokens),
+            "bigrams": sorted(fp.bigrams),  # a lookup rebuilds the set from numbers, not from the tokens
             "incident_id": links.incident_of.incident_id if links.incident_of else snapshot.case_id,
             "incident_rep": links.represents_incident,
             "repeat_of": links.repeat_of.case_id if links.repeat_of else None,

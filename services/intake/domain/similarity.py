@@ -29,7 +29,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
-from itertools import filterfalse
+from itertools import filterfalse, repeat
 
 import jieba
 
@@ -56,6 +56,7 @@ GENERIC_WORDS = _words(
     """
 )
 COMPARED_CHARS = 200
+BIGRAM_SHIFT = 21  # a code point takes 21 bits: a bigram is the first shifted, or'ed with the second
 """How many characters of a normalized text its fingerprint keeps (and similarity compares)."""
 GENERIC_WEIGHT = 3  # tenths: a generic word counts 0.3 of a specific one (integers keep sums exact)
 SPECIFIC_WEIGHT = 10
@@ -129,11 +130,14 @@ def normalize(text: str) -> str:
     return _CN_NUMBER.sub(_digits, kept)
 
 
-def _bigrams(tokens: tuple[str, ...]) -> frozenset[str]:
+def _bigrams(tokens: tuple[str, ...]) -> frozenset[int]:
+    """The character bigrams of the specific tokens, each as one integer (two code points), so that a
+    stored case keeps them as numbers and a lookup rebuilds its set without making a string each."""
     joined = "".join(filterfalse(GENERIC_WORDS.__contains__, tokens)) or "".join(tokens)
-    if len(joined) < 2:
-        return frozenset([joined]) if joined else frozenset()
-    return frozenset(map(operator.add, joined, joined[1:]))  # each character and the next
+    codes = [ord(ch) for ch in joined]
+    if len(codes) < 2:
+        return frozenset(codes)
+    return frozenset(map(operator.or_, map(operator.lshift, codes, repeat(BIGRAM_SHIFT)), codes[1:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,16 +147,22 @@ class Fingerprint:
     text: str
     tokens: tuple[str, ...]
     token_set: frozenset[str] = field(repr=False)
-    bigrams: frozenset[str] = field(repr=False)
+    bigrams: frozenset[int] = field(repr=False)
     weight: int = field(default=0, repr=False)  # of token_set, as token_similarity counts it
 
     @classmethod
-    def from_tokens(cls, text: str, tokens: list[str] | tuple[str, ...]) -> "Fingerprint":
-        """Rebuild a stored fingerprint without segmenting again (text already normalized). A stored
-        text longer than COMPARED_CHARS (stored before the bound) keeps as many characters and words."""
+    def from_tokens(
+        cls, text: str, tokens: list[str] | tuple[str, ...], bigrams: list[int] | None = None
+    ) -> "Fingerprint":
+        """Rebuild a stored fingerprint without segmenting again (text already normalized), from its
+        stored bigrams when it has them. A stored text longer than COMPARED_CHARS (stored before the
+        bound) keeps as many characters and words."""
         toks = tuple(tokens[:COMPARED_CHARS])
         token_set = frozenset(toks)
-        return cls(text[:COMPARED_CHARS], toks, token_set, _bigrams(toks), _weight(token_set))
+        pairs = (
+            frozenset(bigrams) if bigrams is not None and len(tokens) <= COMPARED_CHARS else _bigrams(toks)
+        )
+        return cls(text[:COMPARED_CHARS], toks, token_set, pairs, _weight(token_set))
 
 
 def fingerprint(text: str) -> Fingerprint:

@@ -41,6 +41,9 @@ def taxonomy_fragments(name: str, separators: Sequence[str]) -> list[str]:
     return [p for p in (normalize_text(p) for p in parts) if len(p) >= 2]
 
 
+CLASSIFIED_CHARS = 2000  # the lexicon reads this much of a text (the learned model: LEARNED_CHARS)
+
+
 class PhraseWeights(NamedTuple):
     """What a lexicon phrase adds: a weight per taxonomy code (with the code's first-level code),
     and the largest of them, its strength."""
@@ -92,8 +95,11 @@ class Classifier:
         return mask_spans(normalized, ((m.start, m.end) for m in self._hide.find(normalized)))
 
     def scores(self, text: str | None) -> tuple[dict[str, float], list[PhraseMatch[PhraseWeights]]]:
-        """Raw score per taxonomy code (first-level codes include their children) and the matches."""
-        matches = drop_contained(self._matcher.find(self.prepare(text)), strength=_strongest)
+        """Raw score per taxonomy code (first-level codes include their children) and the matches, of
+        the text's first CLASSIFIED_CHARS characters: what a complaint is about is said before that,
+        and a longer text (a letter of several pages, or a flood of one phrase) costs no more."""
+        head = text[:CLASSIFIED_CHARS] if text else text
+        matches = drop_contained(self._matcher.find(self.prepare(head)), strength=_strongest)
         scores: dict[str, float] = defaultdict(float)
         for m in matches:
             for code, weight, first in m.payload.codes:
