@@ -10,8 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo.errors import ConnectionFailure, ExecutionTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch_common import metrics, redact
@@ -20,6 +22,40 @@ from dispatch_common.runtime import Runtime
 from dispatch_common.telemetry import setup_logging, setup_tracing, shutdown_tracing
 
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
+PROBLEM_JSON = "application/problem+json"
+STORE_RETRY_AFTER_SECONDS = 5
+STORE_UNAVAILABLE = {
+    "type": "/problems/store-unavailable",
+    "title": "Service Unavailable",
+    "status": 503,
+    "detail": "the service's database does not answer; nothing was changed by this request, try again",
+    "code": "store_unavailable",
+}
+_PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+    },
+}
+UNAVAILABLE_RESPONSE: dict[str, Any] = {
+    "description": "A dependency is down (the database): a problem+json with `code` "
+    "`store_unavailable` and a `Retry-After` header in seconds; the request changed nothing, send it "
+    "again (with the same `Idempotency-Key` where the endpoint takes one) after that time",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
+    "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+}
+
+
+def unavailable(problem: dict[str, Any], retry_after: int) -> JSONResponse:
+    """A problem+json 503 with Retry-After: a dependency is down and the client may try again."""
+    return JSONResponse(
+        problem, status_code=503, media_type=PROBLEM_JSON, headers={"Retry-After": str(retry_after)}
+    )
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -62,6 +98,20 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class ServedUnder:
+    """Serve the app under a prefix an ingress keeps in the path (e.g. /intake): the request's root path
+    is the prefix, so routing drops it and /docs loads <prefix>/openapi.json; paths without the prefix
+    (probes, Prometheus, in-cluster callers) are routed as before."""
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "root_path": self.prefix}
+        await self.app(scope, receive, send)
 
 
 class RequestMetrics:
@@ -135,23 +185,34 @@ def create_app(
     async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_errors(exc)}, status_code=422)
 
-    @app.get("/healthz", tags=["operations"], summary="The process is up")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": service}
+    @app.exception_handler(ConnectionFailure)
+    @app.exception_handler(ExecutionTimeout)
+    async def _on_store_down(request: Request, exc: Exception) -> JSONResponse:
+        metrics.STORE_UNAVAILABLE.labels(service).inc()
+        return unavailable(STORE_UNAVAILABLE, STORE_RETRY_AFTER_SECONDS)
 
-    @app.get("/readyz", tags=["operations"], summary="NATS and MongoDB are reachable and consumers run")
+    @app.get("/healthz", tags=["operations"], summary="The process is up (fails once start-up gave up)")
+    async def healthz() -> JSONResponse:
+        if runtime.gave_up is not None:
+            body = {"status": "start-up gave up", "service": service, "error": repr(runtime.gave_up)}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "ok", "service": service})
+
+    @app.get("/readyz", tags=["operations"], summary="What the pod can do now, and the events it owes")
     async def readyz() -> JSONResponse:
-        checks = await runtime.ready()
-        ok = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
-        )
+        answer = await runtime.ready()
+        return JSONResponse(answer.body(), status_code=200 if answer.ready else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     include(app)
+    for route in app.routes:  # every operation may meet a database that is down: say so in the OpenAPI
+        if isinstance(route, APIRoute) and route.path not in OPEN_PATHS:
+            route.responses.setdefault(503, UNAVAILABLE_RESPONSE)
+    if settings.http_root_path:
+        app.add_middleware(ServedUnder, prefix=settings.http_root_path)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestMetrics, service=service)
     FastAPIInstrumentor.instrument_app(

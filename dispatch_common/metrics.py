@@ -18,7 +18,15 @@ EVENTS_CONSUMED = Counter(
 )
 HANDLER_LATENCY = Histogram("dispatch_handler_seconds", "Event handler duration", ["service", "consumer"])
 OUTBOX_PENDING = Gauge("dispatch_outbox_pending_documents", "Documents with unpublished events", ["service"])
-READY = Gauge("dispatch_ready", "1 when NATS and MongoDB are reachable", ["service"])
+READY = Gauge("dispatch_ready", "1 when the pod is ready (its /readyz answers 200)", ["service"])
+OUTBOX_OWED = Gauge(
+    "dispatch_outbox_owed_events",
+    "Events this process stored and has not published yet (its outbox relay's backlog)",
+    ["service"],
+)
+START_GAVE_UP = Gauge(
+    "dispatch_start_gave_up", "1 when start-up stopped trying (the pod's liveness then fails)", ["service"]
+)
 MONGODB_COMMANDS = Counter(
     "dispatch_mongodb_commands_total",
     "MongoDB commands sent, by command name (each is one round trip to the server)",
@@ -28,4 +36,19 @@ CONSUMER_FETCH_ERRORS = Counter(
     "dispatch_consumer_fetch_errors_total",
     "A consumer loop's fetch or batch that failed, by error; the loop pauses and goes on",
     ["service", "consumer", "error"],
+)
+STORE_UNAVAILABLE = Counter(
+    "dispatch_http_store_unavailable_total",
+    "Requests answered 503 store_unavailable because MongoDB did not answer",
+    ["service"],
+)
+CONSUMER_STORE_ERRORS = Counter(
+    "dispatch_consumer_store_errors_total",
+    "Store errors of a consumer outside its handler (stage: inbox, markers); the batch backs off",
+    ["service", "consumer", "stage"],
+)
+OUTBOX_PUBLISH_FAILURES = Counter(
+    "dispatch_outbox_publish_failures_total",
+    "Outbox relay rounds that failed (NATS away, a stream without a leader); the relay backs off",
+    ["service"],
 )

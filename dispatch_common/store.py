@@ -62,6 +62,10 @@ class Owed:
             return
         owed[doc_id] = (version, entries)
 
+    def count(self) -> int:
+        """The events this process wrote and its relay has not published yet."""
+        return sum(len(entries) for owed in self._owed.values() for _, entries in owed.values())
+
     def take(self, col: AsyncCollection) -> list[dict[str, Any]]:
         """Everything owed in this collection, as documents `{_id, version, outbox}`; forgotten here."""
         owed = self._owed.get(col.full_name)

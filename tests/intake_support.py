@@ -32,12 +32,16 @@ async def start_intake(
     *, nats_url: str, mongodb_url: str, db_prefix: str, run_dir: Path, **overrides: Any
 ) -> IntakeHarness:
     """Build and start intake (its relay too); the caller stops `harness.intake.runtime`."""
-    values: dict[str, Any] = FAST_CONSUMERS | nats_identity(run_dir, "intake") | {
-        "nats_url": nats_url,
-        "mongodb_url": mongodb_url,
-        "mongodb_db_prefix": db_prefix,
-        "run_dir": run_dir,
-    }
+    values: dict[str, Any] = (
+        FAST_CONSUMERS
+        | nats_identity(run_dir, "intake")
+        | {
+            "nats_url": nats_url,
+            "mongodb_url": mongodb_url,
+            "mongodb_db_prefix": db_prefix,
+            "run_dir": run_dir,
+        }
+    )
     app = create_intake(IntakeSettings(**(values | overrides)))
     intake: Intake = app.state.intake
     await intake.runtime.start()

@@ -85,13 +85,14 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     from services.intake.entrypoints import subscribers
 
     settings = settings or IntakeSettings()
-    runtime = Runtime(settings)
+    # Intake answers its submitters without NATS: each case is stored with the events it owes.
+    runtime = Runtime(settings, ready_without_nats=True)
     cases = CaseRepository(runtime.db)
     history = CaseHistory(runtime.db)
     runtime.outbox(cases.cases)
     runtime.on_start(lambda: store.require_client_bulk_write(runtime.mongo))
-    runtime.on_start(cases.ensure_indexes)
-    runtime.on_start(history.ensure_indexes)
+    runtime.on_migrate(cases.ensure_indexes)
+    runtime.on_migrate(history.ensure_indexes)
     runtime.on_start(_load_segmenter)
     intake = Intake(
         runtime=runtime,

@@ -82,10 +82,10 @@ def build(settings: MediationSettings | None = None, *, clock: Clock | None = No
     )
 
     async def prepare() -> None:
-        await repo.ensure_indexes()
         await repo.seed_mediators(m.model_dump() for m in med.seed)
         await refresh_directory(med)
 
+    runtime.on_migrate(repo.ensure_indexes)
     runtime.on_start(prepare)
     subscribers.register(med)
 

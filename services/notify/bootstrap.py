@@ -78,7 +78,7 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
     runtime = Runtime(settings)
     messages = Messages(runtime.db)
     runtime.outbox(messages.notifications)
-    runtime.on_start(messages.ensure_indexes)
+    runtime.on_migrate(messages.ensure_indexes)
     notify = Notify(
         runtime=runtime,
         settings=settings,

@@ -83,6 +83,10 @@ class Routing:
             await self.train()
         return changed
 
+    async def train_at_start(self) -> None:
+        """Train on the corrections stored so far, before the service takes work."""
+        await self.train()
+
     async def examples(self) -> list[Example]:
         """The labelled examples people's corrections left on routes, in a known taxonomy."""
         taxonomy = self.engine.package.taxonomy
@@ -167,12 +171,12 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
     )
     log.info("county package loaded", extra=routing.package_summary())
 
-    async def prepare() -> None:
+    async def indexes() -> None:
         await routing.routes.create_index("status")
         await routing.routes.create_index("labelled")
-        await routing.train()
 
-    runtime.on_start(prepare)
+    runtime.on_migrate(indexes)
+    runtime.on_start(routing.train_at_start)
 
     async def on_screened(delivery: Delivery) -> None:
         await handlers.route_case(

@@ -38,7 +38,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     files = CaseFiles(runtime.db)
     runtime.outbox(files.files)
     runtime.outbox(files.recommendations)
-    runtime.on_start(files.ensure_indexes)
+    runtime.on_migrate(files.ensure_indexes)
     sv = Supervision(
         runtime=runtime,
         files=files,
@@ -57,7 +57,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         ),
         scan_seconds=settings.deadline_scan_seconds,
     )
-    runtime.on_start(sv.warnings.ensure_indexes)
+    runtime.on_migrate(sv.warnings.ensure_indexes)
     subscribers.register(sv)
 
     async def scan() -> None:
