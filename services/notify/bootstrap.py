@@ -13,6 +13,7 @@ from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
 from services.notify.adapters.channels import ChannelAdapter, Mailer, SmsGateway, Webhooks
+from services.notify.adapters.rate_limits import SharedRateLimits
 from services.notify.adapters.repository import Messages
 from services.notify.config import NotifySettings
 from services.notify.domain.delivery import QuietHours, parse_quiet_hours
@@ -79,6 +80,8 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
     messages = Messages(runtime.db)
     runtime.outbox(messages.notifications)
     runtime.on_migrate(messages.ensure_indexes)
+    shared = SharedRateLimits(runtime.db["channel_windows"], settings.channel_rate_limits)
+    runtime.on_migrate(shared.ensure_indexes)
     notify = Notify(
         runtime=runtime,
         settings=settings,
@@ -110,6 +113,7 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
         concurrency=settings.sender_concurrency,
         poll_seconds=settings.sender_poll_seconds,
         timeout_seconds=settings.delivery_timeout_seconds,
+        shared=shared,
         on_events=runtime.nudge,
     )
     subscribers.register(notify)
