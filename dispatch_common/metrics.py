@@ -52,3 +52,8 @@ OUTBOX_PUBLISH_FAILURES = Counter(
     "Outbox relay rounds that failed (NATS away, a stream without a leader); the relay backs off",
     ["service"],
 )
+RELOADS = Counter(
+    "dispatch_reloads_total",
+    "Reloads of a service's data by this replica, by outcome",
+    ["service", "outcome"],
+)

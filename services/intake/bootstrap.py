@@ -13,6 +13,7 @@ from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.county import county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
+from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.systems import ExternalSystem, load_systems
 from services.intake.adapters.history import CaseHistory, find_links
@@ -62,6 +63,11 @@ class Intake:
     open311_keys: frozenset[str]
     timezone: ZoneInfo
     systems: tuple[ExternalSystem, ...] = ()
+    reloads: Reloads | None = None
+
+    async def reload_rules(self) -> dict[str, str]:
+        """Read the screening rules again (raises ScreeningRulesError, keeping the old ones)."""
+        return {"version": self.screening.reload()}
 
     async def find_links(self, snapshot: CaseSnapshot) -> Links:
         """Repeats of the same petitioner and incidents at the same place."""
@@ -108,6 +114,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         timezone=ZoneInfo(settings.county_timezone),
         systems=load_systems(settings.ingress_systems_file),
     )
+    intake.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=intake.reload_rules)
     redact.register_secrets(intake.open311_keys)  # also the generated one, which no setting names
     subscribers.register(intake)
     return intake

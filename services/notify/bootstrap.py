@@ -11,6 +11,7 @@ from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.county import county_name
 from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
+from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from services.notify.adapters.channels import ChannelAdapter, Mailer, SmsGateway, Webhooks
 from services.notify.adapters.rate_limits import SharedRateLimits
@@ -39,6 +40,11 @@ class Notify:
     sender: Sender | None = None
     http: httpx.AsyncClient | None = None
     adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
+    reloads: Reloads | None = None
+
+    async def reload_files(self) -> dict[str, str]:
+        """Read the templates and recipients again (raises TemplateProblem or DirectoryProblem)."""
+        return {"version": self.templates.reload(), "recipients_version": self.directory.reload()}
 
 
 def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[str, ChannelAdapter]:
@@ -116,6 +122,7 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
         shared=shared,
         on_events=runtime.nudge,
     )
+    notify.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=notify.reload_files)
     subscribers.register(notify)
     sender = notify.sender
     for channel in notify.adapters:

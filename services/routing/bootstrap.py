@@ -16,6 +16,7 @@ from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.http import create_app
 from dispatch_common.objection import return_limit_problems
+from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
 from services.routing import handlers
@@ -43,6 +44,7 @@ class Routing:
     loaded_at: datetime
     trained_at: datetime | None = None
     trained_on: int = 0
+    reloads: Reloads | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -82,6 +84,11 @@ class Routing:
         if changed:
             await self.train()
         return changed
+
+    async def reload_package(self) -> dict[str, Any]:
+        """`reload`, answered with the package now in use and whether it changed."""
+        changed = await self.reload()
+        return {**self.package_summary(), "changed": changed}
 
     async def train_at_start(self) -> None:
         """Train on the corrections stored so far, before the service takes work."""
@@ -169,6 +176,7 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         timezone=ZoneInfo(settings.county_timezone),
         loaded_at=clock.now(),
     )
+    routing.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=routing.reload_package)
     log.info("county package loaded", extra=routing.package_summary())
 
     async def indexes() -> None:
