@@ -1,6 +1,7 @@
 """Supervision's composition root."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -13,6 +14,7 @@ from services.supervision import commands
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.config import SupervisionSettings
 from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
+from services.supervision.stuck import StuckCases
 from services.supervision.warnings import WarningPolicy, Warnings
 
 
@@ -25,6 +27,7 @@ class Supervision:
     keeper: Timekeeper
     clock: Clock
     warnings: Warnings
+    stuck: StuckCases
     scan_seconds: float = 30.0
 
 
@@ -55,6 +58,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
             timezone=ZoneInfo(settings.county_timezone),
             clock=clock,
         ),
+        stuck=StuckCases(files, timedelta(seconds=settings.stuck_after_seconds)),
         scan_seconds=settings.deadline_scan_seconds,
     )
     runtime.on_migrate(sv.warnings.ensure_indexes)
@@ -67,7 +71,11 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         if acted:
             runtime.nudge()
 
+    async def look_for_stuck() -> None:
+        await sv.stuck.sweep(sv.clock.now())
+
     runtime.every(sv.scan_seconds, scan, name="deadline-scanner")
+    runtime.every(settings.stuck_scan_seconds, look_for_stuck, name="stuck-cases")
     return sv
 
 

@@ -18,6 +18,7 @@ from services.supervision.bootstrap import Supervision
 from services.supervision.domain import kpis as kpi_domain
 from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
 from services.supervision.domain.policy import to_ms
+from services.supervision.stuck import find_stuck
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 WORKLIST_ROLES = (Role.UNIT_HANDLER, Role.UNIT_LEADER, Role.DISPATCHER, Role.SUPERVISOR, Role.COUNTY_LEADER)
@@ -427,7 +428,8 @@ async def trends(
 @router.get("/inspection", summary="The daily inspection (网巡): overdue and irregular cases")
 async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
     """Open cases past a limit, and cases out of the normal course: in the manual queue or waiting for
-    the joint conference and registered more than a day ago, or reopened more than once."""
+    the joint conference and registered more than a day ago, or reopened more than once; and cases
+    stuck between two automatic steps (`stuck`: an event lost below the platform)."""
     require_roles(user, *WARNING_ROLES)
     now = sv.clock.now()
     fields = {
@@ -452,6 +454,7 @@ async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
                 irregular.append({**d, "why": f"{why} for more than a day"})
     async for d in sv.files.files.find({"reopen_count": {"$gte": 2}}, fields).limit(1000):
         irregular.append({**d, "why": f"reopened {d['reopen_count']} times"})
+    stuck = await find_stuck(sv.files, now=now, after=sv.stuck.after)
 
     def view(d: dict[str, Any]) -> dict[str, Any]:
         return {"case_id": d.pop("_id"), **d}
@@ -460,6 +463,7 @@ async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
         "date": now.astimezone(sv.keeper.timezone).date().isoformat(),
         "overdue": [view(d) for d in overdue],
         "irregular": [view(d) for d in irregular],
+        "stuck": [view(d) for d in stuck],
     }
 
 
