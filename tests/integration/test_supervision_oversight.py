@@ -201,9 +201,7 @@ async def test_cases_stuck_between_two_steps_are_counted_and_listed(files, clock
 
     await handlers.open_case_file(received("never-screened"), files=files, keeper=KEEPER)
     await handlers.open_case_file(received("never-routed"), files=files, keeper=KEEPER)
-    screened = CaseScreenedView(
-        **received("never-routed").model_dump(), outcome="accepted"
-    )
+    screened = CaseScreenedView(**received("never-routed").model_dump(), outcome="accepted")
     await handlers.record_screening(screened, files=files, keeper=KEEPER, at=clock.now())
     await assigned(files, clock, case_id="went-through")
     watch = StuckCases(files, timedelta(minutes=15))
