@@ -131,14 +131,17 @@ class Bus:
             kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "nats",
+                "messaging.operation.name": "publish",
+                "messaging.operation.type": "send",
                 "messaging.destination.name": subject,
                 "messaging.message.id": event["id"],
                 "dispatch.case_id": event.get("subject", ""),
             },
-        ):
+        ) as span:
             headers = {"Nats-Msg-Id": event["id"], "content-type": "application/cloudevents+json"}
             headers.update(current_trace_headers())
             body = json.dumps(event, ensure_ascii=False).encode()
+            span.set_attribute("messaging.message.body.size", len(body))
             ack = await self.publish(
                 subject=subject, body=body, headers=headers, stream=subjects.stream_of(subject)
             )

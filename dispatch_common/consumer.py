@@ -216,14 +216,17 @@ class ConsumerLoop:
 
     def _open(self, msg: Msg) -> _Item:
         span = tracer().start_span(
-            f"consume {msg.subject}",
+            f"process {msg.subject}",
             context=context_from_headers(msg.headers),
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "nats",
+                "messaging.operation.name": "process",
+                "messaging.operation.type": "process",
                 "messaging.consumer.group.name": self.consumer.durable,
                 "messaging.destination.name": msg.subject,
-                "messaging.delivery_count": msg.metadata.num_delivered,
+                "messaging.message.body.size": len(msg.data),
+                "dispatch.delivery_count": msg.metadata.num_delivered,
             },
         )
         return _Item(msg, span)

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dispatch_common import metrics, redact
 from dispatch_common.auth import TokenVerifier
 from dispatch_common.runtime import Runtime
-from dispatch_common.telemetry import setup_logging, setup_tracing, shutdown_tracing
+from dispatch_common.telemetry import resource, setup_logging, setup_tracing, shutdown_tracing
 
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
 PROBLEM_JSON = "application/problem+json"
@@ -137,8 +137,9 @@ class RequestMetrics:
         finally:
             path = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
-            metrics.HTTP_REQUESTS.labels(self.service, method, path, str(status_code)).inc()
-            metrics.HTTP_LATENCY.labels(self.service, method, path).observe(time.perf_counter() - started)
+            labels = (self.service, method, path, str(status_code))
+            metrics.HTTP_REQUESTS.labels(*labels).inc()
+            metrics.HTTP_LATENCY.labels(*labels).observe(time.perf_counter() - started)
 
 
 def create_app(
@@ -155,7 +156,18 @@ def create_app(
     service = settings.service_name
     redact.register_settings(settings)  # its keys, secrets and URL passwords never reach a log or a span
     setup_logging(service, settings.log_level)
-    setup_tracing(service, trace_file=settings.trace_file, otlp_endpoint=settings.otlp_endpoint)
+    setup_tracing(
+        service,
+        trace_file=settings.trace_file,
+        otlp_endpoint=settings.otlp_endpoint,
+        attributes=resource(
+            service,
+            version=version,
+            environment=settings.environment,
+            instance=settings.replica_name,
+        ),
+        http_clients=settings.trace_http_clients,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]

@@ -2,11 +2,12 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
-HTTP_REQUESTS = Counter(
-    "dispatch_http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
-)
+# Names and labels after the OpenTelemetry semantic conventions (http.server.request.duration,
+# messaging.process.duration), as Prometheus spells them; `service` is the platform's service.
+HTTP_LABELS = ["service", "http_request_method", "http_route", "http_response_status_code"]
+HTTP_REQUESTS = Counter("dispatch_http_server_requests_total", "HTTP requests served", HTTP_LABELS)
 HTTP_LATENCY = Histogram(
-    "dispatch_http_request_seconds", "HTTP request duration", ["service", "method", "route"]
+    "dispatch_http_server_request_duration_seconds", "Duration of HTTP requests served", HTTP_LABELS
 )
 EVENTS_PUBLISHED = Counter(
     "dispatch_events_published_total", "Events published to JetStream", ["service", "type"]
@@ -16,7 +17,11 @@ EVENTS_CONSUMED = Counter(
     "Events taken by a consumer, by outcome (applied, duplicate, retried, dead_lettered)",
     ["service", "consumer", "outcome"],
 )
-HANDLER_LATENCY = Histogram("dispatch_handler_seconds", "Event handler duration", ["service", "consumer"])
+HANDLER_LATENCY = Histogram(
+    "dispatch_messaging_process_duration_seconds",
+    "Duration of handling one fetched batch of a durable consumer",
+    ["service", "messaging_consumer_group_name"],
+)
 OUTBOX_PENDING = Gauge("dispatch_outbox_pending_documents", "Documents with unpublished events", ["service"])
 READY = Gauge("dispatch_ready", "1 when the pod is ready (its /readyz answers 200)", ["service"])
 OUTBOX_OWED = Gauge(

@@ -41,7 +41,11 @@ class Runtime:
         self.ready_without_nats = (
             ready_without_nats if settings.ready_without_nats is None else settings.ready_without_nats
         )
-        self.mongo: AsyncMongoClient = store.connect(settings.mongodb_url, app_name=settings.service_name)
+        self.mongo: AsyncMongoClient = store.connect(
+            settings.mongodb_url,
+            app_name=settings.service_name,
+            trace_commands=settings.trace_mongodb_commands,
+        )
         self.db: AsyncDatabase = self.mongo[settings.mongodb_db]
         self.bus = Bus(settings, db=self.db)
         self._outbox_collections: list[AsyncCollection] = []

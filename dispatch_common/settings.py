@@ -100,6 +100,10 @@ class ServiceSettings(BaseSettings):
     replica_name: str = Field(default_factory=lambda: socket.gethostname())
 
     log_level: str = "INFO"
+    # Client spans of each MongoDB command and each outgoing HTTP request (httpx), beside the HTTP
+    # server, publish and process spans (their CPU cost is measured in docs/decisions/0031).
+    trace_mongodb_commands: bool = True
+    trace_http_clients: bool = True
     trace_file: Path | None = None
     otlp_endpoint: str | None = Field(None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"))
 
