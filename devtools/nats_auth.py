@@ -95,7 +95,7 @@ def server_config(
     """A whole local server configuration: loopback only, JetStream on files, the platform's users;
     `sync_interval` (`always`, or a duration such as `2m`) when JetStream should fsync other than by
     its default (every two minutes)."""
-    sync = f" sync_interval: {sync_interval}" if sync_interval else ""
+    sync = f", sync_interval: {sync_interval}" if sync_interval else ""
     return (
         HEADER
         + f"server_name: {json.dumps(server_name)}\n"

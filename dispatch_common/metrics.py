@@ -29,6 +29,14 @@ OUTBOX_OWED = Gauge(
     "Events this process stored and has not published yet (its outbox relay's backlog)",
     ["service"],
 )
+DEPENDENCY_UP = Gauge(
+    "dispatch_dependency_up", "1 when the dependency answered the last /readyz", ["service", "dependency"]
+)
+PERIODIC_STEP_SUCCESS = Gauge(
+    "dispatch_periodic_step_last_success_timestamp_seconds",
+    "When a periodic step (the deadline scanner, mediation's scanner, notify's sender...) last finished",
+    ["service", "step"],
+)
 START_GAVE_UP = Gauge(
     "dispatch_start_gave_up", "1 when start-up stopped trying (the pod's liveness then fails)", ["service"]
 )

@@ -61,6 +61,8 @@ def readiness(
     else:
         ready = can["take_requests"] and can["publish_events"]
     metrics.READY.labels(service).set(1 if ready else 0)
+    metrics.DEPENDENCY_UP.labels(service, "mongodb").set(1 if mongodb else 0)
+    metrics.DEPENDENCY_UP.labels(service, "nats").set(1 if nats else 0)
     metrics.OUTBOX_OWED.labels(service).set(owed)
     return Readiness(
         checks={"mongodb": mongodb, "nats": nats, "started": started},

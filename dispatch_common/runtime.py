@@ -85,9 +85,11 @@ class Runtime:
         self._periodic.append((name, seconds, step))
 
     async def _loop(self, name: str, seconds: float, step: Callable[[], Awaitable[object]]) -> None:
+        done = metrics.PERIODIC_STEP_SUCCESS.labels(self.settings.service_name, name)
         while True:
             try:
                 await step()
+                done.set_to_current_time()
             except asyncio.CancelledError:
                 raise
             except Exception:
