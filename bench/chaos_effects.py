@@ -40,20 +40,28 @@ async def count_effects(mongodb_url: str, prefix: str, case_ids: set[str], nc: A
     finally:
         await client.close()
     lost: Counter[str] = Counter()
+    examples: dict[str, list[str]] = {}
+
+    def note(what: str, example: str) -> None:
+        lost[what] += 1
+        examples.setdefault(what, [])
+        if len(examples[what]) < 5:
+            examples[what].append(example)
+
     for case_id in case_ids:
         outcome = ((cases.get(case_id) or {}).get("screening") or {}).get("outcome")
         if case_id not in cases:
-            lost["registration"] += 1
+            note("registration", case_id)
             continue
         if case_id not in files:
-            lost["case_file"] += 1
+            note("case_file", case_id)
         if outcome == "accepted":
             if case_id not in routes:
-                lost["route"] += 1
+                note("route", case_id)
             elif (files.get(case_id) or {}).get("status") in ("registered", "accepted"):
-                lost["assignment"] += 1
+                note("assignment", case_id)
         if outcome != "manual" and case_id not in petitioner:
-            lost["screening_notice"] += 1
+            note("screening_notice", f"{case_id} ({outcome})")
     events = await dispatch_events(nc, {subjects.CASE_RECEIVED, subjects.CASE_ASSIGNED})
     # distinct event ids per case: a republished id is JetStream's to drop, a new id is a second effect
     registered = Counter(e["subject"] for e in {e["id"]: e for e in events[subjects.CASE_RECEIVED]}.values())
@@ -63,7 +71,10 @@ async def count_effects(mongodb_url: str, prefix: str, case_ids: set[str], nc: A
         "assignments": sum(n - 1 for n in assigned.values() if n > 1),  # no case is re-routed here
         "notices": sum(n - 1 for n in notices.values() if n > 1),
     }
-    return {"cases": len(case_ids), "lost": dict(lost), "duplicated": duplicated}
+    twice = [f"{k[0]} {k[1]} to {k[2]} by {k[3]}" for k, n in notices.items() if n > 1][:5]
+    if twice:
+        examples["notices_twice"] = twice
+    return {"cases": len(case_ids), "lost": dict(lost), "duplicated": duplicated, "examples": examples}
 
 
 async def dispatch_events(nc: Any, types: set[str]) -> dict[str, list[dict[str, Any]]]:
