@@ -62,6 +62,7 @@ class OutboxRelay:
         self._batch = batch
         self._linger = linger_seconds
         self._busy = False  # the last round had more than one document
+        self.in_flight = 0  # events taken from OWED by the round under way, not yet marked sent
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         for col in collections:
@@ -130,12 +131,16 @@ class OutboxRelay:
             if not owed:
                 continue
             marked: list[dict[str, Any]] = []
+            taken = sum(len(doc[OUTBOX_FIELD]) for doc in owed)
+            self.in_flight += taken
             try:
                 published += await self._relay(col, owed, marked)
             except BaseException:
                 for doc in owed[len(marked) :]:  # kept for the next round (a newer write of one wins)
                     OWED.add(col, doc["_id"], doc["version"], doc[OUTBOX_FIELD], only_if_absent=True)
                 raise
+            finally:
+                self.in_flight -= taken
         self._busy = documents > 1
         return published
 

@@ -163,7 +163,7 @@ class Runtime:
             nats=self.bus.connected,
             started=self.started.is_set(),
             consuming=self.bus.consuming,
-            owed=store.OWED.count(),
+            owed=store.OWED.count() + (self.relay.in_flight if self.relay else 0),
             limit=self.settings.outbox_owed_limit,
             without_nats=self.ready_without_nats,
             service=self.settings.service_name,
