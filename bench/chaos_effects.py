@@ -5,7 +5,7 @@ A case's effects: its case file in supervision; for a case accepted at screening
 and a case file past routing (assigned or waiting for a dispatcher); for any outcome but the manual
 queue, the petitioner's screening notice in notify. Duplicates: a case registered twice (two
 `dispatch.case.received` with different ids), assigned twice (two `dispatch.case.assigned` of one route
-revision), two messages of one kind to one recipient of a case, a message sent twice through the
+revision), two messages of one kind to one recipient for one cause, a message sent twice through the
 gateway (its idempotency key seen again).
 """
 
@@ -26,15 +26,16 @@ async def count_effects(mongodb_url: str, prefix: str, case_ids: set[str], nc: A
     client: AsyncMongoClient = AsyncMongoClient(mongodb_url, tz_aware=True)
     try:
         db = {s: client[f"{prefix}{s}"] for s in ("intake", "routing", "supervision", "notify")}
-        cases = {d["_id"]: d async for d in db["intake"]["cases"].find({}, {"screening.outcome": 1})}
+        # a whole sub-document in the projection: the embedded server drops dotted projections
+        cases = {d["_id"]: d async for d in db["intake"]["cases"].find({}, {"screening": 1})}
         files = {d["_id"]: d async for d in db["supervision"]["case_dossiers"].find({}, {"status": 1})}
         routes = {d["_id"] async for d in db["routing"]["routes"].find({}, {"_id": 1})}
         notices = Counter()
         petitioner = set()
-        async for d in db["notify"]["notifications"].find(
-            {}, {"case_id": 1, "kind": 1, "recipient_key": 1, "channel": 1}
-        ):
-            notices[(d.get("case_id"), d["kind"], d["recipient_key"], d["channel"])] += 1
+        fields = {"case_id": 1, "kind": 1, "recipient_key": 1, "channel": 1, "cause_event_id": 1}
+        async for d in db["notify"]["notifications"].find({}, fields):
+            # one message per cause, kind, recipient and channel (two warnings of a case are two causes)
+            notices[(d.get("cause_event_id"), d["kind"], d["recipient_key"], d["channel"])] += 1
             if d["recipient_key"] == "petitioner" and d["kind"] in PETITIONER_NOTICES:
                 petitioner.add(d.get("case_id"))
     finally:
@@ -71,7 +72,7 @@ async def count_effects(mongodb_url: str, prefix: str, case_ids: set[str], nc: A
         "assignments": sum(n - 1 for n in assigned.values() if n > 1),  # no case is re-routed here
         "notices": sum(n - 1 for n in notices.values() if n > 1),
     }
-    twice = [f"{k[0]} {k[1]} to {k[2]} by {k[3]}" for k, n in notices.items() if n > 1][:5]
+    twice = [f"cause {k[0]}: {k[1]} to {k[2]} by {k[3]}" for k, n in notices.items() if n > 1][:5]
     if twice:
         examples["notices_twice"] = twice
     return {"cases": len(case_ids), "lost": dict(lost), "duplicated": duplicated, "examples": examples}
