@@ -11,6 +11,7 @@ from pathlib import Path
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 from dispatch_common.auth import Role
 from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
@@ -19,6 +20,7 @@ PRIVATE_NAME = "jwt_private.pem"
 PUBLIC_NAME = "jwt_public.pem"
 DEV_ISSUER = "dispatch-dev"
 DEV_AUDIENCE = "dispatch"
+DEV_KEY_ID = "dev-1"
 DEFAULT_ORGANIZATIONS_FILE = DATA_DIR / "mediation" / "organizations.json"
 
 
@@ -74,7 +76,16 @@ def issue_token(
         claims["area"] = area
     if system:
         claims["system"] = system
-    return jwt.encode(claims, private.read_bytes(), algorithm="RS256")
+    return jwt.encode(claims, private.read_bytes(), algorithm="RS256", headers={"kid": DEV_KEY_ID})
+
+
+def jwks(keys_dir: Path) -> dict[str, object]:
+    """The development public key as a JWKS document (the `dev` cluster's issuer serves it)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    _, public = ensure_dev_keys(keys_dir)
+    key = json.loads(RSAAlgorithm.to_jwk(load_pem_public_key(public.read_bytes())))
+    return {"keys": [key | {"kid": DEV_KEY_ID, "use": "sig", "alg": "RS256"}]}
 
 
 def main() -> None:
@@ -84,7 +95,11 @@ def main() -> None:
     organization of the organizations file (no area: an organization sees the mediations it is given,
     by its code, and is no handling unit of the place it serves)."""
     parser = argparse.ArgumentParser(description="Print a development bearer token.")
-    parser.add_argument("--role", required=True, choices=[r.value for r in Role])
+    parser.add_argument("--role", choices=[r.value for r in Role])
+    parser.add_argument(
+        "--issuer", default=DEV_ISSUER, help="the token's `iss` (the dev cluster's JWT_ISSUER)"
+    )
+    parser.add_argument("--jwks", action="store_true", help="print the public key as a JWKS instead")
     parser.add_argument(
         "--unit", default=None, help="a unit code of the county package or a mediation organization"
     )
@@ -98,6 +113,11 @@ def main() -> None:
         default=os.environ.get("MEDIATION_ORGANIZATIONS_FILE", str(DEFAULT_ORGANIZATIONS_FILE)),
     )
     args = parser.parse_args()
+    if args.jwks:
+        sys.stdout.write(json.dumps(jwks(Path(args.run_dir) / "keys")) + "\n")
+        return
+    if not args.role:
+        parser.error("--role is required")
     unit = args.unit or None
     area = unit_area(Path(args.county_dir), unit) if unit else None
     if unit and area is None and not is_mediation_organization(Path(args.organizations_file), unit):
@@ -107,7 +127,9 @@ def main() -> None:
         )
     system = args.system or None
     keys = Path(args.run_dir) / "keys"
-    token = issue_token(keys, role=args.role, unit=unit, area=area, system=system, subject=system)
+    token = issue_token(
+        keys, role=args.role, unit=unit, area=area, system=system, subject=system, issuer=args.issuer
+    )
     sys.stdout.write(token + "\n")
 
 

@@ -142,7 +142,9 @@ class Proc:
 
 def nats_server(*, port: int, store_dir: Path, log_dir: Path, keys_dir: Path, systems_file: Path) -> Proc:
     """A real nats-server with JetStream file storage, on 127.0.0.1, with the platform's identities
-    and permissions: its configuration is generated beside the store (devtools/nats_auth.py)."""
+    and permissions: its configuration is generated beside the store (devtools/nats_auth.py).
+    `NATS_SYNC_INTERVAL` in the environment (`always`, `2m`...) sets JetStream's fsync, as production's
+    `sync_interval: always` does (the benchmark measures its cost)."""
     from devtools.nats_auth import write_server_config
     from dispatch_common.systems import load_systems
 
@@ -153,6 +155,7 @@ def nats_server(*, port: int, store_dir: Path, log_dir: Path, keys_dir: Path, sy
         systems=load_systems(systems_file),
         port=port,
         store_dir=store_dir,
+        sync_interval=os.environ.get("NATS_SYNC_INTERVAL") or None,
     )
     return Proc("nats-server", [_binary("nats-server"), "--config", str(config)], log_dir / "nats-server.log")
 

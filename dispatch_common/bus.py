@@ -59,6 +59,11 @@ class Bus:
         self._streams: list[StreamConfig] = platform_streams(settings)
         self._made_for_others: list[tuple[str, ConsumerConfig]] = []
         self.consumers: list[ConsumerEntry] = []  # what was registered, as the permission table names it
+        self._controls: list[tuple[str, Callable[[Msg], Awaitable[None]]]] = []
+
+    def on_control(self, subject: str, callback: Callable[[Msg], Awaitable[None]]) -> None:
+        """Subscribe to a core NATS subject at start (control messages between replicas, not events)."""
+        self._controls.append((subject, callback))
 
     def declare_stream(self, config: StreamConfig) -> None:
         """Declare one more stream at start (besides DISPATCH and DLQ); must be called before start()."""
@@ -94,6 +99,8 @@ class Bus:
         inbox = f"{nats_connect.service_inbox(self.settings)}.".encode()
         for loop in self._loops:
             await loop.start(js, inbox_prefix=inbox)
+        for subject, callback in self._controls:
+            await self.broker.connection.subscribe(subject, cb=callback)
         self._started = True
 
     async def stop(self) -> None:
@@ -124,14 +131,17 @@ class Bus:
             kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "nats",
+                "messaging.operation.name": "publish",
+                "messaging.operation.type": "send",
                 "messaging.destination.name": subject,
                 "messaging.message.id": event["id"],
                 "dispatch.case_id": event.get("subject", ""),
             },
-        ):
+        ) as span:
             headers = {"Nats-Msg-Id": event["id"], "content-type": "application/cloudevents+json"}
             headers.update(current_trace_headers())
             body = json.dumps(event, ensure_ascii=False).encode()
+            span.set_attribute("messaging.message.body.size", len(body))
             ack = await self.publish(
                 subject=subject, body=body, headers=headers, stream=subjects.stream_of(subject)
             )

@@ -12,6 +12,12 @@ files, notify's messages). Each message is then settled on its own, as before:
    dead-lettered after the last delivery;
 5. applied -> its marker recorded (inbox consumers; one insert per batch), then acked.
 
+A store error around the handler (the inbox query of 3, the markers of 5) takes the path of a failed
+handler: each message of the batch is nak'ed with back-off (counted `retried`, and in
+`dispatch_consumer_store_errors_total` by stage), never left to the ack wait. A batch whose markers
+could not be stored is applied again at its redelivery, which the handlers' derived ids and version
+guards make harmless.
+
 The loop itself survives whatever a fetch raises (nats-py raises asyncio's TimeoutError as well as its
 own from inside a fetch; a connection lost for a moment raises others): each is counted in
 `dispatch_consumer_fetch_errors_total`, logged as JSON, and followed by a short pause, never by a dead
@@ -290,14 +296,17 @@ class ConsumerLoop:
 
     def _open(self, msg: Msg) -> _Item:
         span = tracer().start_span(
-            f"consume {msg.subject}",
+            f"process {msg.subject}",
             context=context_from_headers(msg.headers),
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "nats",
+                "messaging.operation.name": "process",
+                "messaging.operation.type": "process",
                 "messaging.consumer.group.name": self.consumer.durable,
                 "messaging.destination.name": msg.subject,
-                "messaging.delivery_count": msg.metadata.num_delivered,
+                "messaging.message.body.size": len(msg.data),
+                "dispatch.delivery_count": msg.metadata.num_delivered,
             },
         )
         return _Item(msg, span)
@@ -331,7 +340,11 @@ class ConsumerLoop:
                 event=event, data=data, deliveries=deliveries, sequence=sequence, span=item.span
             )
             live.append(item)
-        applied = await self._applied_before(live)
+        try:
+            applied = await self._applied_before(live)
+        except Exception as exc:  # the store is away: every message backs off, as a failed handler's would
+            await self._store_failed(live, exc, stage="inbox")
+            return []
         for item in [i for i in live if i.delivery and i.delivery.event.id in applied]:
             await item.msg.ack()
             self._count("duplicate")
@@ -368,7 +381,11 @@ class ConsumerLoop:
 
     async def _settle(self, live: list[_Item], failures: dict[str, BaseException]) -> None:
         applied = [i for i in live if i.delivery and i.delivery.event.id not in failures]
-        await self._mark(applied)
+        try:
+            await self._mark(applied)
+        except Exception as exc:  # applied, but not remembered: back off, and apply again (idempotent)
+            await self._store_failed(applied, exc, stage="markers")
+            applied = []
         for item in applied:
             await item.msg.ack()
             self._count("applied")
@@ -397,6 +414,12 @@ class ConsumerLoop:
         ]
         with contextlib.suppress(BulkWriteError):  # duplicates: another replica applied it too
             await inbox.insert_many(markers, ordered=False)
+
+    async def _store_failed(self, items: list[_Item], exc: Exception, *, stage: str) -> None:
+        """A store error outside the handler: counted, then each message takes the back-off path."""
+        metrics.CONSUMER_STORE_ERRORS.labels(self.bus.service, self.consumer.durable, stage).inc()
+        for item in items:
+            await self._fail(item, exc)
 
     async def _fail(self, item: _Item, exc: BaseException) -> None:
         assert item.delivery is not None

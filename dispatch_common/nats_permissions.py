@@ -214,7 +214,11 @@ def service_permissions(service: str, systems: Iterable[ExternalSystem] = ()) ->
         for system in systems:
             publish += _creating(outcome_consumer(system))  # made for the system; only it reads it
             publish += [s.outcome_subject(system.id, t) for t in OUTCOME_TYPES]
-    return Permissions(publish=tuple(dict.fromkeys(publish)), subscribe=(f"{inbox_prefix(service)}.>",))
+    # A reload reaches every replica of the service: asked on its control subject, answered on the
+    # asking replica's inbox (the service's own: only its replicas may read it).
+    publish += [s.reload_subject(service), f"{inbox_prefix(service)}.>"]
+    subscribe = (f"{inbox_prefix(service)}.>", s.reload_subject(service))
+    return Permissions(publish=tuple(dict.fromkeys(publish)), subscribe=subscribe)
 
 
 def system_permissions(system: ExternalSystem) -> Permissions:

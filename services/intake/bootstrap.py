@@ -15,6 +15,7 @@ from dispatch_common.county import county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.ratelimit import RateLimiter
+from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.systems import ExternalSystem, load_systems
 from services.intake.adapters.history import CaseHistory, find_links
@@ -70,6 +71,11 @@ class Intake:
     confidentiality: Confidentiality
     limiter: RateLimiter
     systems: tuple[ExternalSystem, ...] = ()
+    reloads: Reloads | None = None
+
+    async def reload_rules(self) -> dict[str, str]:
+        """Read the screening rules again (raises ScreeningRulesError, keeping the old ones)."""
+        return {"version": self.screening.reload()}
 
     async def find_links(self, snapshot: CaseSnapshot) -> Links:
         """Repeats of the same petitioner and incidents at the same place."""
@@ -93,19 +99,20 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     from services.intake.entrypoints import subscribers
 
     settings = settings or IntakeSettings()
-    runtime = Runtime(settings)
+    # Intake answers its submitters without NATS: each case is stored with the events it owes.
+    runtime = Runtime(settings, ready_without_nats=True)
     cases = CaseRepository(runtime.db)
     history = CaseHistory(runtime.db)
     runtime.outbox(cases.cases)
     runtime.on_start(lambda: store.require_client_bulk_write(runtime.mongo))
-    runtime.on_start(cases.ensure_indexes)
-    runtime.on_start(history.ensure_indexes)
+    runtime.on_migrate(cases.ensure_indexes)
+    runtime.on_migrate(history.ensure_indexes)
     runtime.on_start(_load_segmenter)
     clock = clock or SystemClock()
     confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
-    runtime.on_start(confidentiality.audit.ensure_indexes)
+    runtime.on_migrate(confidentiality.audit.ensure_indexes)
     limiter = RateLimiter(runtime.db[RATE_WINDOWS], settings.rate_limits, enabled=settings.rate_limit_enabled)
-    runtime.on_start(limiter.ensure_indexes)
+    runtime.on_migrate(limiter.ensure_indexes)
     runtime.every(RATE_SWEEP_SECONDS, limiter.sweep, name="rate-window-sweep")
     intake = Intake(
         runtime=runtime,
@@ -123,6 +130,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         limiter=limiter,
         systems=load_systems(settings.ingress_systems_file),
     )
+    intake.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=intake.reload_rules)
     redact.register_secrets(intake.open311_keys)  # also the generated one, which no setting names
     subscribers.register(intake)
     return intake

@@ -279,15 +279,17 @@ async def screen_case(
     summary="Reload the screening rules; a bad file changes nothing",
 )
 async def reload_rules(user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
-    """Read the rules files again and put them in force if they are valid."""
+    """Read the rules files again and put them in force if they are valid, in this replica and then in
+    every other (`replicas`: which replica applied which version)."""
     try:
-        version = intake.screening.reload()
+        here = await intake.reload_rules()
     except ScreeningRulesError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
             {"msg": "rules not reloaded; the previous rules stay in force", "problems": exc.problems},
         ) from exc
-    return {"version": version}
+    assert intake.reloads is not None
+    return {**here, "replicas": await intake.reloads.everywhere(here, requested_by=user.subject)}
 
 
 def include(app: FastAPI) -> None:

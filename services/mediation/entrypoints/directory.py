@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from dispatch_common import store
 from dispatch_common.auth import Principal
 from services.mediation import organization_commands
-from services.mediation.bootstrap import Mediation, load_rules, refresh_directory
+from services.mediation.bootstrap import Mediation, refresh_directory
 from services.mediation.domain import figures
 from services.mediation.domain.documents import DocumentError
 from services.mediation.domain.mediators import Mediator, check_mediator
@@ -236,19 +236,12 @@ async def reload(user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
     """Check the files again and use them; with problems, every one is listed (422) and the rules in
     use stay. New mediators of the seed file are added; those in the directory keep their edits. The
     organizations' API edits are laid over the new data; `edits_not_used` lists those it no longer
-    allows (an area or category gone from the package)."""
+    allows (an area or category gone from the package). Every other replica then reloads too
+    (`replicas`: which replica applied which versions)."""
     try:
-        rules, seed = load_rules(med.settings)
+        here = await med.reload_data()
     except (OrganizationsError, PolicyError, DocumentError) as exc:
         detail = [{"loc": ["mediation_data"], "msg": p, "type": "mediation_data"} for p in exc.problems]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
-    skipped = await refresh_directory(med, rules)  # the API's edits stay laid over the reloaded data
-    med.seed = seed
-    added = await med.repo.seed_mediators(m.model_dump() for m in seed)
-    return {
-        "organizations": len(med.rules.directory.organizations),
-        "organizations_version": rules.directory.version,
-        "policy_version": rules.policy.version,
-        "mediators_added": added,
-        "edits_not_used": skipped,
-    }
+    assert med.reloads is not None
+    return {**here, "replicas": await med.reloads.everywhere(here, requested_by=user.subject)}

@@ -292,17 +292,18 @@ async def preview(
 
 @router.post("/admin/templates/reload", tags=["templates"], summary="Load changed templates and recipients")
 async def reload(user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
-    """Load the templates and recipients files again (a change is also seen within a second)."""
+    """Load the templates and recipients files again (a change is also seen within a second), here and
+    in every other replica (`replicas`)."""
     try:
-        version = notify.templates.reload()
-        recipients = notify.directory.reload()
+        here = await notify.reload_files()
     except TemplateProblem as exc:
         detail = {"msg": "templates not reloaded; the previous ones stay in force", "problems": exc.problems}
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
     except (DirectoryProblem, ValueError, OSError) as exc:
         detail = {"msg": "recipients not reloaded; the previous ones stay in force", "problems": [str(exc)]}
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
-    return {"version": version, "recipients_version": recipients}
+    assert notify.reloads is not None
+    return {**here, "replicas": await notify.reloads.everywhere(here, requested_by=user.subject)}
 
 
 def resolvers(notify: Notify) -> dict[str, Resolver]:

@@ -270,9 +270,10 @@ async def county_package(user: CurrentUser, routing: RoutingDeps) -> dict[str, A
 @admin.post("/county/reload", summary="Load the county package again, without a restart")
 async def reload_county(user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """Validate the package on disk and use it; a package with problems is refused with every problem
-    listed, and the service keeps the package it has."""
+    listed, and the service keeps the package it has. Every other replica then reloads too
+    (`replicas`: which replica uses which package version)."""
     try:
-        changed = await routing.reload()
+        here = await routing.reload_package()
     except CountyPackageError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -281,7 +282,8 @@ async def reload_county(user: CurrentUser, routing: RoutingDeps) -> dict[str, An
                 for problem in exc.problems
             ],
         ) from exc
-    return {**routing.package_summary(), "changed": changed}
+    assert routing.reloads is not None
+    return {**here, "replicas": await routing.reloads.everywhere(here, requested_by=user.subject)}
 
 
 @admin.get("/classifier", summary="The learned classifier: examples and training")

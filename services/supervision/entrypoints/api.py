@@ -18,6 +18,7 @@ from services.supervision.bootstrap import Supervision
 from services.supervision.domain import kpis as kpi_domain
 from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
 from services.supervision.domain.policy import to_ms
+from services.supervision.stuck import find_stuck
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
@@ -439,7 +440,8 @@ async def trends(
 @router.get("/inspection", summary="The daily inspection (网巡): overdue and irregular cases")
 async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
     """Open cases past a limit, and cases out of the normal course: in the manual queue or waiting for
-    the joint conference and registered more than a day ago, or reopened more than once."""
+    the joint conference and registered more than a day ago, or reopened more than once; and cases
+    stuck between two automatic steps (`stuck`: an event lost below the platform)."""
     now = sv.clock.now()
     fields = {
         "case_no": 1,
@@ -466,7 +468,8 @@ async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
                 irregular.append({**d, "why": f"{why} for more than a day"})
     async for d in files.find({"reopen_count": {"$gte": 2}, **hidden}, fields).limit(1000):
         irregular.append({**d, "why": f"reopened {d['reopen_count']} times"})
-    await sv.confidentiality.shown(user, [*overdue, *irregular], "inspection", key="_id")
+    stuck = await find_stuck(sv.files, now=now, after=sv.stuck.after, where=hidden)
+    await sv.confidentiality.shown(user, [*overdue, *irregular, *stuck], "inspection", key="_id")
 
     def view(d: dict[str, Any]) -> dict[str, Any]:
         return {"case_id": d.pop("_id"), **d}
@@ -475,6 +478,7 @@ async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
         "date": now.astimezone(sv.keeper.timezone).date().isoformat(),
         "overdue": [view(d) for d in overdue],
         "irregular": [view(d) for d in irregular],
+        "stuck": [view(d) for d in stuck],
     }
 
 
