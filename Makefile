@@ -5,12 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test test-unit test-integration test-e2e lint format token bench eval-routing eval-screening asyncapi rekey clean
+LOCK_OPTIONS := --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-header --annotation-style line
 
-$(STAMP): pyproject.toml
+.PHONY: venv run test test-unit test-integration test-e2e lint format token bench chaos eval-routing eval-screening asyncapi rekey lock clean
+
+# The dependencies come from the lock file, every file checked against its hash; then the project itself.
+$(STAMP): pyproject.toml requirements/dev.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV) >&2
 	@$(BIN)/python -m pip install --quiet --upgrade pip >&2
-	@$(BIN)/python -m pip install --quiet -e ".[dev]" >&2
+	@$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/dev.lock >&2
+	@$(BIN)/python -m pip install --quiet --no-deps -e . >&2
 	@touch $(STAMP)
 
 venv: $(STAMP)  ## create or update the virtualenv
@@ -38,12 +42,19 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-token: $(STAMP)  ## print one development bearer token: make token ROLE=dispatcher UNIT=<unit or mediation organization code>
+token: $(STAMP)  ## print one development bearer token: make token ROLE=dispatcher UNIT=<unit or mediation organization code> [SYSTEM=<external system>]
 	@test -n "$(ROLE)" || { echo "usage: make token ROLE=<role> [UNIT=<unit or mediation organization code>]" >&2; exit 2; }
-	@$(BIN)/python -m devtools.keys --role "$(ROLE)" --unit "$(UNIT)"
+	@$(BIN)/python -m devtools.keys --role "$(ROLE)" --unit "$(UNIT)" --system "$(SYSTEM)"
 
 bench: $(STAMP)  ## the benchmarks: figures for the speed and size targets (make bench ARGS=--quick)
 	$(BIN)/python -m bench $(ARGS)
+
+chaos: $(STAMP)  ## the bounded chaos suite: kill -9 each part under load, count lost and duplicated effects
+	$(BIN)/python -m bench.chaos $(ARGS)
+
+lock: $(STAMP)  ## write requirements/*.lock from pyproject.toml (keeps the versions locked unless a pin moved)
+	$(BIN)/uv pip compile pyproject.toml $(LOCK_OPTIONS) -o requirements/production.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_OPTIONS) -o requirements/dev.lock
 
 eval-routing: $(STAMP)  ## routing's accuracy on labelled cases (make eval-routing CASES=file.jsonl COUNTY_DIR=dir)
 	$(BIN)/python -m services.routing.evaluate $(if $(CASES),--cases "$(CASES)") $(if $(COUNTY_DIR),--county-dir "$(COUNTY_DIR)")

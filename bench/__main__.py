@@ -14,6 +14,7 @@ BENCHMARKS = {
     "routing_decide": ["--decisions", "20000", "--lookups", "500000"],
     "supervision_queries": ["--cases", "1000000"],
     "notify_load": ["--rate", "100", "--seconds", "20", "--burst", "2000"],
+    "adversarial_input": ["--per-family", "4", "--candidates", "200"],
 }
 
 
@@ -30,6 +31,16 @@ def main() -> int:
         "notify_load": ["--rate", "50", "--seconds", "3", "--burst", "200"],
         "routing_decide": ["--decisions", "1000", "--warmup", "100", "--lookups", "20000"],
         "supervision_queries": ["--cases", "20000"],
+        "adversarial_input": [
+            "--per-family",
+            "1",
+            "--candidates",
+            "20",
+            "--repeat",
+            "1",
+            "--loop-rounds",
+            "2",
+        ],
     }
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:

@@ -11,7 +11,7 @@
 
 import asyncio
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ class Watcher:
 
     assigned: dict[str, float] = field(default_factory=dict)
     accepted_notice: dict[str, float] = field(default_factory=dict)
+    # how often each was seen: more than once for a case would be an effect applied twice
+    seen: Counter[tuple[str, str]] = field(default_factory=Counter)
     _nc: NatsClient | None = None
 
     async def start(self, url: str, **connect: Any) -> None:
@@ -51,8 +53,18 @@ class Watcher:
             return
         if event["type"] == subjects.CASE_ASSIGNED:
             self.assigned.setdefault(case_id, now)
+            self.seen["assigned", case_id] += 1
         elif data.get("kind") == "acceptance":
             self.accepted_notice.setdefault(case_id, now)
+            self.seen["acceptance notice", case_id] += 1
+
+    def duplicated(self) -> dict[str, int]:
+        """Cases whose assignment or acceptance notice went by more than once."""
+        out: Counter[str] = Counter()
+        for (what, _), times in self.seen.items():
+            if times > 1:
+                out[what] += 1
+        return {what: out[what] for what in ("assigned", "acceptance notice")}
 
     @property
     def client(self) -> NatsClient:
@@ -115,16 +127,21 @@ def _memory_mb(pid: int) -> dict[str, float]:
     return {"rss_mb": values.get("VmRSS", 0.0), "peak_rss_mb": values.get("VmHWM", 0.0)}
 
 
-async def mongodb_commands(base_url: str, client: httpx.AsyncClient) -> dict[str, float]:
-    """A service process's MongoDB commands so far, by command name, from its /metrics."""
+async def service_counts(base_url: str, client: httpx.AsyncClient) -> tuple[dict[str, float], float]:
+    """A service process's MongoDB commands so far, by command name, and the events its consumers
+    applied, from its /metrics."""
     text = (await client.get(f"{base_url}/metrics")).text
     counts: dict[str, float] = defaultdict(float)
+    applied = 0.0
     for family in text_string_to_metric_families(text):
-        if family.name == "dispatch_mongodb_commands":
-            for sample in family.samples:
-                if sample.name.endswith("_total"):
-                    counts[sample.labels["command"]] += sample.value
-    return dict(counts)
+        for sample in family.samples:
+            if not sample.name.endswith("_total"):
+                continue
+            if family.name == "dispatch_mongodb_commands":
+                counts[sample.labels["command"]] += sample.value
+            elif family.name == "dispatch_events_consumed" and sample.labels.get("outcome") == "applied":
+                applied += sample.value
+    return dict(counts), applied
 
 
 async def process_state(pids: dict[str, int], urls: dict[str, str]) -> dict[str, dict[str, Any]]:
@@ -134,5 +151,5 @@ async def process_state(pids: dict[str, int], urls: dict[str, str]) -> dict[str,
         for name, pid in pids.items():
             state[name] = {"cpu_s": cpu_seconds(pid) or 0.0, **_memory_mb(pid)}
             if name in urls:
-                state[name]["mongodb"] = await mongodb_commands(urls[name], client)
+                state[name]["mongodb"], state[name]["applied"] = await service_counts(urls[name], client)
     return state

@@ -47,10 +47,13 @@ def figures(
     cpu: dict[str, float] = defaultdict(float)
     commands: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     memory: dict[str, dict[str, float]] = {}
+    applied: dict[str, int] = {}  # events each process's consumers applied: replicas share the work
     for name, after in after_procs.items():
         before = before_procs.get(name, {})
         cpu[_role(name)] += (after["cpu_s"] - before.get("cpu_s", 0.0)) * 1000
         memory[name] = {"rss_mb": after["rss_mb"], "peak_rss_mb": after["peak_rss_mb"]}
+        if "applied" in after:
+            applied[name] = int(after["applied"] - before.get("applied", 0.0))
         for command, count in (after.get("mongodb") or {}).items():
             commands[_role(name)][command] += count - (before.get("mongodb") or {}).get(command, 0.0)
     by_command: dict[str, float] = defaultdict(float)
@@ -97,6 +100,8 @@ def figures(
         ),
         "jetstream_deliveries_per_case": _per_case(deliveries, cases),
         "dead_letters": published.get(subjects.DLQ_STREAM, 0),
+        "duplicated_effects": watcher.duplicated(),
+        "events_applied_per_process": applied,
         "memory_mb": memory,
         "store_ceiling_ops_per_s": ceiling,
         "store_bound_cases_per_s": store_bound,

@@ -109,6 +109,7 @@ def main() -> None:
             extra_env={
                 "ENVIRONMENT": "test",
                 "LOG_LEVEL": "WARNING",
+                "RATE_LIMIT_ENABLED": "false",  # one token sends the whole load: measured unthrottled
                 "MONGODB_DB_PREFIX": f"bench_{random.randrange(16**8):08x}_",
             },
         )

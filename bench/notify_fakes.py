@@ -173,6 +173,7 @@ def screened(
     outcome: str = "accepted",
     reason: str = "",
     at: datetime | None = None,
+    submitted_by: str | None = None,
 ) -> Envelope:
     """dispatch.case.screened for a case with (or without) a petitioner's phone."""
     data = {
@@ -188,6 +189,7 @@ def screened(
         "confidential": False,
         "links": {"repeat_of": None, "incident_of": None, "earlier_cases": 0},
         "petitioner": {"anonymous": anonymous, "phone_masked": phone_masked, "contact_token": contact_token},
+        "submitted_by": submitted_by,
     }
     return _event(subjects.CASE_SCREENED, "/dispatch/intake", case_id, data, at)
 

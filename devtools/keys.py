@@ -11,6 +11,7 @@ from pathlib import Path
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from jwt.algorithms import RSAAlgorithm
 
 from dispatch_common.auth import Role
 from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
@@ -19,6 +20,7 @@ PRIVATE_NAME = "jwt_private.pem"
 PUBLIC_NAME = "jwt_public.pem"
 DEV_ISSUER = "dispatch-dev"
 DEV_AUDIENCE = "dispatch"
+DEV_KEY_ID = "dev-1"
 DEFAULT_ORGANIZATIONS_FILE = DATA_DIR / "mediation" / "organizations.json"
 
 
@@ -51,6 +53,7 @@ def issue_token(
     unit: str | None = None,
     area: str | None = None,
     subject: str | None = None,
+    system: str | None = None,
     ttl_seconds: int = 12 * 3600,
     issuer: str = DEV_ISSUER,
     audience: str = DEV_AUDIENCE,
@@ -71,7 +74,18 @@ def issue_token(
         claims["unit"] = unit
     if area:
         claims["area"] = area
-    return jwt.encode(claims, private.read_bytes(), algorithm="RS256")
+    if system:
+        claims["system"] = system
+    return jwt.encode(claims, private.read_bytes(), algorithm="RS256", headers={"kid": DEV_KEY_ID})
+
+
+def jwks(keys_dir: Path) -> dict[str, object]:
+    """The development public key as a JWKS document (the `dev` cluster's issuer serves it)."""
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    _, public = ensure_dev_keys(keys_dir)
+    key = json.loads(RSAAlgorithm.to_jwk(load_pem_public_key(public.read_bytes())))
+    return {"keys": [key | {"kid": DEV_KEY_ID, "use": "sig", "alg": "RS256"}]}
 
 
 def main() -> None:
@@ -81,9 +95,16 @@ def main() -> None:
     organization of the organizations file (no area: an organization sees the mediations it is given,
     by its code, and is no handling unit of the place it serves)."""
     parser = argparse.ArgumentParser(description="Print a development bearer token.")
-    parser.add_argument("--role", required=True, choices=[r.value for r in Role])
+    parser.add_argument("--role", choices=[r.value for r in Role])
+    parser.add_argument(
+        "--issuer", default=DEV_ISSUER, help="the token's `iss` (the dev cluster's JWT_ISSUER)"
+    )
+    parser.add_argument("--jwks", action="store_true", help="print the public key as a JWKS instead")
     parser.add_argument(
         "--unit", default=None, help="a unit code of the county package or a mediation organization"
+    )
+    parser.add_argument(
+        "--system", default=None, help="an external system's id (role external_system): its references"
     )
     parser.add_argument("--run-dir", default=os.environ.get("RUN_DIR", str(DEFAULT_RUN_DIR)))
     parser.add_argument("--county-dir", default=os.environ.get("COUNTY_DIR", str(DEFAULT_COUNTY_DIR)))
@@ -92,6 +113,11 @@ def main() -> None:
         default=os.environ.get("MEDIATION_ORGANIZATIONS_FILE", str(DEFAULT_ORGANIZATIONS_FILE)),
     )
     args = parser.parse_args()
+    if args.jwks:
+        sys.stdout.write(json.dumps(jwks(Path(args.run_dir) / "keys")) + "\n")
+        return
+    if not args.role:
+        parser.error("--role is required")
     unit = args.unit or None
     area = unit_area(Path(args.county_dir), unit) if unit else None
     if unit and area is None and not is_mediation_organization(Path(args.organizations_file), unit):
@@ -99,7 +125,11 @@ def main() -> None:
             f"unit {unit!r} is neither in the county package's unit directory "
             f"nor an organization of {args.organizations_file}"
         )
-    token = issue_token(Path(args.run_dir) / "keys", role=args.role, unit=unit, area=area)
+    system = args.system or None
+    keys = Path(args.run_dir) / "keys"
+    token = issue_token(
+        keys, role=args.role, unit=unit, area=area, system=system, subject=system, issuer=args.issuer
+    )
     sys.stdout.write(token + "\n")
 
 

@@ -90,13 +90,17 @@ def server_config(
     port: int,
     store_dir: Path,
     server_name: str = "dispatch-local",
+    sync_interval: str | None = None,
 ) -> str:
-    """A whole local server configuration: loopback only, JetStream on files, the platform's users."""
+    """A whole local server configuration: loopback only, JetStream on files, the platform's users;
+    `sync_interval` (`always`, or a duration such as `2m`) when JetStream should fsync other than by
+    its default (every two minutes)."""
+    sync = f", sync_interval: {sync_interval}" if sync_interval else ""
     return (
         HEADER
         + f"server_name: {json.dumps(server_name)}\n"
         + f"listen: {json.dumps(f'127.0.0.1:{port}')}\n"
-        + f"jetstream {{ store_dir: {json.dumps(str(store_dir))} }}\n"
+        + f"jetstream {{ store_dir: {json.dumps(str(store_dir))}{sync} }}\n"
         + authorization(keys_dir, systems)
     )
 

@@ -142,7 +142,9 @@ class Proc:
 
 def nats_server(*, port: int, store_dir: Path, log_dir: Path, keys_dir: Path, systems_file: Path) -> Proc:
     """A real nats-server with JetStream file storage, on 127.0.0.1, with the platform's identities
-    and permissions: its configuration is generated beside the store (devtools/nats_auth.py)."""
+    and permissions: its configuration is generated beside the store (devtools/nats_auth.py).
+    `NATS_SYNC_INTERVAL` in the environment (`always`, `2m`...) sets JetStream's fsync, as production's
+    `sync_interval: always` does (the benchmark measures its cost)."""
     from devtools.nats_auth import write_server_config
     from dispatch_common.systems import load_systems
 
@@ -153,6 +155,7 @@ def nats_server(*, port: int, store_dir: Path, log_dir: Path, keys_dir: Path, sy
         systems=load_systems(systems_file),
         port=port,
         store_dir=store_dir,
+        sync_interval=os.environ.get("NATS_SYNC_INTERVAL") or None,
     )
     return Proc("nats-server", [_binary("nats-server"), "--config", str(config)], log_dir / "nats-server.log")
 
@@ -297,13 +300,17 @@ class Stack:
             wait_ready(f"{self.url(service)}/readyz", timeout=timeout, proc=proc)
         return proc
 
-    def start_replica(self, service: str, number: int, *, timeout: float = 90) -> Proc:
+    def start_replica(
+        self, service: str, number: int, *, env: dict[str, str] | None = None, timeout: float = 90
+    ) -> Proc:
         """Another process of a service on the same servers (`<service>#<number>`, on a port of its
-        own, with its own trace file), once ready; like a second pod behind a Kubernetes Service."""
+        own, with its own trace file and `env` over the stack's), once ready; like a second pod behind
+        a Kubernetes Service. Its URL is the last of `replica_urls[service]`."""
         port = free_port()
         env = self.service_env(service) | {
             "PORT": str(port),
             "TRACE_FILE": str(self.run_dir / "traces" / f"{service}-{number}.jsonl"),
+            **(env or {}),
         }
         name = f"{service}#{number}"
         log = self.log_dir / f"{service}-{number}.log"

@@ -6,6 +6,7 @@ in production tokens are verified against the county identity provider's JWKS.
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from enum import StrEnum
 from pathlib import Path
@@ -15,6 +16,7 @@ import jwt
 from fastapi import HTTPException, Request, status
 from pydantic import BaseModel
 
+from dispatch_common.authz import AuthorizationTable, Scope
 from dispatch_common.settings import ServiceSettings
 
 
@@ -40,17 +42,23 @@ COUNTY_WIDE_ROLES = frozenset(
 
 
 class Principal(BaseModel):
-    """The authenticated caller."""
+    """The authenticated caller, with the scope the authorization table gives its role for the
+    operation it calls (None outside a request: tools and tests, where the role decides)."""
 
     subject: str
     role: Role
     unit: str | None = None
     area: str | None = None  # the area code the caller's unit serves (town, village), from the token
     name: str | None = None
+    system: str | None = None  # an external system's id (its token's `system` claim): its references
+    scope: Scope | None = None
+    capabilities: dict[str, Scope] = {}  # finer permissions the table gives its role in this service
 
     @property
     def county_wide(self) -> bool:
-        """True for roles that see the whole county."""
+        """True when the caller reaches every record of the county through this operation."""
+        if self.scope is not None:
+            return self.scope == Scope.COUNTY
         return self.role in COUNTY_WIDE_ROLES
 
     def may_see(
@@ -85,15 +93,18 @@ def may_see(
     A confidential report (检举控告): the roles the county package names (`confidential_readers`,
     routing_rules.json) and the units the case is assigned to (lead or assisting), nobody else: being
     county-wide or serving the area the case lies in gives nothing, since the accused may be the
-    area's own town, station or committee. Any other case: the county-wide roles, the units on it,
-    and the units serving the town, village or grid it lies in.
+    area's own town, station or committee. Any other case: as the caller's scope for the operation
+    says (data/policy/authorization.yaml): `county` every case, `area` the units on it and those
+    serving the town, village or grid it lies in, `unit` the units on it, `own` and `any` none.
     """
     on_the_case = principal.unit is not None and principal.unit in unit_codes
     if confidential:
         return principal.role in confidential_readers or on_the_case
     if principal.county_wide:
         return True
-    return on_the_case or (principal.area is not None and principal.area in area_codes)
+    if principal.scope in (None, Scope.AREA):  # None: outside a request, the role decides
+        return on_the_case or (principal.area is not None and principal.area in area_codes)
+    return on_the_case and principal.scope == Scope.UNIT
 
 
 VERIFIED_TOKENS_KEPT = 10_000
@@ -150,6 +161,7 @@ class TokenVerifier:
                 unit=claims.get("unit"),
                 area=claims.get("area"),
                 name=claims.get("name"),
+                system=claims.get("system"),
             )
             return principal, float(claims["exp"])
         except (jwt.PyJWTError, ValueError, OSError) as exc:
@@ -159,7 +171,8 @@ class TokenVerifier:
 
 
 async def authenticate(request: Request) -> Principal:
-    """FastAPI dependency: the caller from the Authorization header."""
+    """FastAPI dependency: the caller from the Authorization header, admitted to the operation it
+    calls by the authorization table (403 when its role is not named there), with its scope."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
@@ -167,7 +180,64 @@ async def authenticate(request: Request) -> Principal:
             status.HTTP_401_UNAUTHORIZED, "bearer token required", headers={"WWW-Authenticate": "Bearer"}
         )
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(token)
+    principal = await verifier.verify(token)
+    route = request.scope.get("route")
+    path = getattr(route, "path", None)
+    table: AuthorizationTable | None = getattr(request.app.state, "authorization", None)
+    if path is None or table is None:  # not a routed request (a test calling a dependency by hand)
+        return principal
+    service = request.app.state.service_name
+    operation = f"{request.method} {path}"
+    grant = table.grant(service, request.method, path)
+    scope = grant.roles.get(principal.role.value) if grant else None
+    if scope is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role.value} may not {operation}")
+    capabilities = table.capabilities_of(service, principal.role.value)
+    principal = principal.model_copy(update={"scope": scope, "capabilities": capabilities})
+    if scope in (Scope.AREA, Scope.UNIT, Scope.OWN):
+        await _within_scope(request, principal)
+    return principal
+
+
+Resolver = Callable[[str, "Principal"], Awaitable[bool]]
+"""Whether the record a path parameter names (a case id, a mediation id...) is within the caller's
+scope; registered by each service in `app.state.resolvers`, by parameter name."""
+
+
+async def _within_scope(request: Request, principal: Principal) -> None:
+    """Refuse with 404, before the operation reads its body, a record outside a unit's scope (the same
+    answer as for an absent one: a unit learns nothing of others' records)."""
+    resolvers: dict[str, Resolver] = getattr(request.app.state, "resolvers", {})
+    for name, value in request.path_params.items():
+        resolver = resolvers.get(name)
+        if resolver is not None and not await resolver(str(value), principal):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {name.removesuffix('_id')} {value}")
+
+
+def granted(
+    principal: Principal, service: str, operation: str, table: AuthorizationTable | None = None
+) -> Principal:
+    """The caller as the authorization table admits it to `<METHOD> <path>` of a service (its scope and
+    capabilities), for tools and tests that call a service's commands without HTTP; PermissionError
+    when the table does not admit the role."""
+    from dispatch_common.authz import load_table
+
+    table = table or load_table()
+    method, _, path = operation.partition(" ")
+    grant = table.grant(service, method, path)
+    scope = grant.roles.get(principal.role.value) if grant else None
+    if scope is None:
+        raise PermissionError(f"role {principal.role.value} may not {operation}")
+    capabilities = table.capabilities_of(service, principal.role.value)
+    return principal.model_copy(update={"scope": scope, "capabilities": capabilities})
+
+
+def require_capability(principal: Principal, name: str) -> Scope:
+    """Refuse with 403 unless the table gives the caller's role this capability; its scope."""
+    scope = principal.capabilities.get(name)
+    if scope is None:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role.value} may not {name}")
+    return scope
 
 
 def require_roles(principal: Principal, *roles: Role) -> None:

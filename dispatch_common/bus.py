@@ -70,6 +70,11 @@ class Bus:
         self._streams: list[StreamConfig] = platform_streams(settings)
         self._made_for_others: list[tuple[str, ConsumerConfig]] = []
         self.consumers: list[ConsumerEntry] = []  # what was registered, as the permission table names it
+        self._controls: list[tuple[str, Callable[[Msg], Awaitable[None]]]] = []
+
+    def on_control(self, subject: str, callback: Callable[[Msg], Awaitable[None]]) -> None:
+        """Subscribe to a core NATS subject at start (control messages between replicas, not events)."""
+        self._controls.append((subject, callback))
 
     def declare_stream(self, config: StreamConfig) -> None:
         """Declare one more stream at start (besides DISPATCH and DLQ); must be called before start()."""
@@ -105,6 +110,8 @@ class Bus:
         inbox = f"{nats_connect.service_inbox(self.settings)}.".encode()
         for loop in self._loops:
             await loop.start(js, inbox_prefix=inbox)
+        for subject, callback in self._controls:
+            await self.broker.connection.subscribe(subject, cb=callback)
         self._started = True
 
     async def stop(self) -> None:
@@ -135,14 +142,17 @@ class Bus:
             kind=SpanKind.PRODUCER,
             attributes={
                 "messaging.system": "nats",
+                "messaging.operation.name": "publish",
+                "messaging.operation.type": "send",
                 "messaging.destination.name": subject,
                 "messaging.message.id": event["id"],
                 "dispatch.case_id": event.get("subject", ""),
             },
-        ):
+        ) as span:
             headers = {"Nats-Msg-Id": event["id"], "content-type": "application/cloudevents+json"}
             headers.update(current_trace_headers())
             body = json.dumps(event, ensure_ascii=False).encode()
+            span.set_attribute("messaging.message.body.size", len(body))
             ack = await self.publish(
                 subject=subject, body=body, headers=headers, stream=subjects.stream_of(subject)
             )
@@ -177,6 +187,7 @@ class Bus:
             inbox=inbox,
             decode=decode,
             validate=validate,
+            each=handler,
         )
 
     def consume_batch(
@@ -190,9 +201,11 @@ class Bus:
         inbox: bool = True,
         decode: Decoder = structured_json,
         validate: Validator = validate_event,
+        each: Handler | None = None,
     ) -> None:
         """Register a durable pull consumer whose handler takes a fetched batch (dispatch_common/
-        consumer.py); `data_models` types the data of each event type; must be called before start()."""
+        consumer.py); `data_models` types the data of each event type; `each`: a per-message handler
+        instead, each message settled on its own; must be called before start()."""
         consumer = Consumer(
             durable=durable,
             stream=stream,
@@ -202,10 +215,15 @@ class Bus:
             inbox=self._processed if inbox else None,
             decode=decode,
             validate=validate,
+            each=each,
         )
         self._loops.append(ConsumerLoop(self, consumer))
         filters = filter_subjects[0] if len(filter_subjects) == 1 else filter_subjects
         self.consumers.append(ConsumerEntry(durable, self.service, filters, stream))
+
+    def lag(self) -> dict[str, int | None]:
+        """How far behind each of this service's consumers is, by durable name (None: not read yet)."""
+        return {loop.consumer.durable: loop.lag for loop in self._loops}
 
     @property
     def consuming(self) -> bool:

@@ -12,6 +12,12 @@ files, notify's messages). Each message is then settled on its own, as before:
    dead-lettered after the last delivery;
 5. applied -> its marker recorded (inbox consumers; one insert per batch), then acked.
 
+A store error around the handler (the inbox query of 3, the markers of 5) takes the path of a failed
+handler: each message of the batch is nak'ed with back-off (counted `retried`, and in
+`dispatch_consumer_store_errors_total` by stage), never left to the ack wait. A batch whose markers
+could not be stored is applied again at its redelivery, which the handlers' derived ids and version
+guards make harmless.
+
 The loop itself survives whatever a fetch raises (nats-py raises asyncio's TimeoutError as well as its
 own from inside a fetch; a connection lost for a moment raises others): each is counted in
 `dispatch_consumer_fetch_errors_total`, logged as JSON, and followed by a short pause, never by a dead
@@ -51,6 +57,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("dispatch.consumer")
 
 FETCH_WAIT_SECONDS = 5.0  # an idle consumer asks again this often
+IN_FLIGHT_BATCHES = 4  # a per-message consumer keeps up to this many batches' messages in hand
+LAG_POLL_SECONDS = 5.0  # how often a consumer reads how far behind it is
 PAUSE_AFTER_ERROR_SECONDS = 1.0
 
 
@@ -96,6 +104,10 @@ class Consumer:
     stream: str
     subjects: tuple[str, ...]
     handler: BatchHandler
+    # A per-message handler: each message is settled as soon as it is handled, and the loop fetches
+    # more while slow ones run (up to IN_FLIGHT_BATCHES batches), so one costly message holds up none
+    # of the others. None: the batch handler takes a fetched batch as one.
+    each: Callable[[Delivery], Awaitable[None]] | None = None
     data_models: dict[str, type[BaseModel]] = field(default_factory=dict)
     inbox: AsyncCollection | None = None  # processed-events markers, for handlers that need them
     decode: Decoder = structured_json  # an ingress also reads the binary mode of CloudEvents
@@ -143,6 +155,10 @@ class ConsumerLoop:
         self.ack_wait = settings.consumer_ack_wait_seconds
         self._subscription: JetStreamContext.PullSubscription | None = None
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self.max_in_flight = self.batch_size * IN_FLIGHT_BATCHES
+        self._watching: asyncio.Task[None] | None = None
+        self.lag: int | None = None  # messages waiting or unacknowledged, as last read from the server
 
     async def start(self, js: JetStreamContext, *, inbox_prefix: bytes | None = None) -> None:
         """Create the consumer if it is missing (or bring its subjects up to date), bind, and run;
@@ -160,13 +176,35 @@ class ConsumerLoop:
             durable=c.durable, stream=c.stream, inbox_prefix=inbox_prefix
         )
         self._task = asyncio.create_task(self._run(), name=f"consumer {c.durable}")
+        self._watching = asyncio.create_task(self._watch_lag(js), name=f"lag of {c.durable}")
+
+    async def _watch_lag(self, js: JetStreamContext) -> None:
+        """Read how far behind the consumer is (`dispatch_consumer_lag`, /readyz's detail)."""
+        c = self.consumer
+        gauge = metrics.CONSUMER_LAG.labels(self.bus.service, c.durable)
+        while True:
+            try:
+                info = await js.consumer_info(c.stream, c.durable)
+                self.lag = (info.num_pending or 0) + (info.num_ack_pending or 0)
+                gauge.set(self.lag)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the server away for a moment: the last reading stands
+                pass
+            await asyncio.sleep(LAG_POLL_SECONDS)
 
     async def stop(self) -> None:
         """Stop fetching; a batch being handled is cancelled and comes back after the ack wait."""
+        if self._watching is not None:
+            self._watching.cancel()
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        for task in list(self._in_flight):  # unacknowledged: they come back after the ack wait
+            task.cancel()
+        if self._in_flight:
+            await asyncio.wait(self._in_flight)
         if self._subscription is not None:
             with contextlib.suppress(Exception):
                 await self._subscription.unsubscribe()
@@ -180,8 +218,14 @@ class ConsumerLoop:
         assert self._subscription is not None
         c, service = self.consumer, self.bus.service
         while True:
+            room = self.batch_size
+            if c.each is not None:
+                room = min(room, self.max_in_flight - len(self._in_flight))
+                if room <= 0:  # enough in hand: wait for one to finish
+                    await asyncio.wait(self._in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    continue
             try:
-                msgs = await self._subscription.fetch(self.batch_size, timeout=FETCH_WAIT_SECONDS)
+                msgs = await self._subscription.fetch(room, timeout=FETCH_WAIT_SECONDS)
             except (NatsTimeoutError, TimeoutError):
                 continue  # nothing waiting: ask again
             except asyncio.CancelledError:
@@ -195,7 +239,7 @@ class ConsumerLoop:
                 await asyncio.sleep(PAUSE_AFTER_ERROR_SECONDS)
                 continue
             try:
-                await self.process(msgs)
+                await (self.dispatch(msgs) if c.each is not None else self.process(msgs))
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a store error outside a handler: every message backs off
@@ -221,16 +265,61 @@ class ConsumerLoop:
             for item in items:
                 item.span.end()
 
+    async def dispatch(self, msgs: Sequence[Msg]) -> None:
+        """Validate a fetched batch and hand each valid message to the per-message handler on its own."""
+        items = [self._open(msg) for msg in msgs]
+        live: list[_Item] = []
+        try:
+            live = await self._screen(items)
+        finally:
+            for item in items:
+                if item not in live:
+                    item.span.end()
+        for item in live:
+            task = asyncio.create_task(self._one(item))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _one(self, item: _Item) -> None:
+        """Handle one message and settle it at once."""
+        assert item.delivery is not None and self.consumer.each is not None
+        try:
+            started = time.perf_counter()
+            try:
+                with item.delivery.traced():
+                    await self.consumer.each(item.delivery)
+            except Exception as exc:
+                await self._fail(item, exc)
+                return
+            finally:
+                elapsed = time.perf_counter() - started
+                metrics.HANDLER_LATENCY.labels(self.bus.service, self.consumer.durable).observe(elapsed)
+            await self._mark([item])
+            await item.msg.ack()
+            self._count("applied")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the inbox or the ack failed: the message comes back after the ack wait
+            metrics.CONSUMER_FETCH_ERRORS.labels(
+                self.bus.service, self.consumer.durable, type(exc).__name__
+            ).inc()
+            log.warning("settling failed", extra={"consumer": self.consumer.durable, "error": repr(exc)})
+        finally:
+            item.span.end()
+
     def _open(self, msg: Msg) -> _Item:
         span = tracer().start_span(
-            f"consume {msg.subject}",
+            f"process {msg.subject}",
             context=context_from_headers(msg.headers),
             kind=SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "nats",
+                "messaging.operation.name": "process",
+                "messaging.operation.type": "process",
                 "messaging.consumer.group.name": self.consumer.durable,
                 "messaging.destination.name": msg.subject,
-                "messaging.delivery_count": msg.metadata.num_delivered,
+                "messaging.message.body.size": len(msg.data),
+                "dispatch.delivery_count": msg.metadata.num_delivered,
             },
         )
         return _Item(msg, span)
@@ -262,7 +351,11 @@ class ConsumerLoop:
                 event=event, data=data, deliveries=deliveries, sequence=sequence, span=item.span
             )
             live.append(item)
-        applied = await self._applied_before(live)
+        try:
+            applied = await self._applied_before(live)
+        except Exception as exc:  # the store is away: every message backs off, as a failed handler's would
+            await self._store_failed(live, exc, stage="inbox")
+            return []
         for item in [i for i in live if i.delivery and i.delivery.event.id in applied]:
             await item.msg.ack()
             self._count("duplicate")
@@ -299,7 +392,11 @@ class ConsumerLoop:
 
     async def _settle(self, live: list[_Item], failures: dict[str, BaseException]) -> None:
         applied = [i for i in live if i.delivery and i.delivery.event.id not in failures]
-        await self._mark(applied)
+        try:
+            await self._mark(applied)
+        except Exception as exc:  # applied, but not remembered: back off, and apply again (idempotent)
+            await self._store_failed(applied, exc, stage="markers")
+            applied = []
         for item in applied:
             await item.msg.ack()
             self._count("applied")
@@ -328,6 +425,12 @@ class ConsumerLoop:
         ]
         with contextlib.suppress(BulkWriteError):  # duplicates: another replica applied it too
             await inbox.insert_many(markers, ordered=False)
+
+    async def _store_failed(self, items: list[_Item], exc: Exception, *, stage: str) -> None:
+        """A store error outside the handler: counted, then each message takes the back-off path."""
+        metrics.CONSUMER_STORE_ERRORS.labels(self.bus.service, self.consumer.durable, stage).inc()
+        for item in items:
+            await self._fail(item, exc)
 
     async def _fail(self, item: _Item, exc: BaseException) -> None:
         assert item.delivery is not None

@@ -10,16 +10,53 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo.errors import ConnectionFailure, ExecutionTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch_common import metrics, redact
 from dispatch_common.auth import TokenVerifier
+from dispatch_common.authz import AuthorizationTable, TableError, load_table
 from dispatch_common.runtime import Runtime
-from dispatch_common.telemetry import setup_logging, setup_tracing, shutdown_tracing
+from dispatch_common.telemetry import resource, setup_logging, setup_tracing, shutdown_tracing
 
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
+PROBLEM_JSON = "application/problem+json"
+STORE_RETRY_AFTER_SECONDS = 5
+STORE_UNAVAILABLE = {
+    "type": "/problems/store-unavailable",
+    "title": "Service Unavailable",
+    "status": 503,
+    "detail": "the service's database does not answer; nothing was changed by this request, try again",
+    "code": "store_unavailable",
+}
+_PROBLEM_SCHEMA = {
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+    },
+}
+UNAVAILABLE_RESPONSE: dict[str, Any] = {
+    "description": "A dependency is down (the database): a problem+json with `code` "
+    "`store_unavailable` and a `Retry-After` header in seconds; the request changed nothing, send it "
+    "again (with the same `Idempotency-Key` where the endpoint takes one) after that time",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
+    "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
+}
+
+
+def unavailable(problem: dict[str, Any], retry_after: int) -> JSONResponse:
+    """A problem+json 503 with Retry-After: a dependency is down and the client may try again."""
+    return JSONResponse(
+        problem, status_code=503, media_type=PROBLEM_JSON, headers={"Retry-After": str(retry_after)}
+    )
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -64,6 +101,20 @@ class _TooLarge(Exception):
     pass
 
 
+class ServedUnder:
+    """Serve the app under a prefix an ingress keeps in the path (e.g. /intake): the request's root path
+    is the prefix, so routing drops it and /docs loads <prefix>/openapi.json; paths without the prefix
+    (probes, Prometheus, in-cluster callers) are routed as before."""
+
+    def __init__(self, app: ASGIApp, prefix: str) -> None:
+        self.app, self.prefix = app, prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope = {**scope, "root_path": self.prefix}
+        await self.app(scope, receive, send)
+
+
 class RequestMetrics:
     """Count requests and observe their latency by route template (a plain ASGI middleware: cheap)."""
 
@@ -87,8 +138,9 @@ class RequestMetrics:
         finally:
             path = getattr(scope.get("route"), "path", "unmatched")
             method = scope["method"]
-            metrics.HTTP_REQUESTS.labels(self.service, method, path, str(status_code)).inc()
-            metrics.HTTP_LATENCY.labels(self.service, method, path).observe(time.perf_counter() - started)
+            labels = (self.service, method, path, str(status_code))
+            metrics.HTTP_REQUESTS.labels(*labels).inc()
+            metrics.HTTP_LATENCY.labels(*labels).observe(time.perf_counter() - started)
 
 
 def create_app(
@@ -105,7 +157,18 @@ def create_app(
     service = settings.service_name
     redact.register_settings(settings)  # its keys, secrets and URL passwords never reach a log or a span
     setup_logging(service, settings.log_level)
-    setup_tracing(service, trace_file=settings.trace_file, otlp_endpoint=settings.otlp_endpoint)
+    setup_tracing(
+        service,
+        trace_file=settings.trace_file,
+        otlp_endpoint=settings.otlp_endpoint,
+        attributes=resource(
+            service,
+            version=version,
+            environment=settings.environment,
+            instance=settings.replica_name,
+        ),
+        http_clients=settings.trace_http_clients,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # type: ignore[no-untyped-def]
@@ -135,23 +198,40 @@ def create_app(
     async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"detail": _validation_errors(exc)}, status_code=422)
 
-    @app.get("/healthz", tags=["operations"], summary="The process is up")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": service}
+    @app.exception_handler(ConnectionFailure)
+    @app.exception_handler(ExecutionTimeout)
+    async def _on_store_down(request: Request, exc: Exception) -> JSONResponse:
+        metrics.STORE_UNAVAILABLE.labels(service).inc()
+        return unavailable(STORE_UNAVAILABLE, STORE_RETRY_AFTER_SECONDS)
 
-    @app.get("/readyz", tags=["operations"], summary="NATS and MongoDB are reachable and consumers run")
+    @app.get("/healthz", tags=["operations"], summary="The process is up (fails once start-up gave up)")
+    async def healthz() -> JSONResponse:
+        if runtime.gave_up is not None:
+            body = {"status": "start-up gave up", "service": service, "error": repr(runtime.gave_up)}
+            return JSONResponse(body, status_code=503)
+        return JSONResponse({"status": "ok", "service": service})
+
+    @app.get("/readyz", tags=["operations"], summary="What the pod can do now, and the events it owes")
     async def readyz() -> JSONResponse:
-        checks = await runtime.ready()
-        ok = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
-        )
+        answer = await runtime.ready()
+        lag = runtime.bus.lag()
+        behind = any((n or 0) > settings.consumer_lag_warning for n in lag.values())
+        body = answer.body() | {"consumer_lag": lag, "behind": behind}
+        return JSONResponse(body, status_code=200 if answer.ready else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prometheus() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     include(app)
+    app.state.service_name = service
+    for route in app.routes:  # every operation may meet a database that is down: say so in the OpenAPI
+        if isinstance(route, APIRoute) and route.path not in OPEN_PATHS:
+            route.responses.setdefault(503, UNAVAILABLE_RESPONSE)
+    app.state.authorization = load_table(settings.authorization_file)
+    check_operations(app, app.state.authorization, service)  # builds (and caches) the OpenAPI: last
+    if settings.http_root_path:
+        app.add_middleware(ServedUnder, prefix=settings.http_root_path)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(RequestMetrics, service=service)
     FastAPIInstrumentor.instrument_app(
@@ -164,6 +244,20 @@ def create_app(
         http_capture_headers_sanitize_fields=redact.SENSITIVE_HEADERS,
     )
     return app
+
+
+def check_operations(app: FastAPI, table: AuthorizationTable, service: str) -> None:
+    """Refuse to start a service whose operations the authorization table does not all name: such an
+    operation would be refused to everyone, which is a mistake to find now, not in production."""
+    missing = [
+        f"{method.upper()} {path}"
+        for path, operations in app.openapi().get("paths", {}).items()
+        if path not in OPEN_PATHS
+        for method in operations
+        if table.grant(service, method, path) is None
+    ]
+    if missing:
+        raise TableError(f"the authorization table names no entry for {service}: {', '.join(missing)}")
 
 
 async def _freeze_when_started(runtime: Runtime) -> None:

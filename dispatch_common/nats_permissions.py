@@ -253,7 +253,11 @@ def service_permissions(service: str, systems: Iterable[ExternalSystem] = ()) ->
             "*", FEED_PUSHER, s.outcome_subjects(s.OPEN311_FEED), s.outcome_stream(s.OPEN311_FEED)
         )
         publish += [*_creating(clients), *_reading(clients)]
-    return Permissions(publish=tuple(dict.fromkeys(publish)), subscribe=(f"{inbox_prefix(service)}.>",))
+    # A reload reaches every replica of the service: asked on its control subject, answered on the
+    # asking replica's inbox (the service's own: only its replicas may read it).
+    publish += [s.reload_subject(service), f"{inbox_prefix(service)}.>"]
+    subscribe = (f"{inbox_prefix(service)}.>", s.reload_subject(service))
+    return Permissions(publish=tuple(dict.fromkeys(publish)), subscribe=subscribe)
 
 
 def system_permissions(system: ExternalSystem) -> Permissions:

@@ -11,6 +11,10 @@ that runs one operation at a time, as the embedded one does).
 
 A crash between publishing and marking republishes the same ids; JetStream drops them by
 `Nats-Msg-Id` within the duplicate window, and consumers skip ids they have applied.
+
+A round that fails (NATS away, a stream electing its leader) is retried after a back-off that doubles
+from `BACKOFF_FIRST_SECONDS` up to `BACKOFF_MAX_SECONDS` and ignores nudges meanwhile, so a busy
+service does not hammer a server that cannot take its events; the first success resets it.
 """
 
 import asyncio
@@ -29,6 +33,13 @@ from dispatch_common.tasks import cancel_and_wait
 
 log = logging.getLogger("dispatch.outbox")
 MARK_BATCH = 32
+BACKOFF_FIRST_SECONDS = 0.1
+BACKOFF_MAX_SECONDS = 5.0
+
+
+def backoff_seconds(failures: int) -> float:
+    """How long the relay waits after its `failures`-th failed round in a row (1, 2, ...)."""
+    return min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** max(0, failures - 1))
 
 
 class OutboxRelay:
@@ -51,6 +62,7 @@ class OutboxRelay:
         self._batch = batch
         self._linger = linger_seconds
         self._busy = False  # the last round had more than one document
+        self.in_flight = 0  # events taken from OWED by the round under way, not yet marked sent
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         for col in collections:
@@ -79,21 +91,35 @@ class OutboxRelay:
             await self.drain()  # whatever is pending from before this start, whoever wrote it
         except Exception:  # the sweep takes what stays pending
             log.warning("outbox drain at start failed; the sweep takes it", exc_info=True)
+        failures = 0
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+            if failures:
+                await asyncio.sleep(backoff_seconds(failures))  # nudges wait too: NATS cannot take them
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
             if self._busy and self._linger:
                 await asyncio.sleep(self._linger)  # more writes join this round
             self._wake.clear()
             try:
                 await self.hand_over()
-                if time.monotonic() - swept >= self._poll:
+                if failures or time.monotonic() - swept >= self._poll:
                     await self.sweep()
                     swept = time.monotonic()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.warning("outbox relay round failed; retrying on the next round", exc_info=True)
+            except Exception as exc:
+                failures += 1
+                metrics.OUTBOX_PUBLISH_FAILURES.labels(self._bus.service).inc()
+                log.warning(
+                    "outbox relay round failed; backing off",
+                    extra={"failures": failures, "delay": backoff_seconds(failures), "error": repr(exc)},
+                    exc_info=failures == 1,
+                )
+                continue
+            if failures:
+                log.info("outbox relay publishes again", extra={"after_failures": failures})
+            failures = 0
 
     async def hand_over(self) -> int:
         """Publish what this process wrote since the last round; return how many were published."""
@@ -105,12 +131,16 @@ class OutboxRelay:
             if not owed:
                 continue
             marked: list[dict[str, Any]] = []
+            taken = sum(len(doc[OUTBOX_FIELD]) for doc in owed)
+            self.in_flight += taken
             try:
                 published += await self._relay(col, owed, marked)
             except BaseException:
                 for doc in owed[len(marked) :]:  # kept for the next round (a newer write of one wins)
                     OWED.add(col, doc["_id"], doc["version"], doc[OUTBOX_FIELD], only_if_absent=True)
                 raise
+            finally:
+                self.in_flight -= taken
         self._busy = documents > 1
         return published
 

@@ -2,16 +2,27 @@
 
 A phrase is literal text, or ``a…b``: *a* then *b* within a few characters of the same clause.
 All vocabulary is data (screening rules, routing lexicon); this module only finds it.
+
+Cost is near-linear in the text and in the matches (docs/decisions/0018): every literal part of
+every phrase is found in one pass of an Aho-Corasick automaton (pyahocorasick); an ``a…b`` phrase
+is then assembled from the positions of its parts, as ``re.finditer`` over ``a[^breaks]{0,gap}?b``
+would (leftmost start, shortest gaps, matches do not overlap); `drop_contained` looks for a
+covering match only among the cores that contain a match's first core.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
-import re
 import unicodedata
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic, NamedTuple, TypeVar
+
+import ahocorasick
+
+from dispatch_common.containment import Containment
+from dispatch_common.gap_search import GapIndex, GapPhrase
 
 GAP_MARK = "…"
 MASK_CHAR = "\u3000"  # never survives normalize_text, so masked text cannot match any phrase
@@ -31,8 +42,11 @@ def normalize_phrase(phrase: str) -> str:
     return GAP_MARK.join(normalize_text(part) for part in phrase.split(GAP_MARK))
 
 
-@dataclass(frozen=True, slots=True)
-class PhraseMatch(Generic[P]):
+class PhraseMatch(NamedTuple, Generic[P]):
+    """One occurrence of a phrase: where it starts and ends, where its literal parts are, its payload.
+
+    A named tuple: texts of thousands of hits make thousands of these, and a tuple is made in C."""
+
     phrase: str
     start: int
     end: int
@@ -45,38 +59,66 @@ class PhraseMatcher(Generic[P]):
     of the same clause. Each phrase carries a payload (e.g. the codes and weights it adds)."""
 
     def __init__(self, phrases: Iterable[tuple[str, P]], gap: int = 8) -> None:
-        self._plain: list[tuple[str, P]] = []
-        self._patterns: list[tuple[str, re.Pattern[str], P]] = []
-        breaks = re.escape(CLAUSE_BREAKS)
+        literals: dict[str, int] = {}
+        plain: list[list[tuple[str, P]]] = []  # per literal: the plain phrases it is
+        gapped: list[GapPhrase] = []
+        self._size = 0
         for raw, payload in phrases:
             phrase = normalize_phrase(raw)
             parts = [p for p in phrase.split(GAP_MARK) if p]
             if not parts:
                 continue
+            self._size += 1
+            ids = []
+            for part in parts:
+                if part not in literals:
+                    literals[part] = len(plain)
+                    plain.append([])
+                ids.append(literals[part])
             if len(parts) == 1:
-                self._plain.append((parts[0], payload))
+                plain[ids[0]].append((parts[0], payload))
             else:
-                between = f"[^{breaks}]{{0,{gap}}}?"
-                regex = between.join(f"({re.escape(p)})" for p in parts)
-                self._patterns.append((phrase, re.compile(regex), payload))
+                gapped.append(GapPhrase(len(gapped), phrase, tuple(ids), tuple(map(len, parts)), payload))
+        self._gaps = GapIndex(gapped, CLAUSE_BREAKS, gap)
+        self._automaton: ahocorasick.Automaton | None = None
+        if literals:
+            self._automaton = ahocorasick.Automaton()
+            for text, i in literals.items():
+                # what a hit of the literal needs: its id, its length, the plain phrases it is, and
+                # whether it starts ``a…b`` phrases or is a later part of one
+                first, later = i in self._gaps.sizes, i in self._gaps.later
+                self._automaton.add_word(text, (i, len(text), tuple(plain[i]), first, later))
+            self._automaton.make_automaton()
 
     def __len__(self) -> int:
-        return len(self._plain) + len(self._patterns)
+        return self._size
 
     def find(self, text: str) -> list[PhraseMatch[P]]:
+        """Every match, ordered by start, then longest first, then phrase (plain before ``a…b``)."""
+        if self._automaton is None or not text:
+            return []
         found: list[PhraseMatch[P]] = []
-        for phrase, payload in self._plain:
-            start = text.find(phrase)
-            while start != -1:
-                end = start + len(phrase)
-                found.append(PhraseMatch(phrase, start, end, ((start, end),), payload))
-                start = text.find(phrase, start + 1)
-        for phrase, pattern, payload in self._patterns:
-            for m in pattern.finditer(text):
-                cores = tuple(m.span(i) for i in range(1, (pattern.groups or 0) + 1))
-                found.append(PhraseMatch(phrase, m.start(), m.end(), cores, payload))
-        found.sort(key=lambda m: (m.start, -m.end, m.phrase))
+        add, new = found.append, tuple.__new__  # a named tuple made without its Python-level __new__
+        firsts: dict[int, list[int]] = defaultdict(list)  # first literal -> where it starts, ascending
+        later: dict[int, list[int]] = defaultdict(list)  # later literal -> where it starts, ascending
+        for last, (literal, length, plain, first, is_later) in self._automaton.iter(text):
+            start, end = last + 1 - length, last + 1
+            if plain:
+                cores = ((start, end),)
+                for phrase, payload in plain:
+                    add(new(PhraseMatch, (phrase, start, end, cores, payload)))
+            if first:
+                firsts[literal].append(start)
+            if is_later:
+                later[literal].append(start)
+        if firsts and later:
+            found += (new(PhraseMatch, hit) for hit in self._gaps.search(text, firsts, later))
+        found.sort(key=_order)
         return found
+
+
+def _order(m: PhraseMatch[P]) -> tuple[int, int, str]:
+    return m.start, -m.end, m.phrase
 
 
 @functools.lru_cache(maxsize=512)
@@ -92,40 +134,55 @@ def drop_contained(
     """Drop a match whose literal parts all lie inside literal parts of a more specific match (more
     literal characters, or as many in more parts): "工资" inside "拖欠工资" counts once, as
     "拖欠工资"; "欠…工资" inside "拖欠…工资" likewise. With `strength`, a more specific match hides
-    another only when it is at least as strong: a weak long phrase never hides a strong one in it."""
+    another only when it is at least as strong: a weak long phrase never hides a strong one in it.
+    Near-linear in the matches (dispatch_common/containment.py)."""
+    if len(matches) < 2:
+        return list(matches)
+    powers = [strength(m) for m in matches] if strength is not None else None
+    hidden = Containment([m.cores for m in matches], [m.phrase for m in matches], powers).hidden()
+    return [m for m, gone in zip(matches, hidden, strict=True) if not gone]
 
-    def weight(m: PhraseMatch[P]) -> tuple[int, int]:
-        return sum(e - s for s, e in m.cores), len(m.cores)
 
-    kept: list[PhraseMatch[P]] = []
-    for m in matches:
-        suppressed = False
-        for o in matches:
-            if o is m or o.phrase == m.phrase or weight(o) <= weight(m):
-                continue
-            if strength is not None and strength(o) < strength(m):
-                continue
-            if all(any(cs <= s and e <= ce for cs, ce in o.cores) for s, e in m.cores):
-                suppressed = True
-                break
-        if not suppressed:
-            kept.append(m)
-    return kept
+class SpanCover:
+    """Whether a span lies inside one of a set of spans (masks), in O(log n) per question."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self._starts = [s for s, _ in ordered]
+        self._reach: list[int] = []  # the furthest end among the spans starting up to here
+        furthest = -1
+        for _, end in ordered:
+            furthest = max(furthest, end)
+            self._reach.append(furthest)
+
+    def covers(self, start: int, end: int) -> bool:
+        """Some span starts at or before `start` and ends at or after `end`."""
+        i = bisect.bisect_right(self._starts, start)
+        return i > 0 and self._reach[i - 1] >= end
 
 
 def mask_spans(text: str, spans: Iterable[tuple[int, int]]) -> str:
-    chars = list(text)
-    for start, end in spans:
-        for i in range(start, end):
-            chars[i] = MASK_CHAR
-    return "".join(chars)
+    """The text with every character of the spans replaced by MASK_CHAR (overlaps merged first)."""
+    out: list[str] = []
+    done = 0  # text before `done` is copied or masked already
+    for start, end in sorted(spans):
+        start = max(start, done)
+        if end <= start:
+            continue
+        out += (text[done:start], MASK_CHAR * (end - start))
+        done = end
+    out.append(text[done:])
+    return "".join(out)
 
 
 def negated(text: str, start: int, negators: Sequence[str], gap: int) -> bool:
     """Whether one of ``negators`` ends within ``gap`` characters before ``start``."""
-    for negator in negators:
-        for slack in range(gap + 1):
-            end = start - slack
-            if end >= len(negator) and text[end - len(negator) : end] == negator:
-                return True
+    suffixes = tuple(negators)
+    if not suffixes:
+        return False
+    for end in range(start, start - gap - 1, -1):
+        if end < 0:
+            break
+        if text.endswith(suffixes, 0, end):
+            return True
     return False

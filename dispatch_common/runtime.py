@@ -18,6 +18,7 @@ from tenacity import (
 from dispatch_common import metrics, store
 from dispatch_common.bus import Bus
 from dispatch_common.outbox import OutboxRelay
+from dispatch_common.readiness import Readiness, readiness
 from dispatch_common.settings import ServiceSettings
 from dispatch_common.tasks import cancel_and_wait
 
@@ -28,19 +29,33 @@ STOP_STEP_SECONDS = 10.0
 
 
 class Runtime:
-    """Connections and background work of one service process."""
+    """Connections and background work of one service process.
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    `ready_without_nats`: the service answers its requests without NATS (its outbox keeps what it owes
+    until NATS is back), so a NATS outage leaves it ready while it owes fewer than `OUTBOX_OWED_LIMIT`
+    events; the `READY_WITHOUT_NATS` setting overrides it.
+    """
+
+    def __init__(self, settings: ServiceSettings, *, ready_without_nats: bool = False) -> None:
         self.settings = settings
-        self.mongo: AsyncMongoClient = store.connect(settings.mongodb_url, app_name=settings.service_name)
+        self.ready_without_nats = (
+            ready_without_nats if settings.ready_without_nats is None else settings.ready_without_nats
+        )
+        self.mongo: AsyncMongoClient = store.connect(
+            settings.mongodb_url,
+            app_name=settings.service_name,
+            trace_commands=settings.trace_mongodb_commands,
+        )
         self.db: AsyncDatabase = self.mongo[settings.mongodb_db]
         self.bus = Bus(settings, db=self.db)
         self._outbox_collections: list[AsyncCollection] = []
         self._setup: list[Callable[[], Awaitable[None]]] = []
+        self._migrations: list[Callable[[], Awaitable[None]]] = []
         self._periodic: list[tuple[str, float, Callable[[], Awaitable[object]]]] = []
         self._loops: list[asyncio.Task[None]] = []
         self.relay: OutboxRelay | None = None
         self.started = asyncio.Event()
+        self.gave_up: BaseException | None = None  # why start-up stopped trying, if it did
         self._task: asyncio.Task[None] | None = None
 
     def outbox(self, col: AsyncCollection) -> AsyncCollection:
@@ -52,14 +67,29 @@ class Runtime:
         """Run a step (indexes, reference data) after MongoDB answers and before consumers start."""
         self._setup.append(step)
 
+    def on_migrate(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Declare a step that builds indexes or migrates data: run at start (unless
+        BUILD_INDEXES_AT_START is false) and by `python -m services.migrate` before an upgrade."""
+        self._migrations.append(step)
+
+    async def migrate(self) -> None:
+        """Build every index and run every migration step of the service (idempotent)."""
+        await self.mongo.admin.command("ping")
+        for col in self._outbox_collections:
+            await store.ensure_outbox_index(col)
+        for step in self._migrations:
+            await step()
+
     def every(self, seconds: float, step: Callable[[], Awaitable[object]], *, name: str) -> None:
         """Run a step every `seconds` once the service has started (a failure is logged, then retried)."""
         self._periodic.append((name, seconds, step))
 
     async def _loop(self, name: str, seconds: float, step: Callable[[], Awaitable[object]]) -> None:
+        done = metrics.PERIODIC_STEP_SUCCESS.labels(self.settings.service_name, name)
         while True:
             try:
                 await step()
+                done.set_to_current_time()
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -81,7 +111,7 @@ class Runtime:
 
         async for attempt in AsyncRetrying(
             wait=wait_exponential(multiplier=0.2, max=5),
-            stop=stop_after_delay(600),
+            stop=stop_after_delay(self.settings.start_give_up_seconds),
             retry=retry_if_exception_type(Exception),
             before_sleep=report,
             reraise=True,
@@ -89,8 +119,8 @@ class Runtime:
             with attempt:
                 async with asyncio.timeout(START_ATTEMPT_SECONDS):  # a hung dependency is retried, and said
                     await self.mongo.admin.command("ping")
-                    for col in self._outbox_collections:
-                        await store.ensure_outbox_index(col)
+                    if self.settings.build_indexes_at_start:
+                        await self.migrate()
                     for step in self._setup:
                         await step()
                     await self.bus.start()
@@ -107,22 +137,37 @@ class Runtime:
         log.info("service started", extra={"service": self.settings.service_name})
 
     def start_in_background(self) -> None:
-        """Connect with retries in the background, so /healthz answers while dependencies come up."""
+        """Connect with retries in the background, so /healthz answers while dependencies come up;
+        if start-up gives up, `gave_up` says why (and /healthz fails, so the pod is restarted)."""
         self._task = asyncio.create_task(self._start(), name="runtime-start")
+        self._task.add_done_callback(self._note_give_up)
+
+    def _note_give_up(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        self.gave_up = task.exception()
+        metrics.START_GAVE_UP.labels(self.settings.service_name).set(1)
+        log.error(
+            "start-up gave up; the service stays unready and /healthz fails",
+            extra={"error": repr(self.gave_up), "after_seconds": self.settings.start_give_up_seconds},
+        )
 
     async def start(self) -> None:
         """Connect and start now (tests and tools)."""
         await self._start()
 
-    async def ready(self) -> dict[str, bool]:
-        """What /readyz reports: each dependency reachable, and the service started."""
-        checks = {
-            "mongodb": await store.ping(self.mongo),
-            "nats": self.bus.connected,
-            "started": self.started.is_set(),
-        }
-        metrics.READY.labels(self.settings.service_name).set(1 if all(checks.values()) else 0)
-        return checks
+    async def ready(self) -> Readiness:
+        """What /readyz reports: each dependency, what the pod can still do, and the events it owes."""
+        return readiness(
+            mongodb=await store.ping(self.mongo),
+            nats=self.bus.connected,
+            started=self.started.is_set(),
+            consuming=self.bus.consuming,
+            owed=store.OWED.count() + (self.relay.in_flight if self.relay else 0),
+            limit=self.settings.outbox_owed_limit,
+            without_nats=self.ready_without_nats,
+            service=self.settings.service_name,
+        )
 
     async def stop(self) -> None:
         """Stop taking work, publish what is owed, close connections. Each step is bounded

@@ -1,6 +1,7 @@
 """Settings read from the environment only (pydantic-settings); one base class for every service."""
 
 import json
+import socket
 from pathlib import Path
 from typing import Literal
 
@@ -49,6 +50,9 @@ class ServiceSettings(BaseSettings):
     # The time limits (supervision counts them; routing's return limit must agree with the objection one).
     deadline_policy_file: Path = DATA_DIR / "policy" / "deadlines.json"
 
+    # Who may call each HTTP operation, and with which scope (docs/api.md, Authorization).
+    authorization_file: Path = DATA_DIR / "policy" / "authorization.yaml"
+
     jwt_issuer: str = "dispatch-dev"
     jwt_audience: str = "dispatch"
     jwt_algorithms: list[str] = ["RS256"]
@@ -59,6 +63,9 @@ class ServiceSettings(BaseSettings):
     consumer_ack_wait_seconds: float = Field(30.0, gt=0)
     consumer_backoff_seconds: list[float] = [1.0, 5.0, 30.0, 120.0]
     consumer_batch_size: int = Field(16, ge=1, le=512)
+    # Past this many messages waiting for one of its consumers, /readyz says the service is behind
+    # (it stays ready: the messages are kept, and the service works them off).
+    consumer_lag_warning: int = Field(1000, ge=1)
     stream_duplicate_window_seconds: float = Field(600.0, gt=0)
     # Copies of each stream in a NATS cluster (3 in production; a single server holds only 1).
     stream_replicas: int = Field(1, ge=1, le=5)
@@ -84,7 +91,25 @@ class ServiceSettings(BaseSettings):
     # so a busy service's events go out in fewer, larger rounds, each marked sent in one round trip.
     outbox_linger_seconds: float = Field(0.02, ge=0, le=1)
 
+    # Start-up: how long the service keeps trying to reach MongoDB and NATS before it gives up (then
+    # /healthz fails, so Kubernetes restarts the pod); whether it builds its indexes itself (production
+    # runs `python -m services.migrate` as a Job before an upgrade and sets this to false).
+    start_give_up_seconds: float = Field(600.0, gt=0)
+    build_indexes_at_start: bool = True
+    # Readiness: a service that takes requests without NATS (intake: its outbox absorbs an outage)
+    # stays ready while it owes fewer events than this; None takes the service's own default.
+    ready_without_nats: bool | None = None
+    outbox_owed_limit: int = Field(20_000, ge=1)
+    # The prefix an ingress serves the service under (e.g. "/intake"): /docs and the OpenAPI use it.
+    http_root_path: str = ""
+    # Which replica this is, in logs, traces and reload answers (Kubernetes: the pod name).
+    replica_name: str = Field(default_factory=lambda: socket.gethostname())
+
     log_level: str = "INFO"
+    # Client spans of each MongoDB command and each outgoing HTTP request (httpx), beside the HTTP
+    # server, publish and process spans (their CPU cost is measured in docs/decisions/0025).
+    trace_mongodb_commands: bool = True
+    trace_http_clients: bool = True
     trace_file: Path | None = None
     otlp_endpoint: str | None = Field(None, validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"))
 
@@ -139,4 +164,7 @@ class ServiceSettings(BaseSettings):
             ) from exc
         if not servers:
             raise ValueError("NATS_URL names no server")
+        root = self.http_root_path
+        if root and (not root.startswith("/") or root.endswith("/")):
+            raise ValueError("HTTP_ROOT_PATH is empty or a path like /intake (a leading, no trailing slash)")
         return self

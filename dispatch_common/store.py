@@ -62,6 +62,10 @@ class Owed:
             return
         owed[doc_id] = (version, entries)
 
+    def count(self) -> int:
+        """The events this process wrote and its relay has not published yet."""
+        return sum(len(entries) for owed in self._owed.values() for _, entries in owed.values())
+
     def take(self, col: AsyncCollection) -> list[dict[str, Any]]:
         """Everything owed in this collection, as documents `{_id, version, outbox}`; forgotten here."""
         owed = self._owed.get(col.full_name)
@@ -107,11 +111,16 @@ class CommandCounter(monitoring.CommandListener):
         """Nothing to do: the command was counted when it started."""
 
 
-def connect(url: str, *, app_name: str) -> AsyncMongoClient:
+def connect(url: str, *, app_name: str, trace_commands: bool = False) -> AsyncMongoClient:
     """A client with timezone-aware datetimes, short server selection (fast readiness answers), a
     bound on waiting for any one answer (an operation the server never answers fails after a minute,
-    and the consumer's redelivery or the caller's retry takes over, instead of waiting forever), and
-    its commands counted by name."""
+    and the consumer's redelivery or the caller's retry takes over, instead of waiting forever), its
+    commands counted by name and, with `trace_commands`, each one a client span (db_spans.py)."""
+    listeners: list[monitoring.CommandListener] = [CommandCounter(app_name)]
+    if trace_commands:
+        from dispatch_common.db_spans import CommandSpans
+
+        listeners.append(CommandSpans())
     return AsyncMongoClient(
         url,
         tz_aware=True,
@@ -119,7 +128,7 @@ def connect(url: str, *, app_name: str) -> AsyncMongoClient:
         serverSelectionTimeoutMS=3000,
         connectTimeoutMS=3000,
         socketTimeoutMS=60_000,
-        event_listeners=[CommandCounter(app_name)],
+        event_listeners=listeners,
     )
 
 

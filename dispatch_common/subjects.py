@@ -223,6 +223,15 @@ def stream_of(subject: str) -> str:
     return DLQ_STREAM if prefix == "dlq" else DISPATCH_STREAM
 
 
+CONTROL_PREFIX = "control"
+
+
+def reload_subject(service: str) -> str:
+    """Where a reload asked of one replica of a service is told to every replica (core NATS, not a
+    stream: a replica that is down reads its data at start anyway)."""
+    return f"{CONTROL_PREFIX}.{service}.reload"
+
+
 def dead_letter_subject(durable: str) -> str:
     """The subject a consumer's dead letters go to."""
     return f"dlq.{durable}"

@@ -9,6 +9,7 @@ import logging
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,13 @@ class JsonLinesSpanExporter(SpanExporter):
 
 class ScrubbingJsonFormatter(JsonFormatter):
     """JSON log lines without secrets: every field of a record (message, extras, the formatted
-    exception) goes through dispatch_common/redact.py before it is written."""
+    exception) goes through dispatch_common/redact.py before it is written. The time is ISO 8601 in
+    UTC with milliseconds (`2026-12-05T20:15:03.123Z`), as log stores and people across zones read it."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        """The record's time as ISO 8601 UTC."""
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         """Scrub each field; a field named like a secret is redacted whole."""
@@ -105,12 +112,37 @@ def setup_logging(service: str, level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
 
 
-def setup_tracing(service: str, *, trace_file: Path | None, otlp_endpoint: str | None) -> None:
-    """Install the tracer provider once per process, exporting to a file and/or OTLP."""
+PLATFORM = "county-dispatch"
+
+
+def resource(service: str, *, version: str, environment: str, instance: str) -> Resource:
+    """The OpenTelemetry resource of a service process (semantic conventions); OTEL_RESOURCE_ATTRIBUTES
+    adds more (the manifests give k8s.pod.name, k8s.namespace.name and k8s.node.name)."""
+    return Resource.create(
+        {
+            "service.name": service,
+            "service.namespace": PLATFORM,
+            "service.version": version,
+            "service.instance.id": instance,
+            "deployment.environment.name": environment,
+        }
+    )
+
+
+def setup_tracing(
+    service: str,
+    *,
+    trace_file: Path | None,
+    otlp_endpoint: str | None,
+    attributes: Resource | None = None,
+    http_clients: bool = False,
+) -> None:
+    """Install the tracer provider once per process, exporting to a file and/or OTLP; with
+    `http_clients`, spans for outgoing httpx requests too (semantic conventions)."""
     global _configured
     if _configured:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider = TracerProvider(resource=attributes or Resource.create({"service.name": service}))
     if trace_file:
         # Batched off the request path; half a second keeps the file close to live for people and tests.
         provider.add_span_processor(
@@ -121,7 +153,17 @@ def setup_tracing(service: str, *, trace_file: Path | None, otlp_endpoint: str |
 
         provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(provider)
+    if http_clients:
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+        HTTPXClientInstrumentor().instrument(request_hook=_scrub_client_url)
     _configured = True
+
+
+def _scrub_client_url(span: trace.Span, request: Any) -> None:
+    """An outgoing request's URL without secrets (a webhook's token in its query)."""
+    if span.is_recording():
+        span.set_attribute("url.full", scrub_value(str(request.url), "url"))
 
 
 def shutdown_tracing() -> None:

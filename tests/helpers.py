@@ -107,10 +107,16 @@ async def events_on(nc: NatsClient, subject: str, stream: str = "DISPATCH") -> l
 
 
 def api_client(
-    app: Any, keys_dir: Path, *, base_url: str, role: str, unit: str | None = None
+    app: Any,
+    keys_dir: Path,
+    *,
+    base_url: str,
+    role: str,
+    unit: str | None = None,
+    subject: str | None = None,
 ) -> httpx.AsyncClient:
     """An HTTP client that calls a service's app in process, with a development token for a role."""
-    token = issue_token(keys_dir, role=role, unit=unit)
+    token = issue_token(keys_dir, role=role, unit=unit, subject=subject)
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app),
         base_url=base_url,

@@ -6,7 +6,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from dispatch_common.auth import Principal, Role
+from dispatch_common.auth import Principal, Role, granted
 from dispatch_common.envelope import make_event
 from services.mediation.bootstrap import load_rules
 from services.mediation.config import MediationSettings
@@ -25,9 +25,10 @@ LEGAL_AID = "990102-FLYZ"
 COUNSELLING = "990102-XLZX"
 COURT = "990102-FY"
 ARBITRATION = "990102-ZCY"
-DISPATCHER = Principal(subject="d", role=Role.DISPATCHER)
-SUPERVISOR = Principal(subject="s", role=Role.SUPERVISOR)
-CLERK = Principal(subject="c", role=Role.RECEPTION_CLERK)
+# As the authorization table admits them to open a mediation: with their scope and capabilities.
+DISPATCHER = granted(Principal(subject="d", role=Role.DISPATCHER), "mediation", "POST /v1/mediations")
+SUPERVISOR = granted(Principal(subject="s", role=Role.SUPERVISOR), "mediation", "POST /v1/mediations")
+CLERK = Principal(subject="c", role=Role.RECEPTION_CLERK)  # a reader: the table lets it act on nothing here
 
 
 def mediator_of(org: str, subject: str = "m") -> Principal:

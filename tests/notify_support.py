@@ -117,11 +117,13 @@ class Harness:
         waiting = eventually(probe, within=within, what=f"{count} settled messages of {case_id}")
         return await bounded(f"waiting for {count} settled messages", waiting, within + 10)
 
-    def api(self, role: str, unit: str | None = None) -> httpx.AsyncClient:
+    def api(self, role: str, unit: str | None = None, subject: str | None = None) -> httpx.AsyncClient:
         """An HTTP client for notify's API as a role (the app runs in-process on the started runtime)."""
         app = create_app(self.notify.runtime, title="Notify", description="test", include=api.include)
         app.state.notify = self.notify
-        return api_client(app, self.run_dir / "keys", base_url="http://notify", role=role, unit=unit)
+        app.state.resolvers = api.resolvers(self.notify)
+        keys = self.run_dir / "keys"
+        return api_client(app, keys, base_url="http://notify", role=role, unit=unit, subject=subject)
 
 
 async def start_notify(

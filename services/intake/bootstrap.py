@@ -13,6 +13,8 @@ from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import area_names, county_code
 from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
+from dispatch_common.ratelimit import RateLimiter
+from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.systems import ExternalSystem, load_systems
 from services.intake.adapters.history import CaseHistory, find_links
@@ -24,6 +26,10 @@ from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Lin
 from services.intake.domain.open311_clients import DEV_KEY_FILE, Open311Clients, development_clients
 from services.intake.domain.open311_services import Catalogue
 from services.intake.domain.screening import Screener, ScreeningRules
+
+RATE_WINDOWS = "rate_windows"
+"""The shared counters of the per-client rate limits (dispatch_common/ratelimit.py)."""
+RATE_SWEEP_SECONDS = 60.0
 
 
 async def _load_segmenter() -> None:
@@ -78,7 +84,13 @@ class Intake:
     open311: Open311Door
     timezone: ZoneInfo
     confidentiality: Confidentiality
+    limiter: RateLimiter
     systems: tuple[ExternalSystem, ...] = ()
+    reloads: Reloads | None = None
+
+    async def reload_rules(self) -> dict[str, str]:
+        """Read the screening rules again (raises ScreeningRulesError, keeping the old ones)."""
+        return {"version": self.screening.reload()}
 
     async def find_links(self, snapshot: CaseSnapshot) -> Links:
         """Repeats of the same petitioner and incidents at the same place."""
@@ -103,18 +115,22 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     from services.intake.entrypoints import subscribers
 
     settings = settings or IntakeSettings()
-    runtime = Runtime(settings)
+    # Intake answers its submitters without NATS: each case is stored with the events it owes.
+    runtime = Runtime(settings, ready_without_nats=True)
     cases = CaseRepository(runtime.db)
     history = CaseHistory(runtime.db)
     runtime.outbox(cases.cases)
     runtime.on_start(lambda: store.require_client_bulk_write(runtime.mongo))
-    runtime.on_start(cases.ensure_indexes)
-    runtime.on_start(history.ensure_indexes)
-    runtime.on_start(cases.ensure_open311_indexes)
+    runtime.on_migrate(cases.ensure_indexes)
+    runtime.on_migrate(history.ensure_indexes)
+    runtime.on_migrate(cases.ensure_open311_indexes)
     runtime.on_start(_load_segmenter)
     clock = clock or SystemClock()
     confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
-    runtime.on_start(confidentiality.audit.ensure_indexes)
+    runtime.on_migrate(confidentiality.audit.ensure_indexes)
+    limiter = RateLimiter(runtime.db[RATE_WINDOWS], settings.rate_limits, enabled=settings.rate_limit_enabled)
+    runtime.on_migrate(limiter.ensure_indexes)
+    runtime.every(RATE_SWEEP_SECONDS, limiter.sweep, name="rate-window-sweep")
     intake = Intake(
         runtime=runtime,
         cases=cases,
@@ -128,8 +144,10 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         open311=_open311(settings),
         timezone=ZoneInfo(settings.county_timezone),
         confidentiality=confidentiality,
+        limiter=limiter,
         systems=load_systems(settings.ingress_systems_file),
     )
+    intake.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=intake.reload_rules)
     dev_key = settings.keys_dir / DEV_KEY_FILE
     if settings.open311_clients_file is None and dev_key.exists():  # the generated key no setting names
         redact.register_secrets({dev_key.read_text(encoding="utf-8").strip()})
@@ -159,4 +177,5 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
     app.state.intake = intake
     app.state.settings = settings
     app.state.confidentiality = intake.confidentiality
+    app.state.resolvers = api.resolvers(intake)
     return app

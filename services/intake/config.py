@@ -2,9 +2,18 @@
 
 from pathlib import Path
 
+from pydantic import Field, field_validator
+
+from dispatch_common.auth import Role
 from dispatch_common.paths import DATA_DIR
+from dispatch_common.ratelimit import RateLimit
 from dispatch_common.settings import ServiceSettings, port_field
 from dispatch_common.systems import DEFAULT_SYSTEMS_FILE
+
+RATE_CLASSES = ("submit", "read")
+"""Submitting a case (POST /v1/cases, Open311 POST requests.json), and every other call of intake."""
+OPEN311_ROLE = "open311"
+"""The role a limit names for Open311 apps (`submit:open311`), which have keys, not tokens."""
 
 
 class IntakeSettings(ServiceSettings):
@@ -24,3 +33,25 @@ class IntakeSettings(ServiceSettings):
     # The external systems that submit over NATS (each on its own ingress stream, answered on its own
     # outcome stream); the NATS server's users come from the same file (devtools/nats_auth.py).
     ingress_systems_file: Path = DEFAULT_SYSTEMS_FILE
+    # Per-client rate limits, counted in intake's MongoDB so that they hold across replicas: per class
+    # of request, and optionally per role ("submit:external_system", "read:open311").
+    rate_limit_enabled: bool = True
+    rate_limits: dict[str, RateLimit] = Field(
+        default_factory=lambda: {
+            "submit": RateLimit(requests=120, window_seconds=60, burst=20),
+            "read": RateLimit(requests=600, window_seconds=60, burst=50),
+        }
+    )
+
+    @field_validator("rate_limits")
+    @classmethod
+    def _known_classes_and_roles(cls, limits: dict[str, RateLimit]) -> dict[str, RateLimit]:
+        roles = {r.value for r in Role} | {OPEN311_ROLE}
+        for key in limits:
+            kind, _, role = key.partition(":")
+            if kind not in RATE_CLASSES or (role and role not in roles):
+                raise ValueError(f"{key!r}: a class ({', '.join(RATE_CLASSES)}), optionally ':<role>'")
+        missing = [kind for kind in RATE_CLASSES if kind not in limits]
+        if missing:
+            raise ValueError(f"no limit for {', '.join(missing)}")
+        return limits

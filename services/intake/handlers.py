@@ -1,10 +1,13 @@
 """Intake's commands: register a case (number, protect, screen, link), and screen it by hand."""
 
+import asyncio
 import dataclasses
 import hashlib
+import hmac
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dispatch_common import store, subjects
@@ -25,7 +28,7 @@ from services.intake.domain.protection import (
     protect_person,
     protect_petitioner,
 )
-from services.intake.domain.screening import RulesFile, ScreeningInput, ScreeningResult
+from services.intake.domain.screening import RulesFile, Screener, ScreeningInput, ScreeningResult
 
 SOURCE = "/dispatch/intake"
 _IDS = uuid.UUID("0c6f7b1e-5a8d-4f4e-9a57-3b2f6f1d2c11")
@@ -44,13 +47,18 @@ class Submission:
     case: dict[str, Any]
 
 
-def case_id_for(cmd: SubmitCase, *, caller: str, idempotency_key: str | None) -> str:
-    """A deterministic id for retried submissions (by external reference, else by key), else a fresh one."""
+def case_id_for(cmd: SubmitCase, *, caller: str, idempotency_key: str | None, secret: bytes) -> str:
+    """A deterministic id for retried submissions (by external reference, else by key), else a fresh one.
+
+    The name is keyed (HMAC with `secret`, the personal-data hash key), so nobody who knows a system's
+    reference or a caller's key can compute the case id it becomes."""
     if cmd.external_ref is not None:
-        return str(uuid.uuid5(_IDS, f"external|{cmd.external_ref.system}|{cmd.external_ref.id}"))
-    if idempotency_key:
-        return str(uuid.uuid5(_IDS, f"key|{caller}|{idempotency_key}"))
-    return str(uuid.uuid4())
+        name = f"external|{cmd.external_ref.system}|{cmd.external_ref.id}"
+    elif idempotency_key:
+        name = f"key|{caller}|{idempotency_key}"
+    else:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(_IDS, hmac.new(secret, name.encode(), hashlib.sha256).hexdigest()))
 
 
 def request_hash(cmd: SubmitCase, extra: dict[str, Any] | None = None) -> str:
@@ -104,6 +112,7 @@ def _facts(case: dict[str, Any], view: PetitionerView) -> dict[str, Any]:
         "people_count": case.get("people_count"),
         "received_at": case["received_at"],
         "petitioner": view,
+        "submitted_by": case.get("submitted_by"),
     }
 
 
@@ -156,7 +165,9 @@ async def register_case(
     """Register a submission: number it, protect personal data, screen it, link repeats and incidents;
     the submitter's feed hears that it was received, and accepted or refused."""
     door = door or Door()
-    case_id = case_id_for(cmd, caller=caller.subject, idempotency_key=idempotency_key)
+    case_id = case_id_for(
+        cmd, caller=caller.subject, idempotency_key=idempotency_key, secret=intake.keys.hash_key
+    )
     retryable = cmd.external_ref is not None or bool(idempotency_key)  # else the id is fresh: no lookup
     # what tells a retry from a different request
     fingerprint = request_hash(cmd, door.open311) if retryable else None
@@ -179,40 +190,21 @@ async def register_case(
     )
     rules = intake.screening.current
     anonymous = cmd.petitioner is None or cmd.petitioner.anonymous
-    result = rules.screen(
-        ScreeningInput(
-            channel=cmd.channel.value,
-            text=text,
-            address=address,
-            has_location=has_location,
-            outside_county=outside,
-            people_count=cmd.people_count,
-            anonymous=anonymous,
-        )
+    question = ScreeningInput(
+        channel=cmd.channel.value,
+        text=text,
+        address=address,
+        has_location=has_location,
+        outside_county=outside,
+        people_count=cmd.people_count,
+        anonymous=anonymous,
     )
+    # screening, protection and the text's fingerprint cost CPU in proportion to the text: off the loop
+    result, stored, view, masked, sealed, snapshot = await asyncio.to_thread(
+        _assess, cmd, question, intake, case_id=case_id, now=now, rules=rules
+    )
+    who = snapshot.petitioner_hash
     keys = intake.keys
-    stored, view = protect_petitioner(keys, cmd.petitioner, case_id=case_id, confidential=result.confidential)
-    who = petitioner_hash(stored)
-    # Screening read the clear text; what is stored, compared and published is masked (protection.py).
-    free_text = {
-        "text": text,
-        "text_original": cmd.text,
-        "address": address,
-        "address_original": cmd.address,
-        "campaign": cmd.campaign,
-    }
-    masked, sealed = protect_free_text(keys, case_id, free_text)
-    snapshot = CaseSnapshot.build(
-        case_id=case_id,
-        case_no="",
-        received_at=now,
-        text=masked["text"] or "",
-        policy=intake.duplicates,
-        petitioner_hash=who,
-        lon=cmd.lon,
-        lat=cmd.lat,
-        address=masked["address"],
-    )
     links: Links = await intake.find_links(snapshot)
     case_no = await intake.cases.next_case_no(county=intake.county, year=now.astimezone(intake.timezone).year)
     snapshot = dataclasses.replace(snapshot, case_no=case_no)
@@ -286,6 +278,43 @@ async def register_case(
             )
         return Submission(_registered(raced), replayed=True, case=raced)
     return Submission(registered, replayed=False, case=case)
+
+
+def _assess(
+    cmd: SubmitCase,
+    question: ScreeningInput,
+    intake: Intake,
+    *,
+    case_id: str,
+    now: datetime,
+    rules: Screener,
+) -> tuple[ScreeningResult, dict[str, Any], PetitionerView, dict[str, Any], list[Any], CaseSnapshot]:
+    """Screen a submission, protect its petitioner and its free text, and fingerprint the masked text
+    (CPU only, no I/O). Screening reads the clear text; what is stored, compared and published is
+    masked (domain/protection.py)."""
+    result = rules.screen(question)
+    keys = intake.keys
+    stored, view = protect_petitioner(keys, cmd.petitioner, case_id=case_id, confidential=result.confidential)
+    free_text = {
+        "text": question.text,
+        "text_original": cmd.text,
+        "address": question.address,
+        "address_original": cmd.address,
+        "campaign": cmd.campaign,
+    }
+    masked, sealed = protect_free_text(keys, case_id, free_text)
+    snapshot = CaseSnapshot.build(
+        case_id=case_id,
+        case_no="",
+        received_at=now,
+        text=masked["text"] or "",
+        policy=intake.duplicates,
+        petitioner_hash=petitioner_hash(stored),
+        lon=cmd.lon,
+        lat=cmd.lat,
+        address=masked["address"],
+    )
+    return result, stored, view, masked, sealed, snapshot
 
 
 class ScreeningNotOpen(Exception):

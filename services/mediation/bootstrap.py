@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import dataclass, field, replace
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -10,6 +11,7 @@ from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.county import county_name
 from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
+from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
 from services.mediation import scanner
@@ -36,6 +38,22 @@ class Mediation:
     clock: Clock
     settings: MediationSettings
     skipped_overrides: list[str] = field(default_factory=list)
+    reloads: Reloads | None = None
+
+    async def reload_data(self) -> dict[str, Any]:
+        """Check the files again and use them (raises their problems, keeping the rules in use); the
+        organizations' API edits stay laid over the new data, new seed mediators are added."""
+        rules, seed = load_rules(self.settings)
+        skipped = await refresh_directory(self, rules)
+        self.seed = seed
+        added = await self.repo.seed_mediators(m.model_dump() for m in seed)
+        return {
+            "organizations": len(self.rules.directory.organizations),
+            "organizations_version": rules.directory.version,
+            "policy_version": rules.policy.version,
+            "mediators_added": added,
+            "edits_not_used": skipped,
+        }
 
 
 def load_rules(settings: MediationSettings) -> tuple[Rules, list[Mediator]]:
@@ -82,10 +100,11 @@ def build(settings: MediationSettings | None = None, *, clock: Clock | None = No
     )
 
     async def prepare() -> None:
-        await repo.ensure_indexes()
         await repo.seed_mediators(m.model_dump() for m in med.seed)
         await refresh_directory(med)
 
+    med.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=med.reload_data)
+    runtime.on_migrate(repo.ensure_indexes)
     runtime.on_start(prepare)
     subscribers.register(med)
 
@@ -113,4 +132,5 @@ def create(settings: MediationSettings | None = None) -> FastAPI:
         include=api.include,
     )
     app.state.mediation = med
+    app.state.resolvers = api.resolvers(med)
     return app

@@ -16,7 +16,6 @@ from services.mediation.adapters.repository import MediationStore
 from services.mediation.domain.events import mediation_event
 from services.mediation.domain.lifecycle import (
     ACTIONS,
-    DISPATCH_ROLES,
     OPEN,
     NotAllowed,
     NotEntitled,
@@ -196,14 +195,14 @@ async def request_mediation(
 ) -> dict[str, Any]:
     """A dispatcher opens a mediation, or a unit of the case asks for one; one open at a time."""
     raw = await repo.case(case_id)
-    dispatch = caller.role in DISPATCH_ROLES
+    dispatch = caller.county_wide
     if raw is None or not (
         caller.county_wide or (caller.unit is not None and caller.unit in raw.get("units", []))
     ):
         raise MediationNotFound(f"no routed case {case_id}")
     if not dispatch and caller.unit not in raw.get("units", []):
         raise NotEntitled(f"{caller.role.value} may not open a mediation")
-    if organization is not None and not dispatch:
+    if organization is not None and "choose_organization" not in caller.capabilities:
         raise NotEntitled("only a dispatcher or supervisor names the organization")
     case = RoutedDispute.model_validate(raw)
     earlier = await repo.of_case(case_id)
@@ -252,7 +251,7 @@ async def assign(
         code = doc["organization"]["code"]
         org = rules.directory.organizations.get(code)
         if organization is not None and organization != code:
-            if caller.role not in DISPATCH_ROLES:
+            if "choose_organization" not in caller.capabilities:
                 raise NotEntitled("only a dispatcher or supervisor moves a mediation to another organization")
             org = taking_mediations(organization, rules)
         if org is None:  # an organization created over the API whose edit the data no longer allows

@@ -12,9 +12,11 @@ from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import county_name
 from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
+from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.systems import ExternalSystem, load_systems
 from services.notify.adapters.channels import ChannelAdapter, Mailer, SmsGateway, Webhooks
+from services.notify.adapters.rate_limits import SharedRateLimits
 from services.notify.adapters.repository import Messages
 from services.notify.config import NotifySettings
 from services.notify.domain.delivery import QuietHours, parse_quiet_hours
@@ -42,6 +44,11 @@ class Notify:
     sender: Sender | None = None
     http: httpx.AsyncClient | None = None
     adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
+    reloads: Reloads | None = None
+
+    async def reload_files(self) -> dict[str, str]:
+        """Read the templates and recipients again (raises TemplateProblem or DirectoryProblem)."""
+        return {"version": self.templates.reload(), "recipients_version": self.directory.reload()}
 
 
 def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[str, ChannelAdapter]:
@@ -83,10 +90,12 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
     runtime = Runtime(settings)
     messages = Messages(runtime.db)
     runtime.outbox(messages.notifications)
-    runtime.on_start(messages.ensure_indexes)
+    runtime.on_migrate(messages.ensure_indexes)
+    shared = SharedRateLimits(runtime.db["channel_windows"], settings.channel_rate_limits)
+    runtime.on_migrate(shared.ensure_indexes)
     clock = clock or SystemClock()
     confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
-    runtime.on_start(confidentiality.audit.ensure_indexes)
+    runtime.on_migrate(confidentiality.audit.ensure_indexes)
     notify = Notify(
         runtime=runtime,
         settings=settings,
@@ -120,8 +129,10 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
         concurrency=settings.sender_concurrency,
         poll_seconds=settings.sender_poll_seconds,
         timeout_seconds=settings.delivery_timeout_seconds,
+        shared=shared,
         on_events=runtime.nudge,
     )
+    notify.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=notify.reload_files)
     subscribers.register(notify)
     feed.register(notify)  # the outcome feeds some systems hear as webhooks
     sender = notify.sender
@@ -158,4 +169,5 @@ def create(settings: NotifySettings | None = None) -> FastAPI:
     )
     app.state.notify = notify
     app.state.confidentiality = notify.confidentiality
+    app.state.resolvers = api.resolvers(notify)
     return app

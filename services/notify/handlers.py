@@ -44,11 +44,14 @@ class Recorded:
 def case_facts(data: BaseModel) -> dict[str, Any]:
     """What an event tells notify about its case, to keep for later notices."""
     if isinstance(data, CaseScreenedView):
+        # who submitted it: an external system reads the petitioner's inbox of its own cases only
+        submitted = {"submitted_by": data.submitted_by} if data.submitted_by else {}
         if data.confidential:  # never lifted by a later (or redelivered) event
-            return {"case_no": data.case_no, "petitioner": data.petitioner.model_dump(), "confidential": True}
+            petitioner = data.petitioner.model_dump()
+            return {"case_no": data.case_no, "petitioner": petitioner, "confidential": True} | submitted
         if data.withheld:  # waiting for a person to screen it: intake tells nothing of the petitioner yet
-            return {"case_no": data.case_no}
-        return {"case_no": data.case_no, "petitioner": data.petitioner.model_dump()}
+            return {"case_no": data.case_no} | submitted
+        return {"case_no": data.case_no, "petitioner": data.petitioner.model_dump()} | submitted
     if isinstance(data, CaseAssignedView):
         handling = next((d for d in data.deadlines if d.kind == "handling"), None)
         return {
@@ -116,6 +119,7 @@ def owed_messages(
         case_no = occ.values.get("case_no") or None
         doc = new_message(notice, rendered, cause=event, now=now, due=due, case_no=case_no)
         doc["confidential"] = bool(case.get("confidential"))  # shown only as auth.may_see allows
+        doc["submitted_by"] = case.get("submitted_by")  # a petitioner's message: for its submitter only
         events = []
         if notice.target.channel == "inbox":
             doc = delivered_now(doc, now)

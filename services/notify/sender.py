@@ -1,10 +1,11 @@
 """The sender: takes due messages of each channel, claims each under the version guard, sends, settles.
 
 One loop per configured channel, so a slow SMS gateway never holds back e-mail. Each loop keeps up
-to `SENDER_CONCURRENCY` tries in flight, within the channel's rate limit (a token bucket per
-process). A claimed message carries a lease; if its sender dies, `recover` finds the lease run out
-and sends it again under the same idempotency key, or, where the channel cannot recognise a repeat
-(SMTP), gives it up with the reason rather than risk sending it twice.
+to `SENDER_CONCURRENCY` tries in flight, within the channel's rate limit: a token bucket per process
+smooths its sends, and a budget per time window shared by every replica (`adapters/rate_limits.py`)
+holds the limit across replicas. A claimed message carries a lease; if its sender dies, `recover`
+finds the lease run out and sends it again under the same idempotency key, or, where the channel
+cannot recognise a repeat (SMTP), gives it up with the reason rather than risk sending it twice.
 """
 
 import asyncio
@@ -25,6 +26,7 @@ from dispatch_common.store import VersionConflict
 from dispatch_common.tasks import cancel_and_wait
 from services.notify import metrics
 from services.notify.adapters.channels import ChannelAdapter, Outgoing
+from services.notify.adapters.rate_limits import SharedRateLimits
 from services.notify.adapters.repository import Messages
 from services.notify.domain.delivery import Outcome, QuietHours
 from services.notify.domain.message import (
@@ -100,11 +102,14 @@ class Sender:
         concurrency: int,
         poll_seconds: float,
         timeout_seconds: float,
+        shared: SharedRateLimits | None = None,
         on_events: Callable[[], None] = lambda: None,
     ) -> None:
         self.messages, self.adapters, self.directory, self.clock = messages, adapters, directory, clock
         self.policy, self.quiet, self.tz = policy, quiet, timezone
         self.buckets = {ch: TokenBucket(rates.get(ch, 1000.0)) for ch in adapters}
+        self.shared = shared
+        self._window_opens: dict[str, float] = {}  # monotonic time the shared budget has room again
         self.concurrency, self.poll, self.timeout = concurrency, poll_seconds, timeout_seconds
         self.on_events = on_events
         self._wake = {ch: asyncio.Event() for ch in adapters}
@@ -128,6 +133,9 @@ class Sender:
                 wait = self.poll
                 free = self.concurrency - len(running)
                 allowance = min(free, bucket.available())
+                closed = self._window_opens.get(channel, 0.0) - time.monotonic()
+                if closed > 0:  # the replicas' shared budget is spent until the next window
+                    wait, allowance = min(wait, closed), 0
                 if allowance > 0:
                     try:
                         taken = await self._take(adapter, channel, allowance, running)
@@ -152,8 +160,8 @@ class Sender:
     async def _take(
         self, adapter: ChannelAdapter, channel: str, allowance: int, running: set[asyncio.Task[None]]
     ) -> int:
-        """Claim up to `allowance` due messages (one write for all) and start their tries; how many
-        due ones were found."""
+        """Claim up to `allowance` due messages (one write for all) within the replicas' shared budget
+        and start their tries; how many were claimed or held (fewer than `allowance`: wait a poll)."""
         now = self.clock.now()
         docs = await self.messages.due(channel, to_ms(now), allowance)
         held, claims = [], []
@@ -163,12 +171,22 @@ class Sender:
                 held.append((doc, {"due_ts": to_ms(release)}, []))
             else:
                 claims.append((doc, claim(uuid.uuid4().hex, now, self.policy), []))
+        if claims and self.shared is not None:
+            granted = await self.shared.grant(channel, len(claims), now)
+            if granted < len(claims):  # the rest stay due: look again when the next window opens
+                self._window_opens[channel] = time.monotonic() + self.shared.until_next_window(channel, now)
+            claims = claims[:granted]
         claimed = await self.messages.save_many(claims + held)
+        lost = 0
         for taken in claimed[: len(claims)]:
             if taken is not None:  # else another sender took it
                 self.buckets[channel].take()
                 running.add(asyncio.create_task(self._deliver(adapter, taken)))
-        return len(docs)
+            else:
+                lost += 1
+        if lost and self.shared is not None:
+            await self.shared.give_back(channel, lost, now)
+        return len(claims) + len(held)
 
     async def _deliver(self, adapter: ChannelAdapter, doc: dict[str, Any]) -> None:
         started = time.perf_counter()
@@ -292,6 +310,8 @@ class Sender:
     async def recover(self) -> int:
         """Take up messages whose sender stopped mid-try; how many were taken up."""
         now = self.clock.now()
+        if self.shared is not None:
+            await self.shared.forget_old(now)
         taken = 0
         for doc in await self.messages.interrupted(to_ms(now), 200):
             adapter = self.adapters.get(doc["channel"])

@@ -17,6 +17,7 @@ from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, ReadAudit, include_audit_api
 from dispatch_common.http import create_app
 from dispatch_common.objection import return_limit_problems
+from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
 from services.routing import handlers
@@ -45,6 +46,7 @@ class Routing:
     reads: ReadAudit
     trained_at: datetime | None = None
     trained_on: int = 0
+    reloads: Reloads | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -90,6 +92,15 @@ class Routing:
         if changed:
             await self.train()
         return changed
+
+    async def reload_package(self) -> dict[str, Any]:
+        """`reload`, answered with the package now in use and whether it changed."""
+        changed = await self.reload()
+        return {**self.package_summary(), "changed": changed}
+
+    async def train_at_start(self) -> None:
+        """Train on the corrections stored so far, before the service takes work."""
+        await self.train()
 
     async def examples(self) -> list[Example]:
         """The labelled examples people's corrections left on routes, in a known taxonomy."""
@@ -174,16 +185,17 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         loaded_at=clock.now(),
         reads=ReadAudit(runtime.db, clock),
     )
+    routing.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=routing.reload_package)
     log.info("county package loaded", extra=routing.package_summary())
 
-    async def prepare() -> None:
+    async def indexes() -> None:
         await routing.routes.create_index("status")
         await routing.routes.create_index("labelled")
         await routing.routes.create_index("decision.confidential")
         await routing.reads.ensure_indexes()
-        await routing.train()
 
-    runtime.on_start(prepare)
+    runtime.on_migrate(indexes)
+    runtime.on_start(routing.train_at_start)
 
     async def on_screened(delivery: Delivery) -> None:
         await handlers.route_case(
@@ -226,4 +238,5 @@ def create(settings: RoutingSettings | None = None) -> FastAPI:
     )
     app.state.routing = routing
     app.state.confidentiality = routing.confidentiality  # the audit endpoint reads its `audit`
+    app.state.resolvers = api.resolvers(routing)
     return app

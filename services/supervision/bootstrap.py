@@ -1,6 +1,7 @@
 """Supervision's composition root."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -14,6 +15,7 @@ from services.supervision import commands
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.config import SupervisionSettings
 from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
+from services.supervision.stuck import StuckCases
 from services.supervision.warnings import WarningPolicy, Warnings
 
 
@@ -27,6 +29,7 @@ class Supervision:
     clock: Clock
     warnings: Warnings
     confidentiality: Confidentiality
+    stuck: StuckCases
     scan_seconds: float = 30.0
 
 
@@ -40,9 +43,9 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     files = CaseFiles(runtime.db)
     runtime.outbox(files.files)
     runtime.outbox(files.recommendations)
-    runtime.on_start(files.ensure_indexes)
+    runtime.on_migrate(files.ensure_indexes)
     confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
-    runtime.on_start(confidentiality.audit.ensure_indexes)
+    runtime.on_migrate(confidentiality.audit.ensure_indexes)
     sv = Supervision(
         runtime=runtime,
         files=files,
@@ -60,9 +63,10 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
             clock=clock,
         ),
         confidentiality=confidentiality,
+        stuck=StuckCases(files, timedelta(seconds=settings.stuck_after_seconds)),
         scan_seconds=settings.deadline_scan_seconds,
     )
-    runtime.on_start(sv.warnings.ensure_indexes)
+    runtime.on_migrate(sv.warnings.ensure_indexes)
     subscribers.register(sv)
 
     async def scan() -> None:
@@ -72,7 +76,11 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         if acted:
             runtime.nudge()
 
+    async def look_for_stuck() -> None:
+        await sv.stuck.sweep(sv.clock.now())
+
     runtime.every(sv.scan_seconds, scan, name="deadline-scanner")
+    runtime.every(settings.stuck_scan_seconds, look_for_stuck, name="stuck-cases")
     return sv
 
 
@@ -94,4 +102,5 @@ def create(settings: SupervisionSettings | None = None) -> FastAPI:
     )
     app.state.supervision = sv
     app.state.confidentiality = sv.confidentiality
+    app.state.resolvers = api.resolvers(sv)
     return app

@@ -15,3 +15,7 @@ class SupervisionSettings(ServiceSettings):
     port: int = port_field("supervision", 8004)
     warning_policy_file: Path = DATA_DIR / "policy" / "warnings.json"
     deadline_scan_seconds: float = Field(30.0, gt=0)  # how often the deadline scanner looks
+    # A case registered but never screened, or accepted but never routed, this long is stuck
+    # (services/supervision/stuck.py); looked for this often.
+    stuck_after_seconds: float = Field(900.0, gt=0)
+    stuck_scan_seconds: float = Field(60.0, gt=0)

@@ -22,6 +22,7 @@ FAST = {
     "CONSUMER_ACK_WAIT_SECONDS": "5",
     "OUTBOX_POLL_SECONDS": "0.2",
     "LOG_LEVEL": "INFO",
+    "RATE_LIMIT_ENABLED": "false",  # suites send many requests with one token; test_rate_limits sets it
 }
 
 

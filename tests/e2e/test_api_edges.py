@@ -24,7 +24,7 @@ def test_health_readiness_metrics_and_docs_need_no_token(stack):
             "nats": True,
             "started": True,
         }
-        assert "dispatch_http_requests_total" in httpx.get(f"{base}/metrics").text
+        assert "dispatch_http_server_requests_total" in httpx.get(f"{base}/metrics").text
         assert httpx.get(f"{base}/docs").status_code == 200
         assert httpx.get(f"{base}/openapi.json").json()["info"]["title"]
 

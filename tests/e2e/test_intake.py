@@ -8,7 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from devtools.keys import issue_token
 from services.intake.domain.identity import with_check_digit
+from tests.e2e.conftest import Api
 from tests.e2e.flow import submission, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -46,11 +48,17 @@ def test_an_idempotency_key_returns_the_same_case_and_refuses_a_different_reques
     assert other.status_code == 409
 
 
-def test_an_external_reference_registers_once(clerk, dispatcher):
+def test_an_external_reference_registers_once_and_only_its_own_system_may_claim_it(stack, clerk):
+    hotline = Api(stack, issue_token(stack.run_dir / "keys", role="external_system", system="hotline-12345"))
+    police = Api(stack, issue_token(stack.run_dir / "keys", role="external_system", system="police-110"))
     ref = {"system": "hotline-12345", "id": str(uuid.uuid4())}
-    first = clerk.post("intake", "/v1/cases", json=body(external_ref=ref)).json()
-    again = dispatcher.post("intake", "/v1/cases", json=body(external_ref=ref))
-    assert again.status_code == 200 and again.json()["case_id"] == first["case_id"]
+    first = hotline.post("intake", "/v1/cases", json=body(external_ref=ref))
+    again = hotline.post("intake", "/v1/cases", json=body(external_ref=ref))
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["case_id"] == first.json()["case_id"]
+    for stranger in (police, clerk):  # another system, or staff: no claim on the hotline's reference
+        claimed = stranger.post("intake", "/v1/cases", json=body(external_ref=ref))
+        assert claimed.status_code == 403 and first.json()["case_no"] not in claimed.text
 
 
 def test_personal_data_is_masked_and_every_clear_read_is_audited(stack, clerk, dispatcher, as_role):

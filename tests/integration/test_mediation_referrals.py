@@ -4,9 +4,10 @@ tracked until the receiving center accepts and closes it, and a crisis alerts at
 import pytest
 
 from dispatch_common import subjects
+from dispatch_common.auth import granted
 from dispatch_common.contracts import validate_event
 from services.mediation import handlers, referral_commands
-from services.mediation.domain.lifecycle import NotAllowed, NotEntitled
+from services.mediation.domain.lifecycle import NotAllowed
 from services.mediation.domain.models import ReferralRequest
 from tests.mediation_cases import (
     CLERK,
@@ -58,8 +59,8 @@ async def step(repo, clock, doc, step_name, caller, /, **details) -> dict:
 async def test_legal_aid_is_reviewed_against_the_checklist_a_lawyer_assigned_and_closed(repo, clock):
     doc = await referral(repo, clock, "legal_aid", matter_type="labour", economic_hardship=True)
     assert doc["receiving_unit"]["code"] == LEGAL_AID and doc["application"]["matter_type"] == "labour"
-    with pytest.raises(NotEntitled):
-        await step(repo, clock, doc, "accept", mediator_of(LEGAL_AID))  # the center's staff accept
+    with pytest.raises(PermissionError):  # the center's staff accept, not its mediators (the table)
+        granted(mediator_of(LEGAL_AID), "mediation", "POST /v1/referrals/{referral_id}/accept")
     doc = await step(repo, clock, doc, "accept", AID)
     with pytest.raises(NotAllowed, match="after the application passed its review"):
         await step(repo, clock, doc, "assign", AID, name="王律师")
@@ -131,7 +132,7 @@ async def test_routing_s_psych_flag_makes_a_referral_on_which_a_dispatcher_raise
     assert (doc["kind"], doc["risk_level"], doc["origin"]) == ("counselling", "unassessed", "flag")
     with pytest.raises(referral_commands.ReferralNotFound):  # the police station does not see it
         await step(repo, clock, doc, "crisis", handler_of(POLICE_STATION), note="?")
-    with pytest.raises(NotEntitled):  # the reception sees every referral, but does not raise crises
-        await step(repo, clock, doc, "crisis", CLERK, note="?")
+    with pytest.raises(PermissionError):  # the reception sees every referral, but does not raise crises
+        granted(CLERK, "mediation", "POST /v1/referrals/{referral_id}/crisis")
     doc = await step(repo, clock, doc, "crisis", DISPATCHER, note="来电称要轻生")
     assert doc["risk_level"] == "crisis" and events(doc)[-1]["type"] == subjects.REFERRAL_CRISIS

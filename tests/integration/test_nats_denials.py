@@ -252,3 +252,23 @@ async def test_a_service_reads_only_its_own_consumers(platform, connect):
     own = await notify.js.pull_subscribe_bind(subjects.NOTIFY_EVENTS, stream=subjects.DISPATCH_STREAM)
     [msg] = await own.fetch(1, timeout=5)
     assert json.loads(msg.data)["type"] == subjects.CASE_ASSIGNED
+
+
+async def test_only_a_services_own_replicas_hear_and_ask_its_reloads(connect):
+    intake_reload = subjects.reload_subject("intake")
+    routing = await connect("routing")
+    await routing.nc.subscribe(intake_reload)
+    assert await routing.denied(intake_reload)
+    await routing.nc.publish(intake_reload, b"{}")
+    assert await routing.denied(intake_reload)
+    system = await connect(GRID.id)
+    await system.nc.publish(intake_reload, b"{}")
+    assert await system.denied(intake_reload)
+
+    intake, other_replica = await connect("intake"), await connect("intake")
+    heard = await other_replica.nc.subscribe(intake_reload)
+    await other_replica.nc.flush()
+    await intake.nc.publish(intake_reload, b'{"from": "intake-a"}')
+    msg = await heard.next_msg(timeout=5)
+    assert json.loads(msg.data) == {"from": "intake-a"}
+    assert not intake.violations and not other_replica.violations

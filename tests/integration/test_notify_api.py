@@ -93,14 +93,18 @@ async def test_a_unit_reads_its_inbox_and_marks_a_message_read_others_cannot(h: 
 
 async def test_the_petition_portal_reads_an_anonymous_petitioners_inbox_by_case(h: Harness):
     case_id, case_no = new_case()
-    await h.publish(screened(case_id, case_no, anonymous=True))
+    await h.publish(screened(case_id, case_no, anonymous=True, submitted_by="petition-portal"))
     await h.settled(case_id, 1)
-    async with h.api("external_system") as client:
+    async with h.api("external_system", subject="another-system") as client:  # not its case: nothing
+        assert (await client.get("/v1/inbox", params={"case_id": case_id})).status_code == 404
+    async with h.api("external_system", subject="petition-portal") as client:
         items = (await client.get("/v1/inbox", params={"case_id": case_id})).json()["items"]
         assert [(i["kind"], i["channel_reason"]) for i in items] == [("acceptance", "anonymous petitioner")]
         assert (await client.post(f"/v1/inbox/{items[0]['id']}/read")).json()["read"] is True
         doc = await client.get(f"/v1/notifications/{items[0]['id']}/document")
-        assert doc.status_code == 404  # the portal is no county-wide reader
+        assert doc.status_code == 200 and case_no in doc.text  # the letter, for the petitioner it serves
+    async with h.api("external_system", subject="another-system") as client:  # not its case: nothing
+        assert (await client.get(f"/v1/notifications/{items[0]['id']}/document")).status_code == 404
     async with h.api("unit_handler", unit=LEAD["code"]) as client:
         assert (await client.get("/v1/inbox", params={"case_id": case_id})).status_code == 403
     async with h.api("reception_clerk") as client:

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dispatch_common import store, subjects
-from dispatch_common.auth import Principal, Role
+from dispatch_common.auth import Principal, Role, granted
 from dispatch_common.envelope import make_event
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from dispatch_common.workdays import WorkingCalendar
@@ -27,15 +27,19 @@ SAMPLES = {
     case["id"]: case
     for case in map(json.loads, (DEFAULT_COUNTY_DIR / "sample_cases.jsonl").read_text().splitlines())
 }
-DISPATCHER = Principal(subject="d-1", role=Role.DISPATCHER)
-SUPERVISOR = Principal(subject="s-1", role=Role.SUPERVISOR)
+OVERRIDE = "POST /v1/routes/{case_id}/override"
+DECIDE = "POST /v1/disputes/{case_id}/decision"
+# As the authorization table admits them (data/policy/authorization.yaml): with scope and capabilities.
+DISPATCHER = granted(Principal(subject="d-1", role=Role.DISPATCHER), "routing", OVERRIDE)
+SUPERVISOR = granted(Principal(subject="s-1", role=Role.SUPERVISOR), "routing", DECIDE)
 POLICY = handlers.ReturnPolicy(
     working_days=5, calendar=WorkingCalendar.load(), timezone=ZoneInfo("Asia/Shanghai")
 )
 
 
 def unit_of(code: str, role: Role = Role.UNIT_HANDLER) -> Principal:
-    return Principal(subject=f"u-{code}", role=role, unit=code)
+    unit = Principal(subject=f"u-{code}", role=role, unit=code)
+    return granted(unit, "routing", "POST /v1/routes/{case_id}/return")
 
 
 @pytest.fixture
@@ -135,9 +139,11 @@ async def test_an_override_naming_unknown_codes_is_refused_field_by_field(routes
 async def test_only_dispatchers_and_supervisors_override(routes, clock):
     doc = await route(routes, clock, "S01")
     lead = doc["decision"]["lead_unit"]["code"]
-    for caller in (unit_of(lead), Principal(subject="c", role=Role.RECEPTION_CLERK)):
-        with pytest.raises(handlers.NotEntitled):
-            await override(routes, clock, doc["_id"], handlers.Correction(reason="改派"), caller=caller)
+    with pytest.raises(handlers.NotEntitled):  # a unit, with its unit's scope
+        await override(routes, clock, doc["_id"], handlers.Correction(reason="改派"), caller=unit_of(lead))
+    for role in (Role.RECEPTION_CLERK, Role.UNIT_HANDLER, Role.COUNTY_LEADER):  # the table admits none
+        with pytest.raises(PermissionError):
+            granted(Principal(subject="c", role=role), "routing", OVERRIDE)
 
 
 async def test_a_case_in_the_manual_queue_is_placed_by_a_dispatcher(routes, clock):
@@ -241,8 +247,8 @@ async def test_the_conference_only_decides_disputed_cases_and_only_its_members_d
     decision = handlers.Correction(reason="决定", lead_unit=lead)
     with pytest.raises(handlers.RouteConflict, match="not in the joint conference queue"):
         await decide(routes, clock, doc["_id"], decision, caller=SUPERVISOR)
-    with pytest.raises(handlers.NotEntitled):
-        await decide(routes, clock, doc["_id"], decision, caller=DISPATCHER)
+    with pytest.raises(PermissionError):  # the table admits only the conference's members
+        granted(Principal(subject="d-1", role=Role.DISPATCHER), "routing", DECIDE)
     with pytest.raises(handlers.RouteNotFound):
         await override(routes, clock, "missing", decision, caller=DISPATCHER)
 

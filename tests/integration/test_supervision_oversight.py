@@ -186,3 +186,31 @@ async def test_a_counselling_crisis_and_an_escalated_mediation_alert_supervisors
     assert alert["outbox"][0]["event"]["data"]["kind"] == "crisis"
     [escalation] = await raised(warnings, "escalation")
     assert escalation["source_id"] == "m1"
+
+
+async def test_cases_stuck_between_two_steps_are_counted_and_listed(files, clock):
+    from services.supervision import handlers
+    from services.supervision.domain.events import CaseReceivedView, CaseScreenedView
+    from services.supervision.metrics import STUCK_CASES
+    from services.supervision.stuck import StuckCases
+
+    def received(case_id: str) -> CaseReceivedView:
+        return CaseReceivedView(
+            case_id=case_id, case_no=f"N-{case_id}", received_at=clock.now(), channel="hotline_12345"
+        )
+
+    await handlers.open_case_file(received("never-screened"), files=files, keeper=KEEPER)
+    await handlers.open_case_file(received("never-routed"), files=files, keeper=KEEPER)
+    screened = CaseScreenedView(**received("never-routed").model_dump(), outcome="accepted")
+    await handlers.record_screening(screened, files=files, keeper=KEEPER, at=clock.now())
+    await assigned(files, clock, case_id="went-through")
+    watch = StuckCases(files, timedelta(minutes=15))
+
+    assert await watch.sweep(clock.now()) == []  # young: still on their way
+    clock.advance(timedelta(minutes=16))
+    stuck = {d["_id"]: d for d in await watch.sweep(clock.now())}
+    assert set(stuck) == {"never-screened", "never-routed"}
+    assert "never screened" in stuck["never-screened"]["why"]
+    assert "never routed" in stuck["never-routed"]["why"]
+    assert STUCK_CASES.labels("registered")._value.get() == 1
+    assert STUCK_CASES.labels("accepted")._value.get() == 1

@@ -64,9 +64,14 @@ def test_a_service_may_publish_exactly_the_types_it_produces() -> None:
         assert {p for p in publish if p.startswith("dlq.")} == {
             subjects.dead_letter_subject(c.durable) for c in consumers_of(service, SYSTEMS)
         }
-        assert service_permissions(service, SYSTEMS).subscribe == (f"_INBOX_{service}.>",)
+        # its own inbox, and its own control subject: a reload reaches every replica of the service
+        reload = subjects.reload_subject(service)
+        assert service_permissions(service, SYSTEMS).subscribe == (f"_INBOX_{service}.>", reload)
+        assert {p for p in publish if p.startswith("control.")} == {reload}
         assert not [
-            p for p in publish if ">" in p and not p.startswith(("$JS.ACK.", "$JS.API.CONSUMER.CREATE."))
+            p
+            for p in publish
+            if ">" in p and not p.startswith(("$JS.ACK.", "$JS.API.CONSUMER.CREATE.", f"_INBOX_{service}."))
         ]
     intake = set(service_permissions("intake", SYSTEMS).publish)
     answers = {p for p in intake if p.startswith("outcome.")}

@@ -64,6 +64,7 @@ CANDIDATE_FIELDS = {
     "address_key": 1,
     "text": 1,
     "tokens": 1,
+    "bigrams": 1,
     "incident_id": 1,
 }
 
@@ -90,7 +91,8 @@ def _from_ts(ts: int) -> datetime:
     return datetime.fromtimestamp(ts / 1000, tz=UTC)
 
 
-def _snapshot(doc: dict[str, Any]) -> CaseSnapshot:
+def snapshot_of(doc: dict[str, Any]) -> CaseSnapshot:
+    """A stored history document as a candidate, its fingerprint rebuilt from the stored tokens."""
     text = doc.get("text") or ""
     return CaseSnapshot(
         case_id=doc["_id"],
@@ -101,7 +103,7 @@ def _snapshot(doc: dict[str, Any]) -> CaseSnapshot:
         place_cell=doc.get("place_cell"),
         address_key=doc.get("address_key"),
         incident_id=doc.get("incident_id"),
-        fingerprint=Fingerprint.from_tokens(text, doc.get("tokens") or []),
+        fingerprint=Fingerprint.from_tokens(text, doc.get("tokens") or [], doc.get("bigrams")),
     )
 
 
@@ -134,6 +136,7 @@ class CaseHistory:
             "address_key": snapshot.address_key,
             "text": fp.text,
             "tokens": list(fp.tokens),
+            "bigrams": sorted(fp.bigrams),  # a lookup rebuilds the set from numbers, not from the tokens
             "incident_id": links.incident_of.incident_id if links.incident_of else snapshot.case_id,
             "incident_rep": links.represents_incident,
             "repeat_of": links.repeat_of.case_id if links.repeat_of else None,
@@ -156,9 +159,9 @@ class CaseHistory:
             return False
         return True
 
-    async def _find(self, query: dict[str, Any], limit: int) -> list[CaseSnapshot]:
+    async def _find(self, query: dict[str, Any], limit: int) -> list[dict[str, Any]]:
         cursor = self.col.find(query, CANDIDATE_FIELDS).sort("received_ts", DESCENDING).limit(limit)
-        return [_snapshot(doc) for doc in await cursor.to_list()]  # one batch: cheaper than async for
+        return await cursor.to_list()  # one batch: cheaper than async for
 
     @staticmethod
     def _window(since: datetime, until: datetime | None) -> dict[str, int]:
@@ -171,6 +174,11 @@ class CaseHistory:
         self, petitioner_hash: str, since: datetime, limit: int, until: datetime | None = None
     ) -> list[CaseSnapshot]:
         """The petitioner's cases received in [since, until], most recent first, at most `limit`."""
+        return [snapshot_of(d) for d in await self._repeat_docs(petitioner_hash, since, limit, until)]
+
+    async def _repeat_docs(
+        self, petitioner_hash: str, since: datetime, limit: int, until: datetime | None
+    ) -> list[dict[str, Any]]:
         query = {"petitioner_hash": petitioner_hash, "received_ts": self._window(since, until)}
         return await self._find(query, limit)
 
@@ -189,6 +197,11 @@ class CaseHistory:
         concurrently: the embedded server scans for `$in`/`$or`, and MongoDB answers each from the
         compound index just as well.
         """
+        return [snapshot_of(d) for d in await self._incident_docs(cell, address_key, since, limit, until)]
+
+    async def _incident_docs(
+        self, cell: str | None, address_key: str | None, since: datetime, limit: int, until: datetime | None
+    ) -> list[dict[str, Any]]:
         window = self._window(since, until)
         queries = []
         representative = {"$ne": False}  # documents from before `incident_rep` existed count too
@@ -207,11 +220,11 @@ class CaseHistory:
         if not queries:
             return []
         results = await asyncio.gather(*(self._find(q, limit) for q in queries))
-        merged: dict[str, CaseSnapshot] = {}
+        merged: dict[str, dict[str, Any]] = {}
         for found in results:
-            for snap in found:  # a case found by both queries counts once
-                merged.setdefault(snap.case_id, snap)
-        return sorted(merged.values(), key=lambda s: s.received_at, reverse=True)[:limit]
+            for doc in found:  # a case found by both queries counts once
+                merged.setdefault(doc["_id"], doc)
+        return sorted(merged.values(), key=lambda d: d["received_ts"], reverse=True)[:limit]
 
     async def petitioner_history(self, petitioner_hash: str) -> PetitionerHistory:
         """How many cases and repeats, the last case number and outcome, the first and last times."""
@@ -242,17 +255,20 @@ class CaseHistory:
 
 
 async def find_links(history: CaseHistory, snapshot: CaseSnapshot, policy: DuplicatePolicy) -> Links:
-    """Query the bounded candidate lists for a new case and decide its links (call before storing it)."""
+    """Query the bounded candidate lists for a new case and decide its links (call before storing it).
+
+    Rebuilding the candidates' fingerprints and comparing the texts cost CPU in proportion to them:
+    that part runs in a thread, off the event loop."""
     limit = policy.max_candidates
     repeat_query = (
-        history.repeat_candidates(
+        history._repeat_docs(
             snapshot.petitioner_hash, snapshot.received_at - policy.repeat_window, limit, snapshot.received_at
         )
         if snapshot.petitioner_hash
         else None
     )
     incident_query = (
-        history.incident_candidates(
+        history._incident_docs(
             snapshot.place_cell,
             snapshot.address_key,
             snapshot.received_at - policy.incident_window,
@@ -263,8 +279,28 @@ async def find_links(history: CaseHistory, snapshot: CaseSnapshot, policy: Dupli
         else None
     )
     repeats, incidents = await asyncio.gather(_or_empty(repeat_query), _or_empty(incident_query))
-    return decide_links(snapshot, repeats, incidents, policy)
+    return await asyncio.to_thread(links_from_documents, snapshot, repeats, incidents, policy)
 
 
-async def _or_empty(query: Any) -> list[CaseSnapshot]:
+def links_from_documents(
+    snapshot: CaseSnapshot,
+    repeats: list[dict[str, Any]],
+    incidents: list[dict[str, Any]],
+    policy: DuplicatePolicy,
+) -> Links:
+    """The links of a new case, given the stored documents the two lookups found."""
+    built: dict[str, CaseSnapshot] = {}  # a case found by both lookups is rebuilt once
+
+    def candidates(docs: list[dict[str, Any]]) -> list[CaseSnapshot]:
+        out = []
+        for doc in docs:
+            if doc["_id"] not in built:
+                built[doc["_id"]] = snapshot_of(doc)
+            out.append(built[doc["_id"]])
+        return out
+
+    return decide_links(snapshot, candidates(repeats), candidates(incidents), policy)
+
+
+async def _or_empty(query: Any) -> list[dict[str, Any]]:
     return await query if query is not None else []

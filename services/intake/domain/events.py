@@ -29,6 +29,7 @@ class CaseFacts(BaseModel):
     received_at: datetime
     petitioner: PetitionerView
     withheld: bool = False  # details withheld: a confidential report, or waiting for manual screening
+    submitted_by: str | None = None  # who submitted it (a user, an external system), as the credential said
 
 
 class CaseReceived(CaseFacts):

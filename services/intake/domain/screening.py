@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dispatch_common.phrases import PhraseMatcher, drop_contained, negated, normalize_text
+from dispatch_common.phrases import PhraseMatcher, SpanCover, drop_contained, negated, normalize_text
 from services.intake.domain.models import Channel
 
 Outcome = Literal[
@@ -275,9 +275,9 @@ class _Phrases:
         self.negators = sorted({normalize_text(n) for n in spec.negators if n}, key=len, reverse=True)
 
     def fire(self, text: str) -> str | None:
-        masked = [(m.start, m.end) for m in self.masks.find(text)]
+        masked = SpanCover((m.start, m.end) for m in self.masks.find(text))
         for m in drop_contained(self.phrases.find(text)):
-            if any(s <= m.start and m.end <= e for s, e in masked):
+            if masked.covers(m.start, m.end):
                 continue
             if self.negators and negated(text, m.start, self.negators, _NEGATION_GAP):
                 continue

@@ -14,15 +14,22 @@ Both are symmetric and in [0, 1]; identical normalized texts score 1.0. Comparin
 200 stored fingerprints takes about 0.4 ms; building a fingerprint (jieba) costs about 50 µs, so
 stored cases keep their tokens and are rebuilt with `Fingerprint.from_tokens`.
 
+Only the first `COMPARED_CHARS` characters of the normalized text are compared: a complaint says
+what it is about at its start, and the bound keeps one registration's cost bounded whatever the texts
+(a 5,000-character text costs jieba about 30 ms, and a lookup rebuilds up to 400 stored ones;
+docs/decisions/0018). Texts shorter than that, nearly all of them, compare whole.
+
 Chinese counts before a counter (三号楼, 两天, 二十三栋) are written as digits by `normalize`, so
 "3号楼" and "三号楼" compare equal.
 """
 
 import logging
+import operator
 import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import filterfalse, repeat
 
 import jieba
 
@@ -48,6 +55,9 @@ GENERIC_WORDS = _words(
     市民 来电 投诉 举报 情况 严重 影响 居民 我家 家里 楼下 附近 每天 晚上 白天 好几天 几天 天 多 好 人
     """
 )
+COMPARED_CHARS = 200
+BIGRAM_SHIFT = 21  # a code point takes 21 bits: a bigram is the first shifted, or'ed with the second
+"""How many characters of a normalized text its fingerprint keeps (and similarity compares)."""
 GENERIC_WEIGHT = 3  # tenths: a generic word counts 0.3 of a specific one (integers keep sums exact)
 SPECIFIC_WEIGHT = 10
 TOKEN_WEIGHT = 0.5  # share of the token view in the blend; the bigram view has the rest
@@ -120,11 +130,14 @@ def normalize(text: str) -> str:
     return _CN_NUMBER.sub(_digits, kept)
 
 
-def _bigrams(tokens: tuple[str, ...]) -> frozenset[str]:
-    joined = "".join(t for t in tokens if t not in GENERIC_WORDS) or "".join(tokens)
-    if len(joined) < 2:
-        return frozenset([joined]) if joined else frozenset()
-    return frozenset(joined[i : i + 2] for i in range(len(joined) - 1))
+def _bigrams(tokens: tuple[str, ...]) -> frozenset[int]:
+    """The character bigrams of the specific tokens, each as one integer (two code points), so that a
+    stored case keeps them as numbers and a lookup rebuilds its set without making a string each."""
+    joined = "".join(filterfalse(GENERIC_WORDS.__contains__, tokens)) or "".join(tokens)
+    codes = [ord(ch) for ch in joined]
+    if len(codes) < 2:
+        return frozenset(codes)
+    return frozenset(map(operator.or_, map(operator.lshift, codes, repeat(BIGRAM_SHIFT)), codes[1:]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,29 +147,39 @@ class Fingerprint:
     text: str
     tokens: tuple[str, ...]
     token_set: frozenset[str] = field(repr=False)
-    bigrams: frozenset[str] = field(repr=False)
+    bigrams: frozenset[int] = field(repr=False)
+    weight: int = field(default=0, repr=False)  # of token_set, as token_similarity counts it
 
     @classmethod
-    def from_tokens(cls, text: str, tokens: list[str] | tuple[str, ...]) -> "Fingerprint":
-        """Rebuild a stored fingerprint without segmenting again (text already normalized)."""
-        toks = tuple(tokens)
-        return cls(text=text, tokens=toks, token_set=frozenset(toks), bigrams=_bigrams(toks))
+    def from_tokens(
+        cls, text: str, tokens: list[str] | tuple[str, ...], bigrams: list[int] | None = None
+    ) -> "Fingerprint":
+        """Rebuild a stored fingerprint without segmenting again (text already normalized), from its
+        stored bigrams when it has them. A stored text longer than COMPARED_CHARS (stored before the
+        bound) keeps as many characters and words."""
+        toks = tuple(tokens[:COMPARED_CHARS])
+        token_set = frozenset(toks)
+        pairs = (
+            frozenset(bigrams) if bigrams is not None and len(tokens) <= COMPARED_CHARS else _bigrams(toks)
+        )
+        return cls(text[:COMPARED_CHARS], toks, token_set, pairs, _weight(token_set))
 
 
 def fingerprint(text: str) -> Fingerprint:
-    """The fingerprint of a raw or normalized text."""
-    normalized = normalize(text)
+    """The fingerprint of a raw or normalized text: of its first COMPARED_CHARS characters, normalized."""
+    normalized = normalize(text)[:COMPARED_CHARS]
     tokens = tuple(t for t in _segment(normalized) if t not in STOP_WORDS)
     return Fingerprint.from_tokens(normalized, tokens)
 
 
 def _weight(tokens: frozenset[str]) -> int:
-    return sum(GENERIC_WEIGHT if t in GENERIC_WORDS else SPECIFIC_WEIGHT for t in tokens)
+    # every word at SPECIFIC_WEIGHT, less the difference for the generic ones (set operations, in C)
+    return SPECIFIC_WEIGHT * len(tokens) - (SPECIFIC_WEIGHT - GENERIC_WEIGHT) * len(tokens & GENERIC_WORDS)
 
 
 def token_similarity(a: Fingerprint, b: Fingerprint) -> float:
     """Weighted Dice over content tokens; generic complaint words weigh 0.3 of a specific word."""
-    total = _weight(a.token_set) + _weight(b.token_set)
+    total = a.weight + b.weight
     if total == 0:
         return 1.0 if a.text == b.text else 0.0
     return min(1.0, 2 * _weight(a.token_set & b.token_set) / total)

@@ -5,36 +5,25 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch_common.auth import Principal, Role, require_roles
+from dispatch_common.auth import Principal, Resolver, require_capability
 from services.intake import handlers
 from services.intake.bootstrap import Intake
 from services.intake.domain.models import Registered, SubmitCase
 from services.intake.domain.protection import SCREENING_REASON, reveal_free_text, reveal_petitioner
 from services.intake.domain.screening import ScreeningResult, ScreeningRulesError
-from services.intake.entrypoints.deps import CurrentUser, IntakeDeps
+from services.intake.entrypoints.deps import TOO_MANY, CurrentUser, IntakeDeps, limited
 
-router = APIRouter(prefix="/v1", tags=["cases"])
+router = APIRouter(prefix="/v1", tags=["cases"], responses=TOO_MANY)
 
-SUBMITTERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.EXTERNAL_SYSTEM, Role.ADMIN, Role.SUPERVISOR)
-READERS = (
-    Role.RECEPTION_CLERK,
-    Role.DISPATCHER,
-    Role.SUPERVISOR,
-    Role.COUNTY_LEADER,
-    Role.AUDITOR,
-    Role.ADMIN,
-)
-# Roles whose work needs the petitioner's identity in clear (calling back, verifying); each read is audited.
-PII_READERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.SUPERVISOR)
-SCREENERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.SUPERVISOR)
-# A unit reads in intake only the confidential reports it is given (the discipline-inspection unit reads
-# the reporter's text here; every read is audited).
-UNIT_ROLES = (Role.UNIT_HANDLER, Role.UNIT_LEADER)
+# Who may call each operation, and with which scope: data/policy/authorization.yaml (enforced by
+# dispatch_common.auth.authenticate). A unit reads in intake only the confidential reports it is given
+# (the discipline-inspection unit reads the reporter's text here; every read is audited).
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 
 
 @router.post(
     "/cases",
+    dependencies=[limited("submit")],
     status_code=status.HTTP_201_CREATED,
     response_model=Registered,
     summary="Register a citizen request as a case",
@@ -51,7 +40,12 @@ async def submit_case(
     idempotency_key: IdempotencyKey = None,
 ) -> Registered:
     """Validate, number, protect, screen and store a submission; routing and the rest follow by events."""
-    require_roles(user, *SUBMITTERS)
+    if body.external_ref is not None and body.external_ref.system != user.system:
+        # a reference is the case's identity in the caller's own system, never in another's
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "external_ref.system must be the system your credential names (the token's `system`)",
+        )
     try:
         submission = await handlers.register_case(
             body,
@@ -128,13 +122,25 @@ def _units_on(case: dict[str, Any]) -> list[str]:
     return assignment.get("unit_codes") or ([lead] if lead else [])
 
 
+def resolvers(intake: Intake) -> dict[str, Resolver]:
+    """What a unit's scope reaches here: the confidential reports assigned to it, and nothing else."""
+
+    async def case_id(value: str, user: Principal) -> bool:
+        case = await intake.cases.cases.find_one({"_id": value}, {"assignment": 1, "confidential": 1})
+        if case is None or not case.get("confidential"):
+            return False
+        return intake.confidentiality.may_see(user, unit_codes=_units_on(case), confidential=True)
+
+    return {"case_id": case_id}
+
+
 async def _readable(intake: Intake, user: Principal, case_id: str, what: str) -> dict[str, Any]:
     """The case, if the caller may read it (`404` otherwise, as for an absent case); a confidential
     report may be read only by its units and the county's named roles, and each read is audited."""
     case = await intake.cases.get(case_id)
     if case is not None:
         confidential = bool(case.get("confidential"))
-        if (confidential or user.role in READERS) and await intake.confidentiality.admit(
+        if (confidential or user.county_wide) and await intake.confidentiality.admit(
             user, case_id, unit_codes=_units_on(case), confidential=confidential, what=what
         ):
             return case
@@ -142,7 +148,9 @@ async def _readable(intake: Intake, user: Principal, case_id: str, what: str) ->
 
 
 @router.get(
-    "/cases/{case_id}", summary="A case's registration; personal data masked unless asked and entitled"
+    "/cases/{case_id}",
+    dependencies=[limited("read")],
+    summary="A case's registration; personal data masked unless asked and entitled",
 )
 async def get_case(
     case_id: str,
@@ -152,12 +160,11 @@ async def get_case(
     reason: Annotated[str | None, Query(max_length=200, description="why the clear read is needed")] = None,
 ) -> dict[str, Any]:
     """The registration as intake holds it."""
-    require_roles(user, *READERS, *UNIT_ROLES)
     case = await _readable(intake, user, case_id, "intake registration" + (" unmasked" if unmask else ""))
     if not unmask:
         return registration_view(case)
     if not (case.get("confidential") and user.unit in _units_on(case)):  # a report's unit may call back
-        require_roles(user, *PII_READERS)
+        require_capability(user, "unmask")
     if not reason or not reason.strip():
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -176,19 +183,23 @@ async def get_case(
     return registration_view(case, clear=clear, texts=texts)
 
 
-@router.get("/cases/{case_id}/audit", summary="Who read this case's personal data in clear, and when")
+@router.get(
+    "/cases/{case_id}/audit",
+    dependencies=[limited("read")],
+    summary="Who read this case's personal data in clear, and when",
+)
 async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """The PII audit log of a case."""
-    require_roles(user, Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR)
     return {"items": await intake.cases.audit_entries(case_id)}
 
 
 @router.get(
-    "/cases/{case_id}/petitioner-history", summary="The petitioner's earlier cases: counts and outcomes"
+    "/cases/{case_id}/petitioner-history",
+    dependencies=[limited("read")],
+    summary="The petitioner's earlier cases: counts and outcomes",
 )
 async def get_petitioner_history(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """How often this petitioner has come, repeats, and the last outcome (found by keyed hash)."""
-    require_roles(user, *PII_READERS, Role.COUNTY_LEADER)
     case = await _readable(intake, user, case_id, "petitioner history")
     who = case.get("petitioner_hash")
     if who is None:
@@ -210,7 +221,11 @@ class ScreeningDecision(BaseModel):
     answer: str | None = Field(None, max_length=2000)
 
 
-@router.get("/screening/queue", summary="Cases waiting for manual screening, oldest first")
+@router.get(
+    "/screening/queue",
+    dependencies=[limited("read")],
+    summary="Cases waiting for manual screening, oldest first",
+)
 async def screening_queue(
     user: CurrentUser,
     intake: IntakeDeps,
@@ -218,7 +233,6 @@ async def screening_queue(
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
     """The manual screening queue."""
-    require_roles(user, *SCREENERS, Role.ADMIN)
     hidden = intake.confidentiality.list_filter(user)  # a confidential report only to its named roles
     docs = await intake.cases.screening_queue(limit=limit, skip=offset, extra=hidden)
     await intake.confidentiality.shown(user, docs, "screening queue", key="_id")
@@ -226,13 +240,15 @@ async def screening_queue(
 
 
 @router.post(
-    "/cases/{case_id}/screening", response_model=Registered, summary="Screen a case from the manual queue"
+    "/cases/{case_id}/screening",
+    dependencies=[limited("read")],
+    response_model=Registered,
+    summary="Screen a case from the manual queue",
 )
 async def screen_case(
     case_id: str, body: ScreeningDecision, user: CurrentUser, intake: IntakeDeps
 ) -> Registered:
     """Record a person's screening decision."""
-    require_roles(user, *SCREENERS)
     await _readable(intake, user, case_id, "manual screening")
     if body.outcome == "answered" and not body.answer:
         raise HTTPException(
@@ -262,19 +278,22 @@ async def screen_case(
 
 
 @router.post(
-    "/admin/screening-rules/reload", summary="Reload the screening rules; a bad file changes nothing"
+    "/admin/screening-rules/reload",
+    dependencies=[limited("read")],
+    summary="Reload the screening rules; a bad file changes nothing",
 )
 async def reload_rules(user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
-    """Read the rules files again and put them in force if they are valid."""
-    require_roles(user, Role.ADMIN)
+    """Read the rules files again and put them in force if they are valid, in this replica and then in
+    every other (`replicas`: which replica applied which version)."""
     try:
-        version = intake.screening.reload()
+        here = await intake.reload_rules()
     except ScreeningRulesError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
             {"msg": "rules not reloaded; the previous rules stay in force", "problems": exc.problems},
         ) from exc
-    return {"version": version}
+    assert intake.reloads is not None
+    return {**here, "replicas": await intake.reloads.everywhere(here, requested_by=user.subject)}
 
 
 def include(app: FastAPI) -> None:

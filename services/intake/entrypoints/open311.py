@@ -5,7 +5,8 @@ service list and definitions need no key; `POST requests` needs the client's `ap
 client, domain/open311_clients.py), honours an `Idempotency-Key` header and passes the chosen
 `service_code` to routing as the category hint; `GET requests` shows every Open311 request in public
 fields, and the client's own in full (domain/open311_views.py). `jurisdiction_id`, when given, must be
-one the door serves. No answer carries personal data.
+one the door serves. No answer carries personal data. Every call counts against a rate limit (429 with
+Retry-After): a client's by its name, a call without a known key by its remote address.
 """
 
 import re
@@ -19,15 +20,23 @@ from starlette.datastructures import FormData
 
 from dispatch_common import subjects
 from dispatch_common.auth import Principal, Role
+from dispatch_common.ratelimit import retry_after
 from services.intake import handlers
 from services.intake.bootstrap import Intake
+from services.intake.config import OPEN311_ROLE
 from services.intake.domain.models import SubmitCase
 from services.intake.domain.open311_clients import Open311Client
 from services.intake.domain.open311_views import open311_status, request_view
 from services.intake.entrypoints.deps import IntakeDeps
 from services.intake.entrypoints.open311_format import Fmt, answer, error, fmt_of
 
-router = APIRouter(prefix="/open311/v2", tags=["open311"])
+TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {
+        "description": "Too many requests from this client (or address): the specification's error, "
+        "wait `Retry-After` seconds"
+    }
+}
+router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=TOO_MANY)
 MAX_REQUESTS = 1000  # the most one answer lists, newest first, as the specification suggests
 DEFAULT_DAYS = 90  # the range of GET requests without dates, and the widest range one may ask for
 ATTRIBUTE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
@@ -49,6 +58,23 @@ def _jurisdiction(fmt: Fmt, intake: Intake, given: str | None) -> Response | Non
     return None
 
 
+async def _limited(fmt: Fmt, intake: Intake, request: Request, key: str | None, kind: str) -> Response | None:
+    """The error 429 with Retry-After when the caller is over its limit, else None. A known client is
+    counted by its name; a call without a known key by its remote address (so guessing keys is
+    limited too)."""
+    client = intake.open311.clients.identify(key) if key else None
+    if client is not None:
+        who = f"open311-client:{client.name}"
+    else:
+        who = "open311-addr:" + (request.client.host if request.client else "unknown")
+    wait = await intake.limiter.check(kind, who, OPEN311_ROLE)
+    if wait is None:
+        return None
+    refused = error(fmt, 429, f"too many requests from this client; retry after {retry_after(wait)} s")
+    refused.headers["Retry-After"] = retry_after(wait)
+    return refused
+
+
 def _client(fmt: Fmt, intake: Intake, key: str | None, *, required: bool) -> Open311Client | Response | None:
     """The client whose key this is; an error for a wrong key, or a missing one where it is required."""
     if not key:
@@ -58,11 +84,19 @@ def _client(fmt: Fmt, intake: Intake, key: str | None, *, required: bool) -> Ope
 
 
 @router.get("/services.{ext}", summary="The services (categories) one may request; no key needed")
-async def services(ext: Ext, intake: IntakeDeps, jurisdiction_id: JurisdictionId = None) -> Response:
+async def services(
+    ext: Ext,
+    intake: IntakeDeps,
+    request: Request,
+    api_key: ApiKey = None,
+    jurisdiction_id: JurisdictionId = None,
+) -> Response:
     """GeoReport v2 service list."""
     fmt = _format(ext)
     if isinstance(fmt, Response):
         return fmt
+    if refused := await _limited(fmt, intake, request, api_key, "read"):
+        return refused
     return _jurisdiction(fmt, intake, jurisdiction_id) or answer(
         fmt, "services", intake.open311.catalogue.services
     )
@@ -70,12 +104,19 @@ async def services(ext: Ext, intake: IntakeDeps, jurisdiction_id: JurisdictionId
 
 @router.get("/services/{service_code}.{ext}", summary="A service's definition: what it asks; no key needed")
 async def service_definition(
-    service_code: str, ext: Ext, intake: IntakeDeps, jurisdiction_id: JurisdictionId = None
+    service_code: str,
+    ext: Ext,
+    intake: IntakeDeps,
+    request: Request,
+    api_key: ApiKey = None,
+    jurisdiction_id: JurisdictionId = None,
 ) -> Response:
     """GeoReport v2 service definition."""
     fmt = _format(ext)
     if isinstance(fmt, Response):
         return fmt
+    if refused := await _limited(fmt, intake, request, api_key, "read"):
+        return refused
     if refused := _jurisdiction(fmt, intake, jurisdiction_id):
         return refused
     definition = intake.open311.catalogue.definition(service_code)
@@ -178,6 +219,8 @@ async def create_request(
     fields = await _fields(request)
     if isinstance(fields, str):
         return error(fmt, 400, fields)
+    if refused := await _limited(fmt, intake, request, _first(fields, "api_key"), "submit"):
+        return refused
     client = _client(fmt, intake, _first(fields, "api_key"), required=True)
     if not isinstance(client, Open311Client):
         return client  # type: ignore[return-value]
@@ -238,13 +281,15 @@ def _views(intake: Intake, docs: list[dict[str, Any]], client: Open311Client | N
     ]
 
 
-def _reader(
-    ext: str, intake: Intake, api_key: str | None, jurisdiction_id: str | None
+async def _reader(
+    ext: str, intake: Intake, request: Request, api_key: str | None, jurisdiction_id: str | None
 ) -> tuple[Fmt, Open311Client | None] | Response:
     """Who reads, in which format: the client of a key (none without one), or the error answer."""
     fmt = _format(ext)
     if isinstance(fmt, Response):
         return fmt
+    if refused := await _limited(fmt, intake, request, api_key, "read"):
+        return refused
     client = _client(fmt, intake, api_key, required=False)
     if isinstance(client, Response):
         return client
@@ -260,6 +305,7 @@ PUBLIC_CASES = {"door": "open311", "confidential": False}  # confidential report
 async def list_requests(
     ext: Ext,
     intake: IntakeDeps,
+    request: Request,
     api_key: ApiKey = None,
     service_request_id: Annotated[str | None, Query(max_length=2000)] = None,
     service_code: Annotated[str | None, Query(max_length=2000)] = None,
@@ -270,7 +316,7 @@ async def list_requests(
 ) -> Response:
     """GeoReport v2 request list: at most 1,000, newest first; by ids, or by services, dates (90 days
     at most; the last 90 by default) and status."""
-    reader = _reader(ext, intake, api_key, jurisdiction_id)
+    reader = await _reader(ext, intake, request, api_key, jurisdiction_id)
     if isinstance(reader, Response):
         return reader
     fmt, client = reader
@@ -305,11 +351,12 @@ async def get_request(
     service_request_id: str,
     ext: Ext,
     intake: IntakeDeps,
+    request: Request,
     api_key: ApiKey = None,
     jurisdiction_id: JurisdictionId = None,
 ) -> Response:
     """GeoReport v2 single request: public fields, or in full for the client that submitted it."""
-    reader = _reader(ext, intake, api_key, jurisdiction_id)
+    reader = await _reader(ext, intake, request, api_key, jurisdiction_id)
     if isinstance(reader, Response):
         return reader
     fmt, client = reader

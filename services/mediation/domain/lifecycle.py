@@ -13,7 +13,7 @@ answered. A mediation counts in its mediator's load while it is open.
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dispatch_common.auth import Principal, Role
+from dispatch_common.auth import Principal
 
 OPEN = frozenset({"opened", "consent_pending", "in_progress", "escalated"})
 """States of a mediation still being worked on: they count in the mediator's load."""
@@ -22,10 +22,10 @@ CONCLUDED = frozenset({"agreed", "fulfilled", "unfulfilled", "failed", "refused"
 WORKING = frozenset({"in_progress", "escalated"})
 """States in which sessions are held and the outcome is recorded."""
 
-ORGANIZATION_ROLES = frozenset({Role.MEDIATOR, Role.UNIT_HANDLER, Role.UNIT_LEADER})
-"""Roles that act for a mediation organization, when their token's unit is the organization."""
-DISPATCH_ROLES = frozenset({Role.DISPATCHER, Role.SUPERVISOR})
-"""Roles that open mediations, move them between organizations, and see every one."""
+# Which roles act on a mediation is the authorization table's (data/policy/authorization.yaml): an
+# organization's mediators, handlers and leaders with the scope of their unit, dispatchers and
+# supervisors with the county's; moving a mediation to another organization is its capability
+# `choose_organization`.
 
 Who = Literal["organization", "organization_or_dispatch"]
 
@@ -72,8 +72,8 @@ class NotEntitled(Exception):
 
 
 def acts_for(caller: Principal, organization: str) -> bool:
-    """Whether the caller acts for the organization (a mediator or unit role of it)."""
-    return caller.role in ORGANIZATION_ROLES and caller.unit is not None and caller.unit == organization
+    """Whether the caller acts for the organization (a role of it, with its unit's scope)."""
+    return not caller.county_wide and caller.unit is not None and caller.unit == organization
 
 
 def may_see(caller: Principal, doc: dict[str, Any]) -> bool:
@@ -93,7 +93,7 @@ def check(action: Action, doc: dict[str, Any], caller: Principal) -> None:
     """Raise unless the caller may take the action in the mediation's current state."""
     organization = doc["organization"]["code"]
     entitled = acts_for(caller, organization) or (
-        action.who == "organization_or_dispatch" and caller.role in DISPATCH_ROLES
+        action.who == "organization_or_dispatch" and caller.county_wide
     )
     if not entitled:
         raise NotEntitled(

@@ -11,11 +11,9 @@ A referral is tracked until the receiving center accepts and closes it. Pure: no
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dispatch_common.auth import Principal, Role
-from services.mediation.domain.lifecycle import DISPATCH_ROLES, NotAllowed, NotEntitled, acts_for
+from dispatch_common.auth import Principal
+from services.mediation.domain.lifecycle import NotAllowed, NotEntitled, acts_for
 
-RECEIVING_ROLES = frozenset({Role.UNIT_HANDLER, Role.UNIT_LEADER})
-"""Roles that act for the receiving center, when their token's unit is that center."""
 RESULTS = {
     "resolved": "已解决",
     "unresolved": "未解决",
@@ -70,12 +68,10 @@ def may_see(caller: Principal, doc: dict[str, Any]) -> bool:
 def check(step: Step, doc: dict[str, Any], caller: Principal) -> None:
     """Raise unless the caller may take the step in the referral's kind and state."""
     receiving = doc["receiving_unit"]["code"]
-    entitled = caller.role in RECEIVING_ROLES and caller.unit == receiving
+    entitled = not caller.county_wide and caller.unit == receiving
     if step.who == "receiving_maker_or_dispatch":
         maker = (doc.get("made_by") or {}).get("unit")
-        entitled = (
-            entitled or caller.role in DISPATCH_ROLES or (maker is not None and acts_for(caller, maker))
-        )
+        entitled = entitled or caller.county_wide or (maker is not None and acts_for(caller, maker))
     if not entitled:
         raise NotEntitled(f"{caller.role.value} {caller.unit or ''} may not {step.name} ({step.label}) here")
     if step.kinds is not None and doc["kind"] not in step.kinds:

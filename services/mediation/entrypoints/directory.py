@@ -7,9 +7,9 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import ValidationError
 
 from dispatch_common import store
-from dispatch_common.auth import Principal, Role, require_roles
+from dispatch_common.auth import Principal
 from services.mediation import organization_commands
-from services.mediation.bootstrap import Mediation, load_rules, refresh_directory
+from services.mediation.bootstrap import Mediation, refresh_directory
 from services.mediation.domain import figures
 from services.mediation.domain.documents import DocumentError
 from services.mediation.domain.mediators import Mediator, check_mediator
@@ -19,14 +19,6 @@ from services.mediation.entrypoints.bodies import MediatorChange, NewOrganizatio
 from services.mediation.entrypoints.deps import CurrentUser, MediationDeps, answers
 
 router = APIRouter(prefix="/v1", tags=["directory and figures"])
-FIGURE_ROLES = (
-    Role.SUPERVISOR,
-    Role.COUNTY_LEADER,
-    Role.DISPATCHER,
-    Role.AUDITOR,
-    Role.ADMIN,
-    Role.UNIT_LEADER,
-)
 
 
 @router.get("/mediation-organizations", summary="The mediation organizations and what they take")
@@ -67,7 +59,6 @@ async def organization(code: str, user: CurrentUser, med: MediationDeps) -> dict
 async def create_organization(body: NewOrganization, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
     """Admins only (the justice bureau's staff keep the directory). The area, categories and host unit
     must be the county package's (422 per field); a code taken by an organization or a unit is 409."""
-    require_roles(user, Role.ADMIN)
     await refresh_directory(med)
     with answers():
         code = await organization_commands.create_organization(
@@ -83,7 +74,6 @@ async def change_organization(
 ) -> dict[str, Any]:
     """The fields given change; the others stay (a field of organizations.json never changed here
     follows the file). A committee of the county package changes only its categories and note."""
-    require_roles(user, Role.ADMIN)
     await refresh_directory(med)
     with answers():
         await organization_commands.change_organization(
@@ -101,7 +91,6 @@ async def change_organization(
 async def _set_active(
     code: str, active: bool, body: Reason, user: Principal, med: Mediation
 ) -> dict[str, Any]:
-    require_roles(user, Role.ADMIN)
     await refresh_directory(med)
     with answers():
         await organization_commands.set_active(
@@ -154,11 +143,9 @@ async def mediators(
 
 
 def _may_edit(user: Principal, organization: str) -> None:
-    """Admins edit every mediator; an organization's leader its own (the justice bureau's staff and
-    each committee's director keep the directory; no new role is needed for that)."""
-    if user.role == Role.ADMIN:
-        return
-    if user.role == Role.UNIT_LEADER and user.unit == organization:
+    """Admins (county scope) edit every mediator; an organization's leader (unit scope) its own: the
+    justice bureau's staff and each committee's director keep the directory."""
+    if user.county_wide or user.unit == organization:
         return
     raise HTTPException(
         status.HTTP_403_FORBIDDEN, f"role {user.role} may not edit mediators of {organization}"
@@ -224,7 +211,6 @@ async def mediation_figures(
 ) -> dict[str, Any]:
     """Computed from the mediations concluded in the period (by their outcome's day): a direct query
     on `concluded_ts`, counted here. A unit leader sees its own organization only."""
-    require_roles(user, *FIGURE_ROLES)
     tz = med.rules.timezone
     start = datetime.combine(from_, time(0), tzinfo=tz) if from_ else datetime(2000, 1, 1, tzinfo=tz)
     end = (
@@ -250,20 +236,12 @@ async def reload(user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
     """Check the files again and use them; with problems, every one is listed (422) and the rules in
     use stay. New mediators of the seed file are added; those in the directory keep their edits. The
     organizations' API edits are laid over the new data; `edits_not_used` lists those it no longer
-    allows (an area or category gone from the package)."""
-    require_roles(user, Role.ADMIN)
+    allows (an area or category gone from the package). Every other replica then reloads too
+    (`replicas`: which replica applied which versions)."""
     try:
-        rules, seed = load_rules(med.settings)
+        here = await med.reload_data()
     except (OrganizationsError, PolicyError, DocumentError) as exc:
         detail = [{"loc": ["mediation_data"], "msg": p, "type": "mediation_data"} for p in exc.problems]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
-    skipped = await refresh_directory(med, rules)  # the API's edits stay laid over the reloaded data
-    med.seed = seed
-    added = await med.repo.seed_mediators(m.model_dump() for m in seed)
-    return {
-        "organizations": len(med.rules.directory.organizations),
-        "organizations_version": rules.directory.version,
-        "policy_version": rules.policy.version,
-        "mediators_added": added,
-        "edits_not_used": skipped,
-    }
+    assert med.reloads is not None
+    return {**here, "replicas": await med.reloads.everywhere(here, requested_by=user.subject)}

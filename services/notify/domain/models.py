@@ -72,6 +72,7 @@ class CaseScreenedView(_View):
     confidential: bool = False
     withheld: bool = False
     petitioner: PetitionerContact
+    submitted_by: str | None = None
 
 
 class Deadline(_View):

@@ -9,24 +9,16 @@ from fastapi.responses import HTMLResponse
 from jinja2 import TemplateError
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch_common.auth import Principal, Role, authenticate, require_roles
+from dispatch_common.auth import Principal, Resolver, Role, authenticate
+from dispatch_common.authz import Scope
 from dispatch_common.store import VersionConflict, retry_on_conflict
 from services.notify.bootstrap import Notify
 from services.notify.domain.recipients import DirectoryProblem
 from services.notify.domain.templates import TemplateProblem
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
-READERS = (
-    Role.DISPATCHER,
-    Role.RECEPTION_CLERK,
-    Role.SUPERVISOR,
-    Role.COUNTY_LEADER,
-    Role.AUDITOR,
-    Role.ADMIN,
-)
-# Who may read a petitioner's inbox of a case: the reception window and the petition portal.
-PETITIONER_INBOX_READERS = (Role.RECEPTION_CLERK, Role.DISPATCHER, Role.EXTERNAL_SYSTEM)
-TEMPLATE_EDITORS = (Role.ADMIN, Role.SUPERVISOR, Role.DISPATCHER)
+# Who may call each operation, and with which scope: data/policy/authorization.yaml; reading a
+# petitioner's inbox of a case is its capability `petitioner_inbox`.
 CaseId = Annotated[str, Query(min_length=1, max_length=128)]
 
 
@@ -80,7 +72,6 @@ async def list_notifications(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """Every message of a case, oldest first; or, without a case, the latest messages in one state."""
-    require_roles(user, *READERS)
     conf = notify.confidentiality
     if case_id:
         docs = [d for d in await notify.messages.of_case(case_id) if _may_see(user, d, notify)]
@@ -111,22 +102,39 @@ def _inbox_owners(user: Principal) -> set[str]:
 
 
 def _petitioner_inbox(user: Principal, confidential: bool, notify: Notify) -> bool:
-    """Who reads a petitioner's inbox: the reception window and the petition portal; a confidential
-    reporter's only the portal (acting for the reporter) and the roles that read every report."""
+    """Who reads a petitioner's inbox: the reception window and the petition portal (the table's
+    capability `petitioner_inbox`); a confidential reporter's only the portal (acting for the
+    reporter) and the roles that read every report."""
     if confidential:
         return user.role == Role.EXTERNAL_SYSTEM or notify.confidentiality.reads_every_report(user)
-    return user.role in PETITIONER_INBOX_READERS
+    return "petitioner_inbox" in user.capabilities
+
+
+async def _may_read_petitioner_inbox(user: Principal, case_id: str, notify: Notify) -> None:
+    """Refuse (`403`) a petitioner's inbox to a caller without the capability `petitioner_inbox` (or
+    the county's readers of reports); an external system (scope `own`) reads only the inboxes of the
+    cases it submitted (`404` for the others, as for an absent case)."""
+    scope = user.capabilities.get("petitioner_inbox")
+    if scope is None and user.role not in notify.confidentiality.readers:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, f"role {user.role.value} may not read a petitioner's inbox"
+        )
+    if scope == Scope.OWN and (await notify.messages.case(case_id)).get("submitted_by") != user.subject:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
 
 
 def _may_see(user: Principal, doc: dict[str, Any], notify: Notify) -> bool:
     """A message: county-wide readers and its recipient; a confidential report's message only its
     recipient and the roles that read every report (dispatch_common/auth.may_see)."""
     owner = doc.get("inbox_owner") or doc.get("recipient_key")
+    petitioners = str(owner).startswith("petitioner:")
+    if petitioners and user.capabilities.get("petitioner_inbox") == Scope.OWN:  # an external system
+        return doc.get("submitted_by") == user.subject  # of the cases it submitted only
     if doc.get("confidential"):
         if str(owner).startswith("petitioner:"):
             return _petitioner_inbox(user, True, notify)
         return notify.confidentiality.reads_every_report(user) or owner in _inbox_owners(user)
-    if user.role in READERS:
+    if user.county_wide:
         return True
     return owner in _inbox_owners(user)
 
@@ -159,7 +167,6 @@ async def get_document(notification_id: str, user: CurrentUser, notify: NotifyDe
 @router.post("/notifications/{notification_id}/retry", summary="Send a dead message again")
 async def retry_notification(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
     """Put a dead message back in the queue (an operator fixed the address or the gateway)."""
-    require_roles(user, Role.ADMIN, Role.SUPERVISOR)
 
     async def attempt() -> dict[str, Any]:
         doc = await _message(notify, notification_id)
@@ -192,7 +199,7 @@ async def inbox(
 ) -> dict[str, Any]:
     """The caller's inbox (its unit's, its leader's, its role's); with `case_id`, a petitioner's."""
     if case_id:
-        require_roles(user, *PETITIONER_INBOX_READERS, *notify.confidentiality.readers)
+        await _may_read_petitioner_inbox(user, case_id, notify)
         owners = {f"petitioner:{case_id}"}
     else:
         owners = _inbox_owners(user)
@@ -216,6 +223,7 @@ async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps)
         allowed = owner in _inbox_owners(user) or (
             str(owner).startswith("petitioner:")
             and _petitioner_inbox(user, bool(doc.get("confidential")), notify)
+            and _may_see(user, doc, notify)
         )
         if doc["channel"] != "inbox" or not allowed:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no message {notification_id} in your inbox")
@@ -234,7 +242,6 @@ async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps)
 @router.get("/templates", tags=["templates"], summary="The kinds of notice, their audiences and channels")
 async def list_templates(user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
     """The templates in force, with their version and sample values."""
-    require_roles(user, *TEMPLATE_EDITORS, *READERS)
     return {
         "version": notify.templates.version,
         "recipients_version": notify.directory.version,
@@ -257,7 +264,6 @@ async def preview(
     kind: str, user: CurrentUser, notify: NotifyDeps, body: Annotated[Preview | None, Body()] = None
 ) -> dict[str, Any]:
     """A notice as it would be sent: subject, text, SMS parts, and the letter for formal notices."""
-    require_roles(user, *TEMPLATE_EDITORS, *READERS)
     body = body or Preview()
     templates = notify.templates
     try:
@@ -286,18 +292,30 @@ async def preview(
 
 @router.post("/admin/templates/reload", tags=["templates"], summary="Load changed templates and recipients")
 async def reload(user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
-    """Load the templates and recipients files again (a change is also seen within a second)."""
-    require_roles(user, Role.ADMIN)
+    """Load the templates and recipients files again (a change is also seen within a second), here and
+    in every other replica (`replicas`)."""
     try:
-        version = notify.templates.reload()
-        recipients = notify.directory.reload()
+        here = await notify.reload_files()
     except TemplateProblem as exc:
         detail = {"msg": "templates not reloaded; the previous ones stay in force", "problems": exc.problems}
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
     except (DirectoryProblem, ValueError, OSError) as exc:
         detail = {"msg": "recipients not reloaded; the previous ones stay in force", "problems": [str(exc)]}
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
-    return {"version": version, "recipients_version": recipients}
+    assert notify.reloads is not None
+    return {**here, "replicas": await notify.reloads.everywhere(here, requested_by=user.subject)}
+
+
+def resolvers(notify: Notify) -> dict[str, Resolver]:
+    """What the caller's own scope reaches here: its messages (its role's, its unit's inbox)."""
+
+    async def notification_id(value: str, user: Principal) -> bool:
+        doc = await notify.messages.notifications.find_one(
+            {"_id": value}, {"inbox_owner": 1, "recipient_key": 1, "confidential": 1, "submitted_by": 1}
+        )
+        return doc is not None and _may_see(user, doc, notify)
+
+    return {"notification_id": notification_id}
 
 
 def include(app: FastAPI) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from dispatch_common.phrases import (
     PhraseMatch,
@@ -41,8 +41,19 @@ def taxonomy_fragments(name: str, separators: Sequence[str]) -> list[str]:
     return [p for p in (normalize_text(p) for p in parts) if len(p) >= 2]
 
 
-def _strongest(match: PhraseMatch[tuple[tuple[str, float], ...]]) -> float:
-    return max((weight for _, weight in match.payload), default=0.0)
+CLASSIFIED_CHARS = 2000  # the lexicon reads this much of a text (the learned model: LEARNED_CHARS)
+
+
+class PhraseWeights(NamedTuple):
+    """What a lexicon phrase adds: a weight per taxonomy code (with the code's first-level code),
+    and the largest of them, its strength."""
+
+    strength: float
+    codes: tuple[tuple[str, float, str | None], ...]
+
+
+def _strongest(match: PhraseMatch[PhraseWeights]) -> float:
+    return match.payload.strength
 
 
 class Classifier:
@@ -62,8 +73,8 @@ class Classifier:
         for code, name in names:
             for fragment in taxonomy_fragments(name, lexicon.taxonomy_name_separators):
                 table[fragment].setdefault(code, lexicon.taxonomy_name_weight)
-        self._matcher: PhraseMatcher[tuple[tuple[str, float], ...]] = PhraseMatcher(
-            ((phrase, tuple(codes.items())) for phrase, codes in table.items()), gap=lexicon.gap
+        self._matcher: PhraseMatcher[PhraseWeights] = PhraseMatcher(
+            ((phrase, self._weights(codes)) for phrase, codes in table.items()), gap=lexicon.gap
         )
         # Text hidden before matching: boilerplate from the lexicon, and every place name, so that
         # a village called after a tree or a school does not read as a complaint about one.
@@ -72,19 +83,27 @@ class Classifier:
         self._hide: PhraseMatcher[None] = PhraseMatcher(((h, None) for h in hidden if h), gap=lexicon.gap)
         self._order = {code: i for i, code in enumerate([*self.taxonomy.first, *self.taxonomy.sub])}
 
+    def _weights(self, codes: dict[str, float]) -> PhraseWeights:
+        first = self.taxonomy.first_level
+        return PhraseWeights(
+            max(codes.values(), default=0.0), tuple((c, w, first(c)) for c, w in codes.items())
+        )
+
     def prepare(self, text: str | None) -> str:
         """Normalized text with place names and boilerplate hidden: what phrases are matched against."""
         normalized = normalize_text(text)
         return mask_spans(normalized, ((m.start, m.end) for m in self._hide.find(normalized)))
 
-    def scores(self, text: str | None) -> tuple[dict[str, float], list[PhraseMatch]]:
-        """Raw score per taxonomy code (first-level codes include their children) and the matches."""
-        matches = drop_contained(self._matcher.find(self.prepare(text)), strength=_strongest)
+    def scores(self, text: str | None) -> tuple[dict[str, float], list[PhraseMatch[PhraseWeights]]]:
+        """Raw score per taxonomy code (first-level codes include their children) and the matches, of
+        the text's first CLASSIFIED_CHARS characters: what a complaint is about is said before that,
+        and a longer text (a letter of several pages, or a flood of one phrase) costs no more."""
+        head = text[:CLASSIFIED_CHARS] if text else text
+        matches = drop_contained(self._matcher.find(self.prepare(head)), strength=_strongest)
         scores: dict[str, float] = defaultdict(float)
         for m in matches:
-            for code, weight in m.payload:
+            for code, weight, first in m.payload.codes:
                 scores[code] += weight
-                first = self.taxonomy.first_level(code)
                 if first is not None and first != code:
                     scores[first] += weight
         return dict(scores), matches
@@ -104,11 +123,12 @@ class Classifier:
             subcode = children[0] if len(children) == 1 else None
         share = top / sum(firsts.values())
         strength = top / (top + self._k)
-        evidence: list[str] = []
+        evidence: dict[str, None] = {}  # the phrases in the order they first occur
         for m in matches:
-            supports = any(self.taxonomy.first_level(c) == code and w > 0 for c, w in m.payload)
-            if supports and m.phrase not in evidence:
-                evidence.append(m.phrase)
+            if m.phrase in evidence:
+                continue
+            if any(first == code and w > 0 for _, w, first in m.payload.codes):
+                evidence[m.phrase] = None
         return CategoryChoice(
-            code=code, subcode=subcode, confidence=round(share * strength, 3), evidence=evidence
+            code=code, subcode=subcode, confidence=round(share * strength, 3), evidence=list(evidence)
         )

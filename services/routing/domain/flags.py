@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dispatch_common.phrases import drop_contained, negated, normalize_text, phrase_matcher
+from dispatch_common.phrases import SpanCover, drop_contained, negated, normalize_text, phrase_matcher
 
 from .models import FLAG_NAMES, CategoryChoice, FlagRule, RoutingRules
 
@@ -71,9 +71,9 @@ def detect_flags(
         if evidence is None and code is not None:
             evidence = f"category {code}"
         if evidence is None and len(flag.phrases):
-            masked = [(m.start, m.end) for m in flag.masks.find(normalized)]
+            masked = SpanCover((m.start, m.end) for m in flag.masks.find(normalized))
             for m in drop_contained(flag.phrases.find(normalized)):
-                if any(s <= m.start and m.end <= e for s, e in masked):
+                if masked.covers(m.start, m.end):
                     continue
                 if negated(normalized, m.start, flag.negators, rules.negation_gap):
                     continue

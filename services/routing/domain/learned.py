@@ -7,7 +7,8 @@ and another the second-level one among the examples that have it. The evidence o
 the n-grams of the text that pushed the chosen category most (TF-IDF weight x coefficient).
 
 The lexicon decides first; the model is asked only where the lexicon is unsure (no match, or a
-confidence under the manual threshold), and its answer counts only above `min_probability`.
+confidence under the manual threshold), and its answer counts only above `min_probability`. It
+reads the first `LEARNED_CHARS` characters of the prepared text.
 """
 
 from __future__ import annotations
@@ -20,6 +21,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from .models import CategoryChoice
+
+LEARNED_CHARS = 1000
+"""How much of a prepared text the model reads, in training and in use: the n-grams of a 5,000-character
+text cost sklearn about 13 ms per model, and a text says what it is about at its start; nearly every
+complaint is shorter (docs/decisions/0018)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,8 @@ class LearnedClassifier:
         first_level: Callable[[str], str | None],
     ) -> None:
         self._first, self._second = first, second
+        # the n-grams by column, for the evidence: sklearn builds this array anew on every call
+        self._names = first[0].get_feature_names_out() if first else None
         self.examples = examples
         self._prepare = prepare
         self._first_level = first_level
@@ -65,7 +73,7 @@ class LearnedClassifier:
         first_level: Callable[[str], str | None],
     ) -> LearnedClassifier | None:
         """Train from examples; None unless at least two first-level categories are present."""
-        texts = [prepare(e.text) for e in examples]
+        texts = [prepare(e.text)[:LEARNED_CHARS] for e in examples]
         first = _fit(texts, [e.code for e in examples])
         if first is None:
             return None
@@ -82,7 +90,7 @@ class LearnedClassifier:
         """The most probable category, its probability as the confidence, and the n-grams behind it."""
         if self._first is None:
             return CategoryChoice()
-        prepared = self._prepare(text)
+        prepared = self._prepare(text)[:LEARNED_CHARS]
         vectorizer, model = self._first
         features = vectorizer.transform([prepared])
         if features.nnz == 0:
@@ -95,7 +103,7 @@ class LearnedClassifier:
             code=code,
             subcode=subcode,
             confidence=round(float(probabilities[best]), 3),
-            evidence=self._evidence(vectorizer, model, features, best, evidence_terms),
+            evidence=self._evidence(self._names, model, features, best, evidence_terms),
         )
 
     def _subcode(self, prepared: str, code: str) -> str | None:
@@ -111,16 +119,17 @@ class LearnedClassifier:
 
     @staticmethod
     def _evidence(
-        vectorizer: TfidfVectorizer, model: LogisticRegression, features: object, best: int, terms: int
+        names: np.ndarray | None, model: LogisticRegression, features: object, best: int, terms: int
     ) -> list[str]:
         row = features.tocoo()  # type: ignore[attr-defined]
         coef = model.coef_[best] if model.coef_.shape[0] > 1 else model.coef_[0] * (1 if best == 1 else -1)
-        names = vectorizer.get_feature_names_out()
-        pushes = sorted(
-            (
-                (float(value * coef[col]), str(names[col]))
-                for col, value in zip(row.col, row.data, strict=True)
-            ),
-            reverse=True,
+        assert names is not None
+        pushes = row.data * coef[row.col]
+        cols = row.col
+        if len(pushes) > terms:  # only the strongest few (and their ties) are named and sorted
+            keep = pushes >= np.partition(pushes, len(pushes) - terms)[len(pushes) - terms]
+            pushes, cols = pushes[keep], cols[keep]
+        ranked = sorted(
+            ((float(push), str(names[col])) for col, push in zip(cols, pushes, strict=True)), reverse=True
         )
-        return [f"model n-gram '{name}'" for push, name in pushes[:terms] if push > 0]
+        return [f"model n-gram '{name}'" for push, name in ranked[:terms] if push > 0]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dispatch_common.auth import Principal, Role, authenticate, require_roles
+from dispatch_common.auth import Principal, Resolver, authenticate
 from services.routing import handlers
 from services.routing.bootstrap import Routing
 from services.routing.domain.county import CountyPackageError
@@ -16,16 +16,7 @@ from services.routing.domain.models import RouteRequest
 
 router = APIRouter(prefix="/v1", tags=["routes"])
 admin = APIRouter(prefix="/v1/admin", tags=["administration"])
-READERS = (
-    Role.DISPATCHER,
-    Role.RECEPTION_CLERK,
-    Role.SUPERVISOR,
-    Role.COUNTY_LEADER,
-    Role.AUDITOR,
-    Role.ADMIN,
-)
-UNIT_ROLES = (Role.UNIT_HANDLER, Role.UNIT_LEADER)
-CONFERENCE_READERS = (Role.DISPATCHER, Role.SUPERVISOR, Role.COUNTY_LEADER, Role.AUDITOR, Role.ADMIN)
+# Who may call each operation, and with which scope: data/policy/authorization.yaml.
 
 
 async def _routing(request: Request) -> Routing:
@@ -157,21 +148,31 @@ async def _not_hidden(routing: Routing, user: Principal, case_id: str, what: str
         await _visible(routing, user, case_id, what)
 
 
+def resolvers(routing: Routing) -> dict[str, Resolver]:
+    """What a unit's scope reaches here: the routes that give it the case."""
+
+    async def case_id(value: str, user: Principal) -> bool:
+        doc = await routing.routes.find_one({"_id": value}, {"decision": 1, "request": 1})
+        return doc is not None and routing.confidentiality.may_see(
+            user, unit_codes=_assigned_units(doc), confidential=_confidential(doc)
+        )
+
+    return {"case_id": case_id}
+
+
 @router.get(
     "/routes/{case_id}", summary="The routing decision of a case, with its explanation and corrections"
 )
 async def get_route(case_id: str, user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """A stored decision; a unit sees the routes of the cases it leads or assists on."""
-    require_roles(user, *READERS, *UNIT_ROLES)
     return _view(await _visible(routing, user, case_id, "route"))
 
 
 @router.post("/routes/preview", summary="The decision routing would make, without storing anything")
 async def preview_route(body: PreviewRequest, user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """Dry-run the routing decision."""
-    require_roles(user, *READERS)
     engine = routing.engine
-    decision = engine.decide(RouteRequest(**body.model_dump()))
+    decision = await handlers.decide_off_loop(engine, RouteRequest(**body.model_dump()))
     return {**decision.model_dump(mode="json"), "package_version": engine.version}
 
 
@@ -203,7 +204,6 @@ async def override_route(
     case_id: str, body: CorrectionBody, user: CurrentUser, routing: RoutingDeps
 ) -> dict[str, Any]:
     """Set the lead unit, assisting units, category, tier or jurisdiction, with a reason."""
-    require_roles(user, *handlers.OVERRIDERS)
     await _not_hidden(routing, user, case_id, "route override")
     return await _correct(handlers.override_route, case_id, body.correction(), user, routing)
 
@@ -214,7 +214,6 @@ async def return_route(
 ) -> dict[str, Any]:
     """The lead unit returns the case and routing decides again without it; an assisting unit's
     refusal, a second return, or no other competent unit sends the case to the joint conference."""
-    require_roles(user, *handlers.RETURNERS)
     await _not_hidden(routing, user, case_id, "route return")
     with _answers():
         doc = await handlers.return_route(
@@ -238,7 +237,6 @@ async def list_disputes(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
     """Disputed routes waiting for a decision."""
-    require_roles(user, *CONFERENCE_READERS)
     conf = routing.confidentiality
     query = {"status": "disputed", **conf.list_filter(user, "decision.confidential")}
     cursor = routing.routes.find(query, {"outbox": 0}).sort([("disputed_at", 1)])
@@ -259,7 +257,6 @@ async def decide_dispute(
     case_id: str, body: ConferenceDecision, user: CurrentUser, routing: RoutingDeps
 ) -> dict[str, Any]:
     """Name the lead unit (and, if needed, assisting units, category, tier, jurisdiction) for good."""
-    require_roles(user, *handlers.CONFERENCE)
     await _not_hidden(routing, user, case_id, "dispute decision")
     return await _correct(handlers.decide_dispute, case_id, body.correction(), user, routing)
 
@@ -267,17 +264,16 @@ async def decide_dispute(
 @admin.get("/county", summary="The county package in use")
 async def county_package(user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """Its version (content hash), size and when it was loaded."""
-    require_roles(user, Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR)
     return routing.package_summary()
 
 
 @admin.post("/county/reload", summary="Load the county package again, without a restart")
 async def reload_county(user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """Validate the package on disk and use it; a package with problems is refused with every problem
-    listed, and the service keeps the package it has."""
-    require_roles(user, Role.ADMIN)
+    listed, and the service keeps the package it has. Every other replica then reloads too
+    (`replicas`: which replica uses which package version)."""
     try:
-        changed = await routing.reload()
+        here = await routing.reload_package()
     except CountyPackageError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -286,20 +282,19 @@ async def reload_county(user: CurrentUser, routing: RoutingDeps) -> dict[str, An
                 for problem in exc.problems
             ],
         ) from exc
-    return {**routing.package_summary(), "changed": changed}
+    assert routing.reloads is not None
+    return {**here, "replicas": await routing.reloads.everywhere(here, requested_by=user.subject)}
 
 
 @admin.get("/classifier", summary="The learned classifier: examples and training")
 async def classifier_state(user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """How many labelled examples people's corrections gave, and the model trained from them."""
-    require_roles(user, Role.ADMIN, Role.DISPATCHER, Role.SUPERVISOR)
     return await routing.classifier_state()
 
 
 @admin.post("/classifier/train", summary="Train the classifier from the labelled examples now")
 async def train_classifier(user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """Train from every labelled example; below the package's minimum, the lexicon decides alone."""
-    require_roles(user, Role.ADMIN)
     return await routing.train()
 
 

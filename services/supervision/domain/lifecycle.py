@@ -11,7 +11,7 @@ assignment. `in_mediation` is set while a mediation of the case runs. Pure: no I
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dispatch_common.auth import Principal, Role
+from dispatch_common.auth import Principal
 
 HANDLING = frozenset({"signed", "in_progress", "extended", "reopened", "in_mediation"})
 """States in which the lead unit works on the case."""
@@ -30,10 +30,6 @@ ASSIGNED = HANDLING | {
 ANSWERED = frozenset({"replied", "followed_up", "closed", "review", "review_answered", "re_review"})
 """States after the unit's reply: a later route or dispute is recorded, and reopens nothing."""
 
-UNIT_ROLES = frozenset({Role.UNIT_HANDLER, Role.UNIT_LEADER})
-SUPERVISORS = frozenset({Role.SUPERVISOR, Role.COUNTY_LEADER})
-CALLBACK_STAFF = frozenset({Role.DISPATCHER, Role.RECEPTION_CLERK, Role.SUPERVISOR})
-"""Who calls the petitioner back (回访) and takes their requests: the hotline and reception."""
 
 Who = Literal["lead", "lead_or_assisting", "supervisors", "callback_staff", "dispatch"]
 
@@ -126,14 +122,16 @@ def unit_codes(doc: dict[str, Any]) -> tuple[str | None, set[str]]:
 def check(action: Action, doc: dict[str, Any], caller: Principal) -> None:
     """Raise unless the caller may take the action in the case's current state."""
     lead, assisting = unit_codes(doc)
+    # Which roles may take an action is the authorization table's (data/policy/authorization.yaml);
+    # here, the unit's relation to the case: a unit acts on a case it leads (or assists on), and the
+    # county-wide roles on any case.
+    unit = None if caller.county_wide else caller.unit
     entitled = {
-        "lead": caller.role in UNIT_ROLES and caller.unit is not None and caller.unit == lead,
-        "lead_or_assisting": caller.role in UNIT_ROLES
-        and caller.unit is not None
-        and (caller.unit == lead or caller.unit in assisting),
-        "supervisors": caller.role in SUPERVISORS,
-        "callback_staff": caller.role in CALLBACK_STAFF,
-        "dispatch": caller.role in {Role.DISPATCHER, Role.SUPERVISOR},
+        "lead": unit is not None and unit == lead,
+        "lead_or_assisting": unit is not None and (unit == lead or unit in assisting),
+        "supervisors": caller.county_wide,
+        "callback_staff": caller.county_wide,
+        "dispatch": caller.county_wide,
     }[action.who]
     if not entitled:
         raise NotEntitled(

@@ -12,15 +12,15 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch_common import store
-from dispatch_common.auth import Principal, Role, authenticate, require_roles
+from dispatch_common.auth import Principal, Resolver, authenticate
 from services.supervision import commands
 from services.supervision.bootstrap import Supervision
 from services.supervision.domain import kpis as kpi_domain
 from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
 from services.supervision.domain.policy import to_ms
+from services.supervision.stuck import find_stuck
 
 router = APIRouter(prefix="/v1", tags=["case file"])
-WORKLIST_ROLES = (Role.UNIT_HANDLER, Role.UNIT_LEADER, Role.DISPATCHER, Role.SUPERVISOR, Role.COUNTY_LEADER)
 
 
 async def _supervision(request: Request) -> Supervision:
@@ -160,7 +160,6 @@ async def worklist(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
     """The caller's unit's cases (a county-wide role names the unit), soonest deadline first."""
-    require_roles(user, *WORKLIST_ROLES)
     whose = user.unit if not user.county_wide else unit
     if not whose:
         raise HTTPException(
@@ -399,7 +398,6 @@ async def recommend(
     unit: str, body: Recommendation, user: CurrentUser, sv: SupervisionDeps
 ) -> dict[str, Any]:
     """改进工作, 完善政策 or 追究责任, recorded against the unit and announced."""
-    require_roles(user, Role.SUPERVISOR, Role.COUNTY_LEADER)
     doc = await commands.recommend(
         unit, body.kind, body.text, body.case_id, caller=user, files=sv.files, clock=sv.clock
     )
@@ -415,9 +413,6 @@ async def recommendations(unit: str, user: CurrentUser, sv: SupervisionDeps) -> 
     return {"unit": unit, "items": [doc async for doc in cursor.sort("at", 1)]}
 
 
-WARNING_ROLES = (Role.SUPERVISOR, Role.COUNTY_LEADER, Role.DISPATCHER, Role.AUDITOR, Role.ADMIN)
-
-
 @router.get("/warnings", summary="Early warnings (预警), newest first")
 async def warnings(
     user: CurrentUser,
@@ -426,7 +421,6 @@ async def warnings(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
-    require_roles(user, *WARNING_ROLES)
     query = ({"kind": kind} if kind else {}) | sv.confidentiality.list_filter(user)
     cursor = sv.warnings.warnings.find(query, {"outbox": 0, "outbox_pending": 0, "version": 0})
     items = [doc async for doc in cursor.sort("raised_ts", -1).skip(offset).limit(limit)]
@@ -440,15 +434,14 @@ async def trends(
     sv: SupervisionDeps,
     month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
 ) -> dict[str, Any]:
-    require_roles(user, *WARNING_ROLES)
     return {"month": month, "rows": await sv.warnings.trend_report(sv.files.rollups, month)}
 
 
 @router.get("/inspection", summary="The daily inspection (网巡): overdue and irregular cases")
 async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
     """Open cases past a limit, and cases out of the normal course: in the manual queue or waiting for
-    the joint conference and registered more than a day ago, or reopened more than once."""
-    require_roles(user, *WARNING_ROLES)
+    the joint conference and registered more than a day ago, or reopened more than once; and cases
+    stuck between two automatic steps (`stuck`: an event lost below the platform)."""
     now = sv.clock.now()
     fields = {
         "case_no": 1,
@@ -475,7 +468,8 @@ async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
                 irregular.append({**d, "why": f"{why} for more than a day"})
     async for d in files.find({"reopen_count": {"$gte": 2}, **hidden}, fields).limit(1000):
         irregular.append({**d, "why": f"reopened {d['reopen_count']} times"})
-    await sv.confidentiality.shown(user, [*overdue, *irregular], "inspection", key="_id")
+    stuck = await find_stuck(sv.files, now=now, after=sv.stuck.after, where=hidden)
+    await sv.confidentiality.shown(user, [*overdue, *irregular, *stuck], "inspection", key="_id")
 
     def view(d: dict[str, Any]) -> dict[str, Any]:
         return {"case_id": d.pop("_id"), **d}
@@ -484,10 +478,8 @@ async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
         "date": now.astimezone(sv.keeper.timezone).date().isoformat(),
         "overdue": [view(d) for d in overdue],
         "irregular": [view(d) for d in irregular],
+        "stuck": [view(d) for d in stuck],
     }
-
-
-KPI_ROLES = (Role.SUPERVISOR, Role.COUNTY_LEADER, Role.DISPATCHER, Role.AUDITOR, Role.UNIT_LEADER, Role.ADMIN)
 
 
 @router.get("/kpis", summary="The figures the county is judged by, grouped and over a period of months")
@@ -505,7 +497,6 @@ async def kpis_view(
 ) -> Any:
     """响应率, 按期办结率, 解决率, 满意率, 化解率, repeat rate and average handling time, counted by the
     month of assignment; a unit leader sees its own unit only. `format=csv` exports the table."""
-    require_roles(user, *KPI_ROLES)
     if not user.county_wide:
         if not user.unit:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "a unit role needs a unit in its token")
@@ -556,8 +547,27 @@ def _csv(rows: list[dict[str, Any]], group_by: str) -> str:
 @router.post("/admin/reproject", summary="Rebuild the worklist and KPI rollups from the case files")
 async def reproject(user: CurrentUser, sv: SupervisionDeps) -> dict[str, int]:
     """After a crash between a case file and its projections, or a change of their shape."""
-    require_roles(user, Role.ADMIN)
     return await sv.files.reproject(sv.keeper.timezone)
+
+
+def resolvers(sv: Supervision) -> dict[str, Resolver]:
+    """What a unit's scope reaches here: the case files it may see, its own unit's records."""
+
+    async def case_id(value: str, user: Principal) -> bool:
+        doc = await sv.files.files.find_one(
+            {"_id": value}, {"lead_unit": 1, "assisting_units": 1, "jurisdiction": 1, "confidential": 1}
+        )
+        return doc is not None and sv.confidentiality.may_see(
+            user,
+            unit_codes=_unit_codes(doc),
+            area_codes=_area_codes(doc),
+            confidential=bool(doc.get("confidential")),
+        )
+
+    async def unit(value: str, user: Principal) -> bool:
+        return value == user.unit
+
+    return {"case_id": case_id, "unit": unit}
 
 
 def include(app: FastAPI) -> None:

@@ -107,3 +107,14 @@ def test_similarity_is_symmetric_and_bounded(a, b):
 @given(st.text(max_size=60))
 def test_a_text_is_fully_similar_to_itself(text):
     assert similarity(fingerprint(text), fingerprint(text)) == 1.0
+
+
+def test_a_stored_fingerprint_rebuilt_from_its_bigrams_compares_as_one_rebuilt_from_its_tokens():
+    from services.intake.domain.similarity import Fingerprint, fingerprint, similarity
+
+    a = fingerprint("小区电梯经常困人，物业不管，已经反映多次。")
+    b = fingerprint("电梯又困人了，物业公司一直不修。")
+    stored = Fingerprint.from_tokens(b.text, list(b.tokens), sorted(b.bigrams))
+    rebuilt = Fingerprint.from_tokens(b.text, list(b.tokens))
+    assert stored.bigrams == rebuilt.bigrams == b.bigrams
+    assert similarity(a, stored) == similarity(a, rebuilt) == similarity(a, b) > 0

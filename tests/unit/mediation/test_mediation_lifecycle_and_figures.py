@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from dispatch_common.authz import load_table
 from services.mediation.domain import figures
 from services.mediation.domain import referrals as referral_rules
 from services.mediation.domain.lifecycle import ACTIONS, NotAllowed, NotEntitled, check, may_see
@@ -55,8 +56,13 @@ def test_a_legal_aid_lawyer_is_assigned_only_after_the_review_and_sessions_are_f
     referral_rules.check(referral_rules.STEPS["assign"], doc | {"review": {"eligible": True}}, center)
     with pytest.raises(NotAllowed, match="only for counselling"):
         referral_rules.check(referral_rules.STEPS["record_session"], doc, center)
-    with pytest.raises(NotEntitled):
-        referral_rules.check(referral_rules.STEPS["accept"], doc | {"status": "made"}, mediator_of(LEGAL_AID))
+    # the center's handlers and leaders accept it; its mediators may not (the authorization table)
+    accept = load_table().grant("mediation", "POST", "/v1/referrals/{referral_id}/accept")
+    assert accept is not None and set(accept.roles) == {"unit_handler", "unit_leader"}
+    with pytest.raises(NotEntitled):  # and a unit acts only for itself
+        referral_rules.check(
+            referral_rules.STEPS["accept"], doc | {"status": "made"}, handler_of(POLICE_STATION)
+        )
 
 
 T0 = datetime(2026, 3, 2, tzinfo=UTC)

@@ -89,3 +89,13 @@ def test_flags_from_categories_and_people(package: CountyPackage) -> None:
 def test_flag_order_is_stable(package: CountyPackage) -> None:
     found = _flags("我被骗了还和家里人吵架，一直失眠", package.rules, people=9)
     assert found == [f for f in FLAG_NAMES if f in found]
+
+
+def test_the_lexicon_reads_the_first_classified_chars_of_a_text(classifier: Classifier) -> None:
+    from services.routing.domain.classify import CLASSIFIED_CHARS
+
+    said = "拖欠工资三个月了，老板不给。"
+    assert classifier.classify(said).code == "05"
+    filler = "。" * CLASSIFIED_CHARS  # a long letter whose matter comes after what the lexicon reads
+    assert classifier.classify(filler + said).code is None
+    assert classifier.classify(said + filler + said * 300).code == "05"  # a flood costs no more
