@@ -231,7 +231,17 @@ def _changes(
         data["with"] = details.get("with")
     elif action in ("review_answer", "re_review_answer"):
         data["stage"] = "复查" if action == "review_answer" else "复核"
-    return changes, data
+    return _keep_mediation(doc, changes), data
+
+
+def _keep_mediation(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """While a mediation of the case runs, handling goes on beside it without ending the state: a
+    step that would move the case (progress, an approved extension) moves the state it returns to
+    when the mediation concludes. A reply ends the handling, and with it the wait."""
+    status = changes.get("status")
+    if doc.get("status") != "in_mediation" or status not in ("in_progress", "extended"):
+        return changes
+    return {k: v for k, v in changes.items() if k != "status"} | {"status_before_mediation": status}
 
 
 async def act(

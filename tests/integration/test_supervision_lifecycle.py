@@ -324,7 +324,12 @@ async def test_a_mediation_puts_its_limit_on_the_case_and_holds_the_case_while_i
     doc = await files.get("c1")
     assert doc["status"] == "in_mediation" and len(doc["external_deadlines"]) == 1
     assert deadline(doc, "mediation")["due_at"] == clock.now() + timedelta(days=30)
-    await act(files, clock, ASSISTING, "progress", "调解中")  # handling goes on beside it
+    # handling goes on beside it, and the case stays in mediation until the mediation concludes
+    doc = await act(files, clock, ASSISTING, "progress", "调解中")
+    assert doc["status"] == "in_mediation"
+    await act(files, clock, HANDLER, "extension", "调解需要时间", days=10)
+    doc = await act(files, clock, SUPERVISOR, "extension_decision", "同意", approve=True)
+    assert doc["status"] == "in_mediation" and deadline(doc, "handling")["extended_days"] == 10
     clock.advance(timedelta(days=31))
     assert await commands.scan(files=files, keeper=KEEPER, clock=clock) >= 2  # the mediation limit passed
     assert "mediation" in (await files.get("c1"))["overdue_kinds"]
@@ -338,4 +343,4 @@ async def test_a_mediation_puts_its_limit_on_the_case_and_holds_the_case_while_i
     )
     doc = await files.get("c1")
     assert deadline(doc, "mediation")["met_at"] == clock.now()
-    assert doc["status"] == "in_progress"
+    assert doc["status"] == "extended"  # the state the handling reached meanwhile
