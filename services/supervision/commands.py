@@ -184,11 +184,13 @@ def _changes(
             "note": cmd.note,
         }
         data["rating"] = rating
-        if rating == "dissatisfied":
+        reopen = keeper.policy.followup.dissatisfied == "reopen" or bool(details.get("reopen"))
+        if rating == "dissatisfied" and reopen:
             # 不满意: the case is reopened for the same lead unit with a new handling limit; the unit
             # signed for it before, so its sign limit is met at once, and earlier overdue marks go
             changes |= {
                 "status": "reopened",
+                "before_reopen": {k: doc.get(k) for k in ("assigned_at", "replied_at", "followed_up_at")},
                 "reopened_at": now,
                 "assigned_at": now,
                 "signed_at": now,
@@ -211,6 +213,10 @@ def _changes(
         if limit is not None and now > limit["due_at"]:
             raise NotAllowed(f"the request time ({limit['label']}) ended at {limit['due_at'].isoformat()}")
         data["stage"] = "复查" if action == "review" else "复核"
+        if doc.get("status") == "reopened":
+            # the petitioner asks for a review instead of waiting for the unit to handle it again:
+            # the reopening ends, and the reply on file is what is reviewed, with its moments back
+            changes |= doc.get("before_reopen") or {}
     elif action == "leader_holding":
         changes["leader_holding"] = {
             "leader": details.get("leader"),

@@ -14,6 +14,7 @@ from dispatch_common.clock import FixedClock
 from services.supervision import commands, handlers
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
+from services.supervision.domain.policy import FollowupRule, Timekeeper
 from tests.supervision_cases import (
     ASSISTING,
     CHINA,
@@ -144,7 +145,7 @@ async def test_a_dissatisfied_petitioner_reopens_the_case_with_a_new_limit(files
     clock.advance(timedelta(days=3))
     await act(files, clock, HANDLER, "reply", result="explained")
     clock.advance(timedelta(days=1))
-    doc = await act(files, clock, CLERK, "followup", "仍未解决", rating="dissatisfied")
+    doc = await act(files, clock, CLERK, "followup", "仍未解决", rating="dissatisfied", reopen=True)
     assert doc["status"] == "reopened" and doc["reopen_count"] == 1
     assert deadline(doc, "sign")["met_at"] == clock.now()  # the same unit: no second signature owed
     assert owed(doc)[-1] == subjects.CASE_REOPENED
@@ -152,6 +153,50 @@ async def test_a_dissatisfied_petitioner_reopens_the_case_with_a_new_limit(files
     assert handling["met_at"] is None and handling["due_at"] == clock.now() + timedelta(days=60)
     doc = await act(files, clock, HANDLER, "reply", result="resolved")
     assert doc["status"] == "replied"
+
+
+async def test_a_dissatisfied_rating_reopens_only_on_request_or_by_the_countys_policy(files, clock):
+    await assigned(files, clock)
+    await act(files, clock, HANDLER, "sign")
+    await act(files, clock, HANDLER, "reply", result="explained")
+    doc = await act(files, clock, CLERK, "followup", "不认可解释", rating="dissatisfied")
+    assert doc["status"] == "followed_up" and doc["rating"]["label"] == "不满意"
+    assert owed(doc)[-1] == subjects.CASE_FOLLOWED_UP and doc.get("reopen_count", 0) == 0
+    doc = await act(files, clock, CLERK, "review", "申请复查")  # the petitioner's way on from here
+    assert doc["status"] == "review"
+
+    reopens = KEEPER.policy.model_copy(update={"followup": FollowupRule(dissatisfied="reopen")})
+    keeper = Timekeeper(reopens, KEEPER.calendar, KEEPER.timezone)
+    await assigned(files, clock, case_id="c2")
+    for action, details in (
+        ("sign", {}),
+        ("reply", {"result": "explained"}),
+        ("followup", {"rating": "dissatisfied"}),
+    ):
+        caller = CLERK if action == "followup" else HANDLER
+        cmd = commands.Command(action, "说明", details)
+        doc = await commands.act("c2", cmd, caller=caller, files=files, keeper=keeper, clock=clock)
+    assert doc["status"] == "reopened" and owed(doc)[-1] == subjects.CASE_REOPENED
+
+
+async def test_a_review_answer_can_close_the_case_and_a_reopened_case_can_be_reviewed(files, clock):
+    await assigned(files, clock)
+    await act(files, clock, HANDLER, "sign")
+    await act(files, clock, HANDLER, "reply", result="not_supported")
+    await act(files, clock, CLERK, "review", "不服答复")
+    await act(files, clock, SUPERVISOR, "review_answer", "维持原答复")
+    doc = await act(files, clock, DISPATCHER, "close", "申请人未再申请复核")
+    assert doc["status"] == "closed" and owed(doc)[-1] == subjects.CASE_CLOSED
+
+    await assigned(files, clock, case_id="c2")
+    await act(files, clock, HANDLER, "sign", case_id="c2")
+    replied = await act(files, clock, HANDLER, "reply", case_id="c2", result="explained")
+    clock.advance(timedelta(days=2))
+    await act(files, clock, CLERK, "followup", case_id="c2", rating="dissatisfied", reopen=True)
+    doc = await act(files, clock, CLERK, "review", "改为申请复查", case_id="c2")
+    assert doc["status"] == "review"
+    # the reply on file is what is reviewed: the handling limit stays met, no alarm runs on it
+    assert deadline(doc, "handling")["met_at"] == replied["replied_at"]
 
 
 async def test_review_and_re_review_within_their_windows(files, clock):
@@ -249,7 +294,7 @@ async def test_a_new_route_for_a_case_answered_already_is_recorded_and_reopens_n
     assert [d async for d in files.worklist.find({"unit": "T2-GOV"})] == []
     await handlers.record_dispute("c1", "争议", 2, files=files, keeper=KEEPER)
     assert (await files.get("c1"))["status"] == "replied"
-    await act(files, clock, CLERK, "followup", rating="dissatisfied")  # people reopen it, for its unit
+    await act(files, clock, CLERK, "followup", rating="dissatisfied", reopen=True)  # people reopen it
     assert (await files.get("c1"))["status"] == "reopened"
 
 

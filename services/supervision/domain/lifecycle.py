@@ -1,8 +1,13 @@
 """The case lifecycle after routing (办理与督办): which action is allowed in which state, by whom.
 
     assigned -> signed -> in_progress -> replied -> followed_up -> closed
-                   \\-> extended (延期, approved) -/      \\-> reopened (不满意) -> in_progress ...
-    replied / followed_up / closed -> review (复查) -> review_answered -> re_review (复核) -> closed
+                   \\-> extended (延期, approved) -/      \\-> reopened (不满意, 重办) -> in_progress ...
+    replied / followed_up / closed / reopened -> review (复查) -> review_answered -> closed
+                                                                  \\-> re_review (复核) -> closed
+
+A 不满意 rating reopens the case when the petitioner asks for the matter to be handled again, or
+always when the county's policy says so (deadlines.json `followup.dissatisfied`); otherwise the case
+is followed up and the petitioner may ask for a review (复查).
 
 `returned` (退单) and the joint conference belong to routing: a return there comes back as a new
 assignment. `in_mediation` is set while a mediation of the case runs. Pure: no I/O.
@@ -56,11 +61,11 @@ ACTIONS: dict[str, Action] = {
         Action("extension_decision", "延期审批", HANDLING, "supervisors"),
         Action("reply", "答复办结", HANDLING, "lead", moment="replied", to="replied"),
         Action("followup", "回访", frozenset({"replied"}), "callback_staff", moment="followed_up"),
-        Action("close", "结案", frozenset({"followed_up"}), "dispatch", to="closed"),
+        Action("close", "结案", frozenset({"followed_up", "review_answered"}), "dispatch", to="closed"),
         Action(
             "review",
             "申请复查",
-            frozenset({"replied", "followed_up", "closed"}),
+            frozenset({"replied", "followed_up", "closed", "reopened"}),
             "callback_staff",
             moment="review_requested",
             to="review",

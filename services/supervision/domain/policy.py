@@ -109,6 +109,15 @@ class ExtensionRule(_Strict):
     times: int = Field(1, ge=0)
 
 
+class FollowupRule(_Strict):
+    """What a 不满意 rating at the follow-up call (回访) does: `on_request` reopens the case for its
+    unit only when the petitioner asks for the matter to be handled again (otherwise the rating is
+    recorded and the petitioner may ask for a review, 复查); `reopen` always reopens it."""
+
+    description: str | None = None
+    dissatisfied: Literal["reopen", "on_request"] = "on_request"
+
+
 class WarningRule(_Strict):
     """Warn before a deadline by the smaller of `days_before` and `fraction` of the whole limit."""
 
@@ -158,6 +167,7 @@ class DeadlinePolicy(_Strict):
     deadlines: list[DeadlineRule]
     hotline_response_tiers: HotlineTiers | None = None
     extension: ExtensionRule = Field(default_factory=ExtensionRule)
+    followup: FollowupRule = Field(default_factory=FollowupRule)
     warning: WarningRule = Field(default_factory=WarningRule)
     escalation: list[EscalationStep] = Field(default_factory=list)
 

@@ -236,6 +236,11 @@ class FollowUp(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rating: Literal["satisfied", "basically_satisfied", "dissatisfied"]
     note: str | None = Field(None, max_length=2000)
+    reopen: bool = Field(
+        False,
+        description="不满意 and the petitioner asks for the matter to be handled again (重办): the case "
+        "reopens for its unit (the county's policy may reopen every 不满意)",
+    )
 
 
 class Reason(BaseModel):
@@ -315,11 +320,14 @@ async def reply(case_id: str, body: Reply, user: CurrentUser, sv: SupervisionDep
 
 @router.post("/cases/{case_id}/followup", summary="The petitioner's rating at the follow-up call (回访)")
 async def followup(case_id: str, body: FollowUp, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    """满意 and 基本满意 end the follow-up; 不满意 reopens the case with a new handling limit."""
-    return await _act(sv, case_id, user, commands.Command("followup", body.note, {"rating": body.rating}))
+    """满意 and 基本满意 end the follow-up; 不满意 reopens the case with a new handling limit when the
+    petitioner asks for it to be handled again (`reopen`) or the county's policy reopens every 不满意;
+    otherwise the petitioner may ask for a review (复查)."""
+    details = {"rating": body.rating, "reopen": body.reopen}
+    return await _act(sv, case_id, user, commands.Command("followup", body.note, details))
 
 
-@router.post("/cases/{case_id}/close", summary="Close a followed-up case (结案)")
+@router.post("/cases/{case_id}/close", summary="Close a followed-up or review-answered case (结案)")
 async def close(case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
     return await _act(sv, case_id, user, commands.Command("close", body.note))
 
