@@ -43,6 +43,16 @@ def area_names(county_dir: Path) -> dict[str, str]:
     return {str(f["properties"]["code"]): str(f["properties"]["name"]) for f in geography["features"]}
 
 
+@cache
+def unit_directory(county_dir: Path) -> dict[str, dict[str, str]]:
+    """Every unit of a county package (units.json) by code: its name and type."""
+    units = json.loads((county_dir / "units.json").read_text(encoding="utf-8"))
+    return {
+        str(u["code"]): {"code": str(u["code"]), "name": str(u["name"]), "type": str(u["type"])}
+        for u in units
+    }
+
+
 def county_code(county_dir: Path) -> str:
     """The code of the county (the area of level `county`) in a county package."""
     return _county_area(county_dir)["code"]

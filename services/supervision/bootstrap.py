@@ -1,13 +1,15 @@
 """Supervision's composition root."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, include_audit_api
+from dispatch_common.county import unit_directory
 from dispatch_common.http import create_app
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
@@ -31,6 +33,8 @@ class Supervision:
     confidentiality: Confidentiality
     stuck: StuckCases
     scan_seconds: float = 30.0
+    units: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The county's unit directory by code (who may be asked to assist)."""
 
 
 def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = None) -> Supervision:
@@ -65,6 +69,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         confidentiality=confidentiality,
         stuck=StuckCases(files, timedelta(seconds=settings.stuck_after_seconds)),
         scan_seconds=settings.deadline_scan_seconds,
+        units=unit_directory(settings.county_dir),
     )
     runtime.on_migrate(sv.warnings.ensure_indexes)
     subscribers.register(sv)

@@ -203,10 +203,15 @@ def _changes(
         else:
             changes["status"] = "followed_up"
     elif action == "assistance":
-        units = [str(u) for u in details.get("units") or []]
-        if not units:
+        asked: list[dict[str, Any]] = list(details.get("units") or [])
+        if not asked:
             raise NotAllowed("name the units asked to assist")
-        data["units"] = units
+        lead, on_case = unit_codes(doc)
+        new = [{**u, "role": "assistance"} for u in asked if u["code"] != lead and u["code"] not in on_case]
+        # the units asked join the case: they see it, post progress and have it on their worklist
+        changes["assisting_units"] = [*doc.get("assisting_units", []), *new]
+        changes["actions"][-1]["units"] = [u["code"] for u in asked]
+        data["units"] = [u["code"] for u in asked]
     elif action in ("review", "re_review"):
         window = "review_request" if action == "review" else "re_review_request"
         limit = next((d for d in doc.get("deadlines") or [] if d["kind"] == window), None)

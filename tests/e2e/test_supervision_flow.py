@@ -113,3 +113,28 @@ def test_kpis_by_unit_as_json_and_csv_scoped_for_a_unit_leader(clerk, dispatcher
     assert [r["unit"] for r in own] == [lead]
     assert as_role("unit_handler", lead).get("supervision", "/v1/kpis").status_code == 403
     assert supervisor.get("supervision", "/v1/kpis?from=2026-13").status_code == 422
+
+
+def test_a_unit_asked_to_assist_sees_the_case_and_posts_progress(clerk, dispatcher, as_role, samples):
+    import json
+
+    from dispatch_common.paths import DATA_DIR
+
+    case_id, case = assigned_case(clerk, dispatcher, samples)
+    lead = as_role("unit_handler", case["lead_unit"]["code"])
+    on_case = {case["lead_unit"]["code"], *(u["code"] for u in case["assisting_units"])}
+    units = json.loads((DATA_DIR / "county" / "990102" / "units.json").read_text(encoding="utf-8"))
+    other = next(u["code"] for u in units if u["code"] not in on_case and u["level"] == "county")
+    helper = as_role("unit_handler", other)
+    assert helper.get("supervision", f"/v1/cases/{case_id}").status_code == 404
+    assert lead.post("supervision", f"/v1/cases/{case_id}/sign", json={}).status_code == 200
+    r = lead.post(
+        "supervision", f"/v1/cases/{case_id}/assistance", json={"units": ["NO-SUCH"], "note": "请协办"}
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "units", 0]
+    r = lead.post("supervision", f"/v1/cases/{case_id}/assistance", json={"units": [other], "note": "请协办"})
+    assert r.status_code == 200 and other in [u["code"] for u in r.json()["assisting_units"]], r.text
+    assert helper.get("supervision", f"/v1/cases/{case_id}").status_code == 200
+    r = helper.post("supervision", f"/v1/cases/{case_id}/progress", json={"note": "已配合核查"})
+    assert r.status_code == 200, r.text
+    assert case_id in [i["case_id"] for i in helper.get("supervision", "/v1/worklist").json()["items"]]

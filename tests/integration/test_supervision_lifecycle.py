@@ -199,6 +199,25 @@ async def test_a_review_answer_can_close_the_case_and_a_reopened_case_can_be_rev
     assert deadline(doc, "handling")["met_at"] == replied["replied_at"]
 
 
+async def test_units_asked_to_assist_join_the_case_see_it_and_work_on_it(files, clock):
+    await assigned(files, clock)
+    await act(files, clock, HANDLER, "sign")
+    with pytest.raises(commands.CaseNotFound):
+        await act(files, clock, STRANGER, "progress", "想看看")
+    asked = {"code": "T9-GOV", "name": "邻镇政府", "type": "town_government"}
+    doc = await act(files, clock, HANDLER, "assistance", "请协助核实边界", units=[asked])
+    assert {"code": "T9-GOV", "name": "邻镇政府", "type": "town_government", "role": "assistance"} in doc[
+        "assisting_units"
+    ]
+    assert doc["actions"][-1]["units"] == ["T9-GOV"]
+    doc = await act(files, clock, STRANGER, "progress", "已到现场核实边界")  # now on the case
+    assert doc["actions"][-1]["by"]["unit"] == "T9-GOV"
+    assert [line["role"] async for line in files.worklist.find({"unit": "T9-GOV"})] == ["assist"]
+    # asking again for a unit on the case already adds nothing
+    doc = await act(files, clock, HANDLER, "assistance", "再请", units=[asked])
+    assert [u["code"] for u in doc["assisting_units"]].count("T9-GOV") == 1
+
+
 async def test_review_and_re_review_within_their_windows(files, clock):
     await assigned(files, clock)
     await act(files, clock, HANDLER, "sign")

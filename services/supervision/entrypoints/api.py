@@ -292,7 +292,21 @@ async def progress(case_id: str, body: Progress, user: CurrentUser, sv: Supervis
 async def assistance(
     case_id: str, body: Assistance, user: CurrentUser, sv: SupervisionDeps
 ) -> dict[str, Any]:
-    return await _act(sv, case_id, user, commands.Command("assistance", body.note, {"units": body.units}))
+    """The units asked join the case as assisting units: they see it, post progress and have it on
+    their worklist. Each must be a unit of the county's directory."""
+    unknown = [
+        {
+            "loc": ["body", "units", i],
+            "msg": f"no unit {code} in the county's directory",
+            "type": "value_error",
+        }
+        for i, code in enumerate(body.units)
+        if code not in sv.units
+    ]
+    if unknown:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, unknown)
+    units = [sv.units[code] for code in dict.fromkeys(body.units)]
+    return await _act(sv, case_id, user, commands.Command("assistance", body.note, {"units": units}))
 
 
 @router.post("/cases/{case_id}/extension", summary="The lead unit asks for an extension (申请延期), once")
