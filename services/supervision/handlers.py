@@ -43,7 +43,22 @@ SUMMARY_KEYS = (
     "jurisdiction",
     "category",
     "deadlines",
+    "action",
+    "by",
 )
+CASE_STEP_KEYS = (
+    "note",
+    "reason",
+    "units",
+    "days",
+    "approved",
+    "result",
+    "rating",
+    "stage",
+    "visibility",
+)
+"""What a step on the case itself (dispatch.case.*: people's actions, routes, disputes) says of why;
+the notes of mediations and referrals stay in their own services' records."""
 ROUTES = frozenset({subjects.CASE_ROUTED, subjects.CASE_REROUTED})
 MEDIATIONS = frozenset({subjects.MEDIATION_OPENED, subjects.MEDIATION_CONCLUDED})
 CREATES_FILE = ROUTES | {subjects.CASE_RECEIVED, subjects.CASE_SCREENED}
@@ -62,8 +77,12 @@ def timeline_entry(event: Envelope, *, seq: int | None = None) -> dict[str, Any]
         "source": event.source,
         "time": event.time,
         "seq": seq,
-        "summary": {k: event.data[k] for k in SUMMARY_KEYS if k in event.data},
+        "summary": {k: event.data[k] for k in _summary_keys(event.type) if k in event.data},
     }
+
+
+def _summary_keys(event_type: str) -> tuple[str, ...]:
+    return SUMMARY_KEYS + CASE_STEP_KEYS if event_type.startswith("dispatch.case.") else SUMMARY_KEYS
 
 
 def with_deadlines(doc: dict[str, Any], changes: dict[str, Any], keeper: Timekeeper) -> dict[str, Any]:
