@@ -202,6 +202,11 @@ def _changes(
             data["reopened"] = True
         else:
             changes["status"] = "followed_up"
+    elif action == "progress":
+        visibility = details.get("visibility") or "internal"
+        if visibility not in ("internal", "public"):
+            raise NotAllowed("visibility is internal or public")
+        changes["actions"][-1]["visibility"] = data["visibility"] = visibility
     elif action == "assistance":
         asked: list[dict[str, Any]] = list(details.get("units") or [])
         if not asked:

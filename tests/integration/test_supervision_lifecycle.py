@@ -218,6 +218,20 @@ async def test_units_asked_to_assist_join_the_case_see_it_and_work_on_it(files, 
     assert [u["code"] for u in doc["assisting_units"]].count("T9-GOV") == 1
 
 
+async def test_a_progress_note_is_internal_unless_marked_public_and_its_event_says_which(files, clock):
+    from dispatch_common.contracts import validate_event
+
+    await assigned(files, clock)
+    await act(files, clock, HANDLER, "sign")
+    doc = await act(files, clock, HANDLER, "progress", "内部：等待财政批复")
+    event = doc["outbox"][-1]["event"]
+    assert event["data"]["visibility"] == "internal" and doc["actions"][-1]["visibility"] == "internal"
+    doc = await act(files, clock, HANDLER, "progress", "已安排施工队", visibility="public")
+    event = doc["outbox"][-1]["event"]
+    assert (event["type"], event["data"]["visibility"]) == (subjects.CASE_PROGRESSED, "public")
+    validate_event(event)  # the schema knows the field
+
+
 async def test_review_and_re_review_within_their_windows(files, clock):
     await assigned(files, clock)
     await act(files, clock, HANDLER, "sign")

@@ -105,7 +105,11 @@ def from_lifecycle(
                 },
             )
         )
-    elif event_type == subjects.CASE_PROGRESSED and data.get("action") == "progress":
+    elif (
+        event_type == subjects.CASE_PROGRESSED
+        and data.get("action") == "progress"
+        and data.get("visibility", "public") == "public"  # internal notes stay with staff
+    ):
         owed.append((subjects.OUTCOME_PROGRESSED, {"note": masked(data.get("note"))}))
     elif event_type == subjects.CASE_EXTENDED and data.get("approved"):
         owed.append(

@@ -206,6 +206,11 @@ class Note(BaseModel):
 class Progress(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: str = Field(min_length=1, max_length=2000)
+    visibility: Literal["internal", "public"] = Field(
+        "internal",
+        description="`public`: the note may be told to the petitioner (一信三反馈) as written; "
+        "`internal` (default): a working note for staff only",
+    )
 
 
 class Assistance(BaseModel):
@@ -285,7 +290,9 @@ async def sign(case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps)
 
 @router.post("/cases/{case_id}/progress", summary="The lead or an assisting unit posts progress")
 async def progress(case_id: str, body: Progress, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    return await _act(sv, case_id, user, commands.Command("progress", body.note))
+    """A working note stays internal unless the unit marks it `public` for the petitioner."""
+    details = {"visibility": body.visibility}
+    return await _act(sv, case_id, user, commands.Command("progress", body.note, details))
 
 
 @router.post("/cases/{case_id}/assistance", summary="The lead unit asks other units to assist (请求协办)")

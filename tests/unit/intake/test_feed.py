@@ -100,9 +100,17 @@ def test_what_the_feed_does_not_tell_owes_nothing() -> None:
     steps = [
         step(subjects.CASE_PROGRESSED, 2, status="signed", action="assistance", units=["X"], note="请协办"),
         step(subjects.CASE_EXTENDED, 3, status="signed", action="extension_decision", approved=False, days=0),
+        step(
+            subjects.CASE_PROGRESSED,
+            4,
+            status="in_progress",
+            action="progress",
+            note="内部",
+            visibility="internal",
+        ),
     ]
     moved = advance(case(), steps, now=T0)
-    assert moved.owed == [] and len(moved.changes["lifecycle"]["applied"]) == 2
+    assert moved.owed == [] and len(moved.changes["lifecycle"]["applied"]) == 3
 
 
 def test_a_dissatisfied_rating_is_told_and_the_reopening_with_its_new_limit() -> None:
