@@ -422,3 +422,32 @@ async def test_a_mediation_puts_its_limit_on_the_case_and_holds_the_case_while_i
     doc = await files.get("c1")
     assert deadline(doc, "mediation")["met_at"] == clock.now()
     assert doc["status"] == "extended"  # the state the handling reached meanwhile
+
+
+async def test_a_dispute_resolved_by_a_mediation_agreement_counts_in_the_dispute_resolution_rate(
+    files, clock
+):
+    from services.supervision.domain import kpis
+
+    async def disputes() -> dict:
+        rows = kpis.summarize(await files.rollup_rows({}), "unit")
+        return next(r for r in rows if r["unit"] == "T1-GOV")
+
+    await assigned(files, clock, case_id="c1", flags=["mediation"])
+    await assigned(files, clock, case_id="c2", flags=[])
+    for case_id, result in (("c1", "agreed"), ("c2", "failed")):
+        await act(files, clock, HANDLER, "sign", case_id=case_id)
+        opened = {"mediation_id": f"m-{case_id}", "case_id": case_id, "organization": None}
+        await handlers.record_mediation(
+            case_id, subjects.MEDIATION_OPENED, opened, at=clock.now(), files=files, keeper=KEEPER
+        )
+        concluded = {"mediation_id": f"m-{case_id}", "case_id": case_id, "result": result}
+        await handlers.record_mediation(
+            case_id, subjects.MEDIATION_CONCLUDED, concluded, at=clock.now(), files=files, keeper=KEEPER
+        )
+    row = await disputes()
+    # both are disputes (c2 because a mediation was opened for it); c1's agreement resolved it, unreplied
+    assert (row["counts"]["disputes"], row["counts"]["disputes_resolved"]) == (2, 1)
+    assert row["dispute_resolution_rate"] == 0.5
+    assert (await files.reproject(CHINA))["case_files"] == 2  # the rebuilt rollups say the same
+    assert (await disputes())["counts"]["disputes_resolved"] == 1

@@ -10,7 +10,9 @@ million cases (bench/supervision_queries.py). Pure: the I/O is in the repository
 - 按期办结率 (on-time reply rate): replied within the handling limit / assigned
 - 解决率 (resolution rate): replies with result "resolved" / replied
 - 满意率 (satisfaction rate): 满意 or 基本满意 / rated
-- 化解率 (dispute resolution rate): disputes (flag mediation) resolved / disputes
+- 化解率 (dispute resolution rate): disputes resolved / disputes. A dispute is a case routing flagged
+  `mediation` or one a mediation was opened for; it is resolved by a reply "resolved" or by a
+  mediation that concluded with an agreement (调解协议)
 - repeat-petition rate: repeats (intake linked it to an earlier case) / assigned
 - average handling time: assignment to reply, in hours
 """
@@ -76,9 +78,11 @@ def counts(doc: dict[str, Any]) -> dict[str, int]:
     signed_at, replied_at = doc.get("signed_at"), doc.get("replied_at")
     reply = doc.get("reply") or {}
     rating = (doc.get("rating") or {}).get("rating")
-    dispute = "mediation" in (doc.get("flags") or [])
+    mediation = doc.get("mediation") or {}
+    dispute = "mediation" in (doc.get("flags") or []) or bool(mediation)
     replied = replied_at is not None
     resolved = replied and reply.get("result") == "resolved"
+    mediated = mediation.get("result") == "agreed"
     assigned_at = doc.get("assigned_at")
     return {
         "assigned": 1,
@@ -90,7 +94,7 @@ def counts(doc: dict[str, Any]) -> dict[str, int]:
         "rated": int(rating is not None),
         "satisfied": int(rating in ("satisfied", "basically_satisfied")),
         "disputes": int(dispute),
-        "disputes_resolved": int(dispute and resolved),
+        "disputes_resolved": int(dispute and (resolved or mediated)),
         "repeats": int(bool(doc.get("repeat"))),
         "handling_ms": int((replied_at - assigned_at).total_seconds() * 1000)
         if replied and assigned_at is not None and replied_at >= assigned_at

@@ -202,9 +202,15 @@ def mediation(doc: dict[str, Any], event_type: str, data: dict[str, Any], *, at:
         if doc["status"] in HANDLING and doc["status"] != "in_mediation":
             changes |= {"status": "in_mediation", "status_before_mediation": doc["status"]}
         return Step(changes)
-    if mine is None or mine.get("met_at") is not None:  # concluded
-        return None
-    changes = {"external_deadlines": [*others, {**mine, "met_at": at}]}
+    on_file = doc.get("mediation") or {}
+    known = on_file.get("mediation_id") == mediation_id
+    if (mine is None and not known) or (mine or {}).get("met_at") or (known and "result" in on_file):
+        return None  # not a mediation of this file, or concluded before
+    # the outcome counts in the figures: an agreement (调解协议) resolves the dispute (化解率)
+    outcome = {"mediation_id": mediation_id, "result": data.get("result"), "concluded_at": at}
+    changes = {"mediation": {**on_file, **outcome}}
+    if mine is not None:
+        changes["external_deadlines"] = [*others, {**mine, "met_at": at}]
     if doc["status"] == "in_mediation":
         changes["status"] = doc.get("status_before_mediation") or "in_progress"
     return Step(changes)
