@@ -214,3 +214,49 @@ async def test_cases_stuck_between_two_steps_are_counted_and_listed(files, clock
     assert "never routed" in stuck["never-routed"]["why"]
     assert STUCK_CASES.labels("registered")._value.get() == 1
     assert STUCK_CASES.labels("accepted")._value.get() == 1
+
+
+async def test_supervisors_queues_list_what_waits_for_them_oldest_first_a_page_at_a_time(db, files, clock):
+    from types import SimpleNamespace
+
+    from fastapi import HTTPException
+
+    from dispatch_common.confidential import Confidentiality
+    from services.supervision import handlers
+    from services.supervision.entrypoints import queues
+    from tests.supervision_cases import CLERK
+
+    sv = SimpleNamespace(
+        files=files, confidentiality=Confidentiality.build(DATA_DIR / "county" / "990102", db, clock)
+    )
+
+    async def act(case_id, caller, action, **details):
+        cmd = commands.Command(action, "说明理由", details or None)
+        return await commands.act(case_id, cmd, caller=caller, files=files, keeper=KEEPER, clock=clock)
+
+    for case_id in ("e1", "e2", "e3", "r1", "d1"):
+        await assigned(files, clock, case_id=case_id)
+        await act(case_id, HANDLER, "sign") if case_id != "d1" else None
+    for case_id in ("e2", "e1", "e3"):  # asked in this order
+        clock.advance(timedelta(minutes=5))
+        await act(case_id, HANDLER, "extension", days=10)
+    await act("e3", SUPERVISOR, "extension_decision", approve=False)  # decided: leaves the queue
+    await act("r1", HANDLER, "reply", result="not_supported")
+    await act("r1", CLERK, "review")
+    await handlers.record_dispute("d1", "管辖争议", 1, files=files, keeper=KEEPER)
+
+    first = await queues.extensions(user=SUPERVISOR, sv=sv, limit=1, cursor=None)
+    assert [i["case_id"] for i in first["items"]] == ["e2"] and first["next_cursor"]
+    assert first["items"][0]["extension_request"]["days"] == 10
+    second = await queues.extensions(user=SUPERVISOR, sv=sv, limit=1, cursor=first["next_cursor"])
+    assert [i["case_id"] for i in second["items"]] == ["e1"] and second["next_cursor"] is None
+    reviews = await queues.reviews(user=SUPERVISOR, sv=sv, stage=None, limit=50, cursor=None)
+    assert [i["case_id"] for i in reviews["items"]] == ["r1"]
+    assert (await queues.reviews(user=SUPERVISOR, sv=sv, stage="re_review", limit=50, cursor=None))[
+        "items"
+    ] == []
+    disputes = await queues.disputes(user=SUPERVISOR, sv=sv, limit=50, cursor=None)
+    assert [(i["case_id"], i["dispute_reason"]) for i in disputes["items"]] == [("d1", "管辖争议")]
+    with pytest.raises(HTTPException) as refused:
+        await queues.disputes(user=SUPERVISOR, sv=sv, limit=50, cursor="not-a-cursor")
+    assert refused.value.status_code == 422

@@ -96,6 +96,8 @@ class CaseFiles:
         await self.files.create_index("overdue_open")
         await self.files.create_index("status")
         await self.recommendations.create_index("unit")
+        for queue in ("extension_pending_ts", "review_pending_ts", "disputed_ts"):  # supervisors' queues
+            await self.files.create_index(queue)
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
         """A case file by case id."""

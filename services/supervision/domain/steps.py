@@ -158,13 +158,15 @@ def routed(
     return Step(changes, [assigned])
 
 
-def disputed(doc: dict[str, Any], reason: str, revision: int) -> Step | None:
+def disputed(doc: dict[str, Any], reason: str, revision: int, at: datetime | None = None) -> Step | None:
     """A disputed route (争议管辖): the case waits for the joint conference; the unit that has it keeps
     it on its list until the conference decides. A dispute older than the route on file is ignored,
     and an answered case reopens nothing (the dispute is on the timeline)."""
     if revision < doc.get("route_revision", 0) or doc["status"] in ANSWERED:
         return None
-    return Step({"status": "route_disputed", "dispute_reason": reason})
+    if doc["status"] == "route_disputed" and doc.get("dispute_reason") == reason:
+        return None  # applied before: the dispute keeps its first moment
+    return Step({"status": "route_disputed", "dispute_reason": reason, "disputed_at": at})
 
 
 def mediation(doc: dict[str, Any], event_type: str, data: dict[str, Any], *, at: datetime) -> Step | None:

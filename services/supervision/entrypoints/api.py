@@ -311,7 +311,7 @@ async def assistance(
         if code not in sv.units
     ]
     if unknown:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, unknown)
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, unknown)
     units = [sv.units[code] for code in dict.fromkeys(body.units)]
     return await _act(sv, case_id, user, commands.Command("assistance", body.note, {"units": units}))
 
@@ -601,4 +601,7 @@ def resolvers(sv: Supervision) -> dict[str, Resolver]:
 
 def include(app: FastAPI) -> None:
     """Mount supervision's routes."""
+    from services.supervision.entrypoints import queues
+
     app.include_router(router)
+    app.include_router(queues.router)
