@@ -22,9 +22,9 @@ from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock, FixedClock
 from dispatch_common.envelope import Envelope, make_event
 from services.supervision.adapters.repository import OPEN_STATES, CaseFiles
-from services.supervision.domain import kpis, steps
+from services.supervision.domain import findable, kpis, steps
 from services.supervision.domain.events import CaseReceivedView, CaseRoutedView, CaseScreenedView
-from services.supervision.domain.policy import Timekeeper, to_ms
+from services.supervision.domain.policy import Timekeeper
 from services.supervision.domain.steps import SOURCE, new_case_file
 from services.supervision.warnings import Warnings
 
@@ -94,23 +94,7 @@ def with_deadlines(doc: dict[str, Any], changes: dict[str, Any], keeper: Timekee
     changes["overdue_open"] = state.get("status") in OPEN_STATES and bool(
         unmet & set(state.get("overdue_kinds") or [])
     )
-    return changes | waiting_for(state)
-
-
-def waiting_for(state: dict[str, Any]) -> dict[str, int | None]:
-    """What a case waits for from supervisors, as the moment it started waiting (milliseconds, the
-    sort key of the supervisors' queues) or None: an extension request's decision, a review's or a
-    re-review's answer, the joint conference's decision on a disputed route."""
-    status = state.get("status")
-    request = state.get("extension_request") or {}
-    extension = request.get("at") if request and request.get("decision") is None else None
-    review = {"review": state.get("review_requested_at"), "re_review": state.get("re_review_requested_at")}
-    disputed = state.get("disputed_at") or state.get("assigned_at") or state.get("received_at")
-    return {
-        "extension_pending_ts": to_ms(extension) if status in OPEN_STATES else None,
-        "review_pending_ts": to_ms(review.get(str(status))),
-        "disputed_ts": to_ms(disputed) if status == "route_disputed" else None,
-    }
+    return changes | findable.derived(state | changes)
 
 
 async def save_file(

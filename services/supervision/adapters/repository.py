@@ -17,7 +17,7 @@ from pymongo.errors import DuplicateKeyError
 
 from dispatch_common import store
 from dispatch_common.envelope import Envelope
-from services.supervision.domain import kpis
+from services.supervision.domain import findable, kpis
 from services.supervision.domain.lifecycle import ON_DESK
 from services.supervision.domain.policy import to_ms
 
@@ -98,6 +98,8 @@ class CaseFiles:
         await self.recommendations.create_index("unit")
         for queue in ("extension_pending_ts", "review_pending_ts", "disputed_ts"):  # supervisors' queues
             await self.files.create_index(queue)
+        for field in ("case_no", "received_ts", "unit_codes", "area_codes"):  # the staff search
+            await self.files.create_index(field)
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
         """A case file by case id."""
@@ -165,6 +167,9 @@ class CaseFiles:
         async for doc in self.files.find({}, {"outbox": 0}):
             files += 1
             await self.project([(None, doc)])
+            found = findable.derived(doc)  # a file saved before a field existed gets it (no datetimes)
+            if any(doc.get(k) != v for k, v in found.items()):
+                await self.files.update_one({"_id": doc["_id"], "version": doc["version"]}, {"$set": found})
             for key, diff in kpis.deltas(None, doc, timezone):
                 _, total = rows.setdefault(kpis.row_id(key), (key, dict.fromkeys(kpis.COUNTERS, 0)))
                 for k, v in diff.items():

@@ -24,6 +24,8 @@ class CaseReceivedView(BaseModel):
     received_at: datetime
     channel: str | None = None
     confidential: bool = False
+    text: str | None = None  # masked by intake; a placeholder when withheld
+    withheld: bool = False
 
 
 class CaseScreenedView(BaseModel):
@@ -40,6 +42,8 @@ class CaseScreenedView(BaseModel):
     nature: str | None = None
     confidential: bool = False
     links: dict | None = None
+    text: str | None = None
+    withheld: bool = False
 
 
 class CaseRoutedView(BaseModel):

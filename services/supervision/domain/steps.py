@@ -67,7 +67,13 @@ def received(doc: dict[str, Any], data: CaseReceivedView) -> Step | None:
         changes |= {"received_at": data.received_at, "channel": data.channel}
     if data.confidential and not doc.get("confidential"):
         changes |= _confidential(doc, data.confidential)
+    changes |= _text(doc, data.text, data.withheld)
     return Step(changes) if changes else None
+
+
+def _text(doc: dict[str, Any], text: str | None, withheld: bool) -> dict[str, Any]:
+    """The case's masked text, kept for the staff search once intake shows it (never withheld)."""
+    return {"search_text": text} if text and not withheld and not doc.get("search_text") else {}
 
 
 def screened(doc: dict[str, Any], data: CaseScreenedView, *, at: datetime) -> Step:
@@ -80,6 +86,7 @@ def screened(doc: dict[str, Any], data: CaseScreenedView, *, at: datetime) -> St
     }
     if doc.get("received_at") is None:
         changes["received_at"] = data.received_at
+    changes |= _text(doc, data.text, data.withheld)
     if data.outcome != "manual" and doc.get("screened_at") is None:
         changes["screened_at"] = at
     if doc["status"] in BEFORE_ROUTING:

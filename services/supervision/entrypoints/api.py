@@ -601,7 +601,8 @@ def resolvers(sv: Supervision) -> dict[str, Resolver]:
 
 def include(app: FastAPI) -> None:
     """Mount supervision's routes."""
-    from services.supervision.entrypoints import queues
+    from services.supervision.entrypoints import queues, search
 
+    app.include_router(search.router)
     app.include_router(router)
     app.include_router(queues.router)
