@@ -17,6 +17,7 @@ from services.supervision import commands
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.config import SupervisionSettings
 from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
+from services.supervision.inspection import Inspections, county_day, due
 from services.supervision.stuck import StuckCases
 from services.supervision.warnings import WarningPolicy, Warnings
 
@@ -32,6 +33,7 @@ class Supervision:
     warnings: Warnings
     confidentiality: Confidentiality
     stuck: StuckCases
+    inspections: Inspections
     scan_seconds: float = 30.0
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The county's unit directory by code (who may be asked to assist)."""
@@ -68,10 +70,12 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         ),
         confidentiality=confidentiality,
         stuck=StuckCases(files, timedelta(seconds=settings.stuck_after_seconds)),
+        inspections=Inspections.of(runtime.db),
         scan_seconds=settings.deadline_scan_seconds,
         units=unit_directory(settings.county_dir),
     )
     runtime.on_migrate(sv.warnings.ensure_indexes)
+    runtime.on_migrate(sv.inspections.ensure_indexes)
     subscribers.register(sv)
 
     async def scan() -> None:
@@ -85,7 +89,18 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         await sv.stuck.sweep(sv.clock.now())
 
     runtime.every(sv.scan_seconds, scan, name="deadline-scanner")
+
+    async def inspect() -> None:
+        now = sv.clock.now()
+        day = county_day(now, sv.keeper.timezone)
+        if (
+            due(now, sv.keeper.timezone, settings.inspection_hour)
+            and await sv.inspections.report(day) is None
+        ):
+            await sv.inspections.compile(sv.files, day=day, now=now, stuck_after=sv.stuck.after)
+
     runtime.every(settings.stuck_scan_seconds, look_for_stuck, name="stuck-cases")
+    runtime.every(settings.inspection_check_seconds, inspect, name="daily-inspection")
     return sv
 
 

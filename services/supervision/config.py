@@ -19,3 +19,7 @@ class SupervisionSettings(ServiceSettings):
     # (services/supervision/stuck.py); looked for this often.
     stuck_after_seconds: float = Field(900.0, gt=0)
     stuck_scan_seconds: float = Field(60.0, gt=0)
+    # The daily inspection (网巡) is compiled once the county's clock reaches this hour; replicas look
+    # this often whether it is due (services/supervision/inspection.py).
+    inspection_hour: int = Field(7, ge=0, le=23)
+    inspection_check_seconds: float = Field(300.0, gt=0)

@@ -31,13 +31,20 @@ FIELDS = {"case_no": 1, "status": 1, "received_at": 1, "screened_at": 1, "channe
 
 
 async def find_stuck(
-    files: CaseFiles, *, now: datetime, after: timedelta, where: dict[str, Any] | None = None
+    files: CaseFiles,
+    *,
+    now: datetime,
+    after: timedelta,
+    where: dict[str, Any] | None = None,
+    limit: int | None = LIMIT,
 ) -> list[dict[str, Any]]:
     """The case files waiting in a state between two automatic steps for longer than `after`
-    (`where`: a reader's filter, e.g. hiding the confidential reports it may not see)."""
+    (`where`: a reader's filter, e.g. hiding the confidential reports it may not see; `limit` per
+    state, None for every one)."""
     stuck: list[dict[str, Any]] = []
     for state, why in STUCK_STATES.items():
-        async for doc in files.files.find({"status": state, **(where or {})}, FIELDS).limit(LIMIT):
+        found = files.files.find({"status": state, **(where or {})}, FIELDS).sort("_id", 1)
+        async for doc in found.limit(limit) if limit else found:
             since = doc.get("screened_at") or doc.get("received_at")
             if since is not None and now - since > after:
                 stuck.append({**doc, "why": f"{why} for more than {int(after.total_seconds())} s"})

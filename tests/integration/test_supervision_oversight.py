@@ -260,3 +260,71 @@ async def test_supervisors_queues_list_what_waits_for_them_oldest_first_a_page_a
     with pytest.raises(HTTPException) as refused:
         await queues.disputes(user=SUPERVISOR, sv=sv, limit=50, cursor="not-a-cursor")
     assert refused.value.status_code == 422
+
+
+async def test_the_daily_inspection_is_compiled_once_stored_and_read_to_the_end(db, files, clock):
+    from types import SimpleNamespace
+
+    from dispatch_common.auth import Principal, Role, Scope
+    from dispatch_common.confidential import Confidentiality
+    from services.supervision.entrypoints.inspection import inspection, inspection_list
+    from services.supervision.inspection import Inspections, county_day, due
+    from services.supervision.stuck import StuckCases
+
+    many = 1_205  # more than the 1,000 the lists once stopped at
+    await files.files.insert_many(
+        [
+            {"_id": f"o{i:04}", "case_no": f"N-o{i}", "status": "in_progress", "overdue_open": True}
+            for i in range(many)
+        ]
+        + [
+            {
+                "_id": "secret",
+                "case_no": "N-s",
+                "status": "in_progress",
+                "overdue_open": True,
+                "confidential": True,
+            }
+        ]
+        + [{"_id": "twice", "case_no": "N-t", "status": "in_progress", "reopen_count": 2}]
+    )
+    inspections = Inspections.of(db)
+    await inspections.ensure_indexes()
+    sv = SimpleNamespace(
+        files=files,
+        keeper=KEEPER,
+        clock=clock,
+        inspections=inspections,
+        stuck=StuckCases(files, timedelta(minutes=15)),
+        confidentiality=Confidentiality.build(DATA_DIR / "county" / "990102", db, clock),
+    )
+    day = county_day(clock.now(), KEEPER.timezone)
+    assert due(clock.now(), KEEPER.timezone, 7) and not due(clock.now(), KEEPER.timezone, 23)
+    report = await inspections.compile(files, day=day, now=clock.now(), stuck_after=timedelta(minutes=15))
+    assert report["counts"] == {"overdue": many + 1, "irregular": 1, "stuck": 0}
+    # a second replica (or a second look) finds it compiled and leaves it
+    await files.files.insert_one({"_id": "late", "case_no": "N-l", "status": "signed", "overdue_open": True})
+    again = await inspections.compile(files, day=day, now=clock.now(), stuck_after=timedelta(minutes=15))
+    assert again["counts"]["overdue"] == many + 1
+
+    dispatcher = Principal(subject="d", role=Role.DISPATCHER, scope=Scope.COUNTY)
+    first = await inspection(user=dispatcher, sv=sv, day=None, limit=500)
+    assert first["counts"]["overdue"] == many  # the confidential report is not counted for it
+
+    for q in (
+        {"day": day.isoformat(), "list": "irregular", "seq": {"$gte": 0}, "confidential": {"$ne": True}},
+        {"day": day.isoformat(), "list": "irregular", "seq": {"$gte": 0}},
+        {"day": day.isoformat(), "list": "irregular"},
+        {"list": "irregular", "confidential": {"$ne": True}},
+    ):
+        print("DBG", q, [d["_id"] async for d in inspections.items.find(q)])
+    assert [i["case_id"] for i in first["irregular"]] == ["twice"]
+    assert first["irregular"][0]["why"] == "reopened 2 times"
+    seen, cursor = [i["case_id"] for i in first["overdue"]], first["next_cursors"]["overdue"]
+    while cursor:
+        page = await inspection_list(
+            list_name="overdue", user=dispatcher, sv=sv, day=day, limit=500, cursor=cursor
+        )
+        seen += [i["case_id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+    assert len(seen) == len(set(seen)) == many and "secret" not in seen

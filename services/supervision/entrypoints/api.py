@@ -18,7 +18,6 @@ from services.supervision.bootstrap import Supervision
 from services.supervision.domain import kpis as kpi_domain
 from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
 from services.supervision.domain.policy import to_ms
-from services.supervision.stuck import find_stuck
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
@@ -466,51 +465,6 @@ async def trends(
     return {"month": month, "rows": await sv.warnings.trend_report(sv.files.rollups, month)}
 
 
-@router.get("/inspection", summary="The daily inspection (网巡): overdue and irregular cases")
-async def inspection(user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    """Open cases past a limit, and cases out of the normal course: in the manual queue or waiting for
-    the joint conference and registered more than a day ago, or reopened more than once; and cases
-    stuck between two automatic steps (`stuck`: an event lost below the platform)."""
-    now = sv.clock.now()
-    fields = {
-        "case_no": 1,
-        "status": 1,
-        "lead_unit": 1,
-        "overdue_kinds": 1,
-        "received_at": 1,
-        "assigned_at": 1,
-        "reopen_count": 1,
-        "tier": 1,
-        "confidential": 1,
-    }
-    hidden = sv.confidentiality.list_filter(user)  # confidential reports only to their named readers
-    files = sv.files.files
-    overdue = [d async for d in files.find({"overdue_open": True, **hidden}, fields).limit(1000)]
-    irregular: list[dict[str, Any]] = []
-    for state, why in (
-        ("manual_dispatch", "waiting in the manual queue"),
-        ("route_disputed", "waiting for the joint conference"),
-    ):
-        async for d in files.find({"status": state, **hidden}, fields).limit(1000):
-            since = d.get("received_at")
-            if since is not None and (now - since).total_seconds() > 86_400:
-                irregular.append({**d, "why": f"{why} for more than a day"})
-    async for d in files.find({"reopen_count": {"$gte": 2}, **hidden}, fields).limit(1000):
-        irregular.append({**d, "why": f"reopened {d['reopen_count']} times"})
-    stuck = await find_stuck(sv.files, now=now, after=sv.stuck.after, where=hidden)
-    await sv.confidentiality.shown(user, [*overdue, *irregular, *stuck], "inspection", key="_id")
-
-    def view(d: dict[str, Any]) -> dict[str, Any]:
-        return {"case_id": d.pop("_id"), **d}
-
-    return {
-        "date": now.astimezone(sv.keeper.timezone).date().isoformat(),
-        "overdue": [view(d) for d in overdue],
-        "irregular": [view(d) for d in irregular],
-        "stuck": [view(d) for d in stuck],
-    }
-
-
 @router.get("/kpis", summary="The figures the county is judged by, grouped and over a period of months")
 async def kpis_view(
     user: CurrentUser,
@@ -601,8 +555,9 @@ def resolvers(sv: Supervision) -> dict[str, Resolver]:
 
 def include(app: FastAPI) -> None:
     """Mount supervision's routes."""
-    from services.supervision.entrypoints import queues, search
+    from services.supervision.entrypoints import inspection, queues, search
 
     app.include_router(search.router)
     app.include_router(router)
     app.include_router(queues.router)
+    app.include_router(inspection.router)
