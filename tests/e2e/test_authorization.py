@@ -45,6 +45,7 @@ DENIED, HIDDEN, ADMITTED = "denied", "hidden", "admitted"
 # Lists whose scope filters what they show: the seeded record's key is in the body, or not.
 LISTS = {
     ("supervision", "GET", "/v1/worklist"),
+    ("supervision", "GET", "/v1/cases"),  # the staff search: a unit finds only the cases it may see
     ("supervision", "GET", "/v1/kpis"),
     ("supervision", "GET", "/v1/units/{unit}/recommendations"),
     ("mediation", "GET", "/v1/mediations"),
@@ -280,6 +281,7 @@ def call_for(
         "unit": world.lead,
         "no": "1",
         "kind": "acceptance",
+        "list_name": "overdue",
     }
     query: dict[str, Any] = {}
     key = case["case_id"]
