@@ -45,7 +45,8 @@ from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from services.supervision.adapters.repository import CaseFiles, _units, worklist_entry
 from services.supervision.bootstrap import Supervision
 from services.supervision.domain import kpis
-from services.supervision.entrypoints.api import kpis_view, worklist
+from services.supervision.entrypoints.kpis import kpis_view
+from services.supervision.entrypoints.worklist import worklist
 
 TZ = ZoneInfo("Asia/Shanghai")
 TOWN_WEIGHTS = {"990102001": 25, "990102002": 20, "990102003": 20, "990102101": 12, "990102102": 12}

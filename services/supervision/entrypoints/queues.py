@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from dispatch_common import paging
 from dispatch_common.auth import Principal
 from services.supervision.bootstrap import Supervision
-from services.supervision.entrypoints.api import CurrentUser, SupervisionDeps
+from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
 
 router = APIRouter(prefix="/v1/queues", tags=["supervisors' queues"])
 

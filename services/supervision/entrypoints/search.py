@@ -10,7 +10,7 @@ from pydantic import AwareDatetime
 
 from dispatch_common.auth import Principal, Scope
 from services.supervision.domain.policy import to_ms
-from services.supervision.entrypoints.api import CurrentUser, SupervisionDeps
+from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
 from services.supervision.entrypoints.queues import Cursor, Limit, read_page
 
 router = APIRouter(prefix="/v1", tags=["case file"])

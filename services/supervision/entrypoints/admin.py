@@ -1,0 +1,13 @@
+"""Supervision's administration: rebuilding the projections."""
+
+from fastapi import APIRouter
+
+from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
+
+router = APIRouter(prefix="/v1", tags=["case file"])
+
+
+@router.post("/admin/reproject", summary="Rebuild the worklist and KPI rollups from the case files")
+async def reproject(user: CurrentUser, sv: SupervisionDeps) -> dict[str, int]:
+    """After a crash between a case file and its projections, or a change of their shape."""
+    return await sv.files.reproject(sv.keeper.timezone)

@@ -1,0 +1,42 @@
+"""The three recommendation powers (三项建议权) used on a unit."""
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.supervision import commands
+from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
+
+router = APIRouter(prefix="/v1", tags=["case file"])
+
+
+class Recommendation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["improve_work", "improve_policy", "accountability"]
+    text: str = Field(min_length=2, max_length=10_000)
+    case_id: str | None = Field(None, max_length=64)
+
+
+@router.post(
+    "/units/{unit}/recommendations",
+    summary="Use a recommendation power on a unit (三项建议权)",
+    status_code=201,
+)
+async def recommend(
+    unit: str, body: Recommendation, user: CurrentUser, sv: SupervisionDeps
+) -> dict[str, Any]:
+    """改进工作, 完善政策 or 追究责任, recorded against the unit and announced."""
+    doc = await commands.recommend(
+        unit, body.kind, body.text, body.case_id, caller=user, files=sv.files, clock=sv.clock
+    )
+    sv.runtime.nudge()
+    return {k: v for k, v in doc.items() if k not in ("outbox", "outbox_pending", "version")}
+
+
+@router.get("/units/{unit}/recommendations", summary="The recommendations recorded against a unit")
+async def recommendations(unit: str, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+    if not user.county_wide and user.unit != unit:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recommendations for {unit}")
+    cursor = sv.files.recommendations.find({"unit": unit}, {"outbox": 0, "outbox_pending": 0, "version": 0})
+    return {"unit": unit, "items": [doc async for doc in cursor.sort("at", 1)]}
