@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from fastapi import HTTPException, status
 from pymongo.asynchronous.collection import AsyncCollection
 
 MAX_CURSOR = 512
@@ -50,6 +51,15 @@ def decode(cursor: str) -> tuple[Any, Any]:
 
 def _after(item: tuple[Any, Any], cursor: tuple[Any, Any], descending: bool) -> bool:
     return item < cursor if descending else item > cursor
+
+
+async def page_or_422(col: AsyncCollection, query: dict[str, Any], **how: Any) -> Page:
+    """`page` for an HTTP list: a cursor the list did not give is a 422 on the `cursor` parameter."""
+    try:
+        return await page(col, query, **how)
+    except BadCursor as exc:
+        problem = [{"loc": ["query", "cursor"], "msg": str(exc), "type": "value_error"}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem) from exc
 
 
 async def page(

@@ -224,7 +224,7 @@ async def test_supervisors_queues_list_what_waits_for_them_oldest_first_a_page_a
     from dispatch_common.confidential import Confidentiality
     from services.supervision import handlers
     from services.supervision.entrypoints import queues
-    from tests.supervision_cases import CLERK
+    from tests.supervision_cases import CLERK, DISPATCHER
 
     sv = SimpleNamespace(
         files=files, confidentiality=Confidentiality.build(DATA_DIR / "county" / "990102", db, clock)
@@ -250,6 +250,9 @@ async def test_supervisors_queues_list_what_waits_for_them_oldest_first_a_page_a
     assert first["items"][0]["extension_request"]["days"] == 10
     second = await queues.extensions(user=SUPERVISOR, sv=sv, limit=1, cursor=first["next_cursor"])
     assert [i["case_id"] for i in second["items"]] == ["e1"] and second["next_cursor"] is None
+    # a role that does not read confidential reports sees the same (none of these is one)
+    dispatcher = await queues.extensions(user=DISPATCHER, sv=sv, limit=50, cursor=None)
+    assert [i["case_id"] for i in dispatcher["items"]] == ["e2", "e1"]
     reviews = await queues.reviews(user=SUPERVISOR, sv=sv, stage=None, limit=50, cursor=None)
     assert [i["case_id"] for i in reviews["items"]] == ["r1"]
     assert (await queues.reviews(user=SUPERVISOR, sv=sv, stage="re_review", limit=50, cursor=None))[

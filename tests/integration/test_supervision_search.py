@@ -46,6 +46,12 @@ async def case(sv, clock, case_id: str, text: str, **fields) -> None:
     clock.advance(timedelta(hours=1))
 
 
+async def elsewhere(sv, clock, case_id: str, text: str) -> None:
+    """A case of another town, led by its own government, with no assisting unit."""
+    place = {"town": "T2", "village": "V9", "grid": None}
+    await case(sv, clock, case_id, text, lead=OTHER, jurisdiction=place, assisting_units=[])
+
+
 async def found(sv, user=SUPERVISOR, **criteria) -> list[str]:
     args = dict.fromkeys(
         ("case_no", "status", "unit", "town", "category", "received_from", "received_to", "q", "cursor")
@@ -58,15 +64,7 @@ async def test_staff_find_a_case_by_number_state_unit_place_category_time_and_wo
     start = clock.now()
     await case(sv, clock, "c1", "小区路灯不亮，夜间出行不便")
     await case(sv, clock, "c2", "楼上漏水，物业不管", category={"code": "05", "subcode": "0501"})
-    await case(
-        sv,
-        clock,
-        "c3",
-        "路灯杆倾斜有危险",
-        lead=OTHER,
-        jurisdiction={"town": "T2", "village": "V9", "grid": None},
-        assisting_units=[],
-    )
+    await elsewhere(sv, clock, "c3", "路灯杆倾斜有危险")
     assert await found(sv) == ["c3", "c2", "c1"]  # newest first
     assert await found(sv, case_no="N-c2") == ["c2"]
     assert await found(sv, q="路灯") == ["c3", "c1"]
@@ -91,15 +89,7 @@ async def test_staff_find_a_case_by_number_state_unit_place_category_time_and_wo
 
 async def test_a_unit_finds_the_cases_it_is_on_or_that_lie_in_its_area_and_no_others(sv, clock):
     await case(sv, clock, "c1", "路灯不亮")
-    await case(
-        sv,
-        clock,
-        "c3",
-        "路灯倾斜",
-        lead=OTHER,
-        jurisdiction={"town": "T2", "village": "V9", "grid": None},
-        assisting_units=[],
-    )
+    await elsewhere(sv, clock, "c3", "路灯倾斜")
     unit = Principal(subject="u", role=Role.UNIT_HANDLER, unit="T1-PCS", scope=Scope.UNIT)
     assert await found(sv, user=unit) == ["c1"]
     area = Principal(subject="a", role=Role.UNIT_HANDLER, unit="T2-X", area="T2", scope=Scope.AREA)

@@ -41,11 +41,7 @@ async def _page(
     if not sv.confidentiality.reads_every_report(user):
         # an equality: the embedded server misses entries with `$ne: true` beside this range (measured)
         query["confidential"] = False
-    try:
-        found = await paging.page(sv.inspections.items, query, sort="seq", limit=limit, cursor=cursor)
-    except paging.BadCursor as exc:
-        problem = [{"loc": ["query", "cursor"], "msg": str(exc), "type": "value_error"}]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem) from exc
+    found = await paging.page_or_422(sv.inspections.items, query, sort="seq", limit=limit, cursor=cursor)
     await sv.confidentiality.shown(user, found.items, "inspection")
     hidden = ("_id", "day", "list", "seq")
     return [{k: v for k, v in d.items() if k not in hidden} for d in found.items], found.next_cursor

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 
 from dispatch_common import paging
 from dispatch_common.auth import Principal
@@ -41,19 +41,15 @@ async def read_page(
     """A page of case files, confidential reports left out for those who may not read them, the
     confidential ones shown audited."""
     where = query | sv.confidentiality.list_filter(user)
-    try:
-        found = await paging.page(
-            sv.files.files,
-            where,
-            sort=sort,
-            limit=limit,
-            cursor=cursor,
-            descending=descending,
-            projection=QUEUE_FIELDS | fields | {sort: 1},
-        )
-    except paging.BadCursor as exc:
-        problem = [{"loc": ["query", "cursor"], "msg": str(exc), "type": "value_error"}]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem) from exc
+    found = await paging.page_or_422(
+        sv.files.files,
+        where,
+        sort=sort,
+        limit=limit,
+        cursor=cursor,
+        descending=descending,
+        projection=QUEUE_FIELDS | fields | {sort: 1},
+    )
     await sv.confidentiality.shown(user, found.items, what, key="_id")
     items = [{"case_id": d.pop("_id"), **{k: v for k, v in d.items() if k != sort}} for d in found.items]
     return {"items": items, "next_cursor": found.next_cursor, "limit": limit}
