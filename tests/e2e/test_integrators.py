@@ -145,7 +145,8 @@ def kinds(events: list[dict[str, Any]], case_id: str) -> list[str]:
 
 
 def work(stack: Stack, case: dict, *, extend: bool = False) -> None:
-    """The lead unit signs (asks for an extension, approved), reports progress and answers."""
+    """The lead unit signs (asks for an extension, approved), notes progress (internal, then public)
+    and answers."""
     unit = api(stack, "unit_handler", case["lead_unit"]["code"])
     path = f"/v1/cases/{case['case_id']}"
     assert unit.post("supervision", f"{path}/sign", json={}).status_code == 200
@@ -160,9 +161,11 @@ def work(stack: Stack, case: dict, *, extend: bool = False) -> None:
             "supervision", f"{path}/extension/decision", json={"approve": True, "reason": "同意延期"}
         )
         assert decided.status_code == 200, decided.text
-    assert (
-        unit.post("supervision", f"{path}/progress", json={"note": "已安排人员现场查看"}).status_code == 200
-    )
+    # a working note stays with staff; the public one is the one the submitting system hears of
+    internal = {"note": "内部：等待供电所排期"}
+    assert unit.post("supervision", f"{path}/progress", json=internal).status_code == 200
+    public = {"note": "已安排人员现场查看", "visibility": "public"}
+    assert unit.post("supervision", f"{path}/progress", json=public).status_code == 200
     answer = {"result": "resolved", "text": "已修复。如有疑问请拨打13812345678。"}
     assert unit.post("supervision", f"{path}/reply", json=answer).status_code == 200
 
