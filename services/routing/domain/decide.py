@@ -10,7 +10,7 @@ from dispatch_common.phrases import drop_contained, negated, phrase_matcher
 from .classify import CategoryClassifier, normalize_text
 from .county import CountyPackage, Unit
 from .flags import detect_flags
-from .geo import Locator
+from .geo import AddressMatch, Locator
 from .models import (
     CategoryChoice,
     Jurisdiction,
@@ -161,12 +161,21 @@ def _locate(
     if (request.lon is None) != (request.lat is None):
         explanation.append("Location: only one of lon/lat given; coordinates ignored.")
 
+    home = _home_marker(request, by_name, package.rules.places.home_markers)
+    by_text = locator.match_address(request.text) if home is not None else None
+    sources: list[tuple[str, AddressMatch | None]] = [("address", by_name), ("text", by_text)]
+    if by_text is not None and by_text.jurisdiction is not None and by_text.jurisdiction.town is not None:
+        explanation.append(
+            f"Location: the address is the caller's home ('{home}'); the place the text names is "
+            "where the matter is."
+        )
+        sources.reverse()
     found: Jurisdiction | None = None
-    for label, match in (("address", by_name), ("text", None)):
-        if label == "text":
-            if found is not None and found.village is not None:
-                break
-            match = locator.match_address(request.text)
+    for label, match in sources:
+        if label == "text" and found is not None and found.village is not None:
+            break
+        if label == "text" and match is None:
+            match = by_text = locator.match_address(request.text)
         if match is None:
             continue
         for conflict in match.conflicts:
@@ -179,17 +188,51 @@ def _locate(
             how = "gazetteer (地名库)" if jur.source == "gazetteer" else "area name (区划名称)"
             explanation.append(
                 f"Location by {how} in the {label} ('{jur.matched}'): {_describe(package, jur)}."
+                + _reading(match)
             )
-        elif jur.town == found.town and jur.village is not None:
+        elif jur.town == found.town and jur.village is not None and found.village is None:
             found = jur
             explanation.append(
                 f"Location refined by the {label} ('{jur.matched}'): {_describe(package, jur)}."
+                + _reading(match)
             )
+        if home is not None and found is not None:
+            break
     if found is None or found.town is None:
+        ambiguous = [r for m in (by_name, by_text) if m is not None for r in m.ambiguous]
+        if ambiguous:
+            explanation.append(
+                "Location: the names could mean places in different towns: " + "; ".join(ambiguous) + "."
+            )
+            manual.append("place ambiguous (地点有歧义): " + "; ".join(ambiguous))
+            return Jurisdiction(source="none")
         explanation.append("Location: no coordinates and no known place name in the address or text.")
         manual.append("no usable location (无法确定属地): no coordinates and no known place name")
         return Jurisdiction(source="none")
     return found
+
+
+def _reading(match: AddressMatch) -> str:
+    """How a name was read, when not exactly as listed: the reasons and the confidence."""
+    if match.confidence >= 1.0:
+        return ""
+    return f" Read so because {'; '.join(match.evidence)} (confidence {match.confidence:.2f})."
+
+
+def _home_marker(request: RouteRequest, by_name: AddressMatch | None, markers: list[str]) -> str | None:
+    """The words that mark the address as the caller's home: in the address itself, or in the text
+    right before the place the address names (`我家住在<place>`)."""
+    address, text = normalize_text(request.address), normalize_text(request.text)
+    for marker in (normalize_text(m) for m in markers):
+        if marker and marker in address:
+            return marker
+    place = by_name.jurisdiction.matched if by_name and by_name.jurisdiction else None
+    for marker in (normalize_text(m) for m in markers):
+        for name in (place or "").split("、"):
+            at = text.find(marker) if marker and name else -1
+            if at >= 0 and name in text[at : at + len(marker) + len(name) + 4]:
+                return marker
+    return None
 
 
 # -- category ----------------------------------------------------------------------------------
