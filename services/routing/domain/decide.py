@@ -162,7 +162,14 @@ def _locate(
         explanation.append("Location: only one of lon/lat given; coordinates ignored.")
 
     home = _home_marker(request, by_name, package.rules.places.home_markers)
-    by_text = locator.match_address(request.text) if home is not None else None
+    by_text = None
+    if home is not None:
+        # the text read without the home it may name too (我家住在<home>，<place>...)
+        text = request.text
+        home_names = by_name.jurisdiction.matched if by_name and by_name.jurisdiction else None
+        for name in (home_names or "").split("、"):
+            text = text.replace(name, "，") if name else text
+        by_text = locator.match_address(text)
     sources: list[tuple[str, AddressMatch | None]] = [("address", by_name), ("text", by_text)]
     if by_text is not None and by_text.jurisdiction is not None and by_text.jurisdiction.town is not None:
         explanation.append(

@@ -176,9 +176,11 @@ class PlaceIndex:
         self._villages: PhraseMatcher[Place] = PhraseMatcher(villages)
 
         # 3. One edit: names by their characters, for candidate windows.
-        self._names = [(p.name, p) for p in places] + list(self._variants_of.items())
+        named = [(p.name, p) for p in places] + list(self._variants_of.items())
+        # each name with the votes it needs: all its characters but digits, less the one wrong
+        self._names = [(n, p, sum(not c.isdigit() for c in n) - 1) for n, p in named]
         postings: dict[str, list[tuple[int, int]]] = defaultdict(list)
-        for nid, (name, _) in enumerate(self._names):
+        for nid, (name, _, _) in enumerate(self._names):
             for offset, ch in enumerate(name):
                 if not ch.isdigit():
                     postings[ch].append((nid, offset))
@@ -262,8 +264,10 @@ class PlaceIndex:
                 votes[nid, pos - offset] += 1
         best: dict[tuple[int, int], PlaceHit] = {}
         for (nid, start), count in votes.items():
-            name, place = self._names[nid]
-            if count < len(name) - 2 or count < 2:
+            name, place, need = self._names[nid]
+            # an added or missing character shifts the characters after it by one
+            shifted = max(votes.get((nid, start - 1), 0), votes.get((nid, start + 1), 0))
+            if count + shifted < need or count < 2:
                 continue
             if len(name) < FUZZY_MIN_CHARS and place.town not in towns_named:
                 continue
