@@ -7,7 +7,7 @@
   share, or when no other unit is competent; the joint conference's decision ends it.
 
 Every change is a new revision of the route document with who, when and why, an event
-(`dispatch.case.rerouted`, `dispatch.case.route_disputed`), and, where a person judged the
+(`dispatch.case.rerouted`, `dispatch.case.route_disputed`), and, where a person set the
 category, a labelled example for the classifier. Writes are version-guarded: a route changed
 meanwhile answers a conflict instead of being overwritten.
 """
@@ -378,7 +378,7 @@ async def _save_revision(
         **extra,
     }
     if label and decision.category.code:
-        # A person judged the category (set or confirmed it): a labelled example for the classifier.
+        # A person set the category: a labelled example for the classifier.
         changes |= {
             "labelled": True,
             "label": {
