@@ -23,21 +23,8 @@ from dispatch_common.phrases import PhraseMatch, PhraseMatcher, drop_contained, 
 
 from .county import CountyPackage
 from .models import Jurisdiction
-from .places import CONFIDENCE, Place, PlaceHit, PlaceIndex, canon, choose
-
-AREA_NAME_SUFFIXES: tuple[str, ...] = (
-    "居民委员会",
-    "村民委员会",
-    "居委会",
-    "村委会",
-    "社区",
-    "街道",
-    "村",
-    "镇",
-    "乡",
-)
-"""Generic administrative suffixes; a village's name without its suffix is accepted as a short name
-only together with the name of its own town (e.g. "<town> <village-stem> 四组")."""
+from .place_words import canon, strip_level_word
+from .places import CONFIDENCE, Place, PlaceHit, PlaceIndex, choose
 
 LOOKUP_CELLS_PER_GRID = 256
 """About how many lookup cells (of the point lookup grid) fall to each grid polygon of the county."""
@@ -103,7 +90,7 @@ class Locator:
         for area in areas.values():
             if area.level != "village":
                 continue
-            stem = _strip_suffix(canon(normalize_text(area.name)))
+            stem = strip_level_word(canon(normalize_text(area.name)))
             if stem and len(stem) >= 2 and stem not in full_names:
                 stems.append((stem, area.code))
         self._stems: PhraseMatcher[str] = PhraseMatcher(stems)
@@ -348,10 +335,3 @@ class Locator:
                 f"the address also names {names}, but the gazetteer places it in {pkg.area_name(jur.village)}"
             )
         return out
-
-
-def _strip_suffix(name: str) -> str:
-    for suffix in AREA_NAME_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name

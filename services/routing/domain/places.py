@@ -29,6 +29,7 @@ from dispatch_common.phrases import PhraseMatcher, drop_contained
 
 from .county import CountyPackage
 from .models import PlaceRules
+from .place_words import NUMERALS, canon, strip_level_word
 
 CONFIDENCE: dict[str, float] = {
     "exact": 1.0,
@@ -43,55 +44,12 @@ CONFIDENCE: dict[str, float] = {
 used, and hits within `places.ambiguity_margin` of the best that point to different places are a
 real ambiguity (the manual queue), unless they share a village or town (then that one)."""
 
-LEVEL_WORDS: tuple[str, ...] = (
-    "居民委员会",
-    "村民委员会",
-    "居委会",
-    "村委会",
-    "社区",
-    "街道",
-    "村",
-    "镇",
-    "乡",
-)
-"""Level words a name may be said with or without (the longest first)."""
-
 FUZZY_MIN_CHARS = 4
 """Names shorter than this are matched with an edit only when their own town is named as well."""
 
-_NUMERAL = "零〇一二两三四五六七八九十百"
-_NUMERAL_RUN = re.compile(f"[{_NUMERAL}]+(?=组|社|队|号|网格|栋|幢|单元|巷)")
 _STREET = re.compile(r"^(?P<street>.+?(?:大街|大道|路|街|巷))(?:(?P<number>\d+)号)?$")
 _NUMBER_AFTER = re.compile(r"\d+(?=号)")
 _GROUP_AFTER = re.compile(r"\d+(?:组|社|队)")
-_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
-
-
-def chinese_number(run: str) -> int | None:
-    """`二` → 2, `十二` → 12, `二十` → 20, `一百零五` → 105; None for what is not a number."""
-    total, digit = 0, 0
-    for ch in run:
-        if ch in _DIGITS:
-            digit = _DIGITS[ch]
-        elif ch == "十":
-            total += (digit or 1) * 10
-            digit = 0
-        elif ch == "百":
-            total += (digit or 1) * 100
-            digit = 0
-        else:
-            return None
-    return total + digit
-
-
-def canon(text: str) -> str:
-    """Normalized text with numbers before 组/社/号/网格/... in Arabic numerals (`二组` → `2组`)."""
-
-    def arabic(m: re.Match[str]) -> str:
-        n = chinese_number(m.group(0))
-        return m.group(0) if n is None else str(n)
-
-    return _NUMERAL_RUN.sub(arabic, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,15 +256,7 @@ def _digit_edit(name: str, window: str, op: object) -> bool:
         chars.append(name[i])
     if tag in ("replace", "insert") and j < len(window):
         chars.append(window[j])
-    return any(c.isdigit() or c in _NUMERAL for c in chars)
-
-
-def strip_level_word(name: str) -> str:
-    """The name without its trailing level word (`前进村` → `前进`), or the name itself."""
-    for suffix in LEVEL_WORDS:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
+    return any(c.isdigit() or c in NUMERALS for c in chars)
 
 
 @dataclass(frozen=True)
