@@ -464,10 +464,19 @@ async def _apply_correction(
         caller=caller,
         engine=engine,
         clock=clock,
-        extra={"forced": forced, **extra},
+        extra={"forced": forced, **_place_example(doc, change, caller, confidential), **extra},
         # a confidential route's text is a placeholder: never an example to learn from
         label=not confidential and (change.category is not None or change.subcategory is not None),
     )
+
+
+def _place_example(
+    doc: dict[str, Any], change: Correction, caller: Principal, confidential: bool
+) -> dict[str, Any]:
+    """A person placed a case with an address by its area: a place example for the place matcher."""
+    if change.area is None or confidential or not doc["request"].get("address"):
+        return {}
+    return {"place_labelled": True, "place_label": {"area": change.area, "by": caller.subject}}
 
 
 async def return_route(

@@ -6,6 +6,7 @@ package changes the data, not the tests.
 
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +17,7 @@ from dispatch_common.envelope import make_event
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from dispatch_common.workdays import WorkingCalendar
 from services.routing import handlers
+from services.routing.bootstrap import Routing
 from services.routing.domain.events import CaseScreenedView
 from services.routing.domain.models import RouteRequest
 from services.routing.engine import RoutingEngine
@@ -336,3 +338,40 @@ async def test_a_confidential_report_stays_with_the_units_that_take_reports(rout
         caller=SUPERVISOR,
     )
     assert decided["decision"]["lead_unit"]["code"] == taker.code and decided["decision"]["confidential"]
+
+
+async def test_an_address_people_placed_twice_places_the_next_case_from_it(routes, clock):
+    """Two dispatchers place cases from an address the package does not know: the third is placed."""
+    no_location = next(i for i, c in SAMPLES.items() if "manual" in c["expect"]["flags"])
+    village = next(a for a in ENGINE.package.areas.values() if a.level == "village")
+    unknown = "城北农贸批发市场"  # in no gazetteer: an invented name
+    assert ENGINE.locator.locate_address(unknown) is None
+    for n, detail in enumerate(("5号", "12号楼")):
+        doc = await route(routes, clock, no_location, case_id=f"case-place-{n}", address=unknown + detail)
+        assert doc["decision"]["queue"] == "manual"
+        saved = await override(
+            routes,
+            clock,
+            doc["_id"],
+            handlers.Correction(reason="按来电人描述", area=village.code),
+            caller=DISPATCHER,
+        )
+        assert saved["place_labelled"] is True and saved["place_label"]["area"] == village.code
+
+    examples = await Routing.place_examples(SimpleNamespace(engine=ENGINE, routes=routes))
+    assert {(e.address, e.area) for e in examples} == {
+        (unknown + "5号", village.code),
+        (unknown + "12号楼", village.code),
+    }
+    learned = ENGINE.learn_places(examples)
+    case = {k: v for k, v in SAMPLES[no_location].items() if k not in ("id", "expect")}
+    decision = learned.decide(RouteRequest(**{**case, "address": unknown + "东门"}))
+    assert decision.jurisdiction.village == village.code and decision.jurisdiction.source == "learned"
+    assert any("people placed before" in line for line in decision.explanation)
+    # one correction is not enough, and the engine without the examples does not know the name
+    assert (
+        ENGINE.learn_places(examples[:1])
+        .decide(RouteRequest(**{**case, "address": unknown}))
+        .jurisdiction.town
+        is None
+    )

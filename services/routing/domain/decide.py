@@ -11,6 +11,7 @@ from .classify import CategoryClassifier, normalize_text
 from .county import CountyPackage, Unit
 from .flags import detect_flags
 from .geo import Locator
+from .learned_places import LearnedPlaces
 from .locate import describe, locate
 from .models import (
     CategoryChoice,
@@ -32,6 +33,7 @@ def decide(
     exclude_units: frozenset[str] = frozenset(),
     category: CategoryChoice | None = None,
     jurisdiction: Jurisdiction | None = None,
+    learned_places: LearnedPlaces | None = None,
 ) -> RouteDecision:
     """Decide a case. A person's correction comes in as a given `category` or `jurisdiction`, which
     replace what routing would find; `exclude_units` are units that returned the case (退单)."""
@@ -40,7 +42,7 @@ def decide(
     manual: list[str] = []
 
     if jurisdiction is None:
-        jurisdiction = locate(request, package, locator, explanation, manual)
+        jurisdiction = locate(request, package, locator, explanation, manual, learned_places)
     else:
         explanation.append(f"Location set by a person: {describe(package, jurisdiction)}.")
 

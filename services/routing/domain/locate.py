@@ -7,6 +7,7 @@ from dispatch_common.phrases import normalize_text
 
 from .county import CountyPackage
 from .geo import AddressMatch, Locator
+from .learned_places import LearnedPlaces
 from .models import Jurisdiction, RouteRequest
 
 
@@ -25,6 +26,7 @@ def locate(
     locator: Locator,
     explanation: list[str],
     manual: list[str],
+    learned: LearnedPlaces | None = None,
 ) -> Jurisdiction:
     by_name = locator.match_address(request.address) if request.address else None
 
@@ -107,6 +109,21 @@ def locate(
             )
         if home is not None and found is not None:
             break
+    if (found is None or found.town is None) and learned is not None and request.address:
+        place = learned.match(request.address)
+        if place is not None:
+            area = package.areas[place.area]
+            found = Jurisdiction(
+                town=package.town_of(area.code),
+                village=package.village_of(area.code),
+                grid=area.code if area.level == "grid" else None,
+                source="learned",
+                matched=place.name,
+            )
+            explanation.append(
+                f"Location by a name people placed before ('{place.name}', {place.corrections} "
+                f"corrections agree): {describe(package, found)}."
+            )
     if found is None or found.town is None:
         ambiguous = [r for m in (by_name, by_text) if m is not None for r in m.ambiguous]
         if ambiguous:

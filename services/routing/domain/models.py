@@ -20,7 +20,7 @@ FLAG_NAMES: tuple[str, ...] = (
 )
 """Every flag routing may raise, in the order they are reported."""
 
-JurisdictionSource = Literal["coordinates", "gazetteer", "area_name", "person", "none"]
+JurisdictionSource = Literal["coordinates", "gazetteer", "area_name", "learned", "person", "none"]
 Queue = Literal["auto", "manual"]
 
 
