@@ -25,11 +25,12 @@ from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
 
+from dispatch_common.numerals import NUMERAL_CHARS
 from dispatch_common.phrases import PhraseMatcher, drop_contained
 
 from .county import CountyPackage
 from .models import PlaceRules
-from .place_words import NUMERALS, canon, strip_level_word
+from .place_words import canon, strip_level_word
 
 CONFIDENCE: dict[str, float] = {
     "exact": 1.0,
@@ -256,7 +257,7 @@ def _digit_edit(name: str, window: str, op: object) -> bool:
         chars.append(name[i])
     if tag in ("replace", "insert") and j < len(window):
         chars.append(window[j])
-    return any(c.isdigit() or c in NUMERALS for c in chars)
+    return any(c.isdigit() or c in NUMERAL_CHARS for c in chars)
 
 
 @dataclass(frozen=True)

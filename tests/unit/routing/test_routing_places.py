@@ -8,8 +8,9 @@ import re
 
 import pytest
 
+from dispatch_common.numerals import chinese_number
 from services.routing.domain import CountyPackage, Locator, RouteRequest
-from services.routing.domain.place_words import canon, chinese_number, strip_level_word
+from services.routing.domain.place_words import canon, strip_level_word
 from services.routing.engine import RoutingEngine
 
 STREET = re.compile(r"^(.+?(?:大街|大道|路|街|巷))(\d+)号$")
