@@ -20,7 +20,7 @@ from dispatch_common.objection import return_limit_problems
 from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
-from services.routing import handlers
+from services.routing import handlers, returns
 from services.routing.config import RoutingSettings
 from services.routing.domain.county import CountyPackageError
 from services.routing.domain.events import CaseScreenedView
@@ -58,9 +58,9 @@ class Routing:
         return Confidentiality(self.engine.package.rules.confidential, self.reads)
 
     @property
-    def return_policy(self) -> handlers.ReturnPolicy:
+    def return_policy(self) -> returns.ReturnPolicy:
         """How long units may return a case, from the package's rules."""
-        return handlers.ReturnPolicy(
+        return returns.ReturnPolicy(
             working_days=self.engine.package.rules.return_working_days,
             calendar=self.calendar,
             timezone=self.timezone,
