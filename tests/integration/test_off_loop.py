@@ -131,7 +131,7 @@ def screened(case_id: str, text: str, clock: FixedClock) -> tuple[bytes, str]:
         clock=clock,
         rules=rules.file,
     )
-    return event.model_dump_json().encode(), event.id
+    return event.to_bytes(), event.id
 
 
 async def test_routing_answers_and_acks_other_cases_while_it_decides_a_costly_text(

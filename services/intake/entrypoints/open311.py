@@ -97,6 +97,8 @@ async def services(
         return fmt
     if refused := await _limited(fmt, intake, request, api_key, "read"):
         return refused
+    if isinstance(wrong := _client(fmt, intake, api_key, required=False), Response):
+        return wrong  # no key is needed here, but a wrong one is still refused
     return _jurisdiction(fmt, intake, jurisdiction_id) or answer(
         fmt, "services", intake.open311.catalogue.services
     )
@@ -117,6 +119,8 @@ async def service_definition(
         return fmt
     if refused := await _limited(fmt, intake, request, api_key, "read"):
         return refused
+    if isinstance(wrong := _client(fmt, intake, api_key, required=False), Response):
+        return wrong
     if refused := _jurisdiction(fmt, intake, jurisdiction_id):
         return refused
     definition = intake.open311.catalogue.definition(service_code)
