@@ -105,7 +105,7 @@ def screened(case_id: str, text: str, clock: FixedClock) -> tuple[bytes, str]:
     """dispatch.case.screened of an accepted case, as intake publishes it."""
     case = {
         "_id": case_id,
-        "case_no": f"990102-2026-{int(case_id[:5], 16):06d}",
+        "case_no": f"990102-2026-{int(case_id[:5], 16) % 1_000_000:06d}",  # six digits, as the schema asks
         "channel": "hotline_12345",
         "text": text,
         "address": "城关街道幸福锦绣家园",
