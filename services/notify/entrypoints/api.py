@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dispatch_common.auth import Principal, Resolver, Role, authenticate
 from dispatch_common.authz import Scope
 from dispatch_common.store import VersionConflict, retry_on_conflict
+from services.notify.adapters.inbox import per_reader
 from services.notify.bootstrap import Notify
 from services.notify.domain.recipients import DirectoryProblem
 from services.notify.domain.templates import TemplateProblem
@@ -197,14 +198,18 @@ async def inbox(
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    """The caller's inbox (its unit's, its leader's, its role's); with `case_id`, a petitioner's."""
+    """The caller's inbox (its unit's, its leader's, its role's); with `case_id`, a petitioner's.
+    `read` and `unread` are the caller's own: each person reading a shared inbox has their own."""
     if case_id:
         await _may_read_petitioner_inbox(user, case_id, notify)
         owners = {f"petitioner:{case_id}"}
     else:
         owners = _inbox_owners(user)
     found = await asyncio.gather(
-        *(notify.messages.inbox(o, unread_only=unread, limit=limit) for o in sorted(owners))
+        *(
+            notify.messages.inboxes.page(o, user.subject, unread_only=unread, limit=limit)
+            for o in sorted(owners)
+        )
     )
     docs = sorted((d for docs in found for d in docs), key=lambda d: d["created_ts"], reverse=True)[:limit]
     if case_id:  # a confidential reporter's inbox only to the portal and the named roles
@@ -215,7 +220,8 @@ async def inbox(
 
 @router.post("/inbox/{notification_id}/read", summary="Mark an inbox message read")
 async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
-    """Mark one message of the caller's inbox read (once; later calls change nothing)."""
+    """Mark one message of the caller's inbox read for the caller (once; later calls change nothing):
+    in a unit's, a leader's or a role's inbox the others who read it still see it unread."""
 
     async def attempt() -> dict[str, Any]:
         doc = await _message(notify, notification_id)
@@ -227,11 +233,12 @@ async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps)
         )
         if doc["channel"] != "inbox" or not allowed:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no message {notification_id} in your inbox")
-        if doc.get("read"):
+        now = notify.clock.now()
+        if not doc.get("read"):  # the message keeps its first reading (proof of receipt)
+            doc = await notify.messages.save(doc, {"read": True, "read_at": now, "read_by": user.subject})
+        if not per_reader(str(owner)):  # a petitioner's inbox: one reader, the message's own state
             return doc
-        return await notify.messages.save(
-            doc, {"read": True, "read_at": notify.clock.now(), "read_by": user.subject}
-        )
+        return await notify.messages.inboxes.mark(user.subject, doc, now)  # each reader's own state
 
     try:
         return message_view(await retry_on_conflict(attempt))
