@@ -64,3 +64,22 @@ async def test_the_petitioner_hears_public_progress_the_extension_reason_and_dat
     assert "维持原答复" in texts["review_answer"] and "复核" in texts["review_answer"]
     assert case_no in texts["closure"]
     assert {request.body["to"] for request in h.gateway.requests} == {PHONE}
+
+
+async def test_the_reply_sms_promises_only_what_happens_the_window_finds_the_letter_by_number(h: Harness):
+    case_id, case_no = str(uuid.uuid4()), f"990102-2026-{uuid.uuid4().int % 10**6:06d}"
+    await h.publish(screened(case_id, case_no, **h.contact(PHONE, case_id)))
+    await h.publish(
+        handled(subjects.CASE_REPLIED, case_id, case_no, "reply", result="resolved", note="路灯已修复")
+    )
+    docs = await h.settled(case_id, 4)  # acceptance, reply, follow-up invitation; the hotline webhook
+    reply = next(d for d in docs if d["kind"] == "reply")
+    assert reply["channel"] == "sms" and "将送达" not in reply["body"] and "接待窗口领取" in reply["body"]
+    async with h.api("reception_clerk") as clerk:  # the petitioner comes with the number of the SMS
+        listed = (await clerk.get("/v1/notifications", params={"case_no": case_no})).json()["items"]
+        letter = next(i for i in listed if i["kind"] == "reply")
+        assert letter["has_document"] and {i["case_id"] for i in listed} == {case_id}
+        page = await clerk.get(f"/v1/notifications/{letter['id']}/document")
+        assert page.status_code == 200 and "路灯已修复" in page.text and case_no in page.text
+        none = await clerk.get("/v1/notifications", params={"case_no": "990102-2026-999999x"})
+        assert none.json()["items"] == []

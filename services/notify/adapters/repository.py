@@ -30,10 +30,11 @@ class Messages:
         self.inboxes = Inboxes(db, self.notifications)
 
     async def ensure_indexes(self) -> None:
-        """Messages by case, by due time, by lease, by inbox and by status; attempts by message."""
+        """Messages by case (id and number), due time, lease, inbox and status; attempts by message."""
         n = self.notifications
         await n.create_index([("case_id", ASCENDING), ("created_ts", ASCENDING)])
         await n.create_index("case_id")
+        await n.create_index("case_no")
         await n.create_index("due_ts")
         await n.create_index([("channel", ASCENDING), ("due_ts", ASCENDING)])
         await n.create_index("lease_ts")
@@ -60,6 +61,11 @@ class Messages:
     async def of_case(self, case_id: str) -> list[dict[str, Any]]:
         """A case's messages, oldest first, without the encrypted contact."""
         cursor = self.notifications.find({"case_id": case_id}, HIDDEN).sort([("created_ts", ASCENDING)])
+        return [doc async for doc in cursor]
+
+    async def of_case_no(self, case_no: str) -> list[dict[str, Any]]:
+        """A case's messages by its number (as the petitioner was told it), oldest first."""
+        cursor = self.notifications.find({"case_no": case_no}, HIDDEN).sort([("created_ts", ASCENDING)])
         return [doc async for doc in cursor]
 
     async def with_status(

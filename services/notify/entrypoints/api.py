@@ -69,19 +69,25 @@ async def list_notifications(
     user: CurrentUser,
     notify: NotifyDeps,
     case_id: CaseId | None = None,
+    case_no: Annotated[str | None, Query(min_length=1, max_length=64, description="the number told")] = None,
     state: Annotated[str | None, Query(alias="status", pattern="^(queued|sent|failed|dead)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
-    """Every message of a case, oldest first; or, without a case, the latest messages in one state."""
+    """Every message of a case (by id, or by the number the petitioner was told), oldest first; or,
+    without a case, the latest messages in one state. The reception window finds a petitioner's letter
+    (答复意见书, 告知书) this way to print it (`/document`)."""
     conf = notify.confidentiality
-    if case_id:
-        docs = [d for d in await notify.messages.of_case(case_id) if _may_see(user, d, notify)]
+    if case_id or case_no:
+        found = await (
+            notify.messages.of_case(case_id) if case_id else notify.messages.of_case_no(str(case_no))
+        )
+        docs = [d for d in found if _may_see(user, d, notify)]
         if state:
             docs = [d for d in docs if d["status"] == state]
     elif state:
         docs = await notify.messages.with_status(state, limit, extra=conf.list_filter(user))
     else:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give case_id or status")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give case_id, case_no or status")
     await conf.shown(user, docs[:limit], "notifications")
     return {"items": [message_view(d) for d in docs[:limit]]}
 
