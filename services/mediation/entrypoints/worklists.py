@@ -5,9 +5,11 @@ Whose list it is comes from the caller's token (its `unit`); a county-wide role 
 (`unit`, else `422`). Who may call is the authorization table's (data/policy/authorization.yaml).
 """
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from dispatch_common.auth import Principal
 from dispatch_common.pages import BadCursor
@@ -15,6 +17,7 @@ from services.mediation.domain.lifecycle import CONCLUDED, OPEN
 from services.mediation.domain.policy import REFERRAL_KINDS
 from services.mediation.entrypoints.deps import CurrentUser, MediationDeps
 from services.mediation.entrypoints.referrals import referral_view
+from services.mediation.entrypoints.views import mediation_head
 
 router = APIRouter(prefix="/v1/worklist", tags=["worklists"])
 MEDIATION_STATES = OPEN | CONCLUDED
@@ -23,6 +26,8 @@ Unit = Annotated[str | None, Query(max_length=64, description="for county-wide r
 States = Annotated[list[str], Query(alias="status", max_length=16, description="repeat for several")]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the page before")]
+Kinds = Annotated[list[str], Query(alias="kind", max_length=16, description="repeat for several")]
+View = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 def _problem(field: str, msg: str, kind: str) -> HTTPException:
@@ -50,16 +55,7 @@ def mediation_summary(doc: dict[str, Any]) -> dict[str, Any]:
     time, audited), the next session that is planned."""
     planned = [s for s in doc.get("sessions") or [] if s.get("status") == "scheduled"]
     nxt = min(planned, key=lambda s: s["start_at"]) if planned else None
-    return {
-        "id": doc["_id"],
-        "case_id": doc["case_id"],
-        "case_no": doc.get("case_no"),
-        "type": doc["type"],
-        "status": doc["status"],
-        "organization": doc["organization"],
-        "mediator": doc.get("mediator"),
-        "jurisdiction": doc.get("jurisdiction"),
-        "category": doc.get("category"),
+    return mediation_head(doc) | {
         "opened_at": doc["opened_at"],
         "due_at": doc.get("due_at"),
         "concluded_at": doc.get("concluded_at"),
@@ -67,44 +63,55 @@ def mediation_summary(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class Asked:
+    """What both lists are asked: whose (county-wide roles), how many, after which cursor."""
+
+    unit: Unit = None
+    limit: Limit = 50
+    cursor: Cursor = None
+
+
+Page = Annotated[Asked, Depends()]
+
+
+async def _answer(
+    whose: str, asked: Asked, fetch: Awaitable[tuple[list[dict[str, Any]], str | None]], view: View
+) -> dict[str, Any]:
+    try:
+        docs, nxt = await fetch
+    except BadCursor as exc:
+        raise _problem("cursor", str(exc), "cursor") from exc
+    return {"unit": whose, "items": [view(d) for d in docs], "limit": asked.limit, "next_cursor": nxt}
+
+
 @router.get("/mediations", summary="The mediations of the caller's organization, oldest first")
 async def organization_mediations(
     user: CurrentUser,
     med: MediationDeps,
-    unit: Unit = None,
+    page: Page,
     states: States = [],  # noqa: B006 - FastAPI reads the default, never mutates it
-    limit: Limit = 50,
-    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """The mediations an organization holds (its own unit for a mediator, handler or leader), in the
     states asked (`status`, repeatable; all by default), a page at a time (`next_cursor`)."""
-    whose = _whose(user, unit)
+    whose = _whose(user, page.unit)
     wanted = _known("status", states, MEDIATION_STATES)
-    try:
-        docs, nxt = await med.repo.of_organization(whose, wanted, limit, cursor)
-    except BadCursor as exc:
-        raise _problem("cursor", str(exc), "cursor") from exc
-    items = [mediation_summary(d) for d in docs]
-    return {"unit": whose, "items": items, "limit": limit, "next_cursor": nxt}
+    fetch = med.repo.of_organization(whose, wanted, page.limit, page.cursor)
+    return await _answer(whose, page, fetch, mediation_summary)
 
 
 @router.get("/referrals", summary="The referrals the caller's center receives, oldest first")
 async def received_referrals(
     user: CurrentUser,
     med: MediationDeps,
-    unit: Unit = None,
+    page: Page,
     states: States = [],  # noqa: B006 - FastAPI reads the default, never mutates it
-    kinds: Annotated[list[str], Query(alias="kind", max_length=16, description="repeat for several")] = [],  # noqa: B006
-    limit: Limit = 50,
-    cursor: Cursor = None,
+    kinds: Kinds = [],  # noqa: B006
 ) -> dict[str, Any]:
     """The referrals a center receives (its own unit for a handler or leader), in the states and of
     the kinds asked (`status`, `kind`, repeatable; all by default), a page at a time (`next_cursor`)."""
-    whose = _whose(user, unit)
+    whose = _whose(user, page.unit)
     wanted = _known("status", states, REFERRAL_STATES)
     of_kinds = _known("kind", kinds, frozenset(REFERRAL_KINDS))
-    try:
-        docs, nxt = await med.repo.referrals_received(whose, wanted, of_kinds, limit, cursor)
-    except BadCursor as exc:
-        raise _problem("cursor", str(exc), "cursor") from exc
-    return {"unit": whose, "items": [referral_view(d) for d in docs], "limit": limit, "next_cursor": nxt}
+    fetch = med.repo.referrals_received(whose, wanted, of_kinds, page.limit, page.cursor)
+    return await _answer(whose, page, fetch, referral_view)
