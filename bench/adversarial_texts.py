@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from dispatch_common.phrases import CLAUSE_BREAKS, GAP_MARK, PhraseMatcher, normalize_phrase
 from services.intake.domain.screening import PhraseSet, ScreeningRules
 from services.routing.domain.county import CountyPackage
-from services.routing.domain.geo import AREA_NAME_SUFFIXES
+from services.routing.domain.place_words import LEVEL_WORDS
 
 TEXT_CHARS = 5000
 """The longest text a case may carry (SubmitCase.text, the events' schemas)."""
@@ -54,7 +54,7 @@ class Vocabulary:
         masks += [p for s in sets for p in s.masks]
         negators += [n for s in sets for n in s.negators]
         names = [a.name for a in package.areas.values()] + [e.name for e in package.gazetteer]
-        stems = [n[: -len(s)] for n in names for s in AREA_NAME_SUFFIXES if n.endswith(s) and len(n) > len(s)]
+        stems = [n[: -len(s)] for n in names for s in LEVEL_WORDS if n.endswith(s) and len(n) > len(s)]
         return cls(
             lexicon=_norm(lexicon),
             flags=_norm(flags),

@@ -34,7 +34,10 @@ class Watcher:
 
     assigned: dict[str, float] = field(default_factory=dict)
     accepted_notice: dict[str, float] = field(default_factory=dict)
-    # how often each was seen: more than once for a case would be an effect applied twice
+    # the event ids each was seen with: two ids for a case would be an effect applied twice; one id
+    # seen twice is a publish repeated (a relay retried), which the stream stored once (a plain
+    # subscription sees every publish, JetStream's duplicate window keeps the first)
+    ids: defaultdict[tuple[str, str], set[str]] = field(default_factory=lambda: defaultdict(set))
     seen: Counter[tuple[str, str]] = field(default_factory=Counter)
     _nc: NatsClient | None = None
 
@@ -53,17 +56,23 @@ class Watcher:
             return
         if event["type"] == subjects.CASE_ASSIGNED:
             self.assigned.setdefault(case_id, now)
-            self.seen["assigned", case_id] += 1
+            what = "assigned"
         elif data.get("kind") == "acceptance":
             self.accepted_notice.setdefault(case_id, now)
-            self.seen["acceptance notice", case_id] += 1
+            what = "acceptance notice"
+        else:
+            return
+        self.seen[what, case_id] += 1
+        self.ids[what, case_id].add(str(event.get("id")))
 
     def duplicated(self) -> dict[str, int]:
-        """Cases whose assignment or acceptance notice went by more than once."""
-        out: Counter[str] = Counter()
-        for (what, _), times in self.seen.items():
-            if times > 1:
-                out[what] += 1
+        """Cases whose assignment or acceptance notice happened more than once (distinct event ids)."""
+        out: Counter[str] = Counter(what for (what, _), ids in self.ids.items() if len(ids) > 1)
+        return {what: out[what] for what in ("assigned", "acceptance notice")}
+
+    def republished(self) -> dict[str, int]:
+        """Cases whose one assignment or acceptance notice was published more than once (same id)."""
+        out: Counter[str] = Counter(key[0] for key, times in self.seen.items() if times > len(self.ids[key]))
         return {what: out[what] for what in ("assigned", "acceptance notice")}
 
     @property

@@ -101,6 +101,7 @@ def figures(
         "jetstream_deliveries_per_case": _per_case(deliveries, cases),
         "dead_letters": published.get(subjects.DLQ_STREAM, 0),
         "duplicated_effects": watcher.duplicated(),
+        "republished": watcher.republished(),
         "events_applied_per_process": applied,
         "memory_mb": memory,
         "store_ceiling_ops_per_s": ceiling,
@@ -146,3 +147,9 @@ def print_table(runs: list[dict[str, Any]]) -> None:
     for r in runs:
         cells = " | ".join(str(r["mongodb_commands_per_case"].get(s, {}).get("total", "-")) for s in services)
         print(f"| {r['offered_per_s']:g}/s | {cells} |")
+    print("\nGuarantees (cases with an effect applied twice; one event published again; dead letters):")
+    for r in runs:
+        twice = ", ".join(f"{k} {v}" for k, v in r["duplicated_effects"].items())
+        again = ", ".join(f"{k} {v}" for k, v in r.get("republished", {}).items())
+        dead = r["dead_letters"]
+        print(f"| {r['offered_per_s']:g}/s | twice: {twice} | republished: {again} | dead letters {dead} |")

@@ -105,6 +105,11 @@ def build(settings: MediationSettings | None = None, *, clock: Clock | None = No
 
     med.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=med.reload_data)
     runtime.on_migrate(repo.ensure_indexes)
+
+    async def backfill() -> None:  # records from before the own lists get their sort keys
+        await repo.backfill_list_keys()
+
+    runtime.on_migrate(backfill)
     runtime.on_start(prepare)
     subscribers.register(med)
 

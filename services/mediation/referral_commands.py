@@ -16,7 +16,7 @@ from services.mediation.domain.events import referral_event
 from services.mediation.domain.lifecycle import NotAllowed
 from services.mediation.domain.models import ReferralRequest, actor
 from services.mediation.domain.referrals import RESULTS, STEPS, check, may_see
-from services.mediation.domain.rules import Rules
+from services.mediation.domain.rules import Rules, to_ms
 
 
 class ReferralNotFound(Exception):
@@ -80,6 +80,7 @@ def build_referral(
         "crisis": None,
         "made_by": made_by,
         "made_at": now,
+        "made_ts": to_ms(now),  # a center's list of what it receives is ordered by it
         "accepted_at": None,
         "closed_at": None,
         "result": None,

@@ -23,6 +23,7 @@ from services.notify.domain.message import delivered_now, hold_for_quiet_hours, 
 from services.notify.domain.models import (
     CaseAssignedView,
     CaseScreenedView,
+    HandlingView,
     MediationOpenedView,
     ReroutedView,
 )
@@ -65,6 +66,13 @@ def case_facts(data: BaseModel) -> dict[str, Any]:
         return {"case_no": data.case_no, "lead_unit": lead}
     if isinstance(data, MediationOpenedView):
         return {}
+    if isinstance(data, HandlingView):
+        facts: dict[str, Any] = {"case_no": data.case_no}
+        if data.action == "extension":  # the reason the petitioner is told when the extension is approved
+            facts["extension_reason"] = data.note or ""
+        if data.handling_due_at is not None:  # an approved extension or a reopening set a new limit
+            facts["handling_due_at"] = data.handling_due_at
+        return facts
     case_no = getattr(data, "case_no", None)
     return {"case_no": case_no} if case_no else {}
 

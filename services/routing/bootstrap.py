@@ -20,11 +20,12 @@ from dispatch_common.objection import return_limit_problems
 from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
-from services.routing import handlers
+from services.routing import handlers, returns
 from services.routing.config import RoutingSettings
 from services.routing.domain.county import CountyPackageError
 from services.routing.domain.events import CaseScreenedView
 from services.routing.domain.learned import Example
+from services.routing.domain.learned_places import PlaceExample
 from services.routing.engine import RoutingEngine
 
 log = logging.getLogger("dispatch.routing")
@@ -46,6 +47,7 @@ class Routing:
     reads: ReadAudit
     trained_at: datetime | None = None
     trained_on: int = 0
+    places_seen: int = 0  # place examples at the last training
     reloads: Reloads | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -56,9 +58,9 @@ class Routing:
         return Confidentiality(self.engine.package.rules.confidential, self.reads)
 
     @property
-    def return_policy(self) -> handlers.ReturnPolicy:
+    def return_policy(self) -> returns.ReturnPolicy:
         """How long units may return a case, from the package's rules."""
-        return handlers.ReturnPolicy(
+        return returns.ReturnPolicy(
             working_days=self.engine.package.rules.return_working_days,
             calendar=self.calendar,
             timezone=self.timezone,
@@ -117,17 +119,41 @@ class Routing:
                 )
         return out
 
+    async def place_examples(self) -> list[PlaceExample]:
+        """The addresses people placed by hand (an override's area), in an area of the package."""
+        areas = self.engine.package.areas
+        out: list[PlaceExample] = []
+        cursor = self.routes.find({"place_labelled": True}, {"request": 1, "place_label": 1})
+        async for doc in cursor:
+            area = (doc.get("place_label") or {}).get("area")
+            address = doc["request"].get("address")
+            if area in areas and address:
+                out.append(PlaceExample(address, area))
+        return out
+
     async def train(self) -> dict[str, Any]:
-        """Train the classifier from every labelled example (in a thread), and use it."""
+        """Train the classifier from every labelled example and learn the places people set (in a
+        thread), and use them."""
         async with self._lock:
             examples = await self.examples()
+            places = await self.place_examples()
             engine = await asyncio.to_thread(self.engine.train, examples)
-            self.engine = engine
+            self.engine = await asyncio.to_thread(engine.learn_places, places)
+            self.places_seen = len(places)
             self.trained_at = self.clock.now()
             self.trained_on = len(examples) if engine.learned is not None else 0
         state = await self.classifier_state(examples=len(examples))
         log.info("classifier trained", extra={k: v for k, v in state.items() if k != "categories"})
         return state
+
+    async def learn_places_if_new(self) -> None:
+        """Learn the places people set again when one was added (cheap: no model is trained), so
+        that the next call from that address is placed by it."""
+        async with self._lock:
+            places = await self.place_examples()
+            if len(places) != self.places_seen:
+                self.engine = await asyncio.to_thread(self.engine.learn_places, places)
+                self.places_seen = len(places)
 
     async def train_if_due(self) -> None:
         """Train again once enough new labelled examples came in since the last training.
@@ -139,6 +165,8 @@ class Routing:
             count = len(await self.examples())
             if count >= learning.min_examples and count - self.trained_on >= learning.retrain_every:
                 await self.train()
+            else:
+                await self.learn_places_if_new()
         except Exception:
             log.warning("training after a correction failed; the next one tries again", exc_info=True)
 

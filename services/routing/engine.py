@@ -1,5 +1,6 @@
 """The loaded county package and the routing decision made with it."""
 
+import copy
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from services.routing.domain.county import CountyPackage
 from services.routing.domain.decide import decide
 from services.routing.domain.geo import Locator
 from services.routing.domain.learned import Example, LearnedClassifier
+from services.routing.domain.learned_places import LearnedPlaces, PlaceExample
 from services.routing.domain.models import CategoryChoice, Jurisdiction, RouteDecision, RouteRequest
 
 
@@ -50,6 +52,7 @@ class RoutingEngine:
         self.lexicon = Classifier(package)
         self.learned = learned
         self.classifier = CombinedClassifier(package, self.lexicon, learned)
+        self.places = LearnedPlaces(())
 
     @classmethod
     def from_dir(cls, path: Path) -> "RoutingEngine":
@@ -63,16 +66,23 @@ class RoutingEngine:
 
     def train(self, examples: Sequence[Example]) -> "RoutingEngine":
         """A new engine on the same package with a model learned from these examples (or none when
-        there are fewer than the package's minimum)."""
+        there are fewer than the package's minimum); the learned places stay."""
         learned = None
         if len(examples) >= self.package.rules.learning.min_examples:
             learned = LearnedClassifier.train(
                 examples, self.lexicon.prepare, self.package.taxonomy.first_level
             )
-        engine = RoutingEngine.__new__(RoutingEngine)
-        engine.package, engine.locator, engine.lexicon = self.package, self.locator, self.lexicon
+        engine = copy.copy(self)
         engine.learned = learned
         engine.classifier = CombinedClassifier(self.package, self.lexicon, learned)
+        return engine
+
+    def learn_places(self, places: Sequence[PlaceExample]) -> "RoutingEngine":
+        """A new engine with the place names learned from these examples (the model stays)."""
+        engine = copy.copy(self)
+        engine.places = LearnedPlaces.learn(
+            places, lambda name: self.locator.locate_address(name) is not None
+        )
         return engine
 
     def decide(
@@ -95,4 +105,5 @@ class RoutingEngine:
             exclude_units=exclude_units,
             category=category,
             jurisdiction=jurisdiction,
+            learned_places=self.places,
         )

@@ -60,6 +60,10 @@ class Evaluation:
     town: _Ratio = field(default_factory=_Ratio)
     village: _Ratio = field(default_factory=_Ratio)
     no_location_manual: _Ratio = field(default_factory=_Ratio)
+    unplaced: _Ratio = field(default_factory=_Ratio)
+    manual_tp: int = 0
+    manual_fp: int = 0
+    manual_fn: int = 0
     flag_tp: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLAG_NAMES, 0))
     flag_fp: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLAG_NAMES, 0))
     flag_fn: dict[str, int] = field(default_factory=lambda: dict.fromkeys(FLAG_NAMES, 0))
@@ -84,6 +88,7 @@ class Evaluation:
             if not ok:
                 notes.append(f"no-location case placed in {decision.jurisdiction.town} ({decision.queue})")
         elif expect.get("town") is not None:
+            self.unplaced.add(decision.jurisdiction.town is None)
             self.town.add(decision.jurisdiction.town == expect["town"])
             if decision.jurisdiction.town != expect["town"]:
                 notes.append(f"town {decision.jurisdiction.town} != {expect['town']}")
@@ -91,6 +96,10 @@ class Evaluation:
                 self.village.add(decision.jurisdiction.village == expect["village"])
                 if decision.jurisdiction.village != expect["village"]:
                     notes.append(f"village {decision.jurisdiction.village} != {expect['village']}")
+        to_manual = decision.queue == "manual"
+        self.manual_tp += to_manual and NO_LOCATION in expected_flags
+        self.manual_fp += to_manual and NO_LOCATION not in expected_flags
+        self.manual_fn += not to_manual and NO_LOCATION in expected_flags
         got = set(decision.flags)
         for flag in FLAG_NAMES:
             if flag in got and flag in expected_flags:
@@ -117,6 +126,17 @@ class Evaluation:
             }
         return out
 
+    def manual_figures(self) -> dict[str, float | int | None]:
+        """The manual queue against the cases labelled `manual`: how many went there, precision and
+        recall (a case sent there for an uncertain category counts against precision too)."""
+        tp, fp, fn = self.manual_tp, self.manual_fp, self.manual_fn
+        return {
+            "expected": tp + fn,
+            "sent": tp + fp,
+            "precision": round(tp / (tp + fp), 4) if tp + fp else None,
+            "recall": round(tp / (tp + fn), 4) if tp + fn else None,
+        }
+
     def flag_recall(self) -> float | None:
         """Recall over every expected flag together."""
         tp, fn = sum(self.flag_tp.values()), sum(self.flag_fn.values())
@@ -131,6 +151,8 @@ class Evaluation:
             "town_accuracy": self.town.value,
             "village_accuracy": self.village.value,
             "no_location_to_manual": self.no_location_manual.value,
+            "placeable_unplaced": self.unplaced.value,
+            "manual_queue": self.manual_figures(),
             "flag_recall": self.flag_recall(),
             "flags": self.flag_figures(),
             "misses": self.misses,
@@ -151,6 +173,7 @@ def _pct(value: float | None) -> str:
 
 def report(figures: dict[str, Any]) -> str:
     """The figures as a table for people."""
+    mq = figures["manual_queue"]
     lines = [
         f"labelled cases              {figures['cases']}",
         f"first-level category        {_pct(figures['category_accuracy'])}",
@@ -158,6 +181,9 @@ def report(figures: dict[str, Any]) -> str:
         f"jurisdiction: town          {_pct(figures['town_accuracy'])}",
         f"jurisdiction: village       {_pct(figures['village_accuracy'])}",
         f"no location -> manual queue {_pct(figures['no_location_to_manual'])}",
+        f"placeable but unplaced      {_pct(figures['placeable_unplaced'])}",
+        f"manual queue: sent {mq['sent']}, labelled {mq['expected']}, precision {_pct(mq['precision'])}, "
+        f"recall {_pct(mq['recall'])}",
         f"flag recall (all flags)     {_pct(figures['flag_recall'])}",
         "",
         f"{'flag':<16}{'expected':>9}{'raised':>8}{'precision':>11}{'recall':>8}",

@@ -206,7 +206,8 @@ def _changes(
         visibility = details.get("visibility") or "internal"
         if visibility not in ("internal", "public"):
             raise NotAllowed("visibility is internal or public")
-        changes["actions"][-1]["visibility"] = data["visibility"] = visibility
+        changes["actions"][-1]["visibility"] = visibility
+        data["public"] = visibility == "public"  # the event's field (notify and intake's feed read it)
     elif action == "assistance":
         asked: list[dict[str, Any]] = list(details.get("units") or [])
         if not asked:

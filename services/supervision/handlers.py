@@ -55,7 +55,7 @@ CASE_STEP_KEYS = (
     "result",
     "rating",
     "stage",
-    "visibility",
+    "public",
 )
 """What a step on the case itself (dispatch.case.*: people's actions, routes, disputes) says of why;
 the notes of mediations and referrals stay in their own services' records."""

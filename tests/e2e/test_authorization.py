@@ -50,6 +50,8 @@ LISTS = {
     ("supervision", "GET", "/v1/units/{unit}/recommendations"),
     ("mediation", "GET", "/v1/mediations"),
     ("mediation", "GET", "/v1/referrals"),
+    ("mediation", "GET", "/v1/worklist/mediations"),
+    ("mediation", "GET", "/v1/worklist/referrals"),
     ("mediation", "GET", "/v1/mediation-figures"),
     ("notify", "GET", "/v1/inbox"),
 }
@@ -309,6 +311,12 @@ def call_for(
         key = world.organization
     elif path == "/v1/worklist":
         query = {"unit": world.lead, "open": "false"} if scope == Scope.COUNTY else {"open": "false"}
+    elif path == "/v1/worklist/mediations":  # an organization's own list
+        unit, key = world.organization, world.mediation["id"]
+        query = {"unit": world.organization} if scope == Scope.COUNTY else {}
+    elif path == "/v1/worklist/referrals":  # a center's own list
+        unit, key = world.center, world.referral["id"]
+        query = {"unit": world.center} if scope == Scope.COUNTY else {}
     if not mine:
         unit = STRANGER if role == "external_system" else world.other
     return Call(unit, path.format(**values), query, body, key)

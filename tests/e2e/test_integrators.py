@@ -77,8 +77,11 @@ def restart(stack: Stack) -> None:
 
 
 def api(stack: Stack, role: str, unit: str | None = None, subject: str | None = None) -> Api:
+    """A caller; an external system's `subject` is the system it is (also its token's `system`)."""
     area = unit_area(DEFAULT_COUNTY_DIR, unit) if unit else None
-    return Api(stack, issue_token(stack.run_dir / "keys", role=role, unit=unit, area=area, subject=subject))
+    system = subject if role == "external_system" else None
+    keys = stack.run_dir / "keys"
+    return Api(stack, issue_token(keys, role=role, unit=unit, area=area, subject=subject, system=system))
 
 
 def routable(samples: list[dict]) -> list[dict]:

@@ -91,6 +91,32 @@ async def test_a_unit_reads_its_inbox_and_marks_a_message_read_others_cannot(h: 
         assert [i for i in (await client.get("/v1/inbox")).json()["items"] if i["case_id"] == case_id] == []
 
 
+async def test_each_reader_of_a_group_inbox_has_their_own_read_state(h: Harness):
+    case_id, case_no = new_case()
+    await h.publish(alarm(subjects.CASE_OVERDUE, case_id, case_no, LEAD))  # tells role:supervisor too
+
+    async def unread(client) -> list[str]:
+        items = (await client.get("/v1/inbox", params={"unread": "true"})).json()["items"]
+        return [i["id"] for i in items if i["case_id"] == case_id]
+
+    async with h.api("supervisor", subject="sup-a") as a, h.api("supervisor", subject="sup-b") as b:
+        [notice] = await eventually(lambda: unread(a), what="the overdue notice in the supervisors' inbox")
+        assert await unread(b) == [notice]
+        read = (await a.post(f"/v1/inbox/{notice}/read")).json()
+        assert read["read"] is True
+        assert await unread(a) == []
+        assert await unread(b) == [notice]  # another supervisor has not read it
+        mine = [i for i in (await b.get("/v1/inbox")).json()["items"] if i["id"] == notice]
+        assert mine[0]["read"] is False and mine[0]["read_at"] is None
+        assert (await b.post(f"/v1/inbox/{notice}/read")).json()["read"] is True
+        assert await unread(b) == []
+        again = (await a.post(f"/v1/inbox/{notice}/read")).json()
+        assert again["read_at"][:19] == read["read_at"][:19]  # a's first reading stays
+    async with h.api("dispatcher") as client:  # the case's listing: read by someone (proof of receipt)
+        items = (await client.get("/v1/notifications", params={"case_id": case_id})).json()["items"]
+        assert next(i for i in items if i["id"] == notice)["read"] is True
+
+
 async def test_the_petition_portal_reads_an_anonymous_petitioners_inbox_by_case(h: Harness):
     case_id, case_no = new_case()
     await h.publish(screened(case_id, case_no, anonymous=True, submitted_by="petition-portal"))

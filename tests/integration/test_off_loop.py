@@ -105,7 +105,7 @@ def screened(case_id: str, text: str, clock: FixedClock) -> tuple[bytes, str]:
     """dispatch.case.screened of an accepted case, as intake publishes it."""
     case = {
         "_id": case_id,
-        "case_no": f"990102-2026-{int(case_id[:5], 16):06d}",
+        "case_no": f"990102-2026-{int(case_id[:5], 16) % 1_000_000:06d}",  # six digits, as the schema asks
         "channel": "hotline_12345",
         "text": text,
         "address": "城关街道幸福锦绣家园",
@@ -131,7 +131,7 @@ def screened(case_id: str, text: str, clock: FixedClock) -> tuple[bytes, str]:
         clock=clock,
         rules=rules.file,
     )
-    return event.model_dump_json().encode(), event.id
+    return event.to_bytes(), event.id
 
 
 async def test_routing_answers_and_acks_other_cases_while_it_decides_a_costly_text(

@@ -6,6 +6,7 @@ package changes the data, not the tests.
 
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +16,8 @@ from dispatch_common.auth import Principal, Role, granted
 from dispatch_common.envelope import make_event
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from dispatch_common.workdays import WorkingCalendar
-from services.routing import handlers
+from services.routing import corrections, disputes, handlers, overrides, returns
+from services.routing.bootstrap import Routing
 from services.routing.domain.events import CaseScreenedView
 from services.routing.domain.models import RouteRequest
 from services.routing.engine import RoutingEngine
@@ -32,7 +34,7 @@ DECIDE = "POST /v1/disputes/{case_id}/decision"
 # As the authorization table admits them (data/policy/authorization.yaml): with scope and capabilities.
 DISPATCHER = granted(Principal(subject="d-1", role=Role.DISPATCHER), "routing", OVERRIDE)
 SUPERVISOR = granted(Principal(subject="s-1", role=Role.SUPERVISOR), "routing", DECIDE)
-POLICY = handlers.ReturnPolicy(
+POLICY = returns.ReturnPolicy(
     working_days=5, calendar=WorkingCalendar.load(), timezone=ZoneInfo("Asia/Shanghai")
 )
 
@@ -66,21 +68,21 @@ async def route(routes, clock, sample_id: str, case_id: str | None = None, **ove
     return doc
 
 
-async def override(routes, clock, case_id: str, change: handlers.Correction, *, caller: Principal) -> dict:
-    return await handlers.override_route(
+async def override(routes, clock, case_id: str, change: corrections.Correction, *, caller: Principal) -> dict:
+    return await overrides.override_route(
         case_id, change, caller=caller, routes=routes, engine=ENGINE, clock=clock
     )
 
 
 async def give_back(routes, clock, case_id: str, reason: str, *, caller: Principal) -> dict:
     """A unit's return (退单) under the 5-working-day policy."""
-    return await handlers.return_route(
+    return await returns.return_route(
         case_id, reason, caller=caller, routes=routes, engine=ENGINE, clock=clock, policy=POLICY
     )
 
 
-async def decide(routes, clock, case_id: str, change: handlers.Correction, *, caller: Principal) -> dict:
-    return await handlers.decide_dispute(
+async def decide(routes, clock, case_id: str, change: corrections.Correction, *, caller: Principal) -> dict:
+    return await disputes.decide_dispute(
         case_id, change, caller=caller, routes=routes, engine=ENGINE, clock=clock
     )
 
@@ -109,7 +111,7 @@ async def test_a_dispatcher_overrides_with_a_reason_and_the_change_is_an_event_a
     new_lead = other_competent_unit(doc)
     category = next(c for c in ENGINE.package.taxonomy.first if c != doc["decision"]["category"]["code"])
     clock.advance(timedelta(hours=1))
-    change = handlers.Correction(reason="属于该单位职责", lead_unit=new_lead, category=category)
+    change = corrections.Correction(reason="属于该单位职责", lead_unit=new_lead, category=category)
     saved = await override(routes, clock, doc["_id"], change, caller=DISPATCHER)
     assert saved["revision"] == 2
     assert saved["decision"]["lead_unit"]["code"] == new_lead
@@ -126,10 +128,10 @@ async def test_a_dispatcher_overrides_with_a_reason_and_the_change_is_an_event_a
 
 async def test_an_override_naming_unknown_codes_is_refused_field_by_field(routes, clock):
     doc = await route(routes, clock, "S01")
-    change = handlers.Correction(
+    change = corrections.Correction(
         reason="改派", lead_unit="nope", category="00", tier="urgentest", area="990102", assisting_units=["x"]
     )
-    with pytest.raises(handlers.InvalidCorrection) as refused:
+    with pytest.raises(corrections.InvalidCorrection) as refused:
         await override(routes, clock, doc["_id"], change, caller=DISPATCHER)
     fields = {field for field, _ in refused.value.errors}
     assert fields == {"lead_unit", "category", "tier", "area", "assisting_units.0"}
@@ -139,8 +141,8 @@ async def test_an_override_naming_unknown_codes_is_refused_field_by_field(routes
 async def test_only_dispatchers_and_supervisors_override(routes, clock):
     doc = await route(routes, clock, "S01")
     lead = doc["decision"]["lead_unit"]["code"]
-    with pytest.raises(handlers.NotEntitled):  # a unit, with its unit's scope
-        await override(routes, clock, doc["_id"], handlers.Correction(reason="改派"), caller=unit_of(lead))
+    with pytest.raises(corrections.NotEntitled):  # a unit, with its unit's scope
+        await override(routes, clock, doc["_id"], corrections.Correction(reason="改派"), caller=unit_of(lead))
     for role in (Role.RECEPTION_CLERK, Role.UNIT_HANDLER, Role.COUNTY_LEADER):  # the table admits none
         with pytest.raises(PermissionError):
             granted(Principal(subject="c", role=role), "routing", OVERRIDE)
@@ -155,7 +157,7 @@ async def test_a_case_in_the_manual_queue_is_placed_by_a_dispatcher(routes, cloc
         routes,
         clock,
         doc["_id"],
-        handlers.Correction(reason="来电人补充了地址", area=town),
+        corrections.Correction(reason="来电人补充了地址", area=town),
         caller=DISPATCHER,
     )
     decision = saved["decision"]
@@ -191,19 +193,19 @@ async def test_a_return_reroutes_without_the_unit_and_a_second_return_goes_to_th
     assert [r["unit"] for r in dispute["returns"]] == [first_lead, second_lead]
     assert dispute["lead_unit"]["code"] == second_lead
 
-    with pytest.raises(handlers.RouteConflict, match="joint conference"):
-        await override(routes, clock, doc["_id"], handlers.Correction(reason="改派"), caller=DISPATCHER)
+    with pytest.raises(corrections.RouteConflict, match="joint conference"):
+        await override(routes, clock, doc["_id"], corrections.Correction(reason="改派"), caller=DISPATCHER)
     decided = await decide(
         routes,
         clock,
         doc["_id"],
-        handlers.Correction(reason="联席会议决定由原单位承办", lead_unit=first_lead),
+        corrections.Correction(reason="联席会议决定由原单位承办", lead_unit=first_lead),
         caller=SUPERVISOR,
     )
     assert decided["status"] == "routed" and decided["final"] is True
     assert decided["decision"]["lead_unit"]["code"] == first_lead  # the conference may name a returning unit
     assert [c["kind"] for c in decided["corrections"]] == ["return", "dispute", "conference"]
-    with pytest.raises(handlers.RouteConflict, match="joint conference decided"):
+    with pytest.raises(corrections.RouteConflict, match="joint conference decided"):
         await give_back(routes, clock, doc["_id"], "再退", caller=unit_of(first_lead))
 
 
@@ -211,7 +213,7 @@ async def test_a_return_after_five_working_days_is_refused(routes, clock):
     doc = await route(routes, clock, "S01")
     lead = doc["decision"]["lead_unit"]["code"]
     clock.advance(timedelta(days=8))  # the limit is the end of the 5th working day after: next Monday
-    with pytest.raises(handlers.RouteConflict, match="5 working days"):
+    with pytest.raises(corrections.RouteConflict, match="5 working days"):
         await give_back(routes, clock, doc["_id"], "不归我们管", caller=unit_of(lead))
     clock.advance(timedelta(days=-1))  # next Monday: the last day a return is possible
     saved = await give_back(routes, clock, doc["_id"], "不归我们管", caller=unit_of(lead))
@@ -233,9 +235,9 @@ async def test_an_assisting_unit_refusing_its_share_is_a_dispute_and_strangers_m
         for u in ENGINE.package.units
         if u.code not in {assisting, doc["decision"]["lead_unit"]["code"]}
     )
-    with pytest.raises(handlers.NotEntitled):
+    with pytest.raises(corrections.NotEntitled):
         await give_back(routes, clock, doc["_id"], "与我无关", caller=unit_of(stranger))
-    with pytest.raises(handlers.NotEntitled):  # a dispatcher overrides; it does not return
+    with pytest.raises(corrections.NotEntitled):  # a dispatcher overrides; it does not return
         await give_back(routes, clock, doc["_id"], "退回", caller=DISPATCHER)
     disputed = await give_back(routes, clock, doc["_id"], "不应由我们协办", caller=unit_of(assisting))
     assert disputed["status"] == "disputed" and "assisting unit" in disputed["dispute_reason"]
@@ -244,12 +246,12 @@ async def test_an_assisting_unit_refusing_its_share_is_a_dispute_and_strangers_m
 async def test_the_conference_only_decides_disputed_cases_and_only_its_members_do(routes, clock):
     doc = await route(routes, clock, "S01")
     lead = doc["decision"]["lead_unit"]["code"]
-    decision = handlers.Correction(reason="决定", lead_unit=lead)
-    with pytest.raises(handlers.RouteConflict, match="not in the joint conference queue"):
+    decision = corrections.Correction(reason="决定", lead_unit=lead)
+    with pytest.raises(corrections.RouteConflict, match="not in the joint conference queue"):
         await decide(routes, clock, doc["_id"], decision, caller=SUPERVISOR)
     with pytest.raises(PermissionError):  # the table admits only the conference's members
         granted(Principal(subject="d-1", role=Role.DISPATCHER), "routing", DECIDE)
-    with pytest.raises(handlers.RouteNotFound):
+    with pytest.raises(corrections.RouteNotFound):
         await override(routes, clock, "missing", decision, caller=DISPATCHER)
 
 
@@ -261,17 +263,21 @@ async def test_after_the_conference_only_its_members_change_the_route(routes, cl
     second = (await routes.find_one({"_id": doc["_id"]}))["decision"]["lead_unit"]["code"]
     await give_back(routes, clock, doc["_id"], "也不归我们", caller=unit_of(second))
     await decide(
-        routes, clock, doc["_id"], handlers.Correction(reason="决定", lead_unit=lead), caller=SUPERVISOR
+        routes, clock, doc["_id"], corrections.Correction(reason="决定", lead_unit=lead), caller=SUPERVISOR
     )
-    with pytest.raises(handlers.RouteConflict, match="only its members"):
+    with pytest.raises(corrections.RouteConflict, match="only its members"):
         await override(
-            routes, clock, doc["_id"], handlers.Correction(reason="改派", lead_unit=second), caller=DISPATCHER
+            routes,
+            clock,
+            doc["_id"],
+            corrections.Correction(reason="改派", lead_unit=second),
+            caller=DISPATCHER,
         )
     saved = await override(
         routes,
         clock,
         doc["_id"],
-        handlers.Correction(reason="联席会议复议", lead_unit=second),
+        corrections.Correction(reason="联席会议复议", lead_unit=second),
         caller=SUPERVISOR,
     )
     assert saved["decision"]["lead_unit"]["code"] == second
@@ -284,11 +290,11 @@ async def test_a_case_in_the_manual_queue_cannot_be_returned_and_says_so_in_its_
     assert doc["assigned_at"] is None
     proposed = doc["decision"]["lead_unit"]
     if proposed is not None:  # routing may propose a unit; it is not assigned anything
-        with pytest.raises(handlers.RouteConflict, match="manual queue"):
+        with pytest.raises(corrections.RouteConflict, match="manual queue"):
             await give_back(routes, clock, doc["_id"], "不归我们", caller=unit_of(proposed["code"]))
     town = next(a.code for a in ENGINE.package.areas.values() if a.level == "town")
     saved = await override(
-        routes, clock, doc["_id"], handlers.Correction(reason="补充地址", area=town), caller=DISPATCHER
+        routes, clock, doc["_id"], corrections.Correction(reason="补充地址", area=town), caller=DISPATCHER
     )
     queue_lines = [line for line in saved["decision"]["explanation"] if line.startswith("Queue ")]
     assert queue_lines == [f"Queue auto: placed by dispatcher {DISPATCHER.subject}."]
@@ -310,29 +316,70 @@ async def test_a_confidential_report_stays_with_the_units_that_take_reports(rout
     assert owed(doc, subjects.CASE_ROUTED)[0]["confidential"] is True
 
     for change in (
-        handlers.Correction(reason="给镇里办", lead_unit=local[0]),
-        handlers.Correction(reason="协办", assisting_units=[local[1]]),
-        handlers.Correction(reason="属地", area=ENGINE.package.areas_at("town")[0].code),
+        corrections.Correction(reason="给镇里办", lead_unit=local[0]),
+        corrections.Correction(reason="协办", assisting_units=[local[1]]),
+        corrections.Correction(reason="属地", area=ENGINE.package.areas_at("town")[0].code),
     ):
-        with pytest.raises(handlers.InvalidCorrection):
+        with pytest.raises(corrections.InvalidCorrection):
             await override(routes, clock, doc["_id"], change, caller=SUPERVISOR)
     labelled = await override(
-        routes, clock, doc["_id"], handlers.Correction(reason="分类", category="16"), caller=SUPERVISOR
+        routes, clock, doc["_id"], corrections.Correction(reason="分类", category="16"), caller=SUPERVISOR
     )
     assert labelled["labelled"] is False  # its text is a placeholder: never an example to learn from
 
     # the only taker returns it: no unit of the place is next, the joint conference decides
     returned = await give_back(routes, clock, doc["_id"], "不属于本单位", caller=unit_of(taker.code))
     assert returned["status"] == "disputed"
-    with pytest.raises(handlers.InvalidCorrection):
+    with pytest.raises(corrections.InvalidCorrection):
         await decide(
-            routes, clock, doc["_id"], handlers.Correction(reason="x", lead_unit=local[0]), caller=SUPERVISOR
+            routes,
+            clock,
+            doc["_id"],
+            corrections.Correction(reason="x", lead_unit=local[0]),
+            caller=SUPERVISOR,
         )
     decided = await decide(
         routes,
         clock,
         doc["_id"],
-        handlers.Correction(reason="仍由纪检监察办理", lead_unit=taker.code),
+        corrections.Correction(reason="仍由纪检监察办理", lead_unit=taker.code),
         caller=SUPERVISOR,
     )
     assert decided["decision"]["lead_unit"]["code"] == taker.code and decided["decision"]["confidential"]
+
+
+async def test_an_address_people_placed_twice_places_the_next_case_from_it(routes, clock):
+    """Two dispatchers place cases from an address the package does not know: the third is placed."""
+    no_location = next(i for i, c in SAMPLES.items() if "manual" in c["expect"]["flags"])
+    village = next(a for a in ENGINE.package.areas.values() if a.level == "village")
+    unknown = "城北农贸批发市场"  # in no gazetteer: an invented name
+    assert ENGINE.locator.locate_address(unknown) is None
+    for n, detail in enumerate(("5号", "12号楼")):
+        doc = await route(routes, clock, no_location, case_id=f"case-place-{n}", address=unknown + detail)
+        assert doc["decision"]["queue"] == "manual"
+        saved = await override(
+            routes,
+            clock,
+            doc["_id"],
+            corrections.Correction(reason="按来电人描述", area=village.code),
+            caller=DISPATCHER,
+        )
+        assert saved["place_labelled"] is True and saved["place_label"]["area"] == village.code
+
+    examples = await Routing.place_examples(SimpleNamespace(engine=ENGINE, routes=routes))
+    assert {(e.address, e.area) for e in examples} == {
+        (unknown + "5号", village.code),
+        (unknown + "12号楼", village.code),
+    }
+    learned = ENGINE.learn_places(examples)
+    case = {k: v for k, v in SAMPLES[no_location].items() if k not in ("id", "expect")}
+    decision = learned.decide(RouteRequest(**{**case, "address": unknown + "东门"}))
+    assert decision.jurisdiction.village == village.code and decision.jurisdiction.source == "learned"
+    assert any("people placed before" in line for line in decision.explanation)
+    # one correction is not enough, and the engine without the examples does not know the name
+    assert (
+        ENGINE.learn_places(examples[:1])
+        .decide(RouteRequest(**{**case, "address": unknown}))
+        .jurisdiction.town
+        is None
+    )

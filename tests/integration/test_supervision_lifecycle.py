@@ -225,10 +225,10 @@ async def test_a_progress_note_is_internal_unless_marked_public_and_its_event_sa
     await act(files, clock, HANDLER, "sign")
     doc = await act(files, clock, HANDLER, "progress", "内部：等待财政批复")
     event = doc["outbox"][-1]["event"]
-    assert event["data"]["visibility"] == "internal" and doc["actions"][-1]["visibility"] == "internal"
+    assert event["data"]["public"] is False and doc["actions"][-1]["visibility"] == "internal"
     doc = await act(files, clock, HANDLER, "progress", "已安排施工队", visibility="public")
     event = doc["outbox"][-1]["event"]
-    assert (event["type"], event["data"]["visibility"]) == (subjects.CASE_PROGRESSED, "public")
+    assert (event["type"], event["data"]["public"]) == (subjects.CASE_PROGRESSED, True)
     validate_event(event)  # the schema knows the field
 
 

@@ -33,6 +33,8 @@ from itertools import filterfalse, repeat
 
 import jieba
 
+from dispatch_common.numerals import chinese_number
+
 
 def _words(listing: str) -> frozenset[str]:
     return frozenset(listing.split())
@@ -62,20 +64,6 @@ GENERIC_WEIGHT = 3  # tenths: a generic word counts 0.3 of a specific one (integ
 SPECIFIC_WEIGHT = 10
 TOKEN_WEIGHT = 0.5  # share of the token view in the blend; the bigram view has the rest
 
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 # A Chinese number directly before a counter or unit (三号楼, 两天, 十二栋): written as digits.
 _CN_NUMBER = re.compile(
     r"([零〇一二两三四五六七八九十百]+)(?=[号楼栋幢单元层室户个天月年次期路街巷组排小分])"
@@ -102,25 +90,8 @@ def warm_up() -> None:
     _segment("预热")
 
 
-def _cn_to_int(numeral: str) -> int:
-    """A Chinese numeral (三, 十二, 二十三, 一百零五, 二三) as an int."""
-    if "十" not in numeral and "百" not in numeral:
-        return int("".join(str(_CN_DIGITS[ch]) for ch in numeral))
-    total, current = 0, 0
-    for ch in numeral:
-        if ch == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif ch == "百":
-            total += (current or 1) * 100
-            current = 0
-        else:
-            current = _CN_DIGITS[ch]
-    return total + current
-
-
 def _digits(match: re.Match[str]) -> str:
-    return str(_cn_to_int(match.group(1)))
+    return str(chinese_number(match.group(1)))
 
 
 def normalize(text: str) -> str:

@@ -91,15 +91,11 @@ async def services(
     api_key: ApiKey = None,
     jurisdiction_id: JurisdictionId = None,
 ) -> Response:
-    """GeoReport v2 service list."""
-    fmt = _format(ext)
-    if isinstance(fmt, Response):
-        return fmt
-    if refused := await _limited(fmt, intake, request, api_key, "read"):
-        return refused
-    return _jurisdiction(fmt, intake, jurisdiction_id) or answer(
-        fmt, "services", intake.open311.catalogue.services
-    )
+    """GeoReport v2 service list (no key is needed, but a wrong one is refused)."""
+    reader = await _reader(ext, intake, request, api_key, jurisdiction_id)
+    if isinstance(reader, Response):
+        return reader
+    return answer(reader[0], "services", intake.open311.catalogue.services)
 
 
 @router.get("/services/{service_code}.{ext}", summary="A service's definition: what it asks; no key needed")
@@ -112,13 +108,10 @@ async def service_definition(
     jurisdiction_id: JurisdictionId = None,
 ) -> Response:
     """GeoReport v2 service definition."""
-    fmt = _format(ext)
-    if isinstance(fmt, Response):
-        return fmt
-    if refused := await _limited(fmt, intake, request, api_key, "read"):
-        return refused
-    if refused := _jurisdiction(fmt, intake, jurisdiction_id):
-        return refused
+    reader = await _reader(ext, intake, request, api_key, jurisdiction_id)
+    if isinstance(reader, Response):
+        return reader
+    fmt = reader[0]
     definition = intake.open311.catalogue.definition(service_code)
     if definition is None:
         return error(fmt, 404, f"service_code: no service {service_code}")

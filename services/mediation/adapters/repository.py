@@ -15,8 +15,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from dispatch_common import store
+from dispatch_common import paging, store
 from dispatch_common.envelope import Envelope
+from services.mediation.domain.rules import to_ms
 
 
 class MediationStore:
@@ -31,15 +32,32 @@ class MediationStore:
         self.audit = db["pii_audit"]
 
     async def ensure_indexes(self) -> None:
-        """Mediations by case, open organization, next alarm and conclusion; referrals by case."""
+        """Mediations by case, open organization, next alarm, conclusion and organization; referrals by
+        case and by receiving center."""
         await self.mediations.create_index("case_id")
         await self.mediations.create_index("open_org")
         await self.mediations.create_index("next_alarm_ts")
         await self.mediations.create_index("concluded_ts")
         await self.referrals.create_index("case_id")
         await self.referrals.create_index("receiving_code")
+        await self.mediations.create_index([("organization.code", ASCENDING), ("opened_ts", ASCENDING)])
+        await self.referrals.create_index([("receiving_code", ASCENDING), ("made_ts", ASCENDING)])
         await self.mediators.create_index("organization")
         await self.audit.create_index("mediation_id")
+
+    async def backfill_list_keys(self) -> int:
+        """Give mediations and referrals recorded before the own lists existed their sort keys
+        (`opened_ts`, `made_ts`: integer ms of `opened_at`, `made_at`); how many were given one."""
+        given = 0
+        for col, key, moment in (
+            (self.mediations, "opened_ts", "opened_at"),
+            (self.referrals, "made_ts", "made_at"),
+        ):
+            async for doc in col.find({key: None}, {moment: 1}):
+                if doc.get(moment) is not None:
+                    await col.update_one({"_id": doc["_id"]}, {"$set": {key: to_ms(doc[moment])}})
+                    given += 1
+        return given
 
     # -- mediations ---------------------------------------------------------------------------
 
@@ -51,6 +69,16 @@ class MediationStore:
         """The mediations of a case, oldest first."""
         cursor = self.mediations.find({"case_id": case_id}, {"outbox": 0}).sort("opened_at", ASCENDING)
         return [doc async for doc in cursor.limit(limit)]
+
+    async def of_organization(
+        self, code: str, statuses: list[str], limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """An organization's mediations (in some states), oldest opened first, a page after `cursor`."""
+        query: dict[str, Any] = {"organization.code": code} | _any_of("status", statuses)
+        found = await paging.page(
+            self.mediations, query, sort="opened_ts", limit=limit, cursor=cursor, projection={"outbox": 0}
+        )
+        return found.items, found.next_cursor
 
     async def insert(self, doc: dict[str, Any], events: Iterable[Envelope]) -> bool:
         """A new mediation with its events; False if one with that id exists."""
@@ -96,6 +124,16 @@ class MediationStore:
         """The referrals of a case, oldest first."""
         cursor = self.referrals.find({"case_id": case_id}, {"outbox": 0}).sort("made_at", ASCENDING)
         return [doc async for doc in cursor.limit(limit)]
+
+    async def referrals_received(
+        self, code: str, statuses: list[str], kinds: list[str], limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The referrals a center receives (in some states, of some kinds), oldest first, a page."""
+        query = {"receiving_code": code} | _any_of("status", statuses) | _any_of("kind", kinds)
+        found = await paging.page(
+            self.referrals, query, sort="made_ts", limit=limit, cursor=cursor, projection={"outbox": 0}
+        )
+        return found.items, found.next_cursor
 
     async def insert_referral(self, doc: dict[str, Any], events: Iterable[Envelope]) -> bool:
         """A new referral with its events; False if one with that id exists."""
@@ -188,6 +226,13 @@ class MediationStore:
                 raise store.VersionConflict(f"organization {state['_id']} was edited meanwhile") from exc
             return
         await _replace_guarded(self.organizations, current, state)
+
+
+def _any_of(field: str, values: list[str]) -> dict[str, Any]:
+    """An equality, or `$in` for several values; nothing for none."""
+    if not values:
+        return {}
+    return {field: values[0]} if len(values) == 1 else {field: {"$in": sorted(set(values))}}
 
 
 async def _replace_guarded(col: AsyncCollection, current: dict[str, Any], state: dict[str, Any]) -> None:

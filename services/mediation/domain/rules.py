@@ -74,12 +74,14 @@ def to_ms(moment: datetime | None) -> int | None:
 
 def derived_fields(state: dict[str, Any]) -> dict[str, Any]:
     """The fields kept for queries, recomputed at every write: whether the mediation is open and for
-    which organization (the mediators' load), its next alarm and when it concluded."""
+    which organization (the mediators' load), its next alarm, when it opened (an organization's list)
+    and when it concluded."""
     pending = [a.due_at for a in pending_alarms(state)]
     is_open = state["status"] in OPEN
     return {
         "open": is_open,
         "open_org": state["organization"]["code"] if is_open else None,
         "next_alarm_ts": to_ms(min(pending)) if pending else None,
+        "opened_ts": to_ms(state.get("opened_at")),
         "concluded_ts": to_ms(state.get("concluded_at")),
     }

@@ -24,7 +24,7 @@ from services.mediation.entrypoints.bodies import (
 from services.mediation.entrypoints.deps import CurrentUser, MediationDeps, answers
 
 router = APIRouter(prefix="/v1", tags=["referrals"])
-HIDDEN = ("letter_html", "outbox", "outbox_pending", "receiving_code")
+HIDDEN = ("letter_html", "outbox", "outbox_pending", "receiving_code", "made_ts")
 
 
 def referral_view(doc: dict[str, Any]) -> dict[str, Any]:

@@ -40,10 +40,8 @@ def session_shown(keys: PiiKeys, mediation_id: str, session: dict[str, Any]) -> 
 AGREEMENT_DOC = ("document_enc", "document_html")  # served at its own path, never in the view
 
 
-def mediation_view(doc: dict[str, Any], keys: PiiKeys) -> dict[str, Any]:
-    """A mediation as the API shows it (the parties' names decrypted for those who may see it); the
-    agreement's document is at its own path."""
-    agreement = doc.get("agreement")
+def mediation_head(doc: dict[str, Any]) -> dict[str, Any]:
+    """What every answer shows of a mediation, a list's item included: no party's name or record."""
     return {
         "id": doc["_id"],
         "case_id": doc["case_id"],
@@ -56,6 +54,14 @@ def mediation_view(doc: dict[str, Any], keys: PiiKeys) -> dict[str, Any]:
         "language": doc.get("language"),
         "jurisdiction": doc.get("jurisdiction"),
         "category": doc.get("category"),
+    }
+
+
+def mediation_view(doc: dict[str, Any], keys: PiiKeys) -> dict[str, Any]:
+    """A mediation as the API shows it (the parties' names decrypted for those who may see it); the
+    agreement's document is at its own path."""
+    agreement = doc.get("agreement")
+    return mediation_head(doc) | {
         "parties": [party_shown(keys, doc["_id"], p) for p in doc.get("parties") or []],
         "sessions": [session_shown(keys, doc["_id"], s) for s in doc.get("sessions") or []],
         "outcome": doc.get("outcome"),

@@ -17,9 +17,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from dispatch_common import store
 from dispatch_common.envelope import Envelope
-
-# Fields of a message that answers never carry: the encrypted contact and the outbox.
-HIDDEN = {"contact_token": 0, "outbox": 0, "outbox_pending": 0}
+from services.notify.adapters.inbox import HIDDEN, Inboxes  # HIDDEN: what answers never carry
 
 
 class Messages:
@@ -29,12 +27,14 @@ class Messages:
         self.notifications: AsyncCollection = db["notifications"]
         self.attempts: AsyncCollection = db["delivery_attempts"]
         self.cases: AsyncCollection = db["case_views"]
+        self.inboxes = Inboxes(db, self.notifications)
 
     async def ensure_indexes(self) -> None:
-        """Messages by case, by due time, by lease, by inbox and by status; attempts by message."""
+        """Messages by case (id and number), due time, lease, inbox and status; attempts by message."""
         n = self.notifications
         await n.create_index([("case_id", ASCENDING), ("created_ts", ASCENDING)])
         await n.create_index("case_id")
+        await n.create_index("case_no")
         await n.create_index("due_ts")
         await n.create_index([("channel", ASCENDING), ("due_ts", ASCENDING)])
         await n.create_index("lease_ts")
@@ -42,6 +42,7 @@ class Messages:
         await n.create_index("inbox_owner")
         await n.create_index("status")
         await self.attempts.create_index("notification_id")
+        await self.inboxes.ensure_indexes()
 
     async def add(self, doc: dict[str, Any], events: Iterable[Envelope] = ()) -> bool:
         """Record a new message; False when recorded before (same cause, kind, recipient, channel)."""
@@ -62,6 +63,11 @@ class Messages:
         cursor = self.notifications.find({"case_id": case_id}, HIDDEN).sort([("created_ts", ASCENDING)])
         return [doc async for doc in cursor]
 
+    async def of_case_no(self, case_no: str) -> list[dict[str, Any]]:
+        """A case's messages by its number (as the petitioner was told it), oldest first."""
+        cursor = self.notifications.find({"case_no": case_no}, HIDDEN).sort([("created_ts", ASCENDING)])
+        return [doc async for doc in cursor]
+
     async def with_status(
         self, status: str, limit: int, extra: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
@@ -80,14 +86,6 @@ class Messages:
     async def interrupted(self, now_ms: int, limit: int) -> list[dict[str, Any]]:
         """Messages claimed for sending whose lease ran out: their sender stopped mid-way."""
         cursor = self.notifications.find({"lease_ts": {"$lte": now_ms}}).sort("lease_ts", ASCENDING)
-        return [doc async for doc in cursor.limit(limit)]
-
-    async def inbox(self, owner: str, *, unread_only: bool, limit: int) -> list[dict[str, Any]]:
-        """An inbox, newest first."""
-        query: dict[str, Any] = {"inbox_owner": owner}
-        if unread_only:
-            query["read"] = False
-        cursor = self.notifications.find(query, HIDDEN).sort([("created_ts", DESCENDING)])
         return [doc async for doc in cursor.limit(limit)]
 
     async def save_many(

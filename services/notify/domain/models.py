@@ -95,7 +95,8 @@ class CaseAssignedView(_View):
 
 
 class HandlingView(_View):
-    """A step of handling (progressed, extended, replied, followed_up, reopened)."""
+    """A step of handling (progressed, extended, replied, followed_up, reopened, review_answered,
+    closed). `public`: a progress note the unit meant for the petitioner (absent: internal)."""
 
     case_id: str
     case_no: str
@@ -108,6 +109,9 @@ class HandlingView(_View):
     approved: bool | None = None
     result: str | None = None
     rating: str | None = None
+    stage: str | None = None
+    public: bool = False
+    handling_due_at: datetime | None = None
 
 
 class AlarmView(_View):

@@ -94,7 +94,7 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
         }
         return Occasion(["assignment"], case_id, values, units)
     if isinstance(data, HandlingView):
-        return _handling(event_type, data, case_id, base)
+        return _handling(event_type, data, case_id, base, case, tz)
     if isinstance(data, AlarmView):
         kind = {
             subjects.CASE_DEADLINE_WARNING: "deadline_warning",
@@ -138,11 +138,19 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
     raise TypeError(f"no notices for {type(data).__name__}")
 
 
-def _handling(event_type: str, data: HandlingView, case_id: str, base: dict[str, Any]) -> Occasion:
+def _handling(
+    event_type: str,
+    data: HandlingView,
+    case_id: str,
+    base: dict[str, Any],
+    case: dict[str, Any],
+    tz: ZoneInfo,
+) -> Occasion:
     note = data.note or ""
     if event_type == subjects.CASE_PROGRESSED:
         if data.action == "progress":
-            return Occasion(["progress"], case_id, base | {"note": note})
+            # only a note the unit meant for the petitioner (`public`) is told them; the others are internal
+            return Occasion(["progress"] if data.public else [], case_id, base | {"note": note})
         if data.action == "assistance":
             named = [{"code": code, "name": code} for code in data.units]
             return Occasion(["assistance"], case_id, base | {"note": note}, {"named_units": named})
@@ -150,7 +158,13 @@ def _handling(event_type: str, data: HandlingView, case_id: str, base: dict[str,
     if event_type == subjects.CASE_EXTENDED:
         if not data.approved:
             return Occasion([], case_id, base)
-        return Occasion(["extension"], case_id, base | {"days": data.days or 0, "note": note})
+        # the reason the unit gave when it asked (not the supervisor's decision note) and the new limit
+        values = base | {
+            "days": data.days or 0,
+            "reason": case.get("extension_reason") or "",
+            "due_date": cn_date(data.handling_due_at, tz) if data.handling_due_at else base["due_date"],
+        }
+        return Occasion(["extension"], case_id, values)
     if event_type == subjects.CASE_REPLIED:
         values = base | {
             "note": note,
@@ -165,6 +179,10 @@ def _handling(event_type: str, data: HandlingView, case_id: str, base: dict[str,
         return Occasion(["rating"], case_id, values)
     if event_type == subjects.CASE_REOPENED:
         return Occasion(["reopened"], case_id, base | {"note": note})
+    if event_type == subjects.CASE_REVIEW_ANSWERED:
+        return Occasion(["review_answer"], case_id, base | {"note": note, "stage": data.stage or "复查"})
+    if event_type == subjects.CASE_CLOSED:
+        return Occasion(["closure"], case_id, base)
     return Occasion([], case_id, base)
 
 

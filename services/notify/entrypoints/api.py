@@ -1,33 +1,24 @@
-"""Notify's HTTP API: messages and their delivery, inboxes, letters, and templates with preview."""
+"""Notify's HTTP API: messages and their delivery, inboxes and letters (templates: templates.py)."""
 
 import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import APIRouter, FastAPI, HTTPException, Query, status
 from fastapi.responses import HTMLResponse
-from jinja2 import TemplateError
-from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch_common.auth import Principal, Resolver, Role, authenticate
+from dispatch_common.auth import Principal, Resolver, Role
 from dispatch_common.authz import Scope
 from dispatch_common.store import VersionConflict, retry_on_conflict
+from services.notify.adapters.inbox import per_reader
 from services.notify.bootstrap import Notify
-from services.notify.domain.recipients import DirectoryProblem
-from services.notify.domain.templates import TemplateProblem
+from services.notify.entrypoints import templates
+from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 # Who may call each operation, and with which scope: data/policy/authorization.yaml; reading a
 # petitioner's inbox of a case is its capability `petitioner_inbox`.
 CaseId = Annotated[str, Query(min_length=1, max_length=128)]
-
-
-async def _notify(request: Request) -> Notify:
-    return request.app.state.notify
-
-
-CurrentUser = Annotated[Principal, Depends(authenticate)]
-NotifyDeps = Annotated[Notify, Depends(_notify)]
 
 
 def _ms_to_time(ms: int | None) -> datetime | None:
@@ -68,19 +59,25 @@ async def list_notifications(
     user: CurrentUser,
     notify: NotifyDeps,
     case_id: CaseId | None = None,
+    case_no: Annotated[str | None, Query(min_length=1, max_length=64, description="the number told")] = None,
     state: Annotated[str | None, Query(alias="status", pattern="^(queued|sent|failed|dead)$")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
-    """Every message of a case, oldest first; or, without a case, the latest messages in one state."""
+    """Every message of a case (by id, or by the number the petitioner was told), oldest first; or,
+    without a case, the latest messages in one state. The reception window finds a petitioner's letter
+    (答复意见书, 告知书) this way to print it (`/document`)."""
     conf = notify.confidentiality
-    if case_id:
-        docs = [d for d in await notify.messages.of_case(case_id) if _may_see(user, d, notify)]
+    if case_id or case_no:
+        found = await (
+            notify.messages.of_case(case_id) if case_id else notify.messages.of_case_no(str(case_no))
+        )
+        docs = [d for d in found if _may_see(user, d, notify)]
         if state:
             docs = [d for d in docs if d["status"] == state]
     elif state:
         docs = await notify.messages.with_status(state, limit, extra=conf.list_filter(user))
     else:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give case_id or status")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give case_id, case_no or status")
     await conf.shown(user, docs[:limit], "notifications")
     return {"items": [message_view(d) for d in docs[:limit]]}
 
@@ -197,14 +194,18 @@ async def inbox(
     unread: bool = False,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    """The caller's inbox (its unit's, its leader's, its role's); with `case_id`, a petitioner's."""
+    """The caller's inbox (its unit's, its leader's, its role's); with `case_id`, a petitioner's.
+    `read` and `unread` are the caller's own: each person reading a shared inbox has their own."""
     if case_id:
         await _may_read_petitioner_inbox(user, case_id, notify)
         owners = {f"petitioner:{case_id}"}
     else:
         owners = _inbox_owners(user)
     found = await asyncio.gather(
-        *(notify.messages.inbox(o, unread_only=unread, limit=limit) for o in sorted(owners))
+        *(
+            notify.messages.inboxes.page(o, user.subject, unread_only=unread, limit=limit)
+            for o in sorted(owners)
+        )
     )
     docs = sorted((d for docs in found for d in docs), key=lambda d: d["created_ts"], reverse=True)[:limit]
     if case_id:  # a confidential reporter's inbox only to the portal and the named roles
@@ -215,7 +216,8 @@ async def inbox(
 
 @router.post("/inbox/{notification_id}/read", summary="Mark an inbox message read")
 async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
-    """Mark one message of the caller's inbox read (once; later calls change nothing)."""
+    """Mark one message of the caller's inbox read for the caller (once; later calls change nothing):
+    in a unit's, a leader's or a role's inbox the others who read it still see it unread."""
 
     async def attempt() -> dict[str, Any]:
         doc = await _message(notify, notification_id)
@@ -227,83 +229,17 @@ async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps)
         )
         if doc["channel"] != "inbox" or not allowed:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no message {notification_id} in your inbox")
-        if doc.get("read"):
+        now = notify.clock.now()
+        if not doc.get("read"):  # the message keeps its first reading (proof of receipt)
+            doc = await notify.messages.save(doc, {"read": True, "read_at": now, "read_by": user.subject})
+        if not per_reader(str(owner)):  # a petitioner's inbox: one reader, the message's own state
             return doc
-        return await notify.messages.save(
-            doc, {"read": True, "read_at": notify.clock.now(), "read_by": user.subject}
-        )
+        return await notify.messages.inboxes.mark(user.subject, doc, now)  # each reader's own state
 
     try:
         return message_view(await retry_on_conflict(attempt))
     except VersionConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, "the message changed meanwhile; try again") from exc
-
-
-@router.get("/templates", tags=["templates"], summary="The kinds of notice, their audiences and channels")
-async def list_templates(user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
-    """The templates in force, with their version and sample values."""
-    return {
-        "version": notify.templates.version,
-        "recipients_version": notify.directory.version,
-        "kinds": notify.templates.kinds(),
-    }
-
-
-class Preview(BaseModel):
-    """What to preview: the audience, the channel, and values over the kind's sample."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    audience: str = Field("petitioner", max_length=32)
-    channel: str = Field("sms", pattern="^(sms|inbox|email|webhook)$")
-    values: dict[str, Any] = {}
-
-
-@router.post("/templates/{kind}/preview", tags=["templates"], summary="Render a notice with sample data")
-async def preview(
-    kind: str, user: CurrentUser, notify: NotifyDeps, body: Annotated[Preview | None, Body()] = None
-) -> dict[str, Any]:
-    """A notice as it would be sent: subject, text, SMS parts, and the letter for formal notices."""
-    body = body or Preview()
-    templates = notify.templates
-    try:
-        sample = templates.sample(kind)
-    except KeyError as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no kind of notice {kind!r}") from exc
-    if not templates.has(kind, body.audience):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"kind {kind!r} has no texts for {body.audience!r}")
-    try:
-        rendered = templates.compose(kind, body.audience, body.channel, sample | body.values)
-    except (TemplateError, TypeError, ValueError) as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"{type(exc).__name__}: {exc}") from exc
-    return {
-        "kind": kind,
-        "audience": body.audience,
-        "channel": body.channel,
-        "version": rendered.version,
-        "subject": rendered.subject,
-        "text": rendered.text,
-        "segments": rendered.segments,
-        "truncated": rendered.truncated,
-        "max_segments": templates.max_segments,
-        "html": rendered.html,
-    }
-
-
-@router.post("/admin/templates/reload", tags=["templates"], summary="Load changed templates and recipients")
-async def reload(user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
-    """Load the templates and recipients files again (a change is also seen within a second), here and
-    in every other replica (`replicas`)."""
-    try:
-        here = await notify.reload_files()
-    except TemplateProblem as exc:
-        detail = {"msg": "templates not reloaded; the previous ones stay in force", "problems": exc.problems}
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
-    except (DirectoryProblem, ValueError, OSError) as exc:
-        detail = {"msg": "recipients not reloaded; the previous ones stay in force", "problems": [str(exc)]}
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
-    assert notify.reloads is not None
-    return {**here, "replicas": await notify.reloads.everywhere(here, requested_by=user.subject)}
 
 
 def resolvers(notify: Notify) -> dict[str, Resolver]:
@@ -321,3 +257,4 @@ def resolvers(notify: Notify) -> dict[str, Resolver]:
 def include(app: FastAPI) -> None:
     """Mount notify's routes."""
     app.include_router(router)
+    app.include_router(templates.router)

@@ -38,6 +38,8 @@ SUBSCRIPTIONS: dict[str, type[BaseModel]] = {
     subjects.CASE_REPLIED: HandlingView,
     subjects.CASE_FOLLOWED_UP: HandlingView,
     subjects.CASE_REOPENED: HandlingView,
+    subjects.CASE_REVIEW_ANSWERED: HandlingView,
+    subjects.CASE_CLOSED: HandlingView,
     subjects.CASE_DEADLINE_WARNING: AlarmView,
     subjects.CASE_OVERDUE: AlarmView,
     subjects.CASE_ESCALATED: AlarmView,

@@ -11,6 +11,8 @@ from .classify import CategoryClassifier, normalize_text
 from .county import CountyPackage, Unit
 from .flags import detect_flags
 from .geo import Locator
+from .learned_places import LearnedPlaces
+from .locate import describe, locate
 from .models import (
     CategoryChoice,
     Jurisdiction,
@@ -31,6 +33,7 @@ def decide(
     exclude_units: frozenset[str] = frozenset(),
     category: CategoryChoice | None = None,
     jurisdiction: Jurisdiction | None = None,
+    learned_places: LearnedPlaces | None = None,
 ) -> RouteDecision:
     """Decide a case. A person's correction comes in as a given `category` or `jurisdiction`, which
     replace what routing would find; `exclude_units` are units that returned the case (退单)."""
@@ -39,9 +42,9 @@ def decide(
     manual: list[str] = []
 
     if jurisdiction is None:
-        jurisdiction = _locate(request, package, locator, explanation, manual)
+        jurisdiction = locate(request, package, locator, explanation, manual, learned_places)
     else:
-        explanation.append(f"Location set by a person: {_describe(package, jurisdiction)}.")
+        explanation.append(f"Location set by a person: {describe(package, jurisdiction)}.")
 
     if category is None:
         category = classifier.classify(request.text)
@@ -103,93 +106,6 @@ def decide(
         explanation=explanation,
         manual_reason="; ".join(manual) if manual else None,
     )
-
-
-# -- jurisdiction ------------------------------------------------------------------------------
-
-
-def _describe(package: CountyPackage, jur: Jurisdiction) -> str:
-    parts = [
-        f"{package.area_name(code)} ({code})"
-        for code in (jur.town, jur.village, jur.grid)
-        if code is not None
-    ]
-    return " / ".join(parts) if parts else "nowhere"
-
-
-def _locate(
-    request: RouteRequest,
-    package: CountyPackage,
-    locator: Locator,
-    explanation: list[str],
-    manual: list[str],
-) -> Jurisdiction:
-    by_name = locator.match_address(request.address) if request.address else None
-
-    if request.lon is not None and request.lat is not None:
-        point = locator.locate_point(request.lon, request.lat)
-        if point is None and locator.in_county(request.lon, request.lat):
-            explanation.append(
-                f"Location: coordinates ({request.lon}, {request.lat}) lie in the county but in no town of "
-                "the geography (a gap in the package); no jurisdiction is assumed."
-            )
-            manual.append("coordinates in no area of the county's geography: to be placed by a dispatcher")
-            return Jurisdiction(source="none")
-        if point is None:
-            explanation.append(
-                f"Location: coordinates ({request.lon}, {request.lat}) lie outside the county "
-                f"{package.area_name(package.county_code)}; no jurisdiction is assumed."
-            )
-            if by_name and by_name.jurisdiction:
-                explanation.append(
-                    f"Location: the address would point to {_describe(package, by_name.jurisdiction)}, "
-                    "but it is not used against coordinates outside the county."
-                )
-            manual.append(
-                "coordinates lie outside the county (辖区外): to be transferred, not dispatched here"
-            )
-            return Jurisdiction(source="none")
-        explanation.append(f"Location by coordinates (坐标): {_describe(package, point)}.")
-        if by_name and by_name.jurisdiction:
-            other = by_name.jurisdiction
-            if other.town != point.town or (other.village and other.village != point.village):
-                explanation.append(
-                    f"Location conflict: the address points to {_describe(package, other)}; "
-                    "coordinates take precedence."
-                )
-        return point
-    if (request.lon is None) != (request.lat is None):
-        explanation.append("Location: only one of lon/lat given; coordinates ignored.")
-
-    found: Jurisdiction | None = None
-    for label, match in (("address", by_name), ("text", None)):
-        if label == "text":
-            if found is not None and found.village is not None:
-                break
-            match = locator.match_address(request.text)
-        if match is None:
-            continue
-        for conflict in match.conflicts:
-            explanation.append(f"Location note ({label}): {conflict}.")
-        jur = match.jurisdiction
-        if jur is None:
-            continue
-        if found is None:
-            found = jur
-            how = "gazetteer (地名库)" if jur.source == "gazetteer" else "area name (区划名称)"
-            explanation.append(
-                f"Location by {how} in the {label} ('{jur.matched}'): {_describe(package, jur)}."
-            )
-        elif jur.town == found.town and jur.village is not None:
-            found = jur
-            explanation.append(
-                f"Location refined by the {label} ('{jur.matched}'): {_describe(package, jur)}."
-            )
-    if found is None or found.town is None:
-        explanation.append("Location: no coordinates and no known place name in the address or text.")
-        manual.append("no usable location (无法确定属地): no coordinates and no known place name")
-        return Jurisdiction(source="none")
-    return found
 
 
 # -- category ----------------------------------------------------------------------------------

@@ -19,24 +19,12 @@ import shapely
 from shapely import STRtree
 from shapely.geometry.base import BaseGeometry
 
-from dispatch_common.phrases import PhraseMatcher, drop_contained, mask_spans, normalize_text
+from dispatch_common.phrases import PhraseMatch, PhraseMatcher, drop_contained, mask_spans, normalize_text
 
-from .county import CountyPackage, GazetteerEntry
+from .county import CountyPackage
 from .models import Jurisdiction
-
-AREA_NAME_SUFFIXES: tuple[str, ...] = (
-    "居民委员会",
-    "村民委员会",
-    "居委会",
-    "村委会",
-    "社区",
-    "街道",
-    "村",
-    "镇",
-    "乡",
-)
-"""Generic administrative suffixes; a village's name without its suffix is accepted as a short name
-only together with the name of its own town (e.g. "<town> <village-stem> 四组")."""
+from .place_words import canon, strip_level_word
+from .places import CONFIDENCE, Place, PlaceHit, PlaceIndex, choose
 
 LOOKUP_CELLS_PER_GRID = 256
 """About how many lookup cells (of the point lookup grid) fall to each grid polygon of the county."""
@@ -63,6 +51,8 @@ class AddressMatch:
     jurisdiction: Jurisdiction | None
     evidence: list[str] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
+    confidence: float = 0.0
+    ambiguous: list[str] = field(default_factory=list)  # readings close enough to name different places
 
 
 class Locator:
@@ -88,16 +78,19 @@ class Locator:
         self._lookup = self._build_lookup()
 
         # Name lookups.
-        self._gazetteer: PhraseMatcher[GazetteerEntry] = PhraseMatcher((e.name, e) for e in package.gazetteer)
+        self._index = PlaceIndex(package)
+        self._gazetteer: PhraseMatcher[Place] = PhraseMatcher(
+            (p.name, p) for p in self._index.places if p.kind == "gazetteer"
+        )
         self._areas: PhraseMatcher[str] = PhraseMatcher(
-            (a.name, a.code) for a in areas.values() if a.level in ("town", "village", "grid")
+            (canon(a.name), a.code) for a in areas.values() if a.level in ("town", "village", "grid")
         )
         stems: list[tuple[str, str]] = []
-        full_names = {normalize_text(a.name) for a in areas.values()}
+        full_names = {canon(normalize_text(a.name)) for a in areas.values()}
         for area in areas.values():
             if area.level != "village":
                 continue
-            stem = _strip_suffix(normalize_text(area.name))
+            stem = strip_level_word(canon(normalize_text(area.name)))
             if stem and len(stem) >= 2 and stem not in full_names:
                 stems.append((stem, area.code))
         self._stems: PhraseMatcher[str] = PhraseMatcher(stems)
@@ -212,8 +205,9 @@ class Locator:
         return self.match_address(address).jurisdiction
 
     def match_address(self, address: str | None) -> AddressMatch:
-        """Place a text by the names in it: gazetteer names first, then area names."""
-        text = normalize_text(address)
+        """Place a text by the names in it: gazetteer names (and the tolerant readings of places.py)
+        first, then area names."""
+        text = canon(normalize_text(address))
         if not text:
             return AddressMatch(None)
         pkg = self.package
@@ -223,21 +217,20 @@ class Locator:
         named_villages = {pkg.village_of(m.payload) for m in area_hits} - {None}
         named_grids = {m.payload for m in area_hits if pkg.areas[m.payload].level == "grid"}
 
+        hits = self._readings(text, gaz_hits, area_hits, named_towns, named_villages | named_grids)
         evidence: list[str] = []
-        if gaz_hits:
-            entries = list({m.payload.name: m.payload for m in gaz_hits}.values())
-            evidence = [f"gazetteer name (地名库) '{e.name}'" for e in entries]
-            if len({_place(e) for e in entries}) > 1 and (named_towns or named_villages):
-                narrowed = [e for e in entries if e.town in named_towns or e.village in named_villages]
-                if narrowed:
-                    entries = narrowed
-                    evidence.append("several gazetteer names matched; kept those in the town/village named")
-            place = _common_place(entries)
-            if place is not None:
-                jur = self._jurisdiction(place, "gazetteer", "、".join(e.name for e in entries))
+        ambiguous: list[str] = []
+        if hits:
+            chosen = choose(hits, named_towns, named_villages, self.package.rules.places)
+            evidence = chosen.evidence
+            if chosen.place is not None:
+                code, kept = chosen.place, chosen.hits
+                source = "gazetteer" if any(h.place.kind == "gazetteer" for h in kept) else "area_name"
+                names = "、".join(dict.fromkeys(h.place.label for h in kept))
+                jur = self._jurisdiction(code, source, names)
                 conflicts = self._conflicts(jur, named_towns, named_villages)
-                return AddressMatch(jur, evidence, conflicts)
-            evidence.append("gazetteer names point to different towns; not used")
+                return AddressMatch(jur, evidence, conflicts, chosen.confidence, ambiguous)
+            ambiguous = chosen.ambiguous
 
         # Area names: grid > village > town, all of which must agree.
         villages = set(named_villages)
@@ -254,13 +247,15 @@ class Locator:
             outside = {v for v in villages if pkg.town_of(v) not in named_towns}
             if outside:
                 names = "、".join(sorted(pkg.areas[v].name for v in outside))
-                return AddressMatch(None, evidence, [f"village(s) {names} not in the town named"])
+                return AddressMatch(
+                    None, evidence, [f"village(s) {names} not in the town named"], 0.0, ambiguous
+                )
         towns = named_towns | {pkg.town_of(v) for v in villages}
         if len(towns) != 1:
             if len(towns) > 1:
                 names = "、".join(sorted(pkg.areas[t].name for t in towns if t))
-                return AddressMatch(None, evidence, [f"names of several towns ({names})"])
-            return AddressMatch(None, evidence)
+                return AddressMatch(None, evidence, [f"names of several towns ({names})"], 0.0, ambiguous)
+            return AddressMatch(None, evidence, [], 0.0, ambiguous)
         if len(named_grids) == 1 and {pkg.village_of(g) for g in named_grids} >= villages:
             code = next(iter(named_grids))
         elif len(villages) == 1:
@@ -269,7 +264,44 @@ class Locator:
             code = next(iter(towns))
         matched = "、".join(names_read) or None
         evidence.append(f"area name (区划名称) '{matched or pkg.areas[code].name}'")
-        return AddressMatch(self._jurisdiction(code, "area_name", matched), evidence)
+        confidence = CONFIDENCE["variant"] if len(names_read) > len(area_hits) else CONFIDENCE["exact"]
+        return AddressMatch(
+            self._jurisdiction(code, "area_name", matched), evidence, [], confidence, ambiguous
+        )
+
+    def _readings(
+        self,
+        text: str,
+        gaz_hits: list[PhraseMatch[Place]],
+        area_hits: list[PhraseMatch[str]],
+        towns: set[str],
+        villages_or_grids: set[str],
+    ) -> list[PlaceHit]:
+        """Gazetteer names as listed or with a level word dropped or added; else a village group or
+        a street the gazetteer does not list with that number; else, where no village was named,
+        names with one character wrong (places.py)."""
+        index = self._index
+        hits = [
+            PlaceHit(
+                m.payload,
+                m.phrase,
+                "exact",
+                CONFIDENCE["exact"],
+                f"gazetteer name (地名库) '{m.payload.label}'",
+                m.start,
+                m.end,
+            )
+            for m in gaz_hits
+        ]
+        rest = mask_spans(text, [(h.start, h.end) for h in hits])
+        hits += index.variant_hits(rest)
+        if hits:
+            return hits
+        hits = index.group_hits(rest) + index.street_hits(rest)
+        if hits or villages_or_grids:
+            return hits
+        rest = mask_spans(rest, [(m.start, m.end) for m in area_hits])
+        return index.edit_hits(rest[: self.package.rules.places.edit_chars], towns)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -303,23 +335,3 @@ class Locator:
                 f"the address also names {names}, but the gazetteer places it in {pkg.area_name(jur.village)}"
             )
         return out
-
-
-def _strip_suffix(name: str) -> str:
-    for suffix in AREA_NAME_SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def _place(entry: GazetteerEntry) -> str | None:
-    return entry.grid or entry.village or entry.town
-
-
-def _common_place(entries: list[GazetteerEntry]) -> str | None:
-    """The most specific area all entries share (grid, then village, then town), or None."""
-    for attr in ("grid", "village", "town"):
-        values = {getattr(e, attr) for e in entries}
-        if len(values) == 1 and None not in values:
-            return values.pop()
-    return None

@@ -20,7 +20,7 @@ FLAG_NAMES: tuple[str, ...] = (
 )
 """Every flag routing may raise, in the order they are reported."""
 
-JurisdictionSource = Literal["coordinates", "gazetteer", "area_name", "person", "none"]
+JurisdictionSource = Literal["coordinates", "gazetteer", "area_name", "learned", "person", "none"]
 Queue = Literal["auto", "manual"]
 
 
@@ -160,6 +160,24 @@ class CategoryHintRule(_Frozen):
     confidence: float = Field(0.5, ge=0.0, le=1.0)
 
 
+class PlaceRules(_Frozen):
+    """How tolerantly place names are read (docs/routing.md, step 1).
+
+    - ``min_confidence``: a reading less sure than this places nothing.
+    - ``ambiguity_margin``: readings this close to the best one that point to places in different
+      towns (or villages, when no town is shared) are a real ambiguity, for a dispatcher.
+    - ``edit_chars``: how much of a text is searched for names with one character wrong.
+    - ``home_markers``: words that mark the address as the caller's home (家住 ...): a place the text
+      names is then where the matter is.
+    """
+
+    description: str | None = None
+    min_confidence: float = Field(0.6, ge=0.0, le=1.0)
+    ambiguity_margin: float = Field(0.1, ge=0.0, le=1.0)
+    edit_chars: int = Field(300, ge=0, le=5000)
+    home_markers: list[str] = Field(default_factory=list)
+
+
 class RoutingRules(_Frozen):
     """The parsed routing_rules.json of a county package."""
 
@@ -175,6 +193,7 @@ class RoutingRules(_Frozen):
     return_working_days: int = Field(5, ge=1, le=30)
     learning: LearningRules = Field(default_factory=LearningRules)
     category_hint: CategoryHintRule = Field(default_factory=CategoryHintRule)
+    places: PlaceRules = Field(default_factory=PlaceRules)
     confidential: ConfidentialRules
 
     @field_validator("flags", "flag_unit_types")

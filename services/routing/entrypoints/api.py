@@ -9,7 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dispatch_common.auth import Principal, Resolver, authenticate
-from services.routing import handlers
+from services.routing import corrections, disputes, handlers, overrides, returns
 from services.routing.bootstrap import Routing
 from services.routing.domain.county import CountyPackageError
 from services.routing.domain.models import RouteRequest
@@ -62,8 +62,8 @@ class CorrectionBody(BaseModel):
     tier: Code | None = None
     area: Code | None = Field(None, description="a town, village or grid code: the jurisdiction")
 
-    def correction(self) -> handlers.Correction:
-        return handlers.Correction(**self.model_dump())
+    def correction(self) -> corrections.Correction:
+        return corrections.Correction(**self.model_dump())
 
 
 class ConferenceDecision(CorrectionBody):
@@ -101,13 +101,13 @@ def _answers() -> Iterator[None]:
     """Turn the handlers' refusals into HTTP answers."""
     try:
         yield
-    except handlers.RouteNotFound as exc:
+    except corrections.RouteNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except handlers.NotEntitled as exc:
+    except corrections.NotEntitled as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except handlers.RouteConflict as exc:
+    except corrections.RouteConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except handlers.InvalidCorrection as exc:
+    except corrections.InvalidCorrection as exc:
         raise RequestValidationError(
             [
                 {"loc": ("body", *field.split(".")), "msg": msg, "type": "value_error"}
@@ -179,7 +179,7 @@ async def preview_route(body: PreviewRequest, user: CurrentUser, routing: Routin
 async def _correct(
     apply: Callable[..., Awaitable[dict[str, Any]]],
     case_id: str,
-    correction: handlers.Correction,
+    correction: corrections.Correction,
     user: Principal,
     routing: Routing,
 ) -> dict[str, Any]:
@@ -205,7 +205,7 @@ async def override_route(
 ) -> dict[str, Any]:
     """Set the lead unit, assisting units, category, tier or jurisdiction, with a reason."""
     await _not_hidden(routing, user, case_id, "route override")
-    return await _correct(handlers.override_route, case_id, body.correction(), user, routing)
+    return await _correct(overrides.override_route, case_id, body.correction(), user, routing)
 
 
 @router.post("/routes/{case_id}/return", summary="A unit returns a case (退单) within the time limit")
@@ -216,7 +216,7 @@ async def return_route(
     refusal, a second return, or no other competent unit sends the case to the joint conference."""
     await _not_hidden(routing, user, case_id, "route return")
     with _answers():
-        doc = await handlers.return_route(
+        doc = await returns.return_route(
             case_id,
             body.reason,
             caller=user,
@@ -258,7 +258,7 @@ async def decide_dispute(
 ) -> dict[str, Any]:
     """Name the lead unit (and, if needed, assisting units, category, tier, jurisdiction) for good."""
     await _not_hidden(routing, user, case_id, "dispute decision")
-    return await _correct(handlers.decide_dispute, case_id, body.correction(), user, routing)
+    return await _correct(disputes.decide_dispute, case_id, body.correction(), user, routing)
 
 
 @admin.get("/county", summary="The county package in use")

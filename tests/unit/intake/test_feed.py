@@ -96,21 +96,26 @@ def test_texts_are_told_with_phone_and_id_numbers_masked() -> None:
     assert "13812345678" not in str([o.event.to_document() for o in moved.owed])
 
 
+def test_progress_is_told_with_its_note_only_when_the_unit_made_the_note_public() -> None:
+    internal = step(
+        subjects.CASE_PROGRESSED, 2, status="in_progress", action="progress", note="内部：待领导批示"
+    )
+    public = step(
+        subjects.CASE_PROGRESSED, 3, status="in_progress", action="progress", note="已派人", public=True
+    )
+    moved = advance(case(), [ASSIGNED, internal, public], now=T0)
+    notes = [o.event.data["note"] for o in moved.owed if o.subject.endswith(".case.progressed")]
+    assert notes == [None, "已派人"]
+    assert "待领导批示" not in str([o.event.to_document() for o in moved.owed])
+
+
 def test_what_the_feed_does_not_tell_owes_nothing() -> None:
     steps = [
         step(subjects.CASE_PROGRESSED, 2, status="signed", action="assistance", units=["X"], note="请协办"),
         step(subjects.CASE_EXTENDED, 3, status="signed", action="extension_decision", approved=False, days=0),
-        step(
-            subjects.CASE_PROGRESSED,
-            4,
-            status="in_progress",
-            action="progress",
-            note="内部",
-            visibility="internal",
-        ),
     ]
     moved = advance(case(), steps, now=T0)
-    assert moved.owed == [] and len(moved.changes["lifecycle"]["applied"]) == 3
+    assert moved.owed == [] and len(moved.changes["lifecycle"]["applied"]) == 2
 
 
 def test_a_dissatisfied_rating_is_told_and_the_reopening_with_its_new_limit() -> None:

@@ -111,7 +111,9 @@ def test_the_reply_goes_to_the_petitioner_with_a_follow_up_invitation_and_to_sub
         ("reply", "petitioner", "sms"),
         ("reply", "webhook:hotline", "webhook"),
     ]
-    progress = plan(handled(subjects.CASE_PROGRESSED, "c1", "n", "progress", note="已到场"), CASE, directory)
+    progress = plan(
+        handled(subjects.CASE_PROGRESSED, "c1", "n", "progress", note="已到场", public=True), CASE, directory
+    )
     assert progress[0] == [("progress", "petitioner", "sms")]
     extension_request = plan(
         handled(subjects.CASE_PROGRESSED, "c1", "n", "extension", days=10), CASE, directory

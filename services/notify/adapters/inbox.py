@@ -1,0 +1,95 @@
+"""Inboxes and who has read what in them: each person keeps their own read state.
+
+A unit's inbox (`unit:<code>`), a leader's (`unit_leader:<code>`) and a role's (`role:supervisor`) are
+read by several people, so "read" is per reader: one record per (reader, message) in `inbox_reads`,
+its `_id` `<reader>|<message id>`, so marking twice changes nothing and needs no version guard. The
+message itself keeps when it was first read by anyone (`read`, `read_at`, `read_by`), which the
+listings of a case show as proof of receipt. A petitioner's inbox (`petitioner:<case_id>`) has one
+reader, the petitioner (the portal or the window reads it for them): its read state is the message's.
+"""
+
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+# Fields of a message that answers never carry: the encrypted contact and the outbox.
+HIDDEN = {"contact_token": 0, "outbox": 0, "outbox_pending": 0}
+PAGE = 200  # messages read at a time while looking for a reader's unread ones
+
+
+def per_reader(owner: str) -> bool:
+    """Whether an inbox keeps a read state per person (every inbox but a petitioner's)."""
+    return not owner.startswith("petitioner:")
+
+
+def read_id(reader: str, notification_id: str) -> str:
+    return f"{reader}|{notification_id}"
+
+
+class Inboxes:
+    """The inbox messages of `notifications`, and the `inbox_reads` of each reader."""
+
+    def __init__(self, db: AsyncDatabase, notifications: AsyncCollection) -> None:
+        self.notifications = notifications
+        self.reads: AsyncCollection = db["inbox_reads"]
+
+    async def ensure_indexes(self) -> None:
+        """A message's readers (for operators asking who read a letter)."""
+        await self.reads.create_index([("notification_id", ASCENDING), ("read_at", ASCENDING)])
+
+    async def page(self, owner: str, reader: str, *, unread_only: bool, limit: int) -> list[dict[str, Any]]:
+        """An inbox, newest first, each message with `read` and `read_at` as this reader sees them."""
+        query: dict[str, Any] = {"inbox_owner": owner}
+        if not per_reader(owner):
+            if unread_only:
+                query["read"] = False
+            cursor = self.notifications.find(query, HIDDEN).sort([("created_ts", DESCENDING)])
+            return [doc async for doc in cursor.limit(limit)]
+        out: list[dict[str, Any]] = []
+        skip = 0
+        while len(out) < limit:
+            cursor = self.notifications.find(query, HIDDEN).sort(
+                [("created_ts", DESCENDING), ("_id", ASCENDING)]
+            )
+            batch = [doc async for doc in cursor.skip(skip).limit(limit if not unread_only else PAGE)]
+            skip += len(batch)
+            seen = await self.read_by(reader, batch)
+            out += [d for d in seen if not (unread_only and d["read"])]
+            if not unread_only or len(batch) < PAGE:
+                break
+        return out[:limit]
+
+    async def read_by(self, reader: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Messages with `read` and `read_at` set as one reader of a shared inbox sees them."""
+        if not docs:
+            return []
+        ids = [read_id(reader, d["_id"]) for d in docs]
+        query = {"_id": ids[0]} if len(ids) == 1 else {"_id": {"$in": ids}}
+        when = {r["notification_id"]: r["read_at"] async for r in self.reads.find(query)}
+        out = []
+        for doc in docs:
+            at = when.get(doc["_id"])
+            if at is None and doc.get("read_by") == reader:  # read before read states were per reader
+                at = doc.get("read_at")
+            out.append({**doc, "read": at is not None, "read_at": at})
+        return out
+
+    async def mark(self, reader: str, doc: dict[str, Any], at: datetime) -> dict[str, Any]:
+        """Record that a reader read a message of a shared inbox (once: the first time stays); the
+        message as this reader sees it."""
+        record = {
+            "_id": read_id(reader, doc["_id"]),
+            "notification_id": doc["_id"],
+            "reader": reader,
+            "owner": doc.get("inbox_owner"),
+            "read_at": at,
+        }
+        with contextlib.suppress(DuplicateKeyError):
+            await self.reads.insert_one(record)
+        [seen] = await self.read_by(reader, [doc])
+        return seen
