@@ -105,10 +105,9 @@ def from_lifecycle(
                 },
             )
         )
-    elif event_type == subjects.CASE_PROGRESSED and data.get("action") == "progress":
-        # an internal note (no `public: true`) is the units' own: the system hears that progress was made
-        note = masked(data.get("note")) if data.get("public") else None
-        owed.append((subjects.OUTCOME_PROGRESSED, {"note": note}))
+    elif event_type == subjects.CASE_PROGRESSED and data.get("action") == "progress" and data.get("public"):
+        # the feed tells what the petitioner is told: an internal note (no `public: true`) stays with staff
+        owed.append((subjects.OUTCOME_PROGRESSED, {"note": masked(data.get("note"))}))
     elif event_type == subjects.CASE_EXTENDED and data.get("approved"):
         owed.append(
             (
