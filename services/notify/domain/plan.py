@@ -154,6 +154,9 @@ def _handling(
         if data.action == "assistance":
             named = [{"code": code, "name": code} for code in data.units]
             return Occasion(["assistance"], case_id, base | {"note": note}, {"named_units": named})
+        if data.action == "extension":
+            # a request waits for a supervisor's decision: tell those who decide, or it waits unseen
+            return Occasion(["extension_request"], case_id, base | {"note": note, "days": data.days or 0})
         return Occasion([], case_id, base)
     if event_type == subjects.CASE_EXTENDED:
         if not data.approved:

@@ -116,9 +116,15 @@ def test_the_reply_goes_to_the_petitioner_with_a_follow_up_invitation_and_to_sub
     )
     assert progress[0] == [("progress", "petitioner", "sms")]
     extension_request = plan(
-        handled(subjects.CASE_PROGRESSED, "c1", "n", "extension", days=10), CASE, directory
+        handled(subjects.CASE_PROGRESSED, "c1", "n", "extension", days=10, note="需等待汛期结束"),
+        CASE,
+        directory,
     )
-    assert extension_request[0] == []
+    # the request is told to those who decide it, not to the petitioner (who hears the decision)
+    assert extension_request[0] == [("extension_request", "role:supervisor", "inbox")]
+    [asked] = extension_request[2]
+    text = TEMPLATES.compose("extension_request", "leader", "inbox", asked.values).text
+    assert "10日" in text and "需等待汛期结束" in text and CASE["case_no"] in text
     refused = plan(
         handled(subjects.CASE_EXTENDED, "c1", "n", "extension_decision", approved=False, days=0),
         CASE,
