@@ -34,7 +34,8 @@ async def test_the_petitioner_hears_public_progress_the_extension_reason_and_dat
     ]
     for event in steps:
         await h.publish(event)
-    await h.settled(case_id, 2)  # the acceptance and the public progress note; the request tells nothing
+    # the acceptance and the public progress note; the request is told to the supervisors, not the petitioner
+    asked = await h.settled(case_id, 3)
     await h.publish(  # a later batch: the reason comes from notify's stored view of the case
         handled(
             subjects.CASE_EXTENDED,
@@ -47,15 +48,17 @@ async def test_the_petitioner_hears_public_progress_the_extension_reason_and_dat
             handling_due_at="2026-06-19T09:00:00+00:00",
         )
     )
-    await h.settled(case_id, 3)
+    request = next(d for d in asked if d["kind"] == "extension_request")
+    assert request["recipient_key"] == "role:supervisor" and "需两部门联合踏勘" in request["body"]
+    await h.settled(case_id, 4)
     await h.publish(
         handled(
             subjects.CASE_REVIEW_ANSWERED, case_id, case_no, "review_answer", stage="复查", note="维持原答复"
         )
     )
     await h.publish(handled(subjects.CASE_CLOSED, case_id, case_no, "close"))
-    docs = await h.settled(case_id, 5)
-    texts = {d["kind"]: d["body"] for d in docs}
+    docs = await h.settled(case_id, 6)
+    texts = {d["kind"]: d["body"] for d in docs if d["recipient_key"] != "role:supervisor"}
     assert sorted(texts) == ["acceptance", "closure", "extension", "progress", "review_answer"]
     assert "已到现场核实" in texts["progress"]
     assert "内部掌握" not in str([d["body"] for d in docs])
