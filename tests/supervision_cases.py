@@ -64,3 +64,27 @@ async def route(files, clock, case_id="c1", *, lead=LEAD, revision=1, **fields) 
     await handlers.assign_routed_case(
         event, CaseRoutedView.model_validate(data), files=files, keeper=KEEPER, clock=clock, consumer="test"
     )
+
+
+async def act(files, clock, caller, action, note="说明", case_id="c1", **details) -> dict:  # type: ignore[no-untyped-def]
+    """A person's action on a case, as supervision's API takes it."""
+    from services.supervision import commands
+
+    return await commands.act(
+        case_id,
+        commands.Command(action, note, details or None),
+        caller=caller,
+        files=files,
+        keeper=KEEPER,
+        clock=clock,
+    )
+
+
+def owed(doc: dict) -> list[str]:
+    """The types of the events a case file owes (its outbox)."""
+    return [e["event"]["type"] for e in doc["outbox"]]
+
+
+def deadline(doc: dict, kind: str) -> dict:
+    """The case file's deadline of one kind."""
+    return next(d for d in doc["deadlines"] if d["kind"] == kind)

@@ -53,6 +53,19 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
+async def files(mongodb_url: str, db_prefix: str):  # type: ignore[no-untyped-def]
+    """Supervision's case files on this test's database, with their indexes; dropped after."""
+    from services.supervision.adapters.repository import CaseFiles
+
+    client = store.connect(mongodb_url, app_name="test-supervision")
+    files = CaseFiles(client[f"{db_prefix}supervision"])
+    await files.ensure_indexes()
+    yield files
+    await client.drop_database(f"{db_prefix}supervision")
+    await client.close()
+
+
+@pytest.fixture
 async def repo(mongodb_url: str, db_prefix: str):  # type: ignore[no-untyped-def]
     """Mediation's store on this test's database, with the shipped mediators seeded; dropped after."""
     from services.mediation.adapters.repository import MediationStore
