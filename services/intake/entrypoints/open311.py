@@ -58,28 +58,25 @@ def _jurisdiction(fmt: Fmt, intake: Intake, given: str | None) -> Response | Non
     return None
 
 
-async def _limited(fmt: Fmt, intake: Intake, request: Request, key: str | None, kind: str) -> Response | None:
-    """The error 429 with Retry-After when the caller is over its limit, else None. A known client is
-    counted by its name; a call without a known key by its remote address (so guessing keys is
-    limited too)."""
+async def _caller(
+    fmt: Fmt, intake: Intake, request: Request, key: str | None, kind: str, *, required: bool
+) -> Open311Client | Response | None:
+    """The client whose key this is (None without a key where none is required), or the error answer:
+    429 with Retry-After when the caller is over its limit, checked first (a known client is counted by
+    its name, a call without a known key by its remote address, so guessing keys is limited too), then
+    403 for a wrong key, or a missing one where it is required. The key is identified once."""
     client = intake.open311.clients.identify(key) if key else None
     if client is not None:
         who = f"open311-client:{client.name}"
     else:
         who = "open311-addr:" + (request.client.host if request.client else "unknown")
     wait = await intake.limiter.check(kind, who, OPEN311_ROLE)
-    if wait is None:
-        return None
-    refused = error(fmt, 429, f"too many requests from this client; retry after {retry_after(wait)} s")
-    refused.headers["Retry-After"] = retry_after(wait)
-    return refused
-
-
-def _client(fmt: Fmt, intake: Intake, key: str | None, *, required: bool) -> Open311Client | Response | None:
-    """The client whose key this is; an error for a wrong key, or a missing one where it is required."""
+    if wait is not None:
+        refused = error(fmt, 429, f"too many requests from this client; retry after {retry_after(wait)} s")
+        refused.headers["Retry-After"] = retry_after(wait)
+        return refused
     if not key:
         return error(fmt, 403, "api_key: a client's key is required to submit") if required else None
-    client = intake.open311.clients.identify(key)
     return client if client is not None else error(fmt, 403, "api_key: not a key of this door")
 
 
@@ -212,9 +209,7 @@ async def create_request(
     fields = await _fields(request)
     if isinstance(fields, str):
         return error(fmt, 400, fields)
-    if refused := await _limited(fmt, intake, request, _first(fields, "api_key"), "submit"):
-        return refused
-    client = _client(fmt, intake, _first(fields, "api_key"), required=True)
+    client = await _caller(fmt, intake, request, _first(fields, "api_key"), "submit", required=True)
     if not isinstance(client, Open311Client):
         return client  # type: ignore[return-value]
     if refused := _jurisdiction(fmt, intake, _first(fields, "jurisdiction_id")):
@@ -281,9 +276,7 @@ async def _reader(
     fmt = _format(ext)
     if isinstance(fmt, Response):
         return fmt
-    if refused := await _limited(fmt, intake, request, api_key, "read"):
-        return refused
-    client = _client(fmt, intake, api_key, required=False)
+    client = await _caller(fmt, intake, request, api_key, "read", required=False)
     if isinstance(client, Response):
         return client
     return _jurisdiction(fmt, intake, jurisdiction_id) or (fmt, client)
