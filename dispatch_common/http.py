@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -23,6 +24,9 @@ from dispatch_common.runtime import Runtime
 from dispatch_common.telemetry import resource, setup_logging, setup_tracing, shutdown_tracing
 
 OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
+# What a browser frontend on an allowed origin may send and read (CORS_ORIGINS, docs/api.md "CORS").
+CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "Last-Event-ID"]
+CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Location"]
 PROBLEM_JSON = "application/problem+json"
 STORE_RETRY_AFTER_SECONDS = 5
 STORE_UNAVAILABLE = {
@@ -233,6 +237,15 @@ def create_app(
     if settings.http_root_path:
         app.add_middleware(ServedUnder, prefix=settings.http_root_path)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    if settings.cors_origin_list:  # outside the body limit, so a refused body still carries CORS headers
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=600,
+        )
     app.add_middleware(RequestMetrics, service=service)
     FastAPIInstrumentor.instrument_app(
         app,

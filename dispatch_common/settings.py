@@ -102,6 +102,9 @@ class ServiceSettings(BaseSettings):
     outbox_owed_limit: int = Field(20_000, ge=1)
     # The prefix an ingress serves the service under (e.g. "/intake"): /docs and the OpenAPI use it.
     http_root_path: str = ""
+    # Browser origins allowed to call the API (CORS), e.g. the console's `http://127.0.0.1:8000`:
+    # comma-separated or a JSON list; empty (the default) allows none.
+    cors_origins: str = ""
     # Which replica this is, in logs, traces and reload answers (Kubernetes: the pod name).
     replica_name: str = Field(default_factory=lambda: socket.gethostname())
 
@@ -119,6 +122,13 @@ class ServiceSettings(BaseSettings):
         text = self.nats_url.strip()
         urls = json.loads(text) if text.startswith("[") else text.split(",")
         return [str(u).strip() for u in urls if str(u).strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """The allowed browser origins: CORS_ORIGINS as a JSON list, or comma-separated."""
+        text = self.cors_origins.strip()
+        origins = json.loads(text) if text.startswith("[") else text.split(",")
+        return [str(o).strip().rstrip("/") for o in origins if str(o).strip()]
 
     @property
     def nats_authenticated(self) -> bool:
@@ -164,6 +174,12 @@ class ServiceSettings(BaseSettings):
             ) from exc
         if not servers:
             raise ValueError("NATS_URL names no server")
+        try:
+            origins = self.cors_origin_list
+        except ValueError as exc:
+            raise ValueError(f"CORS_ORIGINS is neither comma-separated origins nor a JSON list: {exc}") from exc
+        if "*" in origins:
+            raise ValueError("CORS_ORIGINS names origins; `*` would let any site call with a user's token")
         root = self.http_root_path
         if root and (not root.startswith("/") or root.endswith("/")):
             raise ValueError("HTTP_ROOT_PATH is empty or a path like /intake (a leading, no trailing slash)")
