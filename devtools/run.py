@@ -6,7 +6,7 @@ import sys
 import threading
 from pathlib import Path
 
-from devtools.stack import DEFAULT_PORTS, SERVICES, Stack
+from devtools.stack import DEFAULT_CONSOLE_PORT, DEFAULT_PORTS, SERVICES, Stack
 from dispatch_common.county import county_code, county_name
 from dispatch_common.paths import DEFAULT_COUNTY_DIR, DEFAULT_RUN_DIR
 from dispatch_common.redact import scrub
@@ -21,6 +21,7 @@ def main() -> int:
         ports=ports,
         nats_url=os.environ.get("NATS_URL") or None,
         mongodb_url=os.environ.get("MONGODB_URL") or None,
+        console_port=int(os.environ.get("CONSOLE_PORT", DEFAULT_CONSOLE_PORT)),
     )
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -64,6 +65,10 @@ def addresses(stack: Stack) -> list[str]:
         for name, url in (("NATS", stack.nats_url), ("MongoDB", stack.mongodb_url))
     ]
     lines += [f"  {s:<13}{stack.url(s)}   (API docs {stack.url(s)}/docs)" for s in SERVICES]
+    if stack.console_url:
+        lines.append(
+            f"  {'console':<13}{stack.console_url}   (the dispatch center's console: sign in as a role)"
+        )
     return lines
 
 

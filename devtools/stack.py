@@ -24,6 +24,7 @@ from dispatch_common.systems import DEFAULT_SYSTEMS_FILE
 
 SERVICES = ("intake", "routing", "mediation", "supervision", "notify")
 DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "mediation": 8003, "supervision": 8004, "notify": 8005}
+DEFAULT_CONSOLE_PORT = 8000
 BIN_DIR = Path(sys.executable).parent
 
 
@@ -208,6 +209,9 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: dict[str, Proc] = field(default_factory=dict)
     replica_urls: dict[str, list[str]] = field(default_factory=dict)
+    # The console's port (console/): when set, the console starts beside the services and they allow its
+    # origin (CORS_ORIGINS) unless the environment names the origins itself.
+    console_port: int | None = None
     # True when the stack started its own nats-server, with the generated identities (else NATS_URL's
     # server is used as it is, with whatever NATS_* identity the environment gives the services).
     own_nats: bool = False
@@ -241,6 +245,11 @@ class Stack:
     def url(self, service: str) -> str:
         """The base URL of a service."""
         return f"http://127.0.0.1:{self.ports[service]}"
+
+    @property
+    def console_url(self) -> str | None:
+        """The console's URL, when the stack runs one."""
+        return f"http://127.0.0.1:{self.console_port}" if self.console_port else None
 
     def start_infrastructure(self) -> None:
         """Start nats-server and the embedded MongoDB server unless URLs were given."""
@@ -279,6 +288,8 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        if self.console_port and not os.environ.get("CORS_ORIGINS"):  # the browser calls the services
+            env["CORS_ORIGINS"] = f"{self.console_url},http://localhost:{self.console_port}"
         if self.own_nats:  # the service's own generated identity
             from devtools.nats_auth import seed_path
 
@@ -335,6 +346,19 @@ class Stack:
             self.start_service(service, wait=False)
         for service in services:
             wait_ready(f"{self.url(service)}/readyz", timeout=90, proc=self.procs[service])
+        if self.console_port:
+            self.start_console()
+
+    def start_console(self, timeout: float = 30) -> Proc:
+        """The console (console/server.py), pointing the browser at this stack's services."""
+        env = dict(os.environ) | self.extra_env | {f"{s.upper()}_URL": self.url(s) for s in SERVICES}
+        env |= {"PORT": str(self.console_port), "RUN_DIR": str(self.run_dir), "PYTHONUNBUFFERED": "1"}
+        env.pop("CONSOLE_PORT", None)  # PORT is the one for this process
+        proc = Proc("console", [sys.executable, "-m", "console"], self.log_dir / "console.log", env=env)
+        proc.start()
+        self.procs["console"] = proc
+        wait_ready(f"{self.console_url}/readyz", timeout=timeout, proc=proc)
+        return proc
 
     def stop(self) -> None:
         """Stop services (and extra replicas, named `<service>#<n>`) first, then the servers they use."""

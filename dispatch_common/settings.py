@@ -177,7 +177,7 @@ class ServiceSettings(BaseSettings):
         try:
             origins = self.cors_origin_list
         except ValueError as exc:
-            raise ValueError(f"CORS_ORIGINS is neither comma-separated origins nor a JSON list: {exc}") from exc
+            raise ValueError(f"CORS_ORIGINS is not comma-separated origins nor a JSON list: {exc}") from exc
         if "*" in origins:
             raise ValueError("CORS_ORIGINS names origins; `*` would let any site call with a user's token")
         root = self.http_root_path

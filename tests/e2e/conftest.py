@@ -13,6 +13,7 @@ from devtools.keys import issue_token, unit_area
 from devtools.stack import SERVICES, Stack, free_port
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from services.intake.domain.open311_clients import DEV_KEY_FILE, key_hash
+from tests.e2e.browser import chromium  # noqa: F401  (the browser tests' fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -44,12 +45,15 @@ def open311_clients(base: Path) -> Path:
 
 
 def start_stack(base: Path, extra_env: dict[str, str] | None = None) -> Stack:
-    """All five services and their servers, ready; on a copy of the county package (tests reload it)."""
+    """All five services and their servers, ready, and the console beside them; on a copy of the county
+    package (tests reload it)."""
     county = base / "county"
     shutil.copytree(DEFAULT_COUNTY_DIR, county, dirs_exist_ok=True)
     env = dict(FAST) | {"COUNTY_DIR": str(county), "OPEN311_CLIENTS_FILE": str(open311_clients(base))}
     env |= extra_env or {}
-    stack = Stack(run_dir=base, ports={s: free_port() for s in SERVICES}, extra_env=env)
+    stack = Stack(
+        run_dir=base, ports={s: free_port() for s in SERVICES}, extra_env=env, console_port=free_port()
+    )
     try:
         stack.start()
     except Exception:

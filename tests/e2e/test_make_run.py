@@ -27,7 +27,10 @@ def _children_of(pid: int) -> list[int]:
 def test_make_run_starts_everything_prints_urls_and_stops_everything(tmp_path):
     ports = {s: free_port() for s in SERVICES}
     env = dict(
-        os.environ, RUN_DIR=str(tmp_path / "run"), **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()}
+        os.environ,
+        RUN_DIR=str(tmp_path / "run"),
+        CONSOLE_PORT=str(free_port()),
+        **{f"{s.upper()}_PORT": str(p) for s, p in ports.items()},
     )
     env.pop("NATS_URL", None)
     env.pop("MONGODB_URL", None)
@@ -55,7 +58,9 @@ def test_make_run_starts_everything_prints_urls_and_stops_everything(tmp_path):
             assert re.search(rf"{service}\s+http://127\.0\.0\.1:{port}", output), output
             assert httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200
         children = _children_of(proc.pid)
-        assert len(children) == 7  # nats-server, nx-27017 and five services
+        assert len(children) == 8  # nats-server, nx-27017, five services and the console
+        console = re.search(r"console\s+(http://127\.0\.0\.1:\d+)", output).group(1)
+        assert "综合调度中心" in httpx.get(console).text
         nats_url = re.search(r"NATS\s+(nats://127\.0\.0\.1:\d+)", output).group(1)
         assert _nats_admits(nats_url, tmp_path / "run" / "keys")
     finally:

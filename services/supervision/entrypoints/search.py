@@ -100,7 +100,7 @@ async def search_cases(
         received_to=received_to,
         q=q,
     )
-    fields = {"tier": 1, "assisting_units": 1, "assigned_at": 1, "replied_at": 1}
+    fields = {"tier": 1, "channel": 1, "assisting_units": 1, "assigned_at": 1, "replied_at": 1}
     # the cursor's range goes on the top level, beside the criteria
     query = criteria | ({"$and": [scope]} if scope else {})
     return await read_page(

@@ -1,0 +1,5 @@
+"""`python -m console`: the console server."""
+
+from console.server import main
+
+main()

@@ -1,0 +1,53 @@
+"""Headless Chromium for the console's browser tests: Debian's `chromium` driven by Playwright, with
+no browser download. In CI (`CI` set) a missing browser fails the tests instead of skipping them."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dispatch_common.paths import REPO_ROOT
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = REPO_ROOT / ".artifacts" / "console"
+"""Screenshots of the browser tests (ignored by git; CI keeps the folder as an artifact)."""
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: CI must run the browser tests (.ci/run installs chromium)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[object]:
+    """One browser for the session; each test opens its own contexts (separate sign-ins)."""
+    if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
+        _missing(f"no chromium at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright package is not installed (make venv)")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+def shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
+    """Keep a screenshot of the page as a test artifact."""
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
