@@ -32,5 +32,6 @@ COPY proto ./proto
 COPY data ./data
 COPY dispatch_common ./dispatch_common
 COPY services ./services
+COPY console ./console
 USER 10001:10001
 CMD ["python", "-m", "services.intake"]

@@ -62,7 +62,7 @@ def test_the_image_is_built_in_two_stages_from_the_lock_with_a_pinned_base_and_a
     assert "COPY requirements/production.lock" in build and "COPY dispatch_common" not in build
     assert re.search(r"^USER 10001:10001$", runtime, re.M)
     copied = re.findall(r"^COPY (?:--from=\w+ )?(\S+)", runtime, re.M)
-    assert set(copied) == {"/opt/venv", "proto", "data", "dispatch_common", "services"}
+    assert set(copied) == {"/opt/venv", "proto", "data", "dispatch_common", "services", "console"}
     for absent in ("devtools", "tests", "bench", "nats-server", "nx-27017"):
         assert absent not in runtime.replace("(nats-server, nx-27017)", "")
 
