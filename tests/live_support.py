@@ -104,7 +104,7 @@ class AsyncReader:
         """Wait until check(what was received) is truthy (a bound on waiting, not a timing figure)."""
         try:
             async with asyncio.timeout(within):
-                while not (found := check(self.got)):
+                while not (found := check(self.got)):  # noqa: ASYNC110 (a list filled by a task)
                     await asyncio.sleep(0.02)
                 return found
         except TimeoutError:

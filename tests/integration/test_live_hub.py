@@ -73,8 +73,8 @@ async def serve(make_settings, runtimes) -> AsyncIterator[Callable[..., Any]]:
         port = free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
         task = asyncio.create_task(server.serve())
-        while not server.started:  # uvicorn says so with a flag only
-            await asyncio.sleep(0.02)  # noqa: ASYNC110
+        while not server.started:  # noqa: ASYNC110 (uvicorn says so with a flag only)
+            await asyncio.sleep(0.02)
         servers.append((server, task))
         return Served(settings, hub, server, port)
 
