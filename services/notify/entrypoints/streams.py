@@ -1,0 +1,38 @@
+"""Notify's live stream: the caller's inbox (docs/api.md, Live streams)."""
+
+from fastapi import APIRouter, HTTPException, status
+from sse_starlette import EventSourceResponse
+
+from dispatch_common.live import Item
+from dispatch_common.live_http import STREAM_RESPONSES, LastEventId, Message, stream
+from services.notify.entrypoints.api import inbox_owners, message_view
+from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
+from services.notify.live import inbox_message
+
+router = APIRouter(prefix="/v1/streams", tags=["live streams"])
+
+
+@router.get(
+    "/inbox",
+    summary="The caller's inbox, live: each new message",
+    response_class=EventSourceResponse,
+    responses=STREAM_RESPONSES,
+)
+async def inbox_stream(
+    user: CurrentUser, notify: NotifyDeps, last_event_id: LastEventId = None
+) -> EventSourceResponse:
+    """`message` events: a new message in the caller's unit's, its leader's or its role's inbox, as
+    `GET /v1/inbox` lists it (unread)."""
+    if notify.live is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "live updates are not available")
+    owners = inbox_owners(user)
+
+    def wants(item: Item) -> bool:
+        return inbox_message(item).owner in owners
+
+    async def view(item: Item) -> list[Message]:
+        doc = inbox_message(item).doc
+        await notify.confidentiality.shown(user, [doc], "inbox stream")
+        return [("message", message_view(doc) | {"read": False, "read_at": None})]
+
+    return stream(notify.live, notify.settings, last_event_id=last_event_id, wants=wants, view=view)
