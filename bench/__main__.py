@@ -15,6 +15,7 @@ BENCHMARKS = {
     "supervision_queries": ["--cases", "1000000"],
     "notify_load": ["--rate", "100", "--seconds", "20", "--burst", "2000"],
     "adversarial_input": ["--per-family", "4", "--candidates", "200"],
+    "console_load": ["--loads", "10"],
 }
 
 
@@ -41,6 +42,7 @@ def main() -> int:
             "--loop-rounds",
             "2",
         ],
+        "console_load": ["--loads", "2"],
     }
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:

@@ -1,6 +1,7 @@
 """The console's own small process: the static UI, its configuration, the county's geography and, in
 development only, a token for a chosen role and unit (as `make token` signs)."""
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,15 @@ def _problem(status: int, code: str, detail: str) -> JSONResponse:
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
+def _revalidated(request: Request, body: bytes, media_type: str) -> Response:
+    """The county's data with an ETag of its content: a browser revalidates it and gets a 304."""
+    tag = f'"{hashlib.sha256(body).hexdigest()[:16]}"'
+    headers = REVALIDATE | {"ETag": tag}
+    if request.headers.get("if-none-match") == tag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
 def _units(county_dir: Path) -> list[dict[str, Any]]:
     raw = json.loads((county_dir / "units.json").read_text(encoding="utf-8"))
     keys = ("code", "name", "type", "level", "jurisdiction")
@@ -38,6 +48,7 @@ def create_console(settings: ConsoleSettings | None = None) -> Starlette:
     county_dir = settings.county_dir
     geography = (county_dir / "geography.geojson").read_bytes()
     units = _units(county_dir)
+    units_bytes = json.dumps(units, ensure_ascii=False).encode()
     unit_codes = {u["code"]: u for u in units}
     config = {
         "environment": settings.environment,
@@ -64,10 +75,10 @@ def create_console(settings: ConsoleSettings | None = None) -> Starlette:
         return JSONResponse(config, headers=REVALIDATE)
 
     async def geography_json(request: Request) -> Response:
-        return Response(geography, media_type="application/geo+json", headers=REVALIDATE)
+        return _revalidated(request, geography, "application/geo+json")
 
     async def units_json(request: Request) -> Response:
-        return JSONResponse(units, headers=REVALIDATE)
+        return _revalidated(request, units_bytes, "application/json")
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok", "service": "console"})

@@ -8,18 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.chromium import CHROMIUM, FLAGS
 from dispatch_common.paths import REPO_ROOT
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = REPO_ROOT / ".artifacts" / "console"
 """Screenshots of the browser tests (ignored by git; CI keeps the folder as an artifact)."""
 

@@ -44,6 +44,7 @@ def test_a_dispatcher_sees_a_new_case_live_and_places_it(
     page = signed_in(chromium, stack, "dispatcher")
     page.wait_for_selector("svg.county-map path.area.town")
     assert page.locator("nav a[href='#/board']").count() == 1
+    page.wait_for_selector("#live[data-state='live']")  # the streams are open (else: they start later)
     r = clerk.post("intake", "/v1/cases", json=manual_case)
     assert r.status_code == 201, r.text
     case_id = r.json()["case_id"]
@@ -52,7 +53,8 @@ def test_a_dispatcher_sees_a_new_case_live_and_places_it(
     assert case["jurisdiction"]["town"], case["jurisdiction"]
 
     page.wait_for_selector(f"svg .case-dot[data-case-id='{case_id}']", timeout=LIVE_BOUND_MS)
-    item = page.wait_for_selector(f".queue-item[data-case-id='{case_id}']", timeout=LIVE_BOUND_MS)
+    page.wait_for_selector(f".queue-item[data-case-id='{case_id}']", timeout=LIVE_BOUND_MS)
+    item = page.locator(f".queue-item[data-case-id='{case_id}']")
     assert (
         page.locator(f"svg .case-dot[data-case-id='{case_id}']")
         .get_attribute("class")
@@ -62,9 +64,9 @@ def test_a_dispatcher_sees_a_new_case_live_and_places_it(
     shot(page, "dispatcher-map-and-queue")
 
     lead = next(u for u in units if u["level"] == "county" and u["type"] != "petition_bureau")
-    item.query_selector("select[name=lead_unit]").select_option(lead["code"])
-    item.query_selector("input[name=reason]").fill("来信反映的是本单位职责")
-    item.query_selector("button[type=submit]").click()
+    item.locator("select[name=lead_unit]").select_option(lead["code"])
+    item.locator("input[name=reason]").fill("来信反映的是本单位职责")
+    item.locator("button[type=submit]").click()
     page.wait_for_selector(f".case-view[data-case-id='{case_id}']")
     page.wait_for_selector(".summary [data-status='assigned']", timeout=30_000)
     assert page.inner_text(".summary .lead-unit") == lead["name"]
@@ -73,10 +75,10 @@ def test_a_dispatcher_sees_a_new_case_live_and_places_it(
     assert not page.errors, page.errors
 
     handler = signed_in(chromium, stack, "unit_handler", lead["code"], size="laptop")
-    row = handler.wait_for_selector(f".worklist tr[data-case-id='{case_id}']")
+    handler.wait_for_selector(f".worklist tr[data-case-id='{case_id}']")
     assert handler.locator("nav a[href='#/map']").count() == 0  # a unit sees no county map
     shot(handler, "unit-worklist")
-    row.query_selector("a").click()
+    handler.click(f".worklist tr[data-case-id='{case_id}'] a")  # found again: the list may have re-rendered
     handler.wait_for_selector(".summary [data-status='assigned']")
     handler.click("button[data-action$='/sign']")
     handler.wait_for_selector(".summary [data-status='signed']")

@@ -34,9 +34,19 @@ function mount(ctx, view) {
   if (current) current.watches.forEach((w) => w.stop());
   main.replaceChildren(view.root);
   view.refresh();
-  const watches = (view.watch || []).map((w) =>
-    new Watch({ ...w, pollSeconds: ctx.config.poll_seconds, onChange: () => view.refresh() }).start());
+  const live = document.getElementById("live");
+  const showMode = () => {
+    const modes = new Set(watches.map((w) => w.mode));
+    const state = modes.has("connecting") ? "connecting" : modes.has("poll") ? "poll" : "live";
+    live.dataset.state = watches.length ? state : "none";
+    live.textContent = { connecting: "连接中…", poll: "定时刷新", live: "实时", none: "" }[live.dataset.state];
+  };
+  const watches = (view.watch || []).map((w) => new Watch({
+    ...w, pollSeconds: ctx.config.poll_seconds, onChange: (event) => view.refresh(event), onMode: showMode,
+  }));
   current = { view, watches };
+  showMode();
+  watches.forEach((w) => w.start());
 }
 
 function route(ctx) {
@@ -64,8 +74,8 @@ function dispatchScreen(ctx, s) {
   if (can(s, "queue")) parts.push(queueView(ctx));
   return {
     root: h("div", { class: "dispatch-screen" }, parts.map((p) => p.root)),
-    refresh: () => Promise.all(parts.map((p) => p.refresh())),
-    watch: map.watch,
+    refresh: (event) => Promise.all(parts.map((p) => p.refresh(event))),
+    watch: [...new Map(parts.flatMap((p) => p.watch).map((w) => [w.service + w.stream, w])).values()],
   };
 }
 
@@ -90,6 +100,7 @@ function signInScreen(ctx) {
   }
   if (current) current.watches.forEach((w) => w.stop());
   current = null;
+  document.getElementById("live").textContent = "";
   main.replaceChildren(h("section", { class: "sign-in panel" }, h("h2", {}, "登录"), form, out));
 }
 

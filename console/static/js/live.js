@@ -7,8 +7,8 @@ import { serviceUrl } from "./api.js";
 import { session } from "./auth.js";
 
 export class Watch {
-  constructor({ service, stream, onChange, pollSeconds = 1.5 }) {
-    Object.assign(this, { service, stream, onChange, pollSeconds });
+  constructor({ service, stream, onChange, onMode = () => {}, pollSeconds = 1.5 }) {
+    Object.assign(this, { service, stream, onChange, onMode, pollSeconds });
     this.lastId = null;
     this.stopped = false;
     this.mode = "connecting";
@@ -17,7 +17,16 @@ export class Watch {
 
   start() { this.run(); return this; }
 
-  stop() { this.stopped = true; this.abort.abort(); clearTimeout(this.timer); }
+  // "connecting", "live" (the stream said it is ready) or "poll" (no stream: the list is read again).
+  setMode(mode) { if (mode !== this.mode) { this.mode = mode; this.onMode(mode); } }
+
+  // Events come in bursts (one case's steps, a reconnect's replay): one refresh for each burst.
+  changed(event) {
+    clearTimeout(this.pending);
+    this.pending = setTimeout(() => this.onChange(event), 150);
+  }
+
+  stop() { this.stopped = true; this.abort.abort(); clearTimeout(this.timer); clearTimeout(this.pending); }
 
   async run() {
     let delay = 500;
@@ -26,11 +35,11 @@ export class Watch {
         const headers = { Authorization: `Bearer ${session().token}`, Accept: "text/event-stream" };
         if (this.lastId) headers["Last-Event-ID"] = this.lastId;
         const r = await fetch(serviceUrl(this.service, this.stream), { headers, signal: this.abort.signal });
-        if (r.status === 404 || r.status === 405) break; // no stream here: poll
+        if ([403, 404, 405].includes(r.status)) break; // no stream here (or not for this role): poll
         if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
-        this.mode = "stream";
         delay = 500;
         await this.read(r.body);
+        this.setMode("connecting");
       } catch (e) {
         if (this.stopped) return;
       }
@@ -61,13 +70,14 @@ export class Watch {
           else if (field === "event") event.type = val;
           else if (field === "data") event.data.push(val);
         }
-        if (event.data.length) this.onChange({ type: event.type, data: event.data.join("\n") });
+        if (event.type === "ready") this.setMode("live");
+        if (event.data.length) this.changed({ type: event.type, data: event.data.join("\n") });
       }
     }
   }
 
   poll() {
-    this.mode = "poll";
+    this.setMode("poll");
     const tick = async () => {
       if (this.stopped) return;
       try { await this.onChange(null); } catch (e) { /* the view shows its own errors */ }

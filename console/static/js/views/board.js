@@ -5,7 +5,7 @@ import { get, query } from "../api.js";
 import { can, session } from "../auth.js";
 import { h, table, errorBox } from "../dom.js";
 import { CHANNEL, RATES, word, when } from "../labels.js";
-import { liveCases, isOpen } from "./cases.js";
+import { CaseStore, isOpen, urgency } from "./cases.js";
 
 const month = (d) => d.toISOString().slice(0, 7);
 
@@ -39,12 +39,14 @@ export function boardView(ctx) {
   from.addEventListener("change", () => refresh());
   to.addEventListener("change", () => refresh());
 
+  const store = new CaseStore();
+
   async function refresh() {
     try {
       const s = session();
       const today = new Date(); today.setHours(0, 0, 0, 0);
       const [cases, kpis, warnings] = await Promise.all([
-        liveCases(200),
+        store.load().then(() => store.list().map((c) => ({ ...c, urgency: urgency(c) }))),
         get("supervision", "/v1/kpis" + query({ group_by: "unit", from: from.value, to: to.value })),
         can(s, "warnings") ? get("supervision", "/v1/warnings" + query({ limit: 8 })) : { items: [] },
       ]);

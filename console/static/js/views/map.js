@@ -4,7 +4,7 @@
 import { h, s, errorBox } from "../dom.js";
 import { projection, pathOf, centroidOf, levelOf, jitter } from "../geo.js";
 import { STATUS, word, timeLeft } from "../labels.js";
-import { isOpen, liveCases } from "./cases.js";
+import { CaseStore, isOpen, urgency } from "./cases.js";
 
 const W = 960, H = 720;
 
@@ -29,7 +29,10 @@ export function mapView(ctx) {
     h("header", { class: "view-head" }, h("h2", {}, "县域案件地图"), count, legend()),
     h("div", { class: "map-frame" }, svg), status);
 
+  const store = new CaseStore();
+
   function place(c) {
+    c.urgency = urgency(c);
     const j = c.jurisdiction || {};
     const at = centre.get(j.grid) || centre.get(j.village) || centre.get(j.town);
     if (!at) return null;
@@ -37,20 +40,21 @@ export function mapView(ctx) {
     const dot = s("circle", {
       cx: (at[0] + dx).toFixed(1), cy: (at[1] + dy).toFixed(1), r: 7,
       class: `case-dot st-${c.status} due-${c.urgency}${isOpen(c) ? "" : " done"}`, "data-case-id": c.case_id, tabindex: 0,
-    }, s("title", {}, `${c.case_no} ${word(STATUS, c.status)} ${c.deadline ? timeLeft(c.deadline.remaining_seconds) : ""}`));
+    }, s("title", {}, `${c.case_no} ${word(STATUS, c.status)} ${c.due_at ? timeLeft((new Date(c.due_at) - Date.now()) / 1000) : ""}`));
     dot.addEventListener("click", () => { location.hash = `#/case/${c.case_id}`; });
     return dot;
   }
 
-  async function refresh() {
+  async function refresh(event) {
     try {
-      const cases = await liveCases();
+      if (!event || !store.apply(event)) await store.load();
+      const cases = store.list();
       dots.replaceChildren(...cases.map(place).filter(Boolean));
       count.textContent = `${cases.length} 件`;
       status.textContent = `更新于 ${new Date().toLocaleTimeString("zh-CN", { hour12: false })}`;
     } catch (e) { status.replaceChildren(errorBox(e)); }
   }
-  return { root, refresh, watch: [{ service: "supervision", stream: "/v1/streams/cases" }] };
+  return { root, refresh, watch: [{ service: "routing", stream: "/v1/streams/queue" }, { service: "supervision", stream: "/v1/streams/worklist" }] };
 }
 
 function legend() {

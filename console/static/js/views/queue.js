@@ -36,15 +36,33 @@ export function queueView(ctx) {
         location.hash = `#/case/${c.case_id}`;
       } catch (e) { result.replaceChildren(errorBox(e)); button.disabled = false; }
     } }, select, reason, button, result);
-    return h("article", { class: "queue-item", "data-case-id": c.case_id },
+    return h("article", { class: "queue-item", "data-case-id": c.case_id, "data-seen": c.seen },
       h("h3", {}, h("a", { href: `#/case/${c.case_id}` }, c.case_no), " ", h("small", {}, c.category?.code ? `分类 ${c.category.code}` : "")),
       h("p", { class: "meta" }, `登记 ${when(c.received_at)}`),
       h("ul", { class: "explanation" }, (route?.explanation || []).map((line) => h("li", {}, line))),
       h("p", {}, "系统建议：", suggested ? ctx.unitName(suggested) : "无"), form);
   }
 
-  async function refresh() {
+  async function refresh(event) {
+    if (event) {
+      let d = null;
+      try { d = JSON.parse(event.data); } catch (e) { /* not ours */ }
+      if (event.type === "entered" && d) {
+        routes.set(d.case_id, { explanation: d.explanation, lead_unit: d.suggested_lead_unit });
+        list.querySelector(`[data-case-id='${d.case_id}']`)?.remove();
+        list.prepend(card({ seen: Date.now(), case_id: d.case_id, case_no: d.case_no, category: d.category, received_at: d.at }, routes.get(d.case_id)));
+        status.textContent = `${list.children.length} 件待派`;
+        return;
+      }
+      if (event.type === "left" && d) {
+        list.querySelector(`[data-case-id='${d.case_id}']`)?.remove();
+        status.textContent = list.children.length ? `${list.children.length} 件待派` : "队列为空";
+        return;
+      }
+      if (event.type === "case") return; // a worklist change: the queue hears of its own cases itself
+    }
     try {
+      const asked = Date.now();
       const page = await get("supervision", "/v1/cases" + query({ status: "manual_dispatch", limit: 50 }));
       for (const c of page.items) {
         if (routes.has(c.case_id)) continue;
@@ -55,10 +73,10 @@ export function queueView(ctx) {
       }
       const shown = new Set([...list.children].map((el) => el.dataset.caseId));
       const now = new Set(page.items.map((c) => c.case_id));
-      for (const el of [...list.children]) if (!now.has(el.dataset.caseId)) el.remove();
+      for (const el of [...list.children]) if (!now.has(el.dataset.caseId) && !(Number(el.dataset.seen) > asked)) el.remove();
       for (const c of page.items) if (!shown.has(c.case_id)) list.append(card(c, routes.get(c.case_id)));
       status.textContent = page.items.length ? `${page.items.length} 件待派` : "队列为空";
     } catch (e) { status.replaceChildren(errorBox(e)); }
   }
-  return { root, refresh, watch: [{ service: "supervision", stream: "/v1/streams/cases" }] };
+  return { root, refresh, watch: [{ service: "routing", stream: "/v1/streams/queue" }, { service: "supervision", stream: "/v1/streams/worklist" }] };
 }
