@@ -83,6 +83,8 @@ async def _events(
     last = upto
     if after == -1:
         yield reset(upto, "Last-Event-ID is no position of this stream")
+    elif after is not None and after > upto and not await hub.reached(after):
+        yield reset(upto, f"position {after} is beyond the stream")
     elif after is not None:
         last = max(after, upto)
         try:
