@@ -3,7 +3,9 @@
 (a) Submission -> the case on a dispatcher's streams: a dispatcher reads the county worklist stream
 (supervision) and the manual queue stream (routing) while cases are sent open-loop at --rate for
 --seconds (bench/case_mix.py); for each case, the time from its scheduled send to its first `case`
-message (assigned to a unit) or its `entered` message (sent to people), p50/p99.
+message (assigned to a unit) or its `entered` message (sent to people), p50/p99; beside them, the
+time to `dispatch.case.assigned` on NATS (a core subscription as `ops`) and from there to the
+stream's message: what the platform takes, and what the live stream adds.
 
 (b) Idle connections held by one replica: --connections readers of a unit's worklist stream on
 supervision (one process), each registered (its `ready` received), held for --hold seconds with a
@@ -23,12 +25,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 
 from bench.case_mix import CaseMix
 from bench.e2e_observe import _memory_mb
 from bench.figures import percentile
 from devtools.keys import issue_token
 from devtools.stack import SERVICES, Stack, free_port
+from dispatch_common import subjects
 from dispatch_common.paths import DEFAULT_COUNTY_DIR, REPO_ROOT
 from tests.live_support import messages
 
@@ -92,6 +96,13 @@ async def submission_to_stream(stack: Stack, rate: float, seconds: float) -> dic
     count = int(rate * seconds)
     bodies = [body for _, body in CaseMix().bodies(count)]
     sent: dict[str, float] = {}
+    on_bus: dict[str, float] = {}  # when dispatch.case.assigned of each case was on NATS
+    nc = await nats.connect(**stack.nats_options("ops"))  # type: ignore[arg-type]
+
+    async def assigned(msg: Any) -> None:
+        on_bus.setdefault(json.loads(msg.data)["data"]["case_id"], time.monotonic())
+
+    await nc.subscribe(subjects.CASE_ASSIGNED, cb=assigned)
     async with httpx.AsyncClient(limits=httpx.Limits(max_connections=64)) as client:
         worklist = Watch(client, f"{stack.url('supervision')}/v1/streams/worklist", dispatcher)
         queue = Watch(client, f"{stack.url('routing')}/v1/streams/queue", dispatcher)
@@ -118,7 +129,12 @@ async def submission_to_stream(stack: Stack, rate: float, seconds: float) -> dic
             await asyncio.sleep(0.2)
         await worklist.close()
         await queue.close()
+    await nc.close()
     assigned = [worklist.first[("case", c)] - t for c, t in sent.items() if ("case", c) in worklist.first]
+    bus = [on_bus[c] - t for c, t in sent.items() if c in on_bus]
+    hop = [
+        worklist.first[("case", c)] - on_bus[c] for c in sent if c in on_bus and ("case", c) in worklist.first
+    ]
     manual = [queue.first[("entered", c)] - t for c, t in sent.items() if ("entered", c) in queue.first]
     told = {c for (_, c) in worklist.first} | {c for (n, c) in queue.first if n == "entered"}
     return {
@@ -126,7 +142,9 @@ async def submission_to_stream(stack: Stack, rate: float, seconds: float) -> dic
         "seconds": seconds,
         "accepted": len(sent),
         "never_told": len(set(sent) - told),
+        "assigned_on_nats": _ms([v * 1000 for v in bus]),
         "worklist_case": _ms([v * 1000 for v in assigned]),
+        "nats_to_worklist_case": _ms([v * 1000 for v in hop]),
         "queue_entered": _ms([v * 1000 for v in manual]),
     }
 
@@ -192,8 +210,8 @@ def main() -> None:
     print(
         f"cases accepted {a['accepted']} at {a['rate']}/s for {a['seconds']} s; never told {a['never_told']}"
     )
-    for name in ("worklist_case", "queue_entered"):
-        print(f"  submit -> {name}: n={a[name]['n']} p50={a[name]['p50_ms']} ms p99={a[name]['p99_ms']} ms")
+    for name in ("assigned_on_nats", "worklist_case", "nats_to_worklist_case", "queue_entered"):
+        print(f"  {name}: n={a[name]['n']} p50={a[name]['p50_ms']} ms p99={a[name]['p99_ms']} ms")
     print(
         f"idle: {b['connections']} connections registered in {b['registered_in_s']} s, "
         f"{b['still_open']} open after {b['held_s']} s ({b['received_a_heartbeat']} with a heartbeat); "
