@@ -32,6 +32,8 @@ log = logging.getLogger("dispatch.live")
 
 PREPARE_ATTEMPTS = 3
 REPLAY_IDLE_SECONDS = 0.5
+REPLAY_LIMIT = 100_000
+"""A reader further behind than this many stream positions is told to reload rather than replayed."""
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,23 @@ class Item:
     value: Any
 
 
-Prepare = Callable[[int, dict[str, Any]], Awaitable[Any]]
-"""(stream sequence, event envelope) -> what the streams need of it, or None when they need nothing."""
+Event = tuple[int, dict[str, Any]]
+"""An event read: its stream sequence and its envelope."""
+Prepare = Callable[[list[Event]], Awaitable[list[Any]]]
+"""Events read together -> what the streams need of each (None when they need nothing of it), in
+order: a batch lets the service read its projection once for all of them."""
+BATCH = 256
+
+
+def one_by_one(prepare: Callable[[int, dict[str, Any]], Awaitable[Any]]) -> Prepare:
+    """A `Prepare` from a function of one event (one that reads nothing, or little)."""
+
+    async def batch(events: list[Event]) -> list[Any]:
+        return [await prepare(seq, event) for seq, event in events]
+
+    return batch
+
+
 Wants = Callable[[Item], bool]
 
 
@@ -96,6 +113,8 @@ class Hub:
         self._js: JetStreamContext | None = None
         self._sub: Any = None
         self._task: asyncio.Task[None] | None = None
+        self._incoming: asyncio.Queue[Msg] = asyncio.Queue()
+        self._pump: asyncio.Task[None] | None = None
         self.floor = 0  # every event after this position is in the window (or meant nothing)
         self.position = 0  # the last position read
         self.started = asyncio.Event()
@@ -121,6 +140,7 @@ class Hub:
         info = await js.stream_info(self.stream)
         self._js = js
         self.floor = self.position = info.state.last_seq
+        self._pump = asyncio.create_task(self._apply_incoming(), name=f"live-{self.name}-pump")
         self._sub = await self._subscribe(js, self.position + 1, cb=self._on_message)
         self.started.set()
         log.info("live hub reading", extra={"hub": self.name, "from": self.position + 1})
@@ -142,8 +162,9 @@ class Hub:
 
     async def stop(self) -> None:
         """Stop reading and end every connection."""
-        if self._task and not self._task.done():
-            self._task.cancel()
+        for task in (self._task, self._pump):
+            if task and not task.done():
+                task.cancel()
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
@@ -151,31 +172,32 @@ class Hub:
             subscriber.queue.put_nowait(None)
         self._subscribers.clear()
 
-    async def _prepared(self, seq: int, event: dict[str, Any]) -> Any:
+    async def _prepared(self, events: list[Event]) -> list[Any]:
+        if not events:
+            return []
         for attempt in range(1, PREPARE_ATTEMPTS + 1):
             try:
-                return await self._prepare(seq, event)
+                return await self._prepare(events)
             except Exception:
                 if attempt == PREPARE_ATTEMPTS:
-                    log.exception("live event left out", extra={"hub": self.name, "seq": seq})
-                    return None
+                    log.exception("live events left out", extra={"hub": self.name, "seq": events[0][0]})
+                    return [None] * len(events)
                 await asyncio.sleep(0.1 * attempt)
-        return None
+        return [None] * len(events)
 
     async def _on_message(self, msg: Msg) -> None:
-        seq = msg.metadata.sequence.stream
-        if seq <= self.position:  # the ordered consumer started again from a position already read
-            return
-        try:
-            event = json.loads(msg.data)
-        except ValueError:
-            self.position = seq
-            return
-        value = await self._prepared(seq, event)
-        self.position = seq
-        if value is None:
-            return
-        self.publish(Item(seq, value))
+        self._incoming.put_nowait(msg)  # prepared in batches by _apply_incoming, in order
+
+    async def _apply_incoming(self) -> None:
+        while True:
+            batch = [await self._incoming.get()]
+            while not self._incoming.empty() and len(batch) < BATCH:
+                batch.append(self._incoming.get_nowait())
+            events = [e for e in map(_event, batch) if e[0] > self.position]  # a reset reads some again
+            for (seq, _), value in zip(events, await self._prepared(events), strict=True):
+                self.position = seq
+                if value is not None:
+                    self.publish(Item(seq, value))
 
     def publish(self, item: Item) -> None:
         """Keep an item in the window and offer it to every subscriber (no await: nothing interleaves)."""
@@ -202,6 +224,13 @@ class Hub:
         """Forget a subscriber (its connection ended)."""
         self._subscribers.discard(subscriber)
 
+    async def reached(self, position: int) -> bool:
+        """Whether the stream has reached a position (one from a replica ahead of this one), or the
+        position is none of this stream's (it was made anew: the reader must reload)."""
+        if self._js is None:
+            return False
+        return (await self._js.stream_info(self.stream)).state.last_seq >= position
+
     async def replay(self, after: int, upto: int, wants: Wants) -> AsyncIterator[Item]:
         """The items after `after` up to `upto` from JetStream, in order; `Gone` when the stream no
         longer holds the first of them."""
@@ -210,23 +239,41 @@ class Hub:
         info = await self._js.stream_info(self.stream)
         if after + 1 < info.state.first_seq or after > info.state.last_seq:
             raise Gone(f"position {after} is no longer in {self.stream}")
+        if upto - after > REPLAY_LIMIT:
+            raise Gone(f"position {after} is more than {REPLAY_LIMIT} events behind: reload")
         sub = await self._subscribe(self._js, after + 1)
         try:
-            while True:
-                try:
-                    msg = await sub.next_msg(timeout=REPLAY_IDLE_SECONDS)
-                except TimeoutError:
-                    if (await sub.consumer_info()).num_pending == 0:
-                        return  # nothing more up to `upto` matches the filters
-                    continue
-                seq = msg.metadata.sequence.stream
-                if seq > upto:
-                    return
-                value = await self._prepared(seq, json.loads(msg.data))
-                if value is not None and wants(item := Item(seq, value)):
-                    yield item
-                if seq == upto:
-                    return
+            done = False
+            while not done:
+                events: list[Event] = []
+                while len(events) < BATCH:
+                    try:
+                        msg = await sub.next_msg(timeout=REPLAY_IDLE_SECONDS)
+                    except TimeoutError:
+                        if (await sub.consumer_info()).num_pending == 0:
+                            done = True  # nothing more up to `upto` matches the filters
+                            break
+                        continue
+                    event = _event(msg)
+                    if event[0] > upto:
+                        done = True
+                        break
+                    events.append(event)
+                    if event[0] == upto:
+                        done = True
+                        break
+                for (seq, _), value in zip(events, await self._prepared(events), strict=True):
+                    if value is not None and wants(item := Item(seq, value)):
+                        yield item
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+
+def _event(msg: Msg) -> Event:
+    """An event read: its sequence and envelope (an unreadable one becomes an empty envelope)."""
+    try:
+        event = json.loads(msg.data)
+    except ValueError:
+        event = {}
+    return msg.metadata.sequence.stream, event if isinstance(event, dict) else {}

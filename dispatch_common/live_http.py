@@ -10,6 +10,7 @@ the client going away.
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Header, HTTPException, status
@@ -42,9 +43,19 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
 """What the OpenAPI document says a stream answers."""
 
 
+def _plain(value: Any) -> str:
+    """JSON for what JSON lacks: a time in ISO 8601, anything else as its text."""
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def to_json(data: dict[str, Any]) -> str:
+    """A message's data: one line of JSON (times in ISO 8601)."""
+    return json.dumps(data, ensure_ascii=False, default=_plain, separators=(",", ":"))
+
+
 def _sse(name: str, data: dict[str, Any], position: int | None) -> ServerSentEvent:
     return ServerSentEvent(
-        data=json.dumps(data, ensure_ascii=False, default=str, separators=(",", ":")),
+        data=to_json(data),
         event=name,
         id=None if position is None else str(position),
     )
@@ -72,6 +83,8 @@ async def _events(
     last = upto
     if after == -1:
         yield reset(upto, "Last-Event-ID is no position of this stream")
+    elif after is not None and after > upto and not await hub.reached(after):
+        yield reset(upto, f"position {after} is beyond the stream")
     elif after is not None:
         last = max(after, upto)
         try:

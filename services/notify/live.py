@@ -6,12 +6,11 @@ the inbox it is in (`unit:<code>`, `unit_leader:<code>`, `role:<role>`; a petiti
 through the portal, not streamed).
 """
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from dispatch_common import subjects
-from dispatch_common.live import Item
+from dispatch_common.live import Item, Prepare, one_by_one
 from services.notify.adapters.repository import Messages
 
 
@@ -23,8 +22,9 @@ class InboxMessage:
     doc: dict[str, Any]
 
 
-def inbox_reader(messages: Messages) -> Callable[[int, dict[str, Any]], Awaitable[InboxMessage | None]]:
-    """The hub's `prepare`: the stored message of a notification.sent on the inbox channel."""
+def inbox_reader(messages: Messages) -> Prepare:
+    """The hub's `prepare`: the stored message of a notification.sent on the inbox channel (few of
+    the events it reads are: one read each)."""
 
     async def prepare(seq: int, event: dict[str, Any]) -> InboxMessage | None:
         data = event.get("data") or {}
@@ -36,7 +36,7 @@ def inbox_reader(messages: Messages) -> Callable[[int, dict[str, Any]], Awaitabl
             return None
         return InboxMessage(owner, doc)
 
-    return prepare
+    return one_by_one(prepare)
 
 
 def inbox_message(item: Item) -> InboxMessage:

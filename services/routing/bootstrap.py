@@ -16,7 +16,7 @@ from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, ReadAudit, include_audit_api
 from dispatch_common.http import create_app
-from dispatch_common.live import Hub
+from dispatch_common.live import Hub, one_by_one
 from dispatch_common.objection import return_limit_problems
 from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
@@ -219,7 +219,7 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         Hub(
             "routing",
             filters=live.ROUTE_EVENTS,
-            prepare=live.prepare,
+            prepare=one_by_one(live.prepare),
             window=settings.live_window,
             queue_size=settings.live_queue_size,
         )

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from dispatch_common.envelope import Envelope
-from dispatch_common.live import Item
+from dispatch_common.live import Event, Item
 from dispatch_common.nats_permissions import PRODUCERS
 from services.supervision.adapters.repository import CaseFiles, _units, worklist_entry
 from services.supervision.domain.policy import to_ms
@@ -85,26 +85,42 @@ class LiveCases:
             self._seen.popitem(last=False)
         return before - units
 
-    async def prepare(self, seq: int, event: dict[str, Any]) -> CaseChange | None:
-        """What the streams need of one event (None for an event about no case)."""
-        envelope = Envelope.model_validate(event)
-        if not envelope.subject or not envelope.type.startswith("dispatch."):
-            return None
-        entry = timeline_entry(envelope, seq=seq)
-        doc = await self.files.get(envelope.subject)
+    async def prepare(self, events: list[Event]) -> list[CaseChange | None]:
+        """What the streams need of each event (None for one about no case): the case files of the
+        batch read in one query."""
+        envelopes = [_envelope(event) for _, event in events]
+        files = await self.files.get_many(list({e.subject for e in envelopes if e and e.subject}))
+        return [
+            self._change(seq, e, files.get(e.subject)) if e and e.subject else None
+            for (seq, _), e in zip(events, envelopes, strict=True)
+        ]
+
+    def _change(self, seq: int, envelope: Envelope, doc: dict[str, Any] | None) -> CaseChange:
+        case_id = envelope.subject or ""
+        entry = _shown(timeline_entry(envelope, seq=seq))
         if doc is None:  # before the case file: only what the event says (a confidential one to nobody)
-            return CaseChange(envelope.subject, _shown(entry), {}, frozenset(), frozenset(), True, None)
+            return CaseChange(case_id, entry, {}, frozenset(), frozenset(), True, None)
         units = _units(doc)
         line = line_of(doc, envelope.type, envelope.time) if envelope.type in WORKLIST_EVENTS else None
         return CaseChange(
-            case_id=envelope.subject,
-            entry=_shown(entry),
+            case_id=case_id,
+            entry=entry,
             units=units,
-            left=self._remember(envelope.subject, frozenset(units)) if line else frozenset(),
+            left=self._remember(case_id, frozenset(units)) if line else frozenset(),
             areas=areas_of(doc),
             confidential=bool(doc.get("confidential")),
             line=line,
         )
+
+
+def _envelope(event: dict[str, Any]) -> Envelope | None:
+    """A platform event about a case, or None."""
+    if not str(event.get("type", "")).startswith("dispatch.") or not event.get("subject"):
+        return None
+    try:
+        return Envelope.model_validate(event)
+    except ValueError:
+        return None
 
 
 def areas_of(doc: dict[str, Any]) -> frozenset[str]:

@@ -18,7 +18,7 @@ from nats.js.errors import Error as JetStreamError
 
 from devtools.stack import free_port
 from dispatch_common import subjects
-from dispatch_common.live import Hub, Item
+from dispatch_common.live import Hub, Item, one_by_one
 from dispatch_common.live_http import LastEventId, Message, stream
 from dispatch_common.runtime import Runtime
 from dispatch_common.settings import ServiceSettings
@@ -56,7 +56,7 @@ async def serve(make_settings, runtimes) -> AsyncIterator[Callable[..., Any]]:
             Hub(
                 "test",
                 filters=(SUBJECT,),
-                prepare=note,
+                prepare=one_by_one(note),
                 window=settings.live_window,
                 queue_size=settings.live_queue_size,
             )
@@ -146,13 +146,15 @@ async def test_a_position_jetstream_no_longer_holds_is_answered_with_a_reset(ser
         assert lost.got.named("reset")[0].data["position"] == seqs[-1]
 
         nonsense = AsyncReader(client, served.url, {"Last-Event-ID": "yesterday"}).start()
-        await nonsense.until(Collected.ready)
-        assert [m.event for m in nonsense.got.received if m.event] == ["reset", "ready"]
+        beyond = AsyncReader(client, served.url, {"Last-Event-ID": str(seqs[-1] + 1000)}).start()
+        for reader in (nonsense, beyond):  # none of this stream's positions
+            await reader.until(Collected.ready)
+            assert [m.event for m in reader.got.received if m.event] == ["reset", "ready"]
 
         [fourth] = await publish(nats_client, 4)
-        for reader in (lost, nonsense):  # after the reset, live as any other reader
+        for reader in (lost, nonsense, beyond):  # after the reset, live as any other reader
             await reader.until(lambda got: notes(got) == [(fourth, 4)])
-        for reader in (live, lost, nonsense):
+        for reader in (live, lost, nonsense, beyond):
             await reader.close()
 
 
@@ -163,7 +165,12 @@ async def test_an_idle_stream_sends_heartbeats(serve) -> None:
         await idle.until(lambda got: len([m for m in got.received if m.comment == "ping"]) >= 2)
         assert idle.got.status == 200
         assert [m.event for m in idle.got.received if m.event] == ["ready"]
+        assert served.hub.connections == 1
         await idle.close()
+    # a reader gone is forgotten: the hub feeds nothing for it
+    async with asyncio.timeout(10):
+        while served.hub.connections:  # noqa: ASYNC110 (the server notices the disconnect)
+            await asyncio.sleep(0.05)
 
 
 async def test_a_reader_that_falls_behind_is_cut_off_and_the_others_are_not(serve, nats_client) -> None:
