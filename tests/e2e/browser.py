@@ -21,9 +21,11 @@ def _missing(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    """One browser for the session; each test opens its own contexts (separate sign-ins)."""
+    """One browser for a module; each test opens its own contexts (separate sign-ins). Never for the
+    session: while Playwright's synchronous API is open, the thread has a running event loop, and every
+    asynchronous test after it would fail (pytest-asyncio's runner cannot start inside one)."""
     if not Path(CHROMIUM).exists() and not shutil.which(CHROMIUM):
         _missing(f"no chromium at {CHROMIUM}")
     try:

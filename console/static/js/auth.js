@@ -40,7 +40,7 @@ export function can(s, what) {
     case "lead": return (r === "unit_handler" || r === "unit_leader") && !!s.unit;
     case "followup": return ["dispatcher", "reception_clerk", "supervisor"].includes(r);
     case "decide_extension": return r === "supervisor" || r === "county_leader";
-    case "warnings": return ["supervisor", "county_leader", "dispatcher", "auditor", "admin"].includes(r);
+    case "warnings": case "figures": return ["supervisor", "county_leader", "dispatcher", "auditor", "admin"].includes(r);
     case "notices": return COUNTY_WIDE.has(r);
     default: return false;
   }

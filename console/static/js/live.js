@@ -70,7 +70,8 @@ export class Watch {
           else if (field === "event") event.type = val;
           else if (field === "data") event.data.push(val);
         }
-        if (event.type === "ready") this.setMode("live");
+        // the first message: `ready` on a resumable stream, the current figures on the board's
+        if (event.data.length) this.setMode("live");
         if (event.data.length) this.changed({ type: event.type, data: event.data.join("\n") });
       }
     }

@@ -47,7 +47,7 @@ export function boardView(ctx) {
       const today = new Date(); today.setHours(0, 0, 0, 0);
       const [cases, kpis, warnings] = await Promise.all([
         store.load().then(() => store.list().map((c) => ({ ...c, urgency: urgency(c) }))),
-        get("supervision", "/v1/kpis" + query({ group_by: "unit", from: from.value, to: to.value })),
+        can(s, "figures") ? get("supervision", "/v1/kpis" + query({ group_by: "unit", from: from.value, to: to.value })) : { rows: [] },
         can(s, "warnings") ? get("supervision", "/v1/warnings" + query({ limit: 8 })) : { items: [] },
       ]);
       const todays = cases.filter((c) => new Date(c.received_at) >= today);
