@@ -50,6 +50,11 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     runtime.outbox(files.files)
     runtime.outbox(files.recommendations)
     runtime.on_migrate(files.ensure_indexes)
+
+    async def backfill() -> None:  # lines and recommendations from before the cursor lists get their keys
+        await files.backfill_list_keys()
+
+    runtime.on_migrate(backfill)
     confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
     runtime.on_migrate(confidentiality.audit.ensure_indexes)
     sv = Supervision(
@@ -104,11 +109,11 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     return sv
 
 
-def create(settings: SupervisionSettings | None = None) -> FastAPI:
-    """The supervision HTTP app."""
+def create(settings: SupervisionSettings | None = None, *, sv: Supervision | None = None) -> FastAPI:
+    """The supervision HTTP app (of a supervision built here, or the one given: a test's)."""
     from services.supervision.entrypoints import api
 
-    sv = build(settings)
+    sv = sv or build(settings)
 
     def include(app: FastAPI) -> None:
         api.include(app)

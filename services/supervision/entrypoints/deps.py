@@ -2,9 +2,10 @@
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from pydantic import Field
 
+from dispatch_common import paging
 from dispatch_common.auth import Principal, authenticate
 from services.supervision.bootstrap import Supervision
 
@@ -15,6 +16,11 @@ async def _supervision(request: Request) -> Supervision:
 
 CurrentUser = Annotated[Principal, Depends(authenticate)]
 SupervisionDeps = Annotated[Supervision, Depends(_supervision)]
+MAX_PAGE = 200
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"items per page, at most {MAX_PAGE}")]
+Cursor = Annotated[
+    str | None, Query(max_length=paging.MAX_CURSOR, description="next_cursor of the page before")
+]
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
 
 

@@ -8,8 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from dispatch_common import paging
 from dispatch_common.auth import Principal
 from services.supervision.bootstrap import Supervision
-from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
-from services.supervision.entrypoints.queues import Cursor
+from services.supervision.entrypoints.deps import CurrentUser, Cursor, SupervisionDeps
 from services.supervision.inspection import LISTS, county_day
 
 router = APIRouter(prefix="/v1/inspection", tags=["daily inspection"])

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from dispatch_common import paging
 from dispatch_common.auth import Principal
 from services.supervision.bootstrap import Supervision
-from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
+from services.supervision.entrypoints.deps import CurrentUser, Cursor, Limit, SupervisionDeps
 
 router = APIRouter(prefix="/v1/queues", tags=["supervisors' queues"])
 
@@ -20,10 +20,6 @@ QUEUE_FIELDS = {
     "received_at": 1,
     "confidential": 1,
 }
-Limit = Annotated[int, Query(ge=1, le=200)]
-Cursor = Annotated[
-    str | None, Query(max_length=paging.MAX_CURSOR, description="next_cursor of the page before")
-]
 
 
 async def read_page(

@@ -5,8 +5,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from dispatch_common import paging
 from services.supervision import commands
-from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
+from services.supervision.entrypoints.deps import CurrentUser, Cursor, Limit, SupervisionDeps
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
@@ -35,8 +36,22 @@ async def recommend(
 
 
 @router.get("/units/{unit}/recommendations", summary="The recommendations recorded against a unit")
-async def recommendations(unit: str, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+async def recommendations(
+    unit: str, user: CurrentUser, sv: SupervisionDeps, limit: Limit = 50, cursor: Cursor = None
+) -> dict[str, Any]:
+    """Oldest first, a cursor page at a time (`next_cursor`; null: the last page)."""
     if not user.county_wide and user.unit != unit:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no recommendations for {unit}")
-    cursor = sv.files.recommendations.find({"unit": unit}, {"outbox": 0, "outbox_pending": 0, "version": 0})
-    return {"unit": unit, "items": [doc async for doc in cursor.sort("at", 1)]}
+    found = await paging.page_or_422(
+        sv.files.recommendations,
+        {"unit": unit, "at_ts": {"$gte": 0}},
+        sort="at_ts",
+        limit=limit,
+        cursor=cursor,
+        projection={"outbox": 0, "outbox_pending": 0, "version": 0},
+    )
+    items = [
+        {"recommendation_id": d["_id"], **{k: v for k, v in d.items() if k not in ("_id", "at_ts")}}
+        for d in found.items
+    ]
+    return {"unit": unit, "items": items, "limit": limit, "next_cursor": found.next_cursor}

@@ -10,8 +10,8 @@ from pydantic import AwareDatetime
 
 from dispatch_common.auth import Principal, Scope
 from services.supervision.domain.policy import to_ms
-from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
-from services.supervision.entrypoints.queues import Cursor, Limit, read_page
+from services.supervision.entrypoints.deps import CurrentUser, Cursor, Limit, SupervisionDeps
+from services.supervision.entrypoints.queues import read_page
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
