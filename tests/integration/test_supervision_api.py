@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from services.supervision.adapters.repository import NO_DUE
 from tests.supervision_cases import LEAD, assigned, route
 
 pytestmark = pytest.mark.integration
@@ -118,3 +119,22 @@ async def test_the_warnings_and_recommendations_page_by_cursor(supervision_servi
         ).json()
         assert [i["recommendation_id"] for i in second["items"]] == made[2:] and second["next_cursor"] is None
         assert second["items"][0]["text"] == "建议2"
+
+
+async def test_worklist_lines_and_recommendations_written_before_the_cursor_get_their_sort_keys(
+    supervision_service,
+):
+    h = supervision_service
+    files = h.sv.files
+    await assigned(files, h.clock, case_id="c1")
+    await files.worklist.update_many({}, {"$unset": {"due_key": ""}})
+    await files.worklist.insert_one({"_id": "T1-GOV|old", "unit": "T1-GOV", "case_id": "old", "due_ts": None})
+    await files.recommendations.insert_one({"_id": "r-old", "unit": "T1-GOV", "at": h.clock.now()})
+    assert await files.backfill_list_keys() == 4  # two lines of c1, the old line, the recommendation
+    assert await files.backfill_list_keys() == 0
+    keys = {d["case_id"]: d["due_key"] async for d in files.worklist.find({"unit": "T1-GOV"})}
+    assert (
+        keys["old"] == NO_DUE
+        and keys["c1"] == (await files.worklist.find_one({"_id": "T1-GOV|c1"}))["due_ts"]
+    )
+    assert (await files.recommendations.find_one({"_id": "r-old"}))["at_ts"] > 0

@@ -2,10 +2,9 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch_common import etag, store
@@ -100,23 +99,8 @@ def _answers() -> Iterator[None]:
         raise HTTPException(status.HTTP_409_CONFLICT, "the case changed meanwhile; read it again") from exc
 
 
-@dataclass
-class Version:
-    """The version a change was made from (If-Match), and the answer that carries the new one (ETag)."""
-
-    response: Response
-    if_match: str | None
-
-
-async def _version(response: Response, if_match: etag.IfMatch = None) -> Version:
-    return Version(response, if_match)
-
-
-Versioned = Annotated[Version, Depends(_version)]
-
-
 async def _act(
-    sv: Supervision, case_id: str, user: Principal, tag: Version, cmd: commands.Command
+    sv: Supervision, case_id: str, user: Principal, tag: etag.Version, cmd: commands.Command
 ) -> dict[str, Any]:
     with _answers():
         doc = await commands.act(
@@ -127,24 +111,24 @@ async def _act(
             keeper=sv.keeper,
             clock=sv.clock,
             confidential_readers=sv.confidentiality.readers,
-            precondition=lambda version: etag.require(tag.if_match, version),
+            precondition=tag.require,
         )
     sv.runtime.nudge()
-    etag.send(tag.response, doc["version"])
+    tag.send(doc["version"])
     await sv.confidentiality.shown(user, [doc], f"case file ({cmd.action})", key="_id")
     return case_file_view(doc, await sv.files.entries(case_id), sv.clock.now())
 
 
 @router.post("/cases/{case_id}/sign", summary="The lead unit signs for the case (签收)")
 async def sign(
-    case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     return await _act(sv, case_id, user, tag, commands.Command("sign", body.note))
 
 
 @router.post("/cases/{case_id}/progress", summary="The lead or an assisting unit posts progress")
 async def progress(
-    case_id: str, body: Progress, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: Progress, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     """A working note stays internal unless the unit marks it `public` for the petitioner."""
     details = {"visibility": body.visibility}
@@ -153,7 +137,7 @@ async def progress(
 
 @router.post("/cases/{case_id}/assistance", summary="The lead unit asks other units to assist (请求协办)")
 async def assistance(
-    case_id: str, body: Assistance, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: Assistance, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     """The units asked join the case as assisting units: they see it, post progress and have it on
     their worklist. Each must be a unit of the county's directory."""
@@ -174,14 +158,14 @@ async def assistance(
 
 @router.post("/cases/{case_id}/extension", summary="The lead unit asks for an extension (申请延期), once")
 async def extension(
-    case_id: str, body: ExtensionRequest, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: ExtensionRequest, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     return await _act(sv, case_id, user, tag, commands.Command("extension", body.reason, {"days": body.days}))
 
 
 @router.post("/cases/{case_id}/extension/decision", summary="A supervisor approves or refuses the extension")
 async def extension_decision(
-    case_id: str, body: ExtensionDecision, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: ExtensionDecision, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     return await _act(
         sv, case_id, user, tag, commands.Command("extension_decision", body.reason, {"approve": body.approve})
@@ -192,14 +176,14 @@ async def extension_decision(
     "/cases/{case_id}/reply", summary="The lead unit replies (答复/办结); the reply document is made"
 )
 async def reply(
-    case_id: str, body: Reply, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: Reply, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     return await _act(sv, case_id, user, tag, commands.Command("reply", body.text, {"result": body.result}))
 
 
 @router.post("/cases/{case_id}/followup", summary="The petitioner's rating at the follow-up call (回访)")
 async def followup(
-    case_id: str, body: FollowUp, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: FollowUp, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     """满意 and 基本满意 end the follow-up; 不满意 reopens the case with a new handling limit when the
     petitioner asks for it to be handled again (`reopen`) or the county's policy reopens every 不满意;
@@ -210,28 +194,28 @@ async def followup(
 
 @router.post("/cases/{case_id}/close", summary="Close a followed-up or review-answered case (结案)")
 async def close(
-    case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     return await _act(sv, case_id, user, tag, commands.Command("close", body.note))
 
 
 @router.post("/cases/{case_id}/review", summary="Record the petitioner's request for a review (复查)")
 async def review(
-    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     return await _act(sv, case_id, user, tag, commands.Command("review", body.reason))
 
 
 @router.post("/cases/{case_id}/review/answer", summary="The review's answer (复查意见)")
 async def review_answer(
-    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     return await _act(sv, case_id, user, tag, commands.Command("review_answer", body.reason))
 
 
 @router.post("/cases/{case_id}/re-review", summary="Record the petitioner's request for a re-review (复核)")
 async def re_review(
-    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     return await _act(sv, case_id, user, tag, commands.Command("re_review", body.reason))
 
@@ -240,7 +224,7 @@ async def re_review(
     "/cases/{case_id}/re-review/answer", summary="The re-review's answer (复核意见), which closes the case"
 )
 async def re_review_answer(
-    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     return await _act(sv, case_id, user, tag, commands.Command("re_review_answer", body.reason))
 
@@ -262,7 +246,7 @@ class JointSupervision(BaseModel):
 
 @router.post("/cases/{case_id}/leader-holding", summary="A leader holds a key case (领导包案, 一案一策)")
 async def leader_holding(
-    case_id: str, body: LeaderHolding, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: LeaderHolding, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     details = {"leader": body.leader, "responsibilities": body.responsibilities, "plan": body.plan}
     return await _act(sv, case_id, user, tag, commands.Command("leader_holding", None, details))
@@ -272,7 +256,7 @@ async def leader_holding(
     "/cases/{case_id}/joint-supervision", summary="Supervise jointly with discipline inspection (信访+纪检)"
 )
 async def joint_supervision(
-    case_id: str, body: JointSupervision, user: CurrentUser, sv: SupervisionDeps, tag: Versioned
+    case_id: str, body: JointSupervision, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     return await _act(
         sv, case_id, user, tag, commands.Command("joint_supervision", body.reason, {"with": body.with_})
