@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,6 +14,7 @@ from services.supervision.bootstrap import Supervision
 from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
 from services.supervision.entrypoints.cases import case_file_view
 from services.supervision.entrypoints.deps import Code, CurrentUser, SupervisionDeps
+from services.supervision.entrypoints.schemas import CaseFile
 
 # Every action answers the case file as it is after the action, with its new version as the ETag; an
 # If-Match from another version is refused with 412 and changes nothing.
@@ -101,7 +102,7 @@ def _answers() -> Iterator[None]:
 
 async def _act(
     sv: Supervision, case_id: str, user: Principal, tag: etag.Version, cmd: commands.Command
-) -> dict[str, Any]:
+) -> CaseFile:
     with _answers():
         doc = await commands.act(
             case_id,
@@ -116,20 +117,20 @@ async def _act(
     sv.runtime.nudge()
     tag.send(doc["version"])
     await sv.confidentiality.shown(user, [doc], f"case file ({cmd.action})", key="_id")
-    return case_file_view(doc, await sv.files.entries(case_id), sv.clock.now())
+    return CaseFile.model_validate(case_file_view(doc, await sv.files.entries(case_id), sv.clock.now()))
 
 
 @router.post("/cases/{case_id}/sign", summary="The lead unit signs for the case (签收)")
 async def sign(
     case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     return await _act(sv, case_id, user, tag, commands.Command("sign", body.note))
 
 
 @router.post("/cases/{case_id}/progress", summary="The lead or an assisting unit posts progress")
 async def progress(
     case_id: str, body: Progress, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     """A working note stays internal unless the unit marks it `public` for the petitioner."""
     details = {"visibility": body.visibility}
     return await _act(sv, case_id, user, tag, commands.Command("progress", body.note, details))
@@ -138,7 +139,7 @@ async def progress(
 @router.post("/cases/{case_id}/assistance", summary="The lead unit asks other units to assist (请求协办)")
 async def assistance(
     case_id: str, body: Assistance, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     """The units asked join the case as assisting units: they see it, post progress and have it on
     their worklist. Each must be a unit of the county's directory."""
     unknown = [
@@ -159,14 +160,14 @@ async def assistance(
 @router.post("/cases/{case_id}/extension", summary="The lead unit asks for an extension (申请延期), once")
 async def extension(
     case_id: str, body: ExtensionRequest, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     return await _act(sv, case_id, user, tag, commands.Command("extension", body.reason, {"days": body.days}))
 
 
 @router.post("/cases/{case_id}/extension/decision", summary="A supervisor approves or refuses the extension")
 async def extension_decision(
     case_id: str, body: ExtensionDecision, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     return await _act(
         sv, case_id, user, tag, commands.Command("extension_decision", body.reason, {"approve": body.approve})
     )
@@ -177,14 +178,14 @@ async def extension_decision(
 )
 async def reply(
     case_id: str, body: Reply, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     return await _act(sv, case_id, user, tag, commands.Command("reply", body.text, {"result": body.result}))
 
 
 @router.post("/cases/{case_id}/followup", summary="The petitioner's rating at the follow-up call (回访)")
 async def followup(
     case_id: str, body: FollowUp, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     """满意 and 基本满意 end the follow-up; 不满意 reopens the case with a new handling limit when the
     petitioner asks for it to be handled again (`reopen`) or the county's policy reopens every 不满意;
     otherwise the petitioner may ask for a review (复查)."""
@@ -195,28 +196,28 @@ async def followup(
 @router.post("/cases/{case_id}/close", summary="Close a followed-up or review-answered case (结案)")
 async def close(
     case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     return await _act(sv, case_id, user, tag, commands.Command("close", body.note))
 
 
 @router.post("/cases/{case_id}/review", summary="Record the petitioner's request for a review (复查)")
 async def review(
     case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     return await _act(sv, case_id, user, tag, commands.Command("review", body.reason))
 
 
 @router.post("/cases/{case_id}/review/answer", summary="The review's answer (复查意见)")
 async def review_answer(
     case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     return await _act(sv, case_id, user, tag, commands.Command("review_answer", body.reason))
 
 
 @router.post("/cases/{case_id}/re-review", summary="Record the petitioner's request for a re-review (复核)")
 async def re_review(
     case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     return await _act(sv, case_id, user, tag, commands.Command("re_review", body.reason))
 
 
@@ -225,7 +226,7 @@ async def re_review(
 )
 async def re_review_answer(
     case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     return await _act(sv, case_id, user, tag, commands.Command("re_review_answer", body.reason))
 
 
@@ -247,7 +248,7 @@ class JointSupervision(BaseModel):
 @router.post("/cases/{case_id}/leader-holding", summary="A leader holds a key case (领导包案, 一案一策)")
 async def leader_holding(
     case_id: str, body: LeaderHolding, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     details = {"leader": body.leader, "responsibilities": body.responsibilities, "plan": body.plan}
     return await _act(sv, case_id, user, tag, commands.Command("leader_holding", None, details))
 
@@ -257,7 +258,7 @@ async def leader_holding(
 )
 async def joint_supervision(
     case_id: str, body: JointSupervision, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
-) -> dict[str, Any]:
+) -> CaseFile:
     return await _act(
         sv, case_id, user, tag, commands.Command("joint_supervision", body.reason, {"with": body.with_})
     )

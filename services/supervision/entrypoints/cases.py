@@ -10,6 +10,7 @@ from dispatch_common import etag
 from dispatch_common.auth import Principal
 from services.supervision.bootstrap import Supervision
 from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps, _area_codes, _unit_codes
+from services.supervision.entrypoints.schemas import CaseFile
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
@@ -102,15 +103,13 @@ async def _visible(sv: Supervision, case_id: str, user: Principal, what: str = "
     summary="The case file: status, jurisdiction, units, deadlines, timeline",
     responses={200: {"headers": etag.ETAG_HEADER}},
 )
-async def get_case_file(
-    case_id: str, user: CurrentUser, sv: SupervisionDeps, response: Response
-) -> dict[str, Any]:
+async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps, response: Response) -> CaseFile:
     """One case's file, if the caller's role or unit may see it. Its ETag is the file's `version`:
     send it back in `If-Match` with an action so that an action made from a version gone by is
     refused (412) rather than applied over a change the caller has not seen."""
     doc = await _visible(sv, case_id, user)
     etag.send(response, doc["version"])
-    return case_file_view(doc, await sv.files.entries(case_id), sv.clock.now())
+    return CaseFile.model_validate(case_file_view(doc, await sv.files.entries(case_id), sv.clock.now()))
 
 
 @router.get(

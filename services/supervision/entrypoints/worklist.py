@@ -12,6 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from dispatch_common import paging
 from services.supervision.domain.policy import to_ms
 from services.supervision.entrypoints.deps import CurrentUser, Cursor, Limit, SupervisionDeps
+from services.supervision.entrypoints.schemas import Worklist
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
@@ -29,7 +30,7 @@ async def worklist(
     open_only: Annotated[bool, Query(alias="open")] = True,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> Worklist:
     """The caller's unit's cases (a county-wide role names the unit), soonest deadline first, those
     with no deadline pending last; `next_cursor` reads on (null: the last page). `overdue=false`
     includes the lines with no deadline pending, `due_before` leaves them out."""
@@ -65,4 +66,6 @@ async def worklist(
     for item in items:
         item["overdue"] = item.get("due_ts") is not None and item["due_ts"] < (now_ms or 0)
     await sv.confidentiality.shown(user, items, "worklist")
-    return {"unit": whose, "items": items, "limit": limit, "next_cursor": found.next_cursor}
+    return Worklist.model_validate(
+        {"unit": whose, "items": items, "limit": limit, "next_cursor": found.next_cursor}
+    )
