@@ -13,13 +13,18 @@ from services.mediation.domain import figures
 from services.mediation.domain.documents import DocumentError
 from services.mediation.domain.organizations import OrganizationsError
 from services.mediation.domain.policy import PolicyError
+from services.mediation.entrypoints import schemas
 from services.mediation.entrypoints.bodies import NewOrganization, OrganizationChange, Reason
 from services.mediation.entrypoints.deps import CHANGED, CurrentUser, Cursor, Limit, MediationDeps, answers
 
 router = APIRouter(prefix="/v1", tags=["directory and figures"])
 
 
-@router.get("/mediation-organizations", summary="The mediation organizations and what they take")
+@router.get(
+    "/mediation-organizations",
+    summary="The mediation organizations and what they take",
+    response_model=schemas.Organizations,
+)
 async def organizations(
     user: CurrentUser,
     med: MediationDeps,
@@ -67,6 +72,7 @@ async def _organization_view(med: Mediation, code: str, response: Response) -> d
     "/mediation-organizations/{code}",
     summary="One organization, with its edits over the API",
     responses={200: {"headers": etag.ETAG_HEADER}},
+    response_model=schemas.OrganizationDetail,
 )
 async def organization(
     code: str, user: CurrentUser, med: MediationDeps, response: Response
@@ -76,7 +82,12 @@ async def organization(
     return await _organization_view(med, code, response)
 
 
-@router.post("/mediation-organizations", status_code=201, summary="Create a mediation organization")
+@router.post(
+    "/mediation-organizations",
+    status_code=201,
+    summary="Create a mediation organization",
+    response_model=schemas.OrganizationDetail,
+)
 async def create_organization(
     body: NewOrganization, user: CurrentUser, med: MediationDeps, response: Response
 ) -> dict[str, Any]:
@@ -91,7 +102,12 @@ async def create_organization(
     return await _organization_view(med, code, response)
 
 
-@router.patch("/mediation-organizations/{code}", summary="Change a mediation organization", responses=CHANGED)
+@router.patch(
+    "/mediation-organizations/{code}",
+    summary="Change a mediation organization",
+    responses=CHANGED,
+    response_model=schemas.OrganizationDetail,
+)
 async def change_organization(
     code: str, body: OrganizationChange, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
@@ -136,6 +152,7 @@ async def _set_active(
     "/mediation-organizations/{code}/deactivate",
     summary="Stop giving an organization mediations",
     responses=CHANGED,
+    response_model=schemas.OrganizationActivity,
 )
 async def deactivate_organization(
     code: str, body: Reason, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
@@ -150,6 +167,7 @@ async def deactivate_organization(
     "/mediation-organizations/{code}/activate",
     summary="Take an organization back into service",
     responses=CHANGED,
+    response_model=schemas.OrganizationActivity,
 )
 async def activate_organization(
     code: str, body: Reason, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
@@ -158,7 +176,11 @@ async def activate_organization(
     return await _set_active(code, True, body, user, med, tag)
 
 
-@router.get("/mediation-figures", summary="Success rate and average duration per organization or type")
+@router.get(
+    "/mediation-figures",
+    summary="Success rate and average duration per organization or type",
+    response_model=schemas.Figures,
+)
 async def mediation_figures(
     user: CurrentUser,
     med: MediationDeps,
@@ -189,7 +211,9 @@ async def mediation_figures(
 
 
 @router.post(
-    "/admin/mediation/reload", summary="Load the organizations, mediators, policy and templates again"
+    "/admin/mediation/reload",
+    summary="Load the organizations, mediators, policy and templates again",
+    response_model=schemas.Reloaded,
 )
 async def reload(user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
     """Check the files again and use them; with problems, every one is listed (422) and the rules in

@@ -11,6 +11,7 @@ from services.mediation import commands, opening
 from services.mediation.bootstrap import Mediation
 from services.mediation.domain.lifecycle import may_see
 from services.mediation.domain.parties import AGREEMENT_DOCUMENT, opened_document
+from services.mediation.entrypoints import schemas
 from services.mediation.entrypoints.bodies import (
     Assign,
     Consent,
@@ -41,7 +42,7 @@ router = APIRouter(prefix="/v1", tags=["mediations"])
 AUDIT_READERS = (Role.AUDITOR, Role.ADMIN, Role.SUPERVISOR)
 
 
-@router.get("/mediations", summary="Mediations of a case")
+@router.get("/mediations", summary="Mediations of a case", response_model=schemas.Mediations)
 async def list_mediations(
     user: CurrentUser,
     med: MediationDeps,
@@ -60,7 +61,10 @@ async def list_mediations(
 
 
 @router.get(
-    "/mediations/{mediation_id}", summary="One mediation", responses={200: {"headers": etag.ETAG_HEADER}}
+    "/mediations/{mediation_id}",
+    summary="One mediation",
+    responses={200: {"headers": etag.ETAG_HEADER}},
+    response_model=schemas.Mediation,
 )
 async def get_mediation(
     mediation_id: str, user: CurrentUser, med: MediationDeps, endpoint: Endpoint, response: Response
@@ -76,6 +80,7 @@ async def get_mediation(
 @router.get(
     "/mediations/{mediation_id}/audit",
     summary="Who read this mediation's names, records and agreement in clear, and when",
+    response_model=schemas.AuditEntries,
 )
 async def get_audit(
     mediation_id: str, user: CurrentUser, med: MediationDeps, limit: Limit = 50, cursor: Cursor = None
@@ -109,7 +114,12 @@ async def agreement(
     return HTMLResponse(html)
 
 
-@router.post("/mediations", status_code=201, summary="Open a mediation (a dispatcher, or a unit of the case)")
+@router.post(
+    "/mediations",
+    status_code=201,
+    summary="Open a mediation (a dispatcher, or a unit of the case)",
+    response_model=schemas.Mediation,
+)
 async def open_mediation(
     body: OpenMediation, user: CurrentUser, med: MediationDeps, endpoint: Endpoint, response: Response
 ) -> dict[str, Any]:
@@ -161,6 +171,7 @@ async def _act(
     "/mediations/{mediation_id}/assign",
     summary="Give it to another organization or mediator",
     responses=CHANGED,
+    response_model=schemas.Mediation,
 )
 async def assign(
     mediation_id: str,
@@ -192,6 +203,7 @@ async def assign(
     "/mediations/{mediation_id}/consent",
     summary="Record the parties' consent (mediation is voluntary)",
     responses=CHANGED,
+    response_model=schemas.Mediation,
 )
 async def consent(
     mediation_id: str,
@@ -211,6 +223,7 @@ async def consent(
     status_code=201,
     summary="Schedule a session",
     responses=CHANGED_201,
+    response_model=schemas.Mediation,
 )
 async def schedule(
     mediation_id: str,
@@ -228,6 +241,7 @@ async def schedule(
     "/mediations/{mediation_id}/sessions/{no}/reschedule",
     summary="Move a scheduled session",
     responses=CHANGED,
+    response_model=schemas.Mediation,
 )
 async def reschedule(
     mediation_id: str,
@@ -244,7 +258,10 @@ async def reschedule(
 
 
 @router.post(
-    "/mediations/{mediation_id}/sessions/{no}/cancel", summary="Cancel a scheduled session", responses=CHANGED
+    "/mediations/{mediation_id}/sessions/{no}/cancel",
+    summary="Cancel a scheduled session",
+    responses=CHANGED,
+    response_model=schemas.Mediation,
 )
 async def cancel(
     mediation_id: str,
@@ -264,6 +281,7 @@ async def cancel(
     "/mediations/{mediation_id}/sessions/{no}/record",
     summary="Record a session held (调解记录)",
     responses=CHANGED,
+    response_model=schemas.Mediation,
 )
 async def record(
     mediation_id: str,
@@ -280,7 +298,10 @@ async def record(
 
 
 @router.post(
-    "/mediations/{mediation_id}/outcome", summary="The outcome: agreement, or no agreement", responses=CHANGED
+    "/mediations/{mediation_id}/outcome",
+    summary="The outcome: agreement, or no agreement",
+    responses=CHANGED,
+    response_model=schemas.Mediation,
 )
 async def outcome(
     mediation_id: str,
@@ -299,6 +320,7 @@ async def outcome(
     "/mediations/{mediation_id}/fulfilment",
     summary="Record the agreement's fulfilment check",
     responses=CHANGED,
+    response_model=schemas.Mediation,
 )
 async def fulfilment(
     mediation_id: str,
@@ -315,6 +337,7 @@ async def fulfilment(
     "/mediations/{mediation_id}/escalate",
     summary="The dispute grew: warn and bring in the police",
     responses=CHANGED,
+    response_model=schemas.Mediation,
 )
 async def escalate(
     mediation_id: str,

@@ -9,6 +9,7 @@ from dispatch_common import etag
 from dispatch_common.auth import Principal
 from services.mediation.bootstrap import Mediation
 from services.mediation.domain.mediators import Mediator, check_mediator
+from services.mediation.entrypoints import schemas
 from services.mediation.entrypoints.bodies import MediatorChange
 from services.mediation.entrypoints.deps import CHANGED, CurrentUser, Cursor, Limit, MediationDeps, answers
 
@@ -19,7 +20,7 @@ def _view(doc: dict[str, Any], load: int) -> dict[str, Any]:
     return {**{k: v for k, v in doc.items() if k != "_id"}, "load": load}
 
 
-@router.get("/mediators", summary="Mediators with their current load")
+@router.get("/mediators", summary="Mediators with their current load", response_model=schemas.Mediators)
 async def mediators(
     user: CurrentUser,
     med: MediationDeps,
@@ -56,7 +57,11 @@ def _checked(med: Mediation, mediator: Mediator) -> None:
 
 
 @router.post(
-    "/mediators", status_code=201, summary="Add a mediator", responses={201: {"headers": etag.ETAG_HEADER}}
+    "/mediators",
+    status_code=201,
+    summary="Add a mediator",
+    responses={201: {"headers": etag.ETAG_HEADER}},
+    response_model=schemas.Mediator,
 )
 async def add_mediator(
     body: Mediator, user: CurrentUser, med: MediationDeps, response: Response
@@ -77,6 +82,7 @@ async def add_mediator(
     "/mediators/{mediator_id}",
     summary="One mediator with its load",
     responses={200: {"headers": etag.ETAG_HEADER}},
+    response_model=schemas.Mediator,
 )
 async def get_mediator(
     mediator_id: str, user: CurrentUser, med: MediationDeps, response: Response
@@ -93,6 +99,7 @@ async def get_mediator(
     "/mediators/{mediator_id}",
     summary="Change a mediator: availability, load, specialties",
     responses=CHANGED,
+    response_model=schemas.Mediator,
 )
 async def change_mediator(
     mediator_id: str, body: MediatorChange, user: CurrentUser, med: MediationDeps, tag: etag.Versioned

@@ -13,6 +13,7 @@ from services.mediation import referral_commands
 from services.mediation.bootstrap import Mediation
 from services.mediation.domain.models import ReferralRequest
 from services.mediation.domain.referrals import may_see
+from services.mediation.entrypoints import schemas
 from services.mediation.entrypoints.bodies import (
     Close,
     CounsellingSession,
@@ -33,7 +34,7 @@ def referral_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {"id": doc["_id"], **{k: v for k, v in doc.items() if k not in (*HIDDEN, "_id")}}
 
 
-@router.get("/referrals", summary="Referrals of a case")
+@router.get("/referrals", summary="Referrals of a case", response_model=schemas.Referrals)
 async def list_referrals(
     user: CurrentUser,
     med: MediationDeps,
@@ -58,7 +59,10 @@ async def _visible(med: Mediation, referral_id: str, user: Principal) -> dict[st
 
 
 @router.get(
-    "/referrals/{referral_id}", summary="One referral", responses={200: {"headers": etag.ETAG_HEADER}}
+    "/referrals/{referral_id}",
+    summary="One referral",
+    responses={200: {"headers": etag.ETAG_HEADER}},
+    response_model=schemas.Referral,
 )
 async def get_referral(
     referral_id: str, user: CurrentUser, med: MediationDeps, response: Response
@@ -78,7 +82,12 @@ async def letter(referral_id: str, user: CurrentUser, med: MediationDeps) -> HTM
     return HTMLResponse((await _visible(med, referral_id, user))["letter_html"])
 
 
-@router.post("/referrals", status_code=201, summary="Refer a case (a dispatcher, or a unit of the case)")
+@router.post(
+    "/referrals",
+    status_code=201,
+    summary="Refer a case (a dispatcher, or a unit of the case)",
+    response_model=schemas.Referral,
+)
 async def make_referral(
     body: MakeReferral,
     user: CurrentUser,
@@ -128,7 +137,10 @@ async def _step(
 
 
 @router.post(
-    "/referrals/{referral_id}/accept", summary="The receiving center accepts the referral", responses=CHANGED
+    "/referrals/{referral_id}/accept",
+    summary="The receiving center accepts the referral",
+    responses=CHANGED,
+    response_model=schemas.Referral,
 )
 async def accept(
     referral_id: str, body: Note, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
@@ -140,6 +152,7 @@ async def accept(
     "/referrals/{referral_id}/review",
     summary="Legal aid: review the application (eligibility)",
     responses=CHANGED,
+    response_model=schemas.Referral,
 )
 async def review(
     referral_id: str, body: Review, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
@@ -148,7 +161,12 @@ async def review(
     return await _step(med, referral_id, user, tag, "review", as_details(body))
 
 
-@router.post("/referrals/{referral_id}/assign", summary="Assign the lawyer or counsellor", responses=CHANGED)
+@router.post(
+    "/referrals/{referral_id}/assign",
+    summary="Assign the lawyer or counsellor",
+    responses=CHANGED,
+    response_model=schemas.Referral,
+)
 async def assign(
     referral_id: str, body: Handler, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
@@ -156,7 +174,10 @@ async def assign(
 
 
 @router.post(
-    "/referrals/{referral_id}/sessions", summary="Counselling: count a session held", responses=CHANGED
+    "/referrals/{referral_id}/sessions",
+    summary="Counselling: count a session held",
+    responses=CHANGED,
+    response_model=schemas.Referral,
 )
 async def session(
     referral_id: str, body: CounsellingSession, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
@@ -169,6 +190,7 @@ async def session(
     "/referrals/{referral_id}/crisis",
     summary="Counselling: a crisis (risk to life), alert at once",
     responses=CHANGED,
+    response_model=schemas.Referral,
 )
 async def crisis(
     referral_id: str, body: Note, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
@@ -180,6 +202,7 @@ async def crisis(
     "/referrals/{referral_id}/close",
     summary="The receiving center closes it with its result",
     responses=CHANGED,
+    response_model=schemas.Referral,
 )
 async def close(
     referral_id: str, body: Close, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
