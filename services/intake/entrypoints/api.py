@@ -31,7 +31,10 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
     response_model=Registered,
     summary="Register a citizen request as a case",
     responses={
-        200: {"description": "A retry: the case registered before for this key or external_ref"},
+        200: {
+            "model": Registered,
+            "description": "A retry: the case registered before for this key or external_ref",
+        },
         409: {"description": "The key or external_ref was used with a different request"},
     },
 )
