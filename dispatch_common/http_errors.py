@@ -88,9 +88,12 @@ def render(scope: Scope, headers_in: dict[str, str], problem: Problem) -> Respon
         if path.startswith(prefix):
             return renderer(path, problem)
     chinese = wants_chinese(headers_in.get("accept-language"))
-    language = {"Content-Language": "zh" if chinese else "en", "Vary": "Accept-Language"}
-    body = problem.body(chinese)
-    return JSONResponse(body, problem.status, media_type=PROBLEM_JSON, headers=problem.headers | language)
+    headers = problem.headers | {
+        "Content-Language": "zh" if chinese else "en",
+        "Vary": "Accept-Language",
+        "Cache-Control": "no-store",  # a 500 is answered outside the middleware that sets it elsewhere
+    }
+    return JSONResponse(problem.body(chinese), problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def answer(request: Request, problem: Problem) -> Response:
