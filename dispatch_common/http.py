@@ -12,7 +12,7 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dispatch_common import docs_ui, http_errors, metrics, openapi_contract, redact
+from dispatch_common import docs_ui, http_errors, metrics, openapi_contract, probes, redact
 from dispatch_common.auth import TokenVerifier
 from dispatch_common.authz import AuthorizationTable, TableError, load_table
 from dispatch_common.runtime import Runtime
@@ -181,14 +181,24 @@ def create_app(
     http_errors.install(app, service)
     docs_ui.install(app)
 
-    @app.get("/healthz", tags=["operations"], summary="The process is up (fails once start-up gave up)")
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="The process is up (fails once start-up gave up)",
+        responses=probes.answers(probes.Health),
+    )
     async def healthz() -> JSONResponse:
         if runtime.gave_up is not None:
             body = {"status": "start-up gave up", "service": service, "error": repr(runtime.gave_up)}
             return JSONResponse(body, status_code=503)
         return JSONResponse({"status": "ok", "service": service})
 
-    @app.get("/readyz", tags=["operations"], summary="What the pod can do now, and the events it owes")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="What the pod can do now, and the events it owes",
+        responses=probes.answers(probes.Readiness),
+    )
     async def readyz() -> JSONResponse:
         answer = await runtime.ready()
         lag = runtime.bus.lag()
