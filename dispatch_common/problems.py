@@ -12,6 +12,7 @@ before, or `Problem` for a specific code or a Chinese detail; the shell turns bo
 from http import HTTPStatus
 from typing import Any
 
+from fastapi import HTTPException
 from pydantic import BaseModel, Field
 
 PROBLEM_JSON = "application/problem+json"
@@ -77,8 +78,9 @@ class ProblemDetails(BaseModel):
     errors: list[FieldError] | None = Field(None, description="field-level reasons (422)")
 
 
-class Problem(Exception):
-    """An error answer with a specific `code` and, optionally, a Chinese `detail` and field errors."""
+class Problem(HTTPException):
+    """An error answer with a specific `code` and, optionally, a Chinese `detail` and field errors (an
+    `HTTPException`, so code that catches those, or tests that expect one, see it as one)."""
 
     def __init__(
         self,
@@ -90,7 +92,7 @@ class Problem(Exception):
         errors: list[dict[str, Any]] | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(detail)
+        super().__init__(status, detail, headers or {})
         self.status, self.detail, self.detail_zh = status, detail, detail_zh
         self.code = code or code_of(status)
         self.errors, self.headers = errors, headers or {}
