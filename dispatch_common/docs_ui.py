@@ -7,6 +7,7 @@ carries the prefix the service is served under (the request's root path, ServedU
 the bearer token given to its Authorize button across reloads; no online validator, no web fonts.
 """
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -16,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 ASSETS_DIR = Path(__file__).parent / "docs_assets"
 ASSETS_PATH = "/docs/assets"
-DOCS_PATHS = ("/docs", "/redoc", "/openapi.json")
+FAVICON = f"{ASSETS_PATH}/swagger-ui/favicon-32x32.png"
 SWAGGER_PARAMETERS = {
     "persistAuthorization": True,  # the token given to Authorize survives a reload of the page
     "validatorUrl": None,  # Swagger UI would otherwise send the document to an online validator
@@ -31,24 +32,30 @@ def install(app: FastAPI) -> None:
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "").rstrip("/")
+        local = _local(request)
         return get_swagger_ui_html(
-            openapi_url=root + openapi_url,
+            openapi_url=local(openapi_url),
             title=f"{app.title} - API",
-            swagger_js_url=f"{root}{ASSETS_PATH}/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{ASSETS_PATH}/swagger-ui/swagger-ui.css",
-            swagger_favicon_url=f"{root}{ASSETS_PATH}/swagger-ui/favicon-32x32.png",
+            swagger_js_url=local(f"{ASSETS_PATH}/swagger-ui/swagger-ui-bundle.js"),
+            swagger_css_url=local(f"{ASSETS_PATH}/swagger-ui/swagger-ui.css"),
+            swagger_favicon_url=local(FAVICON),
             oauth2_redirect_url=None,
             swagger_ui_parameters=SWAGGER_PARAMETERS,
         )
 
     @app.get("/redoc", include_in_schema=False)
     async def redoc(request: Request) -> HTMLResponse:
-        root = request.scope.get("root_path", "").rstrip("/")
+        local = _local(request)
         return get_redoc_html(
-            openapi_url=root + openapi_url,
+            openapi_url=local(openapi_url),
             title=f"{app.title} - API",
-            redoc_js_url=f"{root}{ASSETS_PATH}/redoc/redoc.standalone.js",
-            redoc_favicon_url=f"{root}{ASSETS_PATH}/swagger-ui/favicon-32x32.png",
+            redoc_js_url=local(f"{ASSETS_PATH}/redoc/redoc.standalone.js"),
+            redoc_favicon_url=local(FAVICON),
             with_google_fonts=False,
         )
+
+
+def _local(request: Request) -> Callable[[str], str]:
+    """A path of this service as the caller reaches it: under the prefix it is served under."""
+    root = request.scope.get("root_path", "").rstrip("/")
+    return lambda path: root + path
