@@ -11,6 +11,7 @@ no schema (a generated client returns them untyped): the figure for what is left
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -62,7 +63,8 @@ def snake(name: str) -> str:
 
 
 def check(service: str, base_url: str, token: str, tool_bin: Path, work: Path) -> tuple[int, list[str]]:
-    """Generate the service's client and call its read; (status, untyped operations)."""
+    """Generate the service's client (refused when the generator warns: a piece would be missing) and
+    call its read; (status, untyped operations)."""
     with urllib.request.urlopen(f"{base_url}/openapi.json", timeout=30) as answer:
         document = json.load(answer)
     spec = work / f"{service}.json"
@@ -71,12 +73,15 @@ def check(service: str, base_url: str, token: str, tool_bin: Path, work: Path) -
     config = work / f"{service}.yaml"
     config.write_text(f"project_name_override: {service}-client\npackage_name_override: {service}_client\n")
     generator = [tool_bin / "openapi-python-client", "generate", "--meta", "none", "--overwrite"]
-    subprocess.run(
+    generated = subprocess.run(  # its post-hooks (ruff) come from its own virtualenv
         [*generator, "--path", spec, "--output-path", out, "--config", config],
         check=True,
         capture_output=True,
         text=True,
+        env=os.environ | {"PATH": f"{tool_bin}{os.pathsep}{os.environ.get('PATH', '')}"},
     )
+    if "warning" in (generated.stdout + generated.stderr).lower():
+        raise SystemExit(f"{service}: the generator warned:\n{generated.stdout}{generated.stderr}")
     method, path = CALLS[service]
     operation_id = document["paths"][path][method]["operationId"]
     called = subprocess.run(
