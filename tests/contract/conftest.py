@@ -19,7 +19,10 @@ def build(name: str, run_dir: Path, **settings: object) -> FastAPI:
     bootstrap = importlib.import_module(f"services.{name}.bootstrap")
     config = importlib.import_module(f"services.{name}.config")
     settings_class = getattr(config, f"{name.capitalize()}Settings")
-    return bootstrap.create(settings_class(environment="test", run_dir=run_dir, **settings))
+    # trace_http_clients off: it instruments httpx process-wide, and the end-to-end tests that run later
+    # in the same session send their own traceparent with httpx (it would be replaced)
+    values = {"environment": "test", "run_dir": run_dir, "trace_http_clients": False} | settings
+    return bootstrap.create(settings_class(**values))
 
 
 @pytest.fixture(scope="session")

@@ -41,6 +41,7 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> TestClient:
             run_dir=tmp,
             mongodb_url=f"mongodb://127.0.0.1:{_closed_port()}/?directConnection=true&serverSelectionTimeoutMS=500",
             nats_url=f"nats://127.0.0.1:{_closed_port()}",
+            trace_http_clients=False,  # as in conftest.build: httpx stays uninstrumented for the e2e tests
         )
     )
 
