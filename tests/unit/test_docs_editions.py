@@ -2,9 +2,10 @@
 
 docs/zh/operations.md is the whole operations guide; docs/zh/README.md translates the README's quick
 start, ports and configuration (the sections named below). For each pair: the same headings at each
-level in the same order, every fenced code block of the English verbatim in the Chinese (commands are
-not translated), every `make` target, upper-case name in backticks (settings, streams) and alert name
-of the English in the Chinese, and every in-document link of the Chinese pointing at a heading.
+level in the same order; every fenced code block of the English verbatim in the Chinese (commands are
+not translated); every `make` target, upper-case name in backticks (settings, streams), alert name,
+identifier in backticks and link of the English in the Chinese (a link into a translated text may lead
+to its edition); and every in-document link of the Chinese reaching a heading.
 """
 
 import re
@@ -38,6 +39,7 @@ EDITIONS = (
         chinese_sections=("快速开始", "端口", "配置"),
     ),
 )
+LINK = re.compile(r"\]\(([^)\s]+)\)")
 MAKE_TARGET = re.compile(r"\bmake\s+(?:-s\s+)?([a-z][a-z0-9-]*)")
 UPPER_NAME = re.compile(r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b")
 UPPER_SPAN = re.compile(r"[A-Z<][A-Z0-9_<>*]+")
@@ -154,6 +156,43 @@ def test_every_make_target_setting_and_alert_is_named(edition):
     assert sorted(targets - chinese_targets) == []
     assert sorted(n for n in names if n not in chinese.text) == []
     assert sorted(set(ALERT_NAME.findall(english.text)) - set(ALERT_NAME.findall(chinese.text))) == []
+
+
+def link_targets(doc: Path, part: Part) -> set[str]:
+    """Where the links of a part lead: the file (with its anchor, unless it has an edition) or the URL."""
+    editions = {REPO_ROOT / e.english: REPO_ROOT / e.chinese for e in EDITIONS}
+    found = set()
+    for link in LINK.findall(part.text):
+        if re.match(r"^[a-z]+:", link):
+            found.add(link)
+            continue
+        target, _, anchor = link.partition("#")
+        path = (doc.parent / target).resolve() if target else doc
+        translated = path in editions.values() or path in editions
+        found.add(str(path.relative_to(REPO_ROOT)) + ("" if translated or not anchor else f"#{anchor}"))
+    return found
+
+
+@ids
+def test_every_link_of_the_english_is_kept(edition):
+    english, chinese = pair(edition)
+    english_targets = link_targets(REPO_ROOT / edition.english, english)
+    chinese_targets = link_targets(REPO_ROOT / edition.chinese, chinese)
+    by_edition = {e.english: e.chinese for e in EDITIONS}
+    assert (
+        sorted(
+            t
+            for t in english_targets
+            if t not in chinese_targets and by_edition.get(t) not in chinese_targets
+        )
+        == []
+    )
+
+
+@ids
+def test_every_identifier_in_backticks_is_kept(edition):
+    english, chinese = pair(edition)
+    assert sorted(set(code_of(english)) - set(code_of(chinese))) == []
 
 
 @ids
