@@ -103,6 +103,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     sv.board = Snapshot("board", board.figures, settings.live_board_seconds)
     runtime.every(settings.live_board_seconds, sv.board.refresh, name="live-board")
     runtime.on_migrate(sv.inspections.ensure_indexes)
+    runtime.outbox(sv.inspections.announcements)  # dispatch.inspection.compiled, once a day
     subscribers.register(sv)
 
     async def scan() -> None:
@@ -119,12 +120,14 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
 
     async def inspect() -> None:
         now = sv.clock.now()
+        if not due(now, sv.keeper.timezone, settings.inspection_hour):
+            return
         day = county_day(now, sv.keeper.timezone)
-        if (
-            due(now, sv.keeper.timezone, settings.inspection_hour)
-            and await sv.inspections.report(day) is None
-        ):
-            await sv.inspections.compile(sv.files, day=day, now=now, stuck_after=sv.stuck.after)
+        report = await sv.inspections.report(day)
+        if report is None:
+            report = await sv.inspections.compile(sv.files, day=day, now=now, stuck_after=sv.stuck.after)
+        if report is not None and not report.get("announced"):  # told once, after the morning's hour
+            await sv.inspections.announce(report, sv.clock)
 
     runtime.every(settings.stuck_scan_seconds, look_for_stuck, name="stuck-cases")
     runtime.every(settings.inspection_check_seconds, inspect, name="daily-inspection")
