@@ -89,7 +89,8 @@ async def _message(notify: Notify, notification_id: str) -> dict[str, Any]:
     return doc
 
 
-def _inbox_owners(user: Principal) -> set[str]:
+def inbox_owners(user: Principal) -> set[str]:
+    """The inboxes a caller reads: its role's, its unit's, its unit leader's."""
     owners = {f"role:{user.role.value}"}
     if user.unit:
         owners.add(f"unit:{user.unit}")
@@ -130,10 +131,10 @@ def _may_see(user: Principal, doc: dict[str, Any], notify: Notify) -> bool:
     if doc.get("confidential"):
         if str(owner).startswith("petitioner:"):
             return _petitioner_inbox(user, True, notify)
-        return notify.confidentiality.reads_every_report(user) or owner in _inbox_owners(user)
+        return notify.confidentiality.reads_every_report(user) or owner in inbox_owners(user)
     if user.county_wide:
         return True
-    return owner in _inbox_owners(user)
+    return owner in inbox_owners(user)
 
 
 @router.get("/notifications/{notification_id}", summary="One message with its delivery attempts")
@@ -200,7 +201,7 @@ async def inbox(
         await _may_read_petitioner_inbox(user, case_id, notify)
         owners = {f"petitioner:{case_id}"}
     else:
-        owners = _inbox_owners(user)
+        owners = inbox_owners(user)
     found = await asyncio.gather(
         *(
             notify.messages.inboxes.page(o, user.subject, unread_only=unread, limit=limit)
@@ -222,7 +223,7 @@ async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps)
     async def attempt() -> dict[str, Any]:
         doc = await _message(notify, notification_id)
         owner = doc.get("inbox_owner")
-        allowed = owner in _inbox_owners(user) or (
+        allowed = owner in inbox_owners(user) or (
             str(owner).startswith("petitioner:")
             and _petitioner_inbox(user, bool(doc.get("confidential")), notify)
             and _may_see(user, doc, notify)
@@ -256,5 +257,8 @@ def resolvers(notify: Notify) -> dict[str, Resolver]:
 
 def include(app: FastAPI) -> None:
     """Mount notify's routes."""
+    from services.notify.entrypoints import streams
+
     app.include_router(router)
     app.include_router(templates.router)
+    app.include_router(streams.router)

@@ -300,5 +300,8 @@ async def train_classifier(user: CurrentUser, routing: RoutingDeps) -> dict[str,
 
 def include(app: FastAPI) -> None:
     """Mount routing's routes."""
+    from services.routing.entrypoints import streams
+
     app.include_router(router)
     app.include_router(admin)
+    app.include_router(streams.router)
