@@ -2,7 +2,7 @@
 
 FastAPI's own pages load them from a public CDN, a blank page on a network without the internet (a
 county's government intranet). Here the pinned files of `docs_assets/` (their versions and licences in
-its README, decision 0031) are served under `/docs/assets`, and every URL a page names is local and
+its README, decision 0035) are served under `/docs/assets`, and every URL a page names is local and
 carries the prefix the service is served under (the request's root path, ServedUnder). Swagger UI keeps
 the bearer token given to its Authorize button across reloads; no online validator, no web fonts.
 """
