@@ -203,6 +203,8 @@ async def register_case(
     result, stored, view, masked, sealed, snapshot = await asyncio.to_thread(
         _assess, cmd, question, intake, case_id=case_id, now=now, rules=rules
     )
+    identity = await intake.identities.identify(stored)  # a phone seen before with an ID number
+    snapshot = dataclasses.replace(snapshot, petitioner_hash=identity.person, petitioner_keys=identity.keys)
     who = snapshot.petitioner_hash
     keys = intake.keys
     links: Links = await intake.find_links(snapshot)
@@ -237,6 +239,7 @@ async def register_case(
         "confidential": result.confidential,
         "links": links.to_document(),
         "petitioner_hash": who,
+        "petitioner_keys": list(identity.keys),
         "received_at": now,
     }
     received = make_event(
@@ -269,7 +272,8 @@ async def register_case(
         extra.append(feed.received(case, feed=door.feed, submission_id=door.submission_id, at=now))
         extra += feed.screened(case, case["screening"], feed=door.feed, by="rules", at=now, cause="rules")
     history = intake.history.entry(snapshot, links, outcome=result.outcome)  # written in the same trip
-    if not await intake.cases.add(case, [received, screened, *extra], along=[history]):
+    along = [history, *intake.identities.entry(identity)]
+    if not await intake.cases.add(case, [received, screened, *extra], along=along):
         raced = await intake.cases.get(case_id)  # the same key or reference, registered concurrently
         assert raced is not None
         if raced.get("request_hash") != fingerprint:

@@ -146,7 +146,8 @@ async def get_petitioner_history(case_id: str, user: CurrentUser, intake: Intake
     who = case.get("petitioner_hash")
     if who is None:
         return {"known": False, "reason": "anonymous or no ID number or phone given"}
-    return {"known": True, **await intake.history.petitioner_history(who)}
+    keys = tuple(case.get("petitioner_keys") or (who,))  # cases before identity links had one key
+    return {"known": True, **await intake.history.petitioner_history(keys)}
 
 
 @router.post(

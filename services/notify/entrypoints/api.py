@@ -321,5 +321,8 @@ def resolvers(notify: Notify) -> dict[str, Resolver]:
 
 def include(app: FastAPI) -> None:
     """Mount notify's routes."""
+    from services.notify.entrypoints import streams
+
     app.include_router(router)
     app.include_router(templates.router)
+    app.include_router(streams.router)

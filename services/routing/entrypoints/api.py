@@ -317,6 +317,9 @@ async def train_classifier(user: CurrentUser, routing: RoutingDeps) -> dict[str,
 
 def include(app: FastAPI) -> None:
     """Mount routing's routes (the queues first: `/routes/manual` is not a case id)."""
+    from services.routing.entrypoints import streams
+
     app.include_router(queues.router)
     app.include_router(router)
     app.include_router(admin)
+    app.include_router(streams.router)
