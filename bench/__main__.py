@@ -15,6 +15,7 @@ BENCHMARKS = {
     "supervision_queries": ["--cases", "1000000"],
     "notify_load": ["--rate", "100", "--seconds", "20", "--burst", "2000"],
     "adversarial_input": ["--per-family", "4", "--candidates", "200"],
+    "live_streams": ["--rate", "10", "--seconds", "30", "--connections", "500"],
 }
 
 
@@ -31,6 +32,7 @@ def main() -> int:
         "notify_load": ["--rate", "50", "--seconds", "3", "--burst", "200"],
         "routing_decide": ["--decisions", "1000", "--warmup", "100", "--lookups", "20000"],
         "supervision_queries": ["--cases", "20000"],
+        "live_streams": ["--rate", "5", "--seconds", "4", "--connections", "50", "--hold", "6"],
         "adversarial_input": [
             "--per-family",
             "1",

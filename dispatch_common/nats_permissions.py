@@ -38,6 +38,7 @@ PRODUCERS: dict[str, str] = {
             s.CASE_SUPERVISED,
             s.RECOMMENDATION_MADE,
             s.WARNING_RAISED,
+            s.INSPECTION_COMPILED,
         ),
         "supervision",
     ),
@@ -70,6 +71,9 @@ PRODUCERS: dict[str, str] = {
 # subtree), and for the Open311 clients on outcome.open311.<client>.<...>.
 OUTCOME_TYPES = s.OUTCOME_TYPES
 OUTCOME_PRODUCER = "intake"
+LIVE_READERS = ("routing", "supervision", "notify")
+"""Services serving live streams (dispatch_common/live.py): each replica reads DISPATCH through ordered
+consumers (ephemeral, unacknowledged, pushed to its own inbox), made on the ephemeral-only API subject."""
 FEED_PUSHER = "notify"  # delivers a feed as signed webhooks to a system that has one
 
 
@@ -124,6 +128,7 @@ NOTIFY_SUBJECTS = (
     s.REFERRAL_CLOSED,
     s.REFERRAL_CRISIS,
     s.WARNING_RAISED,
+    s.INSPECTION_COMPILED,
 )
 
 
@@ -255,6 +260,9 @@ def service_permissions(service: str, systems: Iterable[ExternalSystem] = ()) ->
             "*", FEED_PUSHER, s.outcome_subjects(s.OPEN311_FEED), s.outcome_stream(s.OPEN311_FEED)
         )
         publish += [*_creating(clients), *_reading(clients)]
+    if service in LIVE_READERS:
+        publish += _api(f"CONSUMER.CREATE.{s.DISPATCH_STREAM}", f"CONSUMER.INFO.{s.DISPATCH_STREAM}.*")
+        publish.append(f"$JS.FC.{s.DISPATCH_STREAM}.>")  # flow control answers of the ordered consumers
     # A reload reaches every replica of the service: asked on its control subject, answered on the
     # asking replica's inbox (the service's own: only its replicas may read it).
     publish += [s.reload_subject(service), f"{inbox_prefix(service)}.>"]

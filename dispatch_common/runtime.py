@@ -17,6 +17,7 @@ from tenacity import (
 
 from dispatch_common import metrics, store
 from dispatch_common.bus import Bus
+from dispatch_common.live import Hub
 from dispatch_common.outbox import OutboxRelay
 from dispatch_common.readiness import Readiness, readiness
 from dispatch_common.settings import ServiceSettings
@@ -57,11 +58,17 @@ class Runtime:
         self.started = asyncio.Event()
         self.gave_up: BaseException | None = None  # why start-up stopped trying, if it did
         self._task: asyncio.Task[None] | None = None
+        self.hubs: list[Hub] = []
 
     def outbox(self, col: AsyncCollection) -> AsyncCollection:
         """Declare a collection whose documents carry an outbox; returns it for convenience."""
         self._outbox_collections.append(col)
         return col
+
+    def live(self, hub: Hub) -> Hub:
+        """Declare a live hub (server-sent events): it reads the stream once the bus is up."""
+        self.hubs.append(hub)
+        return hub
 
     def on_start(self, step: Callable[[], Awaitable[None]]) -> None:
         """Run a step (indexes, reference data) after MongoDB answers and before consumers start."""
@@ -132,6 +139,8 @@ class Runtime:
             linger_seconds=self.settings.outbox_linger_seconds,
         )
         self.relay.start()
+        for hub in self.hubs:
+            hub.start_in_background(self.bus.broker.config.connection_state.stream)
         self._loops = [asyncio.create_task(self._loop(*spec), name=spec[0]) for spec in self._periodic]
         self.started.set()
         log.info("service started", extra={"service": self.settings.service_name})
@@ -176,6 +185,8 @@ class Runtime:
         if self._task and not self._task.done():
             self._task.cancel()
         await self._bounded("periodic steps", cancel_and_wait(self._loops))
+        for hub in self.hubs:
+            await self._bounded(f"live hub {hub.name}", hub.stop())
         if self.relay:
             await self._bounded("outbox relay", self.relay.stop())
         await self._bounded("bus", self.bus.stop())

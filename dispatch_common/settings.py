@@ -105,6 +105,14 @@ class ServiceSettings(BaseSettings):
     # Which replica this is, in logs, traces and reload answers (Kubernetes: the pod name).
     replica_name: str = Field(default_factory=lambda: socket.gethostname())
 
+    # Live updates (server-sent events, dispatch_common/live.py): a `: ping` comment this often; how many
+    # messages a connection may fall behind before it is cut off; how long one send may take before the
+    # reader counts as gone; how many recent events a replica keeps to resume connections from.
+    live_heartbeat_seconds: float = Field(15.0, gt=0)
+    live_queue_size: int = Field(256, ge=1, le=100_000)
+    live_send_timeout_seconds: float = Field(10.0, gt=0)
+    live_window: int = Field(4096, ge=1, le=1_000_000)
+
     log_level: str = "INFO"
     # Client spans of each MongoDB command and each outgoing HTTP request (httpx), beside the HTTP
     # server, publish and process spans (their CPU cost is measured in docs/decisions/0025).

@@ -7,11 +7,13 @@ from zoneinfo import ZoneInfo
 import httpx
 from fastapi import FastAPI
 
+from dispatch_common import subjects
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import county_name
 from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
+from dispatch_common.live import Hub
 from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.systems import ExternalSystem, load_systems
@@ -23,6 +25,7 @@ from services.notify.domain.delivery import QuietHours, parse_quiet_hours
 from services.notify.domain.message import RetryPolicy
 from services.notify.domain.recipients import Directory
 from services.notify.domain.templates import Templates
+from services.notify.live import inbox_reader
 from services.notify.sender import Sender
 
 
@@ -45,6 +48,7 @@ class Notify:
     http: httpx.AsyncClient | None = None
     adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
     reloads: Reloads | None = None
+    live: Hub | None = None  # the replica's reader of inbox deliveries for the inbox stream
 
     async def reload_files(self) -> dict[str, str]:
         """Read the templates and recipients again (raises TemplateProblem or DirectoryProblem)."""
@@ -108,6 +112,15 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
         county_name=county_name(settings.county_dir),
         confidentiality=confidentiality,
         systems=load_systems(settings.ingress_systems_file),
+    )
+    notify.live = runtime.live(
+        Hub(
+            "notify",
+            filters=(subjects.NOTIFICATION_SENT,),
+            prepare=inbox_reader(messages),
+            window=settings.live_window,
+            queue_size=settings.live_queue_size,
+        )
     )
     http = httpx.AsyncClient(timeout=settings.delivery_timeout_seconds)
     notify.http = http

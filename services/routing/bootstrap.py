@@ -16,11 +16,12 @@ from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, ReadAudit, include_audit_api
 from dispatch_common.http import create_app
+from dispatch_common.live import Hub, one_by_one
 from dispatch_common.objection import return_limit_problems
 from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
-from services.routing import handlers, returns
+from services.routing import handlers, live, returns
 from services.routing.config import RoutingSettings
 from services.routing.domain.county import CountyPackageError
 from services.routing.domain.events import CaseScreenedView
@@ -49,6 +50,7 @@ class Routing:
     trained_on: int = 0
     places_seen: int = 0  # place examples at the last training
     reloads: Reloads | None = None
+    live: Hub | None = None  # the replica's reader of route events for the queue stream
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -213,11 +215,25 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         loaded_at=clock.now(),
         reads=ReadAudit(runtime.db, clock),
     )
+    routing.live = runtime.live(
+        Hub(
+            "routing",
+            filters=live.ROUTE_EVENTS,
+            prepare=one_by_one(live.prepare),
+            window=settings.live_window,
+            queue_size=settings.live_queue_size,
+        )
+    )
     routing.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=routing.reload_package)
     log.info("county package loaded", extra=routing.package_summary())
 
     async def indexes() -> None:
         await routing.routes.create_index("status")
+        # the queues' sorts: compound for MongoDB, single fields for the embedded server's planner
+        await routing.routes.create_index([("status", 1), ("decision.queue", 1), ("decided_at", 1)])
+        await routing.routes.create_index([("status", 1), ("disputed_at", 1)])
+        await routing.routes.create_index("decided_at")
+        await routing.routes.create_index("disputed_at")
         await routing.routes.create_index("labelled")
         await routing.routes.create_index("decision.confidential")
         await routing.reads.ensure_indexes()

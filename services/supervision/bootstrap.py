@@ -7,17 +7,22 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+from dispatch_common import subjects
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import unit_directory
 from dispatch_common.http import create_app
+from dispatch_common.live import Hub
+from dispatch_common.live_snapshot import Snapshot
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
 from services.supervision import commands
 from services.supervision.adapters.repository import CaseFiles
+from services.supervision.board import Board
 from services.supervision.config import SupervisionSettings
 from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
 from services.supervision.inspection import Inspections, county_day, due
+from services.supervision.live import LiveCases
 from services.supervision.stuck import StuckCases
 from services.supervision.warnings import WarningPolicy, Warnings
 
@@ -37,6 +42,10 @@ class Supervision:
     scan_seconds: float = 30.0
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The county's unit directory by code (who may be asked to assist)."""
+    live: Hub | None = None
+    """The replica's reader of case events for the live streams (services/supervision/live.py)."""
+    board: Snapshot | None = None
+    """The board's figures, recomputed while someone watches (services/supervision/board.py)."""
 
 
 def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = None) -> Supervision:
@@ -80,7 +89,26 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         units=unit_directory(settings.county_dir),
     )
     runtime.on_migrate(sv.warnings.ensure_indexes)
+    sv.live = runtime.live(
+        Hub(
+            "supervision",
+            filters=(subjects.DISPATCH_SUBJECTS,),
+            prepare=LiveCases(files).prepare,
+            window=settings.live_window,
+            queue_size=settings.live_queue_size,
+        )
+    )
+    board = Board(
+        files,
+        sv.warnings.warnings,
+        clock,
+        sv.keeper.timezone,
+        timedelta(hours=settings.live_due_soon_hours),
+    )
+    sv.board = Snapshot("board", board.figures, settings.live_board_seconds)
+    runtime.every(settings.live_board_seconds, sv.board.refresh, name="live-board")
     runtime.on_migrate(sv.inspections.ensure_indexes)
+    runtime.outbox(sv.inspections.announcements)  # dispatch.inspection.compiled, once a day
     subscribers.register(sv)
 
     async def scan() -> None:
@@ -97,12 +125,14 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
 
     async def inspect() -> None:
         now = sv.clock.now()
+        if not due(now, sv.keeper.timezone, settings.inspection_hour):
+            return
         day = county_day(now, sv.keeper.timezone)
-        if (
-            due(now, sv.keeper.timezone, settings.inspection_hour)
-            and await sv.inspections.report(day) is None
-        ):
-            await sv.inspections.compile(sv.files, day=day, now=now, stuck_after=sv.stuck.after)
+        report = await sv.inspections.report(day)
+        if report is None:
+            report = await sv.inspections.compile(sv.files, day=day, now=now, stuck_after=sv.stuck.after)
+        if report is not None and not report.get("announced"):  # told once, after the morning's hour
+            await sv.inspections.announce(report, sv.clock)
 
     runtime.every(settings.stuck_scan_seconds, look_for_stuck, name="stuck-cases")
     runtime.every(settings.inspection_check_seconds, inspect, name="daily-inspection")

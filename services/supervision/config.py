@@ -23,3 +23,7 @@ class SupervisionSettings(ServiceSettings):
     # this often whether it is due (services/supervision/inspection.py).
     inspection_hour: int = Field(7, ge=0, le=23)
     inspection_check_seconds: float = Field(300.0, gt=0)
+    # The board's live figures (GET /v1/streams/board): recomputed this often while someone watches;
+    # a case whose next deadline is this close is "due soon".
+    live_board_seconds: float = Field(5.0, gt=0)
+    live_due_soon_hours: float = Field(24.0, gt=0)

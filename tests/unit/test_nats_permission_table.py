@@ -11,6 +11,7 @@ import pytest
 from dispatch_common import subjects
 from dispatch_common.contracts import SCHEMA_DIR
 from dispatch_common.nats_permissions import (
+    LIVE_READERS,
     OUTCOME_PRODUCER,
     OUTCOME_TYPES,
     PRODUCERS,
@@ -71,7 +72,8 @@ def test_a_service_may_publish_exactly_the_types_it_produces() -> None:
         assert not [
             p
             for p in publish
-            if ">" in p and not p.startswith(("$JS.ACK.", "$JS.API.CONSUMER.CREATE.", f"_INBOX_{service}."))
+            if ">" in p
+            and not p.startswith(("$JS.ACK.", "$JS.API.CONSUMER.CREATE.", f"_INBOX_{service}.", "$JS.FC."))
         ]
     intake = set(service_permissions("intake", SYSTEMS).publish)
     answers = {p for p in intake if p.startswith("outcome.")}
@@ -114,3 +116,16 @@ def test_a_system_may_publish_in_its_subtree_and_read_and_replay_its_own_outcome
 def test_a_service_outside_the_platform_has_no_permissions() -> None:
     with pytest.raises(ValueError, match="no service"):
         service_permissions("ops")
+
+
+def test_only_the_services_with_live_streams_read_dispatch_through_ephemeral_consumers() -> None:
+    ephemeral = f"$JS.API.CONSUMER.CREATE.{subjects.DISPATCH_STREAM}"
+    flow_control = f"$JS.FC.{subjects.DISPATCH_STREAM}.>"
+    for service in SERVICES:
+        publish = set(service_permissions(service, SYSTEMS).publish)
+        live = service in LIVE_READERS
+        assert (ephemeral in publish) is live, service
+        assert (flow_control in publish) is live, service
+        # no wildcard over the names of DISPATCH's consumers: the durable ones stay each their service's
+        assert f"$JS.API.CONSUMER.CREATE.{subjects.DISPATCH_STREAM}.*" not in publish
+        assert not any(p.startswith("$JS.API.CONSUMER.DELETE.") for p in publish), service

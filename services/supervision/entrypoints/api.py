@@ -39,6 +39,7 @@ def include(app: FastAPI) -> None:
         queues,
         recommendations,
         search,
+        streams,
         warnings,
         worklist,
     )
@@ -54,5 +55,6 @@ def include(app: FastAPI) -> None:
         admin,
         queues,
         inspection,
+        streams,
     ):
         app.include_router(routes.router)
