@@ -39,6 +39,14 @@ class PageOf(BaseModel, Generic[Item]):
     total: int | None = Field(None, description="items in the whole list, where counting is cheap")
 
 
+class PageHead(BaseModel):
+    """What a page answers besides its items, for lists that also echo their `limit`: subclasses add
+    `items` of their own type."""
+
+    limit: int
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null: no more")
+
+
 class BadCursor(ValueError):
     """A cursor this list did not give (HTTP 422 on `cursor`)."""
 

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Depends, HTTPException, Request, status
 
 from dispatch_common import etag, paging, store
 from dispatch_common.auth import Principal, authenticate
@@ -26,11 +26,7 @@ async def _endpoint(request: Request) -> str:
 
 CurrentUser = Annotated[Principal, Depends(authenticate)]
 MediationDeps = Annotated[Mediation, Depends(_mediation)]
-MAX_PAGE = 200
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"items per page, at most {MAX_PAGE}")]
-Cursor = Annotated[
-    str | None, Query(max_length=paging.MAX_CURSOR, description="next_cursor of the page before")
-]
+Cursor, Limit = paging.Cursor, paging.Limit  # one page size and cursor for every list
 # What every change of a versioned record answers besides it: its new version (ETag), and the 412 of
 # an If-Match from a version gone by.
 CHANGED: dict[int | str, dict[str, Any]] = {

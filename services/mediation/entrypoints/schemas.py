@@ -11,18 +11,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dispatch_common.paging import PageHead as Page
+
 
 class Open(BaseModel):
     """A record declared by its common fields; the fields of its kind are kept as they are."""
 
     model_config = ConfigDict(extra="allow")
-
-
-class Page(BaseModel):
-    """A page of a list: `next_cursor` reads the next one (null: this is the last)."""
-
-    limit: int
-    next_cursor: str | None = None
 
 
 class MediationHead(BaseModel):

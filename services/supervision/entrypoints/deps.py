@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
 from pydantic import Field
 
 from dispatch_common import paging
@@ -16,11 +16,7 @@ async def _supervision(request: Request) -> Supervision:
 
 CurrentUser = Annotated[Principal, Depends(authenticate)]
 SupervisionDeps = Annotated[Supervision, Depends(_supervision)]
-MAX_PAGE = 200
-Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"items per page, at most {MAX_PAGE}")]
-Cursor = Annotated[
-    str | None, Query(max_length=paging.MAX_CURSOR, description="next_cursor of the page before")
-]
+Cursor, Limit = paging.Cursor, paging.Limit  # one page size and cursor for every list
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dispatch_common.paging import PageHead as Page
+
 
 class Open(BaseModel):
     """A record declared by its common fields; the fields of its kind are kept as they are."""
@@ -99,13 +101,6 @@ class CaseFile(BaseModel):
     escalations: list[dict[str, Any]] = Field(default_factory=list)
     actions: list[dict[str, Any]] = Field(default_factory=list, description="the actions taken, oldest first")
     timeline: list[TimelineEntry] = Field(default_factory=list)
-
-
-class Page(BaseModel):
-    """A page of a list: `next_cursor` reads the next one (null: this is the last)."""
-
-    limit: int
-    next_cursor: str | None = None
 
 
 class WorklistLine(BaseModel):
