@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 LOCK_OPTIONS := --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-header --annotation-style line
 
-.PHONY: venv run test test-unit test-integration test-e2e lint format token bench chaos eval-routing eval-screening asyncapi rekey lock clean
+.PHONY: venv run test test-unit test-integration test-e2e test-contract clients-check lint format token bench chaos eval-routing eval-screening asyncapi rekey lock clean
 
 # The dependencies come from the lock file, every file checked against its hash; then the project itself.
 $(STAMP): pyproject.toml requirements/dev.lock
@@ -34,6 +34,20 @@ test-integration: $(STAMP)
 test-e2e: $(STAMP)
 	$(BIN)/python -m pytest tests/e2e
 
+test-contract: $(STAMP)  ## the five services' API contract: OpenAPI documents, /docs offline, problem answers
+	$(BIN)/python -m pytest tests/contract
+
+# openapi-python-client in its own virtualenv: its pins (pydantic, ruff) differ from ours.
+CLIENTS_VENV := .venv-clients
+CLIENTS_STAMP := $(CLIENTS_VENV)/.installed
+$(CLIENTS_STAMP): requirements/clients.lock
+	@test -x $(CLIENTS_VENV)/bin/python || $(PY) -m venv $(CLIENTS_VENV) >&2
+	@$(CLIENTS_VENV)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/clients.lock >&2
+	@touch $(CLIENTS_STAMP)
+
+clients-check: $(STAMP) $(CLIENTS_STAMP)  ## generate a client per service from its OpenAPI, call one endpoint (ARGS="--base-url intake=http://...")
+	$(BIN)/python -m devtools.clients_check --tool-bin $(CLIENTS_VENV)/bin $(ARGS)
+
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -55,6 +69,7 @@ chaos: $(STAMP)  ## the bounded chaos suite: kill -9 each part under load, count
 lock: $(STAMP)  ## write requirements/*.lock from pyproject.toml (keeps the versions locked unless a pin moved)
 	$(BIN)/uv pip compile pyproject.toml $(LOCK_OPTIONS) -o requirements/production.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev $(LOCK_OPTIONS) -o requirements/dev.lock
+	$(BIN)/uv pip compile requirements/clients.in $(LOCK_OPTIONS) -o requirements/clients.lock
 
 eval-routing: $(STAMP)  ## routing's accuracy on labelled cases (make eval-routing CASES=file.jsonl COUNTY_DIR=dir)
 	$(BIN)/python -m services.routing.evaluate $(if $(CASES),--cases "$(CASES)") $(if $(COUNTY_DIR),--county-dir "$(COUNTY_DIR)")

@@ -189,7 +189,7 @@ async def run(args: argparse.Namespace, url: str) -> dict:
             incidents += links.incident_of is not None
         probe = snapshots[0].petitioner_hash or synth.hashes[0]
         t = time.perf_counter()
-        figures = await history.petitioner_history(probe)
+        figures = await history.petitioner_history((probe,))
         history_ms = (time.perf_counter() - t) * 1000
         return {
             "benchmark": "duplicate_lookup",

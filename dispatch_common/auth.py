@@ -10,13 +10,15 @@ from collections.abc import Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jwt
-from fastapi import HTTPException, Request, status
+from fastapi import HTTPException, Request, Security, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 
 from dispatch_common.authz import AuthorizationTable, Scope
+from dispatch_common.problems import Problem
 from dispatch_common.settings import ServiceSettings
 
 
@@ -165,22 +167,38 @@ class TokenVerifier:
             )
             return principal, float(claims["exp"])
         except (jwt.PyJWTError, ValueError, OSError) as exc:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}
+            raise Problem(
+                status.HTTP_401_UNAUTHORIZED,
+                f"invalid token: {exc}",
+                detail_zh=f"令牌无效：{exc}",
+                headers={"WWW-Authenticate": "Bearer"},
             ) from exc
 
 
-async def authenticate(request: Request) -> Principal:
+# The bearer scheme in the OpenAPI (`bearerAuth`), on every operation that authenticates its caller, so
+# that /docs's Authorize button sends the token; the checks and their answers are authenticate's own.
+BEARER = HTTPBearer(
+    scheme_name="bearerAuth",
+    bearerFormat="JWT",
+    description="A JWT from the county's identity provider (locally: `make token ROLE=<role> UNIT=<unit>`)",
+    auto_error=False,
+)
+
+
+async def authenticate(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)]
+) -> Principal:
     """FastAPI dependency: the caller from the Authorization header, admitted to the operation it
     calls by the authorization table (403 when its role is not named there), with its scope."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, "bearer token required", headers={"WWW-Authenticate": "Bearer"}
+    if credentials is None:
+        raise Problem(
+            status.HTTP_401_UNAUTHORIZED,
+            "bearer token required",
+            detail_zh="需要 Bearer 令牌（Authorization: Bearer <JWT>）",
+            headers={"WWW-Authenticate": "Bearer"},
         )
     verifier: TokenVerifier = request.app.state.token_verifier
-    principal = await verifier.verify(token)
+    principal = await verifier.verify(credentials.credentials)
     route = request.scope.get("route")
     path = getattr(route, "path", None)
     table: AuthorizationTable | None = getattr(request.app.state, "authorization", None)
@@ -191,7 +209,11 @@ async def authenticate(request: Request) -> Principal:
     grant = table.grant(service, request.method, path)
     scope = grant.roles.get(principal.role.value) if grant else None
     if scope is None:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {principal.role.value} may not {operation}")
+        raise Problem(
+            status.HTTP_403_FORBIDDEN,
+            f"role {principal.role.value} may not {operation}",
+            detail_zh=f"角色 {principal.role.value} 无权调用 {operation}",
+        )
     capabilities = table.capabilities_of(service, principal.role.value)
     principal = principal.model_copy(update={"scope": scope, "capabilities": capabilities})
     if scope in (Scope.AREA, Scope.UNIT, Scope.OWN):
@@ -211,7 +233,8 @@ async def _within_scope(request: Request, principal: Principal) -> None:
     for name, value in request.path_params.items():
         resolver = resolvers.get(name)
         if resolver is not None and not await resolver(str(value), principal):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {name.removesuffix('_id')} {value}")
+            what = name.removesuffix("_id")
+            raise Problem(status.HTTP_404_NOT_FOUND, f"no {what} {value}", detail_zh=f"未找到 {value}")
 
 
 def granted(

@@ -10,10 +10,12 @@ its own `confidential_reads` collection, which `GET /v1/audit/confidential-reads
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from dispatch_common.auth import Principal, Role, authenticate, may_see, require_roles
@@ -128,12 +130,32 @@ class Confidentiality:
         await self.audit.record(user, [d[key] for d in docs if d.get("confidential") and d.get(key)], what)
 
 
+class ConfidentialRead(BaseModel):
+    """One showing of a confidential report: the case, to whom, through what, when."""
+
+    case_id: str
+    subject: str
+    role: str
+    unit: str | None
+    what: str
+    at: datetime
+
+
+class ConfidentialReads(BaseModel):
+    """A page of the read audit, newest first."""
+
+    items: list[ConfidentialRead]
+    limit: int
+    offset: int
+
+
 def include_audit_api(app: FastAPI) -> None:
     """Mount `GET /v1/audit/confidential-reads`; the app's state holds its `confidentiality`."""
     router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
     @router.get(
         "/confidential-reads",
+        response_model=ConfidentialReads,
         summary="Who was shown confidential reports (检举控告) by this service, newest first",
     )
     async def confidential_reads(

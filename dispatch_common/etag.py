@@ -8,9 +8,10 @@ they race past the check. Without `If-Match` a change is applied as before (clie
 header keep working); `If-Match: *` matches any existing version.
 """
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Header, HTTPException, Response, status
+from fastapi import Depends, Header, HTTPException, Response, status
 
 IF_MATCH_DESCRIPTION = (
     "the ETag of the version this change was made from; a stale one is refused with 412 "
@@ -55,3 +56,27 @@ def stale(revision: int | str) -> HTTPException:
         f"the resource changed since that version: it is now {tag(revision)}; read it again and retry",
         headers={"ETag": tag(revision)},
     )
+
+
+@dataclass
+class Version:
+    """A change's If-Match (the version it was made from) and the answer that carries the new ETag."""
+
+    response: Response
+    if_match: str | None
+
+    def require(self, revision: int | str) -> None:
+        """Refuse (412) the change if it was made from another version than `revision`."""
+        require(self.if_match, revision)
+
+    def send(self, revision: int | str) -> None:
+        """Put the new version's ETag on the answer."""
+        send(self.response, revision)
+
+
+async def _version(response: Response, if_match: IfMatch = None) -> Version:
+    return Version(response, if_match)
+
+
+Versioned = Annotated[Version, Depends(_version)]
+"""A route's If-Match and its answer's ETag, in one parameter: `tag: etag.Versioned`."""

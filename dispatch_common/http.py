@@ -5,19 +5,15 @@ import gc
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, PlainTextResponse
-from fastapi.routing import APIRoute
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pymongo.errors import ConnectionFailure, ExecutionTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dispatch_common import metrics, redact
+from dispatch_common import docs_ui, http_errors, metrics, openapi_contract, probes, redact
 from dispatch_common.auth import TokenVerifier
 from dispatch_common.authz import AuthorizationTable, TableError, load_table
 from dispatch_common.runtime import Runtime
@@ -27,48 +23,6 @@ OPEN_PATHS = ("/healthz", "/readyz", "/metrics")
 # What a browser frontend on an allowed origin may send and read (CORS_ORIGINS, docs/api.md "CORS").
 CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key", "Last-Event-ID"]
 CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Location"]
-PROBLEM_JSON = "application/problem+json"
-STORE_RETRY_AFTER_SECONDS = 5
-STORE_UNAVAILABLE = {
-    "type": "/problems/store-unavailable",
-    "title": "Service Unavailable",
-    "status": 503,
-    "detail": "the service's database does not answer; nothing was changed by this request, try again",
-    "code": "store_unavailable",
-}
-_PROBLEM_SCHEMA = {
-    "type": "object",
-    "required": ["type", "title", "status", "detail", "code"],
-    "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "code": {"type": "string"},
-    },
-}
-UNAVAILABLE_RESPONSE: dict[str, Any] = {
-    "description": "A dependency is down (the database): a problem+json with `code` "
-    "`store_unavailable` and a `Retry-After` header in seconds; the request changed nothing, send it "
-    "again (with the same `Idempotency-Key` where the endpoint takes one) after that time",
-    "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}},
-    "content": {PROBLEM_JSON: {"schema": _PROBLEM_SCHEMA}},
-}
-
-
-def unavailable(problem: dict[str, Any], retry_after: int) -> JSONResponse:
-    """A problem+json 503 with Retry-After: a dependency is down and the client may try again."""
-    return JSONResponse(
-        problem, status_code=503, media_type=PROBLEM_JSON, headers={"Retry-After": str(retry_after)}
-    )
-
-
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    """Field-level reasons without echoing the submitted values (they may hold personal data)."""
-    return [
-        {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
-        for err in exc.errors()
-    ]
 
 
 class BodyLimit:
@@ -80,10 +34,10 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
-            return await response(scope, receive, send)
+            return await self._refuse(scope, headers, receive, send)
         received = 0
 
         async def limited() -> Message:
@@ -97,12 +51,39 @@ class BodyLimit:
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            response = JSONResponse({"detail": f"request body over {self.max_bytes} bytes"}, status_code=413)
-            await response(scope, receive, send)
+            await self._refuse(scope, headers, receive, send)
+
+    async def _refuse(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, send: Send) -> None:
+        language = headers.get(b"accept-language", b"").decode("latin-1")
+        problem = http_errors.too_large(self.max_bytes)
+        response = http_errors.render(scope, {"accept-language": language}, problem)
+        await response(scope, receive, send)
 
 
 class _TooLarge(Exception):
     pass
+
+
+class NoStore:
+    """`Cache-Control: no-store` on every answer that does not set its own: the APIs answer scoped and
+    personal data (masked or, on the audited clear reads, unmasked), which no browser or proxy cache
+    should keep. The API pages' assets are left cacheable."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or docs_ui.ASSETS_PATH + "/" in scope["path"]:
+            return await self.app(scope, receive, send)
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", [])
+                if not any(name.lower() == b"cache-control" for name, _ in headers):
+                    message["headers"] = [*headers, (b"cache-control", b"no-store")]
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 class ServedUnder:
@@ -193,29 +174,35 @@ def create_app(
         version=version,
         lifespan=lifespan,
         telemetry=native_telemetry_off,
+        docs_url=None,  # docs_ui serves /docs and /redoc with their assets, offline
+        redoc_url=None,
+        generate_unique_id_function=openapi_contract.readable_id,
     )
     app.state.runtime = runtime
     app.state.freeze_gc = False  # serve() sets it: only a service process of its own freezes
     app.state.token_verifier = TokenVerifier(settings)
 
-    @app.exception_handler(RequestValidationError)
-    async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _validation_errors(exc)}, status_code=422)
+    http_errors.install(app, service)
+    docs_ui.install(app)
 
-    @app.exception_handler(ConnectionFailure)
-    @app.exception_handler(ExecutionTimeout)
-    async def _on_store_down(request: Request, exc: Exception) -> JSONResponse:
-        metrics.STORE_UNAVAILABLE.labels(service).inc()
-        return unavailable(STORE_UNAVAILABLE, STORE_RETRY_AFTER_SECONDS)
-
-    @app.get("/healthz", tags=["operations"], summary="The process is up (fails once start-up gave up)")
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="The process is up (fails once start-up gave up)",
+        responses=probes.answers(probes.Health),
+    )
     async def healthz() -> JSONResponse:
         if runtime.gave_up is not None:
             body = {"status": "start-up gave up", "service": service, "error": repr(runtime.gave_up)}
             return JSONResponse(body, status_code=503)
         return JSONResponse({"status": "ok", "service": service})
 
-    @app.get("/readyz", tags=["operations"], summary="What the pod can do now, and the events it owes")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="What the pod can do now, and the events it owes",
+        responses=probes.answers(probes.Readiness),
+    )
     async def readyz() -> JSONResponse:
         answer = await runtime.ready()
         lag = runtime.bus.lag()
@@ -229,14 +216,14 @@ def create_app(
 
     include(app)
     app.state.service_name = service
-    for route in app.routes:  # every operation may meet a database that is down: say so in the OpenAPI
-        if isinstance(route, APIRoute) and route.path not in OPEN_PATHS:
-            route.responses.setdefault(503, UNAVAILABLE_RESPONSE)
+    foreign = tuple(prefix for prefix, _ in getattr(app.state, "foreign_errors", ()))
+    openapi_contract.install(app, foreign, OPEN_PATHS)
     app.state.authorization = load_table(settings.authorization_file)
     check_operations(app, app.state.authorization, service)  # builds (and caches) the OpenAPI: last
     if settings.http_root_path:
         app.add_middleware(ServedUnder, prefix=settings.http_root_path)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(NoStore)
     if settings.cors_origin_list:  # outside the body limit, so a refused body still carries CORS headers
         app.add_middleware(
             CORSMiddleware,

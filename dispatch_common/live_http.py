@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Header, HTTPException, status
+from fastapi import APIRouter, Header, HTTPException, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from dispatch_common.live import Gone, Hub, Item, Subscriber, Wants
@@ -41,6 +41,20 @@ STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"description": "The replica does not read the event stream yet (NATS is not there)"},
 }
 """What the OpenAPI document says a stream answers."""
+STREAM_ROUTE: dict[str, Any] = {"response_class": EventSourceResponse, "responses": STREAM_RESPONSES}
+"""What a stream's route declares beside its path and summary (`@router.get(path, **STREAM_ROUTE)`)."""
+
+
+def streams_router() -> APIRouter:
+    """A service's router of live streams, under /v1/streams."""
+    return APIRouter(prefix="/v1/streams", tags=["live streams"])
+
+
+def available(hub: Hub | None) -> Hub:
+    """The service's hub, or 503 where it has none."""
+    if hub is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "live updates are not available")
+    return hub
 
 
 def _plain(value: Any) -> str:

@@ -38,6 +38,7 @@ PRODUCERS: dict[str, str] = {
             s.CASE_SUPERVISED,
             s.RECOMMENDATION_MADE,
             s.WARNING_RAISED,
+            s.INSPECTION_COMPILED,
         ),
         "supervision",
     ),
@@ -127,6 +128,7 @@ NOTIFY_SUBJECTS = (
     s.REFERRAL_CLOSED,
     s.REFERRAL_CRISIS,
     s.WARNING_RAISED,
+    s.INSPECTION_COMPILED,
 )
 
 

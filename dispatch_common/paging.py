@@ -11,12 +11,40 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import HTTPException, status
+from fastapi import HTTPException, Query, status
+from pydantic import BaseModel, Field
 from pymongo.asynchronous.collection import AsyncCollection
 
 MAX_CURSOR = 512
+MAX_LIMIT = 200  # the largest page any list gives; a larger `limit` is a 422, never a silent cap
+
+Cursor = Annotated[
+    str | None,
+    Query(max_length=MAX_CURSOR, description="`next_cursor` of the page before; absent: the first page"),
+]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"items per page, at most {MAX_LIMIT}")]
+
+Item = TypeVar("Item")
+
+
+class PageOf(BaseModel, Generic[Item]):
+    """One page of a list (the answer's shape in OpenAPI): its items, the cursor of the next page
+    (null: the last one) and, where counting is cheap, how many items the whole list has."""
+
+    items: list[Item]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null: no more")
+    total: int | None = Field(None, description="items in the whole list, where counting is cheap")
+
+
+class PageHead(BaseModel):
+    """What a page answers besides its items, for lists that also echo their `limit`: subclasses add
+    `items` of their own type."""
+
+    limit: int
+    next_cursor: str | None = Field(None, description="pass as `cursor` for the next page; null: no more")
 
 
 class BadCursor(ValueError):
@@ -32,7 +60,9 @@ class Page:
 
 
 def encode(value: Any, doc_id: Any) -> str:
-    """The cursor after an item with this sort value and id."""
+    """The cursor after an item with this sort value and id (a datetime is kept as one)."""
+    if isinstance(value, datetime):
+        value = {"at": value.isoformat()}
     raw = json.dumps([value, doc_id], ensure_ascii=False, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -42,6 +72,8 @@ def decode(cursor: str) -> tuple[Any, Any]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value, doc_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if isinstance(value, dict) and set(value) == {"at"}:
+            value = datetime.fromisoformat(value["at"])
     except (binascii.Error, UnicodeDecodeError, ValueError, TypeError) as exc:
         raise BadCursor("not a cursor this list gave") from exc
     if isinstance(value, (dict, list)) or isinstance(doc_id, (dict, list)):

@@ -32,6 +32,7 @@ CASE_ESCALATED = "dispatch.case.escalated"
 CASE_SUPERVISED = "dispatch.case.supervised"
 RECOMMENDATION_MADE = "dispatch.recommendation.made"
 WARNING_RAISED = "dispatch.warning.raised"
+INSPECTION_COMPILED = "dispatch.inspection.compiled"
 MEDIATION_OPENED = "dispatch.mediation.opened"
 MEDIATION_ASSIGNED = "dispatch.mediation.assigned"
 MEDIATION_CONSENT_RECORDED = "dispatch.mediation.consent_recorded"
@@ -104,6 +105,7 @@ ALL_EVENT_TYPES = (
     CASE_SUPERVISED,
     RECOMMENDATION_MADE,
     WARNING_RAISED,
+    INSPECTION_COMPILED,
     MEDIATION_OPENED,
     MEDIATION_ASSIGNED,
     MEDIATION_CONSENT_RECORDED,

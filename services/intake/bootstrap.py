@@ -18,6 +18,7 @@ from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.systems import ExternalSystem, load_systems
 from services.intake.adapters.history import CaseHistory, find_links
+from services.intake.adapters.identities import IdentityLinks
 from services.intake.adapters.repository import CaseRepository
 from services.intake.config import IntakeSettings
 from services.intake.domain import similarity
@@ -75,6 +76,7 @@ class Intake:
     runtime: Runtime
     cases: CaseRepository
     history: CaseHistory
+    identities: IdentityLinks
     duplicates: DuplicatePolicy
     screening: ScreeningHolder
     boundary: CountyBoundary
@@ -123,6 +125,8 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     runtime.on_start(lambda: store.require_client_bulk_write(runtime.mongo))
     runtime.on_migrate(cases.ensure_indexes)
     runtime.on_migrate(history.ensure_indexes)
+    identities = IdentityLinks(runtime.db)
+    runtime.on_migrate(identities.ensure_indexes)
     runtime.on_migrate(cases.ensure_open311_indexes)
     runtime.on_start(_load_segmenter)
     clock = clock or SystemClock()
@@ -135,6 +139,7 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         runtime=runtime,
         cases=cases,
         history=history,
+        identities=identities,
         duplicates=DuplicatePolicy.load(settings.duplicates_policy_file),
         screening=ScreeningHolder(settings.screening_rules_file, settings.knowledge_base_file),
         boundary=CountyBoundary(settings.county_dir),

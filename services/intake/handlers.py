@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dispatch_common import store, subjects
+from dispatch_common import etag, store, subjects
 from dispatch_common.auth import Principal
 from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.envelope import Outgoing, derived_event_id, make_event
@@ -203,6 +203,8 @@ async def register_case(
     result, stored, view, masked, sealed, snapshot = await asyncio.to_thread(
         _assess, cmd, question, intake, case_id=case_id, now=now, rules=rules
     )
+    identity = await intake.identities.identify(stored)  # a phone seen before with an ID number
+    snapshot = dataclasses.replace(snapshot, petitioner_hash=identity.person, petitioner_keys=identity.keys)
     who = snapshot.petitioner_hash
     keys = intake.keys
     links: Links = await intake.find_links(snapshot)
@@ -237,6 +239,7 @@ async def register_case(
         "confidential": result.confidential,
         "links": links.to_document(),
         "petitioner_hash": who,
+        "petitioner_keys": list(identity.keys),
         "received_at": now,
     }
     received = make_event(
@@ -269,7 +272,8 @@ async def register_case(
         extra.append(feed.received(case, feed=door.feed, submission_id=door.submission_id, at=now))
         extra += feed.screened(case, case["screening"], feed=door.feed, by="rules", at=now, cause="rules")
     history = intake.history.entry(snapshot, links, outcome=result.outcome)  # written in the same trip
-    if not await intake.cases.add(case, [received, screened, *extra], along=[history]):
+    along = [history, *intake.identities.entry(identity)]
+    if not await intake.cases.add(case, [received, screened, *extra], along=along):
         raced = await intake.cases.get(case_id)  # the same key or reference, registered concurrently
         assert raced is not None
         if raced.get("request_hash") != fingerprint:
@@ -321,24 +325,36 @@ class ScreeningNotOpen(Exception):
     """The case is not in the manual screening queue."""
 
 
-async def screen_by_hand(
-    case_id: str, decision: ScreeningResult, *, intake: Intake, caller: Principal
-) -> Registered | None:
-    """Record a person's screening of a case from the manual queue, and owe dispatch.case.screened."""
+class StaleCase(Exception):
+    """The caller's If-Match names a version the case is no longer at; `version`: the current one."""
 
-    async def attempt() -> Registered | None:
+    def __init__(self, version: int) -> None:
+        self.version = version
+        super().__init__(f"the case is at version {version}")
+
+
+async def screen_by_hand(
+    case_id: str, decision: ScreeningResult, *, intake: Intake, caller: Principal, if_match: str | None = None
+) -> tuple[Registered, int] | None:
+    """Record a person's screening of a case from the manual queue, and owe dispatch.case.screened;
+    the answer and the case's new version (StaleCase when `if_match` names another version)."""
+
+    async def attempt() -> tuple[Registered, int] | None:
         case = await intake.cases.get_versioned(case_id)
         if case is None:
             return None
+        if not etag.matches(if_match, case["version"]):
+            raise StaleCase(case["version"])
         return await _record_screening(case, decision, intake=intake, caller=caller)
 
-    # A concurrent write (another replica, `make rekey`) moves the version: read again and decide again.
+    # A concurrent write (another replica, `make rekey`) moves the version: read again and decide again
+    # (a change made from one version, with If-Match, then finds it stale).
     return await store.retry_on_conflict(attempt)
 
 
 async def _record_screening(
     case: dict[str, Any], decision: ScreeningResult, *, intake: Intake, caller: Principal
-) -> Registered:
+) -> tuple[Registered, int]:
     if case["screening"]["outcome"] != "manual":
         raise ScreeningNotOpen(
             f"case {case['case_no']} was screened already ({case['screening']['outcome']})"
@@ -375,6 +391,8 @@ async def _record_screening(
             at=event.time,
             cause=f"manual|{case['version']}",
         )
-    await intake.cases.save(case, changes, owed)
+    saved = await intake.cases.save(case, changes, owed)
     await intake.history.set_outcome(case["_id"], decision.outcome)
-    return Registered(case_id=case["_id"], case_no=case["case_no"], status=changes["status"])
+    return Registered(case_id=case["_id"], case_no=case["case_no"], status=changes["status"]), saved[
+        "version"
+    ]

@@ -7,6 +7,7 @@ mediation's version. A referral the outcome asks for is inserted first with an i
 mediation and its version, so a command retried after a crash finds it made and goes on.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -58,14 +59,19 @@ async def act(
     repo: MediationStore,
     rules: Rules,
     clock: Clock,
+    precondition: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Take one action on a mediation: checked, recorded, announced."""
+    """Take one action on a mediation: checked, recorded, announced.
+    `precondition` sees the version read and may refuse it (If-Match); a save that loses a race reads
+    it again, so a change made from a version gone by is refused there."""
     spec = ACTIONS[action]
 
     async def attempt() -> dict[str, Any]:
         doc = await repo.get(mediation_id)
         if doc is None or not may_see(caller, doc):
             raise MediationNotFound(f"no mediation {mediation_id}")
+        if precondition is not None:
+            precondition(doc["version"])
         check(spec, doc, caller)
         now = clock.now()
         change = _decide(action, doc, details, caller, now, rules, clock)

@@ -6,6 +6,7 @@ the mediator by language, specialty and load (domain/mediators.py); the time lim
 policy table and is announced with the opening, so supervision can put it on the case's deadlines.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from dispatch_common import store, subjects
@@ -239,14 +240,17 @@ async def assign(
     organization: str | None,
     mediator: str | None,
     reason: str | None,
+    precondition: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Give a mediation to another organization (dispatchers) or mediator; without a name, the rule
-    picks the mediator again."""
+    picks the mediator again. `precondition` may refuse the version read (If-Match)."""
 
     async def attempt() -> dict[str, Any]:
         doc = await repo.get(mediation_id)
         if doc is None or not may_see(caller, doc):
             raise MediationNotFound(f"no mediation {mediation_id}")
+        if precondition is not None:
+            precondition(doc["version"])
         check(ACTIONS["assign"], doc, caller)
         code = doc["organization"]["code"]
         org = rules.directory.organizations.get(code)

@@ -7,6 +7,7 @@ Failures: OrganizationNotFound (404), FieldProblems (422, per field), NotAllowed
 the last organization of a type, the wrong state), store.VersionConflict (409: edited meanwhile).
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from dispatch_common.auth import Principal
@@ -35,6 +36,11 @@ class FieldProblems(ValueError):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in problems))
+
+
+def revision(override: dict[str, Any] | None) -> int:
+    """An organization's revision (its ETag): its override's version, 0 while never edited over the API."""
+    return override["version"] if override else 0
 
 
 def _known(code: str, directory: Directory) -> Organization:
@@ -68,8 +74,10 @@ async def change_organization(
     directory: Directory,
     clock: Clock,
     caller: Principal,
+    precondition: Callable[[int], None] | None = None,
 ) -> None:
-    """Change the fields given; a county package committee only its categories and note."""
+    """Change the fields given; a county package committee only its categories and note.
+    `precondition` may refuse the override's version read (If-Match; 0: never edited)."""
     org = _known(code, directory)
     if not changes:
         raise FieldProblems([((), "name at least one field to change")])
@@ -81,6 +89,8 @@ async def change_organization(
         if last:
             raise NotAllowed(last)
     current = await repo.organization_override(code)
+    if precondition is not None:
+        precondition(revision(current))
     origin = "api" if org.source == "api" else "data"
     doc = edited(
         current, code, origin=origin, action="change", by=actor(caller), at=clock.now(), fields=changes
@@ -97,6 +107,7 @@ async def set_active(
     directory: Directory,
     clock: Clock,
     caller: Principal,
+    precondition: Callable[[int], None] | None = None,
 ) -> None:
     """Deactivate an organization (no new mediations; its open ones go on, its history stays) or take
     it back into service."""
@@ -108,6 +119,8 @@ async def set_active(
         if last:
             raise NotAllowed(last)
     current = await repo.organization_override(code)
+    if precondition is not None:
+        precondition(revision(current))
     doc = edited(
         current,
         code,

@@ -3,6 +3,7 @@ the receiving center. Every step is checked (409 state, 403 caller), saved under
 version with its event, and a crisis alerts at once in the same write.
 """
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -192,14 +193,19 @@ async def step(
     repo: MediationStore,
     rules: Rules,
     clock: Clock,
+    precondition: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Take one step on a referral: accept, review, assign, record a session, raise a crisis, close."""
+    """Take one step on a referral: accept, review, assign, record a session, raise a crisis, close.
+    `precondition` sees the version read and may refuse it (If-Match); a save that loses a race reads
+    it again, so a change made from a version gone by is refused there."""
     spec = STEPS[name]
 
     async def attempt() -> dict[str, Any]:
         doc = await repo.referral(referral_id)
         if doc is None or not may_see(caller, doc):
             raise ReferralNotFound(f"no referral {referral_id}")
+        if precondition is not None:
+            precondition(doc["version"])
         check(spec, doc, caller)
         now = clock.now()
         by = actor(caller)

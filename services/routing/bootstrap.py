@@ -229,6 +229,11 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
 
     async def indexes() -> None:
         await routing.routes.create_index("status")
+        # the queues' sorts: compound for MongoDB, single fields for the embedded server's planner
+        await routing.routes.create_index([("status", 1), ("decision.queue", 1), ("decided_at", 1)])
+        await routing.routes.create_index([("status", 1), ("disputed_at", 1)])
+        await routing.routes.create_index("decided_at")
+        await routing.routes.create_index("disputed_at")
         await routing.routes.create_index("labelled")
         await routing.routes.create_index("decision.confidential")
         await routing.reads.ensure_indexes()

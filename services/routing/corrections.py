@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from dispatch_common import store, subjects
+from dispatch_common import etag, store, subjects
 from dispatch_common.auth import Principal
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
@@ -37,6 +37,18 @@ class RouteNotFound(Exception):
 
 class RouteConflict(Exception):
     """The route's state does not allow the action; the message says why."""
+
+
+class RouteChanged(RouteConflict):
+    """The route changed between reading and writing it (a race lost at the version guard)."""
+
+
+class StaleRoute(Exception):
+    """The caller's If-Match names a version the route is no longer at; `version`: the current one."""
+
+    def __init__(self, version: int) -> None:
+        self.version = version
+        super().__init__(f"the route is at version {version}")
 
 
 class NotEntitled(Exception):
@@ -68,10 +80,13 @@ def _actor(caller: Principal) -> Actor:
     return Actor(subject=caller.subject, role=caller.role.value, unit=caller.unit)
 
 
-async def _current(routes: AsyncCollection, case_id: str) -> dict[str, Any]:
+async def _current(routes: AsyncCollection, case_id: str, if_match: str | None = None) -> dict[str, Any]:
+    """The route as stored, if it is still the version the caller's If-Match names (StaleRoute)."""
     doc = await routes.find_one({"_id": case_id})
     if doc is None:
         raise RouteNotFound(f"no route for case {case_id}")
+    if not etag.matches(if_match, doc["version"]):
+        raise StaleRoute(doc["version"])
     return doc
 
 
@@ -300,4 +315,4 @@ async def _save_revision(
     try:
         return await store.save_aggregate(routes, doc, changes, [event])
     except store.VersionConflict as exc:
-        raise RouteConflict("the route changed meanwhile; read it again and redo the correction") from exc
+        raise RouteChanged("the route changed meanwhile; read it again and redo the correction") from exc

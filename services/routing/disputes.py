@@ -13,6 +13,7 @@ from services.routing.corrections import (
     Correction,
     InvalidCorrection,
     NotEntitled,
+    RouteChanged,
     RouteConflict,
     _actor,
     _current,
@@ -74,7 +75,7 @@ async def _dispute(
     try:
         return await store.save_aggregate(routes, doc, changes, [event])
     except store.VersionConflict as exc:
-        raise RouteConflict("the route changed meanwhile; read it again") from exc
+        raise RouteChanged("the route changed meanwhile; read it again") from exc
 
 
 async def decide_dispute(
@@ -85,11 +86,12 @@ async def decide_dispute(
     routes: AsyncCollection,
     engine: RoutingEngine,
     clock: Clock,
+    if_match: str | None = None,
 ) -> dict[str, Any]:
     """The joint conference's decision on a disputed case: the lead unit it names, for good."""
     if not caller.county_wide:
         raise NotEntitled("only the joint conference (a supervisor or county leader) decides a dispute")
-    doc = await _current(routes, case_id)
+    doc = await _current(routes, case_id, if_match)
     if doc.get("status") != "disputed":
         raise RouteConflict("the case is not in the joint conference queue")
     if change.lead_unit is None:

@@ -29,11 +29,12 @@ async def override_route(
     routes: AsyncCollection,
     engine: RoutingEngine,
     clock: Clock,
+    if_match: str | None = None,
 ) -> dict[str, Any]:
     """A dispatcher's override (改派), or the placement of a case from the manual queue."""
     if not caller.county_wide:
         raise NotEntitled("only a dispatcher or supervisor may override a route")
-    doc = await _current(routes, case_id)
+    doc = await _current(routes, case_id, if_match)
     if doc.get("status") == "disputed":
         raise RouteConflict("the case waits for the joint conference (争议管辖); it decides the route")
     if doc.get("final") and "override_decided_route" not in caller.capabilities:

@@ -39,11 +39,12 @@ async def return_route(
     engine: RoutingEngine,
     clock: Clock,
     policy: ReturnPolicy,
+    if_match: str | None = None,
 ) -> dict[str, Any]:
     """A unit's return (退单): routed again without it, or to the joint conference."""
     if caller.county_wide or not caller.unit:
         raise NotEntitled("only a handler or leader of a unit may return a case")
-    doc = await _current(routes, case_id)
+    doc = await _current(routes, case_id, if_match)
     decision = doc["decision"]
     lead = (decision.get("lead_unit") or {}).get("code")
     assisting = {u["code"] for u in decision.get("assisting_units") or []}

@@ -59,6 +59,11 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     runtime.outbox(files.files)
     runtime.outbox(files.recommendations)
     runtime.on_migrate(files.ensure_indexes)
+
+    async def backfill() -> None:  # lines and recommendations from before the cursor lists get their keys
+        await files.backfill_list_keys()
+
+    runtime.on_migrate(backfill)
     confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
     runtime.on_migrate(confidentiality.audit.ensure_indexes)
     sv = Supervision(
@@ -103,6 +108,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     sv.board = Snapshot("board", board.figures, settings.live_board_seconds)
     runtime.every(settings.live_board_seconds, sv.board.refresh, name="live-board")
     runtime.on_migrate(sv.inspections.ensure_indexes)
+    runtime.outbox(sv.inspections.announcements)  # dispatch.inspection.compiled, once a day
     subscribers.register(sv)
 
     async def scan() -> None:
@@ -119,23 +125,25 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
 
     async def inspect() -> None:
         now = sv.clock.now()
+        if not due(now, sv.keeper.timezone, settings.inspection_hour):
+            return
         day = county_day(now, sv.keeper.timezone)
-        if (
-            due(now, sv.keeper.timezone, settings.inspection_hour)
-            and await sv.inspections.report(day) is None
-        ):
-            await sv.inspections.compile(sv.files, day=day, now=now, stuck_after=sv.stuck.after)
+        report = await sv.inspections.report(day)
+        if report is None:
+            report = await sv.inspections.compile(sv.files, day=day, now=now, stuck_after=sv.stuck.after)
+        if report is not None and not report.get("announced"):  # told once, after the morning's hour
+            await sv.inspections.announce(report, sv.clock)
 
     runtime.every(settings.stuck_scan_seconds, look_for_stuck, name="stuck-cases")
     runtime.every(settings.inspection_check_seconds, inspect, name="daily-inspection")
     return sv
 
 
-def create(settings: SupervisionSettings | None = None) -> FastAPI:
-    """The supervision HTTP app."""
+def create(settings: SupervisionSettings | None = None, *, sv: Supervision | None = None) -> FastAPI:
+    """The supervision HTTP app (of a supervision built here, or the one given: a test's)."""
     from services.supervision.entrypoints import api
 
-    sv = build(settings)
+    sv = sv or build(settings)
 
     def include(app: FastAPI) -> None:
         api.include(app)

@@ -10,6 +10,7 @@ so a second scanner or a restarted one finds it done.
 import html
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -270,8 +271,11 @@ async def act(
     keeper: Timekeeper,
     clock: Clock,
     confidential_readers: frozenset[Role] = frozenset(),
+    precondition: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Take one action on a case: checked, recorded, announced, with its deadlines recomputed."""
+    """Take one action on a case: checked, recorded, announced, with its deadlines recomputed.
+    `precondition` sees the version read and may refuse it (If-Match); a save that loses a race to
+    another writer reads the file again, so a change made from a version gone by is refused there."""
     action = ACTIONS[cmd.action]
 
     async def attempt() -> dict[str, Any]:
@@ -282,6 +286,8 @@ async def act(
             confidential_readers=confidential_readers,
         ):
             raise CaseNotFound(f"no case {case_id}")
+        if precondition is not None:
+            precondition(doc["version"])
         check(action, doc, caller)
         now = clock.now()
         changes, data = _changes(cmd.action, doc, cmd, caller, now, keeper)
@@ -402,5 +408,6 @@ async def recommend(
         event_id=derived_event_id("supervision", "recommendation", rec_id),
         data={"recommendation_id": rec_id, **{k: v for k, v in doc.items() if k != "_id"}},
     )
-    await store.insert_aggregate(files.recommendations, doc, [event])
+    # `at_ts` (integer ms) is the list's sort key, not part of the recommendation the event tells
+    await store.insert_aggregate(files.recommendations, doc | {"at_ts": to_ms(now)}, [event])
     return {"recommendation_id": rec_id, **{k: v for k, v in doc.items() if k != "_id"}}

@@ -5,7 +5,10 @@ morning hour has come: every open case past a limit, every case out of the norma
 stuck between two automatic steps, with no cap. The report (`inspections`, one per county day) keeps
 the counts; its entries (`inspection_items`) are numbered per list, so a list of any length is read
 by cursor. One replica compiles: the report is claimed by inserting it; a claim left by a replica
-that died is taken over after `STALE_CLAIM`.
+that died is taken over after `STALE_CLAIM`. Once the morning's hour has come, a compiled report is
+announced (dispatch.inspection.compiled, its counts only): the announcement is a document of
+`inspection_announcements` inserted with its event in its outbox, one per day, so the supervisors
+and leaders who act on it are told once whichever replica, retry or restart announces it.
 """
 
 from collections.abc import AsyncIterator, Iterable
@@ -18,11 +21,14 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from dispatch_common import store
+from dispatch_common import store, subjects
+from dispatch_common.clock import Clock
+from dispatch_common.envelope import derived_event_id, make_event
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.stuck import find_stuck
 
 LISTS = ("overdue", "irregular", "stuck")
+SOURCE = "/dispatch/supervision"
 STALE_CLAIM = timedelta(minutes=30)
 BATCH = 500
 FIELDS = {
@@ -58,11 +64,28 @@ class Inspections:
 
     reports: AsyncCollection
     items: AsyncCollection
+    announcements: AsyncCollection
 
     @classmethod
     def of(cls, db: AsyncDatabase) -> "Inspections":
         """The collections in supervision's database."""
-        return cls(db["inspections"], db["inspection_items"])
+        return cls(db["inspections"], db["inspection_items"], db["inspection_announcements"])
+
+    async def announce(self, report: dict[str, Any], clock: Clock) -> bool:
+        """Tell that a compiled report is ready (once per day: False when it was told before)."""
+        day = report["_id"]
+        data = {"day": day, "compiled_at": report["compiled_at"], "counts": report["counts"]}
+        event = make_event(
+            type=subjects.INSPECTION_COMPILED,
+            source=SOURCE,
+            subject=None,
+            clock=clock,
+            event_id=derived_event_id("supervision", "inspection", day),
+            data=data,
+        )
+        told = await store.insert_aggregate(self.announcements, {"_id": day, **data}, [event])
+        await self.reports.update_one({"_id": day}, {"$set": {"announced": True}})
+        return told
 
     async def ensure_indexes(self) -> None:
         """Entries by day and list, in their order."""

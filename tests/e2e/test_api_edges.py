@@ -51,7 +51,7 @@ def test_bad_input_gets_field_level_reasons(clerk):
         },
     )
     assert r.status_code == 422
-    fields = {tuple(d["loc"]) for d in r.json()["detail"]}
+    fields = {tuple(d["loc"]) for d in r.json()["errors"]}
     assert {
         ("body", "channel"),
         ("body", "text"),

@@ -160,6 +160,7 @@ def _leaks(api: Api, report: dict[str, Any], notice_ids: list[str]) -> tuple[int
         ("GET", "intake", "/v1/screening/queue?limit=200", None, "list"),
         ("GET", "routing", f"/v1/routes/{case_id}", None, "case"),
         ("GET", "routing", "/v1/disputes?limit=200", None, "list"),
+        ("GET", "routing", "/v1/routes/manual?limit=200", None, "list"),
         ("POST", "routing", f"/v1/routes/{case_id}/return", {"reason": "不属于本单位"}, "case"),
         ("GET", "supervision", f"/v1/cases/{case_id}", None, "case"),
         ("GET", "supervision", f"/v1/cases/{case_id}/reply-document", None, "case"),
@@ -170,8 +171,8 @@ def _leaks(api: Api, report: dict[str, Any], notice_ids: list[str]) -> tuple[int
         ("GET", "supervision", "/v1/inspection", None, "list"),
         ("GET", "supervision", "/v1/warnings?limit=200", None, "list"),
         ("GET", "notify", f"/v1/notifications?case_id={case_id}", None, "list"),
-        ("GET", "notify", "/v1/notifications?status=sent&limit=1000", None, "list"),
-        ("GET", "notify", "/v1/inbox?limit=500", None, "list"),
+        ("GET", "notify", "/v1/notifications?status=sent&limit=200", None, "list"),
+        ("GET", "notify", "/v1/inbox?limit=200", None, "list"),
         ("GET", "notify", f"/v1/inbox?case_id={case_id}", None, "list"),
         ("GET", "mediation", f"/v1/mediations?case_id={case_id}", None, "list"),
         ("GET", "mediation", f"/v1/referrals?case_id={case_id}", None, "list"),
@@ -259,7 +260,7 @@ def test_the_events_carry_nothing_that_names_or_places_the_reporter(stack, repor
         finally:
             await nc.drain()
 
-    events = [e for e in asyncio.run(read()) if e["subject"] == report["case_id"]]
+    events = [e for e in asyncio.run(read()) if e.get("subject") == report["case_id"]]  # some name no case
     types = {e["type"] for e in events}
     assert {
         "dispatch.case.received",

@@ -264,3 +264,44 @@ def test_a_landline_given_with_and_without_its_dash_is_one_petitioner(clerk, dis
     again = clerk.post("intake", "/v1/cases", json=body(text, petitioner={"phone": f"0471{number}"})).json()
     links = dispatcher.get("intake", f"/v1/cases/{again['case_id']}").json()["links"]
     assert links["repeat_of"]["case_id"] == first["case_id"]
+
+
+def _id_number() -> str:
+    return with_check_digit(f"15010219800101{uuid.uuid4().int % 1000:03d}")
+
+
+def _phone() -> str:
+    return f"137{uuid.uuid4().int % 10**8:08d}"
+
+
+def _submit(clerk: Api, text: str, **petitioner: str) -> str:
+    return clerk.post("intake", "/v1/cases", json=body(text, petitioner=petitioner)).json()["case_id"]
+
+
+def _repeat_of(dispatcher: Api, case_id: str) -> str | None:
+    link = dispatcher.get("intake", f"/v1/cases/{case_id}").json()["links"]["repeat_of"]
+    return link and link["case_id"]
+
+
+def test_an_id_number_given_once_and_only_the_phone_the_next_time_is_one_petitioner(clerk, dispatcher):
+    phone, id_number = _phone(), _id_number()
+    text = "村里自来水停了三天，一直没人来修，老人孩子喝水都成问题。"
+    only_phone = _submit(clerk, text, phone=phone)
+    both = _submit(clerk, text, phone=phone, id_number=id_number)
+    again = _submit(clerk, text, phone=phone)
+    # the case with both finds the earlier phone-only one; the next phone-only case finds the latest
+    assert _repeat_of(dispatcher, both) == only_phone
+    assert _repeat_of(dispatcher, again) == both
+    history = dispatcher.get("intake", f"/v1/cases/{again}/petitioner-history").json()
+    assert history["known"] and history["cases"] == 3 and history["repeats"] == 2
+
+
+def test_a_phone_shared_by_two_id_numbers_makes_neither_a_repeat_of_the_other(clerk, dispatcher):
+    phone = _phone()
+    text = "家门口的路灯坏了半个月，晚上出门看不见路，请尽快修理。"
+    mother = _submit(clerk, text, phone=phone, id_number=_id_number())
+    son = _submit(clerk, text, phone=phone, id_number=_id_number())
+    assert _repeat_of(dispatcher, son) is None  # another ID number: another person, whatever the phone
+    assert _repeat_of(dispatcher, _submit(clerk, text, phone=phone)) is None  # the phone names nobody now
+    assert _repeat_of(dispatcher, _submit(clerk, text, phone=phone, id_number=_id_number())) is None
+    assert mother != son

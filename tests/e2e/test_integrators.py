@@ -252,6 +252,7 @@ def test_each_system_hears_its_own_outcomes_through_closing_in_order_once_after_
     assert receiver.bad_signatures == 0
     extended = next(e for e in receiver.events(POLICE) if e["type"] == subjects.OUTCOME_EXTENDED)
     assert extended["data"]["days"] == 10 and extended["data"]["due_at"]
+    assert extended["data"]["note"] == "需协调供电"  # the unit's reason, not the decision's "同意延期"
     assert receiver.events(POLICE)[0]["data"]["external_ref"] == body["external_ref"]
 
     # the 311 app also reads its request closed over Open311, and its answer in full

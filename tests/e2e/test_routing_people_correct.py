@@ -117,13 +117,13 @@ def test_corrections_are_refused_with_reasons(clerk, dispatcher, as_role, sample
     )
     assert r.status_code == 422
     assert (
-        r.json()["detail"][0]["loc"] == ["body", "lead_unit"]
-        and "unknown unit" in r.json()["detail"][0]["msg"]
+        r.json()["errors"][0]["loc"] == ["body", "lead_unit"]
+        and "unknown unit" in r.json()["errors"][0]["msg"]
     )
     r = dispatcher.post(
         "routing", f"/v1/routes/{case_id}/override", json={"lead_unit": route["lead_unit"]["code"]}
     )
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "reason"]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "reason"]
     assert clerk.post("routing", f"/v1/routes/{case_id}/override", json={"reason": "改派"}).status_code == 403
     assert dispatcher.post("routing", "/v1/routes/nope/override", json={"reason": "改派"}).status_code == 404
     stranger = as_role("unit_handler", "no-such-unit")
@@ -148,7 +148,7 @@ def test_the_county_package_reloads_and_a_broken_one_is_refused(stack, as_role, 
         units_file.write_text(json.dumps(broken, ensure_ascii=False), encoding="utf-8")
         r = admin.post("routing", "/v1/admin/county/reload")
         assert r.status_code == 422
-        problems = [d["msg"] for d in r.json()["detail"]]
+        problems = [d["msg"] for d in r.json()["errors"]]
         assert any("NO-SUCH-AREA" in p for p in problems) and any("7777" in p for p in problems)
         assert admin.get("routing", "/v1/admin/county").json()["package_version"] == before["package_version"]
         preview = dispatcher.post(

@@ -131,7 +131,7 @@ def test_a_unit_asked_to_assist_sees_the_case_and_posts_progress(clerk, dispatch
     r = lead.post(
         "supervision", f"/v1/cases/{case_id}/assistance", json={"units": ["NO-SUCH"], "note": "请协办"}
     )
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "units", 0]
+    assert r.status_code == 422 and r.json()["errors"][0]["loc"] == ["body", "units", 0]
     r = lead.post("supervision", f"/v1/cases/{case_id}/assistance", json={"units": [other], "note": "请协办"})
     assert r.status_code == 200 and other in [u["code"] for u in r.json()["assisting_units"]], r.text
     assert helper.get("supervision", f"/v1/cases/{case_id}").status_code == 200

@@ -12,6 +12,7 @@ from dispatch_common.runtime import Runtime
 from dispatch_common.settings import ServiceSettings
 from tests.helpers import FAST_CONSUMERS, MONDAY, nats_identity
 from tests.mediation_support import start_mediation
+from tests.supervision_support import start_supervision
 
 pytestmark = pytest.mark.integration
 
@@ -99,4 +100,14 @@ async def mediation_service(nats_url, mongodb_url, db_prefix, run_dir, runtimes)
         nats_url=nats_url, mongodb_url=mongodb_url, db_prefix=db_prefix, run_dir=run_dir
     )
     runtimes.append(h.med.runtime)
+    return h
+
+
+@pytest.fixture
+async def supervision_service(nats_url, mongodb_url, db_prefix, run_dir, runtimes):
+    """Supervision in process on this test's servers (tests/supervision_support.py), stopped at its end."""
+    h = await start_supervision(
+        nats_url=nats_url, mongodb_url=mongodb_url, db_prefix=db_prefix, run_dir=run_dir
+    )
+    runtimes.append(h.sv.runtime)
     return h

@@ -59,14 +59,14 @@ async def test_repeat_candidates_by_hash_within_the_window_most_recent_first(his
         await history.record(snap(n, NOISE, ago=timedelta(days=days)), Links())
     await history.record(snap(10, NOISE, ago=timedelta(days=2), who=BOB), Links())
     await history.record(snap(11, NOISE, ago=-timedelta(days=1)), Links())  # received after NOW
-    found = await history.repeat_candidates(ALICE, NOW - timedelta(days=90), 200, NOW)
+    found = await history.repeat_candidates((ALICE,), NOW - timedelta(days=90), 200, NOW)
     assert [c.case_id for c in found] == ["c1", "c2", "c3", "c4"]
     assert all(c.petitioner_hash == ALICE for c in found)
     assert found[0].received_at == NOW - timedelta(days=1) and found[0].received_at.tzinfo is not None
     assert found[0].fingerprint.tokens  # rebuilt from the stored tokens
-    limited = await history.repeat_candidates(ALICE, NOW - timedelta(days=90), 2, NOW)
+    limited = await history.repeat_candidates((ALICE,), NOW - timedelta(days=90), 2, NOW)
     assert [c.case_id for c in limited] == ["c1", "c2"]
-    assert await history.repeat_candidates("f" * 64, NOW - timedelta(days=90), 200) == []
+    assert await history.repeat_candidates(("f" * 64,), NOW - timedelta(days=90), 200) == []
 
 
 async def test_incident_candidates_by_cells_and_address_within_the_window(history):
@@ -149,7 +149,7 @@ async def test_only_an_incidents_representatives_are_candidates(history):
 
 
 async def test_petitioner_history_figures_and_outcomes(history):
-    empty = await history.petitioner_history(ALICE)
+    empty = await history.petitioner_history((ALICE,))
     assert empty == {
         "cases": 0,
         "repeats": 0,
@@ -169,7 +169,7 @@ async def test_petitioner_history_figures_and_outcomes(history):
     assert await history.set_outcome("c2", "not_accepted")
     assert not await history.set_outcome("nope", "accepted")
 
-    figures = await history.petitioner_history(ALICE)
+    figures = await history.petitioner_history((ALICE,))
     assert figures == {
         "cases": 2,
         "repeats": 1,
@@ -179,6 +179,6 @@ async def test_petitioner_history_figures_and_outcomes(history):
         "last_at": NOW - timedelta(days=10),
     }
     assert figures["first_at"].tzinfo is not None
-    assert (await history.petitioner_history(BOB))["cases"] == 1
+    assert (await history.petitioner_history((BOB,)))["cases"] == 1
     doc = await history.col.find_one({"_id": "c1"})
     assert doc["outcome"] == "accepted" and doc["outcome_ts"] == round(NOW.timestamp() * 1000)

@@ -44,7 +44,7 @@ async def start(nats_url, mongodb_url, db_prefix, run_dir, runtimes):
 
 
 def loc_of(response) -> list[list]:
-    return [d["loc"] for d in response.json()["detail"]]
+    return [d["loc"] for d in response.json()["errors"]]
 
 
 async def test_an_admin_creates_an_organization_that_is_chosen_at_once_and_deactivates_it(start):

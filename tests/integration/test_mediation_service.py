@@ -236,5 +236,5 @@ async def test_an_admin_reloads_the_data_and_a_broken_file_is_refused_with_every
         broken.write_text('{"version": "x", "time_limits": {}}', encoding="utf-8")
         med.settings.mediation_policy_file = broken
         r = await admin.post("/v1/admin/mediation/reload")
-        assert r.status_code == 422 and len(r.json()["detail"]) >= 3  # every missing part is named
+        assert r.status_code == 422 and len(r.json()["errors"]) >= 3  # every missing part is named
         assert med.rules is not before and med.rules.policy.version == before.policy.version

@@ -32,9 +32,9 @@ async def test_an_organization_pages_through_its_own_mediations_by_state(mediati
         agreed = (await mediator.get("/v1/worklist/mediations", params={"status": "agreed"})).json()
         assert agreed["items"] == []
         bad = await mediator.get("/v1/worklist/mediations", params={"status": "done"})
-        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "status"]
+        assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "status"]
         bad = await mediator.get("/v1/worklist/mediations", params={"cursor": "not-ours"})
-        assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "cursor"]
+        assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["query", "cursor"]
         # a unit's own list whatever unit it names
         mine = await mediator.get("/v1/worklist/mediations", params={"unit": LABOUR_MEDIATION})
         assert mine.json()["unit"] == VILLAGE_COMMITTEE
@@ -42,7 +42,7 @@ async def test_an_organization_pages_through_its_own_mediations_by_state(mediati
         assert (await other.get("/v1/worklist/mediations")).json()["items"] == []
     async with h.client("dispatcher") as dispatcher:
         missing = await dispatcher.get("/v1/worklist/mediations")
-        assert missing.status_code == 422 and missing.json()["detail"][0]["loc"] == ["query", "unit"]
+        assert missing.status_code == 422 and missing.json()["errors"][0]["loc"] == ["query", "unit"]
         theirs = await dispatcher.get("/v1/worklist/mediations", params={"unit": VILLAGE_COMMITTEE})
         assert len(theirs.json()["items"]) == 3
 

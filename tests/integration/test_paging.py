@@ -1,6 +1,8 @@
 """Cursor pagination on the real (embedded) MongoDB server: every document once, in order, however
 the sort values tie, in both directions, and a cursor it did not give is refused."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from dispatch_common import paging, store
@@ -49,3 +51,19 @@ async def test_a_cursor_the_list_did_not_give_is_refused(col):
     for bad in ("not-a-cursor", "W3t9XQ", paging.encode({"$gt": 1}, "x")[:-2]):
         with pytest.raises(paging.BadCursor):
             await paging.page(col, {}, sort="ts", limit=1, cursor=bad)
+
+
+async def test_pages_over_a_datetime_cover_every_document_once_within_one_second(col):
+    # the embedded server compares datetime ranges in whole seconds; the cursor's own comparison keeps
+    # the milliseconds, so items of the same second are neither repeated nor skipped
+    base = datetime(2026, 12, 1, 8, 0, 0, tzinfo=UTC)
+    docs = [{"_id": f"t{i:02}", "at": base + timedelta(milliseconds=7 * (i % 6))} for i in range(12)]
+    await col.insert_many(docs)
+    cursor, seen = None, []
+    while True:
+        found = await paging.page(col, {"at": {"$gte": base}}, sort="at", limit=5, cursor=cursor)
+        seen += [d["_id"] for d in found.items]
+        if found.next_cursor is None:
+            break
+        cursor = found.next_cursor
+    assert seen == [d["_id"] for d in sorted(docs, key=lambda d: (d["at"], d["_id"]))]

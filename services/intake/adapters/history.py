@@ -171,16 +171,24 @@ class CaseHistory:
         return window
 
     async def repeat_candidates(
-        self, petitioner_hash: str, since: datetime, limit: int, until: datetime | None = None
+        self, keys: tuple[str, ...], since: datetime, limit: int, until: datetime | None = None
     ) -> list[CaseSnapshot]:
-        """The petitioner's cases received in [since, until], most recent first, at most `limit`."""
-        return [snapshot_of(d) for d in await self._repeat_docs(petitioner_hash, since, limit, until)]
+        """The petitioner's cases (recorded under any of `keys`) received in [since, until], most
+        recent first, at most `limit`."""
+        return [snapshot_of(d) for d in await self._repeat_docs(keys, since, limit, until)]
 
     async def _repeat_docs(
-        self, petitioner_hash: str, since: datetime, limit: int, until: datetime | None
+        self, keys: tuple[str, ...], since: datetime, limit: int, until: datetime | None
     ) -> list[dict[str, Any]]:
-        query = {"petitioner_hash": petitioner_hash, "received_ts": self._window(since, until)}
-        return await self._find(query, limit)
+        window = self._window(since, until)
+        # one equality per key, concurrently (an `$in` is a scan on the embedded server)
+        found = await asyncio.gather(
+            *(
+                self._find({"petitioner_hash": key, "received_ts": window}, limit)
+                for key in dict.fromkeys(keys)
+            )
+        )
+        return _newest({doc["_id"]: doc for docs in found for doc in docs}.values(), limit)
 
     async def incident_candidates(
         self,
@@ -224,12 +232,16 @@ class CaseHistory:
         for found in results:
             for doc in found:  # a case found by both queries counts once
                 merged.setdefault(doc["_id"], doc)
-        return sorted(merged.values(), key=lambda d: d["received_ts"], reverse=True)[:limit]
+        return _newest(merged.values(), limit)
 
-    async def petitioner_history(self, petitioner_hash: str) -> PetitionerHistory:
-        """How many cases and repeats, the last case number and outcome, the first and last times."""
+    async def petitioner_history(self, keys: tuple[str, ...]) -> PetitionerHistory:
+        """How many cases and repeats, the last case number and outcome, the first and last times,
+        of the cases recorded under any of the petitioner's keys."""
         fields = {"is_repeat": 1, "received_ts": 1, "case_no": 1, "outcome": 1}
-        docs = [d async for d in self.col.find({"petitioner_hash": petitioner_hash}, fields)]
+        found = await asyncio.gather(
+            *(self.col.find({"petitioner_hash": key}, fields).to_list() for key in dict.fromkeys(keys))
+        )
+        docs = list({doc["_id"]: doc for batch in found for doc in batch}.values())
         if not docs:
             return PetitionerHistory(
                 cases=0, repeats=0, last_case_no=None, last_outcome=None, first_at=None, last_at=None
@@ -254,6 +266,11 @@ class CaseHistory:
         return result.matched_count == 1
 
 
+def _newest(docs: Any, limit: int) -> list[dict[str, Any]]:
+    """Documents newest first, at most `limit`."""
+    return sorted(docs, key=lambda d: d["received_ts"], reverse=True)[:limit]
+
+
 async def find_links(history: CaseHistory, snapshot: CaseSnapshot, policy: DuplicatePolicy) -> Links:
     """Query the bounded candidate lists for a new case and decide its links (call before storing it).
 
@@ -262,9 +279,9 @@ async def find_links(history: CaseHistory, snapshot: CaseSnapshot, policy: Dupli
     limit = policy.max_candidates
     repeat_query = (
         history._repeat_docs(
-            snapshot.petitioner_hash, snapshot.received_at - policy.repeat_window, limit, snapshot.received_at
+            snapshot.petitioner_keys, snapshot.received_at - policy.repeat_window, limit, snapshot.received_at
         )
-        if snapshot.petitioner_hash
+        if snapshot.petitioner_keys
         else None
     )
     incident_query = (

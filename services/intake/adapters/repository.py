@@ -27,6 +27,7 @@ class CaseRepository:
         await self.cases.create_index([("case_no", 1)], unique=True)
         await self.cases.create_index([("received_at", -1)])
         await self.cases.create_index([("screening.outcome", 1), ("received_at", 1)])
+        await self.cases.create_index("screening.outcome")  # the embedded server's planner: single fields
         await self._audit.create_index([("case_id", 1), ("at", 1)])
 
     async def ensure_open311_indexes(self) -> None:
@@ -63,9 +64,12 @@ class CaseRepository:
         """A case by id with what a versioned update needs."""
         return await self.cases.find_one({"_id": case_id})
 
-    async def save(self, current: dict[str, Any], changes: dict[str, Any], events: list[Outgoing]) -> None:
-        """Version-guarded update with the events it owes."""
-        await store.save_aggregate(self.cases, current, changes, events)
+    async def save(
+        self, current: dict[str, Any], changes: dict[str, Any], events: list[Outgoing]
+    ) -> dict[str, Any]:
+        """Version-guarded update with the events it owes; the new state (store.VersionConflict when
+        the case is no longer at `current`'s version)."""
+        return await store.save_aggregate(self.cases, current, changes, events)
 
     async def save_many(
         self, items: list[tuple[dict[str, Any], dict[str, Any], list[Outgoing]]]
@@ -86,13 +90,11 @@ class CaseRepository:
         """A case someone outside follows (a feed, an Open311 client), whole; None otherwise."""
         return await self.cases.find_one({"_id": case_id, "tracked": True})
 
-    async def screening_queue(
-        self, *, limit: int, skip: int, extra: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """Cases waiting for a person to screen them, oldest first (`extra`: more conditions)."""
-        query = {"screening.outcome": "manual", **(extra or {})}
-        cursor = self.cases.find(query, NO_OUTBOX).sort([("received_at", 1)])
-        return [doc async for doc in cursor.skip(skip).limit(limit)]
+    @staticmethod
+    def screening_query(extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The cases waiting for a person to screen them (`extra`: more conditions); listed oldest
+        first by `received_at`, which every case has."""
+        return {"screening.outcome": "manual", **(extra or {})}
 
     async def audit_unmasked_read(
         self, *, case_id: str, subject: str, role: str, fields: list[str], at: datetime, reason: str | None

@@ -168,12 +168,21 @@ class CaseSnapshot:
     address_key: str | None = None
     incident_id: str | None = None
     fingerprint: Fingerprint = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    # every key the petitioner's earlier cases may be recorded under (domain/identities.py): the
+    # recorded one, and the phone linked to an ID number; () gives just `petitioner_hash`
+    petitioner_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.received_at.tzinfo is None:
             raise ValueError("received_at must be timezone-aware")
+        if not self.petitioner_keys and self.petitioner_hash is not None:
+            object.__setattr__(self, "petitioner_keys", (self.petitioner_hash,))
         if self.fingerprint is None:
             object.__setattr__(self, "fingerprint", fingerprint(self.text))
+
+    def same_petitioner(self, other: "CaseSnapshot") -> bool:
+        """Whether another case is this petitioner's (by any key this one is known by)."""
+        return other.petitioner_hash is not None and other.petitioner_hash in self.petitioner_keys
 
     @property
     def incident(self) -> str:
@@ -279,8 +288,7 @@ def _earlier_of_petitioner(
     return [
         c
         for c in candidates
-        if c.petitioner_hash == new.petitioner_hash
-        and timedelta(0) <= new.received_at - c.received_at <= policy.repeat_window
+        if new.same_petitioner(c) and timedelta(0) <= new.received_at - c.received_at <= policy.repeat_window
     ]
 
 
@@ -319,7 +327,7 @@ def _decide_incident(
     cells = set(neighbour_cells(new.place_cell)) if new.place_cell else set()
     matches: list[tuple[float, CaseSnapshot, str]] = []
     for c in candidates:
-        if new.petitioner_hash is not None and c.petitioner_hash == new.petitioner_hash:
+        if new.same_petitioner(c):
             continue  # one's own earlier case is a repeat, not another report of an incident
         if abs(new.received_at - c.received_at) > policy.incident_window:
             continue

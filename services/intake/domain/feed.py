@@ -115,7 +115,7 @@ def from_lifecycle(
                 {
                     "days": data["days"],
                     "due_at": data.get("handling_due_at"),
-                    "note": masked(data.get("note")),
+                    "note": (case.get("lifecycle") or {}).get("extension_reason") or masked(data.get("note")),
                 },
             )
         )

@@ -89,8 +89,12 @@ def advance(case: dict[str, Any], steps: list[Step], *, now: datetime) -> Advanc
             life |= {"status": data.get("status") or "assigned", "at": step.at, "seq": step.sequence}
         if step.event_type == subjects.CASE_REPLIED:  # the answer, for the submitting Open311 client
             life["reply"] = {"result": data.get("result"), "text": feed.masked(data.get("note"))}
+        if step.event_type == subjects.CASE_PROGRESSED and data.get("action") == "extension":
+            # the unit's reason, told when the extension is approved (the decision's note is the
+            # supervisor's word to the unit, not the reason the case takes longer)
+            life["extension_reason"] = feed.masked(data.get("note"))
         if case.get("feed"):
-            view = case | {"assignment": current}
+            view = case | {"assignment": current, "lifecycle": life}
             out.owed += feed.from_lifecycle(
                 view, step.event_type, data, feed=case["feed"], at=step.at, cause=step.event_id
             )

@@ -1,17 +1,20 @@
 """Intake's HTTP API: submit, read a registration, the manual screening queue, rules reload."""
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Response, status
-from pydantic import BaseModel, ConfigDict, Field
 
+from dispatch_common import etag
 from dispatch_common.auth import Principal, Resolver, require_capability
 from services.intake import handlers
 from services.intake.bootstrap import Intake
 from services.intake.domain.models import Registered, SubmitCase
-from services.intake.domain.protection import SCREENING_REASON, reveal_free_text, reveal_petitioner
-from services.intake.domain.screening import ScreeningResult, ScreeningRulesError
+from services.intake.domain.protection import reveal_free_text, reveal_petitioner
+from services.intake.domain.screening import ScreeningRulesError
+from services.intake.entrypoints import screening
 from services.intake.entrypoints.deps import TOO_MANY, CurrentUser, IntakeDeps, limited
+from services.intake.entrypoints.schemas import AuditLog, PetitionerHistoryView, Registration, RulesReload
+from services.intake.entrypoints.views import readable, registration_view, units_on
 
 router = APIRouter(prefix="/v1", tags=["cases"], responses=TOO_MANY)
 
@@ -28,7 +31,10 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_lengt
     response_model=Registered,
     summary="Register a citizen request as a case",
     responses={
-        200: {"description": "A retry: the case registered before for this key or external_ref"},
+        200: {
+            "model": Registered,
+            "description": "A retry: the case registered before for this key or external_ref",
+        },
         409: {"description": "The key or external_ref was used with a different request"},
     },
 )
@@ -64,64 +70,6 @@ async def submit_case(
     return submission.registered
 
 
-def registration_view(
-    case: dict[str, Any], *, clear: dict[str, str] | None = None, texts: dict[str, str] | None = None
-) -> dict[str, Any]:
-    """A stored case as the API shows it: personal data masked unless `clear` holds the petitioner's
-    decrypted values and `texts` the clear free-text fields."""
-    p = case.get("petitioner") or {}
-    clear, texts = clear or {}, texts or {}
-    screening = case.get("screening") or {}
-    return {
-        "case_id": case["_id"],
-        "case_no": case["case_no"],
-        "channel": case["channel"],
-        "text": texts.get("text", case["text"]),
-        "text_original": texts.get("text_original", case.get("text_original")),
-        "address": texts.get("address", case.get("address")),
-        "location": case.get("location"),
-        "people_count": case.get("people_count"),
-        "status": case["status"],
-        "received_at": case["received_at"],
-        "external_ref": case.get("external_ref"),
-        "police_incident_no": case.get("police_incident_no"),
-        "grid_worker": case.get("grid_worker"),
-        "campaign": texts.get("campaign", case.get("campaign")),
-        "confidential": bool(case.get("confidential")),
-        "petitioner": {
-            "anonymous": p.get("anonymous", True),
-            "name": clear.get("name", p.get("name_masked")),
-            "phone": clear.get("phone", p.get("phone_masked")),
-            "id_number": clear.get("id_number", p.get("id_masked")),
-        },
-        "representatives": len(case.get("representatives") or []),
-        "screening": {
-            k: screening.get(k)
-            for k in (
-                "outcome",
-                "nature",
-                "hotline_nature",
-                "reason",
-                "rule_id",
-                "rules_version",
-                "transfer_to",
-                "answer",
-                "screened_by",
-                "evidence",
-            )
-        }
-        | {"reason": texts.get(SCREENING_REASON, screening.get("reason"))},
-        "links": case.get("links") or {"repeat_of": None, "incident_of": None},
-    }
-
-
-def _units_on(case: dict[str, Any]) -> list[str]:
-    """The units the case is assigned to, as intake learnt from dispatch.case.assigned."""
-    assignment = case.get("assignment") or {}
-    lead = assignment.get("lead_unit_code")
-    return assignment.get("unit_codes") or ([lead] if lead else [])
-
-
 def resolvers(intake: Intake) -> dict[str, Resolver]:
     """What a unit's scope reaches here: the confidential reports assigned to it, and nothing else."""
 
@@ -129,41 +77,32 @@ def resolvers(intake: Intake) -> dict[str, Resolver]:
         case = await intake.cases.cases.find_one({"_id": value}, {"assignment": 1, "confidential": 1})
         if case is None or not case.get("confidential"):
             return False
-        return intake.confidentiality.may_see(user, unit_codes=_units_on(case), confidential=True)
+        return intake.confidentiality.may_see(user, unit_codes=units_on(case), confidential=True)
 
     return {"case_id": case_id}
-
-
-async def _readable(intake: Intake, user: Principal, case_id: str, what: str) -> dict[str, Any]:
-    """The case, if the caller may read it (`404` otherwise, as for an absent case); a confidential
-    report may be read only by its units and the county's named roles, and each read is audited."""
-    case = await intake.cases.get(case_id)
-    if case is not None:
-        confidential = bool(case.get("confidential"))
-        if (confidential or user.county_wide) and await intake.confidentiality.admit(
-            user, case_id, unit_codes=_units_on(case), confidential=confidential, what=what
-        ):
-            return case
-    raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
 
 
 @router.get(
     "/cases/{case_id}",
     dependencies=[limited("read")],
+    response_model=Registration,
+    responses={200: {"headers": etag.ETAG_HEADER}},
     summary="A case's registration; personal data masked unless asked and entitled",
 )
 async def get_case(
     case_id: str,
     user: CurrentUser,
     intake: IntakeDeps,
+    response: Response,
     unmask: Annotated[bool, Query(description="show personal data in clear (audited)")] = False,
     reason: Annotated[str | None, Query(max_length=200, description="why the clear read is needed")] = None,
 ) -> dict[str, Any]:
-    """The registration as intake holds it."""
-    case = await _readable(intake, user, case_id, "intake registration" + (" unmasked" if unmask else ""))
+    """The registration as intake holds it; `ETag`: its version, for If-Match on its screening."""
+    case = await readable(intake, user, case_id, "intake registration" + (" unmasked" if unmask else ""))
+    etag.send(response, case["version"])
     if not unmask:
         return registration_view(case)
-    if not (case.get("confidential") and user.unit in _units_on(case)):  # a report's unit may call back
+    if not (case.get("confidential") and user.unit in units_on(case)):  # a report's unit may call back
         require_capability(user, "unmask")
     if not reason or not reason.strip():
         raise HTTPException(
@@ -186,6 +125,7 @@ async def get_case(
 @router.get(
     "/cases/{case_id}/audit",
     dependencies=[limited("read")],
+    response_model=AuditLog,
     summary="Who read this case's personal data in clear, and when",
 )
 async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
@@ -196,90 +136,24 @@ async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict
 @router.get(
     "/cases/{case_id}/petitioner-history",
     dependencies=[limited("read")],
+    response_model=PetitionerHistoryView,
+    response_model_exclude_unset=True,
     summary="The petitioner's earlier cases: counts and outcomes",
 )
 async def get_petitioner_history(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
     """How often this petitioner has come, repeats, and the last outcome (found by keyed hash)."""
-    case = await _readable(intake, user, case_id, "petitioner history")
+    case = await readable(intake, user, case_id, "petitioner history")
     who = case.get("petitioner_hash")
     if who is None:
         return {"known": False, "reason": "anonymous or no ID number or phone given"}
-    return {"known": True, **await intake.history.petitioner_history(who)}
-
-
-class ScreeningDecision(BaseModel):
-    """A person's screening of a case from the manual queue."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    outcome: Literal[
-        "accepted", "not_accepted", "legal_redirect", "transferred", "emergency_transfer", "answered"
-    ]
-    nature: Literal["建议意见", "检举控告", "申诉求决"] | None = None
-    reason: str = Field(min_length=1, max_length=500)
-    transfer_to: str | None = Field(None, max_length=64)
-    answer: str | None = Field(None, max_length=2000)
-
-
-@router.get(
-    "/screening/queue",
-    dependencies=[limited("read")],
-    summary="Cases waiting for manual screening, oldest first",
-)
-async def screening_queue(
-    user: CurrentUser,
-    intake: IntakeDeps,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> dict[str, Any]:
-    """The manual screening queue."""
-    hidden = intake.confidentiality.list_filter(user)  # a confidential report only to its named roles
-    docs = await intake.cases.screening_queue(limit=limit, skip=offset, extra=hidden)
-    await intake.confidentiality.shown(user, docs, "screening queue", key="_id")
-    return {"items": [registration_view(d) for d in docs]}
-
-
-@router.post(
-    "/cases/{case_id}/screening",
-    dependencies=[limited("read")],
-    response_model=Registered,
-    summary="Screen a case from the manual queue",
-)
-async def screen_case(
-    case_id: str, body: ScreeningDecision, user: CurrentUser, intake: IntakeDeps
-) -> Registered:
-    """Record a person's screening decision."""
-    await _readable(intake, user, case_id, "manual screening")
-    if body.outcome == "answered" and not body.answer:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
-            [{"loc": ["body", "answer"], "msg": "an answered consultation needs the answer"}],
-        )
-    decision = ScreeningResult(
-        outcome=body.outcome,
-        nature=body.nature,
-        hotline_nature=None,
-        reason=body.reason,
-        rule_id=None,
-        rules_version=intake.screening.current.rules.version,
-        transfer_to=body.transfer_to,
-        answer=body.answer,
-        confidential=body.nature in intake.screening.current.rules.file.confidential_natures,
-        evidence=[f"screened by {user.role.value}"],
-    )
-    try:
-        done = await handlers.screen_by_hand(case_id, decision, intake=intake, caller=user)
-    except handlers.ScreeningNotOpen as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    if done is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
-    intake.runtime.nudge()
-    return done
+    keys = tuple(case.get("petitioner_keys") or (who,))  # cases before identity links had one key
+    return {"known": True, **await intake.history.petitioner_history(keys)}
 
 
 @router.post(
     "/admin/screening-rules/reload",
     dependencies=[limited("read")],
+    response_model=RulesReload,
     summary="Reload the screening rules; a bad file changes nothing",
 )
 async def reload_rules(user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
@@ -299,3 +173,4 @@ async def reload_rules(user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
 def include(app: FastAPI) -> None:
     """Mount intake's routes."""
     app.include_router(router)
+    app.include_router(screening.router)

@@ -2,9 +2,10 @@
 
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Request, status
 
 from dispatch_common.auth import Principal, authenticate
+from dispatch_common.problems import Problem
 from dispatch_common.ratelimit import retry_after
 from services.intake.bootstrap import Intake
 
@@ -29,10 +30,12 @@ def limited(kind: str) -> Any:
     async def check(user: CurrentUser, intake: IntakeDeps) -> None:
         wait = await intake.limiter.check(kind, user.subject, user.role.value)
         if wait is not None:
-            raise HTTPException(
+            seconds = retry_after(wait)
+            raise Problem(
                 status.HTTP_429_TOO_MANY_REQUESTS,
-                f"too many {kind} requests from this client; retry after {retry_after(wait)} s",
-                headers={"Retry-After": retry_after(wait)},
+                f"too many {kind} requests from this client; retry after {seconds} s",
+                detail_zh=f"此客户端的请求过于频繁，请 {seconds} 秒后重试",
+                headers={"Retry-After": seconds},
             )
 
     return Depends(check)

@@ -20,6 +20,8 @@ from starlette.datastructures import FormData
 
 from dispatch_common import subjects
 from dispatch_common.auth import Principal, Role
+from dispatch_common.http_errors import foreign_errors
+from dispatch_common.problems import Problem
 from dispatch_common.ratelimit import retry_after
 from services.intake import handlers
 from services.intake.bootstrap import Intake
@@ -352,6 +354,17 @@ async def get_request(
     return answer(fmt, "service_requests", _views(intake, [case], client))
 
 
+def _shell_error(path: str, problem: Problem) -> Response:
+    """An error of the shell (an unknown path, a query over its limits, a database that is down...) on
+    an Open311 path, in the specification's format: one entry per field problem, else the detail."""
+    fmt: Fmt = "xml" if path.lower().endswith(".xml") else "json"
+    reasons = [f"{'.'.join(map(str, e['loc'][1:]))}: {e['msg']}" for e in problem.errors or ()]
+    refused = error(fmt, problem.status, *(reasons or [problem.detail]))
+    refused.headers.update(problem.headers)
+    return refused
+
+
 def include(app: FastAPI) -> None:
-    """Mount the Open311 routes."""
+    """Mount the Open311 routes; the shell's errors on them answer in the specification's format."""
     app.include_router(router)
+    foreign_errors(app, router.prefix + "/", _shell_error)

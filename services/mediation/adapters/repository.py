@@ -6,10 +6,12 @@ Every query is an equality on one indexed field or a range on an integer-millise
 projections name whole top-level fields (docs/decisions/0006).
 """
 
+import contextlib
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from bson import ObjectId
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -33,8 +35,11 @@ class MediationStore:
 
     async def ensure_indexes(self) -> None:
         """Mediations by case, open organization, next alarm, conclusion and organization; referrals by
-        case and by receiving center."""
+        case and by receiving center; each list's sort key after its equality; the audit by mediation."""
         await self.mediations.create_index("case_id")
+        await self.mediations.create_index([("case_id", ASCENDING), ("opened_ts", ASCENDING)])
+        await self.referrals.create_index([("case_id", ASCENDING), ("made_ts", ASCENDING)])
+        await self.audit.create_index([("mediation_id", ASCENDING), ("at_ts", ASCENDING)])
         await self.mediations.create_index("open_org")
         await self.mediations.create_index("next_alarm_ts")
         await self.mediations.create_index("concluded_ts")
@@ -43,11 +48,14 @@ class MediationStore:
         await self.mediations.create_index([("organization.code", ASCENDING), ("opened_ts", ASCENDING)])
         await self.referrals.create_index([("receiving_code", ASCENDING), ("made_ts", ASCENDING)])
         await self.mediators.create_index("organization")
+        await self.mediators.create_index("id")
+        await self.mediators.create_index([("organization", ASCENDING), ("id", ASCENDING)])
         await self.audit.create_index("mediation_id")
 
     async def backfill_list_keys(self) -> int:
-        """Give mediations and referrals recorded before the own lists existed their sort keys
-        (`opened_ts`, `made_ts`: integer ms of `opened_at`, `made_at`); how many were given one."""
+        """Give mediations, referrals and audit entries recorded before their lists paged by cursor
+        their sort keys (`opened_ts`, `made_ts`, `at_ts`: integer ms of `opened_at`, `made_at`, `at`);
+        how many were given one."""
         given = 0
         for col, key, moment in (
             (self.mediations, "opened_ts", "opened_at"),
@@ -57,6 +65,17 @@ class MediationStore:
                 if doc.get(moment) is not None:
                     await col.update_one({"_id": doc["_id"]}, {"$set": {key: to_ms(doc[moment])}})
                     given += 1
+        # an audit entry's id becomes a string, as the list's cursor names it (JSON, no ObjectId)
+        async for doc in self.audit.find({"at_ts": None}):
+            given += 1
+            at_ts = to_ms(doc["at"])
+            if isinstance(doc["_id"], str):
+                await self.audit.update_one({"_id": doc["_id"]}, {"$set": {"at_ts": at_ts}})
+                continue
+            # not the id's plain hex: the embedded server takes an ObjectId and its hex for one id
+            with contextlib.suppress(DuplicateKeyError):  # copied before a crash: remove the old one now
+                await self.audit.insert_one(doc | {"_id": f"before-cursor-{doc['_id']}", "at_ts": at_ts})
+            await self.audit.delete_one({"_id": doc["_id"], "at_ts": None})
         return given
 
     # -- mediations ---------------------------------------------------------------------------
@@ -69,6 +88,13 @@ class MediationStore:
         """The mediations of a case, oldest first."""
         cursor = self.mediations.find({"case_id": case_id}, {"outbox": 0}).sort("opened_at", ASCENDING)
         return [doc async for doc in cursor.limit(limit)]
+
+    async def page_of_case(self, case_id: str, limit: int, cursor: str | None) -> paging.Page:
+        """The mediations of a case, oldest first, a page after `cursor`."""
+        query = {"case_id": case_id, "opened_ts": {"$gte": 0}}
+        return await paging.page(
+            self.mediations, query, sort="opened_ts", limit=limit, cursor=cursor, projection={"outbox": 0}
+        )
 
     async def of_organization(
         self, code: str, statuses: list[str], limit: int, cursor: str | None
@@ -125,6 +151,13 @@ class MediationStore:
         cursor = self.referrals.find({"case_id": case_id}, {"outbox": 0}).sort("made_at", ASCENDING)
         return [doc async for doc in cursor.limit(limit)]
 
+    async def referrals_page(self, case_id: str, limit: int, cursor: str | None) -> paging.Page:
+        """The referrals of a case, oldest first, a page after `cursor`."""
+        query = {"case_id": case_id, "made_ts": {"$gte": 0}}
+        return await paging.page(
+            self.referrals, query, sort="made_ts", limit=limit, cursor=cursor, projection={"outbox": 0}
+        )
+
     async def referrals_received(
         self, code: str, statuses: list[str], kinds: list[str], limit: int, cursor: str | None
     ) -> tuple[list[dict[str, Any]], str | None]:
@@ -163,12 +196,12 @@ class MediationStore:
 
     async def audit_clear_read(self, entry: dict[str, Any]) -> None:
         """Append who read which personal data of a mediation in clear, when and through which endpoint."""
-        await self.audit.insert_one(dict(entry))
+        await self.audit.insert_one(dict(entry) | {"_id": str(ObjectId()), "at_ts": to_ms(entry["at"])})
 
-    async def audit_entries(self, mediation_id: str, limit: int = 1000) -> list[dict[str, Any]]:
-        """A mediation's clear reads, oldest first."""
-        cursor = self.audit.find({"mediation_id": mediation_id}, {"_id": 0}).sort("at", ASCENDING)
-        return [doc async for doc in cursor.limit(limit)]
+    async def audit_entries(self, mediation_id: str, limit: int, cursor: str | None) -> paging.Page:
+        """A mediation's clear reads, oldest first, a page after `cursor`."""
+        query = {"mediation_id": mediation_id, "at_ts": {"$gte": 0}}
+        return await paging.page(self.audit, query, sort="at_ts", limit=limit, cursor=cursor)
 
     # -- mediators ----------------------------------------------------------------------------
 
@@ -191,6 +224,13 @@ class MediationStore:
         """The mediators of one organization, or all, by id."""
         query = {"organization": organization} if organization else {}
         return [doc async for doc in self.mediators.find(query).sort("_id", ASCENDING)]
+
+    async def mediators_page(self, organization: str | None, limit: int, cursor: str | None) -> paging.Page:
+        """The mediators of one organization, or all, by id, a page after `cursor`."""
+        query: dict[str, Any] = {"id": {"$gte": ""}} | (
+            {"organization": organization} if organization else {}
+        )
+        return await paging.page(self.mediators, query, sort="id", limit=limit, cursor=cursor)
 
     async def add_mediator(self, mediator: dict[str, Any]) -> bool:
         """A new mediator; False if the id is taken."""

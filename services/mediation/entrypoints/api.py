@@ -6,7 +6,7 @@ from dispatch_common.auth import Principal, Resolver
 from services.mediation.bootstrap import Mediation
 from services.mediation.domain import lifecycle
 from services.mediation.domain import referrals as referral_rules
-from services.mediation.entrypoints import directory, mediations, referrals, worklists
+from services.mediation.entrypoints import directory, mediations, mediators, referrals, worklists
 
 
 def include(app: FastAPI) -> None:
@@ -14,6 +14,7 @@ def include(app: FastAPI) -> None:
     app.include_router(mediations.router)
     app.include_router(referrals.router)
     app.include_router(directory.router)
+    app.include_router(mediators.router)
     app.include_router(worklists.router)
 
 

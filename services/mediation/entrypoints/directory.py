@@ -3,60 +3,94 @@
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
-from pydantic import ValidationError
+from fastapi import APIRouter, HTTPException, Query, Response, status
 
-from dispatch_common import store
+from dispatch_common import etag, paging
 from dispatch_common.auth import Principal
 from services.mediation import organization_commands
 from services.mediation.bootstrap import Mediation, refresh_directory
 from services.mediation.domain import figures
 from services.mediation.domain.documents import DocumentError
-from services.mediation.domain.mediators import Mediator, check_mediator
 from services.mediation.domain.organizations import OrganizationsError
 from services.mediation.domain.policy import PolicyError
-from services.mediation.entrypoints.bodies import MediatorChange, NewOrganization, OrganizationChange, Reason
-from services.mediation.entrypoints.deps import CurrentUser, MediationDeps, answers
+from services.mediation.entrypoints import schemas
+from services.mediation.entrypoints.bodies import NewOrganization, OrganizationChange, Reason
+from services.mediation.entrypoints.deps import CHANGED, CurrentUser, Cursor, Limit, MediationDeps, answers
 
 router = APIRouter(prefix="/v1", tags=["directory and figures"])
 
 
-@router.get("/mediation-organizations", summary="The mediation organizations and what they take")
+@router.get(
+    "/mediation-organizations",
+    summary="The mediation organizations and what they take",
+    response_model=schemas.Organizations,
+)
 async def organizations(
     user: CurrentUser,
     med: MediationDeps,
     type_: Annotated[str | None, Query(alias="type", max_length=16)] = None,
     area: Annotated[str | None, Query(max_length=32, description="serving this area code")] = None,
     active: Annotated[bool | None, Query(description="only those taking (or not taking) mediations")] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """From the county package's committees and data/mediation/organizations.json, with the edits
-    made over the API; deactivated ones are listed too (`active: false`)."""
-    items = [
-        o.model_dump(mode="json")
+    made over the API; deactivated ones are listed too (`active: false`). By code, a cursor page at
+    a time (`next_cursor`; null: the last page); `total` counts every one that matches."""
+    matching = [
+        o
         for o in sorted(med.rules.directory.organizations.values(), key=lambda o: o.code)
         if (type_ is None or o.type == type_)
         and (area is None or o.jurisdiction == area)
         and (active is None or o.active == active)
     ]
-    return {"version": med.rules.directory.version, "items": items}
+    with answers():
+        after = paging.decode(cursor)[0] if cursor else None
+    rest = [o for o in matching if after is None or o.code > str(after)]
+    page = rest[:limit]
+    more = len(rest) > limit
+    return {
+        "version": med.rules.directory.version,
+        "items": [o.model_dump(mode="json") for o in page],
+        "limit": limit,
+        "next_cursor": paging.encode(page[-1].code, page[-1].code) if more else None,
+        "total": len(matching),
+    }
 
 
-async def _organization_view(med: Mediation, code: str) -> dict[str, Any]:
+async def _organization_view(med: Mediation, code: str, response: Response) -> dict[str, Any]:
     org = med.rules.directory.organizations.get(code)
     if org is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mediation organization {code}")
-    override = await med.repo.organization_override(code) or {}
-    return org.model_dump(mode="json") | {"edits": override.get("edits", [])}
+    override = await med.repo.organization_override(code)
+    revision = organization_commands.revision(override)
+    etag.send(response, revision)
+    return org.model_dump(mode="json") | {"edits": (override or {}).get("edits", []), "revision": revision}
 
 
-@router.get("/mediation-organizations/{code}", summary="One organization, with its edits over the API")
-async def organization(code: str, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
-    """The organization in force and the edits made to it over the API (who, when, which fields)."""
-    return await _organization_view(med, code)
+@router.get(
+    "/mediation-organizations/{code}",
+    summary="One organization, with its edits over the API",
+    responses={200: {"headers": etag.ETAG_HEADER}},
+    response_model=schemas.OrganizationDetail,
+)
+async def organization(
+    code: str, user: CurrentUser, med: MediationDeps, response: Response
+) -> dict[str, Any]:
+    """The organization in force and the edits made to it over the API (who, when, which fields). Its
+    ETag is its `revision` (how many edits over the API it has had), for `If-Match` on its changes."""
+    return await _organization_view(med, code, response)
 
 
-@router.post("/mediation-organizations", status_code=201, summary="Create a mediation organization")
-async def create_organization(body: NewOrganization, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
+@router.post(
+    "/mediation-organizations",
+    status_code=201,
+    summary="Create a mediation organization",
+    response_model=schemas.OrganizationDetail,
+)
+async def create_organization(
+    body: NewOrganization, user: CurrentUser, med: MediationDeps, response: Response
+) -> dict[str, Any]:
     """Admins only (the justice bureau's staff keep the directory). The area, categories and host unit
     must be the county package's (422 per field); a code taken by an organization or a unit is 409."""
     await refresh_directory(med)
@@ -65,17 +99,22 @@ async def create_organization(body: NewOrganization, user: CurrentUser, med: Med
             body.model_dump(), repo=med.repo, directory=med.rules.directory, clock=med.clock, caller=user
         )
     await refresh_directory(med)
-    return await _organization_view(med, code)
+    return await _organization_view(med, code, response)
 
 
-@router.patch("/mediation-organizations/{code}", summary="Change a mediation organization")
+@router.patch(
+    "/mediation-organizations/{code}",
+    summary="Change a mediation organization",
+    responses=CHANGED,
+    response_model=schemas.OrganizationDetail,
+)
 async def change_organization(
-    code: str, body: OrganizationChange, user: CurrentUser, med: MediationDeps
+    code: str, body: OrganizationChange, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     """The fields given change; the others stay (a field of organizations.json never changed here
     follows the file). A committee of the county package changes only its categories and note."""
     await refresh_directory(med)
-    with answers():
+    with answers(tag.if_match):
         await organization_commands.change_organization(
             code,
             body.model_dump(exclude_unset=True),
@@ -83,16 +122,17 @@ async def change_organization(
             directory=med.rules.directory,
             clock=med.clock,
             caller=user,
+            precondition=tag.require,
         )
     await refresh_directory(med)
-    return await _organization_view(med, code)
+    return await _organization_view(med, code, tag.response)
 
 
 async def _set_active(
-    code: str, active: bool, body: Reason, user: Principal, med: Mediation
+    code: str, active: bool, body: Reason, user: Principal, med: Mediation, tag: etag.Version
 ) -> dict[str, Any]:
     await refresh_directory(med)
-    with answers():
+    with answers(tag.if_match):
         await organization_commands.set_active(
             code,
             active,
@@ -101,105 +141,46 @@ async def _set_active(
             directory=med.rules.directory,
             clock=med.clock,
             caller=user,
+            precondition=tag.require,
         )
     await refresh_directory(med)
-    return await _organization_view(med, code) | {"open_mediations": await med.repo.open_count(code)}
+    view = await _organization_view(med, code, tag.response)
+    return view | {"open_mediations": await med.repo.open_count(code)}
 
 
-@router.post("/mediation-organizations/{code}/deactivate", summary="Stop giving an organization mediations")
+@router.post(
+    "/mediation-organizations/{code}/deactivate",
+    summary="Stop giving an organization mediations",
+    responses=CHANGED,
+    response_model=schemas.OrganizationActivity,
+)
 async def deactivate_organization(
-    code: str, body: Reason, user: CurrentUser, med: MediationDeps
+    code: str, body: Reason, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     """Not a deletion: its mediations, mediators and figures stay readable, its open mediations go on
     (or are moved with `assign`); it is no longer chosen or named for new ones. `open_mediations` says
     how many it still has. The last active organization of a type cannot be deactivated (409)."""
-    return await _set_active(code, False, body, user, med)
+    return await _set_active(code, False, body, user, med, tag)
 
 
-@router.post("/mediation-organizations/{code}/activate", summary="Take an organization back into service")
+@router.post(
+    "/mediation-organizations/{code}/activate",
+    summary="Take an organization back into service",
+    responses=CHANGED,
+    response_model=schemas.OrganizationActivity,
+)
 async def activate_organization(
-    code: str, body: Reason, user: CurrentUser, med: MediationDeps
+    code: str, body: Reason, user: CurrentUser, med: MediationDeps, tag: etag.Versioned
 ) -> dict[str, Any]:
     """A deactivated organization takes mediations again."""
-    return await _set_active(code, True, body, user, med)
+    return await _set_active(code, True, body, user, med, tag)
 
 
-def _view(doc: dict[str, Any], load: int) -> dict[str, Any]:
-    return {**{k: v for k, v in doc.items() if k != "_id"}, "load": load}
-
-
-@router.get("/mediators", summary="Mediators with their current load")
-async def mediators(
-    user: CurrentUser,
-    med: MediationDeps,
-    organization: Annotated[str | None, Query(max_length=32)] = None,
-) -> dict[str, Any]:
-    """The load of each mediator is counted from the open mediations they carry."""
-    docs = await med.repo.mediators_of(organization)
-    loads: dict[str, int] = {}
-    for org in {d["organization"] for d in docs}:
-        loads |= await med.repo.loads(org)
-    return {"items": [_view(d, loads.get(d["id"], 0)) for d in docs]}
-
-
-def _may_edit(user: Principal, organization: str) -> None:
-    """Admins (county scope) edit every mediator; an organization's leader (unit scope) its own: the
-    justice bureau's staff and each committee's director keep the directory."""
-    if user.county_wide or user.unit == organization:
-        return
-    raise HTTPException(
-        status.HTTP_403_FORBIDDEN, f"role {user.role} may not edit mediators of {organization}"
-    )
-
-
-def _checked(med: Mediation, mediator: Mediator) -> None:
-    problems = check_mediator(mediator, med.rules.directory)
-    if problems:
-        detail = [{"loc": ["body"], "msg": p, "type": "mediator"} for p in problems]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
-
-
-@router.post("/mediators", status_code=201, summary="Add a mediator")
-async def add_mediator(body: Mediator, user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
-    _may_edit(user, body.organization)
-    _checked(med, body)
-    if med.rules.directory.active(body.organization) is None:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, f"organization {body.organization} is deactivated: no new mediators"
-        )
-    if not await med.repo.add_mediator(body.model_dump()):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"mediator {body.id} exists")
-    return _view(body.model_dump() | {"version": 1}, 0)
-
-
-@router.patch("/mediators/{mediator_id}", summary="Change a mediator: availability, load, specialties")
-async def change_mediator(
-    mediator_id: str, body: MediatorChange, user: CurrentUser, med: MediationDeps
-) -> dict[str, Any]:
-    current = await med.repo.mediator(mediator_id)
-    if current is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mediator {mediator_id}")
-    _may_edit(user, current["organization"])
-    changes = body.model_dump(exclude_none=True)
-    try:
-        merged = Mediator.model_validate(
-            {k: v for k, v in (current | changes).items() if k not in ("_id", "version")}
-        )
-    except ValidationError as exc:  # field and reason, never the submitted value
-        detail = [{"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from exc
-    _checked(med, merged)
-    try:
-        saved = await med.repo.save_mediator(current, changes)
-    except store.VersionConflict as exc:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT, "the mediator changed meanwhile; read it again"
-        ) from exc
-    loads = await med.repo.loads(saved["organization"])
-    return _view(saved, loads.get(mediator_id, 0))
-
-
-@router.get("/mediation-figures", summary="Success rate and average duration per organization or type")
+@router.get(
+    "/mediation-figures",
+    summary="Success rate and average duration per organization or type",
+    response_model=schemas.Figures,
+)
 async def mediation_figures(
     user: CurrentUser,
     med: MediationDeps,
@@ -230,7 +211,9 @@ async def mediation_figures(
 
 
 @router.post(
-    "/admin/mediation/reload", summary="Load the organizations, mediators, policy and templates again"
+    "/admin/mediation/reload",
+    summary="Load the organizations, mediators, policy and templates again",
+    response_model=schemas.Reloaded,
 )
 async def reload(user: CurrentUser, med: MediationDeps) -> dict[str, Any]:
     """Check the files again and use them; with problems, every one is listed (422) and the rules in

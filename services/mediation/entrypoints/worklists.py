@@ -15,7 +15,8 @@ from dispatch_common.auth import Principal
 from dispatch_common.paging import BadCursor
 from services.mediation.domain.lifecycle import CONCLUDED, OPEN
 from services.mediation.domain.policy import REFERRAL_KINDS
-from services.mediation.entrypoints.deps import CurrentUser, MediationDeps
+from services.mediation.entrypoints import schemas
+from services.mediation.entrypoints.deps import CurrentUser, Cursor, Limit, MediationDeps
 from services.mediation.entrypoints.referrals import referral_view
 from services.mediation.entrypoints.views import mediation_head
 
@@ -24,8 +25,6 @@ MEDIATION_STATES = OPEN | CONCLUDED
 REFERRAL_STATES = frozenset({"made", "accepted", "closed"})
 Unit = Annotated[str | None, Query(max_length=64, description="for county-wide roles: whose list")]
 States = Annotated[list[str], Query(alias="status", max_length=16, description="repeat for several")]
-Limit = Annotated[int, Query(ge=1, le=200)]
-Cursor = Annotated[str | None, Query(max_length=512, description="next_cursor of the page before")]
 Kinds = Annotated[list[str], Query(alias="kind", max_length=16, description="repeat for several")]
 View = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -85,7 +84,11 @@ async def _answer(
     return {"unit": whose, "items": [view(d) for d in docs], "limit": asked.limit, "next_cursor": nxt}
 
 
-@router.get("/mediations", summary="The mediations of the caller's organization, oldest first")
+@router.get(
+    "/mediations",
+    summary="The mediations of the caller's organization, oldest first",
+    response_model=schemas.OrganizationMediations,
+)
 async def organization_mediations(
     user: CurrentUser,
     med: MediationDeps,
@@ -100,7 +103,11 @@ async def organization_mediations(
     return await _answer(whose, page, fetch, mediation_summary)
 
 
-@router.get("/referrals", summary="The referrals the caller's center receives, oldest first")
+@router.get(
+    "/referrals",
+    summary="The referrals the caller's center receives, oldest first",
+    response_model=schemas.ReceivedReferrals,
+)
 async def received_referrals(
     user: CurrentUser,
     med: MediationDeps,

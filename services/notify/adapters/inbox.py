@@ -8,14 +8,17 @@ listings of a case show as proof of receipt. A petitioner's inbox (`petitioner:<
 reader, the petitioner (the portal or the window reads it for them): its read state is the message's.
 """
 
+import asyncio
 import contextlib
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from dispatch_common import paging
 
 # Fields of a message that answers never carry: the encrypted contact and the outbox.
 HIDDEN = {"contact_token": 0, "outbox": 0, "outbox_pending": 0}
@@ -31,6 +34,14 @@ def read_id(reader: str, notification_id: str) -> str:
     return f"{reader}|{notification_id}"
 
 
+def _position(doc: dict[str, Any]) -> tuple[int, str]:
+    return doc["created_ts"], doc["_id"]
+
+
+def _cursor_after(doc: dict[str, Any]) -> str:
+    return paging.encode(doc["created_ts"], doc["_id"])
+
+
 class Inboxes:
     """The inbox messages of `notifications`, and the `inbox_reads` of each reader."""
 
@@ -42,27 +53,56 @@ class Inboxes:
         """A message's readers (for operators asking who read a letter)."""
         await self.reads.create_index([("notification_id", ASCENDING), ("read_at", ASCENDING)])
 
-    async def page(self, owner: str, reader: str, *, unread_only: bool, limit: int) -> list[dict[str, Any]]:
-        """An inbox, newest first, each message with `read` and `read_at` as this reader sees them."""
-        query: dict[str, Any] = {"inbox_owner": owner}
-        if not per_reader(owner):
-            if unread_only:
-                query["read"] = False
-            cursor = self.notifications.find(query, HIDDEN).sort([("created_ts", DESCENDING)])
-            return [doc async for doc in cursor.limit(limit)]
-        out: list[dict[str, Any]] = []
-        skip = 0
-        while len(out) < limit:
-            cursor = self.notifications.find(query, HIDDEN).sort(
-                [("created_ts", DESCENDING), ("_id", ASCENDING)]
+    async def page(
+        self, owners: list[str], reader: str, *, unread_only: bool, limit: int, cursor: str | None
+    ) -> paging.Page:
+        """Inboxes merged, newest first (created_ts, then id), from the cursor on, each message with
+        `read` and `read_at` as this reader sees them; with `unread_only`, read ones are passed over
+        (more are read until the page is full or the inboxes end, so no unread message is skipped)."""
+        items: list[dict[str, Any]] = []
+        after = cursor
+        while True:
+            size = PAGE if unread_only else limit
+            batch, more = await self._merged(owners, unread_only=unread_only, limit=size, cursor=after)
+            for n, doc in enumerate(await self._as_read_by(reader, batch)):
+                if unread_only and doc["read"]:
+                    continue
+                items.append(doc)
+                if len(items) == limit:
+                    rest = more or n < len(batch) - 1
+                    return paging.Page(items, _cursor_after(doc) if rest else None)
+            if not more:
+                return paging.Page(items, None)
+            after = _cursor_after(batch[-1])
+
+    async def _merged(
+        self, owners: list[str], *, unread_only: bool, limit: int, cursor: str | None
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """The next `limit` messages of the owners' inboxes together, and whether more follow."""
+        pages = await asyncio.gather(
+            *(
+                paging.page(
+                    self.notifications,
+                    {"inbox_owner": owner}
+                    | ({"read": False} if unread_only and not per_reader(owner) else {}),
+                    sort="created_ts",
+                    limit=limit,
+                    cursor=cursor,
+                    descending=True,
+                    projection=HIDDEN,
+                )
+                for owner in owners
             )
-            batch = [doc async for doc in cursor.skip(skip).limit(limit if not unread_only else PAGE)]
-            skip += len(batch)
-            seen = await self.read_by(reader, batch)
-            out += [d for d in seen if not (unread_only and d["read"])]
-            if not unread_only or len(batch) < PAGE:
-                break
-        return out[:limit]
+        )
+        merged = sorted((d for p in pages for d in p.items), key=_position, reverse=True)
+        more = len(merged) > limit or any(p.next_cursor for p in pages)
+        return merged[:limit], more
+
+    async def _as_read_by(self, reader: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Shared inboxes' messages as this reader sees them; a petitioner's keep the message's state."""
+        shared = await self.read_by(reader, [d for d in docs if per_reader(str(d.get("inbox_owner")))])
+        seen = {d["_id"]: d for d in shared}
+        return [seen.get(d["_id"], d) for d in docs]
 
     async def read_by(self, reader: str, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Messages with `read` and `read_at` set as one reader of a shared inbox sees them."""

@@ -17,7 +17,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from dispatch_common import store
 from dispatch_common.envelope import Envelope
-from services.notify.adapters.inbox import HIDDEN, Inboxes  # HIDDEN: what answers never carry
+from services.notify.adapters.inbox import Inboxes
 
 
 class Messages:
@@ -34,12 +34,14 @@ class Messages:
         n = self.notifications
         await n.create_index([("case_id", ASCENDING), ("created_ts", ASCENDING)])
         await n.create_index("case_id")
+        await n.create_index([("case_no", ASCENDING), ("created_ts", ASCENDING)])  # the lists' order
         await n.create_index("case_no")
         await n.create_index("due_ts")
         await n.create_index([("channel", ASCENDING), ("due_ts", ASCENDING)])
         await n.create_index("lease_ts")
         await n.create_index([("inbox_owner", ASCENDING), ("created_ts", DESCENDING)])
         await n.create_index("inbox_owner")
+        await n.create_index([("status", ASCENDING), ("created_ts", DESCENDING)])
         await n.create_index("status")
         await self.attempts.create_index("notification_id")
         await self.inboxes.ensure_indexes()
@@ -57,24 +59,6 @@ class Messages:
     ) -> dict[str, Any]:
         """Version-guarded change of a message with the events it owes; raises store.VersionConflict."""
         return await store.save_aggregate(self.notifications, current, changes, events)
-
-    async def of_case(self, case_id: str) -> list[dict[str, Any]]:
-        """A case's messages, oldest first, without the encrypted contact."""
-        cursor = self.notifications.find({"case_id": case_id}, HIDDEN).sort([("created_ts", ASCENDING)])
-        return [doc async for doc in cursor]
-
-    async def of_case_no(self, case_no: str) -> list[dict[str, Any]]:
-        """A case's messages by its number (as the petitioner was told it), oldest first."""
-        cursor = self.notifications.find({"case_no": case_no}, HIDDEN).sort([("created_ts", ASCENDING)])
-        return [doc async for doc in cursor]
-
-    async def with_status(
-        self, status: str, limit: int, extra: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
-        """Messages in one state (e.g. `dead`, for operators), newest first (`extra`: more conditions)."""
-        query = {"status": status, **(extra or {})}
-        cursor = self.notifications.find(query, HIDDEN).sort([("created_ts", DESCENDING)])
-        return [doc async for doc in cursor.limit(limit)]
 
     async def due(self, channel: str, now_ms: int, limit: int) -> list[dict[str, Any]]:
         """Messages of a channel whose next try is due, earliest first."""

@@ -15,6 +15,7 @@ __all__ = [
     "Channel",
     "FulfilmentDueView",
     "HandlingView",
+    "InspectionCompiledView",
     "MediationAssignedView",
     "MediationEscalatedView",
     "MediationOpenedView",
@@ -282,6 +283,14 @@ class WarningRaisedView(_View):
     raised_at: datetime
     case_id: str | None = None
     case_no: str | None = None
+
+
+class InspectionCompiledView(_View):
+    """What notify needs of dispatch.inspection.compiled: the day and its counts."""
+
+    day: date
+    compiled_at: datetime
+    counts: dict[str, int]
 
 
 # The notice each screening outcome owes the petitioner (一信三反馈: the first feedback).

@@ -17,6 +17,7 @@ from services.notify.domain.models import (
     CaseAssignedView,
     CaseScreenedView,
     HandlingView,
+    InspectionCompiledView,
     PetitionerContact,
     ReroutedView,
     RouteDisputedView,
@@ -31,6 +32,7 @@ __all__ = ["CaseNotKnownYet", "Notice", "Occasion", "cn_date", "cn_time", "notic
 
 RESULT_LABELS = {"resolved": "已解决", "explained": "已解释说明", "not_supported": "诉求不予支持"}
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+INSPECTION_LISTS = ("overdue", "irregular", "stuck")
 WARNING_LABELS = {
     "cluster": "聚集性预警",
     "repeat": "重复信访预警",
@@ -135,6 +137,9 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
             "reason": data.reason,
         }
         return Occasion(["warning"], data.case_id, values)
+    if isinstance(data, InspectionCompiledView):  # the morning's 网巡, for those who act on it
+        values = base | {"day": cn_date(data.day, tz), **{k: data.counts.get(k, 0) for k in INSPECTION_LISTS}}
+        return Occasion(["daily_inspection"], None, values)
     raise TypeError(f"no notices for {type(data).__name__}")
 
 

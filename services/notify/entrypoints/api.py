@@ -1,19 +1,21 @@
 """Notify's HTTP API: messages and their delivery, inboxes and letters (templates: templates.py)."""
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, status
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Response, status
 from fastapi.responses import HTMLResponse
 
+from dispatch_common import etag, paging
 from dispatch_common.auth import Principal, Resolver, Role
 from dispatch_common.authz import Scope
+from dispatch_common.paging import Cursor, Limit
 from dispatch_common.store import VersionConflict, retry_on_conflict
-from services.notify.adapters.inbox import per_reader
+from services.notify.adapters.inbox import HIDDEN, per_reader
 from services.notify.bootstrap import Notify
 from services.notify.entrypoints import templates
 from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
+from services.notify.entrypoints.schemas import InboxPage, Message, MessagePage, MessageWithAttempts
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 # Who may call each operation, and with which scope: data/policy/authorization.yaml; reading a
@@ -51,35 +53,51 @@ def message_view(d: dict[str, Any]) -> dict[str, Any]:
         "template_version": d.get("template_version"),
         "read": d.get("read") if d["channel"] == "inbox" else None,
         "read_at": d.get("read_at"),
+        "version": d.get("version", 1),
     }
 
 
-@router.get("/notifications", summary="Messages of a case (or in one state), recipients masked")
+@router.get(
+    "/notifications",
+    response_model=MessagePage,
+    summary="Messages of a case (or in one state), recipients masked, a page at a time",
+)
 async def list_notifications(
     user: CurrentUser,
     notify: NotifyDeps,
     case_id: CaseId | None = None,
     case_no: Annotated[str | None, Query(min_length=1, max_length=64, description="the number told")] = None,
     state: Annotated[str | None, Query(alias="status", pattern="^(queued|sent|failed|dead)$")] = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Every message of a case (by id, or by the number the petitioner was told), oldest first; or,
-    without a case, the latest messages in one state. The reception window finds a petitioner's letter
-    (答复意见书, 告知书) this way to print it (`/document`)."""
+    without a case, the messages in one state, newest first. The reception window finds a
+    petitioner's letter (答复意见书, 告知书) this way to print it (`/document`). A page leaves out the
+    messages of the case the caller may not see, so it may hold fewer than `limit`: follow
+    `next_cursor` until it is null."""
     conf = notify.confidentiality
+    query: dict[str, Any] = {"status": state} if state else {}
     if case_id or case_no:
-        found = await (
-            notify.messages.of_case(case_id) if case_id else notify.messages.of_case_no(str(case_no))
-        )
-        docs = [d for d in found if _may_see(user, d, notify)]
-        if state:
-            docs = [d for d in docs if d["status"] == state]
+        query |= {"case_id": case_id} if case_id else {"case_no": case_no}
+        descending = False
     elif state:
-        docs = await notify.messages.with_status(state, limit, extra=conf.list_filter(user))
+        query |= conf.list_filter(user)
+        descending = True
     else:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "give case_id, case_no or status")
-    await conf.shown(user, docs[:limit], "notifications")
-    return {"items": [message_view(d) for d in docs[:limit]]}
+    found = await paging.page_or_422(
+        notify.messages.notifications,
+        query,
+        sort="created_ts",
+        limit=limit,
+        cursor=cursor,
+        descending=descending,
+        projection=HIDDEN,
+    )
+    docs = [d for d in found.items if _may_see(user, d, notify)]
+    await conf.shown(user, docs, "notifications")
+    return {"items": [message_view(d) for d in docs], "next_cursor": found.next_cursor}
 
 
 async def _message(notify: Notify, notification_id: str) -> dict[str, Any]:
@@ -137,13 +155,21 @@ def _may_see(user: Principal, doc: dict[str, Any], notify: Notify) -> bool:
     return owner in inbox_owners(user)
 
 
-@router.get("/notifications/{notification_id}", summary="One message with its delivery attempts")
-async def get_notification(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
-    """A message and every try to deliver it."""
+@router.get(
+    "/notifications/{notification_id}",
+    response_model=MessageWithAttempts,
+    responses={200: {"headers": etag.ETAG_HEADER}},
+    summary="One message with its delivery attempts",
+)
+async def get_notification(
+    notification_id: str, user: CurrentUser, notify: NotifyDeps, response: Response
+) -> dict[str, Any]:
+    """A message and every try to deliver it; `ETag`: its version, for If-Match on a retry or a read."""
     doc = await _message(notify, notification_id)
     if not _may_see(user, doc, notify):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notification {notification_id}")
     await notify.confidentiality.shown(user, [doc], "notification")
+    etag.send(response, doc["version"])
     attempts = await notify.messages.attempts_of(notification_id)
     return message_view(doc) | {"attempt_log": attempts}
 
@@ -162,12 +188,27 @@ async def get_document(notification_id: str, user: CurrentUser, notify: NotifyDe
     return HTMLResponse(doc["document_html"])
 
 
-@router.post("/notifications/{notification_id}/retry", summary="Send a dead message again")
-async def retry_notification(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
+CHANGED = {"headers": etag.ETAG_HEADER, "description": "The message as it now is; `ETag` its version"}
+
+
+@router.post(
+    "/notifications/{notification_id}/retry",
+    response_model=Message,
+    responses={200: CHANGED},
+    summary="Send a dead message again",
+)
+async def retry_notification(
+    notification_id: str,
+    user: CurrentUser,
+    notify: NotifyDeps,
+    response: Response,
+    if_match: etag.IfMatch = None,
+) -> dict[str, Any]:
     """Put a dead message back in the queue (an operator fixed the address or the gateway)."""
 
     async def attempt() -> dict[str, Any]:
         doc = await _message(notify, notification_id)
+        etag.require(if_match, doc["version"])  # read again after a lost race: then stale
         if doc["status"] != "dead":
             raise HTTPException(status.HTTP_409_CONFLICT, f"notification is {doc['status']}, not dead")
         now = notify.clock.now()
@@ -184,39 +225,59 @@ async def retry_notification(notification_id: str, user: CurrentUser, notify: No
     saved = await retry_on_conflict(attempt)
     if notify.sender is not None:
         notify.sender.wake(saved["channel"])
+    etag.send(response, saved["version"])
     return message_view(saved)
 
 
-@router.get("/inbox", summary="The caller's inbox, newest first")
+@router.get("/inbox", response_model=InboxPage, summary="The caller's inbox, newest first, a page at a time")
 async def inbox(
     user: CurrentUser,
     notify: NotifyDeps,
     case_id: CaseId | None = None,
     unread: bool = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    limit: Limit = 100,
+    cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """The caller's inbox (its unit's, its leader's, its role's); with `case_id`, a petitioner's.
-    `read` and `unread` are the caller's own: each person reading a shared inbox has their own."""
+    """The caller's inbox (its unit's, its leader's, its role's, merged); with `case_id`, a
+    petitioner's. `read` and `unread` are the caller's own: each person reading a shared inbox has
+    their own. A message arriving meanwhile is on no later page (newest first): read from the top
+    again to see it."""
     if case_id:
         await _may_read_petitioner_inbox(user, case_id, notify)
         owners = {f"petitioner:{case_id}"}
     else:
         owners = inbox_owners(user)
-    found = await asyncio.gather(
-        *(
-            notify.messages.inboxes.page(o, user.subject, unread_only=unread, limit=limit)
-            for o in sorted(owners)
+    try:
+        found = await notify.messages.inboxes.page(
+            sorted(owners), user.subject, unread_only=unread, limit=limit, cursor=cursor
         )
-    )
-    docs = sorted((d for docs in found for d in docs), key=lambda d: d["created_ts"], reverse=True)[:limit]
+    except paging.BadCursor as exc:
+        problem = [{"loc": ["query", "cursor"], "msg": str(exc), "type": "value_error"}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem) from exc
+    docs = found.items
     if case_id:  # a confidential reporter's inbox only to the portal and the named roles
         docs = [d for d in docs if _petitioner_inbox(user, bool(d.get("confidential")), notify)]
     await notify.confidentiality.shown(user, docs, "inbox")
-    return {"owners": sorted(owners), "items": [message_view(d) for d in docs]}
+    return {
+        "owners": sorted(owners),
+        "items": [message_view(d) for d in docs],
+        "next_cursor": found.next_cursor,
+    }
 
 
-@router.post("/inbox/{notification_id}/read", summary="Mark an inbox message read")
-async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
+@router.post(
+    "/inbox/{notification_id}/read",
+    response_model=Message,
+    responses={200: CHANGED},
+    summary="Mark an inbox message read",
+)
+async def mark_read(
+    notification_id: str,
+    user: CurrentUser,
+    notify: NotifyDeps,
+    response: Response,
+    if_match: etag.IfMatch = None,
+) -> dict[str, Any]:
     """Mark one message of the caller's inbox read for the caller (once; later calls change nothing):
     in a unit's, a leader's or a role's inbox the others who read it still see it unread."""
 
@@ -230,6 +291,7 @@ async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps)
         )
         if doc["channel"] != "inbox" or not allowed:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no message {notification_id} in your inbox")
+        etag.require(if_match, doc["version"])
         now = notify.clock.now()
         if not doc.get("read"):  # the message keeps its first reading (proof of receipt)
             doc = await notify.messages.save(doc, {"read": True, "read_at": now, "read_by": user.subject})
@@ -238,7 +300,9 @@ async def mark_read(notification_id: str, user: CurrentUser, notify: NotifyDeps)
         return await notify.messages.inboxes.mark(user.subject, doc, now)  # each reader's own state
 
     try:
-        return message_view(await retry_on_conflict(attempt))
+        seen = await retry_on_conflict(attempt)
+        etag.send(response, seen["version"])
+        return message_view(seen)
     except VersionConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, "the message changed meanwhile; try again") from exc
 

@@ -13,6 +13,7 @@ from services.notify.domain.models import (
     CaseScreenedView,
     FulfilmentDueView,
     HandlingView,
+    InspectionCompiledView,
     MediationAssignedView,
     MediationConcludedView,
     MediationEscalatedView,
@@ -59,6 +60,7 @@ SUBSCRIPTIONS: dict[str, type[BaseModel]] = {
     subjects.REFERRAL_CLOSED: ReferralView,
     subjects.REFERRAL_CRISIS: ReferralCrisisView,
     subjects.WARNING_RAISED: WarningRaisedView,
+    subjects.INSPECTION_COMPILED: InspectionCompiledView,
 }
 
 

@@ -9,13 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.notify.domain.recipients import DirectoryProblem
 from services.notify.domain.templates import TemplateProblem
 from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
+from services.notify.entrypoints.schemas import TemplateCatalogue, TemplatePreview, TemplatesReload
 
 router = APIRouter(prefix="/v1", tags=["templates"])
 
 
-@router.get("/templates", summary="The kinds of notice, their audiences and channels")
+@router.get(
+    "/templates",
+    response_model=TemplateCatalogue,
+    summary="The kinds of notice, their audiences and channels",
+)
 async def list_templates(user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
-    """The templates in force, with their version and sample values."""
+    """The templates in force, with their version and sample values: one catalogue keyed by kind, read
+    whole (its size is the templates file's, not the data's), so it is not paged."""
     return {
         "version": notify.templates.version,
         "recipients_version": notify.directory.version,
@@ -33,7 +39,9 @@ class Preview(BaseModel):
     values: dict[str, Any] = {}
 
 
-@router.post("/templates/{kind}/preview", summary="Render a notice with sample data")
+@router.post(
+    "/templates/{kind}/preview", response_model=TemplatePreview, summary="Render a notice with sample data"
+)
 async def preview(
     kind: str, user: CurrentUser, notify: NotifyDeps, body: Annotated[Preview | None, Body()] = None
 ) -> dict[str, Any]:
@@ -64,7 +72,9 @@ async def preview(
     }
 
 
-@router.post("/admin/templates/reload", summary="Load changed templates and recipients")
+@router.post(
+    "/admin/templates/reload", response_model=TemplatesReload, summary="Load changed templates and recipients"
+)
 async def reload(user: CurrentUser, notify: NotifyDeps) -> dict[str, Any]:
     """Load the templates and recipients files again (a change is also seen within a second), here and
     in every other replica (`replicas`)."""

@@ -1,30 +1,43 @@
 """Routing's HTTP API: decisions, a preview that stores nothing, corrections, disputes, the package."""
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, status
+from fastapi import APIRouter, FastAPI, HTTPException, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from dispatch_common.auth import Principal, Resolver, authenticate
+from dispatch_common import etag
+from dispatch_common.auth import Principal, Resolver
 from services.routing import corrections, disputes, handlers, overrides, returns
 from services.routing.bootstrap import Routing
 from services.routing.domain.county import CountyPackageError
 from services.routing.domain.models import RouteRequest
+from services.routing.entrypoints import queues
+from services.routing.entrypoints.schemas import (
+    ClassifierState,
+    CountyPackage,
+    CountyReload,
+    Route,
+    RouteDecisionView,
+)
+from services.routing.entrypoints.views import (
+    CurrentUser,
+    RoutingDeps,
+    assigned_units,
+    confidential,
+    route_view,
+    visible,
+)
 
 router = APIRouter(prefix="/v1", tags=["routes"])
 admin = APIRouter(prefix="/v1/admin", tags=["administration"])
 # Who may call each operation, and with which scope: data/policy/authorization.yaml.
-
-
-async def _routing(request: Request) -> Routing:
-    return request.app.state.routing
-
-
-CurrentUser = Annotated[Principal, Depends(authenticate)]
-RoutingDeps = Annotated[Routing, Depends(_routing)]
+CHANGED = {
+    "headers": etag.ETAG_HEADER,
+    "description": "The route as it now is; `ETag` its new version",
+}
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\s$]+$")]  # no operators, no blanks
 
 
@@ -80,27 +93,19 @@ class ReturnBody(BaseModel):
     reason: str = Field(min_length=2, max_length=1000)
 
 
-def _view(doc: dict[str, Any]) -> dict[str, Any]:
-    """A stored route as the API shows it."""
-    return {
-        "case_id": doc["_id"],
-        "case_no": doc["case_no"],
-        **doc["decision"],
-        "package_version": doc["package_version"],
-        "decided_at": doc["decided_at"],
-        "revision": doc.get("revision", 1),
-        "status": doc.get("status", "routed"),
-        "excluded_units": doc.get("excluded_units", []),
-        "returns": doc.get("returns", []),
-        "corrections": doc.get("corrections", []),
-    }
-
-
-@contextmanager
-def _answers() -> Iterator[None]:
-    """Turn the handlers' refusals into HTTP answers."""
+@asynccontextmanager
+async def _answers(routing: Routing, case_id: str, if_match: str | None) -> AsyncIterator[None]:
+    """Turn the handlers' refusals into HTTP answers: a stale If-Match, or a race lost at the write by
+    a change made with one (both read the same version), is a 412 carrying the route's current ETag."""
     try:
         yield
+    except corrections.StaleRoute as exc:
+        raise etag.stale(exc.version) from exc
+    except corrections.RouteChanged as exc:
+        if if_match is None:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+        now = await routing.routes.find_one({"_id": case_id}, {"version": 1})
+        raise etag.stale(now["version"] if now else 0) from exc
     except corrections.RouteNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except corrections.NotEntitled as exc:
@@ -116,36 +121,12 @@ def _answers() -> Iterator[None]:
         ) from exc
 
 
-def _assigned_units(doc: dict[str, Any]) -> set[str]:
-    """The units a route gives the case to; none while it waits in the manual queue (a manual route's
-    proposed unit is not assigned anything)."""
-    decision = doc["decision"]
-    if decision.get("queue") != "auto":
-        return set()
-    return {u["code"] for u in [decision.get("lead_unit") or {}, *decision.get("assisting_units", [])] if u}
-
-
-def _confidential(doc: dict[str, Any]) -> bool:
-    return bool(doc["decision"].get("confidential") or doc["request"].get("confidential"))
-
-
-async def _visible(routing: Routing, user: Principal, case_id: str, what: str) -> dict[str, Any]:
-    """The route, if the caller may see it: county-wide roles and the units it assigns the case to; a
-    confidential report's only its units and the county's named roles (audited). `404` otherwise."""
-    doc = await routing.routes.find_one({"_id": case_id}, {"outbox": 0})
-    if doc is None or not await routing.confidentiality.admit(
-        user, case_id, unit_codes=_assigned_units(doc), confidential=_confidential(doc), what=what
-    ):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no route for case {case_id}")
-    return doc
-
-
 async def _not_hidden(routing: Routing, user: Principal, case_id: str, what: str) -> None:
     """Refuse (`404`) an action on a confidential route the caller may not see; other routes are
     checked by the handlers as before."""
     doc = await routing.routes.find_one({"_id": case_id}, {"outbox": 0})
-    if doc is not None and _confidential(doc):
-        await _visible(routing, user, case_id, what)
+    if doc is not None and confidential(doc):
+        await visible(routing, user, case_id, what)
 
 
 def resolvers(routing: Routing) -> dict[str, Resolver]:
@@ -154,21 +135,37 @@ def resolvers(routing: Routing) -> dict[str, Resolver]:
     async def case_id(value: str, user: Principal) -> bool:
         doc = await routing.routes.find_one({"_id": value}, {"decision": 1, "request": 1})
         return doc is not None and routing.confidentiality.may_see(
-            user, unit_codes=_assigned_units(doc), confidential=_confidential(doc)
+            user, unit_codes=assigned_units(doc), confidential=confidential(doc)
         )
 
     return {"case_id": case_id}
 
 
+def _changed(doc: dict[str, Any], response: Response) -> dict[str, Any]:
+    """The route as the API shows it, with its version as the ETag."""
+    etag.send(response, doc.get("version", 1))
+    return route_view(doc)
+
+
 @router.get(
-    "/routes/{case_id}", summary="The routing decision of a case, with its explanation and corrections"
+    "/routes/{case_id}",
+    response_model=Route,
+    responses={200: {"headers": etag.ETAG_HEADER}},
+    summary="The routing decision of a case, with its explanation and corrections",
 )
-async def get_route(case_id: str, user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
-    """A stored decision; a unit sees the routes of the cases it leads or assists on."""
-    return _view(await _visible(routing, user, case_id, "route"))
+async def get_route(
+    case_id: str, user: CurrentUser, routing: RoutingDeps, response: Response
+) -> dict[str, Any]:
+    """A stored decision; a unit sees the routes of the cases it leads or assists on. `ETag`: the
+    route's version, for `If-Match` on an override, a return or the conference's decision."""
+    return _changed(await visible(routing, user, case_id, "route"), response)
 
 
-@router.post("/routes/preview", summary="The decision routing would make, without storing anything")
+@router.post(
+    "/routes/preview",
+    response_model=RouteDecisionView,
+    summary="The decision routing would make, without storing anything",
+)
 async def preview_route(body: PreviewRequest, user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """Dry-run the routing decision."""
     engine = routing.engine
@@ -182,10 +179,11 @@ async def _correct(
     correction: corrections.Correction,
     user: Principal,
     routing: Routing,
+    if_match: str | None,
 ) -> dict[str, Any]:
     """A person's correction of the route (override or the conference's decision): applied, published,
     and counted towards the classifier's next training."""
-    with _answers():
+    async with _answers(routing, case_id, if_match):
         doc = await apply(
             case_id,
             correction,
@@ -193,29 +191,51 @@ async def _correct(
             routes=routing.routes,
             engine=routing.engine,
             clock=routing.clock,
+            if_match=if_match,
         )
     routing.runtime.nudge()
     await routing.train_if_due()
-    return _view(doc)
+    return doc
 
 
-@router.post("/routes/{case_id}/override", summary="A dispatcher's override (改派), or placing a manual case")
+@router.post(
+    "/routes/{case_id}/override",
+    response_model=Route,
+    responses={200: CHANGED},
+    summary="A dispatcher's override (改派), or placing a manual case",
+)
 async def override_route(
-    case_id: str, body: CorrectionBody, user: CurrentUser, routing: RoutingDeps
+    case_id: str,
+    body: CorrectionBody,
+    user: CurrentUser,
+    routing: RoutingDeps,
+    response: Response,
+    if_match: etag.IfMatch = None,
 ) -> dict[str, Any]:
     """Set the lead unit, assisting units, category, tier or jurisdiction, with a reason."""
     await _not_hidden(routing, user, case_id, "route override")
-    return await _correct(overrides.override_route, case_id, body.correction(), user, routing)
+    doc = await _correct(overrides.override_route, case_id, body.correction(), user, routing, if_match)
+    return _changed(doc, response)
 
 
-@router.post("/routes/{case_id}/return", summary="A unit returns a case (退单) within the time limit")
+@router.post(
+    "/routes/{case_id}/return",
+    response_model=Route,
+    responses={200: CHANGED},
+    summary="A unit returns a case (退单) within the time limit",
+)
 async def return_route(
-    case_id: str, body: ReturnBody, user: CurrentUser, routing: RoutingDeps
+    case_id: str,
+    body: ReturnBody,
+    user: CurrentUser,
+    routing: RoutingDeps,
+    response: Response,
+    if_match: etag.IfMatch = None,
 ) -> dict[str, Any]:
     """The lead unit returns the case and routing decides again without it; an assisting unit's
     refusal, a second return, or no other competent unit sends the case to the joint conference."""
     await _not_hidden(routing, user, case_id, "route return")
-    with _answers():
+    async with _answers(routing, case_id, if_match):
         doc = await returns.return_route(
             case_id,
             body.reason,
@@ -224,50 +244,41 @@ async def return_route(
             engine=routing.engine,
             clock=routing.clock,
             policy=routing.return_policy,
+            if_match=if_match,
         )
     routing.runtime.nudge()
-    return _view(doc)
+    return _changed(doc, response)
 
 
-@router.get("/disputes", summary="The joint conference queue (争议管辖): disputed routes, oldest first")
-async def list_disputes(
+@router.post(
+    "/disputes/{case_id}/decision",
+    response_model=Route,
+    responses={200: CHANGED},
+    summary="The joint conference decides a disputed route",
+)
+async def decide_dispute(
+    case_id: str,
+    body: ConferenceDecision,
     user: CurrentUser,
     routing: RoutingDeps,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
-) -> dict[str, Any]:
-    """Disputed routes waiting for a decision."""
-    conf = routing.confidentiality
-    query = {"status": "disputed", **conf.list_filter(user, "decision.confidential")}
-    cursor = routing.routes.find(query, {"outbox": 0}).sort([("disputed_at", 1)])
-    docs = [doc async for doc in cursor.skip(offset).limit(limit)]
-    await conf.audit.record(user, [d["_id"] for d in docs if _confidential(d)], "dispute queue")
-    return {
-        "items": [
-            {**_view(doc), "disputed_at": doc.get("disputed_at"), "dispute_reason": doc.get("dispute_reason")}
-            for doc in docs
-        ],
-        "limit": limit,
-        "offset": offset,
-    }
-
-
-@router.post("/disputes/{case_id}/decision", summary="The joint conference decides a disputed route")
-async def decide_dispute(
-    case_id: str, body: ConferenceDecision, user: CurrentUser, routing: RoutingDeps
+    response: Response,
+    if_match: etag.IfMatch = None,
 ) -> dict[str, Any]:
     """Name the lead unit (and, if needed, assisting units, category, tier, jurisdiction) for good."""
     await _not_hidden(routing, user, case_id, "dispute decision")
-    return await _correct(disputes.decide_dispute, case_id, body.correction(), user, routing)
+    doc = await _correct(disputes.decide_dispute, case_id, body.correction(), user, routing, if_match)
+    return _changed(doc, response)
 
 
-@admin.get("/county", summary="The county package in use")
+@admin.get("/county", response_model=CountyPackage, summary="The county package in use")
 async def county_package(user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """Its version (content hash), size and when it was loaded."""
     return routing.package_summary()
 
 
-@admin.post("/county/reload", summary="Load the county package again, without a restart")
+@admin.post(
+    "/county/reload", response_model=CountyReload, summary="Load the county package again, without a restart"
+)
 async def reload_county(user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """Validate the package on disk and use it; a package with problems is refused with every problem
     listed, and the service keeps the package it has. Every other replica then reloads too
@@ -286,22 +297,29 @@ async def reload_county(user: CurrentUser, routing: RoutingDeps) -> dict[str, An
     return {**here, "replicas": await routing.reloads.everywhere(here, requested_by=user.subject)}
 
 
-@admin.get("/classifier", summary="The learned classifier: examples and training")
+@admin.get(
+    "/classifier", response_model=ClassifierState, summary="The learned classifier: examples and training"
+)
 async def classifier_state(user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """How many labelled examples people's corrections gave, and the model trained from them."""
     return await routing.classifier_state()
 
 
-@admin.post("/classifier/train", summary="Train the classifier from the labelled examples now")
+@admin.post(
+    "/classifier/train",
+    response_model=ClassifierState,
+    summary="Train the classifier from the labelled examples now",
+)
 async def train_classifier(user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
     """Train from every labelled example; below the package's minimum, the lexicon decides alone."""
     return await routing.train()
 
 
 def include(app: FastAPI) -> None:
-    """Mount routing's routes."""
+    """Mount routing's routes (the queues first: `/routes/manual` is not a case id)."""
     from services.routing.entrypoints import streams
 
+    app.include_router(queues.router)
     app.include_router(router)
     app.include_router(admin)
     app.include_router(streams.router)

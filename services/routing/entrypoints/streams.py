@@ -1,29 +1,26 @@
 """Routing's live stream: the manual dispatch queue (docs/api.md, Live streams)."""
 
-from fastapi import APIRouter, HTTPException, status
 from sse_starlette import EventSourceResponse
 
 from dispatch_common.live import Item
-from dispatch_common.live_http import STREAM_RESPONSES, LastEventId, Message, stream
+from dispatch_common.live_http import STREAM_ROUTE, LastEventId, Message, available, stream, streams_router
 from services.routing.entrypoints.api import CurrentUser, RoutingDeps
 from services.routing.live import queue_change
 
-router = APIRouter(prefix="/v1/streams", tags=["live streams"])
+router = streams_router()
 
 
 @router.get(
     "/queue",
     summary="The manual dispatch queue, live: cases entering it and leaving it",
-    response_class=EventSourceResponse,
-    responses=STREAM_RESPONSES,
+    **STREAM_ROUTE,
 )
 async def queue_stream(
     user: CurrentUser, routing: RoutingDeps, last_event_id: LastEventId = None
 ) -> EventSourceResponse:
     """`entered` when routing sends a case to people, `left` when a route places it; a confidential
     report only to the roles that read every report."""
-    if routing.live is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "live updates are not available")
+    hub = available(routing.live)
     readers_only = not routing.confidentiality.reads_every_report(user)
 
     def wants(item: Item) -> bool:
@@ -35,4 +32,4 @@ async def queue_stream(
             await routing.confidentiality.shown(user, [change.data], "queue stream")
         return [(change.name, change.data)]
 
-    return stream(routing.live, routing.runtime.settings, last_event_id=last_event_id, wants=wants, view=view)
+    return stream(hub, routing.runtime.settings, last_event_id=last_event_id, wants=wants, view=view)

@@ -22,6 +22,9 @@ from services.supervision.domain.lifecycle import ON_DESK
 from services.supervision.domain.policy import to_ms
 
 OPEN_STATES = ON_DESK
+# The worklist's sort key of a line with no deadline pending: after every real one (9999-12-31 UTC), so
+# the list pages by one integer that every line has (dispatch_common/paging.py needs a value on each).
+NO_DUE = 253_402_300_799_999
 
 
 def _units(doc: dict[str, Any]) -> dict[str, str]:
@@ -55,6 +58,7 @@ def worklist_entry(doc: dict[str, Any], unit: str, role: str) -> dict[str, Any]:
         "due_kind": due["kind"] if due else None,
         "due_at": due["due_at"] if due else None,
         "due_ts": to_ms(due["due_at"]) if due else None,
+        "due_key": to_ms(due["due_at"]) if due else NO_DUE,
         "category": category.get("code"),
         "subcategory": category.get("subcode"),
         "town": jurisdiction.get("town"),
@@ -81,25 +85,37 @@ class CaseFiles:
         await self.timeline.create_index([("case_id", 1), ("time", 1)])
         await self.timeline.create_index("case_id")
         await self.files.create_index("next_alarm_ts")
-        # A list walks (unit, open) in (due_ts, case_no) order in the index and stops at its page,
-        # however many closed lines the unit has (bench/supervision_queries.py). The embedded server
+        # A list walks (unit, open) in `due_key` order in the index from its cursor and stops at its
+        # page, however many closed lines the unit has (bench/supervision_queries.py); the line id
+        # breaks ties (the embedded server refuses `_id` in a compound index). The embedded server
         # ORs an equality with an array-containment test, which no index serves, unless an index is
         # named after the field: the index on `open` is there for that.
-        await self.worklist.create_index(
-            [("unit", ASCENDING), ("open", ASCENDING), ("due_ts", ASCENDING), ("case_no", ASCENDING)]
-        )
-        await self.worklist.create_index([("unit", ASCENDING), ("due_ts", ASCENDING), ("case_no", ASCENDING)])
+        await self.worklist.create_index([("unit", ASCENDING), ("open", ASCENDING), ("due_key", ASCENDING)])
+        await self.worklist.create_index([("unit", ASCENDING), ("due_key", ASCENDING)])
         await self.worklist.create_index("open")
         await self.worklist.create_index("unit")
         await self.worklist.create_index("case_id")
         await self.rollups.create_index("period")
         await self.files.create_index("overdue_open")
         await self.files.create_index("status")
-        await self.recommendations.create_index("unit")
+        await self.recommendations.create_index([("unit", ASCENDING), ("at_ts", ASCENDING)])
         for queue in ("extension_pending_ts", "review_pending_ts", "disputed_ts"):  # supervisors' queues
             await self.files.create_index(queue)
         for field in ("case_no", "received_ts", "unit_codes", "area_codes"):  # the staff search
             await self.files.create_index(field)
+
+    async def backfill_list_keys(self) -> int:
+        """Give worklist lines and recommendations written before their lists paged by cursor their
+        sort keys (`due_key`, `at_ts`); how many were given one."""
+        given = 0
+        async for line in self.worklist.find({"due_key": None}, {"due_ts": 1}):
+            key = NO_DUE if line.get("due_ts") is None else line["due_ts"]
+            await self.worklist.update_one({"_id": line["_id"]}, {"$set": {"due_key": key}})
+            given += 1
+        async for rec in self.recommendations.find({"at_ts": None}, {"at": 1}):
+            await self.recommendations.update_one({"_id": rec["_id"]}, {"$set": {"at_ts": to_ms(rec["at"])}})
+            given += 1
+        return given
 
     async def get(self, case_id: str) -> dict[str, Any] | None:
         """A case file by case id."""

@@ -2,20 +2,30 @@
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch_common import store
+from dispatch_common import etag, store
 from dispatch_common.auth import Principal
 from services.supervision import commands
 from services.supervision.bootstrap import Supervision
 from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
 from services.supervision.entrypoints.cases import case_file_view
 from services.supervision.entrypoints.deps import Code, CurrentUser, SupervisionDeps
+from services.supervision.entrypoints.schemas import CaseFile
 
-router = APIRouter(prefix="/v1", tags=["case file"])
+# Every action answers the case file as it is after the action, with its new version as the ETag; an
+# If-Match from another version is refused with 412 and changes nothing.
+router = APIRouter(
+    prefix="/v1",
+    tags=["case file"],
+    responses={
+        200: {"description": "the case file after the action", "headers": etag.ETAG_HEADER},
+        412: {"description": "If-Match names a version of the case file that is no longer current"},
+    },
+)
 
 
 class Note(BaseModel):
@@ -90,7 +100,9 @@ def _answers() -> Iterator[None]:
         raise HTTPException(status.HTTP_409_CONFLICT, "the case changed meanwhile; read it again") from exc
 
 
-async def _act(sv: Supervision, case_id: str, user: Principal, cmd: commands.Command) -> dict[str, Any]:
+async def _act(
+    sv: Supervision, case_id: str, user: Principal, tag: etag.Version, cmd: commands.Command
+) -> CaseFile:
     with _answers():
         doc = await commands.act(
             case_id,
@@ -100,28 +112,34 @@ async def _act(sv: Supervision, case_id: str, user: Principal, cmd: commands.Com
             keeper=sv.keeper,
             clock=sv.clock,
             confidential_readers=sv.confidentiality.readers,
+            precondition=tag.require,
         )
     sv.runtime.nudge()
+    tag.send(doc["version"])
     await sv.confidentiality.shown(user, [doc], f"case file ({cmd.action})", key="_id")
-    return case_file_view(doc, await sv.files.entries(case_id), sv.clock.now())
+    return CaseFile.model_validate(case_file_view(doc, await sv.files.entries(case_id), sv.clock.now()))
 
 
 @router.post("/cases/{case_id}/sign", summary="The lead unit signs for the case (签收)")
-async def sign(case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    return await _act(sv, case_id, user, commands.Command("sign", body.note))
+async def sign(
+    case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
+    return await _act(sv, case_id, user, tag, commands.Command("sign", body.note))
 
 
 @router.post("/cases/{case_id}/progress", summary="The lead or an assisting unit posts progress")
-async def progress(case_id: str, body: Progress, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+async def progress(
+    case_id: str, body: Progress, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
     """A working note stays internal unless the unit marks it `public` for the petitioner."""
     details = {"visibility": body.visibility}
-    return await _act(sv, case_id, user, commands.Command("progress", body.note, details))
+    return await _act(sv, case_id, user, tag, commands.Command("progress", body.note, details))
 
 
 @router.post("/cases/{case_id}/assistance", summary="The lead unit asks other units to assist (请求协办)")
 async def assistance(
-    case_id: str, body: Assistance, user: CurrentUser, sv: SupervisionDeps
-) -> dict[str, Any]:
+    case_id: str, body: Assistance, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
     """The units asked join the case as assisting units: they see it, post progress and have it on
     their worklist. Each must be a unit of the county's directory."""
     unknown = [
@@ -136,68 +154,80 @@ async def assistance(
     if unknown:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, unknown)
     units = [sv.units[code] for code in dict.fromkeys(body.units)]
-    return await _act(sv, case_id, user, commands.Command("assistance", body.note, {"units": units}))
+    return await _act(sv, case_id, user, tag, commands.Command("assistance", body.note, {"units": units}))
 
 
 @router.post("/cases/{case_id}/extension", summary="The lead unit asks for an extension (申请延期), once")
 async def extension(
-    case_id: str, body: ExtensionRequest, user: CurrentUser, sv: SupervisionDeps
-) -> dict[str, Any]:
-    return await _act(sv, case_id, user, commands.Command("extension", body.reason, {"days": body.days}))
+    case_id: str, body: ExtensionRequest, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
+    return await _act(sv, case_id, user, tag, commands.Command("extension", body.reason, {"days": body.days}))
 
 
 @router.post("/cases/{case_id}/extension/decision", summary="A supervisor approves or refuses the extension")
 async def extension_decision(
-    case_id: str, body: ExtensionDecision, user: CurrentUser, sv: SupervisionDeps
-) -> dict[str, Any]:
+    case_id: str, body: ExtensionDecision, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
     return await _act(
-        sv, case_id, user, commands.Command("extension_decision", body.reason, {"approve": body.approve})
+        sv, case_id, user, tag, commands.Command("extension_decision", body.reason, {"approve": body.approve})
     )
 
 
 @router.post(
     "/cases/{case_id}/reply", summary="The lead unit replies (答复/办结); the reply document is made"
 )
-async def reply(case_id: str, body: Reply, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    return await _act(sv, case_id, user, commands.Command("reply", body.text, {"result": body.result}))
+async def reply(
+    case_id: str, body: Reply, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
+    return await _act(sv, case_id, user, tag, commands.Command("reply", body.text, {"result": body.result}))
 
 
 @router.post("/cases/{case_id}/followup", summary="The petitioner's rating at the follow-up call (回访)")
-async def followup(case_id: str, body: FollowUp, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
+async def followup(
+    case_id: str, body: FollowUp, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
     """满意 and 基本满意 end the follow-up; 不满意 reopens the case with a new handling limit when the
     petitioner asks for it to be handled again (`reopen`) or the county's policy reopens every 不满意;
     otherwise the petitioner may ask for a review (复查)."""
     details = {"rating": body.rating, "reopen": body.reopen}
-    return await _act(sv, case_id, user, commands.Command("followup", body.note, details))
+    return await _act(sv, case_id, user, tag, commands.Command("followup", body.note, details))
 
 
 @router.post("/cases/{case_id}/close", summary="Close a followed-up or review-answered case (结案)")
-async def close(case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    return await _act(sv, case_id, user, commands.Command("close", body.note))
+async def close(
+    case_id: str, body: Note, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
+    return await _act(sv, case_id, user, tag, commands.Command("close", body.note))
 
 
 @router.post("/cases/{case_id}/review", summary="Record the petitioner's request for a review (复查)")
-async def review(case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    return await _act(sv, case_id, user, commands.Command("review", body.reason))
+async def review(
+    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
+    return await _act(sv, case_id, user, tag, commands.Command("review", body.reason))
 
 
 @router.post("/cases/{case_id}/review/answer", summary="The review's answer (复查意见)")
-async def review_answer(case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    return await _act(sv, case_id, user, commands.Command("review_answer", body.reason))
+async def review_answer(
+    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
+    return await _act(sv, case_id, user, tag, commands.Command("review_answer", body.reason))
 
 
 @router.post("/cases/{case_id}/re-review", summary="Record the petitioner's request for a re-review (复核)")
-async def re_review(case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    return await _act(sv, case_id, user, commands.Command("re_review", body.reason))
+async def re_review(
+    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
+    return await _act(sv, case_id, user, tag, commands.Command("re_review", body.reason))
 
 
 @router.post(
     "/cases/{case_id}/re-review/answer", summary="The re-review's answer (复核意见), which closes the case"
 )
 async def re_review_answer(
-    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps
-) -> dict[str, Any]:
-    return await _act(sv, case_id, user, commands.Command("re_review_answer", body.reason))
+    case_id: str, body: Reason, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
+    return await _act(sv, case_id, user, tag, commands.Command("re_review_answer", body.reason))
 
 
 class LeaderHolding(BaseModel):
@@ -217,18 +247,18 @@ class JointSupervision(BaseModel):
 
 @router.post("/cases/{case_id}/leader-holding", summary="A leader holds a key case (领导包案, 一案一策)")
 async def leader_holding(
-    case_id: str, body: LeaderHolding, user: CurrentUser, sv: SupervisionDeps
-) -> dict[str, Any]:
+    case_id: str, body: LeaderHolding, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
     details = {"leader": body.leader, "responsibilities": body.responsibilities, "plan": body.plan}
-    return await _act(sv, case_id, user, commands.Command("leader_holding", None, details))
+    return await _act(sv, case_id, user, tag, commands.Command("leader_holding", None, details))
 
 
 @router.post(
     "/cases/{case_id}/joint-supervision", summary="Supervise jointly with discipline inspection (信访+纪检)"
 )
 async def joint_supervision(
-    case_id: str, body: JointSupervision, user: CurrentUser, sv: SupervisionDeps
-) -> dict[str, Any]:
+    case_id: str, body: JointSupervision, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
+) -> CaseFile:
     return await _act(
-        sv, case_id, user, commands.Command("joint_supervision", body.reason, {"with": body.with_})
+        sv, case_id, user, tag, commands.Command("joint_supervision", body.reason, {"with": body.with_})
     )

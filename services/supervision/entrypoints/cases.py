@@ -3,12 +3,14 @@
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter, HTTPException, Response, status
 from fastapi.responses import HTMLResponse
 
+from dispatch_common import etag
 from dispatch_common.auth import Principal
 from services.supervision.bootstrap import Supervision
 from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps, _area_codes, _unit_codes
+from services.supervision.entrypoints.schemas import CaseFile
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
@@ -39,6 +41,7 @@ def case_file_view(doc: dict[str, Any], timeline: list[dict[str, Any]], now: dat
     return {
         "case_id": doc["_id"],
         "case_no": doc["case_no"],
+        "version": doc["version"],  # the ETag of GET and of every action's answer, for If-Match
         "status": doc["status"],
         "channel": doc.get("channel"),
         "jurisdiction": doc.get("jurisdiction") or {"town": None, "village": None, "grid": None},
@@ -95,11 +98,18 @@ async def _visible(sv: Supervision, case_id: str, user: Principal, what: str = "
     return doc
 
 
-@router.get("/cases/{case_id}", summary="The case file: status, jurisdiction, units, deadlines, timeline")
-async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps) -> dict[str, Any]:
-    """One case's file, if the caller's role or unit may see it."""
+@router.get(
+    "/cases/{case_id}",
+    summary="The case file: status, jurisdiction, units, deadlines, timeline",
+    responses={200: {"headers": etag.ETAG_HEADER}},
+)
+async def get_case_file(case_id: str, user: CurrentUser, sv: SupervisionDeps, response: Response) -> CaseFile:
+    """One case's file, if the caller's role or unit may see it. Its ETag is the file's `version`:
+    send it back in `If-Match` with an action so that an action made from a version gone by is
+    refused (412) rather than applied over a change the caller has not seen."""
     doc = await _visible(sv, case_id, user)
-    return case_file_view(doc, await sv.files.entries(case_id), sv.clock.now())
+    etag.send(response, doc["version"])
+    return CaseFile.model_validate(case_file_view(doc, await sv.files.entries(case_id), sv.clock.now()))
 
 
 @router.get(

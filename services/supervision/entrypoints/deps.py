@@ -5,6 +5,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from pydantic import Field
 
+from dispatch_common import paging
 from dispatch_common.auth import Principal, authenticate
 from services.supervision.bootstrap import Supervision
 
@@ -15,6 +16,7 @@ async def _supervision(request: Request) -> Supervision:
 
 CurrentUser = Annotated[Principal, Depends(authenticate)]
 SupervisionDeps = Annotated[Supervision, Depends(_supervision)]
+Cursor, Limit = paging.Cursor, paging.Limit  # one page size and cursor for every list
 Code = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")]
 
 

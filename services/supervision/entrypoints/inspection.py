@@ -8,8 +8,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from dispatch_common import paging
 from dispatch_common.auth import Principal
 from services.supervision.bootstrap import Supervision
-from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
-from services.supervision.entrypoints.queues import Cursor
+from services.supervision.entrypoints.deps import CurrentUser, Cursor, SupervisionDeps
+from services.supervision.entrypoints.schemas import Inspection, InspectionList
 from services.supervision.inspection import LISTS, county_day
 
 router = APIRouter(prefix="/v1/inspection", tags=["daily inspection"])
@@ -47,7 +47,11 @@ async def _page(
     return [{k: v for k, v in d.items() if k not in hidden} for d in found.items], found.next_cursor
 
 
-@router.get("", summary="The daily inspection (网巡): its counts and the first page of each list")
+@router.get(
+    "",
+    summary="The daily inspection (网巡): its counts and the first page of each list",
+    response_model=Inspection,
+)
 async def inspection(
     user: CurrentUser, sv: SupervisionDeps, day: Day = None, limit: PageSize = 200
 ) -> dict[str, Any]:
@@ -72,7 +76,11 @@ async def inspection(
     return out
 
 
-@router.get("/{list_name}", summary="One list of the daily inspection, a page at a time")
+@router.get(
+    "/{list_name}",
+    summary="One list of the daily inspection, a page at a time",
+    response_model=InspectionList,
+)
 async def inspection_list(
     list_name: ListName,
     user: CurrentUser,

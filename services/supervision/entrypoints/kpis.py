@@ -9,11 +9,17 @@ from fastapi.responses import Response
 
 from services.supervision.domain import kpis as kpi_domain
 from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
+from services.supervision.entrypoints.schemas import Kpis
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
 
-@router.get("/kpis", summary="The figures the county is judged by, grouped and over a period of months")
+@router.get(
+    "/kpis",
+    summary="The figures the county is judged by, grouped and over a period of months",
+    response_model=Kpis,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 async def kpis_view(
     user: CurrentUser,
     sv: SupervisionDeps,

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query
 from dispatch_common import paging
 from dispatch_common.auth import Principal
 from services.supervision.bootstrap import Supervision
-from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
+from services.supervision.entrypoints.deps import CurrentUser, Cursor, Limit, SupervisionDeps
+from services.supervision.entrypoints.schemas import CasePage
 
 router = APIRouter(prefix="/v1/queues", tags=["supervisors' queues"])
 
@@ -20,10 +21,6 @@ QUEUE_FIELDS = {
     "received_at": 1,
     "confidential": 1,
 }
-Limit = Annotated[int, Query(ge=1, le=200)]
-Cursor = Annotated[
-    str | None, Query(max_length=paging.MAX_CURSOR, description="next_cursor of the page before")
-]
 
 
 async def read_page(
@@ -55,7 +52,11 @@ async def read_page(
     return {"items": items, "next_cursor": found.next_cursor, "limit": limit}
 
 
-@router.get("/extensions", summary="Extension requests (申请延期) waiting for a decision, oldest first")
+@router.get(
+    "/extensions",
+    summary="Extension requests (申请延期) waiting for a decision, oldest first",
+    response_model=CasePage,
+)
 async def extensions(
     user: CurrentUser, sv: SupervisionDeps, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:
@@ -73,7 +74,9 @@ async def extensions(
 
 
 @router.get(
-    "/reviews", summary="Review (复查) and re-review (复核) requests waiting for an answer, oldest first"
+    "/reviews",
+    summary="Review (复查) and re-review (复核) requests waiting for an answer, oldest first",
+    response_model=CasePage,
 )
 async def reviews(
     user: CurrentUser,
@@ -98,7 +101,11 @@ async def reviews(
     )
 
 
-@router.get("/disputes", summary="Disputed routes (争议管辖) waiting for the joint conference, oldest first")
+@router.get(
+    "/disputes",
+    summary="Disputed routes (争议管辖) waiting for the joint conference, oldest first",
+    response_model=CasePage,
+)
 async def disputes(
     user: CurrentUser, sv: SupervisionDeps, limit: Limit = 50, cursor: Cursor = None
 ) -> dict[str, Any]:

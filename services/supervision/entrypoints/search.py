@@ -10,8 +10,9 @@ from pydantic import AwareDatetime
 
 from dispatch_common.auth import Principal, Scope
 from services.supervision.domain.policy import to_ms
-from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
-from services.supervision.entrypoints.queues import Cursor, Limit, read_page
+from services.supervision.entrypoints.deps import CurrentUser, Cursor, Limit, SupervisionDeps
+from services.supervision.entrypoints.queues import read_page
+from services.supervision.entrypoints.schemas import CasePage
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
@@ -64,7 +65,9 @@ def search_query(
     return where
 
 
-@router.get("/cases", summary="Search the case files the caller may see, newest first")
+@router.get(
+    "/cases", summary="Search the case files the caller may see, newest first", response_model=CasePage
+)
 async def search_cases(
     user: CurrentUser,
     sv: SupervisionDeps,

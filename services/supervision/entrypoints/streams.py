@@ -4,24 +4,26 @@ board.py beside the entrypoints; the wire format and the events, docs/api.md (Li
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import HTTPException, Query, status
 from sse_starlette import EventSourceResponse
 
 from dispatch_common.auth import Principal
-from dispatch_common.live import Hub, Item, Wants
-from dispatch_common.live_http import STREAM_RESPONSES, LastEventId, Message, View, stream
+from dispatch_common.live import Item, Wants
+from dispatch_common.live_http import (
+    STREAM_ROUTE,
+    LastEventId,
+    Message,
+    View,
+    available,
+    stream,
+    streams_router,
+)
 from services.supervision.bootstrap import Supervision
 from services.supervision.entrypoints.cases import _visible
 from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
 from services.supervision.live import change
 
-router = APIRouter(prefix="/v1/streams", tags=["live streams"])
-
-
-def _hub(sv: Supervision) -> Hub:
-    if sv.live is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "live updates are not available")
-    return sv.live
+router = streams_router()
 
 
 def _unit_list(sv: Supervision, user: Principal, unit: str) -> tuple[Wants, View]:
@@ -71,8 +73,7 @@ def _county_list(sv: Supervision, user: Principal) -> tuple[Wants, View]:
 @router.get(
     "/worklist",
     summary="A worklist's changes, live: cases entering, changing, leaving",
-    response_class=EventSourceResponse,
-    responses=STREAM_RESPONSES,
+    **STREAM_ROUTE,
 )
 async def worklist_stream(
     user: CurrentUser,
@@ -84,7 +85,7 @@ async def worklist_stream(
 ) -> EventSourceResponse:
     """`case` and `removed` events for the caller's unit's list (a county-wide role: the unit it names,
     or every case it may see)."""
-    hub = _hub(sv)
+    hub = available(sv.live)
     whose = user.unit if not user.county_wide else unit
     if not user.county_wide and not whose:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "a unit role needs a unit in its token")
@@ -96,7 +97,7 @@ async def worklist_stream(
     "/cases/{case_id}",
     summary="A case's new timeline entries, live",
     response_class=EventSourceResponse,
-    responses=STREAM_RESPONSES | {404: {"description": "No such case, or not the caller's to see"}},
+    responses=STREAM_ROUTE["responses"] | {404: {"description": "No such case, or not the caller's to see"}},
 )
 async def case_stream(
     case_id: str,
@@ -105,7 +106,7 @@ async def case_stream(
     last_event_id: LastEventId = None,
 ) -> EventSourceResponse:
     """`entry` events: each new entry of the case's timeline, while the caller may read the case."""
-    hub = _hub(sv)
+    hub = available(sv.live)
     await _visible(sv, case_id, user, "case stream")
 
     def wants(item: Item) -> bool:
@@ -127,8 +128,7 @@ async def case_stream(
 @router.get(
     "/board",
     summary="The center's board figures, live",
-    response_class=EventSourceResponse,
-    responses=STREAM_RESPONSES,
+    **STREAM_ROUTE,
 )
 async def board_stream(user: CurrentUser, sv: SupervisionDeps) -> Any:
     """`figures` events: the figures now, then each time they change (checked every few seconds)."""

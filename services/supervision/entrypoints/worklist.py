@@ -1,12 +1,18 @@
-"""A unit's worklist: its cases as lead or assisting unit, by deadline."""
+"""A unit's worklist: its cases as lead or assisting unit, by deadline, a cursor page at a time.
+
+The page is read by keyset (dispatch_common/paging.py) on (`due_key`, line id): a case that leaves
+the list, or joins it before the cursor, while a dispatcher reads on does not make the next page skip
+or repeat another case, as an offset did."""
 
 from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
+from dispatch_common import paging
 from services.supervision.domain.policy import to_ms
-from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
+from services.supervision.entrypoints.deps import CurrentUser, Cursor, Limit, SupervisionDeps
+from services.supervision.entrypoints.schemas import Worklist
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
@@ -22,10 +28,12 @@ async def worklist(
     category: Annotated[str | None, Query(max_length=16)] = None,
     town: Annotated[str | None, Query(max_length=32)] = None,
     open_only: Annotated[bool, Query(alias="open")] = True,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
-) -> dict[str, Any]:
-    """The caller's unit's cases (a county-wide role names the unit), soonest deadline first."""
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Worklist:
+    """The caller's unit's cases (a county-wide role names the unit), soonest deadline first, those
+    with no deadline pending last; `next_cursor` reads on (null: the last page). `overdue=false`
+    includes the lines with no deadline pending, `due_before` leaves them out."""
     whose = user.unit if not user.county_wide else unit
     if not whose:
         raise HTTPException(
@@ -52,10 +60,12 @@ async def worklist(
     elif overdue is False:
         due["$gte"] = now_ms or 0
     if due:
-        query["due_ts"] = due
-    cursor = sv.files.worklist.find(query, {"_id": 0}).sort([("due_ts", 1), ("case_no", 1)])
-    items = [doc async for doc in cursor.skip(offset).limit(limit)]
+        query["due_key"] = due
+    found = await paging.page_or_422(sv.files.worklist, query, sort="due_key", limit=limit, cursor=cursor)
+    items = [{k: v for k, v in doc.items() if k not in ("_id", "due_key")} for doc in found.items]
     for item in items:
         item["overdue"] = item.get("due_ts") is not None and item["due_ts"] < (now_ms or 0)
     await sv.confidentiality.shown(user, items, "worklist")
-    return {"unit": whose, "items": items, "limit": limit, "offset": offset}
+    return Worklist.model_validate(
+        {"unit": whose, "items": items, "limit": limit, "next_cursor": found.next_cursor}
+    )

@@ -163,3 +163,32 @@ def test_screening_tells_accepted_or_refused_with_the_reason_and_nothing_while_a
     assert kinds(refused) == ["outcome.open311.app.case.refused"]
     assert refused[0].event.data.items() >= {"outcome": "legal_redirect", "reason": "已进入诉讼程序"}.items()
     assert feed.screened(case(), {"outcome": "manual"}, feed="x", by="rules", at=T0, cause="rules") == []
+
+
+def test_an_approved_extension_is_told_with_the_units_reason_not_the_supervisors_decision_note() -> None:
+    by = {"subject": "u-1", "role": "unit_handler", "unit": UNIT["code"]}
+    asked = step(
+        subjects.CASE_PROGRESSED,
+        2,
+        status="signed",
+        action="extension",
+        by=by,
+        note="需协调供电，电话13900001111",
+    )
+    approved = step(
+        subjects.CASE_EXTENDED,
+        3,
+        status="signed",
+        action="extension_decision",
+        approved=True,
+        days=10,
+        note="同意",
+        handling_due_at="2026-07-17T09:00:00+00:00",
+    )
+    moved = advance(case(), [ASSIGNED, asked, approved], now=T0)
+    extended = next(o for o in moved.owed if o.subject.endswith(".case.extended"))
+    assert extended.event.data["note"] == "需协调供电，电话139****1111"
+    assert extended.event.data["due_at"] == "2026-07-17T09:00:00+00:00"
+    # told once, even when the same steps arrive again
+    again = advance(case(**moved.changes), [asked, approved], now=T0)
+    assert again.owed == []

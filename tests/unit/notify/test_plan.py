@@ -240,3 +240,24 @@ def test_a_mediation_session_invites_the_petitioner_and_tells_the_organization(d
     assert got == [("mediation_session", "petitioner", "sms"), ("mediation_session", "unit:V-TJW", "inbox")]
     text = TEMPLATES.compose("mediation_session", "petitioner", "sms", owed[0].values).text
     assert "调解时间已变更" in text and "2026年03月05日 09:30" in text and "视频调解" in text
+
+
+def test_the_morning_inspection_tells_supervisors_and_county_leaders_its_counts(directory):
+    event = make_event(
+        type=subjects.INSPECTION_COMPILED,
+        source="/dispatch/supervision",
+        subject=None,
+        data={
+            "day": "2026-03-01",
+            "compiled_at": "2026-03-01T00:05:00+00:00",
+            "counts": {"overdue": 4, "irregular": 2, "stuck": 1},
+        },
+    )
+    got, waiting, owed = plan(event, {}, directory)
+    assert {(kind, key) for kind, key, _ in got} == {
+        ("daily_inspection", "role:supervisor"),
+        ("daily_inspection", "role:county_leader"),
+    }
+    assert not waiting and all(n.case_id is None for n in owed)
+    text = TEMPLATES.compose("daily_inspection", "leader", "inbox", owed[0].values).text
+    assert "2026年03月01日" in text and "超期未办结4件" in text and "流转停滞1件" in text
