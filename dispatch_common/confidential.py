@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 
+from dispatch_common import paging
 from dispatch_common.auth import Principal, Role, authenticate, may_see, require_roles
 from dispatch_common.clock import Clock
 from dispatch_common.county import ConfidentialRules
@@ -57,11 +58,12 @@ class ReadAudit:
         if docs:
             await self.reads.insert_many(docs)
 
-    async def entries(self, *, case_id: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
-        """The reads of one case (or of all), newest first."""
-        query = {"case_id": case_id} if case_id else {}
-        cursor = self.reads.find(query, {"_id": 0, "at_ts": 0}).sort([("at_ts", -1)])
-        return [doc async for doc in cursor.skip(offset).limit(limit)]
+    async def entries(self, *, case_id: str | None, limit: int, cursor: str | None) -> paging.Page:
+        """The reads of one case (or of all), newest first, a page after `cursor`."""
+        query: dict[str, Any] = {"at_ts": {"$gte": 0}} | ({"case_id": case_id} if case_id else {})
+        return await paging.page_or_422(
+            self.reads, query, sort="at_ts", descending=True, limit=limit, cursor=cursor
+        )
 
 
 @dataclass(frozen=True)
@@ -141,12 +143,10 @@ class ConfidentialRead(BaseModel):
     at: datetime
 
 
-class ConfidentialReads(BaseModel):
+class ConfidentialReads(paging.PageHead):
     """A page of the read audit, newest first."""
 
     items: list[ConfidentialRead]
-    limit: int
-    offset: int
 
 
 def include_audit_api(app: FastAPI) -> None:
@@ -162,13 +162,15 @@ def include_audit_api(app: FastAPI) -> None:
         request: Request,
         user: Annotated[Principal, Depends(authenticate)],
         case_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+        limit: paging.Limit = 100,
+        cursor: paging.Cursor = None,
     ) -> dict[str, Any]:
-        """Each read: the case, who (subject, role, unit), through what, and when."""
+        """Each read: the case, who (subject, role, unit), through what, and when; `next_cursor`
+        reads on (null: the last page)."""
         require_roles(user, *AUDITORS)
         conf: Confidentiality = request.app.state.confidentiality
-        items = await conf.audit.entries(case_id=case_id, limit=limit, offset=offset)
-        return {"items": items, "limit": limit, "offset": offset}
+        found = await conf.audit.entries(case_id=case_id, limit=limit, cursor=cursor)
+        items = [{k: v for k, v in doc.items() if k not in ("_id", "at_ts")} for doc in found.items]
+        return {"items": items, "limit": limit, "next_cursor": found.next_cursor}
 
     app.include_router(router)

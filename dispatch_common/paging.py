@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
+from bson import ObjectId
 from fastapi import HTTPException, Query, status
 from pydantic import BaseModel, Field
 from pymongo.asynchronous.collection import AsyncCollection
@@ -81,6 +82,12 @@ def decode(cursor: str) -> tuple[Any, Any]:
     return value, doc_id
 
 
+def _plain(doc_id: Any) -> Any:
+    """An id as a cursor holds it: an id the database made (an ObjectId) as its hex, which orders as
+    the ObjectId does (fixed width), so lists of records without ids of their own page too."""
+    return str(doc_id) if isinstance(doc_id, ObjectId) else doc_id
+
+
 def _after(item: tuple[Any, Any], cursor: tuple[Any, Any], descending: bool) -> bool:
     return item < cursor if descending else item > cursor
 
@@ -115,7 +122,7 @@ async def page(
     items: list[dict[str, Any]] = []
     found = col.find(where, projection).sort([(sort, order), ("_id", order)])
     async for doc in found:
-        if start is not None and not _after((doc.get(sort), doc["_id"]), start, descending):
+        if start is not None and not _after((doc.get(sort), _plain(doc["_id"])), start, descending):
             continue  # at or before the cursor: shown on an earlier page
         items.append(doc)
         if len(items) > limit:
@@ -124,4 +131,4 @@ async def page(
     if len(items) <= limit:
         return Page(items, None)
     last = items[limit - 1]
-    return Page(items[:limit], encode(last.get(sort), last["_id"]))
+    return Page(items[:limit], encode(last.get(sort), _plain(last["_id"])))

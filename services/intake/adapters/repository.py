@@ -8,7 +8,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from dispatch_common import store
+from dispatch_common import paging, store
 from dispatch_common.envelope import Outgoing
 
 NO_OUTBOX = {"outbox": 0}
@@ -111,7 +111,7 @@ class CaseRepository:
             }
         )
 
-    async def audit_entries(self, case_id: str) -> list[dict[str, Any]]:
-        """The unmasked reads of a case, oldest first."""
-        cursor = self._audit.find({"case_id": case_id}, {"_id": 0}).sort([("at", 1)])
-        return [doc async for doc in cursor]
+    async def audit_entries(self, case_id: str, limit: int, cursor: str | None) -> paging.Page:
+        """The unmasked reads of a case, oldest first, a page after `cursor`."""
+        query = {"case_id": case_id}  # every entry has its `at`
+        return await paging.page_or_422(self._audit, query, sort="at", limit=limit, cursor=cursor)

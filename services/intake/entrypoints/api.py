@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Response, status
 
-from dispatch_common import etag
+from dispatch_common import etag, paging
 from dispatch_common.auth import Principal, Resolver, require_capability
 from services.intake import handlers
 from services.intake.bootstrap import Intake
@@ -128,9 +128,17 @@ async def get_case(
     response_model=AuditLog,
     summary="Who read this case's personal data in clear, and when",
 )
-async def get_audit(case_id: str, user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
-    """The PII audit log of a case."""
-    return {"items": await intake.cases.audit_entries(case_id)}
+async def get_audit(
+    case_id: str,
+    user: CurrentUser,
+    intake: IntakeDeps,
+    limit: paging.Limit = 100,
+    cursor: paging.Cursor = None,
+) -> dict[str, Any]:
+    """The PII audit log of a case, oldest first; `next_cursor` reads on (null: the last page)."""
+    found = await intake.cases.audit_entries(case_id, limit, cursor)
+    items = [{k: v for k, v in doc.items() if k != "_id"} for doc in found.items]
+    return {"items": items, "limit": limit, "next_cursor": found.next_cursor}
 
 
 @router.get(

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from dispatch_common.paging import PageOf
+from dispatch_common.paging import PageHead, PageOf
 from services.intake.domain.models import ExternalRef, GridWorker
 
 MASKED_OR_CLEAR = "masked (e.g. `张*`, `138****5678`) unless read with `unmask=true` by an entitled caller"
@@ -108,8 +108,8 @@ class AuditEntry(BaseModel):
     reason: str | None
 
 
-class AuditLog(BaseModel):
-    """Who read the case's personal data in clear, oldest first."""
+class AuditLog(PageHead):
+    """Who read the case's personal data in clear, oldest first, a page at a time."""
 
     items: list[AuditEntry]
 
