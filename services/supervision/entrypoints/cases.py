@@ -44,6 +44,7 @@ def case_file_view(doc: dict[str, Any], timeline: list[dict[str, Any]], now: dat
         "version": doc["version"],  # the ETag of GET and of every action's answer, for If-Match
         "status": doc["status"],
         "channel": doc.get("channel"),
+        "confidential": bool(doc.get("confidential")),  # a report against officials: its readers only
         "jurisdiction": doc.get("jurisdiction") or {"town": None, "village": None, "grid": None},
         "category": {"code": category.get("code"), "subcode": category.get("subcode")},
         "flags": doc.get("flags") or [],
