@@ -72,7 +72,7 @@ class CaseFile(BaseModel):
     version: int = Field(description="the ETag of the case file; send it back in If-Match with an action")
     status: str
     channel: str | None = None
-    confidential: bool = Field(False, description="a report against officials (检举控告): for its readers only")
+    confidential: bool = Field(False, description="a report against officials (检举控告)")
     jurisdiction: Jurisdiction
     category: Category
     flags: list[str] = Field(default_factory=list)
