@@ -194,6 +194,12 @@ class Hub:
             while not self._incoming.empty() and len(batch) < BATCH:
                 batch.append(self._incoming.get_nowait())
             events = [e for e in map(_event, batch) if e[0] > self.position]  # a reset reads some again
+            if events and not self._subscribers:
+                # nobody watches: prepare nothing (no reads for an empty room); a reader that resumes
+                # from before now replays from JetStream, which prepares what it asks for
+                self.position = self.floor = events[-1][0]
+                self._window.clear()
+                continue
             for (seq, _), value in zip(events, await self._prepared(events), strict=True):
                 self.position = seq
                 if value is not None:
