@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, meta
+from jinja2 import FileSystemLoader, StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from services.notify.domain.delivery import fit_sms, sms_segments
@@ -69,6 +69,14 @@ class Book:
     html_env: ImmutableSandboxedEnvironment
     max_segments: int
     files: dict[Path, float] = field(default_factory=dict)  # file -> mtime when loaded
+    compiled: dict[str, Template] = field(default_factory=dict)  # text -> its template, for this version
+
+    def text(self, source: str) -> Template:
+        """A notice text compiled once per loaded version (compiling costs more than rendering)."""
+        template = self.compiled.get(source)
+        if template is None:
+            template = self.compiled[source] = self.text_env.from_string(source)
+        return template
 
 
 def _environments(letters_dir: Path) -> tuple[ImmutableSandboxedEnvironment, ImmutableSandboxedEnvironment]:
@@ -179,8 +187,8 @@ def _render(
     if texts is None:
         raise KeyError(f"kind {name} has no texts for audience {audience}")
     source = texts.get(channel) or texts["inbox"]
-    text = book.text_env.from_string(source).render(**values).strip()
-    subject = book.text_env.from_string(kind.title).render(**values).strip()
+    text = book.text(source).render(**values).strip()
+    subject = book.text(kind.title).render(**values).strip()
     segments = truncated = None
     if channel == "sms":
         if fit:
