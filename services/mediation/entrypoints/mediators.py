@@ -61,7 +61,7 @@ def _checked(med: Mediation, mediator: Mediator) -> None:
     status_code=201,
     summary="Add a mediator",
     responses={201: {"headers": etag.ETAG_HEADER}},
-    response_model=schemas.Mediator,
+    response_model=schemas.MediatorView,
 )
 async def add_mediator(
     body: Mediator, user: CurrentUser, med: MediationDeps, response: Response
@@ -82,7 +82,7 @@ async def add_mediator(
     "/mediators/{mediator_id}",
     summary="One mediator with its load",
     responses={200: {"headers": etag.ETAG_HEADER}},
-    response_model=schemas.Mediator,
+    response_model=schemas.MediatorView,
 )
 async def get_mediator(
     mediator_id: str, user: CurrentUser, med: MediationDeps, response: Response
@@ -99,7 +99,7 @@ async def get_mediator(
     "/mediators/{mediator_id}",
     summary="Change a mediator: availability, load, specialties",
     responses=CHANGED,
-    response_model=schemas.Mediator,
+    response_model=schemas.MediatorView,
 )
 async def change_mediator(
     mediator_id: str, body: MediatorChange, user: CurrentUser, med: MediationDeps, tag: etag.Versioned

@@ -145,7 +145,7 @@ class OrganizationActivity(OrganizationDetail):
     open_mediations: int
 
 
-class Mediator(Open):
+class MediatorView(Open):
     """A mediator and their current load (open mediations); `version` is its ETag."""
 
     id: str
@@ -156,7 +156,7 @@ class Mediator(Open):
 
 
 class Mediators(Page):
-    items: list[Mediator]
+    items: list[MediatorView]
 
 
 class FigureRow(Open):

@@ -27,13 +27,13 @@ class Recommendation(BaseModel):
 )
 async def recommend(
     unit: str, body: Recommendation, user: CurrentUser, sv: SupervisionDeps
-) -> schemas.Recommendation:
+) -> schemas.RecommendationView:
     """改进工作, 完善政策 or 追究责任, recorded against the unit and announced."""
     doc = await commands.recommend(
         unit, body.kind, body.text, body.case_id, caller=user, files=sv.files, clock=sv.clock
     )
     sv.runtime.nudge()
-    return schemas.Recommendation.model_validate(
+    return schemas.RecommendationView.model_validate(
         {k: v for k, v in doc.items() if k not in ("outbox", "outbox_pending", "version")}
     )
 

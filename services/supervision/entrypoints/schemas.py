@@ -175,7 +175,7 @@ class Trends(BaseModel):
     rows: list[TrendRow]
 
 
-class Recommendation(BaseModel):
+class RecommendationView(BaseModel):
     """A recommendation power (三项建议权) used on a unit."""
 
     recommendation_id: str
@@ -189,7 +189,7 @@ class Recommendation(BaseModel):
 
 class Recommendations(Page):
     unit: str
-    items: list[Recommendation]
+    items: list[RecommendationView]
 
 
 class KpiRow(Open):
