@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from bench.figures import latency_figures, on_mongodb, scratch_database
+from dispatch_common.similarity import fingerprint
 from services.intake.adapters.history import CaseHistory, find_links, to_ts
 from services.intake.domain.duplicates import (
     CaseSnapshot,
@@ -28,7 +29,6 @@ from services.intake.domain.duplicates import (
     place_blocks,
     place_cell,
 )
-from services.intake.domain.similarity import fingerprint
 
 BOX = (116.30, 39.80, 116.65, 40.025)  # lon_min, lat_min, lon_max, lat_max: ~30 x 25 km
 HOT_SPOTS = 400

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from dispatch_common import redact, store
+from dispatch_common import redact, similarity, store
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import area_names, county_code
@@ -21,7 +21,6 @@ from services.intake.adapters.history import CaseHistory, find_links
 from services.intake.adapters.identities import IdentityLinks
 from services.intake.adapters.repository import CaseRepository
 from services.intake.config import IntakeSettings
-from services.intake.domain import similarity
 from services.intake.domain.boundary import CountyBoundary
 from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links
 from services.intake.domain.open311_clients import DEV_KEY_FILE, Open311Clients, development_clients

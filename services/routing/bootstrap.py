@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import FastAPI
 from pymongo.asynchronous.collection import AsyncCollection
 
-from dispatch_common import subjects
+from dispatch_common import similarity, subjects
 from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, ReadAudit, include_audit_api
@@ -25,9 +25,11 @@ from services.routing import handlers, live, returns
 from services.routing.config import RoutingSettings
 from services.routing.domain.county import CountyPackageError
 from services.routing.domain.events import CaseScreenedView
+from services.routing.domain.incidents import IncidentPolicy
 from services.routing.domain.learned import Example
 from services.routing.domain.learned_places import PlaceExample
 from services.routing.engine import RoutingEngine
+from services.routing.incidents import INDEXES as INCIDENT_INDEXES
 
 log = logging.getLogger("dispatch.routing")
 
@@ -51,6 +53,7 @@ class Routing:
     places_seen: int = 0  # place examples at the last training
     reloads: Reloads | None = None
     live: Hub | None = None  # the replica's reader of route events for the queue stream
+    incidents: IncidentPolicy = field(default_factory=IncidentPolicy)  # linking calls of one matter
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -214,6 +217,7 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         timezone=ZoneInfo(settings.county_timezone),
         loaded_at=clock.now(),
         reads=ReadAudit(runtime.db, clock),
+        incidents=IncidentPolicy.load(settings.incident_policy_file),
     )
     routing.live = runtime.live(
         Hub(
@@ -236,10 +240,14 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         await routing.routes.create_index("disputed_at")
         await routing.routes.create_index("labelled")
         await routing.routes.create_index("decision.confidential")
+        for index in INCIDENT_INDEXES:
+            await routing.routes.create_index(index)
         await routing.reads.ensure_indexes()
 
     runtime.on_migrate(indexes)
     runtime.on_start(routing.train_at_start)
+    if routing.incidents.enabled:  # linking segments each routed text: jieba's dictionary before ready
+        runtime.on_start(lambda: asyncio.to_thread(similarity.warm_up))
 
     async def on_screened(delivery: Delivery) -> None:
         await handlers.route_case(
@@ -249,6 +257,7 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
             engine=routing.engine,
             clock=routing.clock,
             consumer=subjects.ROUTING_ON_SCREENED,
+            incidents=routing.incidents,
         )
         runtime.nudge()
 

@@ -1,5 +1,8 @@
 """Routing's settings."""
 
+from pathlib import Path
+
+from dispatch_common.paths import DATA_DIR
 from dispatch_common.settings import ServiceSettings, port_field
 
 
@@ -8,3 +11,4 @@ class RoutingSettings(ServiceSettings):
 
     service_name: str = "routing"
     port: int = port_field("routing", 8002)
+    incident_policy_file: Path = DATA_DIR / "policy" / "incidents.json"

@@ -299,6 +299,7 @@ async def _save_revision(
                 doc, kind=kind, caller=caller, reason=change.reason, now=now, lead=decision.lead_unit
             ),
         ],
+        "incident": None,  # a person's route is the case's own: it no longer follows an incident's lead
         **extra,
     }
     if label and decision.category.code:

@@ -17,8 +17,10 @@ from services.routing.domain.events import (
     CaseRouted,
     CaseScreenedView,
 )
+from services.routing.domain.incidents import IncidentPolicy
 from services.routing.domain.models import RouteDecision, RouteRequest
 from services.routing.engine import RoutingEngine
+from services.routing.incidents import link_incident
 
 SOURCE = "/dispatch/routing"
 ROUTED_OUTCOMES = frozenset({"accepted"})
@@ -48,6 +50,7 @@ async def route_case(
     engine: RoutingEngine,
     clock: Clock,
     consumer: str,
+    incidents: IncidentPolicy | None = None,
 ) -> RouteDecision | None:
     """Place an accepted case: jurisdiction, category, flags, units, tier; stored with its explanation."""
     if case.outcome not in ROUTED_OUTCOMES:
@@ -55,6 +58,11 @@ async def route_case(
     request = request_of(case)
     decision = await decide_off_loop(engine, request)
     now = clock.now()
+    linking: dict[str, Any] = {}
+    if incidents is not None:  # an incident's later calls go to its lead case's unit (routing/incidents.py)
+        decision, linking = await link_incident(
+            case.case_id, request.text, decision, routes=routes, engine=engine, policy=incidents, now=now
+        )
     doc: dict[str, Any] = {
         "_id": case.case_id,
         "case_no": case.case_no,
@@ -72,6 +80,7 @@ async def route_case(
         "forced": {},
         "final": False,
         "labelled": False,
+        **linking,
     }
     announce = make_event(
         type=subjects.CASE_ROUTED,
@@ -81,7 +90,7 @@ async def route_case(
         event_id=derived_event_id(consumer, event.id, subjects.CASE_ROUTED),
         data=CaseRouted.of(
             case_id=case.case_id, case_no=case.case_no, decision=decision, package_version=engine.version
-        ),
+        ).model_copy(update={"incident": linking.get("incident")}),
     )
     await store.insert_aggregate(routes, doc, [announce])  # False: routed before, nothing more to do
     return decision

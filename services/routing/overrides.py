@@ -65,6 +65,7 @@ async def _apply_correction(
     routes: AsyncCollection,
     engine: RoutingEngine,
     clock: Clock,
+    allow_manual: bool = False,
 ) -> dict[str, Any]:
     """Decide again with what a person set, apply their units and tier, and save the revision; the
     category they set (if any) becomes a labelled example."""
@@ -80,7 +81,7 @@ async def _apply_correction(
         if problems:
             raise InvalidCorrection(problems)
     decision = _with_people(await _redecide(doc, engine, excluded, forced), change, engine, who)
-    if decision.lead_unit is None:
+    if decision.lead_unit is None and not allow_manual:
         raise InvalidCorrection([("lead_unit", "no unit is competent here: name the lead unit")])
     return await _save_revision(
         routes,

@@ -44,12 +44,22 @@ def open311_clients(base: Path) -> Path:
     return path
 
 
+def incidents_off(base: Path) -> Path:
+    """An incident policy that links nothing: the suites send the same sample texts at the same places
+    again and again, and each must be routed on its own; tests/e2e/test_incidents.py starts its own
+    stack with the shipped policy."""
+    path = base / "incidents_off.json"
+    path.write_text(json.dumps({"enabled": False}))
+    return path
+
+
 def start_stack(base: Path, extra_env: dict[str, str] | None = None) -> Stack:
     """All five services and their servers, ready, and the console beside them; on a copy of the county
     package (tests reload it)."""
     county = base / "county"
     shutil.copytree(DEFAULT_COUNTY_DIR, county, dirs_exist_ok=True)
     env = dict(FAST) | {"COUNTY_DIR": str(county), "OPEN311_CLIENTS_FILE": str(open311_clients(base))}
+    env["INCIDENT_POLICY_FILE"] = str(incidents_off(base))
     env |= extra_env or {}
     stack = Stack(
         run_dir=base, ports={s: free_port() for s in SERVICES}, extra_env=env, console_port=free_port()

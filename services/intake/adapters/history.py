@@ -43,6 +43,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from dispatch_common.similarity import Fingerprint
 from services.intake.domain.duplicates import (
     CaseSnapshot,
     DuplicatePolicy,
@@ -52,7 +53,6 @@ from services.intake.domain.duplicates import (
     neighbourhood_block,
     place_blocks,
 )
-from services.intake.domain.similarity import Fingerprint
 
 COLLECTION = "case_history"
 PLACE_BLOCK_FIELDS = tuple(place_blocks("1:0:0"))

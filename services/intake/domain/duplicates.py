@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from dispatch_common.paths import DATA_DIR
-from services.intake.domain.similarity import Fingerprint, fingerprint, similarity
+from dispatch_common.similarity import Fingerprint, fingerprint, similarity
 
 DEFAULT_POLICY_PATH = DATA_DIR / "intake" / "duplicates.json"
 

@@ -53,6 +53,7 @@ class CaseRouted(BaseModel):
     explanation: list[str]
     package_version: str
     confidential: bool = False
+    incident: dict | None = None  # the incident it joined (同一事项): lead case, place, similarity, reason
 
     @classmethod
     def of(cls, *, case_id: str, case_no: str, decision: RouteDecision, package_version: str) -> "CaseRouted":
@@ -77,7 +78,7 @@ class CaseRerouted(CaseRouted):
     """dispatch.case.rerouted: the whole new decision and why it changed."""
 
     revision: int = Field(ge=2)
-    cause: Literal["override", "return", "conference"]
+    cause: Literal["override", "return", "conference", "detach"]
     reason: str
     decided_by: Actor
     previous_lead_unit: UnitRef | None

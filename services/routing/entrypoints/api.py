@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dispatch_common import etag
 from dispatch_common.auth import Principal, Resolver
-from services.routing import corrections, disputes, handlers, overrides, returns
+from services.routing import corrections, detach, disputes, handlers, overrides, returns
 from services.routing.bootstrap import Routing
 from services.routing.domain.county import CountyPackageError
 from services.routing.domain.models import RouteRequest
@@ -19,6 +19,7 @@ from services.routing.entrypoints.schemas import (
     ClassifierState,
     CountyPackage,
     CountyReload,
+    DetachBody,
     Route,
     RouteDecisionView,
 )
@@ -216,6 +217,36 @@ async def override_route(
     await _not_hidden(routing, user, case_id, "route override")
     doc = await _correct(overrides.override_route, case_id, body.correction(), user, routing, if_match)
     return _changed(doc, response)
+
+
+@router.post(
+    "/routes/{case_id}/detach",
+    response_model=Route,
+    responses={200: CHANGED},
+    summary="Detach a case wrongly linked to an incident (同一事项): it is routed on its own",
+)
+async def detach_route(
+    case_id: str,
+    body: DetachBody,
+    user: CurrentUser,
+    routing: RoutingDeps,
+    response: Response,
+    if_match: etag.IfMatch = None,
+) -> dict[str, Any]:
+    """Take the case out of its incident, with a reason: routing decides its route anew (revision +1,
+    correction `detach`), and the case is no longer handled through the incident's lead case."""
+    await _not_hidden(routing, user, case_id, "route detach")
+    doc = await _correct(
+        _detach(body.reason), case_id, corrections.Correction(reason=body.reason), user, routing, if_match
+    )
+    return _changed(doc, response)
+
+
+def _detach(reason: str) -> Callable[..., Awaitable[dict[str, Any]]]:
+    async def apply(case_id: str, _: corrections.Correction, **kwargs: Any) -> dict[str, Any]:
+        return await detach.detach_case(case_id, reason, **kwargs)
+
+    return apply
 
 
 @router.post(

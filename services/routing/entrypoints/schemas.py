@@ -3,10 +3,11 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch_common.paging import PageOf
 from services.routing.domain.events import Actor
+from services.routing.domain.incidents import IncidentLink
 from services.routing.domain.models import CategoryChoice, Jurisdiction, Queue, UnitRef
 
 
@@ -23,7 +24,7 @@ class RouteCorrection(BaseModel):
     """A person's change of the route: an override, a return, a dispute or the conference's decision."""
 
     revision: int
-    kind: str = Field(description="`override`, `return`, `dispute` or `conference`")
+    kind: str = Field(description="`override`, `return`, `dispute`, `conference` or `detach`")
     by: Actor
     reason: str
     at: datetime
@@ -62,6 +63,9 @@ class Route(RouteDecisionView):
     excluded_units: list[str]
     returns: list[RouteReturn]
     corrections: list[RouteCorrection]
+    incident: IncidentLink | None = Field(
+        None, description="the incident (同一事项) the case is attached to, and why; null: routed on its own"
+    )
 
 
 class DisputedRoute(Route):
@@ -110,3 +114,11 @@ class ClassifierState(BaseModel):
     trained_at: datetime | None
     trained_on: int
     categories: list[str]
+
+
+class DetachBody(BaseModel):
+    """Why a case linked to an incident is another matter: it is then routed on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)

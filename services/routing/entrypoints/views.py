@@ -31,6 +31,7 @@ def route_view(doc: dict[str, Any]) -> dict[str, Any]:
         "excluded_units": doc.get("excluded_units", []),
         "returns": doc.get("returns", []),
         "corrections": doc.get("corrections", []),
+        "incident": doc.get("incident"),
     }
 
 

@@ -98,6 +98,7 @@ class CaseFiles:
         await self.rollups.create_index("period")
         await self.files.create_index("overdue_open")
         await self.files.create_index("status")
+        await self.files.create_index("incident_lead")  # an incident's attached cases (incidents.py)
         await self.recommendations.create_index([("unit", ASCENDING), ("at_ts", ASCENDING)])
         for queue in ("extension_pending_ts", "review_pending_ts", "disputed_ts"):  # supervisors' queues
             await self.files.create_index(queue)

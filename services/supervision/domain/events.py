@@ -1,6 +1,7 @@
 """Events supervision consumes (its own view of them) and emits."""
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -63,6 +64,9 @@ class CaseRoutedView(BaseModel):
     manual_reason: str | None = None
     confidential: bool = False
     revision: int = 1  # dispatch.case.rerouted carries 2, 3, ...; an older revision never wins
+    incident: dict[str, Any] | None = (
+        None  # the incident (同一事项) routing linked it to: attached, not assigned
+    )
 
 
 class Deadline(BaseModel):

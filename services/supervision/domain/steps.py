@@ -15,6 +15,7 @@ from dispatch_common import subjects
 from dispatch_common.clock import FixedClock
 from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
+from services.supervision.domain import incidents
 from services.supervision.domain.events import (
     CaseAssigned,
     CaseReceivedView,
@@ -131,7 +132,11 @@ def routed(
         "manual_reason": data.manual_reason,
         # Routing's proposal stays visible to the dispatcher who places a manual case.
         "suggested_lead_unit": data.lead_unit.model_dump() if data.lead_unit else None,
+        **incidents.detached(doc),
     }
+    attach = incidents.attach(doc, data, now)
+    if attach is not None:  # one of an incident's later calls: handled through its lead case
+        return Step(changes | attach)
     if data.queue != "auto" or data.lead_unit is None:
         changes["status"] = "manual_dispatch"
         return Step(changes)

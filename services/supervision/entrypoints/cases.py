@@ -56,6 +56,7 @@ def case_file_view(doc: dict[str, Any], timeline: list[dict[str, Any]], now: dat
         "suggested_lead_unit": doc.get("suggested_lead_unit"),
         "late_route": doc.get("late_route"),  # a route that came after the reply: recorded, not applied
         "assisting_units": doc.get("assisting_units") or [],
+        "incident": doc.get("incident") if doc.get("incident_lead") else None,
         "received_at": doc.get("received_at"),
         "assigned_at": doc.get("assigned_at"),
         "signed_at": doc.get("signed_at"),

@@ -86,6 +86,11 @@ class CaseFile(BaseModel):
         None, description="a route that came after the reply: not applied"
     )
     assisting_units: list[Unit] = Field(default_factory=list)
+    incident: dict[str, Any] | None = Field(
+        None,
+        description="the incident (同一事项) the case is attached to (status `attached`): its lead case, "
+        "the place and similarity that linked it; handled, answered and closed with its lead case",
+    )
     received_at: datetime | None = None
     assigned_at: datetime | None = None
     signed_at: datetime | None = None
@@ -124,6 +129,9 @@ class WorklistLine(BaseModel):
     tier: str | None = None
     assigned_ts: int | None = None
     confidential: bool = False
+    linked_calls: int = Field(
+        0, description="the other calls attached to this case's incident (同一事项), handled with it"
+    )
 
 
 class Worklist(Page):

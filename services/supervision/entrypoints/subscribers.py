@@ -2,7 +2,7 @@
 
 from dispatch_common import subjects
 from dispatch_common.bus import Delivery
-from services.supervision import handlers
+from services.supervision import handlers, incidents
 from services.supervision.bootstrap import Supervision
 
 
@@ -22,6 +22,8 @@ def register(sv: Supervision) -> None:
             warnings=sv.warnings,
             consumer=subjects.SUPERVISION_CASE_FILE,
         )
+        applied = [d for d in deliveries if d.event.id not in failures]
+        await incidents.follow_leads(applied, files=sv.files, keeper=sv.keeper, clock=sv.clock)
         sv.runtime.nudge()
         return failures
 

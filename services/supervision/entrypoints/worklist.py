@@ -13,6 +13,7 @@ from dispatch_common import paging
 from services.supervision.domain.policy import to_ms
 from services.supervision.entrypoints.deps import CurrentUser, Cursor, Limit, SupervisionDeps
 from services.supervision.entrypoints.schemas import Worklist
+from services.supervision.incidents import linked_calls
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
@@ -32,7 +33,8 @@ async def worklist(
     cursor: Cursor = None,
 ) -> Worklist:
     """The caller's unit's cases (a county-wide role names the unit), soonest deadline first, those
-    with no deadline pending last; `next_cursor` reads on (null: the last page). `overdue=false`
+    with no deadline pending last; `next_cursor` reads on (null: the last page). An incident
+    (同一事项) is one line, its lead case's, with `linked_calls` the calls attached to it. `overdue=false`
     includes the lines with no deadline pending, `due_before` leaves them out."""
     whose = user.unit if not user.county_wide else unit
     if not whose:
@@ -63,8 +65,10 @@ async def worklist(
         query["due_key"] = due
     found = await paging.page_or_422(sv.files.worklist, query, sort="due_key", limit=limit, cursor=cursor)
     items = [{k: v for k, v in doc.items() if k not in ("_id", "due_key")} for doc in found.items]
+    linked = await linked_calls(sv.files, [item["case_id"] for item in items])
     for item in items:
         item["overdue"] = item.get("due_ts") is not None and item["due_ts"] < (now_ms or 0)
+        item["linked_calls"] = linked.get(item["case_id"], 0)
     await sv.confidentiality.shown(user, items, "worklist")
     return Worklist.model_validate(
         {"unit": whose, "items": items, "limit": limit, "next_cursor": found.next_cursor}

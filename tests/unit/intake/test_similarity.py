@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.intake.domain.similarity import Fingerprint, fingerprint, normalize, similarity
+from dispatch_common.similarity import Fingerprint, fingerprint, normalize, similarity
 
 PARAPHRASES = [
     ("楼下广场舞音响太吵，每天晚上放到十点多。", "每天晚上十点多了楼下跳广场舞的音响还很吵，影响休息"),
@@ -110,7 +110,7 @@ def test_a_text_is_fully_similar_to_itself(text):
 
 
 def test_a_stored_fingerprint_rebuilt_from_its_bigrams_compares_as_one_rebuilt_from_its_tokens():
-    from services.intake.domain.similarity import Fingerprint, fingerprint, similarity
+    from dispatch_common.similarity import Fingerprint, fingerprint, similarity
 
     a = fingerprint("小区电梯经常困人，物业不管，已经反映多次。")
     b = fingerprint("电梯又困人了，物业公司一直不修。")
