@@ -18,6 +18,8 @@ from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.commands import reply_document
+from services.supervision.domain import steps
+from services.supervision.domain.events import CaseRoutedView
 from services.supervision.domain.incidents import ATTACHED, follow
 from services.supervision.domain.lifecycle import ANSWERED
 from services.supervision.domain.policy import Timekeeper
@@ -31,29 +33,50 @@ ACTION_OF_STEP = {"replied": ("reply", "答复办结"), "closed": ("close", "结
 async def follow_leads(
     deliveries: Sequence[Delivery], *, files: CaseFiles, keeper: Timekeeper, clock: Clock
 ) -> int:
-    """Carry the batch's lead replies and closures to their attached cases, and give newly attached
-    cases the answer their lead has already given; how many attached files changed."""
+    """Carry the batch's lead replies and closures to their attached cases; a case attached to a lead
+    answered before it came is handled on its own. How many attached files changed."""
     changed = 0
     for delivery in deliveries:
         event = delivery.event
         if event.type in LEAD_STEPS and not event.data.get("incident"):
-            lead = await files.get(event.data["case_id"])
-            if lead is None:
-                continue
-            async for attached in files.files.find({"incident_lead": lead["_id"]}):
+            followers = await files.files.find({"incident_lead": event.data["case_id"]}).to_list()
+            lead = await files.get(event.data["case_id"]) if followers else None
+            for attached in followers if lead is not None else []:
                 changed += await _carry(lead, attached, LEAD_STEPS[event.type], files, keeper, clock)
-        elif event.type in (subjects.CASE_ROUTED, subjects.CASE_REROUTED) and (event.data.get("incident")):
-            attached = await files.get(event.data["case_id"])
-            if attached is None or attached.get("status") != ATTACHED:
-                continue
-            lead = await files.get(attached["incident_lead"])
-            if lead is None or lead["status"] not in ANSWERED:
-                continue
-            changed += await _carry(lead, attached, "replied", files, keeper, clock)
-            if lead["status"] == "closed":
-                again = await files.get(attached["_id"])
-                changed += await _carry(lead, again or attached, "closed", files, keeper, clock)
+        elif event.type in (subjects.CASE_ROUTED, subjects.CASE_REROUTED) and event.data.get("incident"):
+            changed += await _on_own_if_lead_answered(event, files=files, keeper=keeper, clock=clock)
     return changed
+
+
+async def _on_own_if_lead_answered(
+    event: Envelope, *, files: CaseFiles, keeper: Timekeeper, clock: Clock
+) -> int:
+    """A call linked to an incident whose lead case was answered already (replied, followed up,
+    closed, under review) reports the matter again after the answer: it is assigned to the unit on
+    its own, as routing named it, rather than closed with an answer given before it came."""
+    attached = await files.get(event.data["case_id"])
+    if attached is None or attached.get("status") != ATTACHED:
+        return 0
+    lead = await files.get(attached["incident_lead"])
+    if lead is None or lead["status"] not in ANSWERED:
+        return 0
+    view = CaseRoutedView.model_validate(event.data | {"incident": None})
+    step = steps.routed(
+        attached | {"routed_event_id": None, "status": "screening"},
+        event,
+        view,
+        now=clock.now(),
+        keeper=keeper,
+        consumer=subjects.SUPERVISION_CASE_FILE,
+    )
+    if step is None:
+        return 0
+    changes = step.changes | {"incident_answered_before": lead["case_no"]}
+    try:
+        await save_file(files, keeper, attached, changes, step.events)
+    except store.VersionConflict:
+        return 0  # another replica did it first (the assignment has the same id)
+    return 1
 
 
 async def _carry(

@@ -159,3 +159,9 @@ def test_a_burst_at_one_estate_is_one_incident_handled_once(linking_stack, estat
         closed = settled_case_file(dispatcher, case_id, statuses={"closed"})
         assert closed["incident"]["lead_case_id"] == lead_id
     assert dispatcher.get("supervision", f"/v1/cases/{detached_id}").json()["status"] != "closed"
+
+    # the smell again after the answer: a case of its own, not closed with the answer given before
+    again_id = _call(clerk, SMELLS[3], addresses[1], PHONES[0])
+    again = settled_case_file(dispatcher, again_id, statuses={"assigned"}, timeout=60)
+    assert again.get("incident") is None and again["lead_unit"]["code"] == unit_code
+    assert dispatcher.get("routing", f"/v1/routes/{again_id}").json()["incident"]["lead_case_id"] == lead_id
