@@ -98,6 +98,18 @@ INTAKE_LIFECYCLE = (
     s.CASE_CLOSED,
 )
 
+# Intake keeps what the petitioner profile (信访人画像) shows of every case's later life (docs/profile.md).
+INTAKE_PROFILE = (
+    s.CASE_ROUTED,
+    s.CASE_REPLIED,
+    s.CASE_FOLLOWED_UP,
+    s.CASE_REOPENED,
+    s.CASE_CLOSED,
+    s.MEDIATION_OPENED,
+    s.MEDIATION_CONCLUDED,
+    s.REFERRAL_MADE,
+)
+
 # Notify takes every event type it speaks on through one consumer (services/notify/entrypoints).
 NOTIFY_SUBJECTS = (
     s.CASE_SCREENED,
@@ -134,6 +146,7 @@ NOTIFY_SUBJECTS = (
 
 CONSUMERS: tuple[Consumer, ...] = (
     Consumer(s.INTAKE_ON_LIFECYCLE, "intake", INTAKE_LIFECYCLE),
+    Consumer(s.INTAKE_ON_PROFILE, "intake", INTAKE_PROFILE),
     Consumer(s.ROUTING_ON_SCREENED, "routing", s.CASE_SCREENED),
     Consumer(s.SUPERVISION_CASE_FILE, "supervision", s.DISPATCH_SUBJECTS),
     Consumer(s.MEDIATION_ON_ROUTED, "mediation", s.CASE_ROUTED),

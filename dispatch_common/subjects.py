@@ -131,6 +131,7 @@ ALL_EVENT_TYPES = (
 # Durable consumers, one per (service, purpose). Replicas of a service share them. Per external system
 # there are two more (functions below): intake's on its ingress, and the one it reads its answers from.
 INTAKE_ON_LIFECYCLE = "intake-case-lifecycle"  # the lifecycle a case's followers hear of
+INTAKE_ON_PROFILE = "intake-profile-outcomes"  # what the petitioner profile shows of every case's later life
 ROUTING_ON_SCREENED = "routing-case-screened"
 SUPERVISION_CASE_FILE = "supervision-case-file"
 MEDIATION_ON_ROUTED = "mediation-case-routed"
