@@ -42,7 +42,7 @@ class FactRow(BaseModel):
     summary: str | None = Field(None, max_length=500, description="a short statement; numbers masked")
     until: dt.date | None = Field(None, description="when the fact stops applying (e.g. delisted)")
 
-    @field_validator("id_number", "phone", "authority", "group", "summary", mode="before")
+    @field_validator("id_number", "phone", "authority", "group", "summary", "until", mode="before")
     @classmethod
     def _blank_is_none(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
