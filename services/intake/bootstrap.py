@@ -185,12 +185,9 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
 
 def _profiles(settings: IntakeSettings, runtime: Runtime, history: CaseHistory) -> Profiles:
     """The profile's parts, its consumer of other services' events, and the pool's indexes."""
-    from dispatch_common.authz import load_table
     from services.intake import profile_outcomes
 
     policy = ProfilePolicy.load(settings.profile_policy_file)
-    grant = load_table(settings.authorization_file).grant("intake", "GET", "/v1/cases/{case_id}/profile")
-    policy.check_against(frozenset(grant.roles) if grant else frozenset())
     reader = ProfileReader(runtime.db, history)
     pool = DataPool(runtime.db)
     runtime.on_migrate(reader.ensure_indexes)

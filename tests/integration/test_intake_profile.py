@@ -171,26 +171,22 @@ async def test_a_profile_joins_a_court_record_and_is_opened_with_an_audited_reas
         )
 
         # withdrawn: the record leaves the profile, the batch stays with who withdrew it and why
-        tag = (await supervisor.get(f"/v1/pool/batches/{batch['batch_id']}")).headers["ETag"]
-        gone = await supervisor.post(
-            f"/v1/pool/batches/{batch['batch_id']}/withdrawal",
-            json={"reason": "法院更正"},
-            headers={"If-Match": tag},
-        )
+        tag = imported.headers["ETag"]
+        assert tag == f'"{batch["revision"]}"'
+        withdrawal = {"batch_id": batch["batch_id"], "reason": "法院更正"}
+        stale = await supervisor.post("/v1/pool/withdrawals", json=withdrawal, headers={"If-Match": '"1"'})
+        assert stale.status_code == 412, stale.text
+        gone = await supervisor.post("/v1/pool/withdrawals", json=withdrawal, headers={"If-Match": tag})
         assert gone.status_code == 200, gone.text
         assert gone.json()["status"] == "withdrawn" and gone.json()["withdrawal"]["reason"] == "法院更正"
-        again = await supervisor.post(
-            f"/v1/pool/batches/{batch['batch_id']}/withdrawal",
-            json={"reason": "再次"},
-            headers={"If-Match": tag},
-        )
+        again = await supervisor.post("/v1/pool/withdrawals", json=withdrawal | {"reason": "再次"})
         assert again.status_code == 409
         after = await clerk.get(f"/v1/cases/{first['case_id']}/profile", params={"reason": "复核"})
         assert after.status_code == 200 and after.json()["facts"] == []
         listed = (await auditor.get("/v1/pool/batches")).json()["items"]
         assert [(b["batch_id"], b["status"]) for b in listed] == [(batch["batch_id"], "withdrawn")]
 
-        # a role the profile policy does not name, and an opening without a reason
+        # a role the authorization table does not name for profiles, and an opening without a reason
         refused = await leader.get(f"/v1/cases/{first['case_id']}/profile", params={"reason": "看看"})
         assert refused.status_code == 403, refused.text
         assert refused.headers["content-type"].startswith("application/problem+json")

@@ -1,8 +1,8 @@
-"""The profile policy (data/policy/profile.json): who may open a petitioner profile, what makes a
-group petition, and the kinds of facts the data pool takes, each with what it may be used for.
+"""The profile policy (data/policy/profile.json): what makes a group petition, and the kinds of facts
+the data pool takes, each with what it may be used for. Read once at start.
 
-Read once at start; a role it names that the authorization table does not admit to the profile
-operation is refused there (the service does not start), so the two never disagree silently.
+Who may open a profile is not here: it is the authorization table's entry for the profile operation
+(data/policy/authorization.yaml), one source that every service and the authorization tests read.
 """
 
 import json
@@ -10,7 +10,6 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch_common.auth import Role
 from dispatch_common.paths import DATA_DIR
 
 DEFAULT_FILE = DATA_DIR / "policy" / "profile.json"
@@ -31,7 +30,6 @@ class ProfilePolicy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     description: str | None = None
-    readers: frozenset[Role] = Field(min_length=1, description="the roles that may open a profile")
     group_size: int = Field(5, ge=2, le=1000, description="people on one case that make it a group petition")
     kinds: dict[str, FactKind] = Field(min_length=1)
 
@@ -42,12 +40,3 @@ class ProfilePolicy(BaseModel):
             return cls.model_validate(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError) as exc:
             raise ValueError(f"{path}: {exc}") from exc
-
-    def check_against(self, admitted: frozenset[str]) -> None:
-        """Refuse a reader the authorization table does not admit to the profile operation."""
-        missing = sorted(r.value for r in self.readers if r.value not in admitted)
-        if missing:
-            raise ValueError(
-                f"profile policy names readers {missing} that data/policy/authorization.yaml does not "
-                "admit to GET /v1/cases/{case_id}/profile"
-            )

@@ -1,5 +1,5 @@
-"""The data pool (数据池) over HTTP: import a batch of facts from another system, list and read the
-batches, withdraw one (its facts leave every profile; the batch record stays)."""
+"""The data pool (数据池) over HTTP: import a batch of facts from another system, list the batches,
+withdraw one (its facts leave every profile; the batch record stays)."""
 
 import asyncio
 from typing import Any
@@ -20,7 +20,7 @@ def batch_view(doc: dict[str, Any]) -> dict[str, Any]:
     """A stored batch as the API shows it."""
     return {
         "batch_id": doc["_id"],
-        **{k: v for k, v in doc.items() if k not in ("_id", "imported_ts", "revision")},
+        **{k: v for k, v in doc.items() if k not in ("_id", "imported_ts")},
     }
 
 
@@ -84,51 +84,33 @@ async def list_batches(
     return {"items": [batch_view(d) for d in found.items], "limit": limit, "next_cursor": found.next_cursor}
 
 
-async def _batch(intake: Any, batch_id: str) -> dict[str, Any]:
-    doc = await parts(intake).pool.get(batch_id)
-    if doc is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no batch {batch_id}")
-    return doc
-
-
-@router.get(
-    "/batches/{batch_id}",
-    dependencies=[limited("read")],
-    response_model=Batch,
-    responses={200: {"headers": etag.ETAG_HEADER}},
-    operation_id="get_pool_batch",
-    summary="One imported batch",
-)
-async def get_batch(
-    batch_id: str, user: CurrentUser, intake: IntakeDeps, response: Response
-) -> dict[str, Any]:
-    """The batch; `ETag`: its revision, for If-Match on its withdrawal."""
-    doc = await _batch(intake, batch_id)
-    etag.send(response, doc["revision"])
-    return batch_view(doc)
-
-
 @router.post(
-    "/batches/{batch_id}/withdrawal",
+    "/withdrawals",
     dependencies=[limited("submit")],
     response_model=Batch,
-    responses={200: {"headers": etag.ETAG_HEADER}, 409: {"description": "the batch is not active"}},
+    responses={
+        200: {"headers": etag.ETAG_HEADER},
+        404: {"description": "no such batch"},
+        409: {"description": "the batch is not active"},
+    },
     operation_id="withdraw_pool_batch",
     summary="Withdraw a batch: its facts leave every profile, the batch record stays",
 )
 async def withdraw_batch(
-    batch_id: str, body: Withdrawal, user: CurrentUser, intake: IntakeDeps, version: etag.Versioned
+    body: Withdrawal, user: CurrentUser, intake: IntakeDeps, version: etag.Versioned
 ) -> dict[str, Any]:
-    """Mark the batch withdrawn (who, when, why) and delete its facts; If-Match: the batch's ETag."""
-    desk = parts(intake)
-    doc = await _batch(intake, batch_id)
+    """Mark the batch withdrawn (who, when, why) and delete its facts; `If-Match`: the batch's ETag
+    (its `revision`, as the import and the list give it)."""
+    pool_ = parts(intake).pool
+    doc = await pool_.get(body.batch_id)
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no batch {body.batch_id}")
     if doc["status"] != "active":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"batch {batch_id} is {doc['status']}, not active")
+        raise HTTPException(status.HTTP_409_CONFLICT, f"batch {body.batch_id} is {doc['status']}, not active")
     version.require(doc["revision"])
     by = {"subject": user.subject, "role": user.role.value}
-    if not await desk.pool.withdraw(doc, by=by, at=intake.clock.now(), reason=body.reason):
-        current = await _batch(intake, batch_id)
-        raise etag.stale(current["revision"])
-    current = await _batch(intake, batch_id)
+    if not await pool_.withdraw(doc, by=by, at=intake.clock.now(), reason=body.reason):
+        raise etag.stale((await pool_.get(body.batch_id) or doc)["revision"])
+    current = await pool_.get(body.batch_id) or doc
     version.send(current["revision"])
     return batch_view(current)

@@ -145,6 +145,7 @@ class Withdrawal(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    batch_id: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=2, max_length=500)
 
 
@@ -169,6 +170,7 @@ class Batch(BaseModel):
     retain_until: str | None
     facts: int
     status: Literal["importing", "active", "withdrawn"]
+    revision: int = Field(description='the batch\'s version: its ETag is `"<revision>"`, for If-Match')
     imported_by: str
     imported_at: datetime
     withdrawal: WithdrawalView | None = None

@@ -1,15 +1,11 @@
 """The profile's pure parts: import rows checked field by field and keyed as intake keys a petitioner,
-a case line built from its later facts in time order, the patterns, and the policy checked against
-the authorization table."""
+a case line built from its later facts in time order, and the patterns."""
 
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from dispatch_common.crypto import PiiKeys, keyed_hash
 from services.intake.domain import pool, profile
 from services.intake.domain.identity import phone_key, with_check_digit
-from services.intake.domain.profile_policy import ProfilePolicy
 
 ID = with_check_digit("11010519800101123")
 KEYS = PiiKeys(ring=None, hash_key=b"k" * 32)  # type: ignore[arg-type]
@@ -75,10 +71,3 @@ def test_a_case_line_applies_its_later_facts_in_time_order():
     counted = profile.patterns([line, {**line, "group": False, "repeat_of": None}])
     assert counted["by_unit"] == [{"key": "人社局", "count": 2}] and counted["group_petitions"] == 1
     assert counted["repeats"] == 1 and counted["dissatisfied"] == 2
-
-
-def test_a_reader_the_table_does_not_admit_stops_the_service():
-    policy = ProfilePolicy.load()
-    policy.check_against(frozenset(r.value for r in policy.readers))
-    with pytest.raises(ValueError, match="does not admit"):
-        policy.check_against(frozenset({"dispatcher"}))
