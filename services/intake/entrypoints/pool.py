@@ -30,10 +30,9 @@ def batch_view(doc: dict[str, Any]) -> dict[str, Any]:
     status_code=status.HTTP_201_CREATED,
     response_model=Batch,
     responses={201: {"headers": etag.ETAG_HEADER}},
-    operation_id="import_pool_batch",
     summary="Import a batch of facts from another system (all rows or none)",
 )
-async def import_batch(
+async def import_pool_batch(
     body: BatchImport, user: CurrentUser, intake: IntakeDeps, response: Response
 ) -> dict[str, Any]:
     """Check every row (ID number and/or phone, reference, date...), key the person as intake keys a
@@ -73,10 +72,9 @@ async def import_batch(
     "/batches",
     dependencies=[limited("read")],
     response_model=Batches,
-    operation_id="list_pool_batches",
     summary="The imported batches, newest first",
 )
-async def list_batches(
+async def list_pool_batches(
     user: CurrentUser, intake: IntakeDeps, limit: paging.Limit = 100, cursor: paging.Cursor = None
 ) -> dict[str, Any]:
     """Every batch ever imported, withdrawn ones too; `next_cursor` reads on (null: the last page)."""
@@ -93,10 +91,9 @@ async def list_batches(
         404: {"description": "no such batch"},
         409: {"description": "the batch is not active"},
     },
-    operation_id="withdraw_pool_batch",
     summary="Withdraw a batch: its facts leave every profile, the batch record stays",
 )
-async def withdraw_batch(
+async def withdraw_pool_batch(
     body: Withdrawal, user: CurrentUser, intake: IntakeDeps, version: etag.Versioned
 ) -> dict[str, Any]:
     """Mark the batch withdrawn (who, when, why) and delete its facts; `If-Match`: the batch's ETag

@@ -67,11 +67,10 @@ async def assemble(intake: Intake, user: Principal, keys: tuple[str, ...]) -> di
     "/cases/{case_id}/profile",
     dependencies=[limited("read")],
     response_model=Profile,
-    operation_id="get_petitioner_profile",
     summary="The petitioner profile (信访人画像) of a case's petitioner; every opening is audited",
     responses={403: {"description": "the authorization table does not name the caller's role"}},
 )
-async def get_profile(
+async def get_petitioner_profile(
     case_id: str,
     user: CurrentUser,
     intake: IntakeDeps,
