@@ -289,6 +289,7 @@ def create(settings: RoutingSettings | None = None) -> FastAPI:
     """The routing HTTP app."""
     from services.routing.entrypoints import api
 
+    settings = settings or RoutingSettings()
     routing = build(settings)
 
     def include(app: FastAPI) -> None:
@@ -300,6 +301,7 @@ def create(settings: RoutingSettings | None = None) -> FastAPI:
         title="Routing",
         description="Jurisdiction, category, units and tier (属地与分类派单), and people's corrections.",
         include=include,
+        larger_bodies={"/v1/admin/replays": settings.replay_max_body_bytes},
     )
     app.state.routing = routing
     app.state.confidentiality = routing.confidentiality  # the audit endpoint reads its `audit`

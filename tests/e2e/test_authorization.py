@@ -83,6 +83,7 @@ class World:
     referred_lead: str  # the lead unit of the referred case
     organization_message: str  # an inbox message of `organization`
     portal_message: str  # a petitioner's letter in the inbox of a case the portal submitted
+    replay: str = ""  # a what-if replay of routing (docs/replay.md)
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +202,11 @@ def seed(stack: Stack) -> World:
         return next((i["id"] for i in items if i["case_id"] == mediated["case_id"]), None)
 
     other = _a_unit_elsewhere(case, {lead, organization, made["receiving_unit"]["code"]})
+    period = {"from": "2026-01-01T00:00:00+08:00", "to": "2026-02-01T00:00:00+08:00"}
+    replayed = api(stack, "admin").post("routing", "/v1/admin/replays", json=period)
+    assert replayed.status_code == 202, replayed.text
     return World(
+        replay=replayed.json()["id"],
         stack=stack,
         case=case,
         lead=lead,
@@ -290,6 +295,7 @@ def call_for(
         "no": "1",
         "kind": "acceptance",
         "list_name": "overdue",
+        "replay_id": world.replay,
     }
     query: dict[str, Any] = {}
     key = case["case_id"]

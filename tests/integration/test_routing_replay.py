@@ -23,6 +23,7 @@ from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from services.routing import bootstrap
 from services.routing.bootstrap import Routing
 from services.routing.config import RoutingSettings
+from services.routing.domain.county import PACKAGE_FILES
 from services.routing.domain.events import CaseScreenedView
 from services.routing.handlers import route_case
 from tests.helpers import FAST_CONSUMERS, api_client, nats_identity
@@ -52,7 +53,8 @@ def moved_place() -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def candidate_files() -> dict[str, str]:
-    """The candidate: the place moved into the other town's village (and grid), and a new phrase."""
+    """The candidate, the whole package (more than the 256 KiB other bodies may have): the place moved
+    into the other town's village (and grid), and a new phrase."""
     place, other = moved_place()
     entries = gazetteer()
     for entry in entries:
@@ -60,7 +62,8 @@ def candidate_files() -> dict[str, str]:
             entry.update({k: other.get(k) for k in ("grid", "village", "town", "lon", "lat")})
     lexicon = json.loads((DEFAULT_COUNTY_DIR / "lexicon.json").read_text(encoding="utf-8"))
     lexicon["phrases"][NEW_PHRASE_CODE][NEW_PHRASE] = 3.0
-    return {
+    whole = {name: (DEFAULT_COUNTY_DIR / name).read_text(encoding="utf-8") for name in PACKAGE_FILES}
+    return whole | {
         "gazetteer.json": json.dumps(entries, ensure_ascii=False, indent=1),
         "lexicon.json": json.dumps(lexicon, ensure_ascii=False, indent=1),
     }
