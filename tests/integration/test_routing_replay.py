@@ -196,7 +196,10 @@ async def test_an_invalid_candidate_is_refused_with_the_file_and_the_problem(har
         )
         assert r.status_code == 422, r.text
         assert any(e["loc"][-2:] == ["package", "files"] for e in r.json()["errors"])  # the unknown file
-        files = {"gazetteer.json": json.dumps(entries)}
+        # a package larger than the 256 KiB other bodies may have (geography padded with blanks)
+        geography = (DEFAULT_COUNTY_DIR / "geography.geojson").read_text(encoding="utf-8") + " " * 300_000
+        files = {"gazetteer.json": json.dumps(entries), "geography.geojson": geography}
+        assert (await http.post("/v1/routes/preview", json={"text": geography})).status_code == 413
         r = await http.post("/v1/admin/replays", json={**PERIOD, "package": {"files": files}})
     assert r.status_code == 422, r.text
     errors = r.json()["errors"]
