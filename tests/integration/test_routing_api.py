@@ -5,7 +5,7 @@ on a route's changes (two changes made from one version: one success, one 412)."
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,12 +16,9 @@ from dispatch_common import subjects
 from dispatch_common.clock import FixedClock
 from dispatch_common.envelope import make_event
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
-from services.routing import bootstrap
 from services.routing.bootstrap import Routing
-from services.routing.config import RoutingSettings
 from services.routing.domain.events import CaseScreenedView
 from services.routing.handlers import route_case
-from tests.helpers import FAST_CONSUMERS, api_client, nats_identity
 
 pytestmark = pytest.mark.integration
 
@@ -59,23 +56,8 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(nats_url, mongodb_url, db_prefix, run_dir) -> AsyncIterator[Harness]:
-    values = FAST_CONSUMERS | nats_identity(run_dir, "routing")
-    values |= {
-        "nats_url": nats_url,
-        "mongodb_url": mongodb_url,
-        "mongodb_db_prefix": db_prefix,
-        "run_dir": run_dir,
-    }
-    app = bootstrap.create(RoutingSettings(**values))
-    routing: Routing = app.state.routing
-    await routing.runtime.start()
-
-    def client(role: str, unit: str | None = None) -> httpx.AsyncClient:
-        return api_client(app, run_dir / "keys", base_url="http://routing", role=role, unit=unit)
-
-    yield Harness(routing, client)
-    await routing.runtime.stop()
+async def harness(start_routing) -> Harness:
+    return Harness(*await start_routing())
 
 
 async def walk(api: httpx.AsyncClient, path: str, limit: int, between: Any = None) -> list[str]:

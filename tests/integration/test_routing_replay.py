@@ -8,7 +8,7 @@ import asyncio
 import json
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,13 +20,10 @@ from dispatch_common import subjects
 from dispatch_common.clock import FixedClock
 from dispatch_common.envelope import make_event
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
-from services.routing import bootstrap
 from services.routing.bootstrap import Routing
-from services.routing.config import RoutingSettings
 from services.routing.domain.county import PACKAGE_FILES
 from services.routing.domain.events import CaseScreenedView
 from services.routing.handlers import route_case
-from tests.helpers import FAST_CONSUMERS, api_client, nats_identity
 
 pytestmark = pytest.mark.integration
 
@@ -127,26 +124,10 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(nats_url, mongodb_url, db_prefix, run_dir, tmp_path) -> AsyncIterator[Harness]:
+async def harness(start_routing, tmp_path) -> Harness:
     county_dir = tmp_path / "county"
     shutil.copytree(DEFAULT_COUNTY_DIR, county_dir)
-    values = FAST_CONSUMERS | nats_identity(run_dir, "routing")
-    values |= {
-        "nats_url": nats_url,
-        "mongodb_url": mongodb_url,
-        "mongodb_db_prefix": db_prefix,
-        "run_dir": run_dir,
-        "county_dir": county_dir,
-    }
-    app = bootstrap.create(RoutingSettings(**values))
-    routing: Routing = app.state.routing
-    await routing.runtime.start()
-
-    def client(role: str, unit: str | None = None) -> httpx.AsyncClient:
-        return api_client(app, run_dir / "keys", base_url="http://routing", role=role, unit=unit)
-
-    yield Harness(routing, client, county_dir)
-    await routing.runtime.stop()
+    return Harness(*await start_routing(county_dir=county_dir), county_dir)
 
 
 async def test_a_replay_reports_exactly_the_cases_the_candidate_changes(harness: Harness) -> None:
