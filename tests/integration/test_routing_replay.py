@@ -7,7 +7,6 @@ report the package was approved on."""
 import asyncio
 import json
 import shutil
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,14 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from dispatch_common import subjects
 from dispatch_common.clock import FixedClock
-from dispatch_common.envelope import make_event
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from services.routing.bootstrap import Routing
 from services.routing.domain.county import PACKAGE_FILES
-from services.routing.domain.events import CaseScreenedView
-from services.routing.handlers import route_case
+from tests.routing_support import Harness
 
 pytestmark = pytest.mark.integration
 
@@ -66,24 +62,13 @@ def candidate_files() -> dict[str, str]:
     }
 
 
-class Harness:
-    def __init__(self, routing: Routing, client: Callable[..., httpx.AsyncClient], county_dir: Path) -> None:
-        self.routing, self.client, self.county_dir = routing, client, county_dir
-        self.clock = FixedClock(START + timedelta(days=1))
+class ReplayHarness(Harness):
+    """Routing with a county package of its own (a copy the activation test changes)."""
 
-    async def route(self, fields: dict[str, Any]) -> dict[str, Any]:
-        self.clock.advance(timedelta(minutes=1))
-        case_id = str(uuid.uuid4())
-        case_no = f"990102-2026-{uuid.uuid4().int % 10**6:06d}"
-        view = CaseScreenedView(case_id=case_id, case_no=case_no, outcome="accepted", **fields)
-        event = make_event(
-            type=subjects.CASE_SCREENED, source="/test", subject=case_id, data={}, clock=self.clock
-        )
-        r = self.routing
-        await route_case(event, view, routes=r.routes, engine=r.engine, clock=self.clock, consumer="test")
-        doc = await r.routes.find_one({"_id": case_id})
-        assert doc is not None
-        return doc
+    def __init__(self, routing: Routing, client: Callable[..., httpx.AsyncClient], county_dir: Path) -> None:
+        super().__init__(routing, client)
+        self.county_dir = county_dir
+        self.clock = FixedClock(START + timedelta(days=1))
 
     async def seed(self) -> dict[str, dict[str, Any]]:
         """Six sample cases that the candidate leaves alone, one at the moved place, one with the phrase."""
@@ -124,13 +109,13 @@ class Harness:
 
 
 @pytest.fixture
-async def harness(start_routing, tmp_path) -> Harness:
+async def harness(start_routing, tmp_path) -> ReplayHarness:
     county_dir = tmp_path / "county"
     shutil.copytree(DEFAULT_COUNTY_DIR, county_dir)
-    return Harness(*await start_routing(county_dir=county_dir), county_dir)
+    return ReplayHarness(*await start_routing(county_dir=county_dir), county_dir)
 
 
-async def test_a_replay_reports_exactly_the_cases_the_candidate_changes(harness: Harness) -> None:
+async def test_a_replay_reports_exactly_the_cases_the_candidate_changes(harness: ReplayHarness) -> None:
     routes = await harness.seed()
     place, other = moved_place()
     assert routes["moved"]["decision"]["jurisdiction"]["town"] == place["town"]
@@ -167,7 +152,7 @@ async def test_a_replay_reports_exactly_the_cases_the_candidate_changes(harness:
     assert harness.routing.engine.version == version
 
 
-async def test_an_invalid_candidate_is_refused_with_the_file_and_the_problem(harness: Harness) -> None:
+async def test_an_invalid_candidate_is_refused_with_the_file_and_the_problem(harness: ReplayHarness) -> None:
     entries = gazetteer()
     entries[0]["village"] = "990102999999"
     async with harness.client("admin") as http:
@@ -189,13 +174,13 @@ async def test_an_invalid_candidate_is_refused_with_the_file_and_the_problem(har
     assert await harness.routing.replays.docs.count_documents({}) == 0  # type: ignore[union-attr]
 
 
-async def test_only_the_administrator_replays(harness: Harness) -> None:
+async def test_only_the_administrator_replays(harness: ReplayHarness) -> None:
     async with harness.client("dispatcher") as http:
         r = await http.post("/v1/admin/replays", json=PERIOD)
     assert r.status_code == 403
 
 
-async def test_activation_records_the_report_the_package_was_approved_on(harness: Harness) -> None:
+async def test_activation_records_the_report_the_package_was_approved_on(harness: ReplayHarness) -> None:
     await harness.seed()
     files = candidate_files()
     job = await harness.replay(files)
