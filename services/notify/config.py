@@ -19,6 +19,9 @@ class NotifySettings(ServiceSettings):
     port: int = port_field("notify", 8005)
     templates_file: Path = DATA_DIR / "notify" / "templates.json"
     recipients_file: Path = DATA_DIR / "notify" / "recipients.json"
+    documents_file: Path = (
+        DATA_DIR / "notify" / "documents.json"
+    )  # formal documents (规范文书), decision 0043
 
     # The SMS gateway: unset, SMS notices wait queued until one is configured.
     sms_gateway_url: str | None = None

@@ -13,6 +13,8 @@ class PetitionerView(BaseModel):
     name_masked: str | None = None
     phone_masked: str | None = None
     contact_token: str | None = None
+    notify_channel: str | None = None
+    language: str | None = None
 
 
 class CaseFacts(BaseModel):

@@ -2,7 +2,7 @@
 
 import unicodedata
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -93,6 +93,17 @@ class Petitioner(Person):
     """Who asks."""
 
     anonymous: bool = False
+    notify_channel: Literal["sms", "email", "inbox", "post"] | None = Field(
+        None,
+        description="how the petitioner chose to be told (SMS, e-mail, the inbox the portal and the window "
+        "read, or a letter by post); default: SMS when a phone is given, else the inbox (docs/notify.md)",
+    )
+    language: str | None = Field(
+        None,
+        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$",
+        description="the language to be told in (a code the county package lists in documents.json "
+        "`languages`); one without templates falls back to the county's first, recorded on each message",
+    )
 
     @model_validator(mode="after")
     def _anonymous_has_no_identity(self) -> "Petitioner":

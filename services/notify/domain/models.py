@@ -36,7 +36,7 @@ __all__ = [
     "petitioner_channel",
 ]
 
-Channel = Literal["sms", "email", "webhook", "inbox"]
+Channel = Literal["sms", "email", "webhook", "inbox", "post"]
 Status = Literal["queued", "sent", "failed", "dead"]
 
 
@@ -48,8 +48,13 @@ class PetitionerContact(_View):
     """How the petitioner can be reached, as intake's event tells it (masked, contact encrypted)."""
 
     anonymous: bool
+    name_masked: str | None = None
     phone_masked: str | None = None
     contact_token: str | None = None
+    notify_channel: str | None = (
+        None  # chosen at intake (or changed by a clerk: the case view's `preferences`)
+    )
+    language: str | None = None
 
 
 class UnitRef(_View):
@@ -113,6 +118,9 @@ class HandlingView(_View):
     stage: str | None = None
     public: bool = False
     handling_due_at: datetime | None = None
+    matter: str | None = None  # an answer's parts (答复意见书): the matter restated, facts found, basis
+    facts: str | None = None
+    basis: str | None = None
 
 
 class AlarmView(_View):
@@ -341,7 +349,13 @@ def petitioner_channel(
     notify (intake sends none)."""
     if confidential:
         return "inbox", "petitioner", CONFIDENTIAL_REASON
+    chosen = contact.notify_channel
+    if chosen == "post":  # the letter goes to the print queue; clerks print, post and mark it mailed
+        return "post", contact.name_masked or "petitioner", "the petitioner chose post: print queue"
+    if chosen == "inbox":
+        return "inbox", "petitioner", "the petitioner chose the inbox"
     if contact.contact_token:
-        return "sms", contact.phone_masked or "petitioner", None
+        reason = "e-mail chosen, but no e-mail address is held: told by SMS" if chosen == "email" else None
+        return "sms", contact.phone_masked or "petitioner", reason
     reason = "anonymous petitioner" if contact.anonymous else "no contact details given"
     return "inbox", "petitioner", reason

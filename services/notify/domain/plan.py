@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatch_common import subjects
+from services.notify.domain.languages import petitioner_preferences
 from services.notify.domain.mediation_notices import MEDIATION_VIEWS, mediation_occasion
 from services.notify.domain.models import (
     NOTICE_OF_OUTCOME,
@@ -30,6 +31,7 @@ from services.notify.domain.recipients import EVENT_AUDIENCES, Directory, Recipi
 
 __all__ = ["CaseNotKnownYet", "Notice", "Occasion", "cn_date", "cn_time", "notices", "occasion"]
 
+NOT_GIVEN = "（答复未载明。）"
 RESULT_LABELS = {"resolved": "已解决", "explained": "已解释说明", "not_supported": "诉求不予支持"}
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 INSPECTION_LISTS = ("overdue", "irregular", "stuck")
@@ -177,6 +179,13 @@ def _handling(
         values = base | {
             "note": note,
             "result_label": RESULT_LABELS.get(data.result or "", data.result or ""),
+            # the parts of the 答复意见书; an answer made before they existed says they were not given
+            "matter": data.matter or NOT_GIVEN,
+            "facts": data.facts or NOT_GIVEN,
+            "basis": data.basis or NOT_GIVEN,
+            # the county's documents.json names them (notify's handler puts them over these)
+            "review_body": "原办理机关的上一级机关",
+            "review_days": 30,
         }
         return Occasion(["reply", "followup"], case_id, values)
     if event_type == subjects.CASE_FOLLOWED_UP:
@@ -242,7 +251,7 @@ def _for_audience(
             return []
         if not case.get("petitioner"):
             raise CaseNotKnownYet(f"case {occ.case_id}: the petitioner is not known yet (no screening seen)")
-        contact = PetitionerContact.model_validate(case["petitioner"])
+        contact = PetitionerContact.model_validate(petitioner_preferences(case))
         channel, label, reason = petitioner_channel(contact, confidential=bool(case.get("confidential")))
         token = contact.contact_token if channel == "sms" else None
         return [made(Target(PETITIONER, channel, reason), label, token)]

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from services.notify.domain.delivery import mask_email, mask_url
 
-Channel = Literal["sms", "email", "webhook", "inbox"]
+Channel = Literal["sms", "email", "webhook", "inbox", "post"]
 RELOAD_CHECK_SECONDS = 1.0
 # Audiences named by the event itself; any other name in `to` is a group of the file.
 EVENT_AUDIENCES = frozenset(

@@ -51,6 +51,9 @@ def message_view(d: dict[str, Any]) -> dict[str, Any]:
         "last_error": d.get("last_error"),
         "dead_reason": d.get("dead_reason"),
         "template_version": d.get("template_version"),
+        "language": d.get("language"),
+        "language_fallback": bool(d.get("language_fallback")),
+        "language_fallback_reason": d.get("language_fallback_reason"),
         "read": d.get("read") if d["channel"] == "inbox" else None,
         "read_at": d.get("read_at"),
         "version": d.get("version", 1),
@@ -321,8 +324,9 @@ def resolvers(notify: Notify) -> dict[str, Resolver]:
 
 def include(app: FastAPI) -> None:
     """Mount notify's routes."""
-    from services.notify.entrypoints import streams
+    from services.notify.entrypoints import documents, streams
 
     app.include_router(router)
+    app.include_router(documents.router)
     app.include_router(templates.router)
     app.include_router(streams.router)

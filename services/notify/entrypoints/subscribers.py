@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from dispatch_common import subjects
 from dispatch_common.bus import Delivery
 from services.notify import handlers
+from services.notify.documents import issuer_values, record_documents
 from services.notify.domain.models import (
     AlarmView,
     CaseAssignedView,
@@ -80,12 +81,18 @@ def register(notify: "Notify") -> None:
         quiet=notify.quiet,
         county_name=notify.county_name,
         confidential_readers=notify.confidentiality.readers,
+        languages=tuple(notify.issuing.book.issuer.languages) if notify.issuing else ("zh",),
+        letter_values=issuer_values(notify.issuing.book) if notify.issuing else {},
     )
 
     async def on_events(deliveries: list[Delivery]) -> dict[str, BaseException]:
         recorded, failures = await handlers.record_notices(
             deliveries, messages=notify.messages, speaking=speaking
         )
+        if notify.issuing is not None:  # the formal documents (规范文书) of the same events, archived once
+            await record_documents(
+                deliveries, failures, messages=notify.messages, issuing=notify.issuing, speaking=speaking
+            )
         if recorded.ids:
             notify.runtime.nudge()
             for channel in recorded.channels:
