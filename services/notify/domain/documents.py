@@ -136,9 +136,7 @@ def new_document(
         "content_hash": content_hash(html),
         "template_version": template_version,
         "documents_version": book_version,
-        "language": language["language"],
-        "language_requested": language["requested"],
-        "language_fallback": language["fallback"],
+        **language,  # language, language_requested, language_fallback, language_fallback_reason
         "cause_event_id": cause_event_id,
         "confidential": confidential,
         "created_at": now,

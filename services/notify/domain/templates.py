@@ -215,7 +215,8 @@ def _render(
         segments = sms_segments(text)
     html = None
     if letter and kind.letter and audience in kind.letter_audiences:
-        html = book.html_env.get_template(kind.letter).render(title=subject, **values)
+        names = [f"{language}/{kind.letter}", kind.letter] if language else [kind.letter]
+        html = book.html_env.select_template(names).render(title=subject, **values)
     return Rendered(
         kind=name,
         audience=audience,
