@@ -151,6 +151,8 @@ def render_pdf(html: str, *, title: str, subject: str = "") -> bytes:
     story: list[Flowable] = []
     signature: list[Flowable] = []
     for block in blocks_of(html):
+        if block.role == "seal":  # the letter's mark for the seal: the Seal block draws it
+            continue
         text = "<br/>".join(_escape(line) for line in block.lines)
         style = styles.get(block.role, styles["p"])
         if block.role == "signature":
