@@ -264,14 +264,19 @@ def test_every_data_file_of_the_configmaps_is_a_file_of_the_repository() -> None
         generators = yaml.safe_load(fh)["configMapGenerator"]
     for generator in generators:
         for file in generator["files"]:
-            assert (REPO / "data" / file).is_file(), file
+            path = file.partition("=")[2] or file  # `key=path` names a key other than the file's name
+            assert (REPO / "data" / path).is_file(), file
     [county] = [g for g in generators if g["name"] == "county-package"]
     from services.routing.domain.county import PACKAGE_FILES
 
     assert sorted(Path(f).name for f in county["files"]) == sorted(PACKAGE_FILES)
-    letters = {p.name for p in (REPO / "data" / "notify" / "letters").iterdir()}
+    folder = REPO / "data" / "notify" / "letters"  # a letter in another language: letters/<language>/
+    letters = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     [notify] = [g for g in generators if g["name"] == "notify-letters"]
-    assert {Path(f).name for f in notify["files"]} == letters
+    shipped = {
+        Path(f.partition("=")[2] or f).relative_to("notify/letters").as_posix() for f in notify["files"]
+    }
+    assert shipped == letters
     templates = {p.name for p in (REPO / "data" / "mediation" / "templates").iterdir()}
     [mediation] = [g for g in generators if g["name"] == "mediation-templates"]
     assert {Path(f).name for f in mediation["files"]} == templates
