@@ -324,9 +324,11 @@ def resolvers(notify: Notify) -> dict[str, Resolver]:
 
 def include(app: FastAPI) -> None:
     """Mount notify's routes."""
-    from services.notify.entrypoints import documents, streams
+    from services.notify.entrypoints import documents, preferences, print_queue, streams
 
     app.include_router(router)
     app.include_router(documents.router)
+    app.include_router(print_queue.router)
+    app.include_router(preferences.router)
     app.include_router(templates.router)
     app.include_router(streams.router)
