@@ -83,6 +83,7 @@ class World:
     referred_lead: str  # the lead unit of the referred case
     organization_message: str  # an inbox message of `organization`
     portal_message: str  # a petitioner's letter in the inbox of a case the portal submitted
+    document: str = ""  # a formal document (规范文书) notify archived with `case`
 
 
 @pytest.fixture(scope="module")
@@ -200,6 +201,10 @@ def seed(stack: Stack) -> World:
         items = mediator.get("notify", "/v1/inbox").json()["items"]
         return next((i["id"] for i in items if i["case_id"] == mediated["case_id"]), None)
 
+    def document() -> str | None:
+        items = dispatcher.get("notify", f"/v1/cases/{case['case_id']}/documents").json().get("items", [])
+        return items[0]["id"] if items else None
+
     other = _a_unit_elsewhere(case, {lead, organization, made["receiving_unit"]["code"]})
     return World(
         stack=stack,
@@ -218,6 +223,7 @@ def seed(stack: Stack) -> World:
         referred_lead=referred["lead_unit"]["code"],
         organization_message=wait_for(organization_inbox, what="the organization's notice"),
         portal_message=wait_for(letter, what="the letter in the petitioner's inbox"),
+        document=wait_for(document, what="a document of the case"),
     )
 
 
@@ -290,6 +296,7 @@ def call_for(
         "no": "1",
         "kind": "acceptance",
         "list_name": "overdue",
+        "document_id": world.document,
     }
     query: dict[str, Any] = {}
     key = case["case_id"]

@@ -54,7 +54,7 @@ async def _document(notify: Notify, user: Principal, document_id: str) -> dict[s
 @router.get(
     "/cases/{case_id}/documents",
     response_model=DocumentPage,
-    operation_id="list_case_documents",
+    operation_id="listCaseDocuments",
     summary="The formal documents of a case, in the order they were issued",
 )
 async def list_documents(
@@ -78,7 +78,7 @@ async def list_documents(
 @router.get(
     "/documents/{document_id}",
     response_model=Document,
-    operation_id="get_document",
+    operation_id="getArchivedDocument",
     responses={200: {"headers": etag.ETAG_HEADER}},
     summary="One archived document",
 )
@@ -91,7 +91,7 @@ async def get_document(document_id: str, user: CurrentUser, notify: NotifyDeps, 
 
 @router.get(
     "/documents/{document_id}/html",
-    operation_id="get_document_html",
+    operation_id="getDocumentHtml",
     response_class=HTMLResponse,
     summary="An archived document as HTML, as it was rendered",
 )
@@ -102,7 +102,7 @@ async def get_document_html(document_id: str, user: CurrentUser, notify: NotifyD
 
 @router.get(
     "/documents/{document_id}/pdf",
-    operation_id="get_document_pdf",
+    operation_id="getDocumentPdf",
     response_class=Response,
     responses=PDF,
     summary="An archived document as an A4 PDF (GB/T 9704 layout)",

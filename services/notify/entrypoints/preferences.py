@@ -29,7 +29,7 @@ def _preferences_view(notify: Notify, case_id: str, view: dict[str, Any]) -> dic
 @router.get(
     "/cases/{case_id}/preferences",
     response_model=PreferencesView,
-    operation_id="get_case_preferences",
+    operation_id="getCasePreferences",
     responses={200: {"headers": etag.ETAG_HEADER}},
     summary="How the petitioner of a case is told: channel and language",
 )
@@ -45,7 +45,7 @@ async def get_preferences(case_id: str, user: CurrentUser, notify: NotifyDeps, t
 @router.put(
     "/cases/{case_id}/preferences",
     response_model=PreferencesView,
-    operation_id="set_case_preferences",
+    operation_id="setCasePreferences",
     responses={200: {"headers": etag.ETAG_HEADER}},
     summary="Change how the petitioner of a case is told (a clerk, at the petitioner's request)",
 )

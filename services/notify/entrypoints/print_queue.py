@@ -40,7 +40,7 @@ async def _print_item(notify: Notify, d: dict[str, Any]) -> dict[str, Any]:
 @router.get(
     "/print-queue",
     response_model=PrintPage,
-    operation_id="list_print_queue",
+    operation_id="listPrintQueue",
     summary="Letters to print and post, oldest first",
 )
 async def print_queue(
@@ -61,24 +61,27 @@ async def print_queue(
     return {"items": [await _print_item(notify, d) for d in found.items], "next_cursor": found.next_cursor}
 
 
-async def _posted(notify: Notify, notification_id: str) -> dict[str, Any]:
+async def _message(notify: Notify, notification_id: str, *, posted: bool) -> dict[str, Any]:
+    """A message to print (any; `404` when there is none), or to mark mailed (`409` unless by post)."""
     doc = await notify.messages.get(notification_id)
-    if doc is None or doc.get("channel") != "post":
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no letter {notification_id} in the print queue")
+    if doc is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notification {notification_id}")
+    if posted and doc.get("channel") != "post":
+        raise HTTPException(status.HTTP_409_CONFLICT, f"{notification_id} is not a letter by post")
     return doc
 
 
 @router.get(
     "/print-queue/{notification_id}/pdf",
-    operation_id="get_print_pdf",
+    operation_id="getPrintPdf",
     response_class=Response,
     responses=PDF,
     summary="A letter of the print queue as an A4 PDF",
 )
 async def print_pdf(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> Response:
     """The formal document the notice's event made (e.g. the 答复意见书), else the notice's own letter,
-    else its text as a letter."""
-    msg = await _posted(notify, notification_id)
+    else its text as a letter (any notice may be printed; the queue lists those by post)."""
+    msg = await _message(notify, notification_id, posted=False)
     docs = await issuing_of(notify).archive.of_event(
         msg.get("case_id") or "", msg.get("cause_event_id") or ""
     )
@@ -95,7 +98,7 @@ async def print_pdf(notification_id: str, user: CurrentUser, notify: NotifyDeps)
 @router.post(
     "/print-queue/{notification_id}/mailed",
     response_model=PrintItem,
-    operation_id="mark_mailed",
+    operation_id="markMailed",
     responses={200: {"headers": etag.ETAG_HEADER}},
     summary="Mark a letter of the print queue as posted",
 )
@@ -109,7 +112,7 @@ async def mark_mailed(
     """The letter was posted: the notice is `sent` (and on the case's timeline); `409` if it was before."""
 
     async def attempt() -> dict[str, Any]:
-        msg = await _posted(notify, notification_id)
+        msg = await _message(notify, notification_id, posted=True)
         tag.require(msg["version"])
         if msg.get("print_status") == "mailed":
             raise HTTPException(status.HTTP_409_CONFLICT, "the letter was marked mailed before")
