@@ -111,9 +111,12 @@ async def get_document_pdf(document_id: str, user: CurrentUser, notify: NotifyDe
     """The document laid out for A4 printing: margins, title, number, body, issuing organ and seal block.
     The same document gives the same bytes."""
     doc = await _document(notify, user, document_id)
-    pdf = await asyncio.to_thread(render_pdf, doc["html"], title=doc["title"], subject=doc["number"])
+    return await pdf_answer(doc["html"], title=doc["title"], subject=doc["number"], name=document_id)
+
+
+async def pdf_answer(html: str, *, title: str, name: str, subject: str = "") -> Response:
+    """A letter as a PDF answer, laid out off the event loop (reportlab is CPU work)."""
+    pdf = await asyncio.to_thread(render_pdf, html, title=title, subject=subject)
     return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{document_id}.pdf"'},
+        pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}.pdf"'}
     )

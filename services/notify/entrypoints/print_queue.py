@@ -1,6 +1,6 @@
 """Notify's print queue: the letters of petitioners who chose post, their PDF, marked mailed."""
 
-import asyncio
+from html import escape
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
@@ -10,10 +10,9 @@ from dispatch_common.paging import Cursor, Limit
 from dispatch_common.store import retry_on_conflict
 from services.notify.bootstrap import Notify
 from services.notify.domain.message import sent_event
-from services.notify.domain.pdf import render_pdf
 from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
 from services.notify.entrypoints.document_schemas import Mailed, PrintItem, PrintPage
-from services.notify.entrypoints.documents import PDF, issuing_of
+from services.notify.entrypoints.documents import PDF, issuing_of, pdf_answer
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -89,10 +88,10 @@ async def print_pdf(notification_id: str, user: CurrentUser, notify: NotifyDeps)
         html, title = docs[0]["html"], docs[0]["title"]
     else:
         title = msg.get("subject") or ""
-        body = "".join(f"<p>{line}</p>" for line in (msg.get("body") or "").splitlines() if line.strip())
-        html = msg.get("document_html") or f"<h1>{title}</h1>{body}"
-    pdf = await asyncio.to_thread(render_pdf, html, title=title)
-    return Response(pdf, media_type="application/pdf")
+        lines = (msg.get("body") or "").splitlines()
+        body = "".join(f"<p>{escape(line)}</p>" for line in lines if line.strip())
+        html = msg.get("document_html") or f"<h1>{escape(title)}</h1>{body}"
+    return await pdf_answer(html, title=title, name=notification_id)
 
 
 @router.post(
