@@ -35,6 +35,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     EXTERNAL_SYSTEM = "external_system"
     ADMIN = "admin"
+    GRID_WORKER = "grid_worker"  # 网格员: opens risk-ledger entries from a patrol; scope: its grid (area)
 
 
 # Roles that see every case of the county; the others see what their unit leads or assists on.

@@ -64,6 +64,7 @@ PRODUCERS: dict[str, str] = {
         "mediation",
     ),
     **dict.fromkeys((s.NOTIFICATION_SENT, s.NOTIFICATION_FAILED), "notify"),
+    **dict.fromkeys(s.LEDGER_TYPES, "supervision"),  # the risk ledger
 }
 """Platform event type -> the service that publishes it (on the subject that is the type)."""
 
@@ -129,6 +130,9 @@ NOTIFY_SUBJECTS = (
     s.REFERRAL_CRISIS,
     s.WARNING_RAISED,
     s.INSPECTION_COMPILED,
+    s.LEDGER_DEADLINE_WARNING,  # the risk ledger's alarms: the owner unit hears as of a case's
+    s.LEDGER_OVERDUE,
+    s.LEDGER_ESCALATED,
 )
 
 

@@ -51,6 +51,21 @@ REFERRAL_CLOSED = "dispatch.referral.closed"
 REFERRAL_CRISIS = "dispatch.referral.crisis"
 NOTIFICATION_SENT = "dispatch.notification.sent"
 NOTIFICATION_FAILED = "dispatch.notification.failed"
+# The risk ledger (排查台账, services/supervision/ledger.py).
+LEDGER_OPENED = "dispatch.ledger.opened"
+LEDGER_UPDATED = "dispatch.ledger.updated"
+LEDGER_CLOSED = "dispatch.ledger.closed"
+LEDGER_DEADLINE_WARNING = "dispatch.ledger.deadline_warning"
+LEDGER_OVERDUE = "dispatch.ledger.overdue"
+LEDGER_ESCALATED = "dispatch.ledger.escalated"
+LEDGER_TYPES = (
+    LEDGER_OPENED,
+    LEDGER_UPDATED,
+    LEDGER_CLOSED,
+    LEDGER_DEADLINE_WARNING,
+    LEDGER_OVERDUE,
+    LEDGER_ESCALATED,
+)
 
 # What external systems submit (on ingress.<system>.case.submit), and the outcome feed of what they
 # submitted (on outcome.<system>.case.<event>): the type is the subject without the system.
@@ -124,6 +139,7 @@ ALL_EVENT_TYPES = (
     REFERRAL_CRISIS,
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,
+    *LEDGER_TYPES,
     INGRESS_CASE_SUBMIT,
     *OUTCOME_TYPES,
 )

@@ -11,17 +11,22 @@ from dispatch_common import subjects
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import unit_directory
+from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.live import Hub
 from dispatch_common.live_snapshot import Snapshot
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
-from services.supervision import commands
+from services.supervision import commands, ledger_scan
+from services.supervision.adapters.ledger import LedgerBook
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.board import Board
 from services.supervision.config import SupervisionSettings
+from services.supervision.domain.ledger import LedgerPolicy
 from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
 from services.supervision.inspection import Inspections, county_day, due
+from services.supervision.ledger import Ledger
+from services.supervision.ledger_places import Places
 from services.supervision.live import LiveCases
 from services.supervision.stuck import StuckCases
 from services.supervision.warnings import WarningPolicy, Warnings
@@ -46,6 +51,8 @@ class Supervision:
     """The replica's reader of case events for the live streams (services/supervision/live.py)."""
     board: Snapshot | None = None
     """The board's figures, recomputed while someone watches (services/supervision/board.py)."""
+    ledger: Ledger | None = None
+    """The risk ledger (排查台账, services/supervision/ledger.py)."""
 
 
 def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = None) -> Supervision:
@@ -89,6 +96,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         units=unit_directory(settings.county_dir),
     )
     runtime.on_migrate(sv.warnings.ensure_indexes)
+    sv.ledger = ledger = _ledger(settings, sv)
     sv.live = runtime.live(
         Hub(
             "supervision",
@@ -115,6 +123,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         acted = await commands.scan(files=sv.files, keeper=sv.keeper, clock=sv.clock)
         today = sv.clock.now().astimezone(sv.keeper.timezone).date()
         acted += await sv.warnings.raise_trends(sv.files.rollups, today)
+        acted += await ledger_scan.scan(ledger)
         if acted:
             runtime.nudge()
 
@@ -130,13 +139,33 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         day = county_day(now, sv.keeper.timezone)
         report = await sv.inspections.report(day)
         if report is None:
-            report = await sv.inspections.compile(sv.files, day=day, now=now, stuck_after=sv.stuck.after)
+            report = await sv.inspections.compile(
+                sv.files, day=day, now=now, stuck_after=sv.stuck.after, ledger=ledger.book
+            )
         if report is not None and not report.get("announced"):  # told once, after the morning's hour
             await sv.inspections.announce(report, sv.clock)
 
     runtime.every(settings.stuck_scan_seconds, look_for_stuck, name="stuck-cases")
     runtime.every(settings.inspection_check_seconds, inspect, name="daily-inspection")
     return sv
+
+
+def _ledger(settings: SupervisionSettings, sv: Supervision) -> Ledger:
+    """The risk ledger: its collection (with an outbox), its table, the county's places and units."""
+    book = LedgerBook.of(sv.runtime.db)
+    sv.runtime.outbox(book.entries)
+    sv.runtime.on_migrate(book.ensure_indexes)
+    return Ledger(
+        book=book,
+        policy=LedgerPolicy.load(settings.ledger_policy_file),
+        places=Places(settings.county_dir),
+        keys=load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir),
+        keeper=sv.keeper,
+        clock=sv.clock,
+        units=sv.units,
+        case_files=sv.files.files,
+        warnings=sv.warnings.warnings,
+    )
 
 
 def create(settings: SupervisionSettings | None = None, *, sv: Supervision | None = None) -> FastAPI:

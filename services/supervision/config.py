@@ -14,6 +14,7 @@ class SupervisionSettings(ServiceSettings):
     service_name: str = "supervision"
     port: int = port_field("supervision", 8004)
     warning_policy_file: Path = DATA_DIR / "policy" / "warnings.json"
+    ledger_policy_file: Path = DATA_DIR / "policy" / "ledger.json"  # the risk ledger's table (docs/ledger.md)
     deadline_scan_seconds: float = Field(30.0, gt=0)  # how often the deadline scanner looks
     # A case registered but never screened, or accepted but never routed, this long is stuck
     # (services/supervision/stuck.py); looked for this often.

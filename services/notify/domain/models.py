@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify.domain.templates import Templates
 
@@ -125,6 +125,15 @@ class AlarmView(_View):
     lead_unit: UnitRef | None = None
     level: str | None = None
     label: str | None = None
+
+
+class LedgerAlarmView(AlarmView):
+    """dispatch.ledger.deadline_warning, overdue and escalated: a risk-ledger entry's alarm, read as a
+    case's (its number in `case_no`, its owner unit as the lead unit), so the same notices go out."""
+
+    case_id: str = Field(validation_alias="entry_id")
+    case_no: str = Field(validation_alias="entry_no")
+    lead_unit: UnitRef | None = Field(None, validation_alias="owner_unit")
 
 
 class ReroutedView(_View):

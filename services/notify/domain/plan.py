@@ -102,6 +102,9 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
             subjects.CASE_DEADLINE_WARNING: "deadline_warning",
             subjects.CASE_OVERDUE: "overdue",
             subjects.CASE_ESCALATED: "escalation",
+            subjects.LEDGER_DEADLINE_WARNING: "deadline_warning",  # a risk-ledger entry's (LedgerAlarmView)
+            subjects.LEDGER_OVERDUE: "overdue",
+            subjects.LEDGER_ESCALATED: "escalation",
         }[event_type]
         unit = _unit(data.lead_unit) if data.lead_unit else lead or None
         values = base | {

@@ -14,6 +14,7 @@ from services.notify.domain.models import (
     FulfilmentDueView,
     HandlingView,
     InspectionCompiledView,
+    LedgerAlarmView,
     MediationAssignedView,
     MediationConcludedView,
     MediationEscalatedView,
@@ -61,6 +62,9 @@ SUBSCRIPTIONS: dict[str, type[BaseModel]] = {
     subjects.REFERRAL_CRISIS: ReferralCrisisView,
     subjects.WARNING_RAISED: WarningRaisedView,
     subjects.INSPECTION_COMPILED: InspectionCompiledView,
+    subjects.LEDGER_DEADLINE_WARNING: LedgerAlarmView,
+    subjects.LEDGER_OVERDUE: LedgerAlarmView,
+    subjects.LEDGER_ESCALATED: LedgerAlarmView,
 }
 
 

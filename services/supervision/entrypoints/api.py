@@ -5,6 +5,7 @@ from fastapi import FastAPI
 
 from dispatch_common.auth import Principal, Resolver
 from services.supervision.bootstrap import Supervision
+from services.supervision.domain import ledger as ledger_rules
 from services.supervision.entrypoints.deps import _area_codes, _unit_codes
 
 
@@ -25,7 +26,15 @@ def resolvers(sv: Supervision) -> dict[str, Resolver]:
     async def unit(value: str, user: Principal) -> bool:
         return value == user.unit
 
-    return {"case_id": case_id, "unit": unit}
+    async def entry_id(value: str, user: Principal) -> bool:  # a risk-ledger entry (domain/ledger.py)
+        doc = (
+            await sv.ledger.book.entries.find_one({"_id": value}, {"place": 1, "owner": 1, "created_by": 1})
+            if sv.ledger is not None
+            else None
+        )
+        return doc is not None and ledger_rules.may_see(doc, user)
+
+    return {"case_id": case_id, "unit": unit, "entry_id": entry_id}
 
 
 def include(app: FastAPI) -> None:
@@ -36,6 +45,7 @@ def include(app: FastAPI) -> None:
         cases,
         inspection,
         kpis,
+        ledger,
         queues,
         recommendations,
         search,
@@ -56,5 +66,6 @@ def include(app: FastAPI) -> None:
         queues,
         inspection,
         streams,
+        ledger,
     ):
         app.include_router(routes.router)
