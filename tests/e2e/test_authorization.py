@@ -54,6 +54,7 @@ LISTS = {
     ("mediation", "GET", "/v1/worklist/referrals"),
     ("mediation", "GET", "/v1/mediation-figures"),
     ("notify", "GET", "/v1/inbox"),
+    ("supervision", "GET", "/v1/ledger/entries"),  # the risk ledger: an area's, a unit's, one's own
 }
 # Live streams (server-sent events) that name no record: what they tell a unit is its own (checked by
 # content in tests/e2e/test_live_streams.py); here only whether the role is admitted at all.
@@ -77,6 +78,7 @@ class World:
     center: str
     report: dict[str, Any]  # a confidential report (检举控告), given to `inspection`
     inspection: str
+    ledger_entry: str  # a risk-ledger entry in the case's place, owned by `lead` (docs/ledger.md)
     message: str  # an inbox message of `lead`
     mediator: str  # a mediator of `organization`
     mediated_lead: str  # the lead unit of the mediated case (a unit of the case asks for mediation)
@@ -201,6 +203,20 @@ def seed(stack: Stack) -> World:
         return next((i["id"] for i in items if i["case_id"] == mediated["case_id"]), None)
 
     other = _a_unit_elsewhere(case, {lead, organization, made["receiving_unit"]["code"]})
+    place = case["jurisdiction"]
+    entry = dispatcher.post(
+        "supervision",
+        "/v1/ledger/entries",
+        json={
+            "kind": "dispute",
+            "title": "排查发现的纠纷",
+            "place": {"area": place.get("grid") or place.get("village") or place["town"]},
+            "source": {"kind": "patrol"},
+            "risk_level": "low",
+            "owner": {"unit": lead, "person": "责任人"},
+        },
+    )
+    assert entry.status_code == 201, entry.text
     return World(
         stack=stack,
         case=case,
@@ -212,6 +228,7 @@ def seed(stack: Stack) -> World:
         center=made["receiving_unit"]["code"],
         report=report,
         inspection=report["lead_unit"]["code"],
+        ledger_entry=entry.json()["entry_id"],
         message=wait_for(inbox, what="the unit's assignment notice"),
         mediator=mediators["items"][0]["id"],
         mediated_lead=mediated["lead_unit"]["code"],
@@ -256,7 +273,7 @@ NONE_OF_THEIR_OWN |= {
     for role in ("unit_handler", "unit_leader", "mediator")
 }
 # Creating one's own record: no other unit's record to be kept from (the caller's submission is its own).
-CREATES = {("intake", "POST", "/v1/cases")}
+CREATES = {("intake", "POST", "/v1/cases"), ("supervision", "POST", "/v1/ledger/entries")}
 
 
 def call_for(
@@ -290,6 +307,7 @@ def call_for(
         "no": "1",
         "kind": "acceptance",
         "list_name": "overdue",
+        "entry_id": world.ledger_entry,
     }
     query: dict[str, Any] = {}
     key = case["case_id"]
@@ -311,6 +329,8 @@ def call_for(
     elif path == "/v1/inbox":
         key = world.organization_message if role == "mediator" else world.message
         unit = world.organization if role == "mediator" else unit
+    elif path == "/v1/ledger/entries":
+        key = world.ledger_entry
     elif path in ("/v1/kpis", "/v1/units/{unit}/recommendations"):
         key = world.lead
     elif path == "/v1/mediation-figures":
