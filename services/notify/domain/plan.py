@@ -32,7 +32,7 @@ __all__ = ["CaseNotKnownYet", "Notice", "Occasion", "cn_date", "cn_time", "notic
 
 RESULT_LABELS = {"resolved": "已解决", "explained": "已解释说明", "not_supported": "诉求不予支持"}
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
-INSPECTION_LISTS = ("overdue", "irregular", "stuck")
+INSPECTION_LISTS = ("overdue", "irregular", "stuck", "ledger")  # ledger: 0 in reports from before it
 WARNING_LABELS = {
     "cluster": "聚集性预警",
     "repeat": "重复信访预警",

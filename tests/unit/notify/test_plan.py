@@ -250,7 +250,7 @@ def test_the_morning_inspection_tells_supervisors_and_county_leaders_its_counts(
         data={
             "day": "2026-03-01",
             "compiled_at": "2026-03-01T00:05:00+00:00",
-            "counts": {"overdue": 4, "irregular": 2, "stuck": 1},
+            "counts": {"overdue": 4, "irregular": 2, "stuck": 1, "ledger": 3},
         },
     )
     got, waiting, owed = plan(event, {}, directory)
@@ -261,6 +261,7 @@ def test_the_morning_inspection_tells_supervisors_and_county_leaders_its_counts(
     assert not waiting and all(n.case_id is None for n in owed)
     text = TEMPLATES.compose("daily_inspection", "leader", "inbox", owed[0].values).text
     assert "2026年03月01日" in text and "超期未办结4件" in text and "流转停滞1件" in text
+    assert "排查台账超期未销账3项" in text
 
 
 def test_a_risk_ledger_entrys_overdue_tells_its_owner_unit_its_leader_and_the_supervisors(directory):
