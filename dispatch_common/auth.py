@@ -35,6 +35,9 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     EXTERNAL_SYSTEM = "external_system"
     ADMIN = "admin"
+    # A petitioner who opened their case's progress with its number and lookup code (docs/progress.md):
+    # never a token's role; the public progress operations make it for the case the code opened.
+    PETITIONER = "petitioner"
 
 
 # Roles that see every case of the county; the others see what their unit leads or assists on.

@@ -18,7 +18,7 @@ SERVICES = ("intake", "routing", "mediation", "supervision", "notify")
 OPS_USER = "ops"
 
 PRODUCERS: dict[str, str] = {
-    **dict.fromkeys((s.CASE_RECEIVED, s.CASE_SCREENED), "intake"),
+    **dict.fromkeys((s.CASE_RECEIVED, s.CASE_SCREENED, s.CASE_LOOKUP_CODE_CHANGED), "intake"),
     **dict.fromkeys((s.CASE_ROUTED, s.CASE_REROUTED, s.CASE_ROUTE_DISPUTED), "routing"),
     **dict.fromkeys(
         (

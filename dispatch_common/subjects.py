@@ -51,6 +51,8 @@ REFERRAL_CLOSED = "dispatch.referral.closed"
 REFERRAL_CRISIS = "dispatch.referral.crisis"
 NOTIFICATION_SENT = "dispatch.notification.sent"
 NOTIFICATION_FAILED = "dispatch.notification.failed"
+# The petitioner's lookup code (issue 17.3, docs/progress.md)
+CASE_LOOKUP_CODE_CHANGED = "dispatch.case.lookup_code_changed"
 
 # What external systems submit (on ingress.<system>.case.submit), and the outcome feed of what they
 # submitted (on outcome.<system>.case.<event>): the type is the subject without the system.
@@ -124,6 +126,7 @@ ALL_EVENT_TYPES = (
     REFERRAL_CRISIS,
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,
+    CASE_LOOKUP_CODE_CHANGED,
     INGRESS_CASE_SUBMIT,
     *OUTCOME_TYPES,
 )

@@ -14,9 +14,11 @@ from dispatch_common.county import unit_directory
 from dispatch_common.http import create_app
 from dispatch_common.live import Hub
 from dispatch_common.live_snapshot import Snapshot
+from dispatch_common.ratelimit import RateLimiter
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
 from services.supervision import commands
+from services.supervision.adapters.lookup_codes import LookupCodes
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.board import Board
 from services.supervision.config import SupervisionSettings
@@ -39,6 +41,10 @@ class Supervision:
     confidentiality: Confidentiality
     stuck: StuckCases
     inspections: Inspections
+    lookup_codes: LookupCodes
+    """The verifiers of the petitioners' lookup codes (services/supervision/progress.py)."""
+    progress_limiter: RateLimiter
+    """The public progress lookup's limits per client and per case, shared by the replicas."""
     scan_seconds: float = 30.0
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The county's unit directory by code (who may be asked to assist)."""
@@ -85,10 +91,18 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         confidentiality=confidentiality,
         stuck=StuckCases(files, timedelta(seconds=settings.stuck_after_seconds)),
         inspections=Inspections.of(runtime.db),
+        lookup_codes=LookupCodes(runtime.db["lookup_codes"]),
+        progress_limiter=RateLimiter(
+            runtime.db["rate_windows"],
+            settings.progress_rate_limits,
+            enabled=settings.progress_rate_limit_enabled,
+        ),
         scan_seconds=settings.deadline_scan_seconds,
         units=unit_directory(settings.county_dir),
     )
     runtime.on_migrate(sv.warnings.ensure_indexes)
+    runtime.on_migrate(sv.progress_limiter.ensure_indexes)
+    runtime.every(60.0, sv.progress_limiter.sweep, name="rate-window-sweep")
     sv.live = runtime.live(
         Hub(
             "supervision",

@@ -382,7 +382,7 @@ def test_every_operation_answers_every_role_as_the_table_says(world: World):
     for service, method, path, body in operations(world.stack):
         grant = table.grant(service, method, path)
         assert grant is not None, f"{service} {method} {path} is not in the authorization table"
-        if grant.open311:
+        if grant.open311 or grant.public:
             continue  # the Open311 door checks its clients' keys itself (tests/e2e/test_open311*)
         listed = (service, method, path) in LISTS
         creates = (service, method, path) in CREATES

@@ -11,7 +11,7 @@ from services.intake.bootstrap import Intake
 from services.intake.domain.models import Registered, SubmitCase
 from services.intake.domain.protection import reveal_free_text, reveal_petitioner
 from services.intake.domain.screening import ScreeningRulesError
-from services.intake.entrypoints import screening
+from services.intake.entrypoints import lookup, screening
 from services.intake.entrypoints.deps import TOO_MANY, CurrentUser, IntakeDeps, limited
 from services.intake.entrypoints.schemas import AuditLog, PetitionerHistoryView, Registration, RulesReload
 from services.intake.entrypoints.views import readable, registration_view, units_on
@@ -182,3 +182,4 @@ def include(app: FastAPI) -> None:
     """Mount intake's routes."""
     app.include_router(router)
     app.include_router(screening.router)
+    app.include_router(lookup.router)

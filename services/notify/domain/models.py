@@ -50,6 +50,7 @@ class PetitionerContact(_View):
     anonymous: bool
     phone_masked: str | None = None
     contact_token: str | None = None
+    lookup_token: str | None = None  # the lookup code sealed by intake, for the acceptance notice
 
 
 class UnitRef(_View):
@@ -313,6 +314,7 @@ class NotificationSent(BaseModel):
     channel: Channel
     recipient: str
     sent_at: datetime
+    audience: str | None = None  # petitioner, lead_unit, ...: the petitioner's own are on their progress page
 
 
 class NotificationFailed(BaseModel):
@@ -326,6 +328,7 @@ class NotificationFailed(BaseModel):
     attempts: int
     reason: str
     failed_at: datetime
+    audience: str | None = None
 
 
 CONFIDENTIAL_REASON = "confidential report (检举控告): told in the inbox only"

@@ -58,3 +58,6 @@ def include(app: FastAPI) -> None:
         streams,
     ):
         app.include_router(routes.router)
+    from services.supervision.entrypoints import progress
+
+    progress.include(app)  # the petitioner's public progress and its page

@@ -14,6 +14,7 @@ def register(sv: Supervision) -> None:
     """
 
     async def on_events(deliveries: list[Delivery]) -> dict[str, BaseException]:
+        await sv.lookup_codes.apply(deliveries)  # the lookup codes' verifiers (progress.py)
         failures = await handlers.apply_events(
             deliveries,
             files=sv.files,
