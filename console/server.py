@@ -57,7 +57,8 @@ def create_console(settings: ConsoleSettings | None = None) -> Starlette:
         "poll_seconds": settings.poll_seconds,
         "sign_in": {
             "dev": settings.dev_sign_in,
-            "roles": [r.value for r in Role if r is not Role.EXTERNAL_SYSTEM],
+            # not a system's, nor the petitioner's (made only by the public progress lookup)
+            "roles": [r.value for r in Role if r not in (Role.EXTERNAL_SYSTEM, Role.PETITIONER)],
             "oidc": {
                 "issuer": settings.oidc_issuer,
                 "client_id": settings.oidc_client_id,
