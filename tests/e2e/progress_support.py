@@ -104,10 +104,14 @@ def accepted_case(stack: Stack, sink: SmsSink, samples: list[dict], phone: str) 
     assert r.status_code == 201, r.text
     case = settled_case_file(api(stack, "dispatcher"), r.json()["case_id"])
     assert case["status"] == "assigned", case
-    texts = wait_for(lambda: sink.texts_for(case["case_no"]), what="the acceptance SMS")
-    found = LINK.search(texts[0])
-    assert found and found["case_no"] == case["case_no"], texts
-    return case | {"code": found["code"], "sms": texts[0]}
+    # the acceptance SMS (the assignment's may come first: each goes when it is due)
+    sms = wait_for(
+        lambda: next((t for t in sink.texts_for(case["case_no"]) if LINK.search(t)), None),
+        what="the acceptance SMS",
+    )
+    found = LINK.search(sms)
+    assert found and found["case_no"] == case["case_no"], sms
+    return case | {"code": found["code"], "sms": sms}
 
 
 def answered(stack: Stack, case: dict[str, Any], text: str) -> None:

@@ -53,7 +53,6 @@ async def _change(
 @router.post(
     "/cases/{case_id}/lookup-code",
     dependencies=[limited("read")],
-    operation_id="reissue_lookup_code",
     summary="Re-issue the petitioner's lookup code (查询码): the old one stops working",
 )
 async def reissue_lookup_code(
@@ -67,7 +66,6 @@ async def reissue_lookup_code(
 @router.delete(
     "/cases/{case_id}/lookup-code",
     dependencies=[limited("read")],
-    operation_id="revoke_lookup_code",
     summary="Revoke the petitioner's lookup code: no code opens the case's progress until re-issued",
 )
 async def revoke_lookup_code(

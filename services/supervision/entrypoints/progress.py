@@ -90,7 +90,7 @@ class GivenRating(BaseModel):
     at: datetime
 
 
-class Progress(BaseModel):
+class PetitionerProgress(BaseModel):
     """A case as its petitioner may see it: nothing of other people, no internal note or working step."""
 
     case_no: str
@@ -145,39 +145,37 @@ async def _opened(sv: Any, body: Opening, request: Request) -> dict[str, Any]:
 
 @router.post(
     "/progress",
-    operation_id="open_progress",
     summary="A case's progress, opened by its number and lookup code",
 )
-async def open_progress(body: Opening, request: Request, sv: SupervisionDeps) -> Progress:
+async def open_progress(body: Opening, request: Request, sv: SupervisionDeps) -> PetitionerProgress:
     """Counted per client and per case number; an unknown number, a wrong code and a revoked one are
     answered alike (404)."""
     doc = await _opened(sv, body, request)
-    return Progress.model_validate(await desk.view(sv, doc))
+    return PetitionerProgress.model_validate(await desk.view(sv, doc))
 
 
-@router.post(
-    "/progress/rating", operation_id="rate_progress_answer", summary="The petitioner rates the answer (评价)"
-)
-async def rate_answer(body: Rating, request: Request, sv: SupervisionDeps) -> Progress:
+@router.post("/progress/rating", summary="The petitioner rates the answer (评价)")
+async def rate_progress_answer(body: Rating, request: Request, sv: SupervisionDeps) -> PetitionerProgress:
     """The follow-up's rating (回访评价), given by the petitioner: allowed once the case is answered."""
     doc = await _opened(sv, body, request)
     with _answers():
         saved = await desk.act(sv, doc, "followup", body.note, {"rating": body.rating, "reopen": body.reopen})
-    return Progress.model_validate(await desk.view(sv, saved))
+    return PetitionerProgress.model_validate(await desk.view(sv, saved))
 
 
 @router.post(
     "/progress/review",
-    operation_id="request_progress_review",
     summary="The petitioner asks for 复查 (or 复核)",
 )
-async def request_review(body: ReviewRequest, request: Request, sv: SupervisionDeps) -> Progress:
+async def request_progress_review(
+    body: ReviewRequest, request: Request, sv: SupervisionDeps
+) -> PetitionerProgress:
     """复查 within the time the policy allows after the answer; 复核 after a 复查 answer."""
     doc = await _opened(sv, body, request)
     with _answers():
         action = "re_review" if doc.get("status") == "review_answered" else "review"
         saved = await desk.act(sv, doc, action, body.reason, {})
-    return Progress.model_validate(await desk.view(sv, saved))
+    return PetitionerProgress.model_validate(await desk.view(sv, saved))
 
 
 def include(app: FastAPI) -> None:
