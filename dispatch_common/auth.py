@@ -35,6 +35,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     EXTERNAL_SYSTEM = "external_system"
     ADMIN = "admin"
+    PROXY_AGENT = "proxy_agent"  # 信访代办员: the token's `sub` is the agent's id in the directory
 
 
 # Roles that see every case of the county; the others see what their unit leads or assists on.

@@ -39,6 +39,8 @@ PRODUCERS: dict[str, str] = {
             s.RECOMMENDATION_MADE,
             s.WARNING_RAISED,
             s.INSPECTION_COMPILED,
+            s.CASE_REPRESENTED,
+            s.CASE_AGENT_ESCALATED,
         ),
         "supervision",
     ),
@@ -129,6 +131,8 @@ NOTIFY_SUBJECTS = (
     s.REFERRAL_CRISIS,
     s.WARNING_RAISED,
     s.INSPECTION_COMPILED,
+    s.CASE_REPRESENTED,
+    s.CASE_AGENT_ESCALATED,
 )
 
 

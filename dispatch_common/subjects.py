@@ -51,6 +51,9 @@ REFERRAL_CLOSED = "dispatch.referral.closed"
 REFERRAL_CRISIS = "dispatch.referral.crisis"
 NOTIFICATION_SENT = "dispatch.notification.sent"
 NOTIFICATION_FAILED = "dispatch.notification.failed"
+# Proxy agents (三级代办, docs/agents.md): a case taken up by an agent, and moved up a tier
+CASE_REPRESENTED = "dispatch.case.represented"
+CASE_AGENT_ESCALATED = "dispatch.case.agent_escalated"
 
 # What external systems submit (on ingress.<system>.case.submit), and the outcome feed of what they
 # submitted (on outcome.<system>.case.<event>): the type is the subject without the system.
@@ -124,6 +127,8 @@ ALL_EVENT_TYPES = (
     REFERRAL_CRISIS,
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,
+    CASE_REPRESENTED,
+    CASE_AGENT_ESCALATED,
     INGRESS_CASE_SUBMIT,
     *OUTCOME_TYPES,
 )
