@@ -54,6 +54,7 @@ LISTS = {
     ("mediation", "GET", "/v1/worklist/referrals"),
     ("mediation", "GET", "/v1/mediation-figures"),
     ("notify", "GET", "/v1/inbox"),
+    ("supervision", "GET", "/v1/agent/cases"),  # an agent's own cases (docs/agents.md)
 }
 # Live streams (server-sent events) that name no record: what they tell a unit is its own (checked by
 # content in tests/e2e/test_live_streams.py); here only whether the role is admitted at all.
@@ -250,13 +251,25 @@ NONE_OF_THEIR_OWN = {
     ("notify", "POST", "/v1/inbox/{notification_id}/read", role)
     for role in ("supervisor", "county_leader", "auditor", "admin", "reception_clerk", "dispatcher")
 } | {("mediation", "POST", "/v1/referrals", "mediator")}
+# a proxy agent's own are the cases it represents and its inbox: the seed gives no case an agent
+# (tests/e2e/test_agents.py calls them as the agent of a case, and as one that is not)
+NONE_OF_THEIR_OWN |= {
+    (service, method, path, "proxy_agent")
+    for service, method, path in (
+        ("supervision", "GET", "/v1/cases/{case_id}/representation"),
+        ("supervision", "GET", "/v1/agent/cases/{case_id}"),
+        ("supervision", "POST", "/v1/agent/cases/{case_id}/rating"),
+        ("supervision", "POST", "/v1/agent/cases/{case_id}/review"),
+        ("notify", "POST", "/v1/inbox/{notification_id}/read"),
+    )
+}
 # a unit's letter (督办函) comes with an escalation of an overdue case, which the seed does not wait for
 NONE_OF_THEIR_OWN |= {
     ("notify", "GET", "/v1/notifications/{notification_id}/document", role)
     for role in ("unit_handler", "unit_leader", "mediator")
 }
 # Creating one's own record: no other unit's record to be kept from (the caller's submission is its own).
-CREATES = {("intake", "POST", "/v1/cases")}
+CREATES = {("intake", "POST", "/v1/cases"), ("supervision", "POST", "/v1/agents")}
 
 
 def call_for(
@@ -290,6 +303,7 @@ def call_for(
         "no": "1",
         "kind": "acceptance",
         "list_name": "overdue",
+        "agent_id": f"AG-T-{world.case['jurisdiction']['town']}",  # the town agent of the case's town
     }
     query: dict[str, Any] = {}
     key = case["case_id"]

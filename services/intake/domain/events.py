@@ -40,6 +40,7 @@ class CaseReceived(CaseFacts):
     grid_worker_id: str | None = None
     campaign: str | None = None
     confidential: bool = False
+    filed_by_agent: dict[str, Any] | None = None  # a proxy agent filed it: who, with what consent
 
 
 class CaseScreened(CaseFacts):

@@ -10,6 +10,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatch_common import subjects
+from services.notify.domain.agent_notices import (
+    AGENT_VIEWS,
+    agent_occasion,
+    agent_recipient,
+    copies_to_agents,
+)
 from services.notify.domain.mediation_notices import MEDIATION_VIEWS, mediation_occasion
 from services.notify.domain.models import (
     NOTICE_OF_OUTCOME,
@@ -130,6 +136,8 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
         return Occasion(["dispute"], case_id, values, {"lead_unit": [unit] if unit else []})
     if isinstance(data, MEDIATION_VIEWS):
         return mediation_occasion(event_type, data, base, tz=tz)
+    if isinstance(data, AGENT_VIEWS):
+        return agent_occasion(event_type, data, base)
     if isinstance(data, WarningRaisedView):
         values = base | {
             "case_no": data.case_no or "",
@@ -245,7 +253,11 @@ def _for_audience(
         contact = PetitionerContact.model_validate(case["petitioner"])
         channel, label, reason = petitioner_channel(contact, confidential=bool(case.get("confidential")))
         token = contact.contact_token if channel == "sms" else None
-        return [made(Target(PETITIONER, channel, reason), label, token)]
+        copies = [made(target, target.recipient.label) for target in copies_to_agents(case)]
+        return [made(Target(PETITIONER, channel, reason), label, token), *copies]
+    if audience == "agents":  # the proxy agents an event names (docs/agents.md): their inboxes
+        agents = [agent_recipient(a["code"]) for a in occ.units.get("agents", [])]
+        return [made(Target(r, "inbox"), r.label) for r in agents]
     recipients: list[Recipient]
     if audience in ("lead_unit", "lead_unit_leader"):
         units = occ.units.get("lead_unit") or ([case["lead_unit"]] if case.get("lead_unit") else [])
