@@ -151,7 +151,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
 
 def _wire_agents(sv: Supervision, settings: SupervisionSettings) -> None:
     """The agents' directory, seeded from the county package, and the representations of cases."""
-    seeded = load_agents(settings.county_dir, set(sv.units))  # a package that does not fit stops here
+    seeded = load_agents(settings.county_dir, set(sv.units), settings.agents_file)  # unfit: no start
     sv.agents = AgentDirectory(sv.runtime.db)
     representations = Representations(
         sv.runtime.db, sv.agents, TierPolicy.load(settings.agent_tier_policy_file)

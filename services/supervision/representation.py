@@ -50,11 +50,11 @@ class Representations:
 
     async def ensure_indexes(self) -> None:
         """By the agent following a case, by the tier's due time, by agent for the figures."""
-        await self.col.create_index("agents")
         await self.col.create_index("tier_due_ts")
         await self.col.create_index([("agent_id", ASCENDING), ("taken_ts", ASCENDING)])
         await self.col.create_index("taken_ts")
         await self.steps.create_index([("case_id", ASCENDING), ("n", ASCENDING)])
+        await self.steps.create_index([("agent_id", ASCENDING), ("at_ts", ASCENDING)])
 
     async def of_case(self, case_id: str) -> dict[str, Any] | None:
         """The representation of a case, or None."""
@@ -62,7 +62,13 @@ class Representations:
 
     async def represents(self, case_id: str, agent_id: str) -> bool:
         """Whether the agent carries, or has carried, the case."""
-        return await self.col.count_documents({"_id": case_id, "agents": agent_id}) > 0
+        doc = await self.col.find_one({"_id": case_id}, {"agents": 1})
+        return doc is not None and agent_id in doc.get("agents", [])
+
+    def carried_by(self, agent_id: str) -> dict[str, Any]:
+        """The query of the steps by which an agent came to carry cases (one per case: a case climbs
+        only up), for a list in `at_ts` order; the embedded server does not match inside arrays."""
+        return {"agent_id": agent_id, "at_ts": {"$gte": 0}}
 
     def _due(self, tier: str, since: datetime) -> int | None:
         hours = self.policy.rule(tier).hours
@@ -214,12 +220,14 @@ class Representations:
             "agent_id": agent["_id"],
             "tier": agent["tier"],
             "at": at,
+            "at_ts": to_ms(at),
         }
         await store.insert_new(self.steps, [step | more])
 
     async def history(self, case_id: str) -> list[dict[str, Any]]:
         """A represented case's steps in order."""
-        return await self.steps.find({"case_id": case_id}, {"_id": 0}).sort("n", 1).to_list(None)
+        found = self.steps.find({"case_id": case_id}, {"_id": 0, "at_ts": 0}).sort("n", 1)
+        return await found.to_list(None)
 
 
 def _datetime(value: datetime | str) -> datetime:

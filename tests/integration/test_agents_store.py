@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from dispatch_common import store, subjects
+from dispatch_common import paging, store, subjects
 from dispatch_common.county import unit_directory
 from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR
 from services.supervision.adapters.agents import AgentDirectory
@@ -44,7 +44,9 @@ async def world(db, clock):
 
 async def take(reps: Representations, directory: AgentDirectory, case_id: str, agent: str, clock) -> None:
     case = {"_id": case_id, "case_no": f"990102-2026-{case_id[-6:]}"}
-    await reps.take_up(case, await directory.get(agent), how="dispatcher", consent=CONSENT, by=BY, clock=clock)
+    await reps.take_up(
+        case, await directory.get(agent), how="dispatcher", consent=CONSENT, by=BY, clock=clock
+    )
 
 
 async def case_file(files: CaseFiles, case_id: str, status: str, rating: str | None = None, at=None) -> None:
@@ -89,6 +91,12 @@ async def test_an_unresolved_case_climbs_village_town_county_by_the_policys_hour
     assert await reps.escalate_due(files=files, clock=clock) == 0
     steps = [(s["kind"], s["agent_id"]) for s in await reps.history("case-000001")]
     assert steps == [("taken", V1), ("escalated", T1), ("escalated", C1)]
+    for agent in (V1, T1, C1):  # every agent that carried it follows it
+        assert await reps.represents("case-000001", agent)
+        listed = await paging.page(reps.steps, reps.carried_by(agent), sort="at_ts", limit=10)
+        assert [step["case_id"] for step in listed.items] == ["case-000001"]
+    assert not await reps.represents("case-000001", V2)
+    assert (await paging.page(reps.steps, reps.carried_by(V2), sort="at_ts", limit=10)).items == []
 
 
 async def test_a_resolved_case_stays_with_its_agent(world, clock):

@@ -97,10 +97,14 @@ def placement_errors(fields: AgentFields, levels: dict[str, str | None], units: 
     return errors
 
 
-def load_agents(county_dir: Path, units: set[str]) -> list[Agent]:
-    """The county package's agents, each checked against its geography and units; ValueError naming
-    every agent that does not fit (the service refuses to start on a package it cannot serve)."""
-    path = county_dir / AGENTS_FILE
+def load_agents(county_dir: Path, units: set[str], path: Path | None = None) -> list[Agent]:
+    """The agents of a file (by default the county package's agents.json), each checked against the
+    package's geography and units; ValueError naming every agent that does not fit (the service
+    refuses to start on agents it cannot serve). A package without the file: no agents to seed; a file
+    named and missing: ValueError."""
+    if path is not None and not path.exists():
+        raise ValueError(f"{path}: the agents file named (AGENTS_FILE) does not exist")
+    path = path or county_dir / AGENTS_FILE
     if not path.exists():
         return []
     try:

@@ -129,9 +129,10 @@ class AgentCaseLine(BaseModel):
 
     case_id: str
     case_no: str
-    agent_id: str
+    agent_id: str = Field(description="the agent carrying it now")
     tier: Tier
     taken_at: datetime
+    since: datetime = Field(description="when the agent listed came to carry it (took it up, or by a climb)")
     open: bool
 
 

@@ -1,11 +1,12 @@
 """Representation (代办): a case given to a proxy agent with the petitioner's consent, and what the agent
 does with it: follows it, and acts where the petitioner would (rates the answer, asks for 复查)."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
-from dispatch_common import etag
+from dispatch_common import etag, paging
 from dispatch_common.auth import Principal, Role
 from dispatch_common.authz import Scope
 from services.supervision import commands
@@ -27,9 +28,7 @@ from services.supervision.representation import AlreadyRepresented
 router = APIRouter(prefix="/v1", tags=["proxy agents"])
 
 
-def _from_ms(ms: int | None) -> Any:
-    from datetime import UTC, datetime
-
+def _from_ms(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
 
 
@@ -103,21 +102,24 @@ async def agent_cases(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> AgentCases:
-    """An agent's own cases (every case it carries or has carried), newest first; a county role names
-    the agent."""
+    """An agent's own cases (every case it carries or has carried), the latest it came to carry first;
+    a county role names the agent."""
     assert sv.representations is not None
-    from dispatch_common import paging
-
     if user.scope != Scope.COUNTY:
         agent_id = user.subject
     if not agent_id:
         problem = [{"loc": ["query", "agent_id"], "msg": "name the agent", "type": "missing"}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
-    query = {"agents": agent_id, "taken_ts": {"$gte": 0}}
+    reps = sv.representations
     found = await paging.page_or_422(
-        sv.representations.col, query, sort="taken_ts", limit=limit, cursor=cursor, descending=True
+        reps.steps, reps.carried_by(agent_id), sort="at_ts", limit=limit, cursor=cursor, descending=True
     )
-    items = [AgentCaseLine.model_validate(d) for d in found.items]
+    docs = [await reps.of_case(step["case_id"]) for step in found.items]
+    items = [
+        AgentCaseLine.model_validate(d | {"since": s["at"]})
+        for s, d in zip(found.items, docs, strict=True)
+        if d
+    ]
     return AgentCases(items=items, next_cursor=found.next_cursor)
 
 
