@@ -14,7 +14,7 @@ from typing import Any
 
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.domain.agents import Tier
-from services.supervision.representation import RESOLVED_RATINGS, Representations, resolved
+from services.supervision.representation import RESOLVED_RATINGS, Representations, resolved, still_open
 
 PAGE = 500
 
@@ -62,7 +62,7 @@ def _count(
         for tally in (now_agent, now_tier):
             tally.resolved += 1
             tally.hours.append(hours)
-    elif (case or {}).get("status") != "closed":
+    elif still_open(case):
         now_agent.pending += 1
         now_tier.pending += 1
 

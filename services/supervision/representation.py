@@ -35,6 +35,11 @@ def resolved(case: dict[str, Any] | None) -> bool:
     return (case.get("rating") or {}).get("rating") in RESOLVED_RATINGS
 
 
+def still_open(case: dict[str, Any] | None) -> bool:
+    """Whether an agent still has work on the case: neither resolved nor closed."""
+    return not resolved(case) and (case or {}).get("status") != "closed"
+
+
 class AlreadyRepresented(Exception):
     """The case has an agent already (HTTP 409)."""
 

@@ -114,6 +114,9 @@ def test_an_agents_case_climbs_the_tiers_and_is_resolved(stack: Stack, samples):
     assert r.status_code == 200, r.text
     assert r.json()["rating"]["label"] == "满意" and r.json()["rating"]["by"]["subject"] == COUNTY
     assert village.get("supervision", f"/v1/agent/cases/{case_id}").status_code == 200  # it carried it
+    for agent in (village, county):  # on both agents' lists, done (化解)
+        lines = {c["case_id"]: c for c in agent.get("supervision", "/v1/agent/cases").json()["items"]}
+        assert lines[case_id]["open"] is False and lines[case_id]["agent_id"] == COUNTY
 
     # the agents' inboxes: given the case, the climbs, and copies of the petitioner's notices
     copied = ("reply", case_id)
@@ -174,7 +177,8 @@ def test_an_agent_reaches_only_the_cases_it_represents(stack: Stack, samples):
 
     mine, stranger = as_agent(stack, ELSEWHERE), as_agent(stack, VILLAGE)
     assert mine.get("supervision", f"/v1/agent/cases/{case_id}").status_code == 200
-    assert case_id in [c["case_id"] for c in mine.get("supervision", "/v1/agent/cases").json()["items"]]
+    lines = {c["case_id"]: c for c in mine.get("supervision", "/v1/agent/cases").json()["items"]}
+    assert lines[case_id]["open"] is True and lines[case_id]["tier"] == "village"
     assert stranger.get("supervision", f"/v1/agent/cases/{case_id}").status_code == 404
     assert stranger.get("supervision", f"/v1/cases/{case_id}/representation").status_code == 404
     r = stranger.post("supervision", f"/v1/agent/cases/{case_id}/review", json={"reason": "不服答复"})

@@ -133,7 +133,7 @@ class AgentCaseLine(BaseModel):
     tier: Tier
     taken_at: datetime
     since: datetime = Field(description="when the agent listed came to carry it (took it up, or by a climb)")
-    open: bool
+    open: bool = Field(description="neither resolved (化解) nor closed")
 
 
 AgentCases = PageOf[AgentCaseLine]

@@ -23,7 +23,7 @@ from services.supervision.entrypoints.agent_schemas import (
 from services.supervision.entrypoints.cases import _visible, case_file_view
 from services.supervision.entrypoints.deps import CurrentUser, Cursor, Limit, SupervisionDeps
 from services.supervision.entrypoints.schemas import CaseFile
-from services.supervision.representation import AlreadyRepresented
+from services.supervision.representation import AlreadyRepresented, still_open
 
 router = APIRouter(prefix="/v1", tags=["proxy agents"])
 
@@ -115,8 +115,9 @@ async def agent_cases(
         reps.steps, reps.carried_by(agent_id), sort="at_ts", limit=limit, cursor=cursor, descending=True
     )
     docs = [await reps.of_case(step["case_id"]) for step in found.items]
+    cases = await sv.files.get_many([step["case_id"] for step in found.items])
     items = [
-        AgentCaseLine.model_validate(d | {"since": s["at"]})
+        AgentCaseLine.model_validate(d | {"since": s["at"], "open": still_open(cases.get(d["_id"]))})
         for s, d in zip(found.items, docs, strict=True)
         if d
     ]
