@@ -64,6 +64,7 @@ PRODUCERS: dict[str, str] = {
         "mediation",
     ),
     **dict.fromkeys((s.NOTIFICATION_SENT, s.NOTIFICATION_FAILED), "notify"),
+    **dict.fromkeys((s.RECEPTION_BOOKED, s.RECEPTION_DECIDED), "supervision"),  # leaders' reception
 }
 """Platform event type -> the service that publishes it (on the subject that is the type)."""
 
@@ -129,6 +130,8 @@ NOTIFY_SUBJECTS = (
     s.REFERRAL_CRISIS,
     s.WARNING_RAISED,
     s.INSPECTION_COMPILED,
+    s.RECEPTION_BOOKED,
+    s.RECEPTION_DECIDED,
 )
 
 

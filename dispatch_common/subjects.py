@@ -50,6 +50,9 @@ REFERRAL_ACCEPTED = "dispatch.referral.accepted"
 REFERRAL_CLOSED = "dispatch.referral.closed"
 REFERRAL_CRISIS = "dispatch.referral.crisis"
 NOTIFICATION_SENT = "dispatch.notification.sent"
+# Leaders' reception days (supervision, docs/reception.md)
+RECEPTION_BOOKED = "dispatch.reception.booked"
+RECEPTION_DECIDED = "dispatch.reception.decided"
 NOTIFICATION_FAILED = "dispatch.notification.failed"
 
 # What external systems submit (on ingress.<system>.case.submit), and the outcome feed of what they
@@ -124,6 +127,8 @@ ALL_EVENT_TYPES = (
     REFERRAL_CRISIS,
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,
+    RECEPTION_BOOKED,
+    RECEPTION_DECIDED,
     INGRESS_CASE_SUBMIT,
     *OUTCOME_TYPES,
 )

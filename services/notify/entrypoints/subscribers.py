@@ -20,6 +20,8 @@ from services.notify.domain.models import (
     MediationOpenedView,
     MediationOverdueView,
     MediationSessionView,
+    ReceptionBookedView,
+    ReceptionDecidedView,
     ReferralCrisisView,
     ReferralView,
     ReroutedView,
@@ -61,6 +63,8 @@ SUBSCRIPTIONS: dict[str, type[BaseModel]] = {
     subjects.REFERRAL_CRISIS: ReferralCrisisView,
     subjects.WARNING_RAISED: WarningRaisedView,
     subjects.INSPECTION_COMPILED: InspectionCompiledView,
+    subjects.RECEPTION_BOOKED: ReceptionBookedView,
+    subjects.RECEPTION_DECIDED: ReceptionDecidedView,
 }
 
 

@@ -37,6 +37,7 @@ def include(app: FastAPI) -> None:
         inspection,
         kpis,
         queues,
+        reception,
         recommendations,
         search,
         streams,
@@ -56,5 +57,6 @@ def include(app: FastAPI) -> None:
         queues,
         inspection,
         streams,
+        reception,
     ):
         app.include_router(routes.router)
