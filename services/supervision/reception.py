@@ -102,8 +102,7 @@ def edit(fields: dict[str, Any]) -> Callable[[dict[str, Any]], tuple[dict[str, A
             raise rules.Refused(f"a {doc['status']} session is not edited")
         if "capacity" in fields:
             rules.check_capacity(doc, fields["capacity"])
-        merged = doc | fields
-        return stored(merged) if "starts_at" in fields else fields, []
+        return stored(fields) if "starts_at" in fields else fields, []
 
     return make
 
