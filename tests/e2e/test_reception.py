@@ -5,6 +5,7 @@ and the roles refused."""
 
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -252,3 +253,40 @@ def test_the_roles_that_may_not_plan_book_or_decide_are_refused(clerk, as_role):
     r = clerk.post("supervision", f"/v1/reception/sessions/{sid}/receptions", json={"case_id": "x"})
     assert r.status_code == 403
     assert as_role("unit_handler").get("supervision", "/v1/reception/figures").status_code == 403
+
+
+def test_clerks_racing_for_the_last_place_get_it_once_and_the_calendar_pages(
+    clerk, dispatcher, as_role, samples
+):
+    office = as_role("county_leader")
+    leader_id = f"leader-{uuid.uuid4().hex[:8]}"
+    sample = _located(samples)[0]
+    cases = [_case(clerk, dispatcher, sample) for _ in range(4)]
+    sid = office.post("supervision", "/v1/reception/sessions", json=_session(leader_id)).json()["session_id"]
+    url = clerk.url("supervision", f"/v1/reception/sessions/{sid}/bookings")
+    clerks = [as_role("reception_clerk") for _ in cases]  # one connection each
+
+    def book(pair) -> int:
+        who, case = pair
+        return who.client.post(url, json={"case_id": case["case_id"]}).status_code
+
+    with ThreadPoolExecutor(len(cases)) as pool:
+        statuses = sorted(pool.map(book, zip(clerks, cases, strict=True)))
+    assert statuses == [200, 409, 409, 409]
+    session = clerk.get("supervision", f"/v1/reception/sessions/{sid}").json()
+    assert len(session["bookings"]) == 1 and session["places_left"] == 0
+
+    second = _session(leader_id, "reception", place="县信访接待大厅")
+    later = datetime.fromisoformat(second["starts_at"]) + timedelta(days=1)
+    second |= {"starts_at": later.isoformat(), "ends_at": (later + timedelta(hours=2)).isoformat()}
+    assert office.post("supervision", "/v1/reception/sessions", json=second).status_code == 201
+    first = clerk.get(
+        "supervision", "/v1/reception/sessions", params={"leader": leader_id, "limit": 1}
+    ).json()
+    assert [s["session_id"] for s in first["items"]] == [sid] and first["next_cursor"]
+    rest = clerk.get(
+        "supervision",
+        "/v1/reception/sessions",
+        params={"leader": leader_id, "limit": 1, "cursor": first["next_cursor"]},
+    ).json()
+    assert [s["kind"] for s in rest["items"]] == ["reception"] and rest["next_cursor"] is None
