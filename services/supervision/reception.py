@@ -96,27 +96,38 @@ async def change(
     return saved
 
 
-def edit(fields: dict[str, Any]) -> Callable[[dict[str, Any]], tuple[dict[str, Any], list[Envelope]]]:
+MOVES = ("starts_at", "place", "meeting_link", "join_link")
+"""A session's fields whose change the petitioners booked into it are told of."""
+
+
+def edit(
+    sv: Supervision, fields: dict[str, Any]
+) -> Callable[[dict[str, Any]], tuple[dict[str, Any], list[Envelope]]]:
     def make(doc: dict[str, Any]) -> tuple[dict[str, Any], list[Envelope]]:
         if doc["status"] != "planned":
             raise rules.Refused(f"a {doc['status']} session is not edited")
         if "capacity" in fields:
             rules.check_capacity(doc, fields["capacity"])
-        return stored(fields) if "starts_at" in fields else fields, []
+        changes = stored(fields) if "starts_at" in fields else fields
+        moved = any(doc.get(k) != v for k, v in fields.items() if k in MOVES)
+        return changes, tell_booked(doc, doc | changes, "rescheduled", sv) if moved else []
 
     return make
 
 
 def session_event(
-    doc: dict[str, Any], booking: dict[str, Any], event_type: str, at: datetime, sv: Supervision
+    doc: dict[str, Any], booking: dict[str, Any], at: datetime, sv: Supervision, status: str | None = None
 ) -> Envelope:
-    """`dispatch.reception.booked`: a case booked into a session, or its booking cancelled."""
+    """`dispatch.reception.booked`: a case booked into a session (`booked`), its booking cancelled
+    (`cancelled`), or the session it is booked into moved (`rescheduled`) or cancelled; `doc` is the
+    session as the petitioner should now know it."""
+    status = status or booking["status"]
     data = {
         "case_id": booking["case_id"],
         "case_no": booking["case_no"],
         "session_id": doc["_id"],
         "booking_id": booking["booking_id"],
-        "status": booking["status"],
+        "status": status,
         "kind": doc["kind"],
         "leader": {"name": doc["leader"]["name"], "post": doc["leader"]["post"]},
         "starts_at": doc["starts_at"],
@@ -125,13 +136,22 @@ def session_event(
         "at": at,
     }
     return make_event(
-        type=event_type,
+        type=subjects.RECEPTION_BOOKED,
         source=SOURCE,
         subject=booking["case_id"],
         clock=sv.clock,
-        event_id=derived_event_id("reception", doc["_id"], booking["booking_id"], booking["status"]),
+        event_id=derived_event_id(
+            "reception", doc["_id"], booking["booking_id"], status, str(doc["version"])
+        ),
         data=data,
     )
+
+
+def tell_booked(doc: dict[str, Any], after: dict[str, Any], status: str, sv: Supervision) -> list[Envelope]:
+    """The events owed to the petitioners booked into a session that moved or was cancelled."""
+    now = sv.clock.now()
+    told = [b for b in doc.get("bookings") or [] if b["status"] == "booked" and not b.get("walk_in")]
+    return [session_event(after, b, now, sv, status) for b in told]
 
 
 async def book(
@@ -161,7 +181,7 @@ async def book(
             changes = rules.walk_in(doc, entry)
             return changes, []
         changes = rules.book(doc, entry)
-        return changes, [session_event(doc, entry, subjects.RECEPTION_BOOKED, now, sv)]
+        return changes, [session_event(doc, entry, now, sv)]
 
     return await change(sv, session_id, make, precondition)
 
@@ -174,9 +194,7 @@ async def cancel_booking(
     def make(doc: dict[str, Any]) -> tuple[dict[str, Any], list[Envelope]]:
         changes = rules.cancel(doc, booking_id, now, reason)
         booking = next(b for b in changes["bookings"] if b["booking_id"] == booking_id)
-        events = (
-            [] if booking["walk_in"] else [session_event(doc, booking, subjects.RECEPTION_BOOKED, now, sv)]
-        )
+        events = [] if booking["walk_in"] else [session_event(doc, booking, now, sv)]
         return changes, events
 
     return await change(sv, session_id, make, precondition)

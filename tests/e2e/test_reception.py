@@ -110,6 +110,23 @@ def test_a_reception_day_from_booking_to_decisions_on_the_case(clerk, dispatcher
     assert [(n["channel"], n["recipient"]) for n in sms] == [("sms", "139****5678")]
     assert JOIN in sms[0]["body"] and PHONE not in json.dumps(sms)
 
+    # the office moves the meeting to another link: the booked petitioner is told the new one
+    moved = JOIN.replace("7788", "7799")
+    current = office.get("supervision", f"/v1/reception/sessions/{sid}").headers["ETag"]
+    r = office.client.patch(
+        office.url("supervision", f"/v1/reception/sessions/{sid}"),
+        json={"join_link": moved},
+        headers={"If-Match": current},
+    )
+    assert r.status_code == 200, r.text
+
+    def told_again():
+        found = _notices(dispatcher, booked["case_id"], "reception_booking") or []
+        return [n for n in found if moved in n["body"]] or None
+
+    again = wait_for(told_again, what="the new join link")
+    assert "改为" in again[0]["body"]
+
     # the other petitioner walks in: registered at the session, then received without a decision
     r = clerk.post(
         "supervision", f"/v1/reception/sessions/{sid}/walk-ins", json={"case_id": other["case_id"]}

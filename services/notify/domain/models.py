@@ -361,7 +361,7 @@ class ReceptionBookedView(_View):
 
     case_id: str
     case_no: str
-    status: Literal["booked", "cancelled"]
+    status: Literal["booked", "cancelled", "rescheduled"]
     kind: str
     leader: LeaderRef
     starts_at: datetime

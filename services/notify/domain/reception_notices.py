@@ -33,6 +33,7 @@ def reception_occasion(data: Any, base: dict[str, Any], *, tz: ZoneInfo) -> Occa
             "join_link": data.join_link or "",
             "video": data.kind == "video",
             "cancelled": data.status == "cancelled",
+            "rescheduled": data.status == "rescheduled",
         }
         return Occasion(["reception_booking"], data.case_id, values)
     if isinstance(data, ReceptionDecidedView):

@@ -145,7 +145,7 @@ async def edit_session(
     current = await _session(sv, session_id)
     _fields_or_422(current | changes)
     with _answers():
-        doc = await reception.change(sv, session_id, reception.edit(changes), tag.require)
+        doc = await reception.change(sv, session_id, reception.edit(sv, changes), tag.require)
     return _answer(doc, tag)
 
 
@@ -156,7 +156,8 @@ async def cancel_session(
     def make(doc: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
         if doc["status"] != "planned":
             raise rules.Refused(f"a {doc['status']} session is not cancelled")
-        return {"status": "cancelled", "cancelled_at": sv.clock.now(), "cancel_reason": body.reason}, []
+        changes = {"status": "cancelled", "cancelled_at": sv.clock.now(), "cancel_reason": body.reason}
+        return changes, reception.tell_booked(doc, doc, "cancelled", sv)
 
     with _answers():
         doc = await reception.change(sv, session_id, make, tag.require)

@@ -36,6 +36,8 @@ def test_a_video_booking_sends_the_petitioner_the_join_link(directory):  # noqa:
     assert JOIN in sms and "2026年03月02日 14:00" in sms and "视频接访" in sms
     got, _, texts = plan(booked("reception", place="县信访接待大厅"), directory)
     assert "县信访接待大厅" in texts[("petitioner", "sms")] and "https" not in texts[("petitioner", "sms")]
+    got, _, texts = plan(booked("video", "rescheduled", join_link=JOIN), directory)
+    assert "改为2026年03月02日 14:00" in texts[("petitioner", "sms")] and JOIN in texts[("petitioner", "sms")]
     got, _, texts = plan(booked("video", "cancelled", join_link=JOIN), directory)
     assert "取消" in texts[("petitioner", "sms")] and JOIN not in texts[("petitioner", "sms")]
 
