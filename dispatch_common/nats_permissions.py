@@ -66,6 +66,7 @@ PRODUCERS: dict[str, str] = {
         "mediation",
     ),
     **dict.fromkeys((s.NOTIFICATION_SENT, s.NOTIFICATION_FAILED), "notify"),
+    **dict.fromkeys((s.RECEPTION_BOOKED, s.RECEPTION_DECIDED), "supervision"),  # leaders' reception
 }
 """Platform event type -> the service that publishes it (on the subject that is the type)."""
 
@@ -133,6 +134,8 @@ NOTIFY_SUBJECTS = (
     s.INSPECTION_COMPILED,
     s.CASE_REPRESENTED,
     s.CASE_AGENT_ESCALATED,
+    s.RECEPTION_BOOKED,
+    s.RECEPTION_DECIDED,
 )
 
 

@@ -50,6 +50,9 @@ REFERRAL_ACCEPTED = "dispatch.referral.accepted"
 REFERRAL_CLOSED = "dispatch.referral.closed"
 REFERRAL_CRISIS = "dispatch.referral.crisis"
 NOTIFICATION_SENT = "dispatch.notification.sent"
+# Leaders' reception days (supervision, docs/reception.md)
+RECEPTION_BOOKED = "dispatch.reception.booked"
+RECEPTION_DECIDED = "dispatch.reception.decided"
 NOTIFICATION_FAILED = "dispatch.notification.failed"
 # Proxy agents (三级代办, docs/agents.md): a case taken up by an agent, and moved up a tier
 CASE_REPRESENTED = "dispatch.case.represented"
@@ -129,6 +132,8 @@ ALL_EVENT_TYPES = (
     NOTIFICATION_FAILED,
     CASE_REPRESENTED,
     CASE_AGENT_ESCALATED,
+    RECEPTION_BOOKED,
+    RECEPTION_DECIDED,
     INGRESS_CASE_SUBMIT,
     *OUTCOME_TYPES,
 )

@@ -18,6 +18,7 @@ from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
 from services.supervision import commands
 from services.supervision.adapters.agents import AgentDirectory
+from services.supervision.adapters.reception import Sessions
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.board import Board
 from services.supervision.config import SupervisionSettings
@@ -42,6 +43,8 @@ class Supervision:
     confidentiality: Confidentiality
     stuck: StuckCases
     inspections: Inspections
+    sessions: Sessions
+    """Leaders' reception sessions (services/supervision/reception.py)."""
     scan_seconds: float = 30.0
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The county's unit directory by code (who may be asked to assist)."""
@@ -92,11 +95,14 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         confidentiality=confidentiality,
         stuck=StuckCases(files, timedelta(seconds=settings.stuck_after_seconds)),
         inspections=Inspections.of(runtime.db),
+        sessions=Sessions(runtime.db),
         scan_seconds=settings.deadline_scan_seconds,
         units=unit_directory(settings.county_dir),
     )
     runtime.on_migrate(sv.warnings.ensure_indexes)
     _wire_agents(sv, settings)
+    runtime.outbox(sv.sessions.sessions)  # dispatch.reception.booked / .decided
+    runtime.on_migrate(sv.sessions.ensure_indexes)
     sv.live = runtime.live(
         Hub(
             "supervision",

@@ -20,6 +20,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,7 @@ class World:
     referred_lead: str  # the lead unit of the referred case
     organization_message: str  # an inbox message of `organization`
     portal_message: str  # a petitioner's letter in the inbox of a case the portal submitted
+    session: dict[str, Any]  # a leader's reception session with `case` booked (docs/reception.md)
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +221,27 @@ def seed(stack: Stack) -> World:
         referred_lead=referred["lead_unit"]["code"],
         organization_message=wait_for(organization_inbox, what="the organization's notice"),
         portal_message=wait_for(letter, what="the letter in the petitioner's inbox"),
+        session=_reception_session(stack, case),
     )
+
+
+def _reception_session(stack: Stack, case: dict[str, Any]) -> dict[str, Any]:
+    """A reception session with the case booked into it."""
+    start = datetime.now(UTC) + timedelta(days=1)
+    body = {
+        "leader": {"id": "authz-leader", "name": "领导", "post": "县长"},
+        "kind": "reception",
+        "place": "县信访接待大厅",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=2)).isoformat(),
+        "capacity": 5,
+    }
+    made = api(stack, "supervisor").post("supervision", "/v1/reception/sessions", json=body)
+    assert made.status_code == 201, made.text
+    url = f"/v1/reception/sessions/{made.json()['session_id']}/bookings"
+    booked = api(stack, "reception_clerk").post("supervision", url, json={"case_id": case["case_id"]})
+    assert booked.status_code == 200, booked.text
+    return booked.json()
 
 
 def _a_unit_elsewhere(case: dict[str, Any], taken: set[str]) -> str:
@@ -304,6 +326,8 @@ def call_for(
         "kind": "acceptance",
         "list_name": "overdue",
         "agent_id": f"AG-T-{world.case['jurisdiction']['town']}",  # the town agent of the case's town
+        "session_id": world.session["session_id"],
+        "booking_id": world.session["bookings"][0]["booking_id"],
     }
     query: dict[str, Any] = {}
     key = case["case_id"]

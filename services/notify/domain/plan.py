@@ -32,6 +32,7 @@ from services.notify.domain.models import (
 )
 from services.notify.domain.occasion import Occasion, cn_date, cn_time
 from services.notify.domain.occasion import unit_ref as _unit
+from services.notify.domain.reception_notices import RECEPTION_VIEWS, reception_occasion
 from services.notify.domain.recipients import EVENT_AUDIENCES, Directory, Recipient, Target
 
 __all__ = ["CaseNotKnownYet", "Notice", "Occasion", "cn_date", "cn_time", "notices", "occasion"]
@@ -138,6 +139,8 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
         return mediation_occasion(event_type, data, base, tz=tz)
     if isinstance(data, AGENT_VIEWS):
         return agent_occasion(event_type, data, base)
+    if isinstance(data, RECEPTION_VIEWS):
+        return reception_occasion(data, base, tz=tz)
     if isinstance(data, WarningRaisedView):
         values = base | {
             "case_no": data.case_no or "",

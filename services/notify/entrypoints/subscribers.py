@@ -21,6 +21,8 @@ from services.notify.domain.models import (
     MediationOpenedView,
     MediationOverdueView,
     MediationSessionView,
+    ReceptionBookedView,
+    ReceptionDecidedView,
     ReferralCrisisView,
     ReferralView,
     ReroutedView,
@@ -64,6 +66,8 @@ SUBSCRIPTIONS: dict[str, type[BaseModel]] = {
     subjects.INSPECTION_COMPILED: InspectionCompiledView,
     subjects.CASE_REPRESENTED: RepresentedView,
     subjects.CASE_AGENT_ESCALATED: AgentEscalatedView,
+    subjects.RECEPTION_BOOKED: ReceptionBookedView,
+    subjects.RECEPTION_DECIDED: ReceptionDecidedView,
 }
 
 

@@ -46,6 +46,7 @@ def include(app: FastAPI) -> None:
         inspection,
         kpis,
         queues,
+        reception,
         recommendations,
         representation,
         search,
@@ -68,5 +69,6 @@ def include(app: FastAPI) -> None:
         streams,
         agents,
         representation,
+        reception,
     ):
         app.include_router(routes.router)
