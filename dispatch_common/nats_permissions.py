@@ -39,6 +39,8 @@ PRODUCERS: dict[str, str] = {
             s.RECOMMENDATION_MADE,
             s.WARNING_RAISED,
             s.INSPECTION_COMPILED,
+            s.CASE_REPRESENTED,
+            s.CASE_AGENT_ESCALATED,
         ),
         "supervision",
     ),
@@ -64,6 +66,7 @@ PRODUCERS: dict[str, str] = {
         "mediation",
     ),
     **dict.fromkeys((s.NOTIFICATION_SENT, s.NOTIFICATION_FAILED), "notify"),
+    **dict.fromkeys((s.RECEPTION_BOOKED, s.RECEPTION_DECIDED), "supervision"),  # leaders' reception
 }
 """Platform event type -> the service that publishes it (on the subject that is the type)."""
 
@@ -129,6 +132,10 @@ NOTIFY_SUBJECTS = (
     s.REFERRAL_CRISIS,
     s.WARNING_RAISED,
     s.INSPECTION_COMPILED,
+    s.CASE_REPRESENTED,
+    s.CASE_AGENT_ESCALATED,
+    s.RECEPTION_BOOKED,
+    s.RECEPTION_DECIDED,
 )
 
 

@@ -80,6 +80,7 @@ class Door:
     feed: str | None = None
     submission_id: str | None = None
     open311: dict[str, Any] | None = None
+    agent: dict[str, Any] | None = None  # a proxy agent's filing: who, with what consent (docs/agents.md)
 
     @property
     def category_hint(self) -> str | None:
@@ -229,6 +230,7 @@ async def register_case(
         "category_hint": door.category_hint,  # the category a 311 app chose (Open311 service_code)
         "external_ref": cmd.external_ref.model_dump() if cmd.external_ref else None,
         "submitted_by": caller.subject,
+        "filed_by_agent": door.agent,
         "door": door.kind,
         "open311": door.open311,
         "feed": door.feed,  # who hears the outcomes (domain/feed.py)
@@ -261,6 +263,7 @@ async def register_case(
                     "campaign": case["campaign"],
                     "confidential": result.confidential,
                     "lookup": {"version": issued.version, "verifier": issued.verifier},
+                    "filed_by_agent": door.agent,
                 },
                 case,
                 rules.rules.file,

@@ -19,12 +19,16 @@ from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
 from services.supervision import commands
 from services.supervision.adapters.lookup_codes import LookupCodes
+from services.supervision.adapters.agents import AgentDirectory
+from services.supervision.adapters.reception import Sessions
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.board import Board
 from services.supervision.config import SupervisionSettings
+from services.supervision.domain.agents import TierPolicy, load_agents
 from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
 from services.supervision.inspection import Inspections, county_day, due
 from services.supervision.live import LiveCases
+from services.supervision.representation import Representations
 from services.supervision.stuck import StuckCases
 from services.supervision.warnings import WarningPolicy, Warnings
 
@@ -45,6 +49,8 @@ class Supervision:
     """The verifiers of the petitioners' lookup codes (services/supervision/progress.py)."""
     progress_limiter: RateLimiter
     """The public progress lookup's limits per client and per case, shared by the replicas."""
+    sessions: Sessions
+    """Leaders' reception sessions (services/supervision/reception.py)."""
     scan_seconds: float = 30.0
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The county's unit directory by code (who may be asked to assist)."""
@@ -52,6 +58,10 @@ class Supervision:
     """The replica's reader of case events for the live streams (services/supervision/live.py)."""
     board: Snapshot | None = None
     """The board's figures, recomputed while someone watches (services/supervision/board.py)."""
+    agents: AgentDirectory | None = None
+    """The proxy agents' directory (三级代办, docs/agents.md)."""
+    representations: Representations | None = None
+    """Which agent carries which case, and the climb between tiers."""
 
 
 def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = None) -> Supervision:
@@ -97,12 +107,16 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
             settings.progress_rate_limits,
             enabled=settings.progress_rate_limit_enabled,
         ),
+        sessions=Sessions(runtime.db),
         scan_seconds=settings.deadline_scan_seconds,
         units=unit_directory(settings.county_dir),
     )
     runtime.on_migrate(sv.warnings.ensure_indexes)
     runtime.on_migrate(sv.progress_limiter.ensure_indexes)
     runtime.every(60.0, sv.progress_limiter.sweep, name="rate-window-sweep")
+    _wire_agents(sv, settings)
+    runtime.outbox(sv.sessions.sessions)  # dispatch.reception.booked / .decided
+    runtime.on_migrate(sv.sessions.ensure_indexes)
     sv.live = runtime.live(
         Hub(
             "supervision",
@@ -129,6 +143,8 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         acted = await commands.scan(files=sv.files, keeper=sv.keeper, clock=sv.clock)
         today = sv.clock.now().astimezone(sv.keeper.timezone).date()
         acted += await sv.warnings.raise_trends(sv.files.rollups, today)
+        if sv.representations is not None:
+            acted += await sv.representations.escalate_due(files=sv.files, clock=sv.clock)
         if acted:
             runtime.nudge()
 
@@ -151,6 +167,25 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     runtime.every(settings.stuck_scan_seconds, look_for_stuck, name="stuck-cases")
     runtime.every(settings.inspection_check_seconds, inspect, name="daily-inspection")
     return sv
+
+
+def _wire_agents(sv: Supervision, settings: SupervisionSettings) -> None:
+    """The agents' directory, seeded from the county package, and the representations of cases."""
+    seeded = load_agents(settings.county_dir, set(sv.units), settings.agents_file)  # unfit: no start
+    sv.agents = AgentDirectory(sv.runtime.db)
+    representations = Representations(
+        sv.runtime.db, sv.agents, TierPolicy.load(settings.agent_tier_policy_file)
+    )
+    sv.runtime.outbox(representations.col)  # dispatch.case.represented, .agent_escalated
+    sv.representations = representations
+    agents = sv.agents
+
+    async def seed() -> None:
+        await agents.ensure_indexes()
+        await agents.seed(seeded, sv.clock.now())
+
+    sv.runtime.on_migrate(seed)
+    sv.runtime.on_migrate(representations.ensure_indexes)
 
 
 def create(settings: SupervisionSettings | None = None, *, sv: Supervision | None = None) -> FastAPI:

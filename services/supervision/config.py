@@ -15,6 +15,9 @@ class SupervisionSettings(ServiceSettings):
     service_name: str = "supervision"
     port: int = port_field("supervision", 8004)
     warning_policy_file: Path = DATA_DIR / "policy" / "warnings.json"
+    # How long a represented case may stay at an agent's tier (三级代办, docs/agents.md)
+    agent_tier_policy_file: Path = DATA_DIR / "policy" / "agent_tiers.json"
+    agents_file: Path | None = None  # the agents to seed the directory from; None: the county package's
     deadline_scan_seconds: float = Field(30.0, gt=0)  # how often the deadline scanner looks
     # A case registered but never screened, or accepted but never routed, this long is stuck
     # (services/supervision/stuck.py); looked for this often.

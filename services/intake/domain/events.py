@@ -42,6 +42,7 @@ class CaseReceived(CaseFacts):
     campaign: str | None = None
     confidential: bool = False
     lookup: dict[str, Any] | None = None  # {version, verifier}: the lookup code's verifier
+    filed_by_agent: dict[str, Any] | None = None  # a proxy agent filed it: who, with what consent
 
 
 class CaseScreened(CaseFacts):

@@ -25,6 +25,8 @@ __all__ = [
     "NotificationFailed",
     "NotificationSent",
     "PetitionerContact",
+    "ReceptionBookedView",
+    "ReceptionDecidedView",
     "ReferralCrisisView",
     "ReferralView",
     "ReroutedView",
@@ -348,3 +350,36 @@ def petitioner_channel(
         return "sms", contact.phone_masked or "petitioner", None
     reason = "anonymous petitioner" if contact.anonymous else "no contact details given"
     return "inbox", "petitioner", reason
+
+
+class LeaderRef(_View):
+    """A leader as reception events name them."""
+
+    name: str
+    post: str
+
+
+class ReceptionBookedView(_View):
+    """What notify needs of dispatch.reception.booked (a booking made or cancelled)."""
+
+    case_id: str
+    case_no: str
+    status: Literal["booked", "cancelled", "rescheduled"]
+    kind: str
+    leader: LeaderRef
+    starts_at: datetime
+    place: str | None = None
+    join_link: str | None = None
+
+
+class ReceptionDecidedView(_View):
+    """What notify needs of dispatch.reception.decided (a leader's decision on a case received)."""
+
+    case_id: str
+    case_no: str
+    kind: str
+    leader: LeaderRef
+    instructions: str
+    holding: bool
+    units: list[UnitRef]
+    due_at: datetime | None = None

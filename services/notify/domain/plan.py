@@ -11,6 +11,12 @@ from zoneinfo import ZoneInfo
 
 from dispatch_common import subjects
 from services.notify.domain import lookup
+from services.notify.domain.agent_notices import (
+    AGENT_VIEWS,
+    agent_occasion,
+    agent_recipient,
+    copies_to_agents,
+)
 from services.notify.domain.mediation_notices import MEDIATION_VIEWS, mediation_occasion
 from services.notify.domain.models import (
     NOTICE_OF_OUTCOME,
@@ -27,6 +33,7 @@ from services.notify.domain.models import (
 )
 from services.notify.domain.occasion import Occasion, cn_date, cn_time
 from services.notify.domain.occasion import unit_ref as _unit
+from services.notify.domain.reception_notices import RECEPTION_VIEWS, reception_occasion
 from services.notify.domain.recipients import EVENT_AUDIENCES, Directory, Recipient, Target
 
 __all__ = ["CaseNotKnownYet", "Notice", "Occasion", "cn_date", "cn_time", "notices", "occasion"]
@@ -136,6 +143,10 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
         return Occasion(["dispute"], case_id, values, {"lead_unit": [unit] if unit else []})
     if isinstance(data, MEDIATION_VIEWS):
         return mediation_occasion(event_type, data, base, tz=tz)
+    if isinstance(data, AGENT_VIEWS):
+        return agent_occasion(event_type, data, base)
+    if isinstance(data, RECEPTION_VIEWS):
+        return reception_occasion(data, base, tz=tz)
     if isinstance(data, WarningRaisedView):
         values = base | {
             "case_no": data.case_no or "",
@@ -252,7 +263,11 @@ def _for_audience(
         channel, label, reason = petitioner_channel(contact, confidential=bool(case.get("confidential")))
         token = contact.contact_token if channel == "sms" else None
         code = contact.lookup_token if channel == "sms" and kind in lookup.KINDS else None
-        return [made(Target(PETITIONER, channel, reason), label, token, code)]
+        copies = [made(target, target.recipient.label) for target in copies_to_agents(case)]
+        return [made(Target(PETITIONER, channel, reason), label, token, code), *copies]
+    if audience == "agents":  # the proxy agents an event names (docs/agents.md): their inboxes
+        agents = [agent_recipient(a["code"]) for a in occ.units.get("agents", [])]
+        return [made(Target(r, "inbox"), r.label) for r in agents]
     recipients: list[Recipient]
     if audience in ("lead_unit", "lead_unit_leader"):
         units = occ.units.get("lead_unit") or ([case["lead_unit"]] if case.get("lead_unit") else [])

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from dispatch_common import subjects
 from dispatch_common.bus import Delivery
 from services.notify import handlers
+from services.notify.domain.agent_notices import AgentEscalatedView, RepresentedView
 from services.notify.domain.models import (
     AlarmView,
     CaseAssignedView,
@@ -20,6 +21,8 @@ from services.notify.domain.models import (
     MediationOpenedView,
     MediationOverdueView,
     MediationSessionView,
+    ReceptionBookedView,
+    ReceptionDecidedView,
     ReferralCrisisView,
     ReferralView,
     ReroutedView,
@@ -61,6 +64,10 @@ SUBSCRIPTIONS: dict[str, type[BaseModel]] = {
     subjects.REFERRAL_CRISIS: ReferralCrisisView,
     subjects.WARNING_RAISED: WarningRaisedView,
     subjects.INSPECTION_COMPILED: InspectionCompiledView,
+    subjects.CASE_REPRESENTED: RepresentedView,
+    subjects.CASE_AGENT_ESCALATED: AgentEscalatedView,
+    subjects.RECEPTION_BOOKED: ReceptionBookedView,
+    subjects.RECEPTION_DECIDED: ReceptionDecidedView,
 }
 
 
