@@ -18,8 +18,8 @@ from dispatch_common.ratelimit import RateLimiter
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
 from services.supervision import commands
-from services.supervision.adapters.lookup_codes import LookupCodes
 from services.supervision.adapters.agents import AgentDirectory
+from services.supervision.adapters.lookup_codes import LookupCodes
 from services.supervision.adapters.reception import Sessions
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.board import Board

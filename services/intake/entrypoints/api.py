@@ -12,7 +12,6 @@ from services.intake.domain.models import Registered, SubmitCase
 from services.intake.domain.protection import reveal_free_text, reveal_petitioner
 from services.intake.domain.screening import ScreeningRulesError
 from services.intake.entrypoints import lookup, screening
-from services.intake.entrypoints import screening
 from services.intake.entrypoints.agent_filing import agent_door
 from services.intake.entrypoints.deps import TOO_MANY, CurrentUser, IntakeDeps, limited
 from services.intake.entrypoints.schemas import AuditLog, PetitionerHistoryView, Registration, RulesReload
