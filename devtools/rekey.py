@@ -50,7 +50,11 @@ SEALED = (
         "mediation", MediationSettings, "mediations", reseal_mediation, ("parties", "sessions", "agreement")
     ),
     Sealed(
-        "notify", NotifySettings, "notifications", reseal_message, ("contact_token", "case_id", "lease_ts")
+        "notify",
+        NotifySettings,
+        "notifications",
+        reseal_message,
+        ("contact_token", "lookup_token", "case_id", "lease_ts"),
     ),
     Sealed("notify", NotifySettings, "case_views", reseal_case_view, ("petitioner",)),
     Sealed(

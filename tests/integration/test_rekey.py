@@ -46,7 +46,9 @@ def ciphertexts(value: Any) -> list[str]:
     found: list[str] = []
     if isinstance(value, dict):
         for k, v in value.items():
-            if isinstance(v, str) and (k.endswith("_enc") or k in ("enc", "sealed", "contact_token")):
+            if isinstance(v, str) and (
+                k.endswith("_enc") or k in ("enc", "sealed", "contact_token", "lookup_token")
+            ):
                 found.append(v)
             else:
                 found += ciphertexts(v)

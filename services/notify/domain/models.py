@@ -25,6 +25,8 @@ __all__ = [
     "NotificationFailed",
     "NotificationSent",
     "PetitionerContact",
+    "ReceptionBookedView",
+    "ReceptionDecidedView",
     "ReferralCrisisView",
     "ReferralView",
     "ReroutedView",
@@ -50,6 +52,7 @@ class PetitionerContact(_View):
     anonymous: bool
     phone_masked: str | None = None
     contact_token: str | None = None
+    lookup_token: str | None = None  # the lookup code sealed by intake, for the acceptance notice
 
 
 class UnitRef(_View):
@@ -322,6 +325,7 @@ class NotificationSent(BaseModel):
     channel: Channel
     recipient: str
     sent_at: datetime
+    audience: str | None = None  # petitioner, lead_unit, ...: the petitioner's own are on their progress page
 
 
 class NotificationFailed(BaseModel):
@@ -335,6 +339,7 @@ class NotificationFailed(BaseModel):
     attempts: int
     reason: str
     failed_at: datetime
+    audience: str | None = None
 
 
 CONFIDENTIAL_REASON = "confidential report (检举控告): told in the inbox only"
@@ -354,3 +359,36 @@ def petitioner_channel(
         return "sms", contact.phone_masked or "petitioner", None
     reason = "anonymous petitioner" if contact.anonymous else "no contact details given"
     return "inbox", "petitioner", reason
+
+
+class LeaderRef(_View):
+    """A leader as reception events name them."""
+
+    name: str
+    post: str
+
+
+class ReceptionBookedView(_View):
+    """What notify needs of dispatch.reception.booked (a booking made or cancelled)."""
+
+    case_id: str
+    case_no: str
+    status: Literal["booked", "cancelled", "rescheduled"]
+    kind: str
+    leader: LeaderRef
+    starts_at: datetime
+    place: str | None = None
+    join_link: str | None = None
+
+
+class ReceptionDecidedView(_View):
+    """What notify needs of dispatch.reception.decided (a leader's decision on a case received)."""
+
+    case_id: str
+    case_no: str
+    kind: str
+    leader: LeaderRef
+    instructions: str
+    holding: bool
+    units: list[UnitRef]
+    due_at: datetime | None = None

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from dispatch_common import subjects
 from dispatch_common.bus import Delivery
 from services.notify import handlers
+from services.notify.domain.agent_notices import AgentEscalatedView, RepresentedView
 from services.notify.domain.models import (
     AlarmView,
     CaseAssignedView,
@@ -21,6 +22,8 @@ from services.notify.domain.models import (
     MediationOpenedView,
     MediationOverdueView,
     MediationSessionView,
+    ReceptionBookedView,
+    ReceptionDecidedView,
     ReferralCrisisView,
     ReferralView,
     ReroutedView,
@@ -65,6 +68,10 @@ SUBSCRIPTIONS: dict[str, type[BaseModel]] = {
     subjects.LEDGER_DEADLINE_WARNING: LedgerAlarmView,
     subjects.LEDGER_OVERDUE: LedgerAlarmView,
     subjects.LEDGER_ESCALATED: LedgerAlarmView,
+    subjects.CASE_REPRESENTED: RepresentedView,
+    subjects.CASE_AGENT_ESCALATED: AgentEscalatedView,
+    subjects.RECEPTION_BOOKED: ReceptionBookedView,
+    subjects.RECEPTION_DECIDED: ReceptionDecidedView,
 }
 
 
