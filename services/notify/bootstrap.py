@@ -76,6 +76,7 @@ def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[
             secret=settings.sms_gateway_secret.get_secret_value(),
             keys=keys,
             client=http,
+            progress_page_url=settings.progress_page_url,
         )
     if settings.smtp_host:
         adapters["email"] = Mailer(

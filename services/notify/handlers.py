@@ -18,6 +18,7 @@ from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope
 from services.notify import metrics
 from services.notify.adapters.repository import Messages
+from services.notify.domain.agent_notices import AGENT_VIEWS, agent_facts
 from services.notify.domain.delivery import QuietHours
 from services.notify.domain.languages import choose_language, petitioner_preferences
 from services.notify.domain.message import delivered_now, hold_for_quiet_hours, new_message, sent_event
@@ -67,6 +68,8 @@ def case_facts(data: BaseModel) -> dict[str, Any]:
         return {"case_no": data.case_no, "lead_unit": lead}
     if isinstance(data, MediationOpenedView):
         return {}
+    if isinstance(data, AGENT_VIEWS):
+        return agent_facts(data)
     if isinstance(data, HandlingView):
         facts: dict[str, Any] = {"case_no": data.case_no}
         if data.action == "extension":  # the reason the petitioner is told when the extension is approved

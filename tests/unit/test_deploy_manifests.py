@@ -171,7 +171,8 @@ def test_each_service_user_may_read_and_write_its_own_database_only(target: str)
 
 
 @pytest.mark.parametrize("target", OVERLAYS)
-def test_pii_keys_go_to_intake_notify_and_mediation_alone(target: str) -> None:
+def test_pii_keys_go_to_intake_notify_mediation_and_supervision_alone(target: str) -> None:
+    """Supervision seals the risk ledger's parties (decision 0039); routing never sees a key."""
     pii = {name for name, values in example_secrets().items() if "PII_ENC_KEYS" in values}
     for service in SERVICES:
         names = {
@@ -179,7 +180,7 @@ def test_pii_keys_go_to_intake_notify_and_mediation_alone(target: str) -> None:
             for s in container(find(target, "Deployment", service))["envFrom"]
             if "secretRef" in s
         }
-        assert bool(names & pii) == (service in ("intake", "notify", "mediation")), service
+        assert bool(names & pii) == (service in ("intake", "notify", "mediation", "supervision")), service
 
 
 @pytest.mark.parametrize("target", OVERLAYS)

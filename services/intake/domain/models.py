@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from services.intake.domain.agent_filing import AgentFiling
 from services.intake.domain.identity import PHONE, id_number_problem
 
 MAX_TEXT = 5000
@@ -147,6 +148,9 @@ class SubmitCase(BaseModel):
     grid_worker: GridWorker | None = None
     campaign: str | None = Field(None, min_length=1, max_length=100, description="the screening campaign")
     external_ref: ExternalRef | None = None
+    agent_filing: AgentFiling | None = Field(
+        None, description="a proxy agent's filing (role proxy_agent only, and required of it): the consent"
+    )
 
     @model_validator(mode="before")
     @classmethod

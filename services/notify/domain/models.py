@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify.domain.templates import Templates
 
@@ -25,6 +25,8 @@ __all__ = [
     "NotificationFailed",
     "NotificationSent",
     "PetitionerContact",
+    "ReceptionBookedView",
+    "ReceptionDecidedView",
     "ReferralCrisisView",
     "ReferralView",
     "ReroutedView",
@@ -55,6 +57,7 @@ class PetitionerContact(_View):
         None  # chosen at intake (or changed by a clerk: the case view's `preferences`)
     )
     language: str | None = None
+    lookup_token: str | None = None  # the lookup code sealed by intake, for the acceptance notice
 
 
 class UnitRef(_View):
@@ -133,6 +136,15 @@ class AlarmView(_View):
     lead_unit: UnitRef | None = None
     level: str | None = None
     label: str | None = None
+
+
+class LedgerAlarmView(AlarmView):
+    """dispatch.ledger.deadline_warning, overdue and escalated: a risk-ledger entry's alarm, read as a
+    case's (its number in `case_no`, its owner unit as the lead unit), so the same notices go out."""
+
+    case_id: str = Field(validation_alias="entry_id")
+    case_no: str = Field(validation_alias="entry_no")
+    lead_unit: UnitRef | None = Field(None, validation_alias="owner_unit")
 
 
 class ReroutedView(_View):
@@ -321,6 +333,7 @@ class NotificationSent(BaseModel):
     channel: Channel
     recipient: str
     sent_at: datetime
+    audience: str | None = None  # petitioner, lead_unit, ...: the petitioner's own are on their progress page
 
 
 class NotificationFailed(BaseModel):
@@ -334,6 +347,7 @@ class NotificationFailed(BaseModel):
     attempts: int
     reason: str
     failed_at: datetime
+    audience: str | None = None
 
 
 CONFIDENTIAL_REASON = "confidential report (检举控告): told in the inbox only"
@@ -359,3 +373,36 @@ def petitioner_channel(
         return "sms", contact.phone_masked or "petitioner", reason
     reason = "anonymous petitioner" if contact.anonymous else "no contact details given"
     return "inbox", "petitioner", reason
+
+
+class LeaderRef(_View):
+    """A leader as reception events name them."""
+
+    name: str
+    post: str
+
+
+class ReceptionBookedView(_View):
+    """What notify needs of dispatch.reception.booked (a booking made or cancelled)."""
+
+    case_id: str
+    case_no: str
+    status: Literal["booked", "cancelled", "rescheduled"]
+    kind: str
+    leader: LeaderRef
+    starts_at: datetime
+    place: str | None = None
+    join_link: str | None = None
+
+
+class ReceptionDecidedView(_View):
+    """What notify needs of dispatch.reception.decided (a leader's decision on a case received)."""
+
+    case_id: str
+    case_no: str
+    kind: str
+    leader: LeaderRef
+    instructions: str
+    holding: bool
+    units: list[UnitRef]
+    due_at: datetime | None = None

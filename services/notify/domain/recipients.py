@@ -33,6 +33,7 @@ EVENT_AUDIENCES = frozenset(
         "previous_organization",
         "police_station",
         "receiving_unit",
+        "agents",  # the proxy agents of the case the event names (docs/agents.md)
     }
 )
 
@@ -41,7 +42,7 @@ EVENT_AUDIENCES = frozenset(
 class Recipient:
     """Someone a notice goes to: a stable key, the template audience, and a label safe to show."""
 
-    key: str  # petitioner | unit:<code> | unit_leader:<code> | role:<role> | webhook:<name>
+    key: str  # petitioner | unit:<code> | unit_leader:<code> | role:<role> | webhook:<name> | agent:<id>
     audience: str  # the template audience: petitioner, unit, leader, system
     label: str
 

@@ -113,6 +113,8 @@ async def _message(notify: Notify, notification_id: str) -> dict[str, Any]:
 def inbox_owners(user: Principal) -> set[str]:
     """The inboxes a caller reads: its role's, its unit's, its unit leader's."""
     owners = {f"role:{user.role.value}"}
+    if user.role == Role.PROXY_AGENT:  # an agent's own inbox: its notices, copies of its petitioners'
+        owners.add(f"agent:{user.subject}")
     if user.unit:
         owners.add(f"unit:{user.unit}")
         if user.role == Role.UNIT_LEADER:

@@ -8,6 +8,7 @@ from dispatch_common import subjects
 from dispatch_common.bus import Delivery
 from services.notify import handlers
 from services.notify.documents import issuer_values, record_documents
+from services.notify.domain.agent_notices import AgentEscalatedView, RepresentedView
 from services.notify.domain.models import (
     AlarmView,
     CaseAssignedView,
@@ -15,12 +16,15 @@ from services.notify.domain.models import (
     FulfilmentDueView,
     HandlingView,
     InspectionCompiledView,
+    LedgerAlarmView,
     MediationAssignedView,
     MediationConcludedView,
     MediationEscalatedView,
     MediationOpenedView,
     MediationOverdueView,
     MediationSessionView,
+    ReceptionBookedView,
+    ReceptionDecidedView,
     ReferralCrisisView,
     ReferralView,
     ReroutedView,
@@ -62,6 +66,13 @@ SUBSCRIPTIONS: dict[str, type[BaseModel]] = {
     subjects.REFERRAL_CRISIS: ReferralCrisisView,
     subjects.WARNING_RAISED: WarningRaisedView,
     subjects.INSPECTION_COMPILED: InspectionCompiledView,
+    subjects.LEDGER_DEADLINE_WARNING: LedgerAlarmView,
+    subjects.LEDGER_OVERDUE: LedgerAlarmView,
+    subjects.LEDGER_ESCALATED: LedgerAlarmView,
+    subjects.CASE_REPRESENTED: RepresentedView,
+    subjects.CASE_AGENT_ESCALATED: AgentEscalatedView,
+    subjects.RECEPTION_BOOKED: ReceptionBookedView,
+    subjects.RECEPTION_DECIDED: ReceptionDecidedView,
 }
 
 
