@@ -56,9 +56,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-token: $(STAMP)  ## print one development bearer token: make token ROLE=dispatcher UNIT=<unit or mediation organization code> [SYSTEM=<external system>]
+token: $(STAMP)  ## print one development bearer token: make token ROLE=dispatcher UNIT=<unit or mediation organization code> [SYSTEM=<external system>] [AGENT=<proxy agent id>]
 	@test -n "$(ROLE)" || { echo "usage: make token ROLE=<role> [UNIT=<unit or mediation organization code>]" >&2; exit 2; }
-	@$(BIN)/python -m devtools.keys --role "$(ROLE)" --unit "$(UNIT)" --system "$(SYSTEM)"
+	@$(BIN)/python -m devtools.keys --role "$(ROLE)" --unit "$(UNIT)" --system "$(SYSTEM)" --agent "$(AGENT)"
 
 bench: $(STAMP)  ## the benchmarks: figures for the speed and size targets (make bench ARGS=--quick)
 	$(BIN)/python -m bench $(ARGS)
