@@ -18,6 +18,8 @@ BENCHMARKS = {
     "adversarial_input": ["--per-family", "4", "--candidates", "200"],
     "live_streams": ["--rate", "10", "--seconds", "30", "--connections", "500"],
     "console_load": ["--loads", "10"],
+    "progress_lookup": ["--cases", "20", "--lookups", "200", "--guesses", "200"],
+    "replay": ["--cases", "300000"],
 }
 
 
@@ -47,6 +49,8 @@ def main() -> int:
             "2",
         ],
         "console_load": ["--loads", "2"],
+        "progress_lookup": ["--cases", "3", "--lookups", "20", "--guesses", "40"],
+        "replay": ["--cases", "2000"],
     }
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:

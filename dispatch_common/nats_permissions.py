@@ -18,7 +18,7 @@ SERVICES = ("intake", "routing", "mediation", "supervision", "notify")
 OPS_USER = "ops"
 
 PRODUCERS: dict[str, str] = {
-    **dict.fromkeys((s.CASE_RECEIVED, s.CASE_SCREENED), "intake"),
+    **dict.fromkeys((s.CASE_RECEIVED, s.CASE_SCREENED, s.CASE_LOOKUP_CODE_CHANGED), "intake"),
     **dict.fromkeys((s.CASE_ROUTED, s.CASE_REROUTED, s.CASE_ROUTE_DISPUTED), "routing"),
     **dict.fromkeys(
         (
@@ -39,6 +39,8 @@ PRODUCERS: dict[str, str] = {
             s.RECOMMENDATION_MADE,
             s.WARNING_RAISED,
             s.INSPECTION_COMPILED,
+            s.CASE_REPRESENTED,
+            s.CASE_AGENT_ESCALATED,
         ),
         "supervision",
     ),
@@ -64,6 +66,8 @@ PRODUCERS: dict[str, str] = {
         "mediation",
     ),
     **dict.fromkeys((s.NOTIFICATION_SENT, s.NOTIFICATION_FAILED), "notify"),
+    **dict.fromkeys(s.LEDGER_TYPES, "supervision"),  # the risk ledger
+    **dict.fromkeys((s.RECEPTION_BOOKED, s.RECEPTION_DECIDED), "supervision"),  # leaders' reception
 }
 """Platform event type -> the service that publishes it (on the subject that is the type)."""
 
@@ -141,6 +145,13 @@ NOTIFY_SUBJECTS = (
     s.REFERRAL_CRISIS,
     s.WARNING_RAISED,
     s.INSPECTION_COMPILED,
+    s.LEDGER_DEADLINE_WARNING,  # the risk ledger's alarms: the owner unit hears as of a case's
+    s.LEDGER_OVERDUE,
+    s.LEDGER_ESCALATED,
+    s.CASE_REPRESENTED,
+    s.CASE_AGENT_ESCALATED,
+    s.RECEPTION_BOOKED,
+    s.RECEPTION_DECIDED,
 )
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from dispatch_common.paging import PageOf
 from services.routing.domain.events import Actor
 from services.routing.domain.models import CategoryChoice, Jurisdiction, Queue, UnitRef
+from services.routing.entrypoints.replay_schemas import Approval
 
 
 class RouteReturn(BaseModel):
@@ -91,6 +92,9 @@ class CountyPackage(BaseModel):
     units: int
     gazetteer: int
     categories: int
+    approval: Approval | None = Field(
+        None, description="the replay report the package was activated on; null: reloaded without one"
+    )
 
 
 class CountyReload(CountyPackage):
