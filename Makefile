@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 
 LOCK_OPTIONS := --generate-hashes --python-version 3.11 --python-platform x86_64-manylinux_2_28 --no-header --annotation-style line
 
-.PHONY: venv run test test-unit test-integration test-e2e test-contract clients-check lint format token bench chaos eval-routing eval-screening asyncapi rekey lock clean
+.PHONY: venv run test test-unit test-integration test-e2e test-contract clients-check lint format token bench chaos eval-routing eval-screening replay asyncapi rekey lock clean
 
 # The dependencies come from the lock file, every file checked against its hash; then the project itself.
 $(STAMP): pyproject.toml requirements/dev.lock
@@ -56,9 +56,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-token: $(STAMP)  ## print one development bearer token: make token ROLE=dispatcher UNIT=<unit or mediation organization code> [SYSTEM=<external system>]
+token: $(STAMP)  ## print one development bearer token: make token ROLE=dispatcher UNIT=<unit or mediation organization code> [SYSTEM=<external system>] [AGENT=<proxy agent id>]
 	@test -n "$(ROLE)" || { echo "usage: make token ROLE=<role> [UNIT=<unit or mediation organization code>]" >&2; exit 2; }
-	@$(BIN)/python -m devtools.keys --role "$(ROLE)" --unit "$(UNIT)" --system "$(SYSTEM)"
+	@$(BIN)/python -m devtools.keys --role "$(ROLE)" --unit "$(UNIT)" --system "$(SYSTEM)" --agent "$(AGENT)"
 
 bench: $(STAMP)  ## the benchmarks: figures for the speed and size targets (make bench ARGS=--quick)
 	$(BIN)/python -m bench $(ARGS)
@@ -73,6 +73,10 @@ lock: $(STAMP)  ## write requirements/*.lock from pyproject.toml (keeps the vers
 
 eval-routing: $(STAMP)  ## routing's accuracy on labelled cases (make eval-routing CASES=file.jsonl COUNTY_DIR=dir)
 	$(BIN)/python -m services.routing.evaluate $(if $(CASES),--cases "$(CASES)") $(if $(COUNTY_DIR),--county-dir "$(COUNTY_DIR)")
+
+replay: $(STAMP)  ## what-if replay of a period's routes with a candidate package (make replay PACKAGE=dir FROM=2026-03-01 TO=2026-04-01; docs/replay.md)
+	@test -n "$(PACKAGE)" -a -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make replay PACKAGE=<candidate package folder> FROM=<date> TO=<date> [OUT=<folder>]" >&2; exit 2; }
+	$(BIN)/python -m devtools.replay --package "$(PACKAGE)" --from "$(FROM)" --to "$(TO)" $(if $(OUT),--out "$(OUT)")
 
 rekey: $(STAMP)  ## re-encrypt stored personal data under the active key (make rekey ARGS="--dry-run"; docs/operations.md)
 	$(BIN)/python -m devtools.rekey $(ARGS)

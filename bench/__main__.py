@@ -11,12 +11,15 @@ BENCHMARKS = {
     "e2e_load": ["--rates", "10,20,25,50,100", "--seconds", "60"],
     "intake_load": ["--rate", "200", "--seconds", "30"],
     "duplicate_lookup": ["--cases", "1000000"],
+    "profile_lookup": ["--cases", "1000000"],
     "routing_decide": ["--decisions", "20000", "--lookups", "500000"],
     "supervision_queries": ["--cases", "1000000"],
     "notify_load": ["--rate", "100", "--seconds", "20", "--burst", "2000"],
     "adversarial_input": ["--per-family", "4", "--candidates", "200"],
     "live_streams": ["--rate", "10", "--seconds", "30", "--connections", "500"],
     "console_load": ["--loads", "10"],
+    "progress_lookup": ["--cases", "20", "--lookups", "200", "--guesses", "200"],
+    "replay": ["--cases", "300000"],
 }
 
 
@@ -30,6 +33,7 @@ def main() -> int:
         "e2e_load": ["--rates", "5", "--seconds", "5"],
         "intake_load": ["--rate", "50", "--seconds", "5"],
         "duplicate_lookup": ["--cases", "20000"],
+        "profile_lookup": ["--cases", "5000", "--checkpoints", "", "--lookups", "100"],
         "notify_load": ["--rate", "50", "--seconds", "3", "--burst", "200"],
         "routing_decide": ["--decisions", "1000", "--warmup", "100", "--lookups", "20000"],
         "supervision_queries": ["--cases", "20000"],
@@ -45,6 +49,8 @@ def main() -> int:
             "2",
         ],
         "console_load": ["--loads", "2"],
+        "progress_lookup": ["--cases", "3", "--lookups", "20", "--guesses", "40"],
+        "replay": ["--cases", "2000"],
     }
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:

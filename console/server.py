@@ -57,7 +57,8 @@ def create_console(settings: ConsoleSettings | None = None) -> Starlette:
         "poll_seconds": settings.poll_seconds,
         "sign_in": {
             "dev": settings.dev_sign_in,
-            "roles": [r.value for r in Role if r is not Role.EXTERNAL_SYSTEM],
+            # not a system's, nor the petitioner's (made only by the public progress lookup)
+            "roles": [r.value for r in Role if r not in (Role.EXTERNAL_SYSTEM, Role.PETITIONER)],
             "oidc": {
                 "issuer": settings.oidc_issuer,
                 "client_id": settings.oidc_client_id,
@@ -97,7 +98,10 @@ def create_console(settings: ConsoleSettings | None = None) -> Starlette:
         if unit is not None and unit not in unit_codes:
             return _problem(422, "validation_failed", f"unit {unit!r} is not in the county package")
         area = unit_codes[unit]["jurisdiction"] if unit else None
-        token = issue_token(settings.run_dir / "keys", role=role, unit=unit, area=area)
+        agent = (body or {}).get("agent") or None  # a proxy agent's id: the token's subject
+        if agent is not None and not isinstance(agent, str):
+            return _problem(422, "validation_failed", "agent must be a proxy agent's id")
+        token = issue_token(settings.run_dir / "keys", role=role, unit=unit, area=area, subject=agent)
         return JSONResponse(
             {"access_token": token, "token_type": "Bearer"}, headers={"Cache-Control": "no-store"}
         )

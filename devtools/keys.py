@@ -106,6 +106,11 @@ def main() -> None:
     parser.add_argument(
         "--system", default=None, help="an external system's id (role external_system): its references"
     )
+    parser.add_argument(
+        "--agent",
+        default=None,
+        help="a proxy agent's id of the county package's agents.json (role proxy_agent)",
+    )
     parser.add_argument("--run-dir", default=os.environ.get("RUN_DIR", str(DEFAULT_RUN_DIR)))
     parser.add_argument("--county-dir", default=os.environ.get("COUNTY_DIR", str(DEFAULT_COUNTY_DIR)))
     parser.add_argument(
@@ -127,8 +132,9 @@ def main() -> None:
         )
     system = args.system or None
     keys = Path(args.run_dir) / "keys"
+    subject = system or args.agent or None  # an agent's token names the agent (docs/agents.md)
     token = issue_token(
-        keys, role=args.role, unit=unit, area=area, system=system, subject=system, issuer=args.issuer
+        keys, role=args.role, unit=unit, area=area, system=system, subject=subject, issuer=args.issuer
     )
     sys.stdout.write(token + "\n")
 

@@ -27,6 +27,8 @@ from services.mediation.config import MediationSettings
 from services.mediation.domain.parties import reseal_mediation
 from services.notify.config import NotifySettings
 from services.notify.domain.sealed import reseal_case_view, reseal_message
+from services.supervision.config import SupervisionSettings
+from services.supervision.domain.ledger_parties import reseal_entry
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,16 @@ SEALED = (
         "mediation", MediationSettings, "mediations", reseal_mediation, ("parties", "sessions", "agreement")
     ),
     Sealed(
-        "notify", NotifySettings, "notifications", reseal_message, ("contact_token", "case_id", "lease_ts")
+        "notify",
+        NotifySettings,
+        "notifications",
+        reseal_message,
+        ("contact_token", "lookup_token", "case_id", "lease_ts"),
     ),
     Sealed("notify", NotifySettings, "case_views", reseal_case_view, ("petitioner",)),
+    Sealed(
+        "supervision", SupervisionSettings, "ledger_entries", reseal_entry, ("parties",)
+    ),  # the risk ledger
 )
 SERVICES = tuple(dict.fromkeys(s.service for s in SEALED))
 

@@ -35,6 +35,11 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     EXTERNAL_SYSTEM = "external_system"
     ADMIN = "admin"
+    GRID_WORKER = "grid_worker"  # 网格员: opens risk-ledger entries from a patrol; scope: its grid (area)
+    # A petitioner who opened their case's progress with its number and lookup code (docs/progress.md):
+    # never a token's role; the public progress operations make it for the case the code opened.
+    PETITIONER = "petitioner"
+    PROXY_AGENT = "proxy_agent"  # 信访代办员: the token's `sub` is the agent's id in the directory
 
 
 # Roles that see every case of the county; the others see what their unit leads or assists on.

@@ -3,7 +3,8 @@ with which scope. Every service checks it on each request, before the operation 
 
 An operation is `<METHOD> <path template>` as the service's router declares it (`GET
 /v1/cases/{case_id}`). An operation the table does not name is refused to everyone (deny by default);
-an operation marked `open311` takes no bearer token (the Open311 door checks its own keys).
+an operation marked `open311` takes no bearer token (the Open311 door checks its own keys), nor one
+marked `public` (the petitioner's progress lookup checks the case number and code it is given).
 """
 
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from dispatch_common.paths import DATA_DIR
 
 DEFAULT_TABLE = DATA_DIR / "policy" / "authorization.yaml"
 OPEN311 = "open311"
+PUBLIC = "public"
 
 
 class Scope(StrEnum):
@@ -40,6 +42,7 @@ class Grant:
 
     roles: dict[str, Scope]
     open311: bool = False
+    public: bool = False  # no token: the operation checks its own credential (docs/progress.md)
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,10 @@ class AuthorizationTable:
                 if method not in ("GET", "POST", "PUT", "PATCH", "DELETE") or not path.startswith("/"):
                     problems.append(f"{service}: {operation!r} is not '<METHOD> <path>'")
                     continue
-                if entry == OPEN311:
-                    operations[service][operation] = Grant({}, open311=True)
+                if entry in (OPEN311, PUBLIC):
+                    operations[service][operation] = Grant(
+                        {}, open311=entry == OPEN311, public=entry == PUBLIC
+                    )
                     continue
                 operations[service][operation] = Grant(
                     _roles(f"{service} {operation}", entry, roles, problems)

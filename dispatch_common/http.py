@@ -28,34 +28,38 @@ CORS_EXPOSED_HEADERS = ["ETag", "Retry-After", "Location"]
 class BodyLimit:
     """Refuse request bodies over a size with 413 before they are read into memory."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, larger: dict[str, int] | None = None) -> None:
         self.app, self.max_bytes = app, max_bytes
+        self.larger = larger or {}  # path → its own limit (a county package to replay)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            return await self._refuse(scope, headers, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            return await self._refuse(scope, headers, receive, send, limit)
         received = 0
 
         async def limited() -> Message:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > limit:
                 raise _TooLarge
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await self._refuse(scope, headers, receive, send)
+            await self._refuse(scope, headers, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, send: Send) -> None:
+    async def _refuse(
+        self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, send: Send, limit: int
+    ) -> None:
         language = headers.get(b"accept-language", b"").decode("latin-1")
-        problem = http_errors.too_large(self.max_bytes)
+        problem = http_errors.too_large(limit)
         response = http_errors.render(scope, {"accept-language": language}, problem)
         await response(scope, receive, send)
 
@@ -136,6 +140,7 @@ def create_app(
     version: str = "0.1.0",
     include: Callable[[FastAPI], None],
     max_body_bytes: int = 256 * 1024,
+    larger_bodies: dict[str, int] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the platform's health, metrics, error format, tracing and auth."""
     settings = runtime.settings
@@ -222,7 +227,7 @@ def create_app(
     check_operations(app, app.state.authorization, service)  # builds (and caches) the OpenAPI: last
     if settings.http_root_path:
         app.add_middleware(ServedUnder, prefix=settings.http_root_path)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, larger=larger_bodies)
     app.add_middleware(NoStore)
     if settings.cors_origin_list:  # outside the body limit, so a refused body still carries CORS headers
         app.add_middleware(

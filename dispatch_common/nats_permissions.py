@@ -18,7 +18,7 @@ SERVICES = ("intake", "routing", "mediation", "supervision", "notify")
 OPS_USER = "ops"
 
 PRODUCERS: dict[str, str] = {
-    **dict.fromkeys((s.CASE_RECEIVED, s.CASE_SCREENED), "intake"),
+    **dict.fromkeys((s.CASE_RECEIVED, s.CASE_SCREENED, s.CASE_LOOKUP_CODE_CHANGED), "intake"),
     **dict.fromkeys((s.CASE_ROUTED, s.CASE_REROUTED, s.CASE_ROUTE_DISPUTED), "routing"),
     **dict.fromkeys(
         (
@@ -39,6 +39,8 @@ PRODUCERS: dict[str, str] = {
             s.RECOMMENDATION_MADE,
             s.WARNING_RAISED,
             s.INSPECTION_COMPILED,
+            s.CASE_REPRESENTED,
+            s.CASE_AGENT_ESCALATED,
         ),
         "supervision",
     ),
@@ -64,6 +66,8 @@ PRODUCERS: dict[str, str] = {
         "mediation",
     ),
     **dict.fromkeys((s.NOTIFICATION_SENT, s.NOTIFICATION_FAILED), "notify"),
+    **dict.fromkeys(s.LEDGER_TYPES, "supervision"),  # the risk ledger
+    **dict.fromkeys((s.RECEPTION_BOOKED, s.RECEPTION_DECIDED), "supervision"),  # leaders' reception
 }
 """Platform event type -> the service that publishes it (on the subject that is the type)."""
 
@@ -98,6 +102,18 @@ INTAKE_LIFECYCLE = (
     s.CASE_CLOSED,
 )
 
+# Intake keeps what the petitioner profile (信访人画像) shows of every case's later life (docs/profile.md).
+INTAKE_PROFILE = (
+    s.CASE_ROUTED,
+    s.CASE_REPLIED,
+    s.CASE_FOLLOWED_UP,
+    s.CASE_REOPENED,
+    s.CASE_CLOSED,
+    s.MEDIATION_OPENED,
+    s.MEDIATION_CONCLUDED,
+    s.REFERRAL_MADE,
+)
+
 # Notify takes every event type it speaks on through one consumer (services/notify/entrypoints).
 NOTIFY_SUBJECTS = (
     s.CASE_SCREENED,
@@ -129,11 +145,19 @@ NOTIFY_SUBJECTS = (
     s.REFERRAL_CRISIS,
     s.WARNING_RAISED,
     s.INSPECTION_COMPILED,
+    s.LEDGER_DEADLINE_WARNING,  # the risk ledger's alarms: the owner unit hears as of a case's
+    s.LEDGER_OVERDUE,
+    s.LEDGER_ESCALATED,
+    s.CASE_REPRESENTED,
+    s.CASE_AGENT_ESCALATED,
+    s.RECEPTION_BOOKED,
+    s.RECEPTION_DECIDED,
 )
 
 
 CONSUMERS: tuple[Consumer, ...] = (
     Consumer(s.INTAKE_ON_LIFECYCLE, "intake", INTAKE_LIFECYCLE),
+    Consumer(s.INTAKE_ON_PROFILE, "intake", INTAKE_PROFILE),
     Consumer(s.ROUTING_ON_SCREENED, "routing", s.CASE_SCREENED),
     Consumer(s.SUPERVISION_CASE_FILE, "supervision", s.DISPATCH_SUBJECTS),
     Consumer(s.MEDIATION_ON_ROUTED, "mediation", s.CASE_ROUTED),

@@ -91,6 +91,10 @@ class Runtime:
         """Run a step every `seconds` once the service has started (a failure is logged, then retried)."""
         self._periodic.append((name, seconds, step))
 
+    def adopt(self, task: asyncio.Task[None]) -> None:
+        """A task of the service's own (a job) that stopping the service cancels and waits for."""
+        self._loops = [t for t in self._loops if not t.done()] + [task]
+
     async def _loop(self, name: str, seconds: float, step: Callable[[], Awaitable[object]]) -> None:
         done = metrics.PERIODIC_STEP_SUCCESS.labels(self.settings.service_name, name)
         while True:
@@ -141,7 +145,7 @@ class Runtime:
         self.relay.start()
         for hub in self.hubs:
             hub.start_in_background(self.bus.broker.config.connection_state.stream)
-        self._loops = [asyncio.create_task(self._loop(*spec), name=spec[0]) for spec in self._periodic]
+        self._loops += [asyncio.create_task(self._loop(*spec), name=spec[0]) for spec in self._periodic]
         self.started.set()
         log.info("service started", extra={"service": self.settings.service_name})
 

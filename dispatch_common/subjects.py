@@ -50,7 +50,30 @@ REFERRAL_ACCEPTED = "dispatch.referral.accepted"
 REFERRAL_CLOSED = "dispatch.referral.closed"
 REFERRAL_CRISIS = "dispatch.referral.crisis"
 NOTIFICATION_SENT = "dispatch.notification.sent"
+# Leaders' reception days (supervision, docs/reception.md)
+RECEPTION_BOOKED = "dispatch.reception.booked"
+RECEPTION_DECIDED = "dispatch.reception.decided"
 NOTIFICATION_FAILED = "dispatch.notification.failed"
+# The risk ledger (排查台账, services/supervision/ledger.py).
+LEDGER_OPENED = "dispatch.ledger.opened"
+LEDGER_UPDATED = "dispatch.ledger.updated"
+LEDGER_CLOSED = "dispatch.ledger.closed"
+LEDGER_DEADLINE_WARNING = "dispatch.ledger.deadline_warning"
+LEDGER_OVERDUE = "dispatch.ledger.overdue"
+LEDGER_ESCALATED = "dispatch.ledger.escalated"
+LEDGER_TYPES = (
+    LEDGER_OPENED,
+    LEDGER_UPDATED,
+    LEDGER_CLOSED,
+    LEDGER_DEADLINE_WARNING,
+    LEDGER_OVERDUE,
+    LEDGER_ESCALATED,
+)
+# The petitioner's lookup code (issue 17.3, docs/progress.md)
+CASE_LOOKUP_CODE_CHANGED = "dispatch.case.lookup_code_changed"
+# Proxy agents (三级代办, docs/agents.md): a case taken up by an agent, and moved up a tier
+CASE_REPRESENTED = "dispatch.case.represented"
+CASE_AGENT_ESCALATED = "dispatch.case.agent_escalated"
 
 # What external systems submit (on ingress.<system>.case.submit), and the outcome feed of what they
 # submitted (on outcome.<system>.case.<event>): the type is the subject without the system.
@@ -124,6 +147,12 @@ ALL_EVENT_TYPES = (
     REFERRAL_CRISIS,
     NOTIFICATION_SENT,
     NOTIFICATION_FAILED,
+    *LEDGER_TYPES,
+    CASE_LOOKUP_CODE_CHANGED,
+    CASE_REPRESENTED,
+    CASE_AGENT_ESCALATED,
+    RECEPTION_BOOKED,
+    RECEPTION_DECIDED,
     INGRESS_CASE_SUBMIT,
     *OUTCOME_TYPES,
 )
@@ -131,6 +160,7 @@ ALL_EVENT_TYPES = (
 # Durable consumers, one per (service, purpose). Replicas of a service share them. Per external system
 # there are two more (functions below): intake's on its ingress, and the one it reads its answers from.
 INTAKE_ON_LIFECYCLE = "intake-case-lifecycle"  # the lifecycle a case's followers hear of
+INTAKE_ON_PROFILE = "intake-profile-outcomes"  # what the petitioner profile shows of every case's later life
 ROUTING_ON_SCREENED = "routing-case-screened"
 SUPERVISION_CASE_FILE = "supervision-case-file"
 MEDIATION_ON_ROUTED = "mediation-case-routed"

@@ -21,6 +21,8 @@ class SupervisionHarness:
     sv: Supervision
     clock: FixedClock
     client: Callable[..., httpx.AsyncClient]
+    app: Any = None  # the HTTP app, for a test's own clients (tests/integration/test_ledger.py)
+    keys_dir: Path | None = None
 
 
 async def start_supervision(
@@ -42,4 +44,4 @@ async def start_supervision(
     def client(role: str, unit: str | None = None) -> httpx.AsyncClient:
         return api_client(app, run_dir / "keys", base_url="http://supervision", role=role, unit=unit)
 
-    return SupervisionHarness(sv, clock, client)
+    return SupervisionHarness(sv, clock, client, app, run_dir / "keys")

@@ -1,8 +1,10 @@
 """Intake's composition root: builds its runtime, repositories, rules and app."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -19,12 +21,15 @@ from dispatch_common.runtime import Runtime
 from dispatch_common.systems import ExternalSystem, load_systems
 from services.intake.adapters.history import CaseHistory, find_links
 from services.intake.adapters.identities import IdentityLinks
+from services.intake.adapters.pool import DataPool
+from services.intake.adapters.profile import ProfileReader
 from services.intake.adapters.repository import CaseRepository
 from services.intake.config import IntakeSettings
 from services.intake.domain.boundary import CountyBoundary
 from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links
 from services.intake.domain.open311_clients import DEV_KEY_FILE, Open311Clients, development_clients
 from services.intake.domain.open311_services import Catalogue
+from services.intake.domain.profile_policy import ProfilePolicy
 from services.intake.domain.screening import Screener, ScreeningRules
 
 RATE_WINDOWS = "rate_windows"
@@ -68,6 +73,22 @@ class Open311Door:
         return self.clients.feeds
 
 
+ProfileSection = Callable[[tuple[str, ...], list[str]], Awaitable[list[dict[str, Any]]]]
+"""A part of the platform's contribution to a profile: from the petitioner's keys and case ids, its
+items (proxy agents, risk-ledger entries); registered by name in `Profiles.sections`."""
+
+
+@dataclass
+class Profiles:
+    """The petitioner profile's parts: the later facts of cases, the data pool, the policy, and the
+    sections other parts of the platform add."""
+
+    reader: ProfileReader
+    pool: DataPool
+    policy: ProfilePolicy
+    sections: dict[str, ProfileSection] = field(default_factory=dict)
+
+
 @dataclass
 class Intake:
     """Everything intake's handlers need, built once per process."""
@@ -88,6 +109,7 @@ class Intake:
     limiter: RateLimiter
     systems: tuple[ExternalSystem, ...] = ()
     reloads: Reloads | None = None
+    profiles: Profiles | None = None
 
     async def reload_rules(self) -> dict[str, str]:
         """Read the screening rules again (raises ScreeningRulesError, keeping the old ones)."""
@@ -155,13 +177,27 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     dev_key = settings.keys_dir / DEV_KEY_FILE
     if settings.open311_clients_file is None and dev_key.exists():  # the generated key no setting names
         redact.register_secrets({dev_key.read_text(encoding="utf-8").strip()})
+    intake.profiles = _profiles(settings, runtime, history)
     subscribers.register(intake)
     return intake
 
 
+def _profiles(settings: IntakeSettings, runtime: Runtime, history: CaseHistory) -> Profiles:
+    """The profile's parts, its consumer of other services' events, and the pool's indexes."""
+    from services.intake import profile_outcomes
+
+    policy = ProfilePolicy.load(settings.profile_policy_file)
+    reader = ProfileReader(runtime.db, history)
+    pool = DataPool(runtime.db)
+    runtime.on_migrate(reader.ensure_indexes)
+    runtime.on_migrate(pool.ensure_indexes)
+    profile_outcomes.register(runtime, reader)
+    return Profiles(reader=reader, pool=pool, policy=policy)
+
+
 def create(settings: IntakeSettings | None = None) -> FastAPI:
     """The intake HTTP app."""
-    from services.intake.entrypoints import api, open311
+    from services.intake.entrypoints import api, open311, pool, profile
 
     settings = settings or IntakeSettings()
     intake = build(settings)
@@ -169,6 +205,8 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
     def include(app: FastAPI) -> None:
         api.include(app)
         open311.include(app)
+        app.include_router(profile.router)
+        app.include_router(pool.router)
         include_audit_api(app)
 
     app = create_app(

@@ -25,6 +25,8 @@ class IntakeSettings(ServiceSettings):
     screening_rules_file: Path = DATA_DIR / "intake" / "screening_rules.json"
     knowledge_base_file: Path = DATA_DIR / "intake" / "knowledge_base.json"
     duplicates_policy_file: Path = DATA_DIR / "intake" / "duplicates.json"
+    # Who may open a petitioner profile (信访人画像), and what the data pool takes (docs/profile.md).
+    profile_policy_file: Path = DATA_DIR / "policy" / "profile.json"
     # Open311 GeoReport v2: the clients (names and key hashes; outside production generated once into
     # the keys folder when unset), the service catalogue, and the channel 311 requests come in as.
     open311_clients_file: Path | None = None

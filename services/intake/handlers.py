@@ -15,7 +15,7 @@ from dispatch_common.auth import Principal
 from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.envelope import Outgoing, derived_event_id, make_event
 from services.intake.bootstrap import Intake
-from services.intake.domain import feed
+from services.intake.domain import feed, lookup
 from services.intake.domain.disclosure import disclosed
 from services.intake.domain.duplicates import CaseSnapshot, Links
 from services.intake.domain.events import CaseReceived, CaseScreened, PetitionerView
@@ -80,6 +80,7 @@ class Door:
     feed: str | None = None
     submission_id: str | None = None
     open311: dict[str, Any] | None = None
+    agent: dict[str, Any] | None = None  # a proxy agent's filing: who, with what consent (docs/agents.md)
 
     @property
     def category_hint(self) -> str | None:
@@ -203,6 +204,7 @@ async def register_case(
     result, stored, view, masked, sealed, snapshot = await asyncio.to_thread(
         _assess, cmd, question, intake, case_id=case_id, now=now, rules=rules
     )
+    issued = await asyncio.to_thread(lookup.issue, intake.keys, case_id, 1)  # a slow hash: off the loop
     identity = await intake.identities.identify(stored)  # a phone seen before with an ID number
     snapshot = dataclasses.replace(snapshot, petitioner_hash=identity.person, petitioner_keys=identity.keys)
     who = snapshot.petitioner_hash
@@ -228,6 +230,7 @@ async def register_case(
         "category_hint": door.category_hint,  # the category a 311 app chose (Open311 service_code)
         "external_ref": cmd.external_ref.model_dump() if cmd.external_ref else None,
         "submitted_by": caller.subject,
+        "filed_by_agent": door.agent,
         "door": door.kind,
         "open311": door.open311,
         "feed": door.feed,  # who hears the outcomes (domain/feed.py)
@@ -241,7 +244,9 @@ async def register_case(
         "petitioner_hash": who,
         "petitioner_keys": list(identity.keys),
         "received_at": now,
+        "lookup": lookup.stored(issued.version),
     }
+    view = lookup.with_token(keys, view, case)
     received = make_event(
         type=subjects.CASE_RECEIVED,
         source=SOURCE,
@@ -257,6 +262,8 @@ async def register_case(
                     "grid_worker_id": cmd.grid_worker.id if cmd.grid_worker else None,
                     "campaign": case["campaign"],
                     "confidential": result.confidential,
+                    "lookup": {"version": issued.version, "verifier": issued.verifier},
+                    "filed_by_agent": door.agent,
                 },
                 case,
                 rules.rules.file,
@@ -374,7 +381,7 @@ async def _record_screening(
     }
     event = screened_event(
         case | changes,
-        petitioner_view(case | changes),
+        lookup.with_token(intake.keys, petitioner_view(case | changes), case),
         decision,
         screened_by=caller.subject,
         cause=f"manual|{case['version']}",

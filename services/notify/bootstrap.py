@@ -18,9 +18,11 @@ from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
 from dispatch_common.systems import ExternalSystem, load_systems
 from services.notify.adapters.channels import ChannelAdapter, Mailer, SmsGateway, Webhooks
+from services.notify.adapters.documents import Documents
 from services.notify.adapters.rate_limits import SharedRateLimits
 from services.notify.adapters.repository import Messages
 from services.notify.config import NotifySettings
+from services.notify.documents import Issuing, load_checked
 from services.notify.domain.delivery import QuietHours, parse_quiet_hours
 from services.notify.domain.message import RetryPolicy
 from services.notify.domain.recipients import Directory
@@ -49,6 +51,9 @@ class Notify:
     adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
     reloads: Reloads | None = None
     live: Hub | None = None  # the replica's reader of inbox deliveries for the inbox stream
+    issuing: "Issuing | None" = (
+        None  # formal documents: types, letters, archive (services/notify/documents.py)
+    )
 
     async def reload_files(self) -> dict[str, str]:
         """Read the templates and recipients again (raises TemplateProblem or DirectoryProblem)."""
@@ -71,6 +76,7 @@ def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[
             secret=settings.sms_gateway_secret.get_secret_value(),
             keys=keys,
             client=http,
+            progress_page_url=settings.progress_page_url,
         )
     if settings.smtp_host:
         adapters["email"] = Mailer(
@@ -113,6 +119,10 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
         confidentiality=confidentiality,
         systems=load_systems(settings.ingress_systems_file),
     )
+    documents = Documents(runtime.db)
+    runtime.on_migrate(documents.ensure_indexes)
+    book = load_checked(settings.documents_file, settings.county_dir, notify.templates)
+    notify.issuing = Issuing(book=book, templates=notify.templates, archive=documents)
     notify.live = runtime.live(
         Hub(
             "notify",

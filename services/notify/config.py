@@ -19,11 +19,17 @@ class NotifySettings(ServiceSettings):
     port: int = port_field("notify", 8005)
     templates_file: Path = DATA_DIR / "notify" / "templates.json"
     recipients_file: Path = DATA_DIR / "notify" / "recipients.json"
+    documents_file: Path = (
+        DATA_DIR / "notify" / "documents.json"
+    )  # formal documents (规范文书), decision 0043
 
     # The SMS gateway: unset, SMS notices wait queued until one is configured.
     sms_gateway_url: str | None = None
     sms_gateway_secret: SecretStr | None = None
     sms_max_segments: int = Field(3, ge=1, le=10)
+    # The petitioner's progress page the acceptance SMS links to, with the case number and lookup code
+    # in the link's fragment (docs/progress.md); unset: the SMS gives the code without a link.
+    progress_page_url: str | None = "http://127.0.0.1:8004/progress/"
 
     # SMTP: unset host, e-mail notices wait queued.
     smtp_host: str | None = None

@@ -6,7 +6,7 @@ that insert, the others wait for the sender.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,9 @@ from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope
 from services.notify import metrics
 from services.notify.adapters.repository import Messages
+from services.notify.domain.agent_notices import AGENT_VIEWS, agent_facts
 from services.notify.domain.delivery import QuietHours
+from services.notify.domain.languages import choose_language, petitioner_preferences
 from services.notify.domain.message import delivered_now, hold_for_quiet_hours, new_message, sent_event
 from services.notify.domain.models import (
     CaseAssignedView,
@@ -66,6 +68,8 @@ def case_facts(data: BaseModel) -> dict[str, Any]:
         return {"case_no": data.case_no, "lead_unit": lead}
     if isinstance(data, MediationOpenedView):
         return {}
+    if isinstance(data, AGENT_VIEWS):
+        return agent_facts(data)
     if isinstance(data, HandlingView):
         facts: dict[str, Any] = {"case_no": data.case_no}
         if data.action == "extension":  # the reason the petitioner is told when the extension is approved
@@ -101,6 +105,8 @@ class Speaking:
     quiet: QuietHours | None
     county_name: str
     confidential_readers: frozenset[Role] = frozenset()
+    languages: tuple[str, ...] = ("zh",)  # the county's (documents.json); the first is the templates' own
+    letter_values: dict[str, Any] = field(default_factory=dict)  # the county's issuer: organ, review body
 
 
 def owed_messages(
@@ -110,6 +116,8 @@ def owed_messages(
     stored), and what it waits for (a notice that needs an event of the case not seen yet)."""
     occ = occasion(event.type, data, case, tz=speaking.timezone, at=event.time)
     occ.values["county_name"] = speaking.county_name
+    occ.values.update(speaking.letter_values)  # the county's issuing organ, the body a 复查 is asked of
+    requested = petitioner_preferences(case).get("language")
     now = speaking.clock.now()
     owed, waiting = notices(occ, case, speaking.directory)
     if case.get("confidential"):
@@ -120,12 +128,22 @@ def owed_messages(
         if not speaking.templates.has(notice.kind, audience):
             log.warning("no template; notice not recorded", extra={"kind": notice.kind, "audience": audience})
             continue
-        rendered = speaking.templates.compose(notice.kind, audience, notice.target.channel, occ.values)
+        choice = choose_language(
+            requested if audience == "petitioner" else None,
+            speaking.languages,
+            lambda lang, kind=notice.kind, aud=audience: speaking.templates.has(kind, aud, language=lang),
+        )
+        rendered = speaking.templates.compose(
+            notice.kind, audience, notice.target.channel, occ.values, language=choice.used
+        )
         due = hold_for_quiet_hours(
             notice.target.channel, notice.urgent, now, speaking.quiet, speaking.timezone
         )
         case_no = occ.values.get("case_no") or None
         doc = new_message(notice, rendered, cause=event, now=now, due=due, case_no=case_no)
+        doc |= choice.record()
+        if notice.target.channel == "post":  # no sender: clerks print it from the print queue and post it
+            doc |= {"due_ts": None, "print_status": "to_print"}
         doc["confidential"] = bool(case.get("confidential"))  # shown only as auth.may_see allows
         doc["submitted_by"] = case.get("submitted_by")  # a petitioner's message: for its submitter only
         events = []

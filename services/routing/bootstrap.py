@@ -16,6 +16,7 @@ from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, ReadAudit, include_audit_api
 from dispatch_common.http import create_app
+from dispatch_common.jobs import Jobs
 from dispatch_common.live import Hub, one_by_one
 from dispatch_common.objection import return_limit_problems
 from dispatch_common.reload import Reloads
@@ -23,7 +24,7 @@ from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
 from services.routing import handlers, live, returns
 from services.routing.config import RoutingSettings
-from services.routing.domain.county import CountyPackageError
+from services.routing.domain.county import CountyPackage, CountyPackageError
 from services.routing.domain.events import CaseScreenedView
 from services.routing.domain.incidents import IncidentPolicy
 from services.routing.domain.learned import Example
@@ -54,6 +55,8 @@ class Routing:
     reloads: Reloads | None = None
     live: Hub | None = None  # the replica's reader of route events for the queue stream
     incidents: IncidentPolicy = field(default_factory=IncidentPolicy)  # linking calls of one matter
+    replays: Jobs | None = None  # what-if replays (replay.py) and their differences
+    approvals: AsyncCollection | None = None  # packages activated on a replay's report
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
@@ -85,14 +88,17 @@ class Routing:
             "categories": len(p.taxonomy.first) + len(p.taxonomy.sub),
         }
 
-    async def reload(self) -> bool:
-        """Load and validate the package on disk; keep the current one if it has problems (raised).
+    async def reload(self, expect_version: str | None = None) -> bool:
+        """Load and validate the package on disk; keep the current one if it has problems (raised),
+        or if it is not `expect_version` (PackageMismatch: the package a replay approved).
 
         True when the content changed. A model learned from corrections is trained again on the new
         package, since the taxonomy may have changed.
         """
         async with self._lock:
             engine = await asyncio.to_thread(load_engine, self.county_dir, self.deadline_policy_file)
+            if expect_version is not None and engine.version != expect_version:
+                raise PackageMismatch(engine.version, expect_version)
             changed = engine.version != self.engine.version
             self.engine, self.loaded_at = engine, self.clock.now()
             log.info("county package reloaded", extra={**self.package_summary(), "changed": changed})
@@ -100,18 +106,19 @@ class Routing:
             await self.train()
         return changed
 
-    async def reload_package(self) -> dict[str, Any]:
+    async def reload_package(self, expect_version: str | None = None) -> dict[str, Any]:
         """`reload`, answered with the package now in use and whether it changed."""
-        changed = await self.reload()
+        changed = await self.reload(expect_version)
         return {**self.package_summary(), "changed": changed}
 
     async def train_at_start(self) -> None:
         """Train on the corrections stored so far, before the service takes work."""
         await self.train()
 
-    async def examples(self) -> list[Example]:
-        """The labelled examples people's corrections left on routes, in a known taxonomy."""
-        taxonomy = self.engine.package.taxonomy
+    async def examples(self, package: CountyPackage | None = None) -> list[Example]:
+        """The labelled examples people's corrections left on routes, in a known taxonomy (of the
+        package in use, or of `package`)."""
+        taxonomy = (package or self.engine.package).taxonomy
         out: list[Example] = []
         # a whole sub-document in the projection: the embedded server drops dotted projections
         cursor = self.routes.find({"labelled": True}, {"request": 1, "label": 1})
@@ -124,9 +131,10 @@ class Routing:
                 )
         return out
 
-    async def place_examples(self) -> list[PlaceExample]:
-        """The addresses people placed by hand (an override's area), in an area of the package."""
-        areas = self.engine.package.areas
+    async def place_examples(self, package: CountyPackage | None = None) -> list[PlaceExample]:
+        """The addresses people placed by hand (an override's area), in an area of the package (in
+        use, or `package`)."""
+        areas = (package or self.engine.package).areas
         out: list[PlaceExample] = []
         cursor = self.routes.find({"place_labelled": True}, {"request": 1, "place_label": 1})
         async for doc in cursor:
@@ -190,6 +198,14 @@ class Routing:
         }
 
 
+class PackageMismatch(Exception):
+    """The package on disk is not the one the activation named."""
+
+    def __init__(self, found: str, expected: str) -> None:
+        super().__init__(f"the package on disk is version {found}, the replay tried version {expected}")
+        self.found, self.expected = found, expected
+
+
 def load_engine(county_dir: Path, deadline_policy_file: Path) -> RoutingEngine:
     """The county package's engine, refused (CountyPackageError) when its return limit disagrees
     with the objection limit of the deadline table supervision counts (dispatch_common/objection.py)."""
@@ -228,6 +244,8 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
             queue_size=settings.live_queue_size,
         )
     )
+    routing.replays = Jobs(runtime.db, "replays", runtime=runtime, clock=clock)
+    routing.approvals = runtime.db["package_approvals"]
     routing.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=routing.reload_package)
     log.info("county package loaded", extra=routing.package_summary())
 
@@ -243,6 +261,9 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         for index in INCIDENT_INDEXES:
             await routing.routes.create_index(index)
         await routing.reads.ensure_indexes()
+        assert routing.replays is not None and routing.approvals is not None
+        await routing.replays.ensure_indexes()
+        await routing.approvals.create_index("package_version")
 
     runtime.on_migrate(indexes)
     runtime.on_start(routing.train_at_start)
@@ -277,6 +298,7 @@ def create(settings: RoutingSettings | None = None) -> FastAPI:
     """The routing HTTP app."""
     from services.routing.entrypoints import api
 
+    settings = settings or RoutingSettings()
     routing = build(settings)
 
     def include(app: FastAPI) -> None:
@@ -288,6 +310,7 @@ def create(settings: RoutingSettings | None = None) -> FastAPI:
         title="Routing",
         description="Jurisdiction, category, units and tier (属地与分类派单), and people's corrections.",
         include=include,
+        larger_bodies={"/v1/admin/replays": settings.replay_max_body_bytes},
     )
     app.state.routing = routing
     app.state.confidentiality = routing.confidentiality  # the audit endpoint reads its `audit`

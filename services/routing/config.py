@@ -12,3 +12,5 @@ class RoutingSettings(ServiceSettings):
     service_name: str = "routing"
     port: int = port_field("routing", 8002)
     incident_policy_file: Path = DATA_DIR / "policy" / "incidents.json"
+    # a candidate county package sent to POST /v1/admin/replays (every other body: 256 KiB)
+    replay_max_body_bytes: int = 32 * 1024 * 1024

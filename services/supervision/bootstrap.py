@@ -11,18 +11,29 @@ from dispatch_common import subjects
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import unit_directory
+from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.live import Hub
 from dispatch_common.live_snapshot import Snapshot
+from dispatch_common.ratelimit import RateLimiter
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
-from services.supervision import commands
+from services.supervision import commands, ledger_scan
+from services.supervision.adapters.agents import AgentDirectory
+from services.supervision.adapters.ledger import LedgerBook
+from services.supervision.adapters.lookup_codes import LookupCodes
+from services.supervision.adapters.reception import Sessions
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.board import Board
 from services.supervision.config import SupervisionSettings
+from services.supervision.domain.agents import TierPolicy, load_agents
+from services.supervision.domain.ledger import LedgerPolicy
 from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
 from services.supervision.inspection import Inspections, county_day, due
+from services.supervision.ledger import Ledger
+from services.supervision.ledger_places import Places
 from services.supervision.live import LiveCases
+from services.supervision.representation import Representations
 from services.supervision.stuck import StuckCases
 from services.supervision.warnings import WarningPolicy, Warnings
 
@@ -39,6 +50,12 @@ class Supervision:
     confidentiality: Confidentiality
     stuck: StuckCases
     inspections: Inspections
+    lookup_codes: LookupCodes
+    """The verifiers of the petitioners' lookup codes (services/supervision/progress.py)."""
+    progress_limiter: RateLimiter
+    """The public progress lookup's limits per client and per case, shared by the replicas."""
+    sessions: Sessions
+    """Leaders' reception sessions (services/supervision/reception.py)."""
     scan_seconds: float = 30.0
     units: dict[str, dict[str, Any]] = field(default_factory=dict)
     """The county's unit directory by code (who may be asked to assist)."""
@@ -46,6 +63,12 @@ class Supervision:
     """The replica's reader of case events for the live streams (services/supervision/live.py)."""
     board: Snapshot | None = None
     """The board's figures, recomputed while someone watches (services/supervision/board.py)."""
+    agents: AgentDirectory | None = None
+    """The proxy agents' directory (三级代办, docs/agents.md)."""
+    representations: Representations | None = None
+    """Which agent carries which case, and the climb between tiers."""
+    ledger: Ledger | None = None
+    """The risk ledger (排查台账, services/supervision/ledger.py)."""
 
 
 def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = None) -> Supervision:
@@ -85,10 +108,23 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         confidentiality=confidentiality,
         stuck=StuckCases(files, timedelta(seconds=settings.stuck_after_seconds)),
         inspections=Inspections.of(runtime.db),
+        lookup_codes=LookupCodes(runtime.db["lookup_codes"]),
+        progress_limiter=RateLimiter(
+            runtime.db["rate_windows"],
+            settings.progress_rate_limits,
+            enabled=settings.progress_rate_limit_enabled,
+        ),
+        sessions=Sessions(runtime.db),
         scan_seconds=settings.deadline_scan_seconds,
         units=unit_directory(settings.county_dir),
     )
     runtime.on_migrate(sv.warnings.ensure_indexes)
+    runtime.on_migrate(sv.progress_limiter.ensure_indexes)
+    runtime.every(60.0, sv.progress_limiter.sweep, name="rate-window-sweep")
+    _wire_agents(sv, settings)
+    runtime.outbox(sv.sessions.sessions)  # dispatch.reception.booked / .decided
+    runtime.on_migrate(sv.sessions.ensure_indexes)
+    sv.ledger = ledger = _ledger(settings, sv)
     sv.live = runtime.live(
         Hub(
             "supervision",
@@ -115,6 +151,9 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         acted = await commands.scan(files=sv.files, keeper=sv.keeper, clock=sv.clock)
         today = sv.clock.now().astimezone(sv.keeper.timezone).date()
         acted += await sv.warnings.raise_trends(sv.files.rollups, today)
+        if sv.representations is not None:
+            acted += await sv.representations.escalate_due(files=sv.files, clock=sv.clock)
+        acted += await ledger_scan.scan(ledger)
         if acted:
             runtime.nudge()
 
@@ -130,13 +169,52 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         day = county_day(now, sv.keeper.timezone)
         report = await sv.inspections.report(day)
         if report is None:
-            report = await sv.inspections.compile(sv.files, day=day, now=now, stuck_after=sv.stuck.after)
+            report = await sv.inspections.compile(
+                sv.files, day=day, now=now, stuck_after=sv.stuck.after, ledger=ledger.book
+            )
         if report is not None and not report.get("announced"):  # told once, after the morning's hour
             await sv.inspections.announce(report, sv.clock)
 
     runtime.every(settings.stuck_scan_seconds, look_for_stuck, name="stuck-cases")
     runtime.every(settings.inspection_check_seconds, inspect, name="daily-inspection")
     return sv
+
+
+def _wire_agents(sv: Supervision, settings: SupervisionSettings) -> None:
+    """The agents' directory, seeded from the county package, and the representations of cases."""
+    seeded = load_agents(settings.county_dir, set(sv.units), settings.agents_file)  # unfit: no start
+    sv.agents = AgentDirectory(sv.runtime.db)
+    representations = Representations(
+        sv.runtime.db, sv.agents, TierPolicy.load(settings.agent_tier_policy_file)
+    )
+    sv.runtime.outbox(representations.col)  # dispatch.case.represented, .agent_escalated
+    sv.representations = representations
+    agents = sv.agents
+
+    async def seed() -> None:
+        await agents.ensure_indexes()
+        await agents.seed(seeded, sv.clock.now())
+
+    sv.runtime.on_migrate(seed)
+    sv.runtime.on_migrate(representations.ensure_indexes)
+
+
+def _ledger(settings: SupervisionSettings, sv: Supervision) -> Ledger:
+    """The risk ledger: its collection (with an outbox), its table, the county's places and units."""
+    book = LedgerBook.of(sv.runtime.db)
+    sv.runtime.outbox(book.entries)
+    sv.runtime.on_migrate(book.ensure_indexes)
+    return Ledger(
+        book=book,
+        policy=LedgerPolicy.load(settings.ledger_policy_file),
+        places=Places(settings.county_dir),
+        keys=load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir),
+        keeper=sv.keeper,
+        clock=sv.clock,
+        units=sv.units,
+        case_files=sv.files.files,
+        warnings=sv.warnings.warnings,
+    )
 
 
 def create(settings: SupervisionSettings | None = None, *, sv: Supervision | None = None) -> FastAPI:

@@ -7,7 +7,6 @@ overdue and the escalation ladder (三函一约谈) once each: an alarm's key is
 so a second scanner or a restarted one finds it done.
 """
 
-import html
 import logging
 import uuid
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from services.supervision.domain.lifecycle import (
     unit_codes,
 )
 from services.supervision.domain.policy import Alarm, Timekeeper, to_ms
+from services.supervision.domain.reply import reply_document, reply_parts
 from services.supervision.handlers import SOURCE, save_file, with_deadlines
 
 log = logging.getLogger("dispatch.supervision")
@@ -81,22 +81,6 @@ def _event(doc: dict[str, Any], event_type: str, data: dict[str, Any], clock: Cl
         clock=clock,
         event_id=derived_event_id("supervision", doc["_id"], event_type, cause),
         data={"case_id": doc["_id"], "case_no": doc["case_no"], **data},
-    )
-
-
-def reply_document(doc: dict[str, Any], result: str, text: str, unit: dict[str, Any], at: datetime) -> str:
-    """The reply (答复意见书) as a self-contained HTML page; the petitioner's identity is not in it."""
-    esc = html.escape
-    return (
-        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
-        f"<title>答复意见书 {esc(doc['case_no'])}</title></head><body>"
-        "<h1>答复意见书</h1>"
-        f"<p>编号：{esc(doc['case_no'])}</p>"
-        f"<p>承办单位：{esc(unit.get('name', ''))}</p>"
-        f"<p>办理结果：{esc(REPLY_RESULTS[result])}</p>"
-        f"<div>{'<br>'.join(esc(line) for line in text.splitlines())}</div>"
-        "<p>如对本答复意见不服，可自收到本答复意见书之日起30日内向原办理机关的上一级机关请求复查。</p>"
-        f"<p>{at.date().isoformat()}</p></body></html>"
     )
 
 
@@ -164,15 +148,12 @@ def _changes(
         result = details.get("result")
         if result not in REPLY_RESULTS:
             raise NotAllowed(f"result must be one of {sorted(REPLY_RESULTS)}")
-        unit = doc.get("lead_unit") or {}
-        changes["reply"] = {
-            "result": result,
-            "text": cmd.note,
-            "by": _actor(caller),
-            "at": now,
-            "document_html": reply_document(doc, result, cmd.note or "", unit, now),
-        }
-        data["result"] = result
+        parts = reply_parts(doc, details)  # matter, facts, basis: given, or said to be missing
+        changes["reply"] = {"result": result, "text": cmd.note, "by": _actor(caller), "at": now, **parts}
+        changes["reply"]["document_html"] = reply_document(
+            doc | {"reply_parts": parts}, result, cmd.note or "", doc.get("lead_unit") or {}, now
+        )
+        data |= {"result": result, **parts}
     elif action == "followup":
         rating = details.get("rating")
         if rating not in RATINGS:

@@ -45,6 +45,7 @@ SUMMARY_KEYS = (
     "deadlines",
     "action",
     "by",
+    "audience",  # a notice's: the petitioner's own are listed on their progress page
 )
 CASE_STEP_KEYS = (
     "note",

@@ -2,7 +2,8 @@
 
 A scheduled step (bootstrap: `runtime.every`) compiles the county day's inspection once the county's
 morning hour has come: every open case past a limit, every case out of the normal course, every case
-stuck between two automatic steps, with no cap. The report (`inspections`, one per county day) keeps
+stuck between two automatic steps, and every open risk-ledger entry past its limit (排查台账,
+services/supervision/ledger.py), with no cap. The report (`inspections`, one per county day) keeps
 the counts; its entries (`inspection_items`) are numbered per list, so a list of any length is read
 by cursor. One replica compiles: the report is claimed by inserting it; a claim left by a replica
 that died is taken over after `STALE_CLAIM`. Once the morning's hour has come, a compiled report is
@@ -24,10 +25,11 @@ from pymongo.errors import DuplicateKeyError
 from dispatch_common import store, subjects
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import derived_event_id, make_event
+from services.supervision.adapters.ledger import LedgerBook
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.stuck import find_stuck
 
-LISTS = ("overdue", "irregular", "stuck")
+LISTS = ("overdue", "irregular", "stuck", "ledger")
 SOURCE = "/dispatch/supervision"
 STALE_CLAIM = timedelta(minutes=30)
 BATCH = 500
@@ -99,10 +101,17 @@ class Inspections:
         return doc
 
     async def compile(
-        self, files: CaseFiles, *, day: date, now: datetime, stuck_after: timedelta
+        self,
+        files: CaseFiles,
+        *,
+        day: date,
+        now: datetime,
+        stuck_after: timedelta,
+        ledger: LedgerBook | None = None,
     ) -> dict[str, Any] | None:
         """Compile the day's inspection unless it is compiled or being compiled; the report, or None
-        when another replica has the claim."""
+        when another replica has the claim. `ledger`: its open entries past their limit are listed
+        too (`ledger`, by entry id)."""
         key = day.isoformat()
         if not await self._claim(key, now):
             return await self.report(day)
@@ -116,6 +125,10 @@ class Inspections:
             key, "irregular", _irregular(files, now)
         )
         counts["stuck"], confidential["stuck"] = await self._store(key, "stuck", _each(stuck))
+        entries = await ledger.overdue_open() if ledger is not None else []
+        counts["ledger"], confidential["ledger"] = await self._store(
+            key, "ledger", _each(entries), "entry_id"
+        )
         done = {"state": "ready", "compiled_at": now, "counts": counts, "confidential_counts": confidential}
         await self.reports.replace_one({"_id": key}, done)  # replaced whole: the datetime stays one
         return await self.report(day)
@@ -132,18 +145,20 @@ class Inspections:
             )
             return taken.modified_count == 1
 
-    async def _store(self, key: str, name: str, source: AsyncIterator[dict[str, Any]]) -> tuple[int, int]:
+    async def _store(
+        self, key: str, name: str, source: AsyncIterator[dict[str, Any]], id_field: str = "case_id"
+    ) -> tuple[int, int]:
         batch: list[dict[str, Any]] = []
         seq = hidden = 0
         async for doc in source:
-            case_id = doc.pop("_id")
+            record_id = doc.pop("_id")
             secret = bool(doc.pop("confidential", False))  # every entry says it: readers filter by equality
             entry = {
-                "_id": f"{key}|{name}|{case_id}",
+                "_id": f"{key}|{name}|{record_id}",
                 "day": key,
                 "list": name,
                 "seq": seq,
-                "case_id": case_id,
+                id_field: record_id,
             }
             batch.append(entry | doc | {"confidential": secret})
             seq += 1

@@ -24,6 +24,7 @@ FAST = {
     "OUTBOX_POLL_SECONDS": "0.2",
     "LOG_LEVEL": "INFO",
     "RATE_LIMIT_ENABLED": "false",  # suites send many requests with one token; test_rate_limits sets it
+    "PROGRESS_RATE_LIMIT_ENABLED": "false",  # the petitioner lookups from 127.0.0.1; test_progress sets it
 }
 
 

@@ -20,6 +20,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,8 @@ LISTS = {
     ("mediation", "GET", "/v1/worklist/referrals"),
     ("mediation", "GET", "/v1/mediation-figures"),
     ("notify", "GET", "/v1/inbox"),
+    ("supervision", "GET", "/v1/ledger/entries"),  # the risk ledger: an area's, a unit's, one's own
+    ("supervision", "GET", "/v1/agent/cases"),  # an agent's own cases (docs/agents.md)
 }
 # Live streams (server-sent events) that name no record: what they tell a unit is its own (checked by
 # content in tests/e2e/test_live_streams.py); here only whether the role is admitted at all.
@@ -77,12 +80,16 @@ class World:
     center: str
     report: dict[str, Any]  # a confidential report (检举控告), given to `inspection`
     inspection: str
+    ledger_entry: str  # a risk-ledger entry in the case's place, owned by `lead` (docs/ledger.md)
     message: str  # an inbox message of `lead`
     mediator: str  # a mediator of `organization`
     mediated_lead: str  # the lead unit of the mediated case (a unit of the case asks for mediation)
     referred_lead: str  # the lead unit of the referred case
     organization_message: str  # an inbox message of `organization`
     portal_message: str  # a petitioner's letter in the inbox of a case the portal submitted
+    session: dict[str, Any]  # a leader's reception session with `case` booked (docs/reception.md)
+    document: str = ""  # a formal document (规范文书) notify archived with `case`
+    replay: str = ""  # a what-if replay of routing (docs/replay.md)
 
 
 @pytest.fixture(scope="module")
@@ -200,8 +207,30 @@ def seed(stack: Stack) -> World:
         items = mediator.get("notify", "/v1/inbox").json()["items"]
         return next((i["id"] for i in items if i["case_id"] == mediated["case_id"]), None)
 
+    def document() -> str | None:
+        items = dispatcher.get("notify", f"/v1/cases/{case['case_id']}/documents").json().get("items", [])
+        return items[0]["id"] if items else None
+
     other = _a_unit_elsewhere(case, {lead, organization, made["receiving_unit"]["code"]})
+    place = case["jurisdiction"]
+    entry = dispatcher.post(
+        "supervision",
+        "/v1/ledger/entries",
+        json={
+            "kind": "dispute",
+            "title": "排查发现的纠纷",
+            "place": {"area": place.get("grid") or place.get("village") or place["town"]},
+            "source": {"kind": "patrol"},
+            "risk_level": "low",
+            "owner": {"unit": lead, "person": "责任人"},
+        },
+    )
+    assert entry.status_code == 201, entry.text
+    period = {"from": "2026-01-01T00:00:00+08:00", "to": "2026-02-01T00:00:00+08:00"}
+    replayed = api(stack, "admin").post("routing", "/v1/admin/replays", json=period)
+    assert replayed.status_code == 202, replayed.text
     return World(
+        replay=replayed.json()["id"],
         stack=stack,
         case=case,
         lead=lead,
@@ -212,13 +241,35 @@ def seed(stack: Stack) -> World:
         center=made["receiving_unit"]["code"],
         report=report,
         inspection=report["lead_unit"]["code"],
+        ledger_entry=entry.json()["entry_id"],
         message=wait_for(inbox, what="the unit's assignment notice"),
         mediator=mediators["items"][0]["id"],
         mediated_lead=mediated["lead_unit"]["code"],
         referred_lead=referred["lead_unit"]["code"],
         organization_message=wait_for(organization_inbox, what="the organization's notice"),
         portal_message=wait_for(letter, what="the letter in the petitioner's inbox"),
+        session=_reception_session(stack, case),
+        document=wait_for(document, what="a document of the case"),
     )
+
+
+def _reception_session(stack: Stack, case: dict[str, Any]) -> dict[str, Any]:
+    """A reception session with the case booked into it."""
+    start = datetime.now(UTC) + timedelta(days=1)
+    body = {
+        "leader": {"id": "authz-leader", "name": "领导", "post": "县长"},
+        "kind": "reception",
+        "place": "县信访接待大厅",
+        "starts_at": start.isoformat(),
+        "ends_at": (start + timedelta(hours=2)).isoformat(),
+        "capacity": 5,
+    }
+    made = api(stack, "supervisor").post("supervision", "/v1/reception/sessions", json=body)
+    assert made.status_code == 201, made.text
+    url = f"/v1/reception/sessions/{made.json()['session_id']}/bookings"
+    booked = api(stack, "reception_clerk").post("supervision", url, json={"case_id": case["case_id"]})
+    assert booked.status_code == 200, booked.text
+    return booked.json()
 
 
 def _a_unit_elsewhere(case: dict[str, Any], taken: set[str]) -> str:
@@ -250,13 +301,29 @@ NONE_OF_THEIR_OWN = {
     ("notify", "POST", "/v1/inbox/{notification_id}/read", role)
     for role in ("supervisor", "county_leader", "auditor", "admin", "reception_clerk", "dispatcher")
 } | {("mediation", "POST", "/v1/referrals", "mediator")}
+# a proxy agent's own are the cases it represents and its inbox: the seed gives no case an agent
+# (tests/e2e/test_agents.py calls them as the agent of a case, and as one that is not)
+NONE_OF_THEIR_OWN |= {
+    (service, method, path, "proxy_agent")
+    for service, method, path in (
+        ("supervision", "GET", "/v1/cases/{case_id}/representation"),
+        ("supervision", "GET", "/v1/agent/cases/{case_id}"),
+        ("supervision", "POST", "/v1/agent/cases/{case_id}/rating"),
+        ("supervision", "POST", "/v1/agent/cases/{case_id}/review"),
+        ("notify", "POST", "/v1/inbox/{notification_id}/read"),
+    )
+}
 # a unit's letter (督办函) comes with an escalation of an overdue case, which the seed does not wait for
 NONE_OF_THEIR_OWN |= {
     ("notify", "GET", "/v1/notifications/{notification_id}/document", role)
     for role in ("unit_handler", "unit_leader", "mediator")
 }
 # Creating one's own record: no other unit's record to be kept from (the caller's submission is its own).
-CREATES = {("intake", "POST", "/v1/cases")}
+CREATES = {
+    ("intake", "POST", "/v1/cases"),
+    ("supervision", "POST", "/v1/ledger/entries"),
+    ("supervision", "POST", "/v1/agents"),
+}
 
 
 def call_for(
@@ -290,6 +357,12 @@ def call_for(
         "no": "1",
         "kind": "acceptance",
         "list_name": "overdue",
+        "entry_id": world.ledger_entry,
+        "agent_id": f"AG-T-{world.case['jurisdiction']['town']}",  # the town agent of the case's town
+        "session_id": world.session["session_id"],
+        "booking_id": world.session["bookings"][0]["booking_id"],
+        "document_id": world.document,
+        "replay_id": world.replay,
     }
     query: dict[str, Any] = {}
     key = case["case_id"]
@@ -311,6 +384,8 @@ def call_for(
     elif path == "/v1/inbox":
         key = world.organization_message if role == "mediator" else world.message
         unit = world.organization if role == "mediator" else unit
+    elif path == "/v1/ledger/entries":
+        key = world.ledger_entry
     elif path in ("/v1/kpis", "/v1/units/{unit}/recommendations"):
         key = world.lead
     elif path == "/v1/mediation-figures":
@@ -382,7 +457,7 @@ def test_every_operation_answers_every_role_as_the_table_says(world: World):
     for service, method, path, body in operations(world.stack):
         grant = table.grant(service, method, path)
         assert grant is not None, f"{service} {method} {path} is not in the authorization table"
-        if grant.open311:
+        if grant.open311 or grant.public:
             continue  # the Open311 door checks its clients' keys itself (tests/e2e/test_open311*)
         listed = (service, method, path) in LISTS
         creates = (service, method, path) in CREATES

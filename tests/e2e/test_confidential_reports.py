@@ -278,6 +278,7 @@ def test_the_events_carry_nothing_that_names_or_places_the_reporter(stack, repor
                 "name_masked": None,
                 "phone_masked": None,
                 "contact_token": None,
+                "lookup_token": None,
             }
     assert all(not e["data"].get("flags") for e in events if e["type"] == "dispatch.case.routed")
 

@@ -108,6 +108,8 @@ def test_the_board_reads_on_a_laptop_and_the_wall(chromium, stack, dispatcher):
         page.goto(f"{stack.console_url}/#/board")
         page.wait_for_selector(".board-grid .rates [data-rate='response_rate']")
         assert page.locator(".rates .rate").count() == 4
+        page.wait_for_selector(".board-grid .agents tbody tr")  # 三级代办: a row per tier
+        assert page.locator(".agents tbody tr").count() == 3
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= SIZES[size]["width"], f"the board overflows sideways at {size}: {width}px"
         shot(page, f"board-{size}")

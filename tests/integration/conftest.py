@@ -111,3 +111,30 @@ async def supervision_service(nats_url, mongodb_url, db_prefix, run_dir, runtime
     )
     runtimes.append(h.sv.runtime)
     return h
+
+
+@pytest.fixture
+async def start_routing(nats_url, mongodb_url, db_prefix, run_dir):  # type: ignore[no-untyped-def]
+    """Start routing in process on the test's servers (settings overridden by keywords): its state and
+    an HTTP client maker by role (and unit). Every one started is stopped at the end."""
+    from services.routing import bootstrap
+    from services.routing.config import RoutingSettings
+    from tests.helpers import api_client
+
+    started: list[Any] = []
+
+    async def start(**overrides: Any) -> tuple[Any, Callable[..., Any]]:
+        values = FAST_CONSUMERS | nats_identity(run_dir, "routing")
+        values |= {"nats_url": nats_url, "mongodb_url": mongodb_url, "mongodb_db_prefix": db_prefix}
+        app = bootstrap.create(RoutingSettings(**values, run_dir=run_dir, **overrides))
+        await app.state.routing.runtime.start()
+        started.append(app.state.routing)
+
+        def client(role: str, unit: str | None = None) -> Any:
+            return api_client(app, run_dir / "keys", base_url="http://routing", role=role, unit=unit)
+
+        return app.state.routing, client
+
+    yield start
+    for routing in started:
+        await routing.runtime.stop()

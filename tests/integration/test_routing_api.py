@@ -4,24 +4,13 @@ on a route's changes (two changes made from one version: one success, one 412)."
 
 import asyncio
 import json
-import uuid
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from dispatch_common import subjects
-from dispatch_common.clock import FixedClock
-from dispatch_common.envelope import make_event
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
-from services.routing import bootstrap
-from services.routing.bootstrap import Routing
-from services.routing.config import RoutingSettings
-from services.routing.domain.events import CaseScreenedView
-from services.routing.handlers import route_case
-from tests.helpers import FAST_CONSUMERS, api_client, nats_identity
+from tests.routing_support import Harness
 
 pytestmark = pytest.mark.integration
 
@@ -30,52 +19,9 @@ MANUAL = [s for s in SAMPLES if "manual" in s["expect"]["flags"]]
 AUTO = [s for s in SAMPLES if s["expect"].get("town") and not s["expect"]["flags"]]
 
 
-class Harness:
-    """A started routing, a clock for the routes the test stores, and HTTP clients by role."""
-
-    def __init__(self, routing: Routing, client: Callable[..., httpx.AsyncClient]) -> None:
-        self.routing, self.client = routing, client
-        self.clock = FixedClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
-
-    async def route(self, sample: dict[str, Any]) -> dict[str, Any]:
-        """Route a sample case as the consumer would (a second later than the one before)."""
-        self.clock.advance(timedelta(seconds=1))
-        case_id = str(uuid.uuid4())
-        fields = {k: v for k, v in sample.items() if k not in ("id", "expect")}
-        view = CaseScreenedView(
-            case_id=case_id,
-            case_no=f"990102-2026-{uuid.uuid4().int % 10**6:06d}",
-            outcome="accepted",
-            **fields,
-        )
-        event = make_event(
-            type=subjects.CASE_SCREENED, source="/test", subject=case_id, data={}, clock=self.clock
-        )
-        r = self.routing
-        await route_case(event, view, routes=r.routes, engine=r.engine, clock=self.clock, consumer="test")
-        doc = await r.routes.find_one({"_id": case_id})
-        assert doc is not None
-        return doc
-
-
 @pytest.fixture
-async def harness(nats_url, mongodb_url, db_prefix, run_dir) -> AsyncIterator[Harness]:
-    values = FAST_CONSUMERS | nats_identity(run_dir, "routing")
-    values |= {
-        "nats_url": nats_url,
-        "mongodb_url": mongodb_url,
-        "mongodb_db_prefix": db_prefix,
-        "run_dir": run_dir,
-    }
-    app = bootstrap.create(RoutingSettings(**values))
-    routing: Routing = app.state.routing
-    await routing.runtime.start()
-
-    def client(role: str, unit: str | None = None) -> httpx.AsyncClient:
-        return api_client(app, run_dir / "keys", base_url="http://routing", role=role, unit=unit)
-
-    yield Harness(routing, client)
-    await routing.runtime.stop()
+async def harness(start_routing) -> Harness:
+    return Harness(*await start_routing())
 
 
 async def walk(api: httpx.AsyncClient, path: str, limit: int, between: Any = None) -> list[str]:

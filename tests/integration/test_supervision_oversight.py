@@ -304,7 +304,7 @@ async def test_the_daily_inspection_is_compiled_once_stored_and_read_to_the_end(
     day = county_day(clock.now(), KEEPER.timezone)
     assert due(clock.now(), KEEPER.timezone, 7) and not due(clock.now(), KEEPER.timezone, 23)
     report = await inspections.compile(files, day=day, now=clock.now(), stuck_after=timedelta(minutes=15))
-    assert report["counts"] == {"overdue": many + 1, "irregular": 1, "stuck": 0}
+    assert report["counts"] == {"overdue": many + 1, "irregular": 1, "stuck": 0, "ledger": 0}
     # a second replica (or a second look) finds it compiled and leaves it
     await files.files.insert_one({"_id": "late", "case_no": "N-l", "status": "signed", "overdue_open": True})
     again = await inspections.compile(files, day=day, now=clock.now(), stuck_after=timedelta(minutes=15))
@@ -345,6 +345,6 @@ async def test_the_compiled_inspection_is_announced_once_with_its_counts_only(db
     event = told[0]["outbox"][0]["event"]
     assert event["type"] == subjects.INSPECTION_COMPILED and "subject" not in event
     assert event["data"]["day"] == day.isoformat()
-    assert event["data"]["counts"] == {"overdue": 1, "irregular": 0, "stuck": 0}
+    assert event["data"]["counts"] == {"overdue": 1, "irregular": 0, "stuck": 0, "ledger": 0}
     # a top-level boolean set by $set reads back as 1 on the embedded server (docs/architecture.md)
     assert bool((await inspections.reports.find_one({"_id": day.isoformat()}))["announced"])

@@ -24,7 +24,7 @@ def test_the_console_starts_in_production_from_its_pods_settings(target: str) ->
 
 @pytest.mark.parametrize("target", OVERLAYS)
 def test_the_ingress_serves_the_console_beside_the_services(target: str) -> None:
-    (ingress,) = of_kind(target, "Ingress")
+    ingress = next(i for i in of_kind(target, "Ingress") if i["metadata"]["name"] == "dispatch")
     paths = ingress["spec"]["rules"][0]["http"]["paths"]
     for page in ("/", "/static/js/app.js", "/config.json", "/geography.geojson", "/units.json"):
         assert _route(paths, page) == "console", page

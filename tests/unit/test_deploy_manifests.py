@@ -171,7 +171,8 @@ def test_each_service_user_may_read_and_write_its_own_database_only(target: str)
 
 
 @pytest.mark.parametrize("target", OVERLAYS)
-def test_pii_keys_go_to_intake_notify_and_mediation_alone(target: str) -> None:
+def test_pii_keys_go_to_intake_notify_mediation_and_supervision_alone(target: str) -> None:
+    """Supervision seals the risk ledger's parties (decision 0039); routing never sees a key."""
     pii = {name for name, values in example_secrets().items() if "PII_ENC_KEYS" in values}
     for service in SERVICES:
         names = {
@@ -179,7 +180,7 @@ def test_pii_keys_go_to_intake_notify_and_mediation_alone(target: str) -> None:
             for s in container(find(target, "Deployment", service))["envFrom"]
             if "secretRef" in s
         }
-        assert bool(names & pii) == (service in ("intake", "notify", "mediation")), service
+        assert bool(names & pii) == (service in ("intake", "notify", "mediation", "supervision")), service
 
 
 @pytest.mark.parametrize("target", OVERLAYS)
@@ -264,14 +265,19 @@ def test_every_data_file_of_the_configmaps_is_a_file_of_the_repository() -> None
         generators = yaml.safe_load(fh)["configMapGenerator"]
     for generator in generators:
         for file in generator["files"]:
-            assert (REPO / "data" / file).is_file(), file
+            path = file.partition("=")[2] or file  # `key=path` names a key other than the file's name
+            assert (REPO / "data" / path).is_file(), file
     [county] = [g for g in generators if g["name"] == "county-package"]
     from services.routing.domain.county import PACKAGE_FILES
 
     assert sorted(Path(f).name for f in county["files"]) == sorted(PACKAGE_FILES)
-    letters = {p.name for p in (REPO / "data" / "notify" / "letters").iterdir()}
+    folder = REPO / "data" / "notify" / "letters"  # a letter in another language: letters/<language>/
+    letters = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
     [notify] = [g for g in generators if g["name"] == "notify-letters"]
-    assert {Path(f).name for f in notify["files"]} == letters
+    shipped = {
+        Path(f.partition("=")[2] or f).relative_to("notify/letters").as_posix() for f in notify["files"]
+    }
+    assert shipped == letters
     templates = {p.name for p in (REPO / "data" / "mediation" / "templates").iterdir()}
     [mediation] = [g for g in generators if g["name"] == "mediation-templates"]
     assert {Path(f).name for f in mediation["files"]} == templates

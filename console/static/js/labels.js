@@ -15,6 +15,8 @@ export const CHANNEL = {
 export const ROLE = {
   reception_clerk: "受理员", dispatcher: "调度员", unit_handler: "承办人", unit_leader: "单位负责人",
   supervisor: "督办员", county_leader: "县领导", mediator: "调解员", auditor: "审计员", admin: "管理员",
+  grid_worker: "网格员",
+  proxy_agent: "代办员",
 };
 
 export const DEADLINE = { response: "响应", sign: "签收", handling: "办理", reply: "答复", followup: "回访" };

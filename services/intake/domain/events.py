@@ -13,6 +13,9 @@ class PetitionerView(BaseModel):
     name_masked: str | None = None
     phone_masked: str | None = None
     contact_token: str | None = None
+    notify_channel: str | None = None
+    language: str | None = None
+    lookup_token: str | None = None  # the lookup code, sealed for notify (domain/lookup.py)
 
 
 class CaseFacts(BaseModel):
@@ -40,6 +43,8 @@ class CaseReceived(CaseFacts):
     grid_worker_id: str | None = None
     campaign: str | None = None
     confidential: bool = False
+    lookup: dict[str, Any] | None = None  # {version, verifier}: the lookup code's verifier
+    filed_by_agent: dict[str, Any] | None = None  # a proxy agent filed it: who, with what consent
 
 
 class CaseScreened(CaseFacts):
@@ -65,3 +70,15 @@ class IngressRejected(BaseModel):
     external_ref: dict[str, str] | None
     submission_id: str
     errors: list[dict[str, Any]]
+
+
+class LookupCodeChanged(BaseModel):
+    """dispatch.case.lookup_code_changed: a clerk re-issued (a new verifier) or revoked (none) the code."""
+
+    case_id: str
+    case_no: str
+    version: int
+    verifier: str | None
+    revoked: bool
+    by: str
+    at: datetime

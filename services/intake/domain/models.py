@@ -2,11 +2,12 @@
 
 import unicodedata
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from services.intake.domain.agent_filing import AgentFiling
 from services.intake.domain.identity import PHONE, id_number_problem
 
 MAX_TEXT = 5000
@@ -93,6 +94,17 @@ class Petitioner(Person):
     """Who asks."""
 
     anonymous: bool = False
+    notify_channel: Literal["sms", "email", "inbox", "post"] | None = Field(
+        None,
+        description="how the petitioner chose to be told (SMS, e-mail, the inbox the portal and the window "
+        "read, or a letter by post); default: SMS when a phone is given, else the inbox (docs/notify.md)",
+    )
+    language: str | None = Field(
+        None,
+        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$",
+        description="the language to be told in (a code the county package lists in documents.json "
+        "`languages`); one without templates falls back to the county's first, recorded on each message",
+    )
 
     @model_validator(mode="after")
     def _anonymous_has_no_identity(self) -> "Petitioner":
@@ -136,6 +148,9 @@ class SubmitCase(BaseModel):
     grid_worker: GridWorker | None = None
     campaign: str | None = Field(None, min_length=1, max_length=100, description="the screening campaign")
     external_ref: ExternalRef | None = None
+    agent_filing: AgentFiling | None = Field(
+        None, description="a proxy agent's filing (role proxy_agent only, and required of it): the consent"
+    )
 
     @model_validator(mode="before")
     @classmethod

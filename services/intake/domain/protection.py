@@ -72,6 +72,8 @@ def protect_petitioner(
     if p is None or anonymous:
         return {"anonymous": True}, PetitionerView(anonymous=True)
     stored = {"anonymous": False} | protect_person(keys, p, case_id=case_id, role="petitioner")
+    chosen = {"notify_channel": p.notify_channel, "language": p.language}  # not personal data
+    stored |= {k: v for k, v in chosen.items() if v}
     return stored, petitioner_view({"petitioner": stored, "confidential": confidential})
 
 
@@ -85,6 +87,8 @@ def petitioner_view(case: dict[str, Any]) -> PetitionerView:
         name_masked=None if confidential else p.get("name_masked"),
         phone_masked=None if confidential else p.get("phone_masked"),
         contact_token=p.get("phone_enc"),
+        notify_channel=p.get("notify_channel"),
+        language=p.get("language"),
     )
 
 

@@ -11,7 +11,8 @@ from services.intake.bootstrap import Intake
 from services.intake.domain.models import Registered, SubmitCase
 from services.intake.domain.protection import reveal_free_text, reveal_petitioner
 from services.intake.domain.screening import ScreeningRulesError
-from services.intake.entrypoints import screening
+from services.intake.entrypoints import lookup, screening
+from services.intake.entrypoints.agent_filing import agent_door
 from services.intake.entrypoints.deps import TOO_MANY, CurrentUser, IntakeDeps, limited
 from services.intake.entrypoints.schemas import AuditLog, PetitionerHistoryView, Registration, RulesReload
 from services.intake.entrypoints.views import readable, registration_view, units_on
@@ -52,13 +53,14 @@ async def submit_case(
             status.HTTP_403_FORBIDDEN,
             "external_ref.system must be the system your credential names (the token's `system`)",
         )
+    door = agent_door(handlers.http_door(intake, body), body, user)
     try:
         submission = await handlers.register_case(
             body,
             intake=intake,
             caller=user,
             idempotency_key=idempotency_key,
-            door=handlers.http_door(intake, body),
+            door=door,
         )
     except handlers.IdempotencyConflict as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
@@ -182,3 +184,4 @@ def include(app: FastAPI) -> None:
     """Mount intake's routes."""
     app.include_router(router)
     app.include_router(screening.router)
+    app.include_router(lookup.router)

@@ -20,6 +20,7 @@ import aiosmtplib
 import httpx
 
 from dispatch_common.crypto import PiiKeys, contact_aad, decrypt
+from services.notify.domain import lookup
 from services.notify.domain.delivery import Outcome, sms_segments
 
 SIGNATURE_HEADER = "X-Dispatch-Signature"
@@ -43,6 +44,7 @@ class Outgoing:
     recipient_key: str
     address: dict[str, Any] = field(default_factory=dict)  # read from the recipients file at send time
     contact_token: str | None = None  # the petitioner's encrypted phone
+    lookup_token: str | None = None  # the sealed lookup code the text's marks stand for (domain/lookup.py)
 
 
 class ChannelAdapter(Protocol):
@@ -124,8 +126,29 @@ class SmsGateway:
     channel = "sms"
     confirms = True
 
-    def __init__(self, *, url: str, secret: str, keys: PiiKeys | None, client: httpx.AsyncClient) -> None:
+    def __init__(
+        self,
+        *,
+        url: str,
+        secret: str,
+        keys: PiiKeys | None,
+        client: httpx.AsyncClient,
+        progress_page_url: str | None = None,
+    ) -> None:
         self._url, self._secret, self._keys, self._client = url, secret, keys, client
+        self._page = progress_page_url
+
+    def _text(self, message: Outgoing) -> str:
+        if message.lookup_token is None or self._keys is None:
+            return message.text
+        return lookup.filled(
+            self._keys,
+            message.text,
+            token=message.lookup_token,
+            case_id=message.case_id,
+            case_no=message.case_no,
+            page_url=self._page,
+        )
 
     def _phone(self, message: Outgoing) -> str | None:
         if message.contact_token:
@@ -135,19 +158,15 @@ class SmsGateway:
         return message.address.get("phone")
 
     async def send(self, message: Outgoing) -> Outcome:
-        """Send one SMS; the number is decrypted for this request only."""
+        """Send one SMS; the number (and a lookup code) is decrypted for this request only."""
         try:
             phone = self._phone(message)
+            text = self._text(message)
         except Exception as exc:  # a token from other keys, or damaged: no retry will help
             return Outcome("permanent", f"the contact cannot be decrypted: {type(exc).__name__}")
         if not phone:
             return Outcome("permanent", "no phone number for this recipient")
-        payload = {
-            "message_id": message.id,
-            "to": phone,
-            "text": message.text,
-            "segments": sms_segments(message.text),
-        }
+        payload = {"message_id": message.id, "to": phone, "text": text, "segments": sms_segments(text)}
         return await post_signed(self._client, self._url, self._secret, payload, message.id)
 
 

@@ -137,6 +137,14 @@ class Messages:
         (the others were recorded before: same cause, kind, recipient, channel)."""
         return await store.insert_aggregates(self.notifications, items)
 
+    async def replace_view(self, current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+        """A case view with changes, under its version guard (store.VersionConflict when it moved)."""
+        state = {**current, **changes, "version": current["version"] + 1}
+        result = await self.cases.replace_one({"_id": current["_id"], "version": current["version"]}, state)
+        if result.matched_count != 1:
+            raise store.VersionConflict(f"case view {current['_id']} changed meanwhile")
+        return state
+
     async def remember(self, case_id: str, facts: dict[str, Any]) -> dict[str, Any]:
         """Add what an event tells of a case to notify's view of it; the view after."""
 

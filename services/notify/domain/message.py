@@ -79,6 +79,7 @@ def new_message(
         "recipient_key": target.recipient.key,
         "channel_reason": target.reason,
         "contact_token": notice.contact_token,
+        "lookup_token": notice.lookup_token,
         "urgent": notice.urgent,
         "subject": rendered.subject,
         "body": rendered.text,
@@ -124,6 +125,7 @@ def _about(doc: dict[str, Any]) -> dict[str, Any]:
         "kind": doc["kind"],
         "channel": doc["channel"],
         "recipient": doc["recipient"],
+        "audience": doc.get("audience"),
     }
 
 

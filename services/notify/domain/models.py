@@ -3,7 +3,7 @@
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.notify.domain.templates import Templates
 
@@ -25,6 +25,8 @@ __all__ = [
     "NotificationFailed",
     "NotificationSent",
     "PetitionerContact",
+    "ReceptionBookedView",
+    "ReceptionDecidedView",
     "ReferralCrisisView",
     "ReferralView",
     "ReroutedView",
@@ -36,7 +38,7 @@ __all__ = [
     "petitioner_channel",
 ]
 
-Channel = Literal["sms", "email", "webhook", "inbox"]
+Channel = Literal["sms", "email", "webhook", "inbox", "post"]
 Status = Literal["queued", "sent", "failed", "dead"]
 
 
@@ -48,8 +50,14 @@ class PetitionerContact(_View):
     """How the petitioner can be reached, as intake's event tells it (masked, contact encrypted)."""
 
     anonymous: bool
+    name_masked: str | None = None
     phone_masked: str | None = None
     contact_token: str | None = None
+    notify_channel: str | None = (
+        None  # chosen at intake (or changed by a clerk: the case view's `preferences`)
+    )
+    language: str | None = None
+    lookup_token: str | None = None  # the lookup code sealed by intake, for the acceptance notice
 
 
 class UnitRef(_View):
@@ -113,6 +121,9 @@ class HandlingView(_View):
     stage: str | None = None
     public: bool = False
     handling_due_at: datetime | None = None
+    matter: str | None = None  # an answer's parts (答复意见书): the matter restated, facts found, basis
+    facts: str | None = None
+    basis: str | None = None
 
 
 class AlarmView(_View):
@@ -125,6 +136,15 @@ class AlarmView(_View):
     lead_unit: UnitRef | None = None
     level: str | None = None
     label: str | None = None
+
+
+class LedgerAlarmView(AlarmView):
+    """dispatch.ledger.deadline_warning, overdue and escalated: a risk-ledger entry's alarm, read as a
+    case's (its number in `case_no`, its owner unit as the lead unit), so the same notices go out."""
+
+    case_id: str = Field(validation_alias="entry_id")
+    case_no: str = Field(validation_alias="entry_no")
+    lead_unit: UnitRef | None = Field(None, validation_alias="owner_unit")
 
 
 class ReroutedView(_View):
@@ -313,6 +333,7 @@ class NotificationSent(BaseModel):
     channel: Channel
     recipient: str
     sent_at: datetime
+    audience: str | None = None  # petitioner, lead_unit, ...: the petitioner's own are on their progress page
 
 
 class NotificationFailed(BaseModel):
@@ -326,6 +347,7 @@ class NotificationFailed(BaseModel):
     attempts: int
     reason: str
     failed_at: datetime
+    audience: str | None = None
 
 
 CONFIDENTIAL_REASON = "confidential report (检举控告): told in the inbox only"
@@ -341,7 +363,46 @@ def petitioner_channel(
     notify (intake sends none)."""
     if confidential:
         return "inbox", "petitioner", CONFIDENTIAL_REASON
+    chosen = contact.notify_channel
+    if chosen == "post":  # the letter goes to the print queue; clerks print, post and mark it mailed
+        return "post", contact.name_masked or "petitioner", "the petitioner chose post: print queue"
+    if chosen == "inbox":
+        return "inbox", "petitioner", "the petitioner chose the inbox"
     if contact.contact_token:
-        return "sms", contact.phone_masked or "petitioner", None
+        reason = "e-mail chosen, but no e-mail address is held: told by SMS" if chosen == "email" else None
+        return "sms", contact.phone_masked or "petitioner", reason
     reason = "anonymous petitioner" if contact.anonymous else "no contact details given"
     return "inbox", "petitioner", reason
+
+
+class LeaderRef(_View):
+    """A leader as reception events name them."""
+
+    name: str
+    post: str
+
+
+class ReceptionBookedView(_View):
+    """What notify needs of dispatch.reception.booked (a booking made or cancelled)."""
+
+    case_id: str
+    case_no: str
+    status: Literal["booked", "cancelled", "rescheduled"]
+    kind: str
+    leader: LeaderRef
+    starts_at: datetime
+    place: str | None = None
+    join_link: str | None = None
+
+
+class ReceptionDecidedView(_View):
+    """What notify needs of dispatch.reception.decided (a leader's decision on a case received)."""
+
+    case_id: str
+    case_no: str
+    kind: str
+    leader: LeaderRef
+    instructions: str
+    holding: bool
+    units: list[UnitRef]
+    due_at: datetime | None = None

@@ -10,6 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatch_common import subjects
+from services.notify.domain import lookup
+from services.notify.domain.agent_notices import (
+    AGENT_VIEWS,
+    agent_occasion,
+    agent_recipient,
+    copies_to_agents,
+)
+from services.notify.domain.languages import petitioner_preferences
 from services.notify.domain.mediation_notices import MEDIATION_VIEWS, mediation_occasion
 from services.notify.domain.models import (
     NOTICE_OF_OUTCOME,
@@ -26,13 +34,15 @@ from services.notify.domain.models import (
 )
 from services.notify.domain.occasion import Occasion, cn_date, cn_time
 from services.notify.domain.occasion import unit_ref as _unit
+from services.notify.domain.reception_notices import RECEPTION_VIEWS, reception_occasion
 from services.notify.domain.recipients import EVENT_AUDIENCES, Directory, Recipient, Target
 
 __all__ = ["CaseNotKnownYet", "Notice", "Occasion", "cn_date", "cn_time", "notices", "occasion"]
 
+NOT_GIVEN = "（答复未载明。）"
 RESULT_LABELS = {"resolved": "已解决", "explained": "已解释说明", "not_supported": "诉求不予支持"}
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
-INSPECTION_LISTS = ("overdue", "irregular", "stuck")
+INSPECTION_LISTS = ("overdue", "irregular", "stuck", "ledger")  # ledger: 0 in reports from before it
 WARNING_LABELS = {
     "cluster": "聚集性预警",
     "repeat": "重复信访预警",
@@ -61,6 +71,7 @@ class Notice:
     contact_token: str | None = None
     label: str = ""  # the recipient as APIs show it (masked)
     level: str | None = None
+    lookup_token: str | None = None  # the sealed lookup code an SMS fills in when sent (domain/lookup.py)
 
 
 def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, at: datetime) -> Occasion:
@@ -75,11 +86,15 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
     case_id = getattr(data, "case_id", None)
     if isinstance(data, CaseScreenedView):
         kind = NOTICE_OF_OUTCOME.get(data.outcome)
-        values = base | {
-            "reason": data.reason,
-            "answer": data.answer or "",
-            "transfer_to": data.transfer_to or "",
-        }
+        values = (
+            base
+            | {
+                "reason": data.reason,
+                "answer": data.answer or "",
+                "transfer_to": data.transfer_to or "",
+            }
+            | lookup.template_values(data.petitioner.lookup_token)
+        )
         return Occasion([kind] if kind else [], case_id, values, urgent=data.outcome == "emergency_transfer")
     if isinstance(data, CaseAssignedView):
         handling = next((d for d in data.deadlines if d.kind == "handling"), None)
@@ -102,6 +117,9 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
             subjects.CASE_DEADLINE_WARNING: "deadline_warning",
             subjects.CASE_OVERDUE: "overdue",
             subjects.CASE_ESCALATED: "escalation",
+            subjects.LEDGER_DEADLINE_WARNING: "deadline_warning",  # a risk-ledger entry's (LedgerAlarmView)
+            subjects.LEDGER_OVERDUE: "overdue",
+            subjects.LEDGER_ESCALATED: "escalation",
         }[event_type]
         unit = _unit(data.lead_unit) if data.lead_unit else lead or None
         values = base | {
@@ -130,6 +148,10 @@ def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, 
         return Occasion(["dispute"], case_id, values, {"lead_unit": [unit] if unit else []})
     if isinstance(data, MEDIATION_VIEWS):
         return mediation_occasion(event_type, data, base, tz=tz)
+    if isinstance(data, AGENT_VIEWS):
+        return agent_occasion(event_type, data, base)
+    if isinstance(data, RECEPTION_VIEWS):
+        return reception_occasion(data, base, tz=tz)
     if isinstance(data, WarningRaisedView):
         values = base | {
             "case_no": data.case_no or "",
@@ -177,6 +199,13 @@ def _handling(
         values = base | {
             "note": note,
             "result_label": RESULT_LABELS.get(data.result or "", data.result or ""),
+            # the parts of the 答复意见书; an answer made before they existed says they were not given
+            "matter": data.matter or NOT_GIVEN,
+            "facts": data.facts or NOT_GIVEN,
+            "basis": data.basis or NOT_GIVEN,
+            # the county's documents.json names them (notify's handler puts them over these)
+            "review_body": "原办理机关的上一级机关",
+            "review_days": 30,
         }
         return Occasion(["reply", "followup"], case_id, values)
     if event_type == subjects.CASE_FOLLOWED_UP:
@@ -234,18 +263,23 @@ def notices(occ: Occasion, case: dict[str, Any], directory: Directory) -> tuple[
 def _for_audience(
     audience: str, kind: str, occ: Occasion, case: dict[str, Any], directory: Directory, urgent: bool
 ) -> list[Notice]:
-    def made(target: Target, label: str, token: str | None = None) -> Notice:
-        return Notice(kind, target, occ.values, urgent, occ.case_id, token, label, occ.level)
+    def made(target: Target, label: str, token: str | None = None, code: str | None = None) -> Notice:
+        return Notice(kind, target, occ.values, urgent, occ.case_id, token, label, occ.level, code)
 
     if audience == "petitioner":
         if occ.case_id is None:
             return []
         if not case.get("petitioner"):
             raise CaseNotKnownYet(f"case {occ.case_id}: the petitioner is not known yet (no screening seen)")
-        contact = PetitionerContact.model_validate(case["petitioner"])
+        contact = PetitionerContact.model_validate(petitioner_preferences(case))
         channel, label, reason = petitioner_channel(contact, confidential=bool(case.get("confidential")))
         token = contact.contact_token if channel == "sms" else None
-        return [made(Target(PETITIONER, channel, reason), label, token)]
+        code = contact.lookup_token if channel == "sms" and kind in lookup.KINDS else None
+        copies = [made(target, target.recipient.label) for target in copies_to_agents(case)]
+        return [made(Target(PETITIONER, channel, reason), label, token, code), *copies]
+    if audience == "agents":  # the proxy agents an event names (docs/agents.md): their inboxes
+        agents = [agent_recipient(a["code"]) for a in occ.units.get("agents", [])]
+        return [made(Target(r, "inbox"), r.label) for r in agents]
     recipients: list[Recipient]
     if audience in ("lead_unit", "lead_unit_leader"):
         units = occ.units.get("lead_unit") or ([case["lead_unit"]] if case.get("lead_unit") else [])

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from services.notify.domain.delivery import mask_email, mask_url
 
-Channel = Literal["sms", "email", "webhook", "inbox"]
+Channel = Literal["sms", "email", "webhook", "inbox", "post"]
 RELOAD_CHECK_SECONDS = 1.0
 # Audiences named by the event itself; any other name in `to` is a group of the file.
 EVENT_AUDIENCES = frozenset(
@@ -33,6 +33,7 @@ EVENT_AUDIENCES = frozenset(
         "previous_organization",
         "police_station",
         "receiving_unit",
+        "agents",  # the proxy agents of the case the event names (docs/agents.md)
     }
 )
 
@@ -41,7 +42,7 @@ EVENT_AUDIENCES = frozenset(
 class Recipient:
     """Someone a notice goes to: a stable key, the template audience, and a label safe to show."""
 
-    key: str  # petitioner | unit:<code> | unit_leader:<code> | role:<role> | webhook:<name>
+    key: str  # petitioner | unit:<code> | unit_leader:<code> | role:<role> | webhook:<name> | agent:<id>
     audience: str  # the template audience: petitioner, unit, leader, system
     label: str
 

@@ -48,6 +48,7 @@ class Rendered:
     version: str
     segments: int | None = None
     truncated: bool = False
+    language: str | None = None  # the language of a translated text; None: the book's own (Chinese)
 
 
 @dataclass
@@ -57,6 +58,9 @@ class _Kind:
     texts: dict[str, dict[str, str]]  # audience -> channel -> source
     letter: str | None = None
     letter_audiences: tuple[str, ...] = ()
+    # language -> {"title": source, audience -> channel -> source}: a text in another language the
+    # county supports; an audience without one falls back to `texts`
+    languages: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -109,6 +113,7 @@ def load_book(path: Path, *, max_segments: int) -> Book:
             texts={aud: dict(chs) for aud, chs in (spec.get("audiences") or {}).items()},
             letter=spec.get("letter"),
             letter_audiences=tuple(spec.get("letter_audiences") or ("petitioner",)),
+            languages={lang: dict(t) for lang, t in (spec.get("languages") or {}).items()},
         )
         kinds[name] = kind
         if kind.letter:
@@ -142,6 +147,13 @@ def _check_kind(book: Book, name: str, kind: _Kind) -> list[str]:
     sources = [("title", kind.title)] + [
         (f"{aud}.{ch}", src) for aud, chs in kind.texts.items() for ch, src in chs.items()
     ]
+    for lang, spec in kind.languages.items():
+        sources += [(f"languages.{lang}.title", spec.get("title", kind.title))] + [
+            (f"languages.{lang}.{aud}.{ch}", src)
+            for aud, chs in spec.items()
+            if aud != "title"
+            for ch, src in dict(chs).items()
+        ]
     for where, source in sources:
         try:
             used = meta.find_undeclared_variables(book.text_env.parse(source))
@@ -182,13 +194,20 @@ def _render(
     *,
     fit: bool = True,
     letter: bool = True,
+    language: str | None = None,
 ) -> Rendered:
     texts = kind.texts.get(audience)
     if texts is None:
         raise KeyError(f"kind {name} has no texts for audience {audience}")
+    title = kind.title
+    translated = kind.languages.get(language or "", {})
+    if isinstance(translated.get(audience), dict):
+        texts, title = {**texts, **translated[audience]}, translated.get("title", title)
+    else:
+        language = None
     source = texts.get(channel) or texts["inbox"]
     text = book.text(source).render(**values).strip()
-    subject = book.text(kind.title).render(**values).strip()
+    subject = book.text(title).render(**values).strip()
     segments = truncated = None
     if channel == "sms":
         if fit:
@@ -196,7 +215,8 @@ def _render(
         segments = sms_segments(text)
     html = None
     if letter and kind.letter and audience in kind.letter_audiences:
-        html = book.html_env.get_template(kind.letter).render(title=subject, **values)
+        names = [f"{language}/{kind.letter}", kind.letter] if language else [kind.letter]
+        html = book.html_env.select_template(names).render(title=subject, **values)
     return Rendered(
         kind=name,
         audience=audience,
@@ -207,6 +227,7 @@ def _render(
         version=book.version,
         segments=segments,
         truncated=bool(truncated),
+        language=language,
     )
 
 
@@ -274,21 +295,34 @@ class Templates:
             for name, k in self.book.kinds.items()
         }
 
-    def has(self, kind: str, audience: str) -> bool:
-        """Whether the book has texts for this kind and audience."""
+    def has(self, kind: str, audience: str, *, language: str | None = None) -> bool:
+        """Whether the book has texts for this kind and audience (in `language`, when given)."""
         k = self.book.kinds.get(kind)
-        return k is not None and audience in k.texts
+        if k is None or audience not in k.texts:
+            return False
+        return language is None or isinstance(k.languages.get(language, {}).get(audience), dict)
 
     def sample(self, kind: str) -> dict[str, Any]:
         """The sample values of a kind (KeyError if unknown)."""
         return dict(self.book.kinds[kind].sample)
 
     def compose(
-        self, kind: str, audience: str, channel: str, values: Mapping[str, Any], *, letter: bool = True
+        self,
+        kind: str,
+        audience: str,
+        channel: str,
+        values: Mapping[str, Any],
+        *,
+        letter: bool = True,
+        language: str | None = None,
     ) -> Rendered:
-        """Render a notice; KeyError for an unknown kind or audience, TemplateError for bad values."""
+        """Render a notice, in `language` where the kind has texts in it for the audience (the result's
+        `language` says so; None: the book's own); KeyError for an unknown kind or audience,
+        TemplateError for bad values."""
         book = self.book
-        return _render(book, kind, book.kinds[kind], audience, channel, values, letter=letter)
+        return _render(
+            book, kind, book.kinds[kind], audience, channel, values, letter=letter, language=language
+        )
 
     def render(self, kind: str, channel: str, *, audience: str = "petitioner", **values: Any) -> str:
         """The text of a notice with its variables filled in (without its letter)."""

@@ -51,6 +51,9 @@ def message_view(d: dict[str, Any]) -> dict[str, Any]:
         "last_error": d.get("last_error"),
         "dead_reason": d.get("dead_reason"),
         "template_version": d.get("template_version"),
+        "language": d.get("language"),
+        "language_fallback": bool(d.get("language_fallback")),
+        "language_fallback_reason": d.get("language_fallback_reason"),
         "read": d.get("read") if d["channel"] == "inbox" else None,
         "read_at": d.get("read_at"),
         "version": d.get("version", 1),
@@ -110,6 +113,8 @@ async def _message(notify: Notify, notification_id: str) -> dict[str, Any]:
 def inbox_owners(user: Principal) -> set[str]:
     """The inboxes a caller reads: its role's, its unit's, its unit leader's."""
     owners = {f"role:{user.role.value}"}
+    if user.role == Role.PROXY_AGENT:  # an agent's own inbox: its notices, copies of its petitioners'
+        owners.add(f"agent:{user.subject}")
     if user.unit:
         owners.add(f"unit:{user.unit}")
         if user.role == Role.UNIT_LEADER:
@@ -321,8 +326,11 @@ def resolvers(notify: Notify) -> dict[str, Resolver]:
 
 def include(app: FastAPI) -> None:
     """Mount notify's routes."""
-    from services.notify.entrypoints import streams
+    from services.notify.entrypoints import documents, preferences, print_queue, streams
 
     app.include_router(router)
+    app.include_router(documents.router)
+    app.include_router(print_queue.router)
+    app.include_router(preferences.router)
     app.include_router(templates.router)
     app.include_router(streams.router)

@@ -18,7 +18,7 @@ class Message(BaseModel):
     kind: str
     level: str | None
     audience: str | None
-    channel: str = Field(description="`sms`, `inbox`, `email` or `webhook`")
+    channel: str = Field(description="`sms`, `inbox`, `email`, `webhook` or `post` (the print queue)")
     recipient: str = Field(description="masked (e.g. `138****5678`, `unit:<code>`)")
     status: str = Field(description="`queued`, `sent`, `failed` or `dead`")
     attempts: int
@@ -33,6 +33,13 @@ class Message(BaseModel):
     last_error: str | None
     dead_reason: str | None
     template_version: str | None
+    language: str | None = Field(
+        None, description="the language the text is in (the county's first: Chinese)"
+    )
+    language_fallback: bool = Field(
+        False, description="the petitioner asked for a language without a template"
+    )
+    language_fallback_reason: str | None = None
     read: bool | None = Field(description="an inbox message: read by the caller (null on other channels)")
     read_at: datetime | None
     version: int = Field(description="the message's version: its ETag")

@@ -7,6 +7,8 @@ from pydantic import BaseModel
 from dispatch_common import subjects
 from dispatch_common.bus import Delivery
 from services.notify import handlers
+from services.notify.documents import issuer_values, record_documents
+from services.notify.domain.agent_notices import AgentEscalatedView, RepresentedView
 from services.notify.domain.models import (
     AlarmView,
     CaseAssignedView,
@@ -14,12 +16,15 @@ from services.notify.domain.models import (
     FulfilmentDueView,
     HandlingView,
     InspectionCompiledView,
+    LedgerAlarmView,
     MediationAssignedView,
     MediationConcludedView,
     MediationEscalatedView,
     MediationOpenedView,
     MediationOverdueView,
     MediationSessionView,
+    ReceptionBookedView,
+    ReceptionDecidedView,
     ReferralCrisisView,
     ReferralView,
     ReroutedView,
@@ -61,6 +66,13 @@ SUBSCRIPTIONS: dict[str, type[BaseModel]] = {
     subjects.REFERRAL_CRISIS: ReferralCrisisView,
     subjects.WARNING_RAISED: WarningRaisedView,
     subjects.INSPECTION_COMPILED: InspectionCompiledView,
+    subjects.LEDGER_DEADLINE_WARNING: LedgerAlarmView,
+    subjects.LEDGER_OVERDUE: LedgerAlarmView,
+    subjects.LEDGER_ESCALATED: LedgerAlarmView,
+    subjects.CASE_REPRESENTED: RepresentedView,
+    subjects.CASE_AGENT_ESCALATED: AgentEscalatedView,
+    subjects.RECEPTION_BOOKED: ReceptionBookedView,
+    subjects.RECEPTION_DECIDED: ReceptionDecidedView,
 }
 
 
@@ -80,12 +92,18 @@ def register(notify: "Notify") -> None:
         quiet=notify.quiet,
         county_name=notify.county_name,
         confidential_readers=notify.confidentiality.readers,
+        languages=tuple(notify.issuing.book.issuer.languages) if notify.issuing else ("zh",),
+        letter_values=issuer_values(notify.issuing.book) if notify.issuing else {},
     )
 
     async def on_events(deliveries: list[Delivery]) -> dict[str, BaseException]:
         recorded, failures = await handlers.record_notices(
             deliveries, messages=notify.messages, speaking=speaking
         )
+        if notify.issuing is not None:  # the formal documents (规范文书) of the same events, archived once
+            await record_documents(
+                deliveries, failures, messages=notify.messages, issuing=notify.issuing, speaking=speaking
+            )
         if recorded.ids:
             notify.runtime.nudge()
             for channel in recorded.channels:

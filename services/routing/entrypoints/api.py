@@ -14,7 +14,8 @@ from services.routing import corrections, detach, disputes, handlers, overrides,
 from services.routing.bootstrap import Routing
 from services.routing.domain.county import CountyPackageError
 from services.routing.domain.models import RouteRequest
-from services.routing.entrypoints import queues
+from services.routing.entrypoints import queues, replay
+from services.routing.entrypoints.replay_schemas import Activation
 from services.routing.entrypoints.schemas import (
     ClassifierState,
     CountyPackage,
@@ -303,19 +304,29 @@ async def decide_dispute(
 
 @admin.get("/county", response_model=CountyPackage, summary="The county package in use")
 async def county_package(user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
-    """Its version (content hash), size and when it was loaded."""
-    return routing.package_summary()
+    """Its version (content hash), size, when it was loaded, and the replay report it was activated
+    on (`approval`), if it was."""
+    return {**routing.package_summary(), "approval": await replay.approval_in_use(routing)}
 
 
 @admin.post(
     "/county/reload", response_model=CountyReload, summary="Load the county package again, without a restart"
 )
-async def reload_county(user: CurrentUser, routing: RoutingDeps) -> dict[str, Any]:
+async def reload_county(
+    user: CurrentUser, routing: RoutingDeps, body: Activation | None = None
+) -> dict[str, Any]:
     """Validate the package on disk and use it; a package with problems is refused with every problem
     listed, and the service keeps the package it has. Every other replica then reloads too
-    (`replicas`: which replica uses which package version)."""
+    (`replicas`: which replica uses which package version).
+
+    Activation: with a `replay_id`, the package on disk must be the one that replay tried (`409`
+    otherwise, and nothing changes), and the replay's report is recorded as its approval."""
+    approval = None
     try:
-        here = await routing.reload_package()
+        if body is not None:
+            here, approval = await replay.activate(routing, body, user.subject)
+        else:
+            here = await routing.reload_package()
     except CountyPackageError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
@@ -325,7 +336,8 @@ async def reload_county(user: CurrentUser, routing: RoutingDeps) -> dict[str, An
             ],
         ) from exc
     assert routing.reloads is not None
-    return {**here, "replicas": await routing.reloads.everywhere(here, requested_by=user.subject)}
+    replicas = await routing.reloads.everywhere(here, requested_by=user.subject)
+    return {**here, "approval": approval, "replicas": replicas}
 
 
 @admin.get(
@@ -353,4 +365,5 @@ def include(app: FastAPI) -> None:
     app.include_router(queues.router)
     app.include_router(router)
     app.include_router(admin)
+    app.include_router(replay.router)
     app.include_router(streams.router)

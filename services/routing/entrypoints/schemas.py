@@ -9,6 +9,7 @@ from dispatch_common.paging import PageOf
 from services.routing.domain.events import Actor
 from services.routing.domain.incidents import IncidentLink
 from services.routing.domain.models import CategoryChoice, Jurisdiction, Queue, UnitRef
+from services.routing.entrypoints.replay_schemas import Approval
 
 
 class RouteReturn(BaseModel):
@@ -95,6 +96,9 @@ class CountyPackage(BaseModel):
     units: int
     gazetteer: int
     categories: int
+    approval: Approval | None = Field(
+        None, description="the replay report the package was activated on; null: reloaded without one"
+    )
 
 
 class CountyReload(CountyPackage):

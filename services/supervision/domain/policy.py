@@ -296,9 +296,18 @@ class Timekeeper:
         """The deadlines of a case file in this state, and when the scanner must look at it next.
 
         Besides the table's limits, a case carries the limits other services set on it (a people's
-        mediation's time limit), kept whole under `external_deadlines`.
+        mediation's time limit, a leader's time limit), kept under `external_deadlines`; one that
+        names the moment that meets it (`met_by`) is met when the file reaches that moment.
         """
         deadlines = self.policy.deadlines_for(self.facts(state), self.calendar, self.timezone)
-        deadlines += list(state.get("external_deadlines") or [])
+        deadlines += [_met(d, state) for d in state.get("external_deadlines") or []]
         fired = set(state.get("alarms_fired") or [])
         return {"deadlines": deadlines, "next_alarm_ts": to_ms(self.policy.next_alarm(deadlines, fired))}
+
+
+def _met(deadline: dict[str, Any], state: dict[str, Any]) -> dict[str, Any]:
+    """An external deadline, met when the case file reached the moment it names since it started."""
+    moment = state.get(f"{deadline.get('met_by')}_at") if deadline.get("met_by") else None
+    if deadline.get("met_at") is None and moment is not None and moment >= deadline["start_at"]:
+        return {**deadline, "met_at": moment}
+    return deadline

@@ -67,7 +67,16 @@ class ExtensionDecision(BaseModel):
 class Reply(BaseModel):
     model_config = ConfigDict(extra="forbid")
     result: Literal["resolved", "explained", "not_supported"]
-    text: str = Field(min_length=2, max_length=10_000)
+    text: str = Field(min_length=2, max_length=10_000, description="the opinion (处理意见)")
+    matter: str | None = Field(
+        None, max_length=2000, description="the matter raised (反映事项); default: the case's text"
+    )
+    facts: str | None = Field(
+        None, max_length=5000, description="the facts found (查明事实); default: says none were given"
+    )
+    basis: str | None = Field(
+        None, max_length=2000, description="legal or policy basis (依据); default: says none was given"
+    )
 
 
 class FollowUp(BaseModel):
@@ -179,7 +188,8 @@ async def extension_decision(
 async def reply(
     case_id: str, body: Reply, user: CurrentUser, sv: SupervisionDeps, tag: etag.Versioned
 ) -> CaseFile:
-    return await _act(sv, case_id, user, tag, commands.Command("reply", body.text, {"result": body.result}))
+    details = body.model_dump(include={"result", "matter", "facts", "basis"})
+    return await _act(sv, case_id, user, tag, commands.Command("reply", body.text, details))
 
 
 @router.post("/cases/{case_id}/followup", summary="The petitioner's rating at the follow-up call (回访)")

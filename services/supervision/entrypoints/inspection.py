@@ -14,7 +14,7 @@ from services.supervision.inspection import LISTS, county_day
 
 router = APIRouter(prefix="/v1/inspection", tags=["daily inspection"])
 
-ListName = Literal["overdue", "irregular", "stuck"]
+ListName = Literal["overdue", "irregular", "stuck", "ledger"]
 PageSize = Annotated[int, Query(ge=1, le=1000)]
 Day = Annotated[date | None, Query(alias="date", description="the county day; today when absent")]
 
@@ -26,7 +26,10 @@ async def _report(sv: Supervision, day: date | None) -> dict[str, Any]:
     day = day or today
     report = await sv.inspections.report(day)
     if report is None and day == today:  # asked before the morning's run: that is the day's
-        report = await sv.inspections.compile(sv.files, day=day, now=now, stuck_after=sv.stuck.after)
+        ledger = sv.ledger.book if sv.ledger is not None else None
+        report = await sv.inspections.compile(
+            sv.files, day=day, now=now, stuck_after=sv.stuck.after, ledger=ledger
+        )
         if report is None:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the inspection is being compiled")
     if report is None:
@@ -57,7 +60,8 @@ async def inspection(
 ) -> dict[str, Any]:
     """Open cases past a limit (`overdue`), cases out of the normal course (`irregular`: in the manual
     queue or waiting for the joint conference more than a day, reopened twice or more) and cases
-    stuck between two automatic steps (`stuck`), as compiled that morning. `counts` says how many
+    stuck between two automatic steps (`stuck`) and open risk-ledger entries past their limit
+    (`ledger`, by `entry_id`), as compiled that morning. `counts` says how many
     each list holds for the caller; `next_cursors` reads on with `GET /v1/inspection/{list}`."""
     report = await _report(sv, day)
     key = report["_id"]
@@ -71,8 +75,8 @@ async def inspection(
     for name in LISTS:
         items, out["next_cursors"][name] = await _page(sv, user, key, name, limit, None)
         out[name] = items
-        hidden = 0 if reads_all else report["confidential_counts"][name]
-        out["counts"][name] = report["counts"][name] - hidden
+        hidden = 0 if reads_all else report["confidential_counts"].get(name, 0)
+        out["counts"][name] = report["counts"].get(name, 0) - hidden  # a report from before a list: 0
     return out
 
 
@@ -89,7 +93,7 @@ async def inspection_list(
     limit: PageSize = 200,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
-    """`overdue`, `irregular` or `stuck` of the day's inspection, in the order it was compiled."""
+    """`overdue`, `irregular`, `stuck` or `ledger` of the day's inspection, in the order it was compiled."""
     report = await _report(sv, day)
     items, next_cursor = await _page(sv, user, report["_id"], list_name, limit, cursor)
     return {

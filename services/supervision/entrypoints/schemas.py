@@ -224,9 +224,11 @@ class Kpis(BaseModel):
 
 
 class InspectionLine(Open):
-    """A case on a list of the daily inspection, with why it is there."""
+    """A case (or, on the `ledger` list, a risk-ledger entry) on a list of the daily inspection, with
+    why it is there."""
 
     case_id: str | None = None
+    entry_id: str | None = None
     confidential: bool | None = None
 
 
@@ -238,6 +240,7 @@ class Inspection(BaseModel):
     overdue: list[InspectionLine]
     irregular: list[InspectionLine]
     stuck: list[InspectionLine]
+    ledger: list[InspectionLine] = []
 
 
 class InspectionList(Page):

@@ -14,6 +14,7 @@ def register(sv: Supervision) -> None:
     """
 
     async def on_events(deliveries: list[Delivery]) -> dict[str, BaseException]:
+        await sv.lookup_codes.apply(deliveries)  # the lookup codes' verifiers (progress.py)
         failures = await handlers.apply_events(
             deliveries,
             files=sv.files,
@@ -24,8 +25,30 @@ def register(sv: Supervision) -> None:
         )
         applied = [d for d in deliveries if d.event.id not in failures]
         await incidents.follow_leads(applied, files=sv.files, keeper=sv.keeper, clock=sv.clock)
+        failures |= await _filed_by_agents(deliveries, failures)
         sv.runtime.nudge()
         return failures
+
+    async def _filed_by_agents(
+        deliveries: list[Delivery], failed: dict[str, BaseException]
+    ) -> dict[str, BaseException]:
+        """Cases a proxy agent filed at intake get their representation (docs/agents.md)."""
+        out: dict[str, BaseException] = {}
+        if sv.representations is None:
+            return out
+        for delivery in deliveries:
+            event = delivery.event
+            if (
+                event.type != subjects.CASE_RECEIVED
+                or event.id in failed
+                or not event.data.get("filed_by_agent")
+            ):
+                continue
+            try:
+                await sv.representations.record_filing(event.data, sv.clock)
+            except Exception as exc:
+                out[event.id] = exc
+        return out
 
     # No inbox of processed events: every write is idempotent on its own (the timeline is keyed by
     # event id, each step of the case file is guarded by what the file says, domain/steps.py), which

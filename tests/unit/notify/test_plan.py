@@ -250,7 +250,7 @@ def test_the_morning_inspection_tells_supervisors_and_county_leaders_its_counts(
         data={
             "day": "2026-03-01",
             "compiled_at": "2026-03-01T00:05:00+00:00",
-            "counts": {"overdue": 4, "irregular": 2, "stuck": 1},
+            "counts": {"overdue": 4, "irregular": 2, "stuck": 1, "ledger": 3},
         },
     )
     got, waiting, owed = plan(event, {}, directory)
@@ -261,3 +261,32 @@ def test_the_morning_inspection_tells_supervisors_and_county_leaders_its_counts(
     assert not waiting and all(n.case_id is None for n in owed)
     text = TEMPLATES.compose("daily_inspection", "leader", "inbox", owed[0].values).text
     assert "2026年03月01日" in text and "超期未办结4件" in text and "流转停滞1件" in text
+    assert "排查台账超期未销账3项" in text
+
+
+def test_a_risk_ledger_entrys_overdue_tells_its_owner_unit_its_leader_and_the_supervisors(directory):
+    data = {
+        "entry_id": "e1",
+        "entry_no": "TZ20260302-ABC123",
+        "owner_unit": {"code": LEAD["code"], "name": LEAD["name"]},
+        "status": "in_progress",
+        "risk_level": "high",
+        "deadline": {"kind": "ledger", "label": "化解销账", "due_at": "2026-03-09T01:00:00+00:00"},
+    }
+    event = make_event(type=subjects.LEDGER_OVERDUE, source="/dispatch/supervision", subject=None, data=data)
+    got, waiting, owed = plan(event, {}, directory)  # notify has seen nothing else of the entry
+    assert {k for _, k, _ in got} == {"unit:990102-XFJ", "unit_leader:990102-XFJ", "role:supervisor"}
+    assert {kind for kind, _, _ in got} == {"overdue"} and not waiting
+    text = TEMPLATES.compose("overdue", "unit", "inbox", owed[0].values).text
+    assert "TZ20260302-ABC123" in text and "化解销账" in text
+    rung = make_event(
+        type=subjects.LEDGER_ESCALATED,
+        source="/dispatch/supervision",
+        subject=None,
+        data=data | {"level": "supervision_letter", "label": "督办函"},
+    )
+    assert {k for _, k, _ in plan(rung, {}, directory)[0]} == {
+        "unit:990102-XFJ",
+        "unit_leader:990102-XFJ",
+        "role:supervisor",
+    }

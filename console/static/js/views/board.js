@@ -1,5 +1,6 @@
 // The center's board for the big screen: today's intake by channel, the four rates for a chosen period,
-// overdue and due-soon cases, early warnings, and the load per town and per unit.
+// overdue and due-soon cases, early warnings, the load per town and per unit, and the proxy agents'
+// figures by tier (三级代办, docs/agents.md).
 
 import { get, query } from "../api.js";
 import { can, session } from "../auth.js";
@@ -8,6 +9,7 @@ import { CHANNEL, RATES, word, when } from "../labels.js";
 import { CaseStore, isOpen, urgency } from "./cases.js";
 
 const month = (d) => d.toISOString().slice(0, 7);
+const TIER = { village: "村级", town: "镇级", county: "县级" };
 
 function rates(rows) {
   const sum = {};
@@ -45,10 +47,11 @@ export function boardView(ctx) {
     try {
       const s = session();
       const today = new Date(); today.setHours(0, 0, 0, 0);
-      const [cases, kpis, warnings] = await Promise.all([
+      const [cases, kpis, warnings, agents] = await Promise.all([
         store.load().then(() => store.list().map((c) => ({ ...c, urgency: urgency(c) }))),
         can(s, "figures") ? get("supervision", "/v1/kpis" + query({ group_by: "unit", from: from.value, to: to.value })) : { rows: [] },
         can(s, "warnings") ? get("supervision", "/v1/warnings" + query({ limit: 8 })) : { items: [] },
+        can(s, "figures") ? get("supervision", "/v1/agent-figures") : { tiers: [] },
       ]);
       const todays = cases.filter((c) => new Date(c.received_at) >= today);
       const byChannel = {};
@@ -75,6 +78,10 @@ export function boardView(ctx) {
           ["类型", (w) => ({ cluster: "聚集", repeat: "重复", trend: "趋势" })[w.kind] || w.kind],
           ["说明", (w) => w.summary || w.reason || w.title || ""], ["时间", (w) => when(w.created_at || w.at)],
         ], warnings.items || [])),
+        h("section", { class: "panel agents" }, h("h3", {}, "三级代办"), table([
+          ["层级", (t) => TIER[t.tier] || t.tier], ["代办", (t) => t.taken], ["化解", (t) => t.resolved],
+          ["在办", (t) => t.pending], ["满意率", (t) => (t.satisfaction == null ? "—" : `${(100 * t.satisfaction).toFixed(1)}%`)],
+        ], agents.tiers || [])),
         bars("各镇街在办", byTown, ctx.areaName), bars("各单位在办", byUnit, ctx.unitName));
     } catch (e) { grid.replaceChildren(errorBox(e)); }
   }

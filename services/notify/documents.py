@@ -1,0 +1,169 @@
+"""Notify's documents: archive the formal documents (规范文书) a batch of events makes, once each.
+
+After the notices of a batch are recorded, each event's occasion is read again against notify's view
+of its case; every document type it makes (data/notify/documents.json) is rendered from the same
+letters as the notices, numbered from its type's sequence for the year, and archived. A document's id
+is derived from its event and type, so an event applied twice archives one document.
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import TemplateError, TemplateNotFound
+
+from dispatch_common.bus import Delivery
+from services.notify.adapters.documents import Documents
+from services.notify.adapters.repository import Messages
+from services.notify.domain.documents import (
+    DocumentBook,
+    document_id,
+    document_number,
+    load_documents,
+    new_document,
+)
+from services.notify.domain.languages import LanguageChoice, choose_language, petitioner_preferences
+from services.notify.domain.occasion import Occasion
+from services.notify.domain.plan import occasion
+from services.notify.domain.templates import Templates
+
+log = logging.getLogger("dispatch.notify.documents")
+
+
+class DocumentsProblem(ValueError):
+    """Document types that cannot be put in force (a letter missing or failing on its kind's sample)."""
+
+
+def issuer_values(book: DocumentBook) -> dict[str, Any]:
+    """What every letter may name of the county's issuer."""
+    issuer = book.issuer
+    return {
+        "issuing_organ": issuer.issuing_organ,
+        "review_body": issuer.review_body,
+        "review_days": issuer.review_days,
+    }
+
+
+def load_checked(path: Path, county_dir: Path, templates: Templates) -> DocumentBook:
+    """The document types, each letter rendered once with its kind's sample; DocumentsProblem else."""
+    book = load_documents(path, county_dir)
+    problems = []
+    for name, dtype in book.types.items():
+        try:
+            sample = templates.sample(dtype.kind)
+        except KeyError:
+            problems.append(f"{name}: no kind of notice {dtype.kind!r}")
+            continue
+        values = sample | issuer_values(book) | {"doc_no": "X〔2026〕1号", "petitioner_name": "张*"}
+        try:
+            templates.book.html_env.get_template(dtype.letter).render(title=dtype.title, **values)
+        except (TemplateError, TypeError, ValueError) as exc:
+            problems.append(f"{name}: letter {dtype.letter}: {type(exc).__name__}: {exc}")
+    if problems:
+        raise DocumentsProblem("; ".join(problems))
+    return book
+
+
+@dataclass(frozen=True)
+class Issuing:
+    """What issuing documents takes: the types in force, the letters, the archive, the county."""
+
+    book: DocumentBook
+    templates: Templates
+    archive: Documents
+
+
+def _render(issuing: Issuing, letter: str, values: dict[str, Any], choice: LanguageChoice) -> str:
+    env = issuing.templates.book.html_env
+    if choice.used != issuing.book.issuer.default_language:
+        return env.get_template(f"{choice.used}/{letter}").render(**values)
+    return env.get_template(letter).render(**values)
+
+
+def _has_letter(issuing: Issuing, letter: str, language: str) -> bool:
+    try:
+        issuing.templates.book.html_env.get_template(f"{language}/{letter}")
+    except TemplateNotFound:
+        return False
+    return True
+
+
+async def issue(
+    issuing: Issuing, occ: Occasion, case: dict[str, Any], *, cause_id: str, year: int, now: Any
+) -> list[str]:
+    """Archive the documents one occasion makes; the ids archived now."""
+    book, made = issuing.book, []
+    prefs = petitioner_preferences(case)
+    for type_name in book.owed(occ):
+        doc_id = document_id(cause_id, type_name)
+        if await issuing.archive.exists(doc_id):
+            continue
+        dtype = book.types[type_name]
+        choice = choose_language(
+            prefs.get("language") if dtype.to == "petitioner" else None,
+            tuple(book.issuer.languages),
+            lambda lang, letter=dtype.letter: _has_letter(issuing, letter, lang),
+        )
+        seq = await issuing.archive.next_seq(type_name, year)
+        number = document_number(book.issuer.number_prefix, dtype.word, year, seq)
+        name = "" if case.get("confidential") else (prefs.get("name_masked") or "")
+        values = occ.values | issuer_values(book) | {"doc_no": number, "petitioner_name": name}
+        try:
+            html = _render(issuing, dtype.letter, {"title": dtype.title, **values}, choice)
+        except (TemplateError, TypeError, ValueError) as exc:
+            log.error(
+                "document not rendered", extra={"type": type_name, "case_id": occ.case_id, "error": str(exc)}
+            )
+            continue
+        doc = new_document(
+            doc_id=doc_id,
+            type_name=type_name,
+            dtype=dtype,
+            number=number,
+            year=year,
+            seq=seq,
+            occ=occ,
+            html=html,
+            language=choice.record(),
+            cause_event_id=cause_id,
+            template_version=issuing.templates.version,
+            book_version=book.version,
+            petitioner_name=name,
+            confidential=bool(case.get("confidential")),
+            now=now,
+        )
+        if await issuing.archive.archive(doc):
+            made.append(doc_id)
+    return made
+
+
+async def record_documents(
+    deliveries: list[Delivery],
+    failures: dict[str, BaseException],
+    *,
+    messages: Messages,
+    issuing: Issuing,
+    speaking: Any,
+) -> list[str]:
+    """The documents a batch of events makes (the events whose notices wait are done when they come again)."""
+    ordered = [
+        d
+        for d in sorted(deliveries, key=lambda d: d.sequence)
+        if d.event.id not in failures and getattr(d.data, "case_id", None)
+    ]
+    if not ordered:
+        return []
+    views = await messages.cases_of(d.data.case_id for d in ordered)
+    made: list[str] = []
+    for delivery in ordered:
+        case = views.get(delivery.data.case_id, {})
+        event = delivery.event
+        occ = occasion(event.type, delivery.data, case, tz=speaking.timezone, at=event.time)
+        occ.values["county_name"] = speaking.county_name
+        if not issuing.book.owed(occ):
+            continue
+        now = speaking.clock.now()
+        year = event.time.astimezone(speaking.timezone).year
+        made += await issue(issuing, occ, case, cause_id=event.id, year=year, now=now)
+    return made
