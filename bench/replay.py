@@ -34,7 +34,7 @@ from dispatch_common.clock import FixedClock
 from dispatch_common.jobs import Job, Jobs
 from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR
 from services.routing import replay
-from services.routing.bootstrap import Routing, load_engine
+from services.routing.container import Routing, load_engine
 from services.routing.domain.models import RouteRequest
 
 DEFAULT_DEADLINE_POLICY_FILE = DATA_DIR / "policy" / "deadlines.json"

@@ -43,7 +43,7 @@ from dispatch_common.clock import FixedClock
 from dispatch_common.confidential import Confidentiality
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from services.supervision.adapters.repository import CaseFiles
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.domain import kpis
 from services.supervision.entrypoints.kpis import kpis_view
 from services.supervision.entrypoints.worklist import worklist

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from services.intake.bootstrap import Intake
 from services.intake.bootstrap import create as create_intake
 from services.intake.config import IntakeSettings
+from services.intake.container import Intake
 from services.intake.domain.open311_clients import DEV_KEY_FILE
 from tests.helpers import FAST_CONSUMERS, api_client, nats_identity
 

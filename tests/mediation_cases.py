@@ -8,8 +8,8 @@ from typing import Any
 
 from dispatch_common.auth import Principal, Role, granted
 from dispatch_common.envelope import make_event
-from services.mediation.bootstrap import load_rules
 from services.mediation.config import MediationSettings
+from services.mediation.container import load_rules
 from services.mediation.domain.models import RoutedDispute
 from tests.helpers import MONDAY  # noqa: F401 - re-exported for the tests
 

@@ -14,8 +14,9 @@ from dispatch_common import subjects
 from dispatch_common.clock import FixedClock
 from dispatch_common.envelope import Envelope, make_event
 from dispatch_common.http import create_app
-from services.mediation.bootstrap import Mediation, build
+from services.mediation.bootstrap import build
 from services.mediation.config import MediationSettings
+from services.mediation.container import Mediation
 from services.mediation.entrypoints import api
 from tests.helpers import FAST_CONSUMERS, api_client, eventually, nats_identity, publish_as_ops
 from tests.mediation_cases import MONDAY, TOWN, VILLAGE, VILLAGE_COMMITTEE

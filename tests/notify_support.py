@@ -23,8 +23,9 @@ from dispatch_common.crypto import PiiKeys, contact_aad, encrypt, load_pii_keys,
 from dispatch_common.envelope import Envelope
 from dispatch_common.http import create_app
 from dispatch_common.paths import DATA_DIR
-from services.notify.bootstrap import Notify, build
+from services.notify.bootstrap import build
 from services.notify.config import NotifySettings
+from services.notify.container import Notify
 from services.notify.entrypoints import api
 from tests.helpers import FAST_CONSUMERS, api_client, eventually, nats_identity
 

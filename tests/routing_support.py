@@ -11,7 +11,7 @@ import httpx
 from dispatch_common import subjects
 from dispatch_common.clock import FixedClock
 from dispatch_common.envelope import make_event
-from services.routing.bootstrap import Routing
+from services.routing.container import Routing
 from services.routing.domain.events import CaseScreenedView
 from services.routing.handlers import route_case
 

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 
 from dispatch_common.clock import FixedClock
-from services.supervision.bootstrap import Supervision, build, create
+from services.supervision.bootstrap import build, create
 from services.supervision.config import SupervisionSettings
+from services.supervision.container import Supervision
 from tests.helpers import FAST_CONSUMERS, MONDAY, api_client, nats_identity
 
 

@@ -1,10 +1,6 @@
 """Intake's composition root: builds its runtime, repositories, rules and app."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -13,24 +9,25 @@ from dispatch_common import redact, similarity, store
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import area_names, county_code
-from dispatch_common.crypto import PiiKeys, load_pii_keys
+from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.ratelimit import RateLimiter
 from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
-from dispatch_common.systems import ExternalSystem, load_systems
-from services.intake.adapters.history import CaseHistory, find_links
+from dispatch_common.systems import load_systems
+from services.intake.adapters.history import CaseHistory
 from services.intake.adapters.identities import IdentityLinks
 from services.intake.adapters.pool import DataPool
 from services.intake.adapters.profile import ProfileReader
 from services.intake.adapters.repository import CaseRepository
 from services.intake.config import IntakeSettings
+from services.intake.container import Intake, Open311Door, Profiles, ScreeningHolder
 from services.intake.domain.boundary import CountyBoundary
-from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links
+from services.intake.domain.duplicates import DuplicatePolicy
 from services.intake.domain.open311_clients import DEV_KEY_FILE, Open311Clients, development_clients
 from services.intake.domain.open311_services import Catalogue
 from services.intake.domain.profile_policy import ProfilePolicy
-from services.intake.domain.screening import Screener, ScreeningRules
+from services.intake.entrypoints import api, open311, pool, profile, subscribers
 
 RATE_WINDOWS = "rate_windows"
 """The shared counters of the per-client rate limits (dispatch_common/ratelimit.py)."""
@@ -42,82 +39,8 @@ async def _load_segmenter() -> None:
     await asyncio.to_thread(similarity.warm_up)
 
 
-@dataclass
-class ScreeningHolder:
-    """The screening rules in force; reload swaps them whole, and a bad file leaves the old ones in force."""
-
-    rules_file: Path
-    kb_file: Path
-    current: Screener = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.current = Screener(ScreeningRules.from_file(self.rules_file, self.kb_file))
-
-    def reload(self) -> str:
-        """Read the rules again (raises ScreeningRulesError, keeping the old ones); returns the version."""
-        self.current = Screener(ScreeningRules.from_file(self.rules_file, self.kb_file))
-        return self.current.rules.version
-
-
-@dataclass(frozen=True)
-class Open311Door:
-    """What the Open311 door needs: its clients, its service catalogue, the county's area names."""
-
-    clients: Open311Clients
-    catalogue: Catalogue
-    areas: dict[str, str]
-
-    @property
-    def feeds(self) -> frozenset[str]:
-        """The clients whose outcome feed is published (for notify to deliver to their webhooks)."""
-        return self.clients.feeds
-
-
-ProfileSection = Callable[[tuple[str, ...], list[str]], Awaitable[list[dict[str, Any]]]]
 """A part of the platform's contribution to a profile: from the petitioner's keys and case ids, its
 items (proxy agents, risk-ledger entries); registered by name in `Profiles.sections`."""
-
-
-@dataclass
-class Profiles:
-    """The petitioner profile's parts: the later facts of cases, the data pool, the policy, and the
-    sections other parts of the platform add."""
-
-    reader: ProfileReader
-    pool: DataPool
-    policy: ProfilePolicy
-    sections: dict[str, ProfileSection] = field(default_factory=dict)
-
-
-@dataclass
-class Intake:
-    """Everything intake's handlers need, built once per process."""
-
-    runtime: Runtime
-    cases: CaseRepository
-    history: CaseHistory
-    identities: IdentityLinks
-    duplicates: DuplicatePolicy
-    screening: ScreeningHolder
-    boundary: CountyBoundary
-    clock: Clock
-    keys: PiiKeys
-    county: str
-    open311: Open311Door
-    timezone: ZoneInfo
-    confidentiality: Confidentiality
-    limiter: RateLimiter
-    systems: tuple[ExternalSystem, ...] = ()
-    reloads: Reloads | None = None
-    profiles: Profiles | None = None
-
-    async def reload_rules(self) -> dict[str, str]:
-        """Read the screening rules again (raises ScreeningRulesError, keeping the old ones)."""
-        return {"version": self.screening.reload()}
-
-    async def find_links(self, snapshot: CaseSnapshot) -> Links:
-        """Repeats of the same petitioner and incidents at the same place."""
-        return await find_links(self.history, snapshot, self.duplicates)
 
 
 def _open311(settings: IntakeSettings) -> Open311Door:
@@ -135,8 +58,6 @@ def _open311(settings: IntakeSettings) -> Open311Door:
 
 def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None) -> Intake:
     """Wire intake's parts and its ingress consumer."""
-    from services.intake.entrypoints import subscribers
-
     settings = settings or IntakeSettings()
     # Intake answers its submitters without NATS: each case is stored with the events it owes.
     runtime = Runtime(settings, ready_without_nats=True)
@@ -197,8 +118,6 @@ def _profiles(settings: IntakeSettings, runtime: Runtime, history: CaseHistory) 
 
 def create(settings: IntakeSettings | None = None) -> FastAPI:
     """The intake HTTP app."""
-    from services.intake.entrypoints import api, open311, pool, profile
-
     settings = settings or IntakeSettings()
     intake = build(settings)
 

@@ -14,7 +14,7 @@ from dispatch_common import etag, store, subjects
 from dispatch_common.auth import Principal
 from dispatch_common.contracts import SCREENING_STATUS
 from dispatch_common.envelope import Outgoing, derived_event_id, make_event
-from services.intake.bootstrap import Intake
+from services.intake.container import Intake
 from services.intake.domain import feed, lookup
 from services.intake.domain.disclosure import disclosed
 from services.intake.domain.duplicates import CaseSnapshot, Links

@@ -17,7 +17,7 @@ from dispatch_common import store
 from dispatch_common.bus import Delivery
 from dispatch_common.envelope import Outgoing
 from dispatch_common.subjects import INTAKE_ON_LIFECYCLE
-from services.intake.bootstrap import Intake
+from services.intake.container import Intake
 from services.intake.domain.lifecycle import LIFECYCLE_SUBJECTS, Step, advance, assignment
 
 ROUNDS = 5  # reads and writes of a case that keeps changing under the consumer, before it retries later

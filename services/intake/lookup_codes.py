@@ -8,7 +8,7 @@ from typing import Any
 from dispatch_common import subjects
 from dispatch_common.auth import Principal
 from dispatch_common.envelope import derived_event_id, make_event
-from services.intake.bootstrap import Intake
+from services.intake.container import Intake
 from services.intake.domain import lookup
 from services.intake.domain.events import LookupCodeChanged
 from services.intake.handlers import SOURCE

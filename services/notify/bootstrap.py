@@ -1,7 +1,6 @@
 """Notify's composition root."""
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -16,48 +15,21 @@ from dispatch_common.http import create_app
 from dispatch_common.live import Hub
 from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
-from dispatch_common.systems import ExternalSystem, load_systems
+from dispatch_common.systems import load_systems
 from services.notify.adapters.channels import ChannelAdapter, Mailer, SmsGateway, Webhooks
 from services.notify.adapters.documents import Documents
 from services.notify.adapters.rate_limits import SharedRateLimits
 from services.notify.adapters.repository import Messages
 from services.notify.config import NotifySettings
+from services.notify.container import Notify
 from services.notify.documents import Issuing, load_checked
-from services.notify.domain.delivery import QuietHours, parse_quiet_hours
+from services.notify.domain.delivery import parse_quiet_hours
 from services.notify.domain.message import RetryPolicy
 from services.notify.domain.recipients import Directory
 from services.notify.domain.templates import Templates
+from services.notify.entrypoints import api, subscribers
 from services.notify.live import inbox_reader
 from services.notify.sender import Sender
-
-
-@dataclass
-class Notify:
-    """Everything notify's handlers, sender and routes need."""
-
-    runtime: Runtime
-    settings: NotifySettings
-    messages: Messages
-    templates: Templates
-    directory: Directory
-    clock: Clock
-    timezone: ZoneInfo
-    quiet: QuietHours | None
-    county_name: str
-    confidentiality: Confidentiality
-    systems: tuple[ExternalSystem, ...] = ()
-    sender: Sender | None = None
-    http: httpx.AsyncClient | None = None
-    adapters: dict[str, ChannelAdapter] = field(default_factory=dict)
-    reloads: Reloads | None = None
-    live: Hub | None = None  # the replica's reader of inbox deliveries for the inbox stream
-    issuing: "Issuing | None" = (
-        None  # formal documents: types, letters, archive (services/notify/documents.py)
-    )
-
-    async def reload_files(self) -> dict[str, str]:
-        """Read the templates and recipients again (raises TemplateProblem or DirectoryProblem)."""
-        return {"version": self.templates.reload(), "recipients_version": self.directory.reload()}
 
 
 def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[str, ChannelAdapter]:
@@ -94,7 +66,6 @@ def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[
 def build(settings: NotifySettings | None = None, *, clock: Clock | None = None) -> Notify:
     """Wire notify's parts, its consumers and its sender."""
     from services.notify import feed
-    from services.notify.entrypoints import subscribers
 
     settings = settings or NotifySettings()
     runtime = Runtime(settings)
@@ -176,8 +147,6 @@ def _channel_loop(sender: Sender, channel: str) -> Callable[[], Awaitable[None]]
 
 def create(settings: NotifySettings | None = None) -> FastAPI:
     """The notify HTTP app."""
-    from services.notify.entrypoints import api
-
     notify = build(settings)
 
     def include(app: FastAPI) -> None:

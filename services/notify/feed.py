@@ -38,7 +38,7 @@ from services.notify.domain.delivery import Outcome, backoff_seconds
 from services.notify.domain.message import failed_event, message_id, to_ms
 
 if TYPE_CHECKING:
-    from services.notify.bootstrap import Notify
+    from services.notify.container import Notify
 
 log = logging.getLogger("dispatch.notify.feed")
 

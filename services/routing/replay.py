@@ -19,7 +19,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from dispatch_common.jobs import Job
-from services.routing.bootstrap import Routing, load_engine
+from services.routing.container import Routing, load_engine
 from services.routing.domain.county import PACKAGE_FILES
 from services.routing.domain.models import RouteRequest
 from services.routing.domain.replay import UnitLoad, changed_parts, outline, side

@@ -1,8 +1,6 @@
 """Supervision's composition root."""
 
-from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
@@ -26,9 +24,11 @@ from services.supervision.adapters.reception import Sessions
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.board import Board
 from services.supervision.config import SupervisionSettings
+from services.supervision.container import Supervision
 from services.supervision.domain.agents import TierPolicy, load_agents
 from services.supervision.domain.ledger import LedgerPolicy
 from services.supervision.domain.policy import DeadlinePolicy, Timekeeper
+from services.supervision.entrypoints import api, subscribers
 from services.supervision.inspection import Inspections, county_day, due
 from services.supervision.ledger import Ledger
 from services.supervision.ledger_places import Places
@@ -38,43 +38,8 @@ from services.supervision.stuck import StuckCases
 from services.supervision.warnings import WarningPolicy, Warnings
 
 
-@dataclass
-class Supervision:
-    """Everything supervision's handlers need."""
-
-    runtime: Runtime
-    files: CaseFiles
-    keeper: Timekeeper
-    clock: Clock
-    warnings: Warnings
-    confidentiality: Confidentiality
-    stuck: StuckCases
-    inspections: Inspections
-    lookup_codes: LookupCodes
-    """The verifiers of the petitioners' lookup codes (services/supervision/progress.py)."""
-    progress_limiter: RateLimiter
-    """The public progress lookup's limits per client and per case, shared by the replicas."""
-    sessions: Sessions
-    """Leaders' reception sessions (services/supervision/reception.py)."""
-    scan_seconds: float = 30.0
-    units: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """The county's unit directory by code (who may be asked to assist)."""
-    live: Hub | None = None
-    """The replica's reader of case events for the live streams (services/supervision/live.py)."""
-    board: Snapshot | None = None
-    """The board's figures, recomputed while someone watches (services/supervision/board.py)."""
-    agents: AgentDirectory | None = None
-    """The proxy agents' directory (三级代办, docs/agents.md)."""
-    representations: Representations | None = None
-    """Which agent carries which case, and the climb between tiers."""
-    ledger: Ledger | None = None
-    """The risk ledger (排查台账, services/supervision/ledger.py)."""
-
-
 def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = None) -> Supervision:
     """Wire supervision's parts and its consumers."""
-    from services.supervision.entrypoints import subscribers
-
     settings = settings or SupervisionSettings()
     clock = clock or SystemClock()
     runtime = Runtime(settings)
@@ -219,8 +184,6 @@ def _ledger(settings: SupervisionSettings, sv: Supervision) -> Ledger:
 
 def create(settings: SupervisionSettings | None = None, *, sv: Supervision | None = None) -> FastAPI:
     """The supervision HTTP app (of a supervision built here, or the one given: a test's)."""
-    from services.supervision.entrypoints import api
-
     sv = sv or build(settings)
 
     def include(app: FastAPI) -> None:

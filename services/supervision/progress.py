@@ -14,7 +14,7 @@ from dispatch_common import lookup_code
 from dispatch_common.auth import Principal, Role
 from dispatch_common.authz import Scope
 from services.supervision import commands
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.domain import progress
 from services.supervision.domain.lifecycle import NotAllowed
 

@@ -21,7 +21,7 @@ from dispatch_common import store, subjects
 from dispatch_common.auth import Principal
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from services.supervision import commands
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.domain import reception as rules
 from services.supervision.domain.lifecycle import OPEN
 from services.supervision.domain.policy import to_ms

@@ -17,7 +17,7 @@ from dispatch_common.envelope import make_event
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from dispatch_common.workdays import WorkingCalendar
 from services.routing import corrections, disputes, handlers, overrides, returns
-from services.routing.bootstrap import Routing
+from services.routing.container import Routing
 from services.routing.domain.events import CaseScreenedView
 from services.routing.domain.models import RouteRequest
 from services.routing.engine import RoutingEngine

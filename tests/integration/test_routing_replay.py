@@ -17,7 +17,7 @@ import pytest
 
 from dispatch_common.clock import FixedClock
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
-from services.routing.bootstrap import Routing
+from services.routing.container import Routing
 from services.routing.domain.county import PACKAGE_FILES
 from tests.routing_support import Harness
 

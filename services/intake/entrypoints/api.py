@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Response, 
 from dispatch_common import etag, paging
 from dispatch_common.auth import Principal, Resolver, require_capability
 from services.intake import handlers
-from services.intake.bootstrap import Intake
+from services.intake.container import Intake
 from services.intake.domain.models import Registered, SubmitCase
 from services.intake.domain.protection import reveal_free_text, reveal_petitioner
 from services.intake.domain.screening import ScreeningRulesError

@@ -7,7 +7,7 @@ from fastapi import Depends, Request, status
 from dispatch_common.auth import Principal, authenticate
 from dispatch_common.problems import Problem
 from dispatch_common.ratelimit import retry_after
-from services.intake.bootstrap import Intake
+from services.intake.container import Intake
 
 
 async def _intake(request: Request) -> Intake:

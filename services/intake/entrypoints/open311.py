@@ -24,8 +24,8 @@ from dispatch_common.http_errors import foreign_errors
 from dispatch_common.problems import Problem
 from dispatch_common.ratelimit import retry_after
 from services.intake import handlers
-from services.intake.bootstrap import Intake
 from services.intake.config import OPEN311_ROLE
+from services.intake.container import Intake
 from services.intake.domain.models import SubmitCase
 from services.intake.domain.open311_clients import Open311Client
 from services.intake.domain.open311_views import open311_status, request_view

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from dispatch_common.auth import Principal, require_capability
 from dispatch_common.problems import invalid
-from services.intake.bootstrap import Intake, Profiles
+from services.intake.container import Intake, Profiles
 from services.intake.domain import profile
 from services.intake.domain.protection import reveal_petitioner
 from services.intake.entrypoints.deps import TOO_MANY, CurrentUser, IntakeDeps, limited

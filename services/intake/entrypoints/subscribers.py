@@ -26,7 +26,7 @@ from dispatch_common.nats_permissions import ingress_consumer, outcome_consumer
 from dispatch_common.streams import open311_outcome_stream, system_streams
 from dispatch_common.systems import ExternalSystem
 from services.intake import handlers, lifecycle
-from services.intake.bootstrap import Intake
+from services.intake.container import Intake
 from services.intake.domain import feed
 from services.intake.domain.events import IngressRejected
 from services.intake.domain.models import ExternalRef, SubmitCase

@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import HTTPException, status
 
 from dispatch_common.auth import Principal
-from services.intake.bootstrap import Intake
+from services.intake.container import Intake
 from services.intake.domain.protection import SCREENING_REASON
 
 

@@ -3,7 +3,7 @@
 from fastapi import FastAPI
 
 from dispatch_common.auth import Principal, Resolver
-from services.mediation.bootstrap import Mediation
+from services.mediation.container import Mediation
 from services.mediation.domain import lifecycle
 from services.mediation.domain import referrals as referral_rules
 from services.mediation.entrypoints import directory, mediations, mediators, referrals, worklists

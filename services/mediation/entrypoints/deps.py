@@ -8,7 +8,7 @@ from fastapi import Depends, HTTPException, Request, status
 
 from dispatch_common import etag, paging, store
 from dispatch_common.auth import Principal, authenticate
-from services.mediation.bootstrap import Mediation
+from services.mediation.container import Mediation
 from services.mediation.domain.lifecycle import NotAllowed, NotEntitled
 from services.mediation.opening import MediationNotFound
 from services.mediation.organization_commands import FieldProblems, OrganizationNotFound

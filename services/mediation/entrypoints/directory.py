@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from dispatch_common import etag, paging
 from dispatch_common.auth import Principal
 from services.mediation import organization_commands
-from services.mediation.bootstrap import Mediation, refresh_directory
+from services.mediation.container import Mediation, refresh_directory
 from services.mediation.domain import figures
 from services.mediation.domain.documents import DocumentError
 from services.mediation.domain.organizations import OrganizationsError

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 from dispatch_common import etag
 from dispatch_common.auth import Principal, Role
 from services.mediation import commands, opening
-from services.mediation.bootstrap import Mediation
+from services.mediation.container import Mediation
 from services.mediation.domain.lifecycle import may_see
 from services.mediation.domain.parties import AGREEMENT_DOCUMENT, opened_document
 from services.mediation.entrypoints import schemas

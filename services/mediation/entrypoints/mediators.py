@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from dispatch_common import etag
 from dispatch_common.auth import Principal
-from services.mediation.bootstrap import Mediation
+from services.mediation.container import Mediation
 from services.mediation.domain.mediators import Mediator, check_mediator
 from services.mediation.entrypoints import schemas
 from services.mediation.entrypoints.bodies import MediatorChange

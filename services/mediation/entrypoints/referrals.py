@@ -10,7 +10,7 @@ from dispatch_common import etag
 from dispatch_common.auth import Principal
 from dispatch_common.envelope import derived_event_id
 from services.mediation import referral_commands
-from services.mediation.bootstrap import Mediation
+from services.mediation.container import Mediation
 from services.mediation.domain.models import ReferralRequest
 from services.mediation.domain.referrals import may_see
 from services.mediation.entrypoints import schemas

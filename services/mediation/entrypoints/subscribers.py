@@ -8,7 +8,7 @@ from services.mediation import handlers
 from services.mediation.domain.models import RoutedDispute
 
 if TYPE_CHECKING:
-    from services.mediation.bootstrap import Mediation
+    from services.mediation.container import Mediation
 
 
 def register(med: "Mediation") -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 from dispatch_common.auth import Principal
 from dispatch_common.crypto import PiiKeys
-from services.mediation.bootstrap import Mediation
+from services.mediation.container import Mediation
 from services.mediation.domain.parties import clear_fields, opened_record, party_shown, person_shown
 
 

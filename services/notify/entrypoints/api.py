@@ -12,7 +12,7 @@ from dispatch_common.authz import Scope
 from dispatch_common.paging import Cursor, Limit
 from dispatch_common.store import VersionConflict, retry_on_conflict
 from services.notify.adapters.inbox import HIDDEN, per_reader
-from services.notify.bootstrap import Notify
+from services.notify.container import Notify
 from services.notify.entrypoints import templates
 from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
 from services.notify.entrypoints.schemas import InboxPage, Message, MessagePage, MessageWithAttempts

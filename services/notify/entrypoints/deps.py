@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from dispatch_common.auth import Principal, authenticate
-from services.notify.bootstrap import Notify
+from services.notify.container import Notify
 
 
 async def _notify(request: Request) -> Notify:

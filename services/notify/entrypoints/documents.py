@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from dispatch_common import etag, paging
 from dispatch_common.auth import Principal
 from dispatch_common.paging import Cursor, Limit
-from services.notify.bootstrap import Notify
+from services.notify.container import Notify
 from services.notify.domain.pdf import render_pdf
 from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
 from services.notify.entrypoints.document_schemas import (

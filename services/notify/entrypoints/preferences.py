@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, status
 
 from dispatch_common import etag
 from dispatch_common.store import retry_on_conflict
-from services.notify.bootstrap import Notify
+from services.notify.container import Notify
 from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
 from services.notify.entrypoints.document_schemas import Preferences, PreferencesView
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from dispatch_common import etag, paging
 from dispatch_common.paging import Cursor, Limit
 from dispatch_common.store import retry_on_conflict
-from services.notify.bootstrap import Notify
+from services.notify.container import Notify
 from services.notify.domain.message import sent_event
 from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
 from services.notify.entrypoints.document_schemas import Mailed, PrintItem, PrintPage

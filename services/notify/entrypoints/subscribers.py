@@ -33,7 +33,7 @@ from services.notify.domain.models import (
 )
 
 if TYPE_CHECKING:
-    from services.notify.bootstrap import Notify
+    from services.notify.container import Notify
 
 # subject -> the part of the event notify reads
 SUBSCRIPTIONS: dict[str, type[BaseModel]] = {

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from dispatch_common import etag
 from dispatch_common.auth import Principal, Resolver
 from services.routing import corrections, detach, disputes, handlers, overrides, returns
-from services.routing.bootstrap import Routing
+from services.routing.container import Routing
 from services.routing.domain.county import CountyPackageError
 from services.routing.domain.models import RouteRequest
 from services.routing.entrypoints import queues, replay

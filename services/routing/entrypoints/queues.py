@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from dispatch_common import paging
 from dispatch_common.auth import Principal
 from dispatch_common.paging import Cursor, Limit
-from services.routing.bootstrap import Routing
+from services.routing.container import Routing
 from services.routing.entrypoints.schemas import DisputePage, ManualQueuePage
 from services.routing.entrypoints.views import CurrentUser, RoutingDeps, confidential, route_view
 

@@ -11,7 +11,7 @@ from dispatch_common import paging
 from dispatch_common.jobs import Job, Jobs
 from dispatch_common.paging import PageOf
 from services.routing import replay
-from services.routing.bootstrap import PackageMismatch, Routing
+from services.routing.container import PackageMismatch, Routing
 from services.routing.domain.county import PACKAGE_FILES, CountyPackageError
 from services.routing.entrypoints.replay_schemas import Activation, Replay, ReplayDifference, ReplayStart
 from services.routing.entrypoints.views import CurrentUser, RoutingDeps

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 
 from dispatch_common.auth import Principal, authenticate
-from services.routing.bootstrap import Routing
+from services.routing.container import Routing
 
 
 async def _routing(request: Request) -> Routing:

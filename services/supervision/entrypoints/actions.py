@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dispatch_common import etag, store
 from dispatch_common.auth import Principal
 from services.supervision import commands
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
 from services.supervision.entrypoints.cases import case_file_view
 from services.supervision.entrypoints.deps import Code, CurrentUser, SupervisionDeps

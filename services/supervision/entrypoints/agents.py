@@ -11,7 +11,7 @@ from dispatch_common.auth import Principal
 from dispatch_common.authz import Scope
 from dispatch_common.county import area_names
 from services.supervision.agent_figures import agent_report
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.domain.agents import Agent, AgentFields, Tier, area_levels, placement_errors, serves
 from services.supervision.entrypoints.agent_schemas import (
     AgentHistory,

@@ -4,7 +4,7 @@ routes live by noun in the modules beside this one."""
 from fastapi import FastAPI
 
 from dispatch_common.auth import Principal, Resolver, Role
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.domain import ledger as ledger_rules
 from services.supervision.domain.agents import serves
 from services.supervision.entrypoints.deps import _area_codes, _unit_codes

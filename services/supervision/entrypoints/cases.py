@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse
 
 from dispatch_common import etag
 from dispatch_common.auth import Principal
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps, _area_codes, _unit_codes
 from services.supervision.entrypoints.schemas import CaseFile
 

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from dispatch_common import paging
 from dispatch_common.auth import Principal, authenticate
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 
 
 async def _supervision(request: Request) -> Supervision:

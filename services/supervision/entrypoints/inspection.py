@@ -7,7 +7,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from dispatch_common import paging
 from dispatch_common.auth import Principal
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.entrypoints.deps import CurrentUser, Cursor, SupervisionDeps
 from services.supervision.entrypoints.schemas import Inspection, InspectionList
 from services.supervision.inspection import LISTS, county_day

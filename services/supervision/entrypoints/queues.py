@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 
 from dispatch_common import paging
 from dispatch_common.auth import Principal
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.entrypoints.deps import CurrentUser, Cursor, Limit, SupervisionDeps
 from services.supervision.entrypoints.schemas import CasePage
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from dispatch_common import etag, paging, store
 from services.supervision import commands, reception
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.domain import reception as rules
 from services.supervision.domain.lifecycle import NotAllowed, NotEntitled
 from services.supervision.domain.policy import to_ms

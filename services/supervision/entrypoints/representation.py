@@ -10,7 +10,7 @@ from dispatch_common import etag, paging
 from dispatch_common.auth import Principal, Role
 from dispatch_common.authz import Scope
 from services.supervision import commands
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.entrypoints.actions import FollowUp, Reason, _act
 from services.supervision.entrypoints.agent_schemas import (
     AgentCase,

@@ -18,7 +18,7 @@ from dispatch_common.live_http import (
     stream,
     streams_router,
 )
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 from services.supervision.entrypoints.cases import _visible
 from services.supervision.entrypoints.deps import CurrentUser, SupervisionDeps
 from services.supervision.live import change

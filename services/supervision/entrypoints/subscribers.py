@@ -3,7 +3,7 @@
 from dispatch_common import subjects
 from dispatch_common.bus import Delivery
 from services.supervision import handlers, incidents
-from services.supervision.bootstrap import Supervision
+from services.supervision.container import Supervision
 
 
 def register(sv: Supervision) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dispatch_common.paths import DATA_DIR
-from services.intake.bootstrap import ScreeningHolder
+from services.intake.container import ScreeningHolder
 from services.intake.domain.screening import Screener, ScreeningInput, ScreeningRules, ScreeningRulesError
 
 RULES = DATA_DIR / "intake" / "screening_rules.json"

@@ -202,7 +202,7 @@ def test_a_return_limit_that_disagrees_with_the_objection_limit_is_refused(
 ) -> None:
     from dispatch_common.objection import return_limit_problems
     from dispatch_common.paths import DATA_DIR
-    from services.routing.bootstrap import load_engine
+    from services.routing.container import load_engine
 
     table = DATA_DIR / "policy" / "deadlines.json"
     assert load_engine(county_dir, table).package.rules.return_working_days == 5  # the shipped data agree

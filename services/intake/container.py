@@ -1,0 +1,103 @@
+"""Intake's container: everything its handlers and entrypoints need, built once per
+process by bootstrap.py (which imports the entrypoints; they import this, never bootstrap)."""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dispatch_common.clock import Clock
+from dispatch_common.confidential import Confidentiality
+from dispatch_common.crypto import PiiKeys
+from dispatch_common.ratelimit import RateLimiter
+from dispatch_common.reload import Reloads
+from dispatch_common.runtime import Runtime
+from dispatch_common.systems import ExternalSystem
+from services.intake.adapters.history import CaseHistory, find_links
+from services.intake.adapters.identities import IdentityLinks
+from services.intake.adapters.pool import DataPool
+from services.intake.adapters.profile import ProfileReader
+from services.intake.adapters.repository import CaseRepository
+from services.intake.domain.boundary import CountyBoundary
+from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Links
+from services.intake.domain.open311_clients import Open311Clients
+from services.intake.domain.open311_services import Catalogue
+from services.intake.domain.profile_policy import ProfilePolicy
+from services.intake.domain.screening import Screener, ScreeningRules
+
+
+@dataclass
+class ScreeningHolder:
+    """The screening rules in force; reload swaps them whole, and a bad file leaves the old ones in force."""
+
+    rules_file: Path
+    kb_file: Path
+    current: Screener = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.current = Screener(ScreeningRules.from_file(self.rules_file, self.kb_file))
+
+    def reload(self) -> str:
+        """Read the rules again (raises ScreeningRulesError, keeping the old ones); returns the version."""
+        self.current = Screener(ScreeningRules.from_file(self.rules_file, self.kb_file))
+        return self.current.rules.version
+
+
+@dataclass(frozen=True)
+class Open311Door:
+    """What the Open311 door needs: its clients, its service catalogue, the county's area names."""
+
+    clients: Open311Clients
+    catalogue: Catalogue
+    areas: dict[str, str]
+
+    @property
+    def feeds(self) -> frozenset[str]:
+        """The clients whose outcome feed is published (for notify to deliver to their webhooks)."""
+        return self.clients.feeds
+
+
+ProfileSection = Callable[[tuple[str, ...], list[str]], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass
+class Profiles:
+    """The petitioner profile's parts: the later facts of cases, the data pool, the policy, and the
+    sections other parts of the platform add."""
+
+    reader: ProfileReader
+    pool: DataPool
+    policy: ProfilePolicy
+    sections: dict[str, ProfileSection] = field(default_factory=dict)
+
+
+@dataclass
+class Intake:
+    """Everything intake's handlers need, built once per process."""
+
+    runtime: Runtime
+    cases: CaseRepository
+    history: CaseHistory
+    identities: IdentityLinks
+    duplicates: DuplicatePolicy
+    screening: ScreeningHolder
+    boundary: CountyBoundary
+    clock: Clock
+    keys: PiiKeys
+    county: str
+    open311: Open311Door
+    timezone: ZoneInfo
+    confidentiality: Confidentiality
+    limiter: RateLimiter
+    systems: tuple[ExternalSystem, ...] = ()
+    reloads: Reloads | None = None
+    profiles: Profiles | None = None
+
+    async def reload_rules(self) -> dict[str, str]:
+        """Read the screening rules again (raises ScreeningRulesError, keeping the old ones)."""
+        return {"version": self.screening.reload()}
+
+    async def find_links(self, snapshot: CaseSnapshot) -> Links:
+        """Repeats of the same petitioner and incidents at the same place."""
+        return await find_links(self.history, snapshot, self.duplicates)
