@@ -59,6 +59,9 @@ class Open311Door:
 
 
 ProfileSection = Callable[[tuple[str, ...], list[str]], Awaitable[list[dict[str, Any]]]]
+"""A part of the platform's contribution to a profile: from the petitioner's keys and the ids of the
+cases the caller is shown, its items (proxy agents, risk-ledger entries); registered by name in
+`Profiles.sections` (bootstrap.py)."""
 
 
 @dataclass
