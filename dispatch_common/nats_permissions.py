@@ -112,6 +112,11 @@ INTAKE_PROFILE = (
     s.MEDIATION_OPENED,
     s.MEDIATION_CONCLUDED,
     s.REFERRAL_MADE,
+    s.CASE_REPRESENTED,  # the proxy agents (代办) of the petitioner's cases
+    s.CASE_AGENT_ESCALATED,
+    s.LEDGER_OPENED,  # the risk-ledger entries linked to the petitioner's cases
+    s.LEDGER_UPDATED,
+    s.LEDGER_CLOSED,
 )
 
 # Notify takes every event type it speaks on through one consumer (services/notify/entrypoints).

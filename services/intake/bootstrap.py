@@ -19,6 +19,7 @@ from services.intake.adapters.history import CaseHistory
 from services.intake.adapters.identities import IdentityLinks
 from services.intake.adapters.pool import DataPool
 from services.intake.adapters.profile import ProfileReader
+from services.intake.adapters.profile_sections import ProfileSections
 from services.intake.adapters.repository import CaseRepository
 from services.intake.config import IntakeSettings
 from services.intake.container import Intake, Open311Door, Profiles, ScreeningHolder
@@ -37,10 +38,6 @@ RATE_SWEEP_SECONDS = 60.0
 async def _load_segmenter() -> None:
     """Load jieba's dictionary before the service says it is ready (about a second, off the loop)."""
     await asyncio.to_thread(similarity.warm_up)
-
-
-"""A part of the platform's contribution to a profile: from the petitioner's keys and case ids, its
-items (proxy agents, risk-ledger entries); registered by name in `Profiles.sections`."""
 
 
 def _open311(settings: IntakeSettings) -> Open311Door:
@@ -110,10 +107,17 @@ def _profiles(settings: IntakeSettings, runtime: Runtime, history: CaseHistory) 
     policy = ProfilePolicy.load(settings.profile_policy_file)
     reader = ProfileReader(runtime.db, history)
     pool = DataPool(runtime.db)
+    sections = ProfileSections(reader.outcomes)
     runtime.on_migrate(reader.ensure_indexes)
+    runtime.on_migrate(sections.ensure_indexes)
     runtime.on_migrate(pool.ensure_indexes)
     profile_outcomes.register(runtime, reader)
-    return Profiles(reader=reader, pool=pool, policy=policy)
+    return Profiles(
+        reader=reader,
+        pool=pool,
+        policy=policy,
+        sections={"agents": sections.agents, "risk_entries": sections.risk_entries},
+    )
 
 
 def create(settings: IntakeSettings | None = None) -> FastAPI:

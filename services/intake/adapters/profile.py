@@ -16,6 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from dispatch_common import store, subjects
 from services.intake.adapters.history import CaseHistory
+from services.intake.adapters.profile_sections import LEDGER_EVENTS, agent_record, ledger_record
 
 COLLECTION = "profile_outcomes"
 CASE_FIELDS = {
@@ -38,6 +39,10 @@ def _name(part: dict[str, Any] | None) -> dict[str, str] | None:
 
 def outcome_of(event_id: str, event_type: str, data: dict[str, Any], at: datetime) -> dict[str, Any] | None:
     """The profile's record of one event (None for an event it does not show)."""
+    if event_type in LEDGER_EVENTS:
+        return ledger_record(event_id, event_type, data, at)
+    if event_type in (subjects.CASE_REPRESENTED, subjects.CASE_AGENT_ESCALATED):
+        return agent_record(event_id, event_type, data, at)
     base = {"_id": event_id, "case_id": data["case_id"], "at": at}
     if event_type == subjects.CASE_ROUTED:
         category = data.get("category") or {}

@@ -102,6 +102,45 @@ class FactLine(BaseModel):
     use: str = Field(description="what the fact may be used for (the batch's note)")
 
 
+class AgentLine(BaseModel):
+    """A proxy agent (代办员) who carries or carried one of the petitioner's cases."""
+
+    case_id: str
+    case_no: str | None
+    agent_id: str
+    name: str
+    tier: Literal["village", "town", "county"]
+    since: datetime = Field(description="when the agent took the case up")
+    until: datetime | None = Field(description="when the next agent took it over (none: still carries it)")
+    how: Literal["intake", "dispatcher", "petitioner_request", "escalation"] = Field(
+        description="filed by the agent, given by a dispatcher, at the petitioner's request, or a tier up"
+    )
+    current: bool
+
+
+class RiskEntryLine(BaseModel):
+    """A risk-ledger entry (排查台账) linked to one or more of the petitioner's cases; never its parties."""
+
+    entry_id: str
+    entry_no: str
+    kind: str = Field(description="a key of data/policy/ledger.json `kinds`")
+    level: str = Field(description="the risk level, a key of data/policy/ledger.json `levels`")
+    status: Literal["opened", "in_progress", "close_requested", "closed"]
+    town: str | None
+    owner_unit: Named | None
+    opened_at: datetime
+    closed_at: datetime | None
+    closed_on_time: bool | None
+    case_ids: list[str] = Field(description="the petitioner's cases the entry is linked to")
+
+
+class Sections(BaseModel):
+    """What other parts of the platform add to the profile, from their events."""
+
+    agents: list[AgentLine] = Field(description="the proxy agents of the cases, newest first")
+    risk_entries: list[RiskEntryLine] = Field(description="the linked ledger entries, newest first")
+
+
 class Profile(BaseModel):
     """The petitioner profile (信访人画像) of a case's petitioner."""
 
@@ -111,9 +150,7 @@ class Profile(BaseModel):
     cases: list[CaseLine]
     patterns: Patterns
     facts: list[FactLine]
-    sections: dict[str, list[dict[str, Any]]] = Field(
-        description="what other parts of the platform add: `agents` (proxy agents), `risk_entries` (ledger)"
-    )
+    sections: Sections
 
 
 class BatchImport(BaseModel):

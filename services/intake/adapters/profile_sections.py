@@ -1,0 +1,114 @@
+"""The records of the profile's sections in `profile_outcomes`, and the sections read from them.
+
+Supervision's events keep the agents and the ledger entries of cases as one record per event, keyed by
+the event's id (a redelivery is stored once), next to the other later facts of cases:
+
+- `dispatch.case.represented` and `.agent_escalated`: `{case_id, kind, at, agent_id, agent_name,
+  tier, how}`, found by `case_id` as every later fact is;
+- `dispatch.ledger.opened`, `.updated`, `.closed`: `{entry_id, kind, at, status, case_ids, ...}`, no
+  `case_id`: an entry's cases are its opening's `case_ids` and those a `link_case` step adds, found
+  by the `case_ids` index; the entry's other records by the `entry_id` index. The events carry no
+  party of the entry (docs/ledger.md), so neither do the records.
+"""
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from dispatch_common import subjects
+from services.intake.domain.profile_sections import AGENT_KINDS, agent_lines, entry_line
+
+LEDGER_EVENTS = {
+    subjects.LEDGER_OPENED: "ledger_opened",
+    subjects.LEDGER_UPDATED: "ledger_updated",
+    subjects.LEDGER_CLOSED: "ledger_closed",
+}
+
+
+def _at(data: dict[str, Any], name: str, published: datetime) -> datetime:
+    """When the event says the thing happened (its data's time), else when it was published."""
+    value = data.get(name)
+    return datetime.fromisoformat(value) if isinstance(value, str) else published
+
+
+def agent_record(event_id: str, event_type: str, data: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The record of an agent taking a case up (represented) or over one tier up (agent_escalated)."""
+    base = {
+        "_id": event_id,
+        "case_id": data["case_id"],
+        "case_no": data["case_no"],
+        "at": _at(data, "at", at),
+    }
+    if event_type == subjects.CASE_REPRESENTED:
+        return base | {
+            "kind": "represented",
+            "agent_id": data["agent_id"],
+            "agent_name": data["agent_name"],
+            "tier": data["tier"],
+            "how": data["how"],
+        }
+    return base | {
+        "kind": "agent_escalated",
+        "agent_id": data["to_agent"],
+        "agent_name": data["to_agent_name"],
+        "tier": data["to_tier"],
+        "how": "escalation",
+        "from_agent": data["from_agent"],
+    }
+
+
+def ledger_record(event_id: str, event_type: str, data: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The record of a ledger event: the entry, its status, and the cases it names."""
+    record: dict[str, Any] = {
+        "_id": event_id,
+        "entry_id": data["entry_id"],
+        "kind": LEDGER_EVENTS[event_type],
+        "at": _at(data, "at", at),
+        "status": data["status"],
+        "case_ids": [data["case_id"]] if data.get("case_id") else [],
+    }
+    if event_type == subjects.LEDGER_OPENED:
+        owner = data["owner_unit"]
+        record |= {
+            "at": _at(data, "opened_at", at),
+            "entry_no": data["entry_no"],
+            "risk_kind": data["kind"],
+            "risk_level": data["risk_level"],
+            "town": (data.get("place") or {}).get("town"),
+            "owner_unit": {"code": owner["code"], "name": owner["name"]},
+            "case_ids": list(data.get("case_ids") or []),
+        }
+    if event_type == subjects.LEDGER_CLOSED:
+        record["closed_on_time"] = data["closed_on_time"]
+    return record
+
+
+class ProfileSections:
+    """The `agents` and `risk_entries` sections, from the petitioner's cases (those the caller sees)."""
+
+    def __init__(self, outcomes: AsyncCollection) -> None:
+        self.outcomes = outcomes
+
+    async def ensure_indexes(self) -> None:
+        """A case's ledger entries, and an entry's records."""
+        await self.outcomes.create_index("case_ids")
+        await self.outcomes.create_index("entry_id")
+
+    async def agents(self, keys: tuple[str, ...], case_ids: list[str]) -> list[dict[str, Any]]:
+        """Who carries or carried each case, newest first."""
+        found = await asyncio.gather(*(self.outcomes.find({"case_id": c}).to_list() for c in case_ids))
+        records = [r for batch in found for r in batch if r["kind"] in AGENT_KINDS]
+        return agent_lines(records, {r["case_id"]: r["case_no"] for r in records})
+
+    async def risk_entries(self, keys: tuple[str, ...], case_ids: list[str]) -> list[dict[str, Any]]:
+        """The ledger entries linked to any of the cases, newest opening first."""
+        links = await asyncio.gather(
+            *(self.outcomes.find({"case_ids": {"$in": [c]}}, {"entry_id": 1}).to_list() for c in case_ids)
+        )
+        entry_ids = list(dict.fromkeys(r["entry_id"] for batch in links for r in batch))
+        records = await asyncio.gather(*(self.outcomes.find({"entry_id": e}).to_list() for e in entry_ids))
+        wanted = set(case_ids)
+        lines = [line for batch in records if (line := entry_line(batch, wanted)) is not None]
+        return sorted(lines, key=lambda line: line["opened_at"], reverse=True)
