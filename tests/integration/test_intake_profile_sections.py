@@ -36,8 +36,11 @@ async def harness(nats_url, mongodb_url, db_prefix, run_dir) -> AsyncIterator[In
     await h.intake.runtime.stop()
 
 
-async def publish(h: IntakeHarness, event_type: str, subject: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Publish supervision's event as it would (checked against proto/ first)."""
+async def publish(
+    h: IntakeHarness, event_type: str, subject: str | None, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Publish supervision's event as it would (checked against proto/ first; a ledger event has no
+    subject, as supervision publishes it)."""
     event = make_event(
         type=event_type, source="/dispatch/supervision", subject=subject, data=data
     ).to_document()
@@ -79,7 +82,7 @@ async def opened(h: IntakeHarness, entry: str, case_ids: list[str], *, level: st
     return await publish(
         h,
         subjects.LEDGER_OPENED,
-        entry,
+        None,
         {
             "entry_id": entry,
             "entry_no": f"TZ-{entry}",
@@ -99,7 +102,7 @@ async def opened(h: IntakeHarness, entry: str, case_ids: list[str], *, level: st
 async def stepped(h: IntakeHarness, entry: str, event_type: str, status: str, **more: Any) -> None:
     action = "approve" if event_type == subjects.LEDGER_CLOSED else more.pop("action")
     data = {"entry_id": entry, "entry_no": f"TZ-{entry}", "owner_unit": UNIT, "status": status}
-    await publish(h, event_type, entry, data | {"action": action, "at": AT.isoformat()} | more)
+    await publish(h, event_type, None, data | {"action": action, "at": AT.isoformat()} | more)
 
 
 async def test_a_profile_shows_the_agents_and_the_linked_risk_entries_of_the_petitioners_cases(harness):
