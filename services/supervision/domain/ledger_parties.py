@@ -2,9 +2,9 @@
 
 Each party's name (and phone and ID number when given) is encrypted with the platform's personal-data
 keys and bound to the entry and field (`ledger:<id>|parties.name`, dispatch_common/crypto.py), kept
-masked for views, and recognised by keyed hashes (the hash of an ID number or a phone is the key the
-petitioner profile joins on, as intake's identity linking does). Views and events show the masked
-forms only; events carry no party at all. Pure.
+masked for views, and recognised by keyed hashes inside supervision (they never leave it: the
+petitioner profile joins entries by their linked cases, docs/decisions/0044). Views and events show
+the masked forms only; events carry no party at all. Pure.
 """
 
 from typing import Any
