@@ -24,6 +24,7 @@ from services.intake.domain.duplicates import CaseSnapshot, DuplicatePolicy, Lin
 from services.intake.domain.open311_clients import Open311Clients
 from services.intake.domain.open311_services import Catalogue
 from services.intake.domain.profile_policy import ProfilePolicy
+from services.intake.domain.profile_sections import ShownCases
 from services.intake.domain.screening import Screener, ScreeningRules
 
 
@@ -58,10 +59,10 @@ class Open311Door:
         return self.clients.feeds
 
 
-ProfileSection = Callable[[tuple[str, ...], list[str]], Awaitable[list[dict[str, Any]]]]
-"""A part of the platform's contribution to a profile: from the petitioner's keys and the ids of the
-cases the caller is shown, its items (proxy agents, risk-ledger entries); registered by name in
-`Profiles.sections` (bootstrap.py)."""
+ProfileSection = Callable[[tuple[str, ...], ShownCases], Awaitable[list[dict[str, Any]]]]
+"""A part of the platform's contribution to a profile: from the petitioner's keys and the cases the
+caller is shown (with their records), its items (proxy agents, risk-ledger entries); registered by
+name in `Profiles.sections` (bootstrap.py)."""
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from dispatch_common import subjects
-from services.intake.domain.profile_sections import AGENT_KINDS, agent_lines, entry_line
+from services.intake.domain.profile_sections import AGENT_KINDS, ShownCases, agent_lines, entry_line
 
 LEDGER_EVENTS = {
     subjects.LEDGER_OPENED: "ledger_opened",
@@ -96,14 +96,14 @@ class ProfileSections:
         await self.outcomes.create_index("case_ids")
         await self.outcomes.create_index("entry_id")
 
-    async def agents(self, keys: tuple[str, ...], case_ids: list[str]) -> list[dict[str, Any]]:
-        """Who carries or carried each case, newest first."""
-        found = await asyncio.gather(*(self.outcomes.find({"case_id": c}).to_list() for c in case_ids))
-        records = [r for batch in found for r in batch if r["kind"] in AGENT_KINDS]
-        return agent_lines(records, {r["case_id"]: r["case_no"] for r in records})
+    async def agents(self, keys: tuple[str, ...], shown: ShownCases) -> list[dict[str, Any]]:
+        """Who carries or carried each case, newest first: from the case's records, already read."""
+        records = [r for _, later in shown for r in later if r["kind"] in AGENT_KINDS]
+        return agent_lines(records, {case["_id"]: case["case_no"] for case, _ in shown})
 
-    async def risk_entries(self, keys: tuple[str, ...], case_ids: list[str]) -> list[dict[str, Any]]:
+    async def risk_entries(self, keys: tuple[str, ...], shown: ShownCases) -> list[dict[str, Any]]:
         """The ledger entries linked to any of the cases, newest opening first."""
+        case_ids = [case["_id"] for case, _ in shown]
         links = await asyncio.gather(
             *(self.outcomes.find({"case_ids": {"$in": [c]}}, {"entry_id": 1}).to_list() for c in case_ids)
         )

@@ -12,6 +12,9 @@ shown as its steps left it.
 from datetime import datetime
 from typing import Any
 
+ShownCases = list[tuple[dict[str, Any], list[dict[str, Any]]]]
+"""The cases a profile shows its caller, each with its records in `profile_outcomes`."""
+
 AGENT_KINDS = ("represented", "agent_escalated")
 LEDGER_KINDS = ("ledger_opened", "ledger_updated", "ledger_closed")
 

@@ -50,8 +50,7 @@ async def assemble(intake: Intake, user: Principal, keys: tuple[str, ...]) -> di
     lines.sort(key=lambda line: line["received_at"], reverse=True)
     names = {k: v.name for k, v in desk.policy.kinds.items()}
     # a section sees only the cases the caller is shown: a withheld confidential report adds nothing
-    seen = [c["_id"] for c, _ in shown]
-    extra = await asyncio.gather(*(section(keys, seen) for section in desk.sections.values()))
+    extra = await asyncio.gather(*(section(keys, shown) for section in desk.sections.values()))
     return {
         "summary": profile.summary(lines, withheld=len(pairs) - len(shown)),
         "cases": lines,
