@@ -5,10 +5,12 @@
 Seeds the collections a profile reads with N cases, as duplicate_lookup seeds its history (the same
 synthetic petitioners, places, texts and times, bench/duplicate_lookup.py `Synth`): `case_history`
 (the petitioner-hash index a profile starts from), `cases` (a registration's profile fields and its
-assignment), `profile_outcomes` (routing's category and, for most cases, a reply and a rating) and
+assignment), `profile_outcomes` (routing's category and, for most cases, a reply and a rating; a
+proxy agent for every tenth case and a risk-ledger entry, opened and closed, for every twentieth) and
 `pool_facts` with one active batch (one fact for every tenth petitioner). Then opens the profiles of
 petitioners drawn from the history, one after the other, through the same reads the HTTP operation
-makes (ProfileReader, DataPool, domain/profile.py), and prints the figures as JSON on the last line.
+makes (ProfileReader, DataPool, ProfileSections, domain/profile.py), and prints the figures as JSON
+on the last line.
 """
 
 import argparse
@@ -23,6 +25,7 @@ from bench.figures import latency_figures, on_mongodb, scratch_database
 from services.intake.adapters.history import CaseHistory
 from services.intake.adapters.pool import DataPool
 from services.intake.adapters.profile import ProfileReader
+from services.intake.adapters.profile_sections import ProfileSections
 from services.intake.domain import profile
 from services.intake.domain.duplicates import DuplicatePolicy
 
@@ -64,6 +67,20 @@ def outcome_documents(h: dict, i: int) -> list[dict]:
         docs += [
             {"_id": f"p{i}", "case_id": h["_id"], "kind": "replied", "at": at, "result": "explained"},
             {"_id": f"f{i}", "case_id": h["_id"], "kind": "rated", "at": at, "rating": RATINGS[i % 3]},
+        ]
+    if i % 10 == 0:
+        agent = {"agent_id": f"A{i % 97}", "agent_name": "代办员", "tier": "village", "how": "intake"}
+        docs.append(
+            {"_id": f"a{i}", "case_id": h["_id"], "case_no": f"N{i}", "kind": "represented", "at": at} | agent
+        )
+    if i % 20 == 0:
+        entry = {"entry_id": f"E{i}", "at": at}
+        docs += [
+            {"_id": f"lo{i}", "kind": "ledger_opened", "status": "opened", "entry_no": f"TZ{i}"}
+            | entry
+            | {"risk_kind": "dispute", "risk_level": "high", "town": "990102001", "owner_unit": None},
+            {"_id": f"lo{i}|{h['_id']}", "kind": "ledger_link", "case_id": h["_id"]} | entry,
+            {"_id": f"lc{i}", "kind": "ledger_closed", "status": "closed", "closed_on_time": True} | entry,
         ]
     return docs
 
@@ -115,10 +132,13 @@ async def open_profile(reader: ProfileReader, pool: DataPool, keys: tuple[str, .
     pairs = await reader.cases_with_outcomes(case_ids)
     facts = await pool.facts_of(keys)
     lines = [profile.case_line(c, later, group_size=5) for c, later in pairs]
+    sections = ProfileSections(reader.outcomes)
     return {
         "cases": lines,
         "patterns": profile.patterns(lines),
         "facts": [profile.fact_line(f, b, None) for f, b in facts],
+        "agents": await sections.agents(keys, pairs),
+        "risk_entries": await sections.risk_entries(keys, pairs),
     }
 
 
@@ -156,6 +176,7 @@ async def run(args: argparse.Namespace, url: str) -> dict:
         # the one history index a profile reads (duplicate lookup's place indexes only slow the seeding)
         await history.col.create_index("petitioner_hash")
         await reader.ensure_indexes()
+        await ProfileSections(reader.outcomes).ensure_indexes()
         await pool.ensure_indexes()
         await seed_facts(db, synth)
         start = time.perf_counter()

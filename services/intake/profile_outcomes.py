@@ -11,15 +11,13 @@ from dispatch_common.bus import Delivery
 from dispatch_common.nats_permissions import INTAKE_PROFILE
 from dispatch_common.runtime import Runtime
 from dispatch_common.subjects import INTAKE_ON_PROFILE
-from services.intake.adapters.profile import ProfileReader, outcome_of
+from services.intake.adapters.profile import ProfileReader, records_of
 
 
 async def keep_outcomes(deliveries: list[Delivery], *, reader: ProfileReader) -> dict[str, BaseException]:
     """Store the profile's record of each event of a batch; the failures by event id."""
     records = [
-        record
-        for d in deliveries
-        if (record := outcome_of(d.event.id, d.event.type, d.event.data, d.event.time)) is not None
+        r for d in deliveries for r in records_of(d.event.id, d.event.type, d.event.data, d.event.time)
     ]
     try:
         await reader.keep(records)

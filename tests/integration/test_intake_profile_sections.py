@@ -14,7 +14,7 @@ import pytest
 from dispatch_common import subjects
 from dispatch_common.contracts import validate_event
 from dispatch_common.envelope import make_event
-from services.intake.adapters.profile import outcome_of
+from services.intake.adapters.profile import records_of
 from services.intake.domain.identity import with_check_digit
 from tests.helpers import eventually, publish_as_ops
 from tests.intake_support import IntakeHarness, start_intake
@@ -197,12 +197,11 @@ async def test_a_profile_shows_the_agents_and_the_linked_risk_entries_of_the_pet
         assert {a["agent_id"] for a in everything["sections"]["agents"]} == {"AG-V1", "AG-T1", "AG-C"}
         assert {e["entry_id"] for e in everything["sections"]["risk_entries"]} == {"E1", "E2", "E4"}
 
-        # a redelivered opening is stored once: the record is keyed by the event's id
+        # a redelivered opening is stored once: its records are keyed by the event's id
         outcomes = h.intake.profiles.reader.outcomes
-        data = first_opening["data"]
-        record = outcome_of(first_opening["id"], first_opening["type"], data, AT)
-        assert record is not None
-        await h.intake.profiles.reader.keep([record])
-        assert await outcomes.count_documents({"entry_id": "E1"}) == 1
+        records = records_of(first_opening["id"], first_opening["type"], first_opening["data"], AT)
+        assert [r["kind"] for r in records] == ["ledger_opened", "ledger_link"]
+        await h.intake.profiles.reader.keep(records)
+        assert await outcomes.count_documents({"entry_id": "E1"}) == 2
         again = await profile_of(clerk, first["case_id"])
         assert [e["entry_id"] for e in again["sections"]["risk_entries"]].count("E1") == 1

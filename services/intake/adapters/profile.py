@@ -16,7 +16,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from dispatch_common import store, subjects
 from services.intake.adapters.history import CaseHistory
-from services.intake.adapters.profile_sections import LEDGER_EVENTS, agent_record, ledger_record
+from services.intake.adapters.profile_sections import LEDGER_EVENTS, agent_record, ledger_records
 
 COLLECTION = "profile_outcomes"
 CASE_FIELDS = {
@@ -37,10 +37,17 @@ def _name(part: dict[str, Any] | None) -> dict[str, str] | None:
     return {"code": part["code"], "name": part["name"]} if part else None
 
 
-def outcome_of(event_id: str, event_type: str, data: dict[str, Any], at: datetime) -> dict[str, Any] | None:
-    """The profile's record of one event (None for an event it does not show)."""
+def records_of(event_id: str, event_type: str, data: dict[str, Any], at: datetime) -> list[dict[str, Any]]:
+    """The profile's records of one event: a ledger event's links besides its own (none for an event
+    the profile does not show)."""
     if event_type in LEDGER_EVENTS:
-        return ledger_record(event_id, event_type, data, at)
+        return ledger_records(event_id, event_type, data, at)
+    record = outcome_of(event_id, event_type, data, at)
+    return [] if record is None else [record]
+
+
+def outcome_of(event_id: str, event_type: str, data: dict[str, Any], at: datetime) -> dict[str, Any] | None:
+    """The profile's record of one event about a case (None for an event it does not show)."""
     if event_type in (subjects.CASE_REPRESENTED, subjects.CASE_AGENT_ESCALATED):
         return agent_record(event_id, event_type, data, at)
     base = {"_id": event_id, "case_id": data["case_id"], "at": at}

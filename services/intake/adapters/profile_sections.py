@@ -5,10 +5,12 @@ the event's id (a redelivery is stored once), next to the other later facts of c
 
 - `dispatch.case.represented` and `.agent_escalated`: `{case_id, kind, at, agent_id, agent_name,
   tier, how}`, found by `case_id` as every later fact is;
-- `dispatch.ledger.opened`, `.updated`, `.closed`: `{entry_id, kind, at, status, case_ids, ...}`, no
-  `case_id`: an entry's cases are its opening's `case_ids` and those a `link_case` step adds, found
-  by the `case_ids` index; the entry's other records by the `entry_id` index. The events carry no
-  party of the entry (docs/ledger.md), so neither do the records.
+- `dispatch.ledger.opened`, `.updated`, `.closed`: `{entry_id, kind, at, status, ...}`, and for each
+  case the event links (the opening's `case_ids`, a `link_case` step's `case_id`) a link record
+  `{_id: <event id>|<case id>, case_id, kind: ledger_link, entry_id, at}`: a case's entries are then
+  among the records a profile reads by `case_id` anyway, and an entry's records are read by the
+  `entry_id` index. Scalar equalities only: a query on an array field is a scan on the embedded
+  server. The events carry no party of the entry (docs/ledger.md), so neither do the records.
 """
 
 import asyncio
@@ -18,7 +20,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from dispatch_common import subjects
-from services.intake.domain.profile_sections import AGENT_KINDS, ShownCases, agent_lines, entry_line
+from services.intake.domain.profile_sections import AGENT_KINDS, LINK, ShownCases, agent_lines, entry_line
 
 LEDGER_EVENTS = {
     subjects.LEDGER_OPENED: "ledger_opened",
@@ -59,16 +61,18 @@ def agent_record(event_id: str, event_type: str, data: dict[str, Any], at: datet
     }
 
 
-def ledger_record(event_id: str, event_type: str, data: dict[str, Any], at: datetime) -> dict[str, Any]:
-    """The record of a ledger event: the entry, its status, and the cases it names."""
+def ledger_records(
+    event_id: str, event_type: str, data: dict[str, Any], at: datetime
+) -> list[dict[str, Any]]:
+    """The records of a ledger event: the entry's, then one link per case it names."""
     record: dict[str, Any] = {
         "_id": event_id,
         "entry_id": data["entry_id"],
         "kind": LEDGER_EVENTS[event_type],
         "at": _at(data, "at", at),
         "status": data["status"],
-        "case_ids": [data["case_id"]] if data.get("case_id") else [],
     }
+    linked = [data["case_id"]] if data.get("case_id") else []
     if event_type == subjects.LEDGER_OPENED:
         owner = data["owner_unit"]
         record |= {
@@ -78,11 +82,21 @@ def ledger_record(event_id: str, event_type: str, data: dict[str, Any], at: date
             "risk_level": data["risk_level"],
             "town": (data.get("place") or {}).get("town"),
             "owner_unit": {"code": owner["code"], "name": owner["name"]},
-            "case_ids": list(data.get("case_ids") or []),
         }
+        linked = list(data.get("case_ids") or [])
     if event_type == subjects.LEDGER_CLOSED:
         record["closed_on_time"] = data["closed_on_time"]
-    return record
+    links = [
+        {
+            "_id": f"{event_id}|{c}",
+            "case_id": c,
+            "kind": LINK,
+            "entry_id": data["entry_id"],
+            "at": record["at"],
+        }
+        for c in dict.fromkeys(linked)
+    ]
+    return [record, *links]
 
 
 class ProfileSections:
@@ -92,8 +106,7 @@ class ProfileSections:
         self.outcomes = outcomes
 
     async def ensure_indexes(self) -> None:
-        """A case's ledger entries, and an entry's records."""
-        await self.outcomes.create_index("case_ids")
+        """An entry's records."""
         await self.outcomes.create_index("entry_id")
 
     async def agents(self, keys: tuple[str, ...], shown: ShownCases) -> list[dict[str, Any]]:
@@ -103,12 +116,8 @@ class ProfileSections:
 
     async def risk_entries(self, keys: tuple[str, ...], shown: ShownCases) -> list[dict[str, Any]]:
         """The ledger entries linked to any of the cases, newest opening first."""
-        case_ids = [case["_id"] for case, _ in shown]
-        links = await asyncio.gather(
-            *(self.outcomes.find({"case_ids": {"$in": [c]}}, {"entry_id": 1}).to_list() for c in case_ids)
-        )
-        entry_ids = list(dict.fromkeys(r["entry_id"] for batch in links for r in batch))
+        entry_ids = dict.fromkeys(r["entry_id"] for _, later in shown for r in later if r["kind"] == LINK)
         records = await asyncio.gather(*(self.outcomes.find({"entry_id": e}).to_list() for e in entry_ids))
-        wanted = set(case_ids)
+        wanted = {case["_id"] for case, _ in shown}
         lines = [line for batch in records if (line := entry_line(batch, wanted)) is not None]
         return sorted(lines, key=lambda line: line["opened_at"], reverse=True)

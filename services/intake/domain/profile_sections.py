@@ -17,6 +17,8 @@ ShownCases = list[tuple[dict[str, Any], list[dict[str, Any]]]]
 
 AGENT_KINDS = ("represented", "agent_escalated")
 LEDGER_KINDS = ("ledger_opened", "ledger_updated", "ledger_closed")
+LINK = "ledger_link"
+"""The record of a case linked to an entry (by its opening or a `link_case` step)."""
 
 
 def agent_lines(records: list[dict[str, Any]], case_nos: dict[str, str]) -> list[dict[str, Any]]:
@@ -55,7 +57,10 @@ def entry_line(records: list[dict[str, Any]], case_ids: set[str]) -> dict[str, A
     closed_at: datetime | None = None
     on_time: bool | None = None
     for record in sorted(records, key=lambda r: r["at"]):
-        linked += [c for c in record.get("case_ids") or [] if c in case_ids and c not in linked]
+        if record["kind"] == LINK:
+            if record["case_id"] in case_ids and record["case_id"] not in linked:
+                linked.append(record["case_id"])
+            continue
         if record["kind"] != "ledger_opened":
             status = record["status"]
         if record["kind"] == "ledger_closed":

@@ -39,14 +39,15 @@ def test_an_entry_is_shown_as_its_steps_left_it_with_only_the_petitioners_cases(
         "town": "T",
         "owner_unit": {"code": "U", "name": "u"},
         "status": "opened",
-        "case_ids": ["c9"],
         "at": T0,
     }
+    link = {"kind": "ledger_link", "entry_id": "E"}
     steps = [
-        {"kind": "ledger_closed", "status": "closed", "case_ids": [], "at": T0 + timedelta(days=3)}
-        | {"closed_on_time": False},
-        {"kind": "ledger_updated", "status": "opened", "case_ids": ["c1"], "at": T0 + timedelta(days=1)},
-        {"kind": "ledger_updated", "status": "close_requested", "case_ids": [], "at": T0 + timedelta(days=2)},
+        {"kind": "ledger_closed", "status": "closed", "at": T0 + timedelta(days=3), "closed_on_time": False},
+        link | {"case_id": "c1", "at": T0 + timedelta(days=1)},  # a link_case step's link
+        {"kind": "ledger_updated", "status": "opened", "at": T0 + timedelta(days=1)},
+        {"kind": "ledger_updated", "status": "close_requested", "at": T0 + timedelta(days=2)},
+        link | {"case_id": "c9", "at": T0},  # another person's case, linked at the opening
     ]
     assert entry_line(steps, {"c1"}) is None  # the opening has not arrived yet
     line = entry_line([*steps, opening], {"c1"})
