@@ -1,12 +1,13 @@
 """What intake stores of personal data, and what it shows. Pure.
 
 The petitioner's and representatives' name, phone and ID number, and the petitioner's e-mail address,
-are stored encrypted (and the phone, ID number and e-mail hashed for lookup, masked for views). Phone and ID numbers found in the free text of a
-submission (`FREE_TEXT_FIELDS`, and a person's manual screening reason) are masked where they stand,
-and their clear values are sealed aside in `free_text_pii: {<field>: [{kind, at, enc}]}`
-(dispatch_common/free_text.py). Every ciphertext is bound to the case and its field
-(`case:<id>|<field>`): the petitioner's phone to `contact_aad`, so that notify opens the
-`contact_token` events carry with the case id alone, the e-mail to `email_aad`, for the `email_token`.
+are stored encrypted (and the phone, ID number and e-mail hashed for lookup, masked for views). Phone
+and ID numbers found in the free text of a submission (`FREE_TEXT_FIELDS`, and a person's manual
+screening reason) are masked where they stand, and their clear values are sealed aside in
+`free_text_pii: {<field>: [{kind, at, enc}]}` (dispatch_common/free_text.py). Every ciphertext is
+bound to the case and its field (`case:<id>|<field>`): the petitioner's phone to `contact_aad`, so
+that notify opens the `contact_token` events carry with the case id alone, and the e-mail to
+`email_aad`, for the `email_token`.
 """
 
 from typing import Any
