@@ -117,7 +117,7 @@ class Petitioner(Person):
     def _email(cls, value: str | None) -> str | None:
         if value is None:
             return value
-        value = normalize_text(value).replace(" ", "")
+        value = normalize_text(value)  # full-width characters to ASCII; a space inside is refused
         problem = email_problem(value)
         if problem:
             raise ValueError(f"not an e-mail address: {problem}")
