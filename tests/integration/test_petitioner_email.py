@@ -4,13 +4,18 @@ unmask. Intake and notify in process on the real nats-server and the embedded Mo
 loopback SMTP server (bench/notify_fakes.py)."""
 
 import json
+import os
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from bench.notify_fakes import handled
+from devtools.stack import free_port
 from dispatch_common import subjects
+from dispatch_common.crypto import KeyRing, PiiKeys, email_aad, encrypt
+from services.notify.adapters.channels import Mailer, Outgoing
 from services.notify.domain.lookup import MARK_CODE
 from tests.helpers import eventually
 from tests.intake_support import IntakeHarness, start_intake
@@ -160,3 +165,42 @@ async def test_a_clerk_switches_to_e_mail_which_is_used_when_an_address_is_held_
     assert (reply["channel"], reply["recipient"]) == ("sms", "138****5678")
     assert reply["channel_reason"] == "e-mail chosen, but no e-mail address is held: told by SMS"
     assert not holds_the_address(await notify.messages(with_address[0]))
+
+
+class RefusingServer:
+    """An SMTP server (aiosmtpd, loopback) that refuses every recipient, quoting the address."""
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        return f"550 5.1.1 <{address}>: mailbox unavailable"
+
+
+async def test_an_address_the_mail_server_refuses_is_reported_masked(tmp_path):
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    controller = Controller(RefusingServer(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        keys = PiiKeys(KeyRing("k", {"k": os.urandom(32)}), b"h" * 32)
+        mailer = Mailer(host="127.0.0.1", port=port, sender="dispatch@county.example", timeout=5, keys=keys)
+        token = encrypt(keys, EMAIL, aad=email_aad("c-1"))
+        message = Outgoing(
+            id="m-1",
+            kind="reply",
+            channel="email",
+            case_id="c-1",
+            case_no="n",
+            subject="答复",
+            text="答复内容",
+            html=None,
+            recipient_key="petitioner",
+            email_token=token,
+        )
+        outcome = await mailer.send(message)
+        moved = await mailer.send(replace(message, case_id="c-2"))  # the token of another case
+    finally:
+        controller.stop()
+    assert (
+        outcome.status == "permanent" and MASKED in outcome.reason and not holds_the_address(outcome.reason)
+    )
+    assert moved.status == "permanent" and "cannot be decrypted" in moved.reason
