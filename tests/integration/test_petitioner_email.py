@@ -47,19 +47,6 @@ async def notify(servers, intake) -> AsyncIterator[Harness]:
     await stop_notify(h)
 
 
-@pytest.fixture
-async def published(nats_client) -> AsyncIterator[list[dict[str, Any]]]:
-    """Every dispatch.> event published while the test runs, as envelopes."""
-    seen: list[dict[str, Any]] = []
-
-    async def keep(msg: Any) -> None:
-        seen.append(json.loads(msg.data))
-
-    sub = await nats_client.subscribe("dispatch.>", cb=keep)
-    yield seen
-    await sub.unsubscribe()
-
-
 async def register(intake: IntakeHarness, petitioner: dict[str, Any]) -> Any:
     async with intake.client("reception_clerk") as clerk:
         return await clerk.post("/v1/cases", json=CASE | {"petitioner": petitioner})
