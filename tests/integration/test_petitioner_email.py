@@ -192,3 +192,20 @@ async def test_an_address_the_mail_server_refuses_is_reported_masked(tmp_path):
         outcome.status == "permanent" and MASKED in outcome.reason and not holds_the_address(outcome.reason)
     )
     assert moved.status == "permanent" and "cannot be decrypted" in moved.reason
+
+
+async def test_open311_s_email_field_feeds_the_same_sealed_address(intake: IntakeHarness):
+    form = {"api_key": intake.open311_key, "description": CASE["text"], "email": EMAIL}
+    async with intake.client("reception_clerk") as door:
+        services = (
+            await door.get("/open311/v2/services.json", params={"api_key": intake.open311_key})
+        ).json()
+        form["service_code"] = services[0]["service_code"]
+        created = await door.post("/open311/v2/requests.json", data=form)
+        refused = await door.post("/open311/v2/requests.json", data=form | {"email": "zhang.san@"})
+    assert created.status_code == 201, created.text
+    number = created.json()[0]["service_request_id"]
+    stored = await intake.intake.cases.cases.find_one({"case_no": number})
+    assert stored is not None and stored["petitioner"]["email_masked"] == MASKED
+    assert not holds_the_address(stored) and not holds_the_address(created.json())
+    assert refused.status_code == 400 and "email:" in refused.text and "zhang" not in refused.text
