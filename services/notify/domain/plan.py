@@ -282,7 +282,7 @@ def _for_audience(
         channel, label, reason = petitioner_channel(contact, confidential=bool(case.get("confidential")))
         token = contact.contact_token if channel == "sms" else None
         email = contact.email_token if channel == "email" else None
-        code = contact.lookup_token if channel in ("sms", "email") and kind in lookup.KINDS else None
+        code = contact.lookup_token if channel in lookup.CHANNELS and kind in lookup.KINDS else None
         copies = [made(target, target.recipient.label) for target in copies_to_agents(case)]
         return [made(Target(PETITIONER, channel, reason), label, token, code, email), *copies]
     if audience == "agents":  # the proxy agents an event names (docs/agents.md): their inboxes
