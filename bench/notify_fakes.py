@@ -169,13 +169,17 @@ def screened(
     *,
     contact_token: str | None = None,
     phone_masked: str | None = None,
+    email_token: str | None = None,
+    email_masked: str | None = None,
+    notify_channel: str | None = None,
     anonymous: bool = False,
     outcome: str = "accepted",
     reason: str = "",
     at: datetime | None = None,
     submitted_by: str | None = None,
 ) -> Envelope:
-    """dispatch.case.screened for a case with (or without) a petitioner's phone."""
+    """dispatch.case.screened for a case with (or without) a petitioner's phone or e-mail address."""
+    contact = {"email_token": email_token, "email_masked": email_masked, "notify_channel": notify_channel}
     data = {
         "case_id": case_id,
         "case_no": case_no,
@@ -188,7 +192,8 @@ def screened(
         "screened_by": "rules",
         "confidential": False,
         "links": {"repeat_of": None, "incident_of": None, "earlier_cases": 0},
-        "petitioner": {"anonymous": anonymous, "phone_masked": phone_masked, "contact_token": contact_token},
+        "petitioner": {"anonymous": anonymous, "phone_masked": phone_masked, "contact_token": contact_token}
+        | {k: v for k, v in contact.items() if v},
         "submitted_by": submitted_by,
     }
     return _event(subjects.CASE_SCREENED, "/dispatch/intake", case_id, data, at)

@@ -54,7 +54,7 @@ SEALED = (
         NotifySettings,
         "notifications",
         reseal_message,
-        ("contact_token", "lookup_token", "case_id", "lease_ts"),
+        ("contact_token", "email_token", "lookup_token", "case_id", "lease_ts"),
     ),
     Sealed("notify", NotifySettings, "case_views", reseal_case_view, ("petitioner",)),
     Sealed(

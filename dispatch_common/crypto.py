@@ -36,6 +36,7 @@ KEY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 SINGLE_KEY_ID = "k0"  # the id of PII_ENC_KEY and of a key file from before key rings
 NONCE_BYTES = 12
 CONTACT_FIELD = "petitioner.phone"
+EMAIL_FIELD = "petitioner.email"
 
 
 class UndecryptableError(ValueError):
@@ -122,6 +123,12 @@ def contact_aad(case_id: str) -> str:
     """The associated data of a petitioner's phone, which events carry as `contact_token`: intake
     seals it with this, notify opens it with this, both from the case id alone."""
     return record_aad("case", case_id, CONTACT_FIELD)
+
+
+def email_aad(case_id: str) -> str:
+    """The associated data of a petitioner's e-mail address, which events carry as `email_token`:
+    sealed and opened like the phone (`contact_aad`), from the case id alone."""
+    return record_aad("case", case_id, EMAIL_FIELD)
 
 
 def encrypt(keys: PiiKeys, plaintext: str, *, aad: str) -> str:
@@ -234,6 +241,12 @@ def write_key_file(path: Path, keys: PiiKeys, *, replace: bool = True) -> None:
 def mask_phone(phone: str) -> str:
     """Show the first three and last four digits of a phone number."""
     return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
+
+
+def mask_email(address: str) -> str:
+    """Keep an address's first character and its domain: z***@example.org ."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local and domain else "***"
 
 
 def mask_id_number(number: str) -> str:

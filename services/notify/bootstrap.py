@@ -39,10 +39,16 @@ def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[
             secrets={name: s.get_secret_value() for name, s in settings.webhook_secrets.items()}, client=http
         )
     }
+    # The petitioner's phone and e-mail ciphertexts are opened only by these channels; without the keys
+    # (production needs PII_ENC_KEYS and PII_HASH_KEY) the service refuses to start rather than fail
+    # each message.
+    sms = bool(settings.sms_gateway_url and settings.sms_gateway_secret is not None)
+    keys = (
+        load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir)
+        if sms or settings.smtp_host
+        else None
+    )
     if settings.sms_gateway_url and settings.sms_gateway_secret is not None:
-        # The phone's ciphertext is opened only here; without the keys (production needs PII_ENC_KEYS and
-        # PII_HASH_KEY) the service refuses to start rather than fail each message.
-        keys = load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir)
         adapters["sms"] = SmsGateway(
             url=settings.sms_gateway_url,
             secret=settings.sms_gateway_secret.get_secret_value(),
@@ -59,6 +65,8 @@ def channel_adapters(settings: NotifySettings, http: httpx.AsyncClient) -> dict[
             username=settings.smtp_username,
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
             starttls=settings.smtp_starttls,
+            keys=keys,
+            progress_page_url=settings.progress_page_url,
         )
     return adapters
 

@@ -64,6 +64,7 @@ def record(event: Envelope, feed: str, outcome: Outcome, attempts: int, now: dat
         "recipient_key": f"feed:{feed}",
         "channel_reason": None,
         "contact_token": None,
+        "email_token": None,
         "urgent": False,
         "subject": event.type,
         "body": "",

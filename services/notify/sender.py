@@ -279,6 +279,7 @@ class Sender:
             recipient_key=doc["recipient_key"],
             address=address,
             contact_token=doc.get("contact_token"),
+            email_token=doc.get("email_token"),
             lookup_token=doc.get("lookup_token"),
         )
         try:

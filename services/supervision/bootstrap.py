@@ -16,7 +16,7 @@ from dispatch_common.live_snapshot import Snapshot
 from dispatch_common.ratelimit import RateLimiter
 from dispatch_common.runtime import Runtime
 from dispatch_common.workdays import WorkingCalendar
-from services.supervision import commands, ledger_scan
+from services.supervision import alarms, ledger_scan
 from services.supervision.adapters.agents import AgentDirectory
 from services.supervision.adapters.ledger import LedgerBook
 from services.supervision.adapters.lookup_codes import LookupCodes
@@ -113,7 +113,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     subscribers.register(sv)
 
     async def scan() -> None:
-        acted = await commands.scan(files=sv.files, keeper=sv.keeper, clock=sv.clock)
+        acted = await alarms.scan(files=sv.files, keeper=sv.keeper, clock=sv.clock)
         today = sv.clock.now().astimezone(sv.keeper.timezone).date()
         acted += await sv.warnings.raise_trends(sv.files.rollups, today)
         if sv.representations is not None:

@@ -1,14 +1,12 @@
-"""What people do to a case after routing, and the deadline scanner's alarms.
+"""What people do to a case after routing.
 
 Every command reads the case file, checks the lifecycle (409 when the state does not allow it, 403
 when the caller is not entitled), writes the change with its record, its event and the recomputed
-deadlines under the file's version guard, and projects the worklist. The scanner raises warnings,
-overdue and the escalation ladder (三函一约谈) once each: an alarm's key is stored with the change,
-so a second scanner or a restarted one finds it done.
+deadlines under the file's version guard, and projects the worklist. The deadline scanner's alarms
+are alarms.py; the recommendation powers are recommendations.py.
 """
 
 import logging
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +25,7 @@ from services.supervision.domain.lifecycle import (
     check,
     unit_codes,
 )
-from services.supervision.domain.policy import Alarm, Timekeeper, to_ms
+from services.supervision.domain.policy import Timekeeper
 from services.supervision.domain.reply import reply_document, reply_parts
 from services.supervision.handlers import SOURCE, save_file, with_deadlines
 
@@ -69,7 +67,7 @@ class Command:
     details: dict[str, Any] | None = None
 
 
-def _actor(caller: Principal) -> dict[str, Any]:
+def actor(caller: Principal) -> dict[str, Any]:
     return {"subject": caller.subject, "role": caller.role.value, "unit": caller.unit}
 
 
@@ -93,7 +91,7 @@ def _changes(
     record = {
         "action": action,
         "label": spec.label,
-        "by": _actor(caller),
+        "by": actor(caller),
         "at": now,
         "note": cmd.note,
         **details,
@@ -103,7 +101,7 @@ def _changes(
         changes[f"{spec.moment}_at"] = now
     if spec.to:
         changes["status"] = spec.to
-    data: dict[str, Any] = {"action": action, "by": _actor(caller), "at": now, "note": cmd.note}
+    data: dict[str, Any] = {"action": action, "by": actor(caller), "at": now, "note": cmd.note}
 
     if action == "extension":
         rule = keeper.policy.extension
@@ -117,7 +115,7 @@ def _changes(
         changes["extension_request"] = {
             "days": days,
             "reason": cmd.note,
-            "by": _actor(caller),
+            "by": actor(caller),
             "at": now,
             "decision": None,
         }
@@ -130,7 +128,7 @@ def _changes(
         changes["extension_request"] = {
             **request,
             "decision": "approved" if approved else "refused",
-            "decided_by": _actor(caller),
+            "decided_by": actor(caller),
             "decided_at": now,
         }
         data |= {"approved": approved, "days": request["days"] if approved else 0}
@@ -149,7 +147,7 @@ def _changes(
         if result not in REPLY_RESULTS:
             raise NotAllowed(f"result must be one of {sorted(REPLY_RESULTS)}")
         parts = reply_parts(doc, details)  # matter, facts, basis: given, or said to be missing
-        changes["reply"] = {"result": result, "text": cmd.note, "by": _actor(caller), "at": now, **parts}
+        changes["reply"] = {"result": result, "text": cmd.note, "by": actor(caller), "at": now, **parts}
         changes["reply"]["document_html"] = reply_document(
             doc | {"reply_parts": parts}, result, cmd.note or "", doc.get("lead_unit") or {}, now
         )
@@ -162,7 +160,7 @@ def _changes(
             "rating": rating,
             "label": RATINGS[rating],
             "at": now,
-            "by": _actor(caller),
+            "by": actor(caller),
             "note": cmd.note,
         }
         data["rating"] = rating
@@ -215,7 +213,7 @@ def _changes(
             "leader": details.get("leader"),
             "responsibilities": details.get("responsibilities"),
             "plan": details.get("plan"),
-            "by": _actor(caller),
+            "by": actor(caller),
             "at": now,
         }
         changes["key_case"] = True
@@ -224,7 +222,7 @@ def _changes(
         changes["joint_supervision"] = {
             "with": details.get("with"),
             "reason": cmd.note,
-            "by": _actor(caller),
+            "by": actor(caller),
             "at": now,
         }
         data["with"] = details.get("with")
@@ -290,105 +288,3 @@ async def act(
 def _units(doc: dict[str, Any]) -> set[str]:
     lead, assisting = unit_codes(doc)
     return ({lead} if lead else set()) | assisting
-
-
-# -- the deadline scanner ----------------------------------------------------------------------
-
-
-def _alarm_event(doc: dict[str, Any], alarm: Alarm, clock: Clock) -> Envelope:
-    event_type = {
-        "warning": subjects.CASE_DEADLINE_WARNING,
-        "overdue": subjects.CASE_OVERDUE,
-        "escalation": subjects.CASE_ESCALATED,
-    }[alarm.action]
-    deadline = next(d for d in doc["deadlines"] if d["kind"] == alarm.kind)
-    data: dict[str, Any] = {
-        "deadline": {"kind": alarm.kind, "label": deadline["label"], "due_at": alarm.due_at},
-        "lead_unit": doc.get("lead_unit"),
-        "status": doc["status"],
-    }
-    if alarm.action == "escalation":
-        data["level"] = alarm.level
-        data["label"] = alarm.label
-    return make_event(
-        type=event_type,
-        source=SOURCE,
-        subject=doc["_id"],
-        clock=clock,
-        event_id=derived_event_id("supervision", doc["_id"], alarm.key),
-        data={"case_id": doc["_id"], "case_no": doc["case_no"], **data},
-    )
-
-
-async def raise_alarms(
-    doc: dict[str, Any], *, files: CaseFiles, keeper: Timekeeper, clock: Clock
-) -> list[Alarm]:
-    """Act on every alarm of one case file that is due; each is stored as done with the change."""
-    now = clock.now()
-    fired = set(doc.get("alarms_fired") or [])
-    due = keeper.policy.due_alarms(doc.get("deadlines") or [], fired, now)
-    if not due:
-        await save_file(files, keeper, doc, {})  # the next alarm moved (a deadline was met): look later
-        return []
-    changes: dict[str, Any] = {"alarms_fired": sorted(fired | {a.key for a in due})}
-    escalations = [a for a in due if a.action == "escalation"]
-    if escalations:
-        changes["escalations"] = [
-            *doc.get("escalations", []),
-            *(
-                {"kind": a.kind, "level": a.level, "label": a.label, "at": now, "due_at": a.due_at}
-                for a in escalations
-            ),
-        ]
-    if any(a.action == "overdue" for a in due):
-        changes["overdue_kinds"] = sorted(
-            {*doc.get("overdue_kinds", []), *(a.kind for a in due if a.action == "overdue")}
-        )
-    await save_file(files, keeper, doc, changes, [_alarm_event(doc, a, clock) for a in due])
-    return due
-
-
-async def scan(
-    *, files: CaseFiles, keeper: Timekeeper, clock: Clock, batch: int = 200, rounds: int = 50
-) -> int:
-    """One pass of the deadline scanner: every case file with an alarm due (in batches, at most
-    `rounds` of them per pass); how many alarms acted."""
-    acted = 0
-    for _ in range(rounds):
-        docs = await files.due_for_alarms(to_ms(clock.now()) or 0, batch)
-        for doc in docs:
-            try:
-                acted += len(await raise_alarms(doc, files=files, keeper=keeper, clock=clock))
-            except store.VersionConflict:
-                continue  # another writer moved the file: the next pass reads it again
-        if len(docs) < batch:
-            break
-    return acted
-
-
-async def recommend(
-    unit: str, kind: str, text: str, case_id: str | None, *, caller: Principal, files: CaseFiles, clock: Clock
-) -> dict[str, Any]:
-    """Record one of the three recommendation powers (三项建议权) against a unit, with its event."""
-    now = clock.now()
-    rec_id = str(uuid.uuid4())
-    doc = {
-        "_id": rec_id,
-        "unit": unit,
-        "kind": kind,
-        "text": text,
-        "case_id": case_id,
-        "by": _actor(caller),
-        "at": now,
-    }
-    event = make_event(
-        type=subjects.RECOMMENDATION_MADE,
-        source=SOURCE,
-        subject=case_id,
-        clock=clock,
-        event_id=derived_event_id("supervision", "recommendation", rec_id),
-        data={"recommendation_id": rec_id, **{k: v for k, v in doc.items() if k != "_id"}},
-    )
-    # `at_ts` (integer ms) is the list's sort key, not part of the recommendation the event tells
-    await store.insert_aggregate(files.recommendations, doc | {"at_ts": to_ms(now)}, [event])
-    return {"recommendation_id": rec_id, **{k: v for k, v in doc.items() if k != "_id"}}

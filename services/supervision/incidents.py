@@ -17,12 +17,12 @@ from dispatch_common.bus import Delivery
 from dispatch_common.clock import Clock
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from services.supervision.adapters.repository import CaseFiles
-from services.supervision.commands import reply_document
 from services.supervision.domain import steps
 from services.supervision.domain.events import CaseRoutedView
 from services.supervision.domain.incidents import ATTACHED, follow
 from services.supervision.domain.lifecycle import ANSWERED
 from services.supervision.domain.policy import Timekeeper
+from services.supervision.domain.reply import reply_document
 from services.supervision.handlers import SOURCE, save_file
 
 LEAD_STEPS = {subjects.CASE_REPLIED: "replied", subjects.CASE_CLOSED: "closed"}

@@ -272,14 +272,9 @@ def test_the_events_carry_nothing_that_names_or_places_the_reporter(stack, repor
         dumped = json.dumps(event, ensure_ascii=False)
         assert not [t for t in TELLTALES if t in dumped], (event["type"], dumped)
         petitioner = event["data"].get("petitioner")
-        if petitioner is not None:
-            assert petitioner == {
-                "anonymous": False,
-                "name_masked": None,
-                "phone_masked": None,
-                "contact_token": None,
-                "lookup_token": None,
-            }
+        if petitioner is not None:  # no masked name, phone or e-mail, no token: every field but one null
+            assert petitioner["anonymous"] is False and petitioner.get("name_masked", "") is None
+            assert [k for k, v in petitioner.items() if k != "anonymous" and v is not None] == []
     assert all(not e["data"].get("flags") for e in events if e["type"] == "dispatch.case.routed")
 
 

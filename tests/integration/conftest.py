@@ -1,5 +1,6 @@
 """Integration fixtures: a service runtime on the real servers, with fast retries."""
 
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -138,3 +139,17 @@ async def start_routing(nats_url, mongodb_url, db_prefix, run_dir):  # type: ign
     yield start
     for routing in started:
         await routing.runtime.stop()
+
+
+@pytest.fixture
+async def published(nats_client) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every dispatch.> event published while the test runs, as envelopes (its servers are the
+    test's own: only its services publish)."""
+    seen: list[dict[str, Any]] = []
+
+    async def keep(msg: Any) -> None:
+        seen.append(json.loads(msg.data))
+
+    sub = await nats_client.subscribe("dispatch.>", cb=keep)
+    yield seen
+    await sub.unsubscribe()

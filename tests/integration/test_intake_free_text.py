@@ -40,19 +40,6 @@ async def harness(nats_url, mongodb_url, db_prefix, run_dir) -> AsyncIterator[In
     await h.intake.runtime.stop()
 
 
-@pytest.fixture
-async def published(nats_client) -> AsyncIterator[list[dict[str, Any]]]:
-    """Every dispatch.case.* event published while the test runs, as envelopes."""
-    seen: list[dict[str, Any]] = []
-
-    async def keep(msg: Any) -> None:
-        seen.append(json.loads(msg.data))
-
-    sub = await nats_client.subscribe("dispatch.case.*", cb=keep)
-    yield seen
-    await sub.unsubscribe()
-
-
 async def events_of(published: list[dict[str, Any]], case_id: str, *types: str) -> list[dict[str, Any]]:
     async def probe() -> list[dict[str, Any]] | None:
         found = [e for e in published if e["subject"] == case_id and e["type"] in types]

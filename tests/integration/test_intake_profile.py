@@ -149,6 +149,7 @@ async def test_a_profile_joins_a_court_record_and_is_opened_with_an_audited_reas
             "name": "张*",
             "phone": "139****5678",
             "id_number": None,
+            "email": None,
         }
         assert profile["summary"]["cases"] == 2
         line = next(c for c in profile["cases"] if c["case_id"] == first["case_id"])

@@ -221,7 +221,10 @@ async def test_a_template_is_previewed_with_sample_data_and_counted_in_sms_parts
         r = await client.post("/v1/templates/acceptance/preview", json={"channel": "sms"})
         assert r.status_code == 200, r.text
         body = r.json()
-        assert body["segments"] == 1 and "990102-2026-000123" in body["text"] and body["html"]
+        # the acceptance SMS carries the lookup code and the progress page's link (docs/progress.md):
+        # longer than one part, within the configured maximum
+        assert "990102-2026-000123" in body["text"] and "查询码ABCD-EFGH" in body["text"] and body["html"]
+        assert 1 < body["segments"] <= body["max_segments"]
         r = await client.post(
             "/v1/templates/assignment/preview",
             json={"audience": "unit", "channel": "email", "values": {"unit_name": "某局"}},

@@ -18,7 +18,9 @@ from pypdf import PdfReader
 
 from bench.notify_fakes import alarm, assigned, handled, screened, unit
 from dispatch_common import subjects
+from dispatch_common.crypto import encrypt
 from dispatch_common.envelope import Envelope
+from dispatch_common.lookup_code import lookup_aad
 from tests.helpers import eventually
 from tests.notify_support import Harness, start_notify, stop_notify
 
@@ -263,3 +265,18 @@ async def test_a_language_without_templates_falls_back_to_chinese_and_the_fallba
             "items"
         ]
         assert shown[0]["language_fallback"] is True and shown[0]["language"] == "zh"
+
+
+async def test_the_acceptance_letter_by_post_carries_the_lookup_code_only_when_printed(h: Harness):
+    """A petitioner told by post gets the lookup code (查询码) on the printed letter, as the SMS carries
+    it: the stored message and its text keep only the sealed token, the PDF has the code."""
+    case_id, case_no = new_case()
+    code = "K7MPQ2XZ"
+    token = encrypt(h.keys, code, aad=lookup_aad(case_id))
+    await h.publish(screened_by(h, case_id, case_no, notify_channel="post", lookup_token=token))
+    [msg] = await h.settled(case_id, 1, done=lambda d: d["channel"] == "post")
+    assert msg["kind"] == "acceptance" and msg["lookup_token"] == token
+    assert "K7MP" not in str(msg)  # nowhere in clear in the store
+    async with h.api("reception_clerk") as client:
+        _, text = pdf_text((await client.get(f"/v1/print-queue/{msg['_id']}/pdf")).content)
+    assert "K7MP-Q2XZ" in text.replace(" ", "") and case_no in text.replace(" ", "")

@@ -16,7 +16,15 @@ from pymongo import MongoClient
 from bench.notify_fakes import screened
 from devtools.rekey import SEALED, add_dev_key, rekey
 from dispatch_common import store
-from dispatch_common.crypto import KeyRing, PiiKeys, encrypt, key_id, read_key_file, write_key_file
+from dispatch_common.crypto import (
+    KeyRing,
+    PiiKeys,
+    email_aad,
+    encrypt,
+    key_id,
+    read_key_file,
+    write_key_file,
+)
 from dispatch_common.free_text import id_check_character
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from dispatch_common.rekey import rekey_collection
@@ -33,6 +41,7 @@ pytestmark = pytest.mark.integration
 ID_NUMBER = "15010219800307123"
 ID_NUMBER += id_check_character(ID_NUMBER)
 PHONE = "13812345678"
+EMAIL = "wangwu@mail.county.example"
 
 
 def legacy_token(key: bytes, plaintext: str) -> str:
@@ -47,7 +56,7 @@ def ciphertexts(value: Any) -> list[str]:
     if isinstance(value, dict):
         for k, v in value.items():
             if isinstance(v, str) and (
-                k.endswith("_enc") or k in ("enc", "sealed", "contact_token", "lookup_token")
+                k.endswith("_enc") or k in ("enc", "sealed", "contact_token", "email_token", "lookup_token")
             ):
                 found.append(v)
             else:
@@ -64,7 +73,7 @@ async def register_a_visit(h: IntakeHarness, text: str) -> str:
         "text": text,
         "address": f"幸福路88号（电话{PHONE}）",
         "people_count": 6,
-        "petitioner": {"name": "王五", "phone": "13900001111", "id_number": ID_NUMBER},
+        "petitioner": {"name": "王五", "phone": "13900001111", "id_number": ID_NUMBER, "email": EMAIL},
         "representatives": [{"name": "赵六", "phone": "13700002222"}, {"name": "钱七"}],
     }
     async with h.client("reception_clerk") as clerk:
@@ -111,6 +120,24 @@ async def stored_values(mongodb_url: str, db_prefix: str) -> dict[str, list[str]
         await client.close()
 
 
+async def email_tokens(mongodb_url: str, db_prefix: str) -> list[str]:
+    """The petitioner's sealed e-mail address where it is stored: intake's first case, notify's e-mail
+    message and notify's view of that case."""
+    client = store.connect(mongodb_url, app_name="test-rekey")
+    try:
+        intake_cases = client[f"{db_prefix}intake"]["cases"]
+        first = await intake_cases.find_one(
+            {"petitioner.email_enc": {"$exists": True}}, sort=[("received_at", 1)]
+        )
+        notify = client[f"{db_prefix}notify"]
+        message = await notify["notifications"].find_one({"case_id": "case-mail"})
+        view = await notify["case_views"].find_one({"_id": "case-mail"})
+        assert first and message and view
+        return [first["petitioner"]["email_enc"], message["email_token"], view["petitioner"]["email_token"]]
+    finally:
+        await client.close()
+
+
 async def test_a_key_is_rotated_while_the_platform_runs_and_the_old_key_is_removed(
     nats_url, mongodb_url, db_prefix, tmp_path, nats_client, run_dir
 ):
@@ -144,12 +171,20 @@ async def test_a_key_is_rotated_while_the_platform_runs_and_the_old_key_is_remov
         await open_a_ledger_entry(servers)
         await notify.publish(screened("case-sms", "990102-2026-000001", **notify.contact(PHONE, "case-sms")))
         await notify.settled("case-sms", 1)
+        mail = {
+            "email_token": encrypt(notify.keys, EMAIL, aad=email_aad("case-mail")),
+            "notify_channel": "email",
+        }
+        await notify.publish(screened("case-mail", "990102-2026-000002", **mail))
+        await notify.settled("case-mail", 1)
     finally:
         await mediation.med.runtime.stop()
         await stop_notify(notify)
         await intake.intake.runtime.stop()
     before = await stored_values(mongodb_url, db_prefix)
     assert all(before.values()) and {key_id(v) for vs in before.values() for v in vs} == {"k0", None}
+    sealed_addresses = await email_tokens(mongodb_url, db_prefix)  # intake's, and notify's message and view
+    assert [key_id(v) for v in sealed_addresses] == ["k0"] * 3
 
     # key B joins the ring and becomes active; the services restart with it and keep registering
     assert add_dev_key(ServiceSettings(run_dir=run_dir, environment="test")) == "k1"
@@ -170,6 +205,7 @@ async def test_a_key_is_rotated_while_the_platform_runs_and_the_old_key_is_remov
     write_key_file(key_file, only_b)
     after = await stored_values(mongodb_url, db_prefix)
     assert {key_id(v) for vs in after.values() for v in vs} == {"k1"}
+    assert [key_id(v) for v in await email_tokens(mongodb_url, db_prefix)] == ["k1"] * 3
     checked = await rekey(overrides=overrides, dry_run=True)  # opens every value, writes nothing
     assert all(t.complete and t.resealed == 0 for t in checked), [t.line() for t in checked]
     assert sum(t.current for t in checked) == sum(len(vs) for vs in after.values())
@@ -189,6 +225,7 @@ async def test_a_key_is_rotated_while_the_platform_runs_and_the_old_key_is_remov
             "name": "王五",
             "phone": "13900001111",
             "id_number": ID_NUMBER,
+            "email": EMAIL,
         }
         assert PHONE in first["text"] and ID_NUMBER in first["text"]
         async with mediation.client("dispatcher") as dispatcher:

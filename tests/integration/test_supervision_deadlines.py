@@ -12,7 +12,7 @@ import pytest
 
 from dispatch_common import subjects
 from dispatch_common.clock import FixedClock
-from services.supervision import commands, handlers
+from services.supervision import alarms, handlers
 from tests.supervision_cases import (
     ASSISTING,
     CHINA,
@@ -35,7 +35,7 @@ async def test_the_scanner_warns_marks_overdue_and_climbs_the_ladder_once_each(f
     await act(files, clock, HANDLER, "sign")
 
     async def scan() -> int:
-        return await commands.scan(files=files, keeper=KEEPER, clock=clock)
+        return await alarms.scan(files=files, keeper=KEEPER, clock=clock)
 
     assert await scan() == 0
     clock.advance(timedelta(days=57, hours=1))  # inside the 3 days before the handling limit
@@ -73,9 +73,9 @@ async def test_the_sign_limit_counts_working_days_across_a_holiday(files):
     doc = await assigned(files, clock)
     assert deadline(doc, "sign")["due_at"] == datetime(2026, 10, 9, 0, 0, tzinfo=CHINA)
     clock.advance(timedelta(days=6))  # 6 October: a holiday, and not yet the warning (a fifth of the limit)
-    assert await commands.scan(files=files, keeper=KEEPER, clock=clock) == 0
+    assert await alarms.scan(files=files, keeper=KEEPER, clock=clock) == 0
     clock.advance(timedelta(days=2, hours=20))  # 9 October 06:00 in the county: past the limit
-    assert await commands.scan(files=files, keeper=KEEPER, clock=clock) == 2  # warning and overdue
+    assert await alarms.scan(files=files, keeper=KEEPER, clock=clock) == 2  # warning and overdue
     assert (await files.get("c1"))["overdue_kinds"] == ["sign"]
 
 
@@ -188,7 +188,7 @@ async def test_a_mediation_puts_its_limit_on_the_case_and_holds_the_case_while_i
     doc = await act(files, clock, SUPERVISOR, "extension_decision", "同意", approve=True)
     assert doc["status"] == "in_mediation" and deadline(doc, "handling")["extended_days"] == 10
     clock.advance(timedelta(days=31))
-    assert await commands.scan(files=files, keeper=KEEPER, clock=clock) >= 2  # the mediation limit passed
+    assert await alarms.scan(files=files, keeper=KEEPER, clock=clock) >= 2  # the mediation limit passed
     assert "mediation" in (await files.get("c1"))["overdue_kinds"]
     await handlers.record_mediation(
         "c1",

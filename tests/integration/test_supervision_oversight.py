@@ -8,7 +8,7 @@ import pytest
 
 from dispatch_common import store, subjects
 from dispatch_common.paths import DATA_DIR
-from services.supervision import commands
+from services.supervision import alarms, commands, recommendations
 from services.supervision.adapters.repository import CaseFiles
 from services.supervision.domain.lifecycle import NotEntitled
 from services.supervision.warnings import WarningPolicy, Warnings
@@ -109,7 +109,7 @@ async def test_the_trend_report_lists_categories_above_last_years_month(files, w
 async def test_the_inspection_flag_follows_overdue_open_cases(files, clock):
     await assigned(files, clock)
     clock.advance(timedelta(days=3))  # past the one-working-day sign limit
-    await commands.scan(files=files, keeper=KEEPER, clock=clock)
+    await alarms.scan(files=files, keeper=KEEPER, clock=clock)
     assert (await files.get("c1"))["overdue_open"] is True
     await commands.act(
         "c1", commands.Command("sign"), caller=HANDLER, files=files, keeper=KEEPER, clock=clock
@@ -152,7 +152,7 @@ async def test_a_leader_holds_a_key_case_and_recommendations_are_recorded(files,
         subjects.CASE_SUPERVISED,
         subjects.CASE_SUPERVISED,
     ]
-    rec = await commands.recommend(
+    rec = await recommendations.recommend(
         "T1-GOV", "improve_work", "建立回访台账", "c1", caller=SUPERVISOR, files=files, clock=clock
     )
     stored = await files.recommendations.find_one({"_id": rec["recommendation_id"]})

@@ -13,6 +13,8 @@ class PetitionerView(BaseModel):
     name_masked: str | None = None
     phone_masked: str | None = None
     contact_token: str | None = None
+    email_masked: str | None = None
+    email_token: str | None = None  # the e-mail address sealed like the phone (crypto.email_aad)
     notify_channel: str | None = None
     language: str | None = None
     lookup_token: str | None = None  # the lookup code, sealed for notify (domain/lookup.py)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from services.intake.domain.agent_filing import AgentFiling
-from services.intake.domain.identity import PHONE, id_number_problem
+from services.intake.domain.identity import PHONE, email_problem, id_number_problem
 
 MAX_TEXT = 5000
 MAX_REPRESENTATIVES = 5
@@ -94,6 +94,12 @@ class Petitioner(Person):
     """Who asks."""
 
     anonymous: bool = False
+    email: str | None = Field(
+        None,
+        max_length=254,
+        description="e-mail address, for notices by e-mail (`notify_channel` `email` needs it); stored "
+        "encrypted and masked like the phone",
+    )
     notify_channel: Literal["sms", "email", "inbox", "post"] | None = Field(
         None,
         description="how the petitioner chose to be told (SMS, e-mail, the inbox the portal and the window "
@@ -106,10 +112,22 @@ class Petitioner(Person):
         "`languages`); one without templates falls back to the county's first, recorded on each message",
     )
 
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        value = normalize_text(value)  # full-width characters to ASCII; a space inside is refused
+        problem = email_problem(value)
+        if problem:
+            raise ValueError(f"not an e-mail address: {problem}")
+        local, _, domain = value.rpartition("@")
+        return f"{local}@{domain.lower()}"
+
     @model_validator(mode="after")
     def _anonymous_has_no_identity(self) -> "Petitioner":
-        if self.anonymous and (self.name or self.phone or self.id_number):
-            raise ValueError("an anonymous petitioner gives no name, phone or ID number")
+        if self.anonymous and (self.name or self.phone or self.id_number or self.email):
+            raise ValueError("an anonymous petitioner gives no name, phone, e-mail or ID number")
         return self
 
 
@@ -180,6 +198,9 @@ class SubmitCase(BaseModel):
             self.petitioner is None or self.petitioner.anonymous or not self.petitioner.name
         ):
             problems.append((("petitioner", "name"), f"channel {c} needs a named petitioner"))
+        p = self.petitioner
+        if p is not None and p.notify_channel == "email" and not p.email:
+            problems.append((("petitioner", "email"), "notify_channel email needs the petitioner's e-mail"))
         if c == Channel.PETITION_VISIT:
             if self.people_count is None:
                 problems.append((("people_count",), "channel petition_visit records people_count"))

@@ -1,22 +1,25 @@
 """What intake stores of personal data, and what it shows. Pure.
 
-The petitioner's and representatives' name, phone and ID number are stored encrypted (and the phone
-and ID number hashed for lookup, masked for views). Phone and ID numbers found in the free text of a
-submission (`FREE_TEXT_FIELDS`, and a person's manual screening reason) are masked where they stand,
-and their clear values are sealed aside in `free_text_pii: {<field>: [{kind, at, enc}]}`
-(dispatch_common/free_text.py). Every ciphertext is bound to the case and its field
-(`case:<id>|<field>`): the petitioner's phone to `contact_aad`, so that notify opens the
-`contact_token` events carry with the case id alone.
+The petitioner's and representatives' name, phone and ID number, and the petitioner's e-mail address,
+are stored encrypted (and the phone, ID number and e-mail hashed for lookup, masked for views). Phone
+and ID numbers found in the free text of a submission (`FREE_TEXT_FIELDS`, and a person's manual
+screening reason) are masked where they stand, and their clear values are sealed aside in
+`free_text_pii: {<field>: [{kind, at, enc}]}` (dispatch_common/free_text.py). Every ciphertext is
+bound to the case and its field (`case:<id>|<field>`): the petitioner's phone to `contact_aad`, so
+that notify opens the `contact_token` events carry with the case id alone, and the e-mail to
+`email_aad`, for the `email_token`.
 """
 
 from typing import Any
 
 from dispatch_common.crypto import (
     CONTACT_FIELD,
+    EMAIL_FIELD,
     PiiKeys,
     decrypt,
     encrypt,
     keyed_hash,
+    mask_email,
     mask_id_number,
     mask_name,
     mask_phone,
@@ -31,8 +34,9 @@ from services.intake.domain.identity import phone_key
 # protected alike, under SCREENING_REASON.
 FREE_TEXT_FIELDS = ("text", "text_original", "address", "address_original", "campaign")
 SCREENING_REASON = "screening.reason"
-# A stored person's ciphertexts and the field name each is bound to (`petitioner.phone` is CONTACT_FIELD).
-PERSON_FIELDS = {"name_enc": "name", "phone_enc": "phone", "id_enc": "id_number"}
+# A stored person's ciphertexts and the field name each is bound to (`petitioner.phone` is CONTACT_FIELD,
+# `petitioner.email` EMAIL_FIELD; only a petitioner gives an e-mail address).
+PERSON_FIELDS = {"name_enc": "name", "phone_enc": "phone", "id_enc": "id_number", "email_enc": "email"}
 
 
 def case_aad(case_id: str, name: str) -> str:
@@ -41,8 +45,9 @@ def case_aad(case_id: str, name: str) -> str:
 
 
 def protect_person(keys: PiiKeys, person: Any, *, case_id: str, role: str) -> dict[str, Any]:
-    """A petitioner's or representative's name, phone and ID number as stored (encrypted, masked;
-    the ID number also hashed, and the petitioner's phone, by which a petitioner is recognized)."""
+    """A petitioner's or representative's name, phone, ID number and e-mail as stored (encrypted,
+    masked; the ID number and e-mail also hashed, and the petitioner's phone, by which a petitioner is
+    recognized)."""
     out: dict[str, Any] = {}
     if person.name:
         aad = case_aad(case_id, f"{role}.name")
@@ -60,6 +65,13 @@ def protect_person(keys: PiiKeys, person: Any, *, case_id: str, role: str) -> di
             "id_hash": keyed_hash(keys, person.id_number),
             "id_masked": mask_id_number(person.id_number),
         }
+    email = getattr(person, "email", None)  # a petitioner's (representatives give none)
+    if email:
+        out |= {
+            "email_enc": encrypt(keys, email, aad=case_aad(case_id, f"{role}.email")),
+            "email_hash": keyed_hash(keys, email),
+            "email_masked": mask_email(email),
+        }
     return out
 
 
@@ -68,7 +80,7 @@ def protect_petitioner(
 ) -> tuple[dict[str, Any], PetitionerView]:
     """What is stored of the petitioner, and what other services may see (masked, contact sealed)."""
     p = petitioner
-    anonymous = p is None or p.anonymous or not (p.name or p.phone or p.id_number)
+    anonymous = p is None or p.anonymous or not (p.name or p.phone or p.id_number or p.email)
     if p is None or anonymous:
         return {"anonymous": True}, PetitionerView(anonymous=True)
     stored = {"anonymous": False} | protect_person(keys, p, case_id=case_id, role="petitioner")
@@ -78,8 +90,8 @@ def protect_petitioner(
 
 
 def petitioner_view(case: dict[str, Any]) -> PetitionerView:
-    """The petitioner as events show them: masked (nothing for a confidential report), and the phone's
-    ciphertext as the contact token."""
+    """The petitioner as events show them: masked (nothing for a confidential report), the phone's
+    ciphertext as the contact token and the e-mail's as the e-mail token."""
     p = case.get("petitioner") or {}
     confidential = bool(case.get("confidential"))
     return PetitionerView(
@@ -87,6 +99,8 @@ def petitioner_view(case: dict[str, Any]) -> PetitionerView:
         name_masked=None if confidential else p.get("name_masked"),
         phone_masked=None if confidential else p.get("phone_masked"),
         contact_token=p.get("phone_enc"),
+        email_masked=None if confidential else p.get("email_masked"),
+        email_token=p.get("email_enc"),
         notify_channel=p.get("notify_channel"),
         language=p.get("language"),
     )
@@ -131,7 +145,7 @@ def reveal_free_text(keys: PiiKeys, case: dict[str, Any]) -> dict[str, str]:
 
 
 def reveal_petitioner(keys: PiiKeys, case: dict[str, Any]) -> dict[str, str]:
-    """The petitioner's name, phone and ID number in clear (those given)."""
+    """The petitioner's name, phone, ID number and e-mail in clear (those given)."""
     p = case.get("petitioner") or {}
     return {
         shown: decrypt(keys, p[stored], aad=case_aad(case["_id"], f"petitioner.{shown}"))
@@ -168,3 +182,4 @@ def _resealed_person(sealing: Resealing, person: dict[str, Any], case_id: str, r
 
 
 assert f"petitioner.{PERSON_FIELDS['phone_enc']}" == CONTACT_FIELD  # notify opens the contact by this
+assert f"petitioner.{PERSON_FIELDS['email_enc']}" == EMAIL_FIELD  # and the e-mail by this

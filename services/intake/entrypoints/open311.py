@@ -43,7 +43,14 @@ MAX_REQUESTS = 1000  # the most one answer lists, newest first, as the specifica
 DEFAULT_DAYS = 90  # the range of GET requests without dates, and the widest range one may ask for
 ATTRIBUTE = re.compile(r"^attribute\[([^\]]+)\](\[\])?$")
 # Where a field of the case is given in an Open311 request (for the reasons of a refusal).
-OPEN311_NAMES = {"text": "description", "address": "address_string", "lon": "long", "lat": "lat"}
+OPEN311_NAMES = {
+    "text": "description",
+    "address": "address_string",
+    "lon": "long",
+    "lat": "lat",
+    "petitioner.phone": "phone",
+    "petitioner.email": "email",
+}
 Ext = Annotated[str, "json or xml"]
 JurisdictionId = Annotated[str | None, Query(max_length=100, description="optional; one this door serves")]
 ApiKey = Annotated[str | None, Query(max_length=200, description="the client's key")]
@@ -170,14 +177,15 @@ def _submission(
             attributes.setdefault(found.group(1), []).extend(values)
     kept, case_fields, problems = intake.open311.catalogue.check(code, attributes)
     name = " ".join(v for v in (_first(fields, "first_name"), _first(fields, "last_name")) if v) or None
-    phone = _first(fields, "phone")
+    phone, email = _first(fields, "phone"), _first(fields, "email")
     body = {
         "channel": channel,
         "text": _first(fields, "description") or intake.open311.catalogue.name(code),
         "address": _first(fields, "address_string"),
         "lon": _number(fields, "long", problems),
         "lat": _number(fields, "lat", problems),
-        "petitioner": {k: v for k, v in {"name": name, "phone": phone}.items() if v} or {"anonymous": True},
+        "petitioner": {k: v for k, v in {"name": name, "phone": phone, "email": email}.items() if v}
+        or {"anonymous": True},
         **case_fields,
     }
     try:
@@ -185,7 +193,8 @@ def _submission(
     except ValidationError as exc:
         for err in exc.errors():
             loc = [str(p) for p in err["loc"]]
-            where = OPEN311_NAMES.get(loc[0], ".".join(loc)) if loc else "request"
+            path = ".".join(loc)
+            where = OPEN311_NAMES.get(path) or OPEN311_NAMES.get(loc[0], path) if loc else "request"
             problems.append(f"{where}: {err['msg']}")
         return None, kept, problems
 

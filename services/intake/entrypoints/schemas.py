@@ -25,6 +25,7 @@ class PetitionerView(BaseModel):
     name: str | None = Field(description=MASKED_OR_CLEAR)
     phone: str | None = Field(description=MASKED_OR_CLEAR)
     id_number: str | None = Field(description=MASKED_OR_CLEAR)
+    email: str | None = Field(None, description=MASKED_OR_CLEAR + " (`z***@example.org`)")
 
 
 class ScreeningView(BaseModel):

@@ -39,6 +39,7 @@ def registration_view(
             "name": clear.get("name", p.get("name_masked")),
             "phone": clear.get("phone", p.get("phone_masked")),
             "id_number": clear.get("id_number", p.get("id_masked")),
+            "email": clear.get("email", p.get("email_masked")),
         },
         "representatives": len(case.get("representatives") or []),
         "screening": {

@@ -2,16 +2,17 @@
 
 Every request carries the message id as its idempotency key (`Idempotency-Key` for HTTP, the
 `Message-ID` of an e-mail), so a message sent again after a crash is recognised by a receiver that
-keeps keys. HTTP bodies are signed with HMAC-SHA256 over `<timestamp>.<body>`. A phone number is
-decrypted here, at the moment of sending, and nowhere else: the contact token intake sealed is bound
-to its case (`crypto.contact_aad`), so it opens only for the message's own case.
+keeps keys. HTTP bodies are signed with HMAC-SHA256 over `<timestamp>.<body>`. A petitioner's phone
+number or e-mail address is decrypted here, at the moment of sending, and nowhere else: the contact
+and e-mail tokens intake sealed are bound to their case (`crypto.contact_aad`, `crypto.email_aad`), so
+they open only for the message's own case; what a failure records shows the address masked.
 """
 
 import hashlib
 import hmac
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from email.utils import formatdate
 from typing import Any, Protocol
@@ -19,7 +20,7 @@ from typing import Any, Protocol
 import aiosmtplib
 import httpx
 
-from dispatch_common.crypto import PiiKeys, contact_aad, decrypt
+from dispatch_common.crypto import PiiKeys, contact_aad, decrypt, email_aad, mask_email
 from services.notify.domain import lookup
 from services.notify.domain.delivery import Outcome, sms_segments
 
@@ -44,6 +45,7 @@ class Outgoing:
     recipient_key: str
     address: dict[str, Any] = field(default_factory=dict)  # read from the recipients file at send time
     contact_token: str | None = None  # the petitioner's encrypted phone
+    email_token: str | None = None  # the petitioner's encrypted e-mail address
     lookup_token: str | None = None  # the sealed lookup code the text's marks stand for (domain/lookup.py)
 
 
@@ -120,6 +122,27 @@ async def post_signed(
     return Outcome("permanent", reason)
 
 
+def opened(keys: PiiKeys | None, token: str, aad: Any, case_id: str | None) -> str | None:
+    """A petitioner's sealed address opened for its case (None: no keys or no case to open it for)."""
+    if keys is None or case_id is None:
+        return None
+    return decrypt(keys, token, aad=aad(case_id))
+
+
+def text_to_send(keys: PiiKeys | None, message: Outgoing, page_url: str | None) -> str:
+    """The message's text with the lookup code's marks filled in (domain/lookup.py), if it has them."""
+    if message.lookup_token is None or keys is None:
+        return message.text
+    return lookup.filled(
+        keys,
+        message.text,
+        token=message.lookup_token,
+        case_id=message.case_id,
+        case_no=message.case_no,
+        page_url=page_url,
+    )
+
+
 class SmsGateway:
     """SMS through an HTTP gateway: `{message_id, to, text, segments}`, signed."""
 
@@ -138,30 +161,16 @@ class SmsGateway:
         self._url, self._secret, self._keys, self._client = url, secret, keys, client
         self._page = progress_page_url
 
-    def _text(self, message: Outgoing) -> str:
-        if message.lookup_token is None or self._keys is None:
-            return message.text
-        return lookup.filled(
-            self._keys,
-            message.text,
-            token=message.lookup_token,
-            case_id=message.case_id,
-            case_no=message.case_no,
-            page_url=self._page,
-        )
-
     def _phone(self, message: Outgoing) -> str | None:
         if message.contact_token:
-            if self._keys is None or message.case_id is None:
-                return None
-            return decrypt(self._keys, message.contact_token, aad=contact_aad(message.case_id))
+            return opened(self._keys, message.contact_token, contact_aad, message.case_id)
         return message.address.get("phone")
 
     async def send(self, message: Outgoing) -> Outcome:
         """Send one SMS; the number (and a lookup code) is decrypted for this request only."""
         try:
             phone = self._phone(message)
-            text = self._text(message)
+            text = text_to_send(self._keys, message, self._page)
         except Exception as exc:  # a token from other keys, or damaged: no retry will help
             return Outcome("permanent", f"the contact cannot be decrypted: {type(exc).__name__}")
         if not phone:
@@ -201,7 +210,8 @@ class Webhooks:
 
 
 class Mailer:
-    """E-mail over SMTP; the Message-ID is the message id, so a repeat is recognisable."""
+    """E-mail over SMTP; the Message-ID is the message id, so a repeat is recognisable. A petitioner's
+    address (and a lookup code) is opened from its token for the one SMTP transaction that sends it."""
 
     channel = "email"
     confirms = False  # SMTP cannot tell whether an earlier, interrupted try got through
@@ -216,23 +226,39 @@ class Mailer:
         username: str | None = None,
         password: str | None = None,
         starttls: bool = False,
+        keys: PiiKeys | None = None,
+        progress_page_url: str | None = None,
     ) -> None:
         self._host, self._port, self._sender, self._timeout = host, port, sender, timeout
+        self._keys, self._page = keys, progress_page_url
         self._username, self._password, self._starttls = username, password, starttls
         self._domain = sender.rpartition("@")[2] or "localhost"
 
     async def send(self, message: Outgoing) -> Outcome:
         """Hand one e-mail to the SMTP server."""
-        to = message.address.get("email")
+        try:
+            to = (
+                opened(self._keys, message.email_token, email_aad, message.case_id)
+                if message.email_token
+                else message.address.get("email")
+            )
+            text = text_to_send(self._keys, message, self._page)
+        except Exception as exc:  # a token from other keys, or damaged: no retry will help
+            return Outcome("permanent", f"the address cannot be decrypted: {type(exc).__name__}")
         if not to:
             return Outcome("permanent", "the recipient has no e-mail address any more")
+        outcome = await self._send(message, to, text)
+        # the server's answer may quote the address: what is stored and reported shows it masked
+        return replace(outcome, reason=outcome.reason.replace(to, mask_email(to)))
+
+    async def _send(self, message: Outgoing, to: str, text: str) -> Outcome:
         mail = EmailMessage()
         mail["From"] = self._sender
         mail["To"] = to
         mail["Subject"] = message.subject
         mail["Date"] = formatdate(localtime=False)
         mail["Message-ID"] = f"<{message.id}@{self._domain}>"
-        mail.set_content(message.text)
+        mail.set_content(text)
         if message.html:
             mail.add_alternative(message.html, subtype="html")
         try:

@@ -21,7 +21,7 @@ from pymongo.errors import DuplicateKeyError
 from dispatch_common import paging
 
 # Fields of a message that answers never carry: the encrypted contact and the outbox.
-HIDDEN = {"contact_token": 0, "outbox": 0, "outbox_pending": 0}
+HIDDEN = {"contact_token": 0, "email_token": 0, "outbox": 0, "outbox_pending": 0}
 PAGE = 200  # messages read at a time while looking for a reader's unread ones
 
 

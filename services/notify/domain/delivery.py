@@ -96,12 +96,6 @@ def parse_quiet_hours(value: str) -> QuietHours | None:
     return QuietHours(start, end)
 
 
-def mask_email(address: str) -> str:
-    """Keep an address's first character and its domain: z***@example.org ."""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}***@{domain}" if domain else "***"
-
-
 def mask_url(url: str) -> str:
     """Keep a URL's scheme and host only: query strings and paths may carry tokens."""
     scheme, _, rest = url.partition("://")

@@ -7,6 +7,8 @@ the phone number. The link carries the case number and code in its fragment (`#n
 browser never sends to a server.
 """
 
+from html import escape
+
 from dispatch_common.crypto import PiiKeys, decrypt
 from dispatch_common.lookup_code import grouped, lookup_aad
 
@@ -14,6 +16,9 @@ MARK_CODE = "⟦查询码⟧"
 MARK_LINK = "⟦查询链接⟧"
 KINDS = frozenset({"acceptance"})
 """The notices that carry the code."""
+CHANNELS = frozenset({"sms", "email", "post"})
+"""Where the code is filled in: the SMS and the e-mail when they are sent, the letter by post when it
+is printed."""
 
 
 def template_values(token: str | None) -> dict[str, str]:
@@ -45,3 +50,31 @@ def filled(
         return text
     code = grouped(decrypt(keys, token, aad=lookup_aad(case_id)))
     return fill(text, code=code, case_no=case_no, page_url=page_url)
+
+
+def letter_block(code: str, *, case_no: str | None, page_url: str | None) -> str:
+    """The paragraph a printed acceptance letter ends with: the case number, the code and the page."""
+    where = f"，或访问 {escape(page_url)} 输入编号和查询码" if page_url else ""
+    return (
+        f'<p class="lookup">查询进度：案件编号 {escape(case_no or "")}，查询码 <b>{escape(code)}</b>'
+        f"{where}。请妥善保管查询码，勿告知他人。</p>"
+    )
+
+
+def printed(
+    keys: PiiKeys,
+    html: str,
+    *,
+    token: str | None,
+    case_id: str | None,
+    case_no: str | None,
+    page_url: str | None,
+) -> str:
+    """A letter's HTML as it is printed: its marks filled, and the code's paragraph added before the end
+    (nothing when the notice carries no code)."""
+    if not token or case_id is None:
+        return html
+    code = grouped(decrypt(keys, token, aad=lookup_aad(case_id)))
+    html = fill(html, code=code, case_no=case_no, page_url=page_url)
+    block = letter_block(code, case_no=case_no, page_url=page_url)
+    return html.replace("</body>", block + "</body>") if "</body>" in html else html + block

@@ -79,6 +79,7 @@ def new_message(
         "recipient_key": target.recipient.key,
         "channel_reason": target.reason,
         "contact_token": notice.contact_token,
+        "email_token": notice.email_token,
         "lookup_token": notice.lookup_token,
         "urgent": notice.urgent,
         "subject": rendered.subject,

@@ -53,6 +53,8 @@ class PetitionerContact(_View):
     name_masked: str | None = None
     phone_masked: str | None = None
     contact_token: str | None = None
+    email_masked: str | None = None
+    email_token: str | None = None  # the e-mail address sealed by intake (crypto.email_aad)
     notify_channel: str | None = (
         None  # chosen at intake (or changed by a clerk: the case view's `preferences`)
     )
@@ -356,7 +358,9 @@ CONFIDENTIAL_REASON = "confidential report (检举控告): told in the inbox onl
 def petitioner_channel(
     contact: PetitionerContact, *, confidential: bool = False
 ) -> tuple[Channel, str, str | None]:
-    """The channel to tell a petitioner on, the masked recipient, and why the inbox if it is the inbox.
+    """The channel to tell a petitioner on, the masked recipient, and why not the one chosen (or why the
+    inbox). E-mail when chosen and an address is held, SMS when a phone is, else e-mail when an address
+    is, else the inbox.
 
     A confidential reporter is told only in the inbox, which the petition portal and the reception
     window read for them: no message to a phone someone else may see, and no contact of theirs in
@@ -368,9 +372,14 @@ def petitioner_channel(
         return "post", contact.name_masked or "petitioner", "the petitioner chose post: print queue"
     if chosen == "inbox":
         return "inbox", "petitioner", "the petitioner chose the inbox"
+    email = ("email", contact.email_masked or "petitioner", None)
+    if chosen == "email" and contact.email_token:
+        return email
     if contact.contact_token:
         reason = "e-mail chosen, but no e-mail address is held: told by SMS" if chosen == "email" else None
         return "sms", contact.phone_masked or "petitioner", reason
+    if contact.email_token:  # no phone: the address given is the way to reach them
+        return email
     reason = "anonymous petitioner" if contact.anonymous else "no contact details given"
     return "inbox", "petitioner", reason
 

@@ -71,7 +71,8 @@ class Notice:
     contact_token: str | None = None
     label: str = ""  # the recipient as APIs show it (masked)
     level: str | None = None
-    lookup_token: str | None = None  # the sealed lookup code an SMS fills in when sent (domain/lookup.py)
+    lookup_token: str | None = None  # the sealed lookup code an SMS or e-mail fills in when sent (lookup.py)
+    email_token: str | None = None  # the petitioner's sealed e-mail address, opened when sent
 
 
 def occasion(event_type: str, data: Any, case: dict[str, Any], *, tz: ZoneInfo, at: datetime) -> Occasion:
@@ -263,8 +264,14 @@ def notices(occ: Occasion, case: dict[str, Any], directory: Directory) -> tuple[
 def _for_audience(
     audience: str, kind: str, occ: Occasion, case: dict[str, Any], directory: Directory, urgent: bool
 ) -> list[Notice]:
-    def made(target: Target, label: str, token: str | None = None, code: str | None = None) -> Notice:
-        return Notice(kind, target, occ.values, urgent, occ.case_id, token, label, occ.level, code)
+    def made(
+        target: Target,
+        label: str,
+        token: str | None = None,
+        code: str | None = None,
+        email: str | None = None,
+    ) -> Notice:
+        return Notice(kind, target, occ.values, urgent, occ.case_id, token, label, occ.level, code, email)
 
     if audience == "petitioner":
         if occ.case_id is None:
@@ -274,9 +281,10 @@ def _for_audience(
         contact = PetitionerContact.model_validate(petitioner_preferences(case))
         channel, label, reason = petitioner_channel(contact, confidential=bool(case.get("confidential")))
         token = contact.contact_token if channel == "sms" else None
-        code = contact.lookup_token if channel == "sms" and kind in lookup.KINDS else None
+        email = contact.email_token if channel == "email" else None
+        code = contact.lookup_token if channel in lookup.CHANNELS and kind in lookup.KINDS else None
         copies = [made(target, target.recipient.label) for target in copies_to_agents(case)]
-        return [made(Target(PETITIONER, channel, reason), label, token, code), *copies]
+        return [made(Target(PETITIONER, channel, reason), label, token, code, email), *copies]
     if audience == "agents":  # the proxy agents an event names (docs/agents.md): their inboxes
         agents = [agent_recipient(a["code"]) for a in occ.units.get("agents", [])]
         return [made(Target(r, "inbox"), r.label) for r in agents]

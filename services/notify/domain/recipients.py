@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from services.notify.domain.delivery import mask_email, mask_url
+from dispatch_common.crypto import mask_email
+from services.notify.domain.delivery import mask_url
 
 Channel = Literal["sms", "email", "webhook", "inbox", "post"]
 RELOAD_CHECK_SECONDS = 1.0

@@ -1,39 +1,38 @@
 """The ciphertexts notify stores: the petitioner's contact token (the phone intake sealed, bound to
-its case by `crypto.contact_aad`) on the messages to the petitioner and on notify's view of a case.
-How `make rekey` seals them again. Pure."""
+its case by `crypto.contact_aad`), e-mail token (`crypto.email_aad`) and lookup code on the messages to
+the petitioner and on notify's view of a case. How `make rekey` seals them again. Pure."""
 
 from typing import Any
 
-from dispatch_common.crypto import contact_aad, is_current
+from dispatch_common.crypto import contact_aad, email_aad, is_current
 from dispatch_common.lookup_code import lookup_aad
 from dispatch_common.rekey import Busy, Resealing
 
+# The sealed fields and the associated data each is bound to, from the case id.
+TOKENS = {"contact_token": contact_aad, "email_token": email_aad, "lookup_token": lookup_aad}
+
+
+def _resealed(sealing: Resealing, holder: dict[str, Any], case_id: str) -> dict[str, str]:
+    return {
+        name: sealing.value(holder[name], aad=aad(case_id))
+        for name, aad in TOKENS.items()
+        if holder.get(name)
+    }
+
 
 def reseal_message(sealing: Resealing, message: dict[str, Any]) -> dict[str, Any]:
-    """A message's contact token sealed again; a message being sent right now is left for the next run
-    (its sender writes the outcome over the document it read)."""
-    token, code = message.get("contact_token"), message.get("lookup_token")
-    if not token and not code:
+    """A message's tokens sealed again; a message being sent right now is left for the next run (its
+    sender writes the outcome over the document it read)."""
+    held = [message[name] for name in TOKENS if message.get(name)]
+    if not held:
         return {}
-    if message.get("lease_ts") is not None and not all(
-        is_current(sealing.keys, t) for t in (token, code) if t
-    ):
+    if message.get("lease_ts") is not None and not all(is_current(sealing.keys, t) for t in held):
         raise Busy(message["_id"])
-    changes = {"contact_token": sealing.value(token, aad=contact_aad(message["case_id"]))} if token else {}
-    if code:
-        changes["lookup_token"] = sealing.value(code, aad=lookup_aad(message["case_id"]))
-    return changes
+    return _resealed(sealing, message, message["case_id"])
 
 
 def reseal_case_view(sealing: Resealing, view: dict[str, Any]) -> dict[str, Any]:
-    """Notify's view of a case with the petitioner's contact token sealed again."""
+    """Notify's view of a case with the petitioner's tokens sealed again."""
     petitioner = view.get("petitioner") or {}
-    token, code = petitioner.get("contact_token"), petitioner.get("lookup_token")
-    if not token and not code:
-        return {}
-    resealed = dict(petitioner)
-    if token:
-        resealed["contact_token"] = sealing.value(token, aad=contact_aad(view["_id"]))
-    if code:
-        resealed["lookup_token"] = sealing.value(code, aad=lookup_aad(view["_id"]))
-    return {"petitioner": resealed}
+    changes = _resealed(sealing, petitioner, view["_id"])
+    return {"petitioner": petitioner | changes} if changes else {}

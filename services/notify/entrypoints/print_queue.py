@@ -6,9 +6,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from dispatch_common import etag, paging
+from dispatch_common.crypto import load_pii_keys
 from dispatch_common.paging import Cursor, Limit
 from dispatch_common.store import retry_on_conflict
 from services.notify.container import Notify
+from services.notify.domain import lookup
 from services.notify.domain.message import sent_event
 from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
 from services.notify.entrypoints.document_schemas import Mailed, PrintItem, PrintPage
@@ -91,6 +93,16 @@ async def print_pdf(notification_id: str, user: CurrentUser, notify: NotifyDeps)
         lines = (msg.get("body") or "").splitlines()
         body = "".join(f"<p>{escape(line)}</p>" for line in lines if line.strip())
         html = msg.get("document_html") or f"<h1>{escape(title)}</h1>{body}"
+    if msg.get("lookup_token"):  # the acceptance letter by post carries the lookup code, opened now
+        settings = notify.settings
+        html = lookup.printed(
+            load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir),
+            html,
+            token=msg["lookup_token"],
+            case_id=msg.get("case_id"),
+            case_no=msg.get("case_no"),
+            page_url=settings.progress_page_url,
+        )
     return await pdf_answer(html, title=title, name=notification_id)
 
 

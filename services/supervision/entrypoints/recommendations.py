@@ -6,9 +6,9 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch_common import paging
-from services.supervision import commands
 from services.supervision.entrypoints import schemas
 from services.supervision.entrypoints.deps import CurrentUser, Cursor, Limit, SupervisionDeps
+from services.supervision.recommendations import recommend as record_recommendation
 
 router = APIRouter(prefix="/v1", tags=["case file"])
 
@@ -29,7 +29,7 @@ async def recommend(
     unit: str, body: Recommendation, user: CurrentUser, sv: SupervisionDeps
 ) -> schemas.RecommendationView:
     """改进工作, 完善政策 or 追究责任, recorded against the unit and announced."""
-    doc = await commands.recommend(
+    doc = await record_recommendation(
         unit, body.kind, body.text, body.case_id, caller=user, files=sv.files, clock=sv.clock
     )
     sv.runtime.nudge()

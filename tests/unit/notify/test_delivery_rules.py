@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from pydantic import ValidationError
 
+from dispatch_common.crypto import mask_email
 from services.notify.adapters.channels import sign, verify
 from services.notify.config import NotifySettings
 from services.notify.domain.delivery import (
     Outcome,
     backoff_seconds,
     fit_sms,
-    mask_email,
     mask_url,
     parse_quiet_hours,
     sms_segments,
