@@ -69,6 +69,10 @@ def addresses(stack: Stack) -> list[str]:
         lines.append(
             f"  {'console':<13}{stack.console_url}   (the dispatch center's console: sign in as a role)"
         )
+    lines.append(
+        f"  {'progress':<13}{stack.url('supervision')}/progress/   "
+        "(the petitioner's progress page: case number and lookup code)"
+    )
     return lines
 
 

@@ -61,6 +61,8 @@ def test_make_run_starts_everything_prints_urls_and_stops_everything(tmp_path):
         assert len(children) == 8  # nats-server, nx-27017, five services and the console
         console = re.search(r"console\s+(http://127\.0\.0\.1:\d+)", output).group(1)
         assert "综合调度中心" in httpx.get(console).text
+        progress = re.search(r"progress\s+(http://127\.0\.0\.1:\d+/progress/)", output).group(1)
+        assert httpx.get(progress).status_code == 200  # the petitioner's page, printed with the others
         nats_url = re.search(r"NATS\s+(nats://127\.0\.0\.1:\d+)", output).group(1)
         assert _nats_admits(nats_url, tmp_path / "run" / "keys")
     finally:
