@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dispatch_common import subjects
-from services.notify.domain.models import (
+from services.notify.domain.mediation_views import (
     FulfilmentDueView,
     MediationAssignedView,
     MediationConcludedView,
@@ -22,9 +22,9 @@ from services.notify.domain.models import (
     MediationSessionView,
     ReferralCrisisView,
     ReferralView,
-    UnitRef,
 )
 from services.notify.domain.occasion import Occasion, cn_date, cn_time, unit_ref
+from services.notify.domain.view_base import UnitRef
 
 MEDIATION_RESULTS = {"agreed": "达成调解协议", "failed": "调解未达成协议", "refused": "当事人不同意调解"}
 REFERRAL_TRACKS = {

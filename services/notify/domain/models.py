@@ -3,9 +3,23 @@
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from services.notify.domain.mediation_views import (
+    FulfilmentDueView,
+    MediationAssignedView,
+    MediationConcludedView,
+    MediationEscalatedView,
+    MediationOpenedView,
+    MediationOverdueView,
+    MediationSessionView,
+    MediatorRef,
+    ReferralCrisisView,
+    ReferralView,
+)
+from services.notify.domain.reception_views import ReceptionBookedView, ReceptionDecidedView
 from services.notify.domain.templates import Templates
+from services.notify.domain.view_base import Deadline, UnitRef, _View
 
 __all__ = [
     "NOTICE_OF_OUTCOME",
@@ -16,7 +30,9 @@ __all__ = [
     "FulfilmentDueView",
     "HandlingView",
     "InspectionCompiledView",
+    "LedgerAlarmView",
     "MediationAssignedView",
+    "MediationConcludedView",
     "MediationEscalatedView",
     "MediationOpenedView",
     "MediationOverdueView",
@@ -42,10 +58,6 @@ Channel = Literal["sms", "email", "webhook", "inbox", "post"]
 Status = Literal["queued", "sent", "failed", "dead"]
 
 
-class _View(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
 class PetitionerContact(_View):
     """How the petitioner can be reached, as intake's event tells it (masked, contact encrypted)."""
 
@@ -60,15 +72,6 @@ class PetitionerContact(_View):
     )
     language: str | None = None
     lookup_token: str | None = None  # the lookup code sealed by intake, for the acceptance notice
-
-
-class UnitRef(_View):
-    """A unit as events name it."""
-
-    code: str
-    name: str
-    type: str | None = None
-    role: str | None = None
 
 
 class CaseScreenedView(_View):
@@ -86,22 +89,14 @@ class CaseScreenedView(_View):
     submitted_by: str | None = None
 
 
-class Deadline(_View):
-    """A deadline as supervision's events carry it."""
-
-    kind: str
-    label: str = ""
-    due_at: datetime
-
-
 class CaseAssignedView(_View):
     """What notify needs of dispatch.case.assigned."""
 
     case_id: str
     case_no: str
     lead_unit: UnitRef
-    assisting_units: list[UnitRef] = []
-    deadlines: list[Deadline] = []
+    assisting_units: list[UnitRef] = Field(default_factory=list)
+    deadlines: list[Deadline] = Field(default_factory=list)
     assigned_at: datetime
 
 
@@ -115,7 +110,7 @@ class HandlingView(_View):
     action: str = ""
     at: datetime | None = None
     note: str | None = None
-    units: list[str] = []
+    units: list[str] = Field(default_factory=list)
     days: int | None = None
     approved: bool | None = None
     result: str | None = None
@@ -167,133 +162,6 @@ class RouteDisputedView(_View):
     case_no: str
     reason: str
     lead_unit: UnitRef | None = None
-
-
-class MediationOpenedView(_View):
-    """What notify needs of dispatch.mediation.opened."""
-
-    mediation_id: str
-    case_id: str
-    organization: UnitRef
-    type: str = "people"
-    opened_at: datetime
-
-
-class Session(_View):
-    """A mediation session as mediation's events carry it."""
-
-    no: int = 1
-    start_at: datetime
-    place: str | None = None
-    video: bool = False
-
-
-class MediationSessionView(_View):
-    """What notify needs of dispatch.mediation.session_scheduled, .session_rescheduled and
-    .session_cancelled."""
-
-    mediation_id: str
-    case_id: str
-    case_no: str
-    organization: UnitRef
-    session: Session
-
-
-class MediationConcludedView(_View):
-    """What notify needs of dispatch.mediation.concluded."""
-
-    mediation_id: str
-    case_id: str
-    case_no: str
-    organization: UnitRef
-    result: str
-    next_step: str | None = None
-
-
-class MediationEscalatedView(_View):
-    """What notify needs of dispatch.mediation.escalated (the police station as mediation found it)."""
-
-    mediation_id: str
-    case_id: str
-    case_no: str
-    organization: UnitRef
-    reason: str
-    people_count: int | None = None
-    threats: bool = False
-    police_station: UnitRef | None = None
-
-
-class MediatorRef(_View):
-    """A mediator as mediation's events name them."""
-
-    id: str
-    name: str
-
-
-class MediationAssignedView(_View):
-    """What notify needs of dispatch.mediation.assigned (another organization, or another mediator of
-    the same one)."""
-
-    mediation_id: str
-    case_id: str
-    case_no: str
-    organization: UnitRef
-    mediator: MediatorRef | None = None
-    previous_organization: UnitRef | None = None
-    previous_mediator: MediatorRef | None = None
-    reason: str | None = None
-
-
-class MediationOverdueView(_View):
-    """What notify needs of dispatch.mediation.overdue (the scanner: the time limit passed while open)."""
-
-    mediation_id: str
-    case_id: str
-    case_no: str
-    organization: UnitRef
-    mediator: MediatorRef | None = None
-    deadline: Deadline
-
-
-class AgreementRef(_View):
-    """An agreement as mediation's events name it."""
-
-    agreement_no: str
-    fulfilment_due: date
-
-
-class FulfilmentDueView(_View):
-    """What notify needs of dispatch.mediation.fulfilment_due."""
-
-    mediation_id: str
-    case_id: str
-    case_no: str
-    organization: UnitRef
-    agreement: AgreementRef
-
-
-class ReferralView(_View):
-    """What notify needs of dispatch.referral.made, .accepted and .closed."""
-
-    referral_id: str
-    case_id: str
-    case_no: str
-    kind: str
-    receiving_unit: UnitRef
-    reason: str | None = None
-    result: str | None = None
-    note: str | None = None
-
-
-class ReferralCrisisView(_View):
-    """What notify needs of dispatch.referral.crisis (the police station as mediation found it)."""
-
-    referral_id: str
-    case_id: str
-    case_no: str
-    receiving_unit: UnitRef
-    note: str | None = None
-    police_station: UnitRef | None = None
 
 
 class WarningRaisedView(_View):
@@ -382,36 +250,3 @@ def petitioner_channel(
         return email
     reason = "anonymous petitioner" if contact.anonymous else "no contact details given"
     return "inbox", "petitioner", reason
-
-
-class LeaderRef(_View):
-    """A leader as reception events name them."""
-
-    name: str
-    post: str
-
-
-class ReceptionBookedView(_View):
-    """What notify needs of dispatch.reception.booked (a booking made or cancelled)."""
-
-    case_id: str
-    case_no: str
-    status: Literal["booked", "cancelled", "rescheduled"]
-    kind: str
-    leader: LeaderRef
-    starts_at: datetime
-    place: str | None = None
-    join_link: str | None = None
-
-
-class ReceptionDecidedView(_View):
-    """What notify needs of dispatch.reception.decided (a leader's decision on a case received)."""
-
-    case_id: str
-    case_no: str
-    kind: str
-    leader: LeaderRef
-    instructions: str
-    holding: bool
-    units: list[UnitRef]
-    due_at: datetime | None = None
