@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch_common import etag, paging
 from dispatch_common.paging import Cursor, Limit
-from services.intake import handlers
+from services.intake import manual_screening
 from services.intake.adapters.repository import NO_OUTBOX
 from services.intake.domain.models import Registered
 from services.intake.domain.screening import ScreeningResult
@@ -91,10 +91,12 @@ async def screen_case(
         evidence=[f"screened by {user.role.value}"],
     )
     try:
-        done = await handlers.screen_by_hand(case_id, decision, intake=intake, caller=user, if_match=if_match)
-    except handlers.StaleCase as exc:
+        done = await manual_screening.screen_by_hand(
+            case_id, decision, intake=intake, caller=user, if_match=if_match
+        )
+    except manual_screening.StaleCase as exc:
         raise etag.stale(exc.version) from exc
-    except handlers.ScreeningNotOpen as exc:
+    except manual_screening.ScreeningNotOpen as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     if done is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no case {case_id}")
