@@ -1,6 +1,6 @@
 """What-if replay of a year of routes: replay throughput (routes/s) and the process's memory.
 
-    .venv/bin/python -m bench.replay --cases 300000 [--mongodb-url URL]
+    .venv/bin/python -m bench.replay --cases 300000 [--workers N] [--mongodb-url URL]
 
 Without a URL it starts the embedded MongoDB server on a free port in a temporary folder (and deletes
 it at the end). The routes are stored as the consumer stores them (request, decision, decided_at),
@@ -8,11 +8,12 @@ spread over a year: their requests come from the end-to-end load's generator (be
 the county's labelled cases with callers' own words, doors and moved points), decided once per
 distinct request by the package in use. The candidate adds a lexicon phrase and moves a gazetteer
 place to another town. The replay is `services.routing.replay.run`, the admin job's own work, in
-process (no HTTP): both engines decide every route, differences are stored as they are found.
+process (no HTTP): both engines decide every route, in `--workers` worker processes (0: in a
+thread, as with REPLAY_WORKERS=0), differences are stored as they are found.
 
 Prints progress, then the figures as JSON on the last line: routes/s over the whole replay, the
-differences, and the peak resident memory of the process (seeding included) and its resident
-memory before and after the replay.
+differences, the peak resident memory of the process (seeding included), its resident memory before
+and after the replay, and the largest peak of a worker process.
 """
 
 import argparse
@@ -29,11 +30,12 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from bench.case_mix import CaseMix
-from bench.figures import on_mongodb, scratch_database
+from bench.figures import cpu_seconds, on_mongodb, scratch_database
 from dispatch_common.clock import FixedClock
 from dispatch_common.jobs import Job, Jobs
 from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR
 from services.routing import replay
+from services.routing.config import RoutingSettings
 from services.routing.container import Routing, load_engine
 from services.routing.domain.models import RouteRequest
 
@@ -47,6 +49,25 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def descendants(pid: int | str = "self") -> list[int]:
+    """The processes under this one (here: the embedded server, and a replay's workers while they run)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in map(int, task.read_text().split()):
+            found += [child, *descendants(child)]
+    return found
+
+
+def cpu_now(servers: list[int]) -> dict[str, float]:
+    """CPU seconds used so far by this process, its waited-for children (the workers) and the server."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "service": me.ru_utime + me.ru_stime,
+        "workers": kids.ru_utime + kids.ru_stime,
+        "server": sum(cpu_seconds(pid) or 0.0 for pid in servers),
+    }
 
 
 def candidate_files(county_dir: Path) -> dict[str, str]:
@@ -135,7 +156,8 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         await routing.routes.count_documents(query)
         counted = time.perf_counter() - t1
         read = 0
-        async for _ in routing.routes.find(query, replay.PROJECTION).sort("decided_at", 1).batch_size(500):
+        cursor = routing.routes.find(query, replay.PROJECTION).sort("decided_at", 1)
+        async for _ in cursor.batch_size(replay.READ_BATCH):
             read += 1
         reading = time.perf_counter() - t1 - counted
         print(f"count {counted:.1f} s, read {read:,} routes {reading:.1f} s", flush=True)
@@ -147,13 +169,21 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
                 rate = p.get("done", 0) / (time.perf_counter() - t1)
                 print(f"replayed {p.get('done', 0):,} of {p.get('total')} routes ({rate:,.0f}/s)", flush=True)
 
+        servers = descendants()
+        cpu_before = cpu_now(servers)
         t1 = time.perf_counter()
         progress = asyncio.create_task(report())
         result = await replay.run(
-            job, routing=routing, candidate=candidate, start=START, end=START + timedelta(days=366)
+            job,
+            routing=routing,
+            candidate=candidate,
+            start=START,
+            end=START + timedelta(days=366),
+            workers=args.workers,
         )
         took = time.perf_counter() - t1
         progress.cancel()
+        cpu = {k: v - cpu_before[k] for k, v in cpu_now(servers).items()}
         return {
             "routes": result["cases"],
             "changed": result["changed"],
@@ -162,9 +192,16 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
             "year_of_300k_minutes": round(300_000 / (result["cases"] / took) / 60, 1),
             "count_seconds": round(counted, 1),
             "read_seconds": round(reading, 1),
+            # CPU milliseconds a route costs each process (what a quiet machine's wall time follows)
+            "cpu_ms_per_route": {k: round(v * 1000 / max(1, result["cases"]), 2) for k, v in cpu.items()},
             "rss_before_replay_mb": round(before, 1),
             "rss_after_replay_mb": round(rss_mb(), 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "workers": args.workers,
+            # the largest of the children waited for: the workers (the embedded server still runs)
+            "peak_worker_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+            if args.workers
+            else None,
         }
 
 
@@ -177,6 +214,12 @@ def main() -> int:
     )
     parser.add_argument("--batch", type=int, default=5_000, help="documents per insert_many while seeding")
     parser.add_argument("--county-dir", type=Path, default=DEFAULT_COUNTY_DIR)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=RoutingSettings().replay_workers,
+        help="worker processes deciding (0: a thread of the process); default as REPLAY_WORKERS",
+    )
     parser.add_argument(
         "--mongodb-url", default=None, help="use this server (default: start the embedded one)"
     )

@@ -57,6 +57,7 @@ def build(settings: RoutingSettings | None = None, *, clock: Clock | None = None
         )
     )
     routing.replays = Jobs(runtime.db, "replays", runtime=runtime, clock=clock)
+    routing.replay_workers = settings.replay_workers
     routing.approvals = runtime.db["package_approvals"]
     routing.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=routing.reload_package)
     log.info("county package loaded", extra=routing.package_summary())

@@ -50,6 +50,7 @@ class Routing:
     live: Hub | None = None  # the replica's reader of route events for the queue stream
     incidents: IncidentPolicy = field(default_factory=IncidentPolicy)  # linking calls of one matter
     replays: Jobs | None = None  # what-if replays (replay.py) and their differences
+    replay_workers: int = 0  # worker processes a replay decides in (0: a thread of the service)
     approvals: AsyncCollection | None = None  # packages activated on a replay's report
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

@@ -10,7 +10,7 @@ people gave). Nothing is written but the job, its differences and, on activation
 
 import asyncio
 import tempfile
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +24,10 @@ from services.routing.domain.county import PACKAGE_FILES
 from services.routing.domain.models import RouteRequest
 from services.routing.domain.replay import UnitLoad, changed_parts, outline, side
 from services.routing.engine import RoutingEngine
+from services.routing.replay_workers import DecidePool, InThread
 
-BATCH = 500  # routes read, decided (in one thread hop) and written per step
+BATCH = 500  # routes per chunk: decided in one thread hop or one worker's task, then written
+READ_BATCH = 2000  # routes per reply of the store's cursor
 PROJECTION = {"case_no": 1, "request": 1, "decision": 1, "decided_at": 1}
 
 
@@ -65,6 +67,14 @@ class Tally:
     drifted: int = 0  # stored decisions the package in use would now decide otherwise
     parts: Counter[str] = field(default_factory=Counter)
     load: UnitLoad = field(default_factory=UnitLoad)
+
+    def merge(self, other: "Tally") -> None:
+        """Add what another tally counted (a chunk decided in a worker)."""
+        self.cases += other.cases
+        self.changed += other.changed
+        self.drifted += other.drifted
+        self.parts.update(other.parts)
+        self.load.merge(other.load)
 
     def result(self) -> dict[str, Any]:
         return {
@@ -109,33 +119,68 @@ def compare(
     return out
 
 
+def compare_chunk(
+    baseline: RoutingEngine, candidate: RoutingEngine, routes: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], Tally]:
+    """One chunk of stored routes compared: its differences and its own tally (run in a thread of
+    the service or in a worker process)."""
+    tally = Tally()
+    return compare(baseline, candidate, routes, tally), tally
+
+
 async def run(
-    job: Job, *, routing: Routing, candidate: RoutingEngine, start: datetime, end: datetime
+    job: Job,
+    *,
+    routing: Routing,
+    candidate: RoutingEngine,
+    start: datetime,
+    end: datetime,
+    workers: int = 0,
 ) -> dict[str, Any]:
-    """Replay the routes decided in [start, end) in order of decision, saving progress at each step."""
+    """Replay the routes decided in [start, end) in order of decision, saving progress at each step.
+
+    With `workers`, the chunks are decided in that many worker processes (replay_workers.DecidePool)
+    while the service reads the next ones; without, in a thread of the service, one at a time. The
+    differences are stored in the order of decision either way. The period's routes are counted
+    beside the replay (`total` is null until then)."""
     baseline = routing.engine  # the package in use when the replay started, with what it learned
     candidate = await trained(candidate, routing)
     query = {"decided_at": {"$gte": start, "$lt": end}}
-    total = await routing.routes.count_documents(query)
-    job.progress(0, total)
+    counting = asyncio.create_task(routing.routes.count_documents(query))
+    job.progress(0, None)
     await job.save()
     tally = Tally()
 
-    async def step(batch: list[dict[str, Any]]) -> None:
-        found = await asyncio.to_thread(compare, baseline, candidate, batch, tally)
+    async def settle(chunk: "asyncio.Future[tuple[list[dict[str, Any]], Tally]]") -> None:
+        found, part = await chunk
+        tally.merge(part)
         await job.add_items(found)
-        job.progress(tally.cases, max(total, tally.cases))
+        total = counting.result() if counting.done() else None
+        job.progress(tally.cases, None if total is None else max(total, tally.cases))
         await job.save()
 
-    batch: list[dict[str, Any]] = []
-    cursor = routing.routes.find(query, PROJECTION).sort("decided_at", 1).batch_size(BATCH)
-    async for doc in cursor:
-        batch.append(doc)
-        if len(batch) >= BATCH:
-            await step(batch)
-            batch = []
-    if batch:
-        await step(batch)
+    deciders = DecidePool(workers, baseline, candidate) if workers else InThread(baseline, candidate)
+    in_flight: deque[asyncio.Future[tuple[list[dict[str, Any]], Tally]]] = deque()
+    finished = False
+    try:
+        batch: list[dict[str, Any]] = []
+        cursor = routing.routes.find(query, PROJECTION).sort("decided_at", 1).batch_size(READ_BATCH)
+        async for doc in cursor:
+            batch.append(doc)
+            if len(batch) >= BATCH:
+                in_flight.append(deciders.submit(batch))
+                batch = []
+                while len(in_flight) > deciders.ahead:
+                    await settle(in_flight.popleft())
+        if batch:
+            in_flight.append(deciders.submit(batch))
+        while in_flight:
+            await settle(in_flight.popleft())
+        job.progress(tally.cases, max(await counting, tally.cases))
+        finished = True
+    finally:
+        counting.cancel()
+        await deciders.close(cancelled=not finished)
     return tally.result()
 
 

@@ -87,6 +87,13 @@ class UnitLoad:
             if will:
                 self.moved_in[will] += 1
 
+    def merge(self, other: "UnitLoad") -> None:
+        """Add the cases another count counted (a chunk decided elsewhere)."""
+        self.before.update(other.before)
+        self.after.update(other.after)
+        self.moved_in.update(other.moved_in)
+        self.moved_out.update(other.moved_out)
+
     def rows(self) -> list[dict[str, Any]]:
         """One row per unit that leads any case on either side, by unit code."""
         codes = sorted(set(self.before) | set(self.after))

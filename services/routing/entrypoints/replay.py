@@ -74,7 +74,14 @@ async def start_replay(body: ReplayStart, user: CurrentUser, routing: RoutingDep
         raise package_problems(exc) from exc
 
     async def work(job: Job) -> dict[str, Any]:
-        return await replay.run(job, routing=routing, candidate=candidate, start=body.start, end=body.end)
+        return await replay.run(
+            job,
+            routing=routing,
+            candidate=candidate,
+            start=body.start,
+            end=body.end,
+            workers=routing.replay_workers,
+        )
 
     doc = await _jobs(routing).start(
         work,

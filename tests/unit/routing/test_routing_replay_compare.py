@@ -75,3 +75,29 @@ def test_a_batch_reports_the_routes_a_new_phrase_changes(county_dir: Path, tmp_p
 def test_a_candidate_of_no_changed_file_is_the_package_in_use(county_dir: Path, tmp_path: Path) -> None:
     write_candidate({}, county_dir, tmp_path)
     assert CountyPackage.from_dir(tmp_path).version == CountyPackage.from_dir(county_dir).version
+
+
+def test_tallies_of_chunks_merged_are_the_tally_of_the_whole() -> None:
+    pairs = [
+        (decision("T1", "U1"), decision("T2", "U2", flags=["x"])),
+        (decision("T1", "U1"), decision("T1", "U1")),
+        (decision("T1", "U2"), decision(None, "U3", queue="manual")),
+        (decision("T2", "U2"), decision("T2", "U1", tier="urgent")),
+    ]
+
+    def tally(chunk: list[tuple[dict[str, Any], dict[str, Any]]]) -> Tally:
+        counted = Tally()
+        for before, after in chunk:
+            was, will = outline(before), outline(after)
+            counted.cases += 1
+            counted.load.add(was, will)
+            if parts := changed_parts(was, will):
+                counted.changed += 1
+                counted.parts.update(parts)
+        return counted
+
+    merged = tally(pairs[:1])
+    merged.merge(tally(pairs[1:3]))
+    merged.merge(tally(pairs[3:]))
+    assert merged.result() == tally(pairs).result()
+    assert merged.result()["cases"] == 4 and merged.result()["changed"] == 3
