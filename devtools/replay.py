@@ -60,7 +60,8 @@ def token() -> str:
 def show(job: dict[str, Any]) -> str:
     p = job["progress"]
     rate = f", {job['cases_per_second']:,.0f} routes/s" if job.get("cases_per_second") else ""
-    total = "?" if p["total"] is None else f"{p['total']:,}"
+    guess = p.get("estimated_total")
+    total = f"{p['total']:,}" if p["total"] is not None else f"~{guess:,}" if guess else "?"
     return f"{job['status']}: {p['done']:,} of {total} routes{rate}, {job['differences']:,} differences"
 
 

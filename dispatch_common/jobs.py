@@ -33,9 +33,11 @@ class Job:
     def id(self) -> str:
         return str(self.doc["_id"])
 
-    def progress(self, done: int, total: int) -> None:
-        """How far the work is (saved with the next `save`)."""
+    def progress(self, done: int, total: int | None, *, estimated_total: int | None = None) -> None:
+        """How far the work is (saved with the next `save`): `total` when known, else an estimate."""
         self.doc["progress"] = {"done": done, "total": total}
+        if estimated_total is not None:
+            self.doc["progress"]["estimated_total"] = estimated_total
 
     async def add_items(self, items: list[dict[str, Any]]) -> None:
         """Store items the job found, numbered in the order they came."""

@@ -128,6 +128,15 @@ def compare_chunk(
     return compare(baseline, candidate, routes, tally), tally
 
 
+def estimate(done: int, start: datetime, reached: datetime, end: datetime) -> int | None:
+    """The period's routes, guessed from those replayed up to `reached` (at the same rate for the
+    rest of [start, end)); none before the first."""
+    covered, span = (reached - start).total_seconds(), (end - start).total_seconds()
+    if done == 0 or covered <= 0:
+        return None
+    return max(done, round(done * span / covered))
+
+
 async def run(
     job: Job,
     *,
@@ -141,26 +150,28 @@ async def run(
 
     With `workers`, the chunks are decided in that many worker processes (replay_workers.DecidePool)
     while the service reads the next ones; without, in a thread of the service, one at a time. The
-    differences are stored in the order of decision either way. The period's routes are counted
-    beside the replay (`total` is null until then)."""
+    differences are stored in the order of decision either way. The routes are not counted first (a
+    count of a year took over a minute on the embedded server): while the job runs, `total` is null
+    and `estimated_total` follows from how far into the period the replay is."""
     baseline = routing.engine  # the package in use when the replay started, with what it learned
     candidate = await trained(candidate, routing)
     query = {"decided_at": {"$gte": start, "$lt": end}}
-    counting = asyncio.create_task(routing.routes.count_documents(query))
+    until = min(end, routing.clock.now())  # no route is decided after the replay starts
     job.progress(0, None)
     await job.save()
     tally = Tally()
+    Chunk = tuple["asyncio.Future[tuple[list[dict[str, Any]], Tally]]", datetime]
 
-    async def settle(chunk: "asyncio.Future[tuple[list[dict[str, Any]], Tally]]") -> None:
-        found, part = await chunk
+    async def settle(chunk: Chunk) -> None:
+        decided, reached = chunk
+        found, part = await decided
         tally.merge(part)
         await job.add_items(found)
-        total = counting.result() if counting.done() else None
-        job.progress(tally.cases, None if total is None else max(total, tally.cases))
+        job.progress(tally.cases, None, estimated_total=estimate(tally.cases, start, reached, until))
         await job.save()
 
     deciders = DecidePool(workers, baseline, candidate) if workers else InThread(baseline, candidate)
-    in_flight: deque[asyncio.Future[tuple[list[dict[str, Any]], Tally]]] = deque()
+    in_flight: deque[Chunk] = deque()
     finished = False
     try:
         batch: list[dict[str, Any]] = []
@@ -168,18 +179,17 @@ async def run(
         async for doc in cursor:
             batch.append(doc)
             if len(batch) >= BATCH:
-                in_flight.append(deciders.submit(batch))
+                in_flight.append((deciders.submit(batch), batch[-1]["decided_at"]))
                 batch = []
                 while len(in_flight) > deciders.ahead:
                     await settle(in_flight.popleft())
         if batch:
-            in_flight.append(deciders.submit(batch))
+            in_flight.append((deciders.submit(batch), batch[-1]["decided_at"]))
         while in_flight:
             await settle(in_flight.popleft())
-        job.progress(tally.cases, max(await counting, tally.cases))
+        job.progress(tally.cases, tally.cases)
         finished = True
     finally:
-        counting.cancel()
         await deciders.close(cancelled=not finished)
     return tally.result()
 

@@ -128,7 +128,7 @@ async def test_a_replay_reports_exactly_the_cases_the_candidate_changes(harness:
 
     assert job["status"] == "done", job
     assert job["baseline_version"] == version and job["candidate_version"] != version
-    assert job["progress"] == {"done": 8, "total": 8}
+    assert job["progress"] == {"done": 8, "total": 8, "estimated_total": None}
     assert job["result"]["cases"] == 8 and job["result"]["changed"] == 2
     found = {d["case_id"]: d for d in await harness.differences(job["id"])}
     assert set(found) == {routes["moved"]["_id"], routes["phrase"]["_id"]}

@@ -90,7 +90,8 @@ async def test_workers_store_the_same_differences_as_the_service_alone(start_rou
     assert alone["status"] == in_workers["status"] == "done", (alone, in_workers)
     assert alone["result"]["cases"] == 1208 and alone["result"]["changed"] == 302
     assert in_workers["result"] == alone["result"]
-    assert in_workers["progress"] == alone["progress"] == {"done": 1208, "total": 1208}
+    done = {"done": 1208, "total": 1208, "estimated_total": None}
+    assert in_workers["progress"] == alone["progress"] == done
     first = await stored_differences(harness, alone["id"])
     second = await stored_differences(harness, in_workers["id"])
     assert len(first) == 302 and second == first
@@ -112,8 +113,9 @@ async def test_a_stopped_service_leaves_its_replay_cancelled_and_no_worker_behin
             if job["status"] != "running" or job["progress"]["done"] >= 500:
                 break
             await asyncio.sleep(0.1)
-    # the service answered while the workers decided
+    # the service answered while the workers decided, with how far they are and how far they will go
     assert job["status"] == "running" and job["progress"]["done"] >= 500, job
+    assert job["progress"]["total"] is None and job["progress"]["estimated_total"] >= 6000, job
     deciding = workers()
     assert len(deciding) == 1
 

@@ -61,7 +61,12 @@ class Period(BaseModel):
 
 class Progress(BaseModel):
     done: int
-    total: int | None = Field(description="routes in the period; null until counted")
+    total: int | None = Field(description="routes in the period; null until the replay has read them all")
+    estimated_total: int | None = Field(
+        None,
+        description="while running: the routes in the period as guessed from how far into it the "
+        "replay is (null before the first step)",
+    )
 
 
 class UnitLoadRow(BaseModel):
