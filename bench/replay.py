@@ -152,11 +152,9 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         await jobs.docs.insert_one(doc)
         job = Job(jobs, doc)
         before = rss_mb()
-        query = {"decided_at": {"$gte": START, "$lt": START + timedelta(days=366)}}
         t1 = time.perf_counter()
         read = 0
-        cursor = routing.routes.find(query, replay.PROJECTION).sort("decided_at", 1)
-        async for _ in cursor.batch_size(replay.READ_BATCH):
+        async for _ in replay.read_period(routing.routes, START, START + timedelta(days=366)):
             read += 1
         reading = time.perf_counter() - t1
         print(f"read {read:,} routes {reading:.1f} s", flush=True)
