@@ -9,7 +9,7 @@ from dispatch_common import redact, similarity, store
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import area_names, county_code
-from dispatch_common.crypto import load_pii_keys
+from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.ratelimit import RateLimiter
 from dispatch_common.reload import Reloads
@@ -95,12 +95,12 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
     dev_key = settings.keys_dir / DEV_KEY_FILE
     if settings.open311_clients_file is None and dev_key.exists():  # the generated key no setting names
         redact.register_secrets({dev_key.read_text(encoding="utf-8").strip()})
-    intake.profiles = _profiles(settings, runtime, history)
+    intake.profiles = _profiles(settings, runtime, history, intake.keys)
     subscribers.register(intake)
     return intake
 
 
-def _profiles(settings: IntakeSettings, runtime: Runtime, history: CaseHistory) -> Profiles:
+def _profiles(settings: IntakeSettings, runtime: Runtime, history: CaseHistory, keys: PiiKeys) -> Profiles:
     """The profile's parts, its consumer of other services' events, and the pool's indexes."""
     from services.intake import profile_outcomes
 
@@ -111,7 +111,7 @@ def _profiles(settings: IntakeSettings, runtime: Runtime, history: CaseHistory) 
     runtime.on_migrate(reader.ensure_indexes)
     runtime.on_migrate(sections.ensure_indexes)
     runtime.on_migrate(pool.ensure_indexes)
-    profile_outcomes.register(runtime, reader)
+    profile_outcomes.register(runtime, reader, keys)
     return Profiles(
         reader=reader,
         pool=pool,

@@ -199,7 +199,9 @@ async def test_a_profile_shows_the_agents_and_the_linked_risk_entries_of_the_pet
 
         # a redelivered opening is stored once: its records are keyed by the event's id
         outcomes = h.intake.profiles.reader.outcomes
-        records = records_of(first_opening["id"], first_opening["type"], first_opening["data"], AT)
+        records = records_of(
+            first_opening["id"], first_opening["type"], first_opening["data"], AT, keys=h.intake.keys
+        )
         assert [r["kind"] for r in records] == ["ledger_opened", "ledger_link"]
         await h.intake.profiles.reader.keep(records)
         assert await outcomes.count_documents({"entry_id": "E1"}) == 2

@@ -26,9 +26,9 @@ from dispatch_common.crypto import (
     record_aad,
 )
 from dispatch_common.free_text import protect, reveal
+from dispatch_common.identity_keys import id_number_hash, phone_hash
 from dispatch_common.rekey import Resealing
 from services.intake.domain.events import PetitionerView
-from services.intake.domain.identity import phone_key
 
 # The free-text fields of a submission, masked where they are stored; the manual screening reason is
 # protected alike, under SCREENING_REASON.
@@ -58,11 +58,11 @@ def protect_person(keys: PiiKeys, person: Any, *, case_id: str, role: str) -> di
             "phone_masked": mask_phone(person.phone),
         }
         if role == "petitioner":
-            out["phone_hash"] = keyed_hash(keys, phone_key(person.phone))
+            out["phone_hash"] = phone_hash(keys, person.phone)
     if person.id_number:
         out |= {
             "id_enc": encrypt(keys, person.id_number, aad=case_aad(case_id, f"{role}.id_number")),
-            "id_hash": keyed_hash(keys, person.id_number),
+            "id_hash": id_number_hash(keys, person.id_number),
             "id_masked": mask_id_number(person.id_number),
         }
     email = getattr(person, "email", None)  # a petitioner's (representatives give none)
