@@ -11,7 +11,7 @@ BENCHMARKS = {
     "e2e_load": ["--rates", "10,20,25,50,100", "--seconds", "60"],
     "intake_load": ["--rate", "200", "--seconds", "30"],
     "duplicate_lookup": ["--cases", "1000000"],
-    "profile_lookup": ["--cases", "1000000"],
+    "profile_lookup": ["--cases", "1000000", "--checkpoints", "250000,500000"],
     "routing_decide": ["--decisions", "20000", "--lookups", "500000"],
     "supervision_queries": ["--cases", "1000000"],
     "notify_load": ["--rate", "100", "--seconds", "20", "--burst", "2000"],

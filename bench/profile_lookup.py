@@ -27,6 +27,7 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from bench.figures import latency_figures
+from bench.profile_reads import read_timings
 from bench.profile_seed import PROBED, Seed, now
 from devtools.keys import issue_token
 from devtools.stack import Stack, free_port
@@ -71,12 +72,23 @@ async def seed(db: Any, synth: Seed, first: int, last: int, batch: int) -> None:
         await asyncio.gather(*(db[name].insert_many(d, ordered=False) for name, d in docs.items()))
 
 
+def first_cases(synth: Seed) -> dict[int, int]:
+    """The first case of the first probed petitioner of each size."""
+    return {n: first_case_of(synth)[people[0]] for n, people in synth.probes.items()}
+
+
+def first_case_of(synth: Seed) -> dict[int, int]:
+    """Each probed petitioner's first case (theirs come first, in order)."""
+    first: dict[int, int] = {}
+    for i, p in enumerate(synth.owner[: sum(n * k for n, k in PROBED.items())]):
+        first.setdefault(p, i)
+    return first
+
+
 def open_profiles(url: str, token: str, synth: Seed, lookups: dict[int, int]) -> dict[str, Any]:
     """Open the probed petitioners' profiles over HTTP; latency figures per number of cases."""
     out: dict[str, Any] = {}
-    first_case: dict[int, int] = {}
-    for i, p in enumerate(synth.owner[: sum(n * k for n, k in PROBED.items())]):
-        first_case.setdefault(p, i)
+    first_case = first_case_of(synth)
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
         for size, people in synth.probes.items():
             chosen = [people[k % len(people)] for k in range(lookups[size])]
@@ -126,6 +138,11 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
                 "seeding_seconds": round(seconds, 1),
                 "load_average": load,
                 "profiles": profiles,
+                # each read alone, for a 1-, 10- and 100-case petitioner: a scan grows with `cases`
+                "reads_ms": {
+                    f"{n}_cases": await read_timings(db, f"c{first:07d}")
+                    for n, first in first_cases(synth).items()
+                },
                 "storage": await storage(db, stack.run_dir / "mongo"),
             }
             points.append(point)
