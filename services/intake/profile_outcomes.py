@@ -10,6 +10,7 @@ services over HTTP when a profile is opened (docs/architecture.md): a profile is
 from typing import Any
 
 from dispatch_common.bus import Delivery
+from dispatch_common.consumer import Reject
 from dispatch_common.crypto import PiiKeys, UndecryptableError
 from dispatch_common.nats_permissions import INTAKE_PROFILE
 from dispatch_common.runtime import Runtime
@@ -21,14 +22,14 @@ async def keep_outcomes(
     deliveries: list[Delivery], *, reader: ProfileReader, keys: PiiKeys
 ) -> dict[str, BaseException]:
     """Store the profile's record of each event of a batch; the failures by event id (an event whose
-    sealed party keys do not open fails alone)."""
+    sealed party keys do not open is dead-lettered alone, at once)."""
     records: list[dict[str, Any]] = []
     failed: dict[str, BaseException] = {}
     for d in deliveries:
         try:
             records += records_of(d.event.id, d.event.type, d.event.data, d.event.time, keys=keys)
-        except UndecryptableError as exc:
-            failed[d.event.id] = exc
+        except UndecryptableError as exc:  # a value of another record: no retry will open it
+            failed[d.event.id] = Reject(f"party_keys do not open for this entry: {exc}")
     try:
         await reader.keep(records)
     except Exception as exc:  # the store failed: every event of the batch is retried, then dead-lettered
