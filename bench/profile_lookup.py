@@ -73,14 +73,15 @@ async def seed(db: Any, synth: Seed, first: int, last: int, batch: int) -> None:
 
 
 def import_facts(url: str, keys_dir: Path, synth: Seed) -> int:
-    """A court batch with a fact for every tenth of the first 200,000 petitioners, through intake's
-    own import (POST /v1/pool/batches), so the pool is keyed as the service keys it."""
+    """A court batch with a fact for every tenth of the first 20,000 petitioners (2,000 rows, within
+    the body a request may carry), through intake's own import (POST /v1/pool/batches), so the pool
+    is keyed as the service keys it."""
     rows = [
         {"ref": f"(2025)民初{p}号", "date": "2025-06-01"}
         | ({"id_number": person.petitioner.id_number} if person.petitioner.id_number else {})
         | ({"phone": person.petitioner.phone} if not person.petitioner.id_number else {})
-        for p, person in enumerate(synth.people[:200_000:10])
-    ][:20_000]
+        for p, person in enumerate(synth.people[:20_000:10])
+    ]
     body = {
         "source": "county-court",
         "kind": "court_judgment",
@@ -137,6 +138,7 @@ def open_profiles(url: str, token: str, synth: Seed, lookups: dict[int, int]) ->
 
 async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     keys = load_pii_keys(environment="test", keys_dir=stack.keys_dir)
+    external = stack.procs.get("nx-27017") is None
     started = time.perf_counter()
     synth = Seed(args.cases, keys, args.seed, now(), args.days)
     people = len(synth.people)
@@ -145,7 +147,7 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     token = issue_token(stack.keys_dir, role="dispatcher")
     # no socket timeout: a batch may take the busy embedded server more than the services' 60 s
     client = AsyncMongoClient(stack.mongodb_url or "", appname="bench-profile", socketTimeoutMS=None)
-    db = client["dispatch_intake"]
+    db = client[stack.service_env("intake").get("MONGODB_DB_PREFIX", "dispatch_") + "intake"]
     stops = sorted({n for n in args.checkpoints if n < args.cases} | {args.cases})
     loaded, seconds, points = 0, 0.0, []
     lookups = {1: args.lookups, 10: args.lookups, 100: max(20, args.lookups // 4)}
@@ -176,12 +178,14 @@ async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
                 print(f"seeding past {args.max_seed_minutes} min: stopping at {loaded:,}", file=sys.stderr)
                 break
     finally:
+        if external:  # a server the bench did not start: its database goes
+            await client.drop_database(db.name)
         await client.close()
     return {
         "benchmark": "profile_lookup",
         "petitioners": people,
         "pool_facts": facts,
-        "server": "embedded nx-27017",
+        "server": "external" if external else "embedded nx-27017",
         **points[-1],
         "checkpoints": points[:-1],
     }
@@ -204,13 +208,18 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=2_000, help="cases per insert_many")
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--seed", type=int, default=20260601)
+    parser.add_argument(
+        "--mongodb-url", default=None, help="seed and serve from this server (default: the embedded one)"
+    )
     parser.add_argument("--max-seed-minutes", type=float, default=40, help="stop at a checkpoint past this")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as base:
         stack = Stack(
             run_dir=Path(base),
             ports={"intake": free_port()},
-            extra_env={"ENVIRONMENT": "test", "RATE_LIMIT_ENABLED": "false"},
+            mongodb_url=args.mongodb_url,
+            extra_env={"ENVIRONMENT": "test", "RATE_LIMIT_ENABLED": "false"}
+            | ({"MONGODB_DB_PREFIX": f"bench_profile_{os.getpid()}_"} if args.mongodb_url else {}),
         )
         try:
             stack.start(("intake",))
