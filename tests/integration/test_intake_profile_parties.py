@@ -5,7 +5,7 @@ for another entry is dead-lettered at once and shows nothing."""
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from dispatch_common.identity_keys import id_number_hash, ledger_keys_aad, phone
 from services.intake.domain.identity import with_check_digit
 from tests.helpers import eventually, stream_messages
 from tests.intake_support import IntakeHarness, start_intake
-from tests.integration.test_intake_profile_sections import UNIT, publish, submit
+from tests.integration.test_intake_profile_sections import opened, submit
 
 pytestmark = pytest.mark.integration
 
@@ -31,28 +31,6 @@ async def harness(nats_url, mongodb_url, db_prefix, run_dir) -> AsyncIterator[In
     await h.intake.runtime.stop()
 
 
-async def opened(h: IntakeHarness, entry: str, party_keys: str | None) -> dict[str, Any]:
-    return await publish(
-        h,
-        subjects.LEDGER_OPENED,
-        None,
-        {
-            "entry_id": entry,
-            "entry_no": f"TZ-{entry}",
-            "owner_unit": UNIT,
-            "status": "opened",
-            "kind": "dispute",
-            "risk_level": "high",
-            "place": {"town": "990102001", "village": None, "grid": None},
-            "source": {"kind": "patrol", "ref": None},
-            "due_at": (AT + timedelta(days=15)).isoformat(),
-            "opened_at": AT.isoformat(),
-            "case_ids": [],
-            "party_keys": party_keys,
-        },
-    )
-
-
 def sealed(h: IntakeHarness, entry: str, *keys: str) -> str | None:
     return seal_keys(h.intake.keys, list(keys), aad=ledger_keys_aad(entry))
 
@@ -64,10 +42,12 @@ async def test_entries_naming_the_petitioner_as_a_party_join_the_profile_and_no_
         case = await submit(clerk, petitioner={"name": "张三", "phone": PHONE})
         with_id = await submit(clerk, petitioner={"name": "王五", "id_number": ID_NUMBER})
 
-        await opened(h, "E-PHONE", sealed(h, "E-PHONE", phone_hash(keys, "+86 139 1234 5678")))
-        await opened(h, "E-ID", sealed(h, "E-ID", id_number_hash(keys, ID_NUMBER.lower())))
-        await opened(h, "E-OTHER", sealed(h, "E-OTHER", phone_hash(keys, "13912345679")))
-        moved = await opened(h, "E-MOVED", sealed(h, "E-PHONE", phone_hash(keys, PHONE)))  # another entry's
+        await opened(h, "E-PHONE", [], party_keys=sealed(h, "E-PHONE", phone_hash(keys, "+86 139 1234 5678")))
+        await opened(h, "E-ID", [], party_keys=sealed(h, "E-ID", id_number_hash(keys, ID_NUMBER.lower())))
+        await opened(h, "E-OTHER", [], party_keys=sealed(h, "E-OTHER", phone_hash(keys, "13912345679")))
+        moved = await opened(
+            h, "E-MOVED", [], party_keys=sealed(h, "E-PHONE", phone_hash(keys, PHONE))
+        )  # another entry's
 
         async def entries(case_id: str) -> dict[str, dict[str, Any]]:
             r = await clerk.get(f"/v1/cases/{case_id}/profile", params={"reason": "接访核实"})

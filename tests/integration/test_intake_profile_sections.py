@@ -78,7 +78,9 @@ async def represented(h: IntakeHarness, case: dict[str, Any], agent: str, name: 
     )
 
 
-async def opened(h: IntakeHarness, entry: str, case_ids: list[str], *, level: str = "high") -> dict[str, Any]:
+async def opened(
+    h: IntakeHarness, entry: str, case_ids: list[str], *, level: str = "high", party_keys: str | None = None
+) -> dict[str, Any]:
     return await publish(
         h,
         subjects.LEDGER_OPENED,
@@ -95,6 +97,7 @@ async def opened(h: IntakeHarness, entry: str, case_ids: list[str], *, level: st
             "due_at": (AT + timedelta(days=15)).isoformat(),
             "opened_at": AT.isoformat(),
             "case_ids": case_ids,
+            "party_keys": party_keys,
         },
     )
 
