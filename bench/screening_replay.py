@@ -16,7 +16,6 @@ differences, the peak resident memory and the resident memory before and after t
 """
 
 import argparse
-import asyncio
 import json
 import resource
 import sys
@@ -30,10 +29,9 @@ from typing import Any, cast
 
 from bench.case_mix import CaseMix
 from bench.figures import on_mongodb, scratch_database
+from bench.job_support import progress_shown, scratch_job
 from bench.replay import rss_mb
-from dispatch_common.clock import FixedClock
 from dispatch_common.crypto import load_pii_keys
-from dispatch_common.jobs import Job, Jobs
 from dispatch_common.paths import DATA_DIR, DEFAULT_COUNTY_DIR
 from services.intake import screening_replay
 from services.intake.container import Intake, ScreeningHolder
@@ -124,37 +122,19 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
         took = time.perf_counter() - t0
         print(f"seeded {args.cases:,} cases ({sealed:,} with sealed numbers) in {took:.0f} s", flush=True)
         candidate = screening_replay.load_candidate(candidate_rules(), intake)
-        jobs = Jobs(db, "screening_replays", runtime=cast(Any, None), clock=FixedClock(START))
-        doc = {
-            "_id": uuid.uuid4().hex,
-            "status": "running",
-            "progress": {},
-            "started_at": START,
-            "updated_at": START,
-        }
-        await jobs.docs.insert_one(doc)
-        job = Job(jobs, doc)
+        job = await scratch_job(db, "screening_replays", START)
         before = rss_mb()
         t1 = time.perf_counter()
-
-        async def report() -> None:
-            while True:
-                await asyncio.sleep(10)
-                p = job.doc["progress"]
-                rate = p.get("done", 0) / (time.perf_counter() - t1)
-                print(f"replayed {p.get('done', 0):,} of {p.get('total')} cases ({rate:,.0f}/s)", flush=True)
-
-        progress = asyncio.create_task(report())
-        result = await screening_replay.run(
-            job,
-            intake=intake,
-            baseline=intake.screening.current,
-            candidate=candidate,
-            start=START,
-            end=START + timedelta(days=366),
-        )
+        async with progress_shown(job, "cases"):
+            result = await screening_replay.run(
+                job,
+                intake=intake,
+                baseline=intake.screening.current,
+                candidate=candidate,
+                start=START,
+                end=START + timedelta(days=366),
+            )
         took = time.perf_counter() - t1
-        progress.cancel()
         return {
             "cases": result["cases"],
             "changed": result["changed"],

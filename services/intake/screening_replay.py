@@ -15,7 +15,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from dispatch_common.free_text import reveal
-from dispatch_common.jobs import Job
+from dispatch_common.jobs import Job, in_batches
 from services.intake.container import Intake
 from services.intake.domain.protection import case_aad
 from services.intake.domain.screening import Screener, ScreeningRules
@@ -103,16 +103,8 @@ async def run(
         job.progress(tally.cases, max(total, tally.cases))
         await job.save()
 
-    batch: list[dict[str, Any]] = []
-    async for doc in cases.find(wide, PROJECTION).sort("received_at", 1).batch_size(BATCH):
-        if not start <= doc["received_at"] < end:
-            continue
-        batch.append(doc)
-        if len(batch) >= BATCH:
-            await step(batch)
-            batch = []
-    if batch:
-        await step(batch)
+    found = cases.find(wide, PROJECTION).sort("received_at", 1)
+    await in_batches(found, BATCH, step, keep=lambda doc: start <= doc["received_at"] < end)
     return tally.result()
 
 

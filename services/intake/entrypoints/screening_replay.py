@@ -36,28 +36,20 @@ def rules_problems(exc: ScreeningRulesError) -> RequestValidationError:
     return RequestValidationError(errors)
 
 
+FACTS = (
+    "period",
+    "candidate_version",
+    "candidate_digest",
+    "baseline_version",
+    "baseline_digest",
+    "requested_by",
+)
+"""What a screening replay started with, shown with it."""
+
+
 def replay_view(doc: dict[str, Any]) -> dict[str, Any]:
     """A stored screening replay as the API shows it (ScreeningReplay)."""
-    elapsed = Jobs.elapsed(doc)
-    done = doc["progress"]["done"]
-    facts = (
-        "status",
-        "period",
-        "candidate_version",
-        "candidate_digest",
-        "baseline_version",
-        "baseline_digest",
-    )
-    return {
-        "id": doc["_id"],
-        **{k: doc[k] for k in facts},
-        **{k: doc[k] for k in ("requested_by", "progress", "started_at", "updated_at", "finished_at")},
-        "differences": doc.get("items", 0),
-        "elapsed_seconds": round(elapsed, 3),
-        "cases_per_second": round(done / elapsed, 1) if elapsed > 0 and done else None,
-        "result": doc.get("result"),
-        "error": doc.get("error"),
-    }
+    return Jobs.view(doc, FACTS)
 
 
 def _jobs(intake: Intake) -> Jobs:
@@ -135,15 +127,7 @@ async def list_screening_replay_differences(
     limit: paging.Limit = 50,
 ) -> Any:
     """In the order the cases were received; readable while the replay runs."""
-    doc = await _replay(intake, replay_id)
-    found = await paging.page_or_422(
-        _jobs(intake).items,
-        {"job_id": replay_id, "seq": {"$gte": 0}},
-        sort="seq",
-        limit=limit,
-        cursor=cursor,
-    )
-    return {"items": found.items, "next_cursor": found.next_cursor, "total": doc.get("items", 0)}
+    return await _jobs(intake).items_page(await _replay(intake, replay_id), cursor=cursor, limit=limit)
 
 
 async def activate(intake: Intake, body: RulesActivation, by: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -4,12 +4,12 @@ differences, an approval."""
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dispatch_common.replay_schemas import Period, Progress, ReplayPeriod, known_files
 from services.intake.domain.screening import KB_FILE, RULES_FILE
 
 MAX_FILE_CHARS = 2_000_000
-MAX_PERIOD_DAYS = 400
 FILES = (RULES_FILE, KB_FILE)
 
 
@@ -25,43 +25,13 @@ class CandidateRules(BaseModel):
     @field_validator("files")
     @classmethod
     def _known_files(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(FILES))
-        if unknown:
-            raise ValueError(f"not a screening rules file: {', '.join(unknown)}; expected {', '.join(FILES)}")
-        big = sorted(name for name, text in value.items() if len(text) > MAX_FILE_CHARS)
-        if big:
-            raise ValueError(f"longer than {MAX_FILE_CHARS} characters: {', '.join(big)}")
-        return value
+        return known_files(value, FILES, max_chars=MAX_FILE_CHARS, what="screening rules")
 
 
-class ScreeningReplayStart(BaseModel):
+class ScreeningReplayStart(ReplayPeriod):
     """Screen the cases received in [`from`, `to`) again with candidate rules."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    start: AwareDatetime = Field(alias="from", description="the period's first instant (inclusive)")
-    end: AwareDatetime = Field(alias="to", description="the period's end (exclusive)")
     rules: CandidateRules = Field(default_factory=CandidateRules)
-
-    @model_validator(mode="after")
-    def _period(self) -> "ScreeningReplayStart":
-        if self.end <= self.start:
-            raise ValueError("`to` must be after `from`")
-        if (self.end - self.start).days > MAX_PERIOD_DAYS:
-            raise ValueError(f"a period of at most {MAX_PERIOD_DAYS} days")
-        return self
-
-
-class Period(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    start: datetime = Field(alias="from")
-    end: datetime = Field(alias="to")
-
-
-class Progress(BaseModel):
-    done: int
-    total: int | None = Field(description="cases in the period; null until counted")
 
 
 class OutcomeMove(BaseModel):
