@@ -49,3 +49,29 @@ class Period(BaseModel):
 class Progress(BaseModel):
     done: int
     total: int | None = Field(description="routes or cases in the period; null until counted")
+
+
+class ReplayJob(BaseModel):
+    """A replay job as its API shows it (jobs.Jobs.view): its progress while it runs; each kind adds
+    the versions compared and its `result`."""
+
+    id: str
+    status: str = Field(description="`running`, `done`, `failed` or `cancelled`")
+    period: Period
+    requested_by: str
+    progress: Progress
+    differences: int = Field(description="differences stored so far (GET …/differences)")
+    started_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None
+    elapsed_seconds: float
+    cases_per_second: float | None
+    error: str | None
+
+
+class ReplayActivation(BaseModel):
+    """A reload naming the replay whose report approves what is on disk."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    replay_id: str = Field(min_length=1, max_length=64)

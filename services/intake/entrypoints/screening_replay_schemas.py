@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dispatch_common.replay_schemas import Period, Progress, ReplayPeriod, known_files
+from dispatch_common.replay_schemas import Period, ReplayActivation, ReplayJob, ReplayPeriod, known_files
 from services.intake.domain.screening import KB_FILE, RULES_FILE
 
 MAX_FILE_CHARS = 2_000_000
@@ -53,26 +53,14 @@ class ScreeningReplayResult(BaseModel):
     after: dict[str, int] = Field(description="cases by outcome, candidate")
 
 
-class ScreeningReplay(BaseModel):
+class ScreeningReplay(ReplayJob):
     """A screening replay job: its progress while it runs, its totals when done."""
 
-    id: str
-    status: str = Field(description="`running`, `done`, `failed` or `cancelled`")
-    period: Period
     candidate_version: str = Field(description="the candidate's declared versions (rules+kb)")
     candidate_digest: str = Field(description="the content hash of the candidate's two files")
     baseline_version: str = Field(description="the rules in use the candidate is compared with")
     baseline_digest: str
-    requested_by: str
-    progress: Progress
-    differences: int = Field(description="differences stored so far (GET …/differences)")
-    started_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-    elapsed_seconds: float
-    cases_per_second: float | None
     result: ScreeningReplayResult | None
-    error: str | None
 
 
 class ScreeningSide(BaseModel):
@@ -106,12 +94,8 @@ class ScreeningDifference(BaseModel):
     after: ScreeningSide = Field(description="the candidate")
 
 
-class RulesActivation(BaseModel):
-    """Reload naming the replay whose report approves the rules on disk."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    replay_id: str = Field(min_length=1, max_length=64)
+class RulesActivation(ReplayActivation):
+    """Reload naming the screening replay whose report approves the rules on disk."""
 
 
 class RulesApproval(BaseModel):

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dispatch_common.replay_schemas import Period, Progress, ReplayPeriod, known_files
+from dispatch_common.replay_schemas import Period, ReplayActivation, ReplayJob, ReplayPeriod, known_files
 from services.routing.domain.county import PACKAGE_FILES
 
 MAX_FILE_CHARS = 20_000_000
@@ -55,24 +55,12 @@ class ReplayResult(BaseModel):
     units: list[UnitLoadRow]
 
 
-class Replay(BaseModel):
+class Replay(ReplayJob):
     """A replay job: its progress while it runs, its totals when done."""
 
-    id: str
-    status: str = Field(description="`running`, `done`, `failed` or `cancelled`")
-    period: Period
     candidate_version: str
     baseline_version: str = Field(description="the package in use the candidate is compared with")
-    requested_by: str
-    progress: Progress
-    differences: int = Field(description="differences stored so far (GET …/differences)")
-    started_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-    elapsed_seconds: float
-    cases_per_second: float | None
     result: ReplayResult | None
-    error: str | None
 
 
 class ReplaySide(BaseModel):
@@ -103,12 +91,8 @@ class ReplayDifference(BaseModel):
     after: ReplaySide = Field(description="the candidate")
 
 
-class Activation(BaseModel):
+class Activation(ReplayActivation):
     """Reload naming the replay whose report approves the package on disk."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    replay_id: str = Field(min_length=1, max_length=64)
 
 
 class Approval(BaseModel):
