@@ -154,6 +154,7 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
         description="Registration, screening and protection of citizen requests (登记, 甄别).",
         include=include,
         max_body_bytes=settings.max_body_bytes,
+        larger_bodies={"/v1/admin/screening-replays": settings.replay_max_body_bytes},
     )
     app.state.intake = intake
     app.state.settings = settings

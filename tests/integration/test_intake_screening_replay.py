@@ -188,6 +188,11 @@ async def test_a_bad_candidate_is_refused_on_its_file_and_only_an_admin_replays(
         unknown = {**period, "rules": {"files": {"units.json": "[]"}}}
         assert (await admin.post("/v1/admin/screening-replays", json=unknown)).status_code == 422
     assert await harness.intake.replays.docs.count_documents({}) == 0  # no job started
+    kb = json.loads(KB.read_text(encoding="utf-8"))
+    kb["description"] = "知识库" * 100_000  # 900 KB of UTF-8: more than the 256 KiB other bodies may have
+    big = {**period, "rules": {"files": {"knowledge_base.json": json.dumps(kb, ensure_ascii=False)}}}
+    async with harness.client("admin") as admin:
+        assert (await admin.post("/v1/admin/screening-replays", json=big)).status_code == 202
     async with harness.client("dispatcher") as dispatcher:
         r = await dispatcher.post("/v1/admin/screening-replays", json=period)
         assert r.status_code == 403, r.text

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from dispatch_common.replay_schemas import Period, ReplayActivation, ReplayJob, ReplayPeriod, known_files
 from services.intake.domain.screening import KB_FILE, RULES_FILE
 
-MAX_FILE_CHARS = 2_000_000
+MAX_FILE_CHARS = 10_000_000
 FILES = (RULES_FILE, KB_FILE)
 
 
