@@ -74,6 +74,11 @@ class NotifySettings(ServiceSettings):
             raise ValueError("a rate limit is a positive number of messages per second")
         return value
 
+    @field_validator("pdf_body_font", "pdf_title_font", mode="before")
+    @classmethod
+    def _font_unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value  # PDF_BODY_FONT= in a ConfigMap: the built-in font
+
     @field_validator("pdf_body_font", "pdf_title_font")
     @classmethod
     def _font_readable(cls, value: Path | None) -> Path | None:

@@ -63,6 +63,7 @@ def test_a_file_that_is_not_a_chinese_truetype_font_is_refused_with_the_setting_
 
 
 def test_without_fonts_configured_letters_are_set_in_the_built_in_song():
+    assert NotifySettings(pdf_body_font="", pdf_title_font="").pdf_body_font is None  # set empty: unset
     assert fonts_from(None, None) == Fonts() == Fonts(FONT, FONT)
     names = {name.lstrip("/") for name in fonts_in_pdf(render_pdf(LETTER, title="答复意见书"))}
     assert FONT in names and not [n for n in names if "+" in n]  # no subset of an embedded TrueType font
