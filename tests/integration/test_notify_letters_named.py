@@ -97,3 +97,16 @@ async def test_a_letter_of_an_event_from_before_the_tokens_prints_the_masked_nam
     printed = pdf_text(answer.content)
     assert MASKED in printed and NO_NAME[:12] in printed and NAME not in printed
     assert not [d async for d in h.notify.runtime.db["clear_prints"].find({"case_id": case_id})]
+
+
+async def test_a_confidential_reports_letter_is_printed_as_archived_even_if_tokens_came(h: Harness):
+    """Intake sends no tokens for a 检举控告 report (its events are withheld); were one to come, notify
+    still prints the letter as archived and opens nothing."""
+    case_id = str(uuid.uuid4())
+    event = post_letter(h, case_id, sealed=True)
+    await h.publish(event.model_copy(update={"data": event.data | {"confidential": True}}))
+    [msg] = await h.settled(case_id, 1, done=lambda d: d["status"] in ("sent", "queued"))
+    async with h.api("admin") as client:
+        answer = await client.get(f"/v1/print-queue/{msg['_id']}/pdf")
+    assert answer.status_code == 200 and NAME not in pdf_text(answer.content)
+    assert not [d async for d in h.notify.runtime.db["clear_prints"].find({"case_id": case_id})]
