@@ -58,8 +58,8 @@ def figures(
             commands[_role(name)][command] += count - (before.get("mongodb") or {}).get(command, 0.0)
     by_command: dict[str, float] = defaultdict(float)
     for per_service in commands.values():
-        for command, count in per_service.items():
-            by_command[command] += count
+        for key, count in per_service.items():
+            by_command[key.split(" ")[0]] += count  # the store's ceiling is measured per command
     before_bus, after_bus = bus
     published = {
         name: after_bus["streams"][name] - before_bus["streams"].get(name, 0) for name in after_bus["streams"]
@@ -90,7 +90,7 @@ def figures(
         "mongodb_commands_per_case": {
             service: {
                 "total": _per_case(sum(per.values()), cases),
-                **{c: _per_case(n, cases) for c, n in sorted(per.items()) if n},
+                **{c: _per_case(n, cases) for c, n in sorted(per.items(), key=lambda kv: -kv[1]) if n},
             }
             for service, per in sorted(commands.items())
         },
