@@ -145,8 +145,10 @@ async def record_documents(
     messages: Messages,
     issuing: Issuing,
     speaking: Any,
+    views: dict[str, dict[str, Any]] | None = None,
 ) -> list[str]:
-    """The documents a batch of events makes (the events whose notices wait are done when they come again)."""
+    """The documents a batch of events makes (the events whose notices wait are done when they come again).
+    `views`: notify's views of the cases as the notices of the batch left them (read when not given)."""
     ordered = [
         d
         for d in sorted(deliveries, key=lambda d: d.sequence)
@@ -154,7 +156,9 @@ async def record_documents(
     ]
     if not ordered:
         return []
-    views = await messages.cases_of(d.data.case_id for d in ordered)
+    known = views or {}
+    missing = {d.data.case_id for d in ordered} - set(known)
+    views = known | (await messages.cases_of(missing) if missing else {})
     made: list[str] = []
     for delivery in ordered:
         case = views.get(delivery.data.case_id, {})
