@@ -139,6 +139,9 @@ async def measure(rate: float, args: argparse.Namespace) -> dict[str, Any]:
         urls = {service: stack.url(service) for service in SERVICES}
         urls |= {f"{s}#{i + 2}": u for s in SERVICES for i, u in enumerate(stack.replica_urls.get(s, []))}
         requests = requests_for(mix, int(rate * args.seconds), bases, token, "load")
+        idle_from = await process_state(pids, urls)  # the platform's own cost with no case in flight
+        await asyncio.sleep(args.idle_seconds)
+        idle = (idle_from, await process_state(pids, urls), args.idle_seconds)
         before_bus, before_procs = await bus_state(watcher.client), await process_state(pids, urls)
         driver_cpu = time.process_time()
         driver, created, started = await drive(requests, rate)
@@ -156,6 +159,7 @@ async def measure(rate: float, args: argparse.Namespace) -> dict[str, Any]:
             drain=(drain_seconds, lag_left),
             bus=(before_bus, after_bus),
             procs=(before_procs, after_procs),
+            idle=idle,
             driver_cpu_s=driver_cpu,
             ceiling=ceiling,
             replicas=args.replicas,
@@ -179,6 +183,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long each rate is offered")
     parser.add_argument("--replicas", type=int, default=1, help="processes per service")
     parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds to wait for the backlog")
+    parser.add_argument("--idle-seconds", type=float, default=15.0, help="idle time measured before the load")
     parser.add_argument("--ceiling-seconds", type=float, default=2.0, help="per kind of store operation")
     parser.add_argument("--repeat-share", type=float, default=0.10)
     parser.add_argument("--incident-share", type=float, default=0.10)
