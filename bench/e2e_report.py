@@ -37,6 +37,7 @@ def figures(
     driver_cpu_s: float,
     ceiling: dict[str, float],
     replicas: int,
+    store_ms_per_op: float | None = None,
 ) -> dict[str, Any]:
     """Everything one rate's run reports (see bench/e2e_load.py)."""
     cases = len(created)
@@ -118,6 +119,7 @@ def figures(
         "events_applied_per_process": applied,
         "memory_mb": memory,
         "store_ceiling_ops_per_s": ceiling,
+        "store_cpu_ms_per_op": store_ms_per_op,
         "store_bound_cases_per_s": store_bound,
         "achieved_cases_per_s": achieved,
         "achieved_to_store_bound": round(achieved / store_bound, 2) if achieved and store_bound else None,
@@ -148,6 +150,14 @@ def print_table(runs: list[dict[str, Any]]) -> None:
             f"| {r['jetstream_messages_per_case']} | {r['store_bound_cases_per_s']} "
             f"| {r['achieved_to_store_bound']} |"
         )
+    for r in runs:
+        if r.get("store_cpu_ms_per_op") is not None:
+            store_ms = r["cpu_ms_per_case"].get("nx-27017", 0.0)
+            commands = r["mongodb_commands_per_case_total"] or 1
+            print(
+                f"store at {r['offered_per_s']:g}/s: {r['store_cpu_ms_per_op']} ms CPU per operation at its "
+                f"ceiling, {store_ms / commands:.2f} ms per command of the run"
+            )
     names = sorted({name for r in runs for name in r["cpu_ms_per_case"]})
     print("\nCPU ms per case by process (the load driver's own apart):")
     print("| offered | " + " | ".join(names) + " | driver |")
