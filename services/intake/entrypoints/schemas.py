@@ -27,6 +27,7 @@ class PetitionerView(BaseModel):
     phone: str | None = Field(description=MASKED_OR_CLEAR)
     id_number: str | None = Field(description=MASKED_OR_CLEAR)
     email: str | None = Field(None, description=MASKED_OR_CLEAR + " (`z***@example.org`)")
+    postal_address: str | None = Field(None, description=MASKED_OR_CLEAR + " (its first six characters kept)")
 
 
 class ScreeningView(BaseModel):

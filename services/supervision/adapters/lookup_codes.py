@@ -3,7 +3,8 @@
 One document per case, `{_id: case_no, case_id, version, verifier}` in `lookup_codes`: written from
 `dispatch.case.received` (version 1) and `dispatch.case.lookup_code_changed` (a re-issue, or a
 revocation with no verifier); a version never goes back, whatever order the events come in. Only the
-portable subset: an insert, else an update guarded by a lower version.
+portable subset: an insert (one round trip for a new case, the usual), else an update guarded by a
+lower version.
 """
 
 from typing import Any
@@ -24,17 +25,10 @@ class LookupCodes:
     async def record(self, case_no: str, case_id: str, version: int, verifier: str | None) -> None:
         """Keep a code's verifier unless a later version is kept already."""
         doc = {"case_id": case_id, "version": version, "verifier": verifier}
-        for _ in range(3):
-            updated = await self.collection.update_one(
-                {"_id": case_no, "version": {"$lt": version}}, {"$set": doc}
-            )
-            if updated.matched_count or await self.collection.count_documents({"_id": case_no}, limit=1):
-                return  # written, or a later version is there
-            try:
-                await self.collection.insert_one({"_id": case_no, **doc})
-                return
-            except DuplicateKeyError:
-                continue  # another replica inserted it meanwhile: compare versions again
+        try:
+            await self.collection.insert_one({"_id": case_no, **doc})
+        except DuplicateKeyError:  # known already: keep this version only if it is later
+            await self.collection.update_one({"_id": case_no, "version": {"$lt": version}}, {"$set": doc})
 
     async def find(self, case_no: str) -> dict[str, Any] | None:
         """The verifier of a case number, or None."""
