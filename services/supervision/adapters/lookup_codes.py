@@ -12,7 +12,7 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from dispatch_common import subjects
+from dispatch_common import store, subjects
 from dispatch_common.bus import Delivery
 
 
@@ -35,12 +35,21 @@ class LookupCodes:
         return await self.collection.find_one({"_id": case_no})
 
     async def apply(self, deliveries: list[Delivery]) -> None:
-        """Record the verifiers a batch of events brings (others are ignored)."""
+        """Record the verifiers a batch of events brings (others are ignored): the new cases' in one
+        insert, whatever the batch's size; a known case's, and each re-issue, under the version guard."""
+        found: list[tuple[str, str, int, str | None]] = []
         for delivery in deliveries:
             event = delivery.event
             data = event.data
             if event.type == subjects.CASE_RECEIVED and data.get("lookup"):
-                found = data["lookup"]
-                await self.record(data["case_no"], data["case_id"], found["version"], found["verifier"])
+                lookup = data["lookup"]
+                found.append((data["case_no"], data["case_id"], lookup["version"], lookup["verifier"]))
             elif event.type == subjects.CASE_LOOKUP_CODE_CHANGED:
-                await self.record(data["case_no"], data["case_id"], data["version"], data["verifier"])
+                found.append((data["case_no"], data["case_id"], data["version"], data["verifier"]))
+        if not found:
+            return
+        docs = [
+            {"_id": no, "case_id": cid, "version": v, "verifier": verifier} for no, cid, v, verifier in found
+        ]
+        for index in await store.insert_new(self.collection, docs):  # known already (or twice in the batch)
+            await self.record(*found[index])
