@@ -20,6 +20,7 @@ BENCHMARKS = {
     "console_load": ["--loads", "10"],
     "progress_lookup": ["--cases", "20", "--lookups", "200", "--guesses", "200"],
     "replay": ["--cases", "300000"],
+    "screening_replay": ["--cases", "10000"],
 }
 
 
@@ -51,6 +52,7 @@ def main() -> int:
         "console_load": ["--loads", "2"],
         "progress_lookup": ["--cases", "3", "--lookups", "20", "--guesses", "40"],
         "replay": ["--cases", "2000"],
+        "screening_replay": ["--cases", "1000"],
     }
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:
