@@ -74,9 +74,9 @@ lock: $(STAMP)  ## write requirements/*.lock from pyproject.toml (keeps the vers
 eval-routing: $(STAMP)  ## routing's accuracy on labelled cases (make eval-routing CASES=file.jsonl COUNTY_DIR=dir)
 	$(BIN)/python -m services.routing.evaluate $(if $(CASES),--cases "$(CASES)") $(if $(COUNTY_DIR),--county-dir "$(COUNTY_DIR)")
 
-replay: $(STAMP)  ## what-if replay of a period's routes with a candidate package (make replay PACKAGE=dir FROM=2026-03-01 TO=2026-04-01; docs/replay.md)
-	@test -n "$(PACKAGE)" -a -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make replay PACKAGE=<candidate package folder> FROM=<date> TO=<date> [OUT=<folder>]" >&2; exit 2; }
-	$(BIN)/python -m devtools.replay --package "$(PACKAGE)" --from "$(FROM)" --to "$(TO)" $(if $(OUT),--out "$(OUT)")
+replay: $(STAMP)  ## what-if replay with a candidate package or screening rules (make replay PACKAGE=dir|RULES=dir FROM=2026-03-01 TO=2026-04-01; docs/replay.md)
+	@test -n "$(PACKAGE)$(RULES)" -a -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make replay PACKAGE=<candidate package folder>|RULES=<candidate screening rules folder> FROM=<date> TO=<date> [OUT=<folder>]" >&2; exit 2; }
+	$(BIN)/python -m devtools.replay $(if $(RULES),--rules "$(RULES)",--package "$(PACKAGE)") --from "$(FROM)" --to "$(TO)" $(if $(OUT),--out "$(OUT)")
 
 rekey: $(STAMP)  ## re-encrypt stored personal data under the active key (make rekey ARGS="--dry-run"; docs/operations.md)
 	$(BIN)/python -m devtools.rekey $(ARGS)

@@ -11,7 +11,7 @@ BENCHMARKS = {
     "e2e_load": ["--rates", "10,20,25,50,100", "--seconds", "60"],
     "intake_load": ["--rate", "200", "--seconds", "30"],
     "duplicate_lookup": ["--cases", "1000000"],
-    "profile_lookup": ["--cases", "1000000"],
+    "profile_lookup": ["--cases", "1000000", "--checkpoints", "250000,500000"],
     "routing_decide": ["--decisions", "20000", "--lookups", "500000"],
     "supervision_queries": ["--cases", "1000000"],
     "notify_load": ["--rate", "100", "--seconds", "20", "--burst", "2000"],
@@ -20,6 +20,7 @@ BENCHMARKS = {
     "console_load": ["--loads", "10"],
     "progress_lookup": ["--cases", "20", "--lookups", "200", "--guesses", "200"],
     "replay": ["--cases", "300000"],
+    "screening_replay": ["--cases", "10000"],
 }
 
 
@@ -51,6 +52,7 @@ def main() -> int:
         "console_load": ["--loads", "2"],
         "progress_lookup": ["--cases", "3", "--lookups", "20", "--guesses", "40"],
         "replay": ["--cases", "2000"],
+        "screening_replay": ["--cases", "1000"],
     }
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:

@@ -37,6 +37,7 @@ from bench import store_ceiling
 from bench.case_mix import CaseMix
 from bench.e2e_observe import Watcher, bus_state, process_state, wait_drained
 from bench.e2e_report import figures, print_table
+from bench.figures import cpu_seconds
 from bench.http_driver import OpenLoopDriver, Request, post
 from devtools.keys import issue_token
 from devtools.nats_auth import connect_options
@@ -127,7 +128,15 @@ async def measure(rate: float, args: argparse.Namespace) -> dict[str, Any]:
             stack.nats_url or "", **(connect_options(tmp / "keys", "ops") if stack.own_nats else {})
         )
         assert stack.mongodb_url is not None
+        store_proc = stack.procs.get("nx-27017")
+        store_pid = store_proc.popen.pid if store_proc and store_proc.popen else None
+        store_cpu = cpu_seconds(store_pid) if store_pid else None
         ceiling = await store_ceiling.measure(stack.mongodb_url, seconds=args.ceiling_seconds)
+        store_ms_per_op = None  # the embedded server's own CPU per operation, at its ceiling
+        if store_cpu is not None and store_pid:
+            used_ms = ((cpu_seconds(store_pid) or store_cpu) - store_cpu) * 1000
+            ceiling_ops = sum(ceiling.values()) * args.ceiling_seconds
+            store_ms_per_op = round(used_ms / ceiling_ops, 3) if ceiling_ops else None
         token = issue_token(tmp / "keys", role="reception_clerk")
         bases = stack.urls("intake")
         mix = CaseMix(repeat_share=args.repeat_share, incident_share=args.incident_share, seed=args.seed)
@@ -139,6 +148,9 @@ async def measure(rate: float, args: argparse.Namespace) -> dict[str, Any]:
         urls = {service: stack.url(service) for service in SERVICES}
         urls |= {f"{s}#{i + 2}": u for s in SERVICES for i, u in enumerate(stack.replica_urls.get(s, []))}
         requests = requests_for(mix, int(rate * args.seconds), bases, token, "load")
+        idle_from = await process_state(pids, urls)  # the platform's own cost with no case in flight
+        await asyncio.sleep(args.idle_seconds)
+        idle = (idle_from, await process_state(pids, urls), args.idle_seconds)
         before_bus, before_procs = await bus_state(watcher.client), await process_state(pids, urls)
         driver_cpu = time.process_time()
         driver, created, started = await drive(requests, rate)
@@ -156,8 +168,10 @@ async def measure(rate: float, args: argparse.Namespace) -> dict[str, Any]:
             drain=(drain_seconds, lag_left),
             bus=(before_bus, after_bus),
             procs=(before_procs, after_procs),
+            idle=idle,
             driver_cpu_s=driver_cpu,
             ceiling=ceiling,
+            store_ms_per_op=store_ms_per_op,
             replicas=args.replicas,
         )
     finally:
@@ -179,6 +193,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="how long each rate is offered")
     parser.add_argument("--replicas", type=int, default=1, help="processes per service")
     parser.add_argument("--drain-timeout", type=float, default=600.0, help="seconds to wait for the backlog")
+    parser.add_argument("--idle-seconds", type=float, default=15.0, help="idle time measured before the load")
     parser.add_argument("--ceiling-seconds", type=float, default=2.0, help="per kind of store operation")
     parser.add_argument("--repeat-share", type=float, default=0.10)
     parser.add_argument("--incident-share", type=float, default=0.10)

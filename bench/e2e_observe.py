@@ -137,8 +137,8 @@ def _memory_mb(pid: int) -> dict[str, float]:
 
 
 async def service_counts(base_url: str, client: httpx.AsyncClient) -> tuple[dict[str, float], float]:
-    """A service process's MongoDB commands so far, by command name, and the events its consumers
-    applied, from its /metrics."""
+    """A service process's MongoDB commands so far, by `command collection` (e.g. `find cases`), and
+    the events its consumers applied, from its /metrics."""
     text = (await client.get(f"{base_url}/metrics")).text
     counts: dict[str, float] = defaultdict(float)
     applied = 0.0
@@ -147,7 +147,7 @@ async def service_counts(base_url: str, client: httpx.AsyncClient) -> tuple[dict
             if not sample.name.endswith("_total"):
                 continue
             if family.name == "dispatch_mongodb_commands":
-                counts[sample.labels["command"]] += sample.value
+                counts[f"{sample.labels['command']} {sample.labels.get('collection', '-')}"] += sample.value
             elif family.name == "dispatch_events_consumed" and sample.labels.get("outcome") == "applied":
                 applied += sample.value
     return dict(counts), applied

@@ -33,9 +33,11 @@ def figures(
     drain: tuple[float | None, int],
     bus: tuple[dict[str, Any], dict[str, Any]],
     procs: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]],
+    idle: tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], float],
     driver_cpu_s: float,
     ceiling: dict[str, float],
     replicas: int,
+    store_ms_per_op: float | None = None,
 ) -> dict[str, Any]:
     """Everything one rate's run reports (see bench/e2e_load.py)."""
     cases = len(created)
@@ -56,10 +58,16 @@ def figures(
             applied[name] = int(after["applied"] - before.get("applied", 0.0))
         for command, count in (after.get("mongodb") or {}).items():
             commands[_role(name)][command] += count - (before.get("mongodb") or {}).get(command, 0.0)
+    idle_from, idle_to, idle_seconds = idle
+    idle_ms_per_s: dict[str, float] = defaultdict(float)  # the platform's fixed cost: timers, polls, sweeps
+    for name, after in idle_to.items():
+        used = after["cpu_s"] - idle_from.get(name, {}).get("cpu_s", 0.0)
+        idle_ms_per_s[_role(name)] += used * 1000 / idle_seconds
+    busy_seconds = load_seconds + (drain_seconds or 0.0)
     by_command: dict[str, float] = defaultdict(float)
     for per_service in commands.values():
-        for command, count in per_service.items():
-            by_command[command] += count
+        for key, count in per_service.items():
+            by_command[key.split(" ")[0]] += count  # the store's ceiling is measured per command
     before_bus, after_bus = bus
     published = {
         name: after_bus["streams"][name] - before_bus["streams"].get(name, 0) for name in after_bus["streams"]
@@ -87,10 +95,16 @@ def figures(
         "cpu_ms_per_case": {name: _per_case(ms, cases) for name, ms in sorted(cpu.items())},
         "cpu_ms_per_case_total": _per_case(sum(cpu.values()), cases),
         "driver_cpu_ms_per_case": _per_case(driver_cpu_s * 1000, cases),
+        "idle_cpu_ms_per_s": {name: round(ms, 1) for name, ms in sorted(idle_ms_per_s.items())},
+        "idle_cpu_ms_per_s_total": round(sum(idle_ms_per_s.values()), 1),
+        # what one more case costs: the CPU of the run less what the platform burns idle in that time
+        "marginal_cpu_ms_per_case_total": _per_case(
+            sum(cpu.values()) - sum(idle_ms_per_s.values()) * busy_seconds, cases
+        ),
         "mongodb_commands_per_case": {
             service: {
                 "total": _per_case(sum(per.values()), cases),
-                **{c: _per_case(n, cases) for c, n in sorted(per.items()) if n},
+                **{c: _per_case(n, cases) for c, n in sorted(per.items(), key=lambda kv: -kv[1]) if n},
             }
             for service, per in sorted(commands.items())
         },
@@ -105,6 +119,7 @@ def figures(
         "events_applied_per_process": applied,
         "memory_mb": memory,
         "store_ceiling_ops_per_s": ceiling,
+        "store_cpu_ms_per_op": store_ms_per_op,
         "store_bound_cases_per_s": store_bound,
         "achieved_cases_per_s": achieved,
         "achieved_to_store_bound": round(achieved / store_bound, 2) if achieved and store_bound else None,
@@ -120,19 +135,29 @@ def print_table(runs: list[dict[str, Any]]) -> None:
     print()
     print(
         "| offered | accepted | intake p50/p99 ms | submit→assigned p50/p99 ms | submit→notice p50/p99 ms "
-        "| drain s | CPU ms/case | Mongo cmds/case | JS msgs/case | store-bound cases/s | achieved/bound |"
+        "| drain s | CPU ms/case | idle CPU ms/s | marginal CPU ms/case | Mongo cmds/case | JS msgs/case "
+        "| store-bound cases/s | achieved/bound |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in runs:
         a, n, i = r["submit_to_assigned_ms"], r["submit_to_acceptance_notice_ms"], r["intake_ms"]
         drain = f"{r['drain_s']}" if r["drain_s"] is not None else f"not drained ({r['lag_left']} left)"
         print(
             f"| {r['offered_per_s']:g}/s | {r['accepted_per_s']}/s | {_ms(i, 'p50_ms')} / {_ms(i, 'p99_ms')} "
             f"| {_ms(a, 'p50_ms')} / {_ms(a, 'p99_ms')} | {_ms(n, 'p50_ms')} / {_ms(n, 'p99_ms')} | {drain} "
-            f"| {r['cpu_ms_per_case_total']} | {r['mongodb_commands_per_case_total']} "
+            f"| {r['cpu_ms_per_case_total']} | {r['idle_cpu_ms_per_s_total']} "
+            f"| {r['marginal_cpu_ms_per_case_total']} | {r['mongodb_commands_per_case_total']} "
             f"| {r['jetstream_messages_per_case']} | {r['store_bound_cases_per_s']} "
             f"| {r['achieved_to_store_bound']} |"
         )
+    for r in runs:
+        if r.get("store_cpu_ms_per_op") is not None:
+            store_ms = r["cpu_ms_per_case"].get("nx-27017", 0.0)
+            commands = r["mongodb_commands_per_case_total"] or 1
+            print(
+                f"store at {r['offered_per_s']:g}/s: {r['store_cpu_ms_per_op']} ms CPU per operation at its "
+                f"ceiling, {store_ms / commands:.2f} ms per command of the run"
+            )
     names = sorted({name for r in runs for name in r["cpu_ms_per_case"]})
     print("\nCPU ms per case by process (the load driver's own apart):")
     print("| offered | " + " | ".join(names) + " | driver |")

@@ -1,200 +1,194 @@
-"""The petitioner profile against a million stored cases: seed, then time opening profiles.
+"""The petitioner profile with a million cases stored, opened through intake's HTTP API.
 
-    .venv/bin/python -m bench.profile_lookup --cases 1000000 [--mongodb-url URL]
+    .venv/bin/python -m bench.profile_lookup --cases 1000000 [--checkpoints 250000,500000]
 
-Seeds the collections a profile reads with N cases, as duplicate_lookup seeds its history (the same
-synthetic petitioners, places, texts and times, bench/duplicate_lookup.py `Synth`): `case_history`
-(the petitioner-hash index a profile starts from), `cases` (a registration's profile fields and its
-assignment), `profile_outcomes` (routing's category and, for most cases, a reply and a rating; a
-proxy agent for every tenth case and a risk-ledger entry, opened and closed, for every twentieth) and
-`pool_facts` with one active batch (one fact for every tenth petitioner). Then opens the profiles of
-petitioners drawn from the history, one after the other, through the same reads the HTTP operation
-makes (ProfileReader, DataPool, ProfileSections, domain/profile.py), and prints the figures as JSON
-on the last line.
+Starts intake alone on 127.0.0.1 with its own nats-server and embedded MongoDB server (devtools.stack):
+intake builds its indexes at start with its own ensure-indexes code, exactly as in production. The
+cases are then written straight into intake's database with `insert_many`, in intake's stored shape
+(bench/profile_seed.py: the service's own builders), a batch synthesized while the previous one is
+written. At each checkpoint (and at the end) the profiles of petitioners with exactly 1, 10 and 100
+cases are opened with `GET /v1/cases/{case_id}/profile` as a dispatcher, one after the other, and the
+figures printed: p50/p95/p99 per size, the seeding rate, and the storage (dbStats, and the server's
+data folder on disk). The last line is the JSON of the whole run. Figures, never pass/fail.
 """
 
 import argparse
+import asyncio
 import json
-import statistics
+import os
+import subprocess
 import sys
+import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from bench.duplicate_lookup import Synth
-from bench.figures import latency_figures, on_mongodb, scratch_database
-from services.intake.adapters.history import CaseHistory
-from services.intake.adapters.pool import DataPool
-from services.intake.adapters.profile import ProfileReader
-from services.intake.adapters.profile_sections import ProfileSections
-from services.intake.domain import profile
-from services.intake.domain.duplicates import DuplicatePolicy
+import httpx
+from pymongo import AsyncMongoClient
 
-CHANNELS = ["hotline_12345", "petition_visit", "petition_online", "petition_letter", "grid_report"]
-RATINGS = ["satisfied", "basically_satisfied", "dissatisfied"]
-
-
-def case_document(h: dict, i: int) -> dict:
-    """The case a history document stands for, with the fields a profile reads."""
-    unit = f"U{i % 40:02d}"
-    return {
-        "_id": h["_id"],
-        "case_no": h["case_no"],
-        "channel": CHANNELS[i % len(CHANNELS)],
-        "received_at": h["received_at"],
-        "status": "closed" if i % 3 else "assigned",
-        "screening": {"outcome": h["outcome"] or "accepted"},
-        "people_count": 6 if i % 50 == 0 else 1,
-        "links": {"repeat_of": {"case_no": "x"} if h["is_repeat"] else None, "incident_of": None},
-        "assignment": {"lead_unit": {"code": unit, "name": f"单位{unit}"}, "place": {"town": "990102001"}},
-        "confidential": False,
-        "petitioner_hash": h["petitioner_hash"],
-    }
+from bench.figures import latency_figures
+from bench.profile_reads import read_timings
+from bench.profile_seed import PROBED, Seed, now
+from devtools.keys import issue_token
+from devtools.stack import Stack, free_port
+from dispatch_common.crypto import load_pii_keys
 
 
-def slim(h: dict) -> dict:
-    """A history document without the text and place fields only duplicate lookup reads (a profile
-    reads the petitioner hash and the time): the seeding of a million is then a matter of minutes."""
-    return {
-        k: v for k, v in h.items() if k not in ("text", "tokens", "bigrams") and not k.startswith("place_")
-    }
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-def outcome_documents(h: dict, i: int) -> list[dict]:
-    """Routing's category for every case; a reply and a rating for two in three."""
-    at = h["received_at"] + timedelta(days=1)
-    docs = [{"_id": f"r{i}", "case_id": h["_id"], "kind": "routed", "at": at, "category": f"{10 + i % 9}01"}]
-    if i % 3:
-        docs += [
-            {"_id": f"p{i}", "case_id": h["_id"], "kind": "replied", "at": at, "result": "explained"},
-            {"_id": f"f{i}", "case_id": h["_id"], "kind": "rated", "at": at, "rating": RATINGS[i % 3]},
-        ]
-    if i % 10 == 0:
-        agent = {"agent_id": f"A{i % 97}", "agent_name": "代办员", "tier": "village", "how": "intake"}
-        docs.append(
-            {"_id": f"a{i}", "case_id": h["_id"], "case_no": f"N{i}", "kind": "represented", "at": at} | agent
-        )
-    if i % 20 == 0:
-        entry = {"entry_id": f"E{i}", "at": at}
-        docs += [
-            {"_id": f"lo{i}", "kind": "ledger_opened", "status": "opened", "entry_no": f"TZ{i}"}
-            | entry
-            | {"risk_kind": "dispute", "risk_level": "high", "town": "990102001", "owner_unit": None},
-            {"_id": f"lo{i}|{h['_id']}", "kind": "ledger_link", "case_id": h["_id"]} | entry,
-            {"_id": f"lc{i}", "kind": "ledger_closed", "status": "closed", "closed_on_time": True} | entry,
-        ]
-    return docs
+def disk_mb(folder: Path) -> float:
+    out = subprocess.run(["du", "-sk", str(folder)], capture_output=True, text=True, check=False).stdout
+    return round(int(out.split()[0]) / 1024, 1) if out else 0.0
 
 
-async def seed_facts(db, synth: Synth) -> None:  # type: ignore[no-untyped-def]
-    """One active court batch with a fact for every tenth petitioner."""
-    await db["pool_batches"].insert_one(
-        {
-            "_id": "pb-bench",
-            "source": "court",
-            "version": 1,
-            "kind": "court_judgment",
-            "status": "active",
-            "source_date": "2026-01-01",
-            "use_note": "bench",
-            "revision": 2,
-            "imported_at": datetime.now(UTC),
-            "imported_ts": 0,
-        }
-    )
-    facts = [
-        {
-            "_id": f"pb-bench:{n}:0",
-            "fact": f"pb-bench:{n}",
-            "batch_id": "pb-bench",
-            "key": key,
-            "kind": "court_judgment",
-            "ref": f"(2025)民初{n}号",
-            "date": "2025-06-01",
-        }
-        for n, key in enumerate(synth.hashes[::10])
-    ]
-    await db["pool_facts"].insert_many(facts, ordered=False)
+async def storage(db: Any, data_dir: Path) -> dict[str, Any]:
+    """What the server says the data take (when it answers dbStats), and the data folder on disk."""
+    figures: dict[str, Any] = {"data_folder_mb": disk_mb(data_dir)}
+    try:
+        stats = await db.command("dbStats")
+        figures |= {k: stats.get(k) for k in ("objects", "dataSize", "storageSize", "indexSize")}
+    except Exception as exc:  # the embedded server's gaps: say so rather than guess
+        figures["db_stats"] = f"not answered: {exc}"
+    return figures
 
 
-async def load(db, synth: Synth, first: int, last: int, batch: int) -> None:  # type: ignore[no-untyped-def]
-    """Load cases [first, last) in batches of `batch`."""
+async def seed(db: Any, synth: Seed, first: int, last: int, batch: int) -> None:
+    """Cases [first, last), a batch synthesized in a thread while the previous one is written."""
+
+    def make(lo: int) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for i in range(lo, min(last, lo + batch)):
+            for name, docs in synth.documents(i).items():
+                out.setdefault(name, []).extend(docs)
+        return out
+
+    pending = asyncio.create_task(asyncio.to_thread(make, first))
     for lo in range(first, last, batch):
-        rows = [(slim(synth.document(i)), i) for i in range(lo, min(last, lo + batch))]
-        await db["case_history"].insert_many([h for h, _ in rows], ordered=False)
-        await db["cases"].insert_many([case_document(h, i) for h, i in rows], ordered=False)
-        outcomes = [o for h, i in rows for o in outcome_documents(h, i)]
-        await db["profile_outcomes"].insert_many(outcomes, ordered=False)
+        docs = await pending
+        if lo + batch < last:
+            pending = asyncio.create_task(asyncio.to_thread(make, lo + batch))
+        await asyncio.gather(*(db[name].insert_many(d, ordered=False) for name, d in docs.items()))
 
 
-async def open_profile(reader: ProfileReader, pool: DataPool, keys: tuple[str, ...]) -> dict:
-    """What GET /v1/cases/{case_id}/profile reads and assembles, without HTTP."""
-    case_ids = await reader.case_ids(keys)
-    pairs = await reader.cases_with_outcomes(case_ids)
-    facts = await pool.facts_of(keys)
-    lines = [profile.case_line(c, later, group_size=5) for c, later in pairs]
-    sections = ProfileSections(reader.outcomes)
-    return {
-        "cases": lines,
-        "patterns": profile.patterns(lines),
-        "facts": [profile.fact_line(f, b, None) for f, b in facts],
-        "agents": await sections.agents(keys, pairs),
-        "risk_entries": await sections.risk_entries(keys, pairs),
+def import_facts(url: str, keys_dir: Path, synth: Seed) -> int:
+    """A court batch with a fact for every tenth of the first 20,000 petitioners (2,000 rows, within
+    the body a request may carry), through intake's own import (POST /v1/pool/batches), so the pool
+    is keyed as the service keys it."""
+    rows = [
+        {"ref": f"(2025)民初{p}号", "date": "2025-06-01"}
+        | ({"id_number": person.petitioner.id_number} if person.petitioner.id_number else {})
+        | ({"phone": person.petitioner.phone} if not person.petitioner.id_number else {})
+        for p, person in enumerate(synth.people[:20_000:10])
+    ]
+    body = {
+        "source": "county-court",
+        "kind": "court_judgment",
+        "source_date": "2026-01-01",
+        "use_note": "bench",
+        "rows": rows,
     }
-
-
-async def measure(reader: ProfileReader, pool: DataPool, synth: Synth, lookups: int, stored: int) -> dict:
-    """Open `lookups` profiles of petitioners drawn from the history; the figures."""
-    probes = [(synth.rng.choice(synth.hashes),) for _ in range(lookups)]
-    for keys in probes[:20]:  # warm the connection pool and the server's caches
-        await open_profile(reader, pool, keys)
-    latencies, sizes, facts = [], [], 0
-    for keys in probes:
-        t = time.perf_counter()
-        body = await open_profile(reader, pool, keys)
-        latencies.append((time.perf_counter() - t) * 1000)
-        sizes.append(len(body["cases"]))
-        facts += bool(body["facts"])
-    return {
-        "cases": stored,
-        "profiles": len(latencies),
-        **latency_figures(latencies),
-        "mean_ms": round(statistics.fmean(latencies), 2),
-        "cases_per_profile_mean": round(statistics.fmean(sizes), 1),
-        "cases_per_profile_max": max(sizes),
-        "profiles_with_facts": facts,
-    }
-
-
-async def run(args: argparse.Namespace, url: str) -> dict:
-    synth = Synth(args.cases, args.seed, DuplicatePolicy.load(), datetime(2026, 6, 1, tzinfo=UTC), args.days)
-    database = scratch_database(
-        url, app_name="bench-profile", prefix="bench_profile", drop=bool(args.mongodb_url)
+    token = issue_token(keys_dir, role="supervisor")
+    r = httpx.post(
+        f"{url}/v1/pool/batches", json=body, headers={"Authorization": f"Bearer {token}"}, timeout=600
     )
-    async with database as db:
-        history = CaseHistory(db)
-        reader, pool = ProfileReader(db, history), DataPool(db)
-        # the one history index a profile reads (duplicate lookup's place indexes only slow the seeding)
-        await history.col.create_index("petitioner_hash")
-        await reader.ensure_indexes()
-        await ProfileSections(reader.outcomes).ensure_indexes()
-        await pool.ensure_indexes()
-        await seed_facts(db, synth)
-        start = time.perf_counter()
-        stops = sorted({n for n in args.checkpoints if n < args.cases} | {args.cases})
-        loaded, points = 0, []
+    r.raise_for_status()
+    return len(rows)
+
+
+def first_cases(synth: Seed) -> dict[int, int]:
+    """The first case of the first probed petitioner of each size."""
+    return {n: first_case_of(synth)[people[0]] for n, people in synth.probes.items()}
+
+
+def first_case_of(synth: Seed) -> dict[int, int]:
+    """Each probed petitioner's first case (theirs come first, in order)."""
+    first: dict[int, int] = {}
+    for i, p in enumerate(synth.owner[: sum(n * k for n, k in PROBED.items())]):
+        first.setdefault(p, i)
+    return first
+
+
+def open_profiles(url: str, token: str, synth: Seed, lookups: dict[int, int]) -> dict[str, Any]:
+    """Open the probed petitioners' profiles over HTTP; latency figures per number of cases."""
+    out: dict[str, Any] = {}
+    first_case = first_case_of(synth)
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120) as client:
+        for size, people in synth.probes.items():
+            chosen = [people[k % len(people)] for k in range(lookups[size])]
+            for p in chosen[:5]:  # warm the connection and the server's caches
+                client.get(f"/v1/cases/c{first_case[p]:07d}/profile", params={"reason": "bench"})
+            latencies, listed, entries = [], [], []
+            for p in chosen:
+                t = time.perf_counter()
+                r = client.get(f"/v1/cases/c{first_case[p]:07d}/profile", params={"reason": "bench"})
+                latencies.append((time.perf_counter() - t) * 1000)
+                r.raise_for_status()
+                body = r.json()
+                listed.append(len(body["cases"]))
+                entries.append(len(body["sections"]["risk_entries"]))
+            out[f"{size}_cases"] = latency_figures(latencies) | {
+                "profiles": len(latencies),
+                "cases_listed": [min(listed), max(listed)],
+                "risk_entries_max": max(entries),
+            }
+    return out
+
+
+async def run(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
+    keys = load_pii_keys(environment="test", keys_dir=stack.keys_dir)
+    external = stack.procs.get("nx-27017") is None
+    started = time.perf_counter()
+    synth = Seed(args.cases, keys, args.seed, now(), args.days)
+    people = len(synth.people)
+    print(f"synthesized {people:,} petitioners in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    facts = import_facts(stack.url("intake"), stack.keys_dir, synth)
+    token = issue_token(stack.keys_dir, role="dispatcher")
+    # no socket timeout: a batch may take the busy embedded server more than the services' 60 s
+    client = AsyncMongoClient(stack.mongodb_url or "", appname="bench-profile", socketTimeoutMS=None)
+    db = client[stack.service_env("intake").get("MONGODB_DB_PREFIX", "dispatch_") + "intake"]
+    stops = sorted({n for n in args.checkpoints if n < args.cases} | {args.cases})
+    loaded, seconds, points = 0, 0.0, []
+    lookups = {1: args.lookups, 10: args.lookups, 100: max(20, args.lookups // 4)}
+    try:
         for stop in stops:
-            await load(db, synth, loaded, stop, args.batch)
+            t = time.perf_counter()
+            await seed(db, synth, loaded, stop, args.batch)
+            seconds += time.perf_counter() - t
             loaded = stop
-            rate = loaded / (time.perf_counter() - start)
-            point = await measure(reader, pool, synth, args.lookups, loaded)
+            load = load_average()
+            profiles = await asyncio.to_thread(open_profiles, stack.url("intake"), token, synth, lookups)
+            point = {
+                "cases": loaded,
+                "seeding_cases_per_s": round(loaded / seconds),
+                "seeding_seconds": round(seconds, 1),
+                "load_average": load,
+                "profiles": profiles,
+                # each read alone, for a 1-, 10- and 100-case petitioner: a scan grows with `cases`
+                "reads_ms": {
+                    f"{n}_cases": await read_timings(db, f"c{first:07d}")
+                    for n, first in first_cases(synth).items()
+                },
+                "storage": await storage(db, stack.run_dir / "mongo"),
+            }
             points.append(point)
-            print(f"loaded {loaded:,} ({rate:,.0f}/s): {json.dumps(point)}", file=sys.stderr, flush=True)
-        return {
-            "benchmark": "profile_lookup",
-            "load_seconds": round(time.perf_counter() - start, 1),
-            **points[-1],
-            "checkpoints": points[:-1],
-        }
+            print(json.dumps(point), file=sys.stderr, flush=True)
+            if seconds > args.max_seed_minutes * 60 and stop != stops[-1]:
+                print(f"seeding past {args.max_seed_minutes} min: stopping at {loaded:,}", file=sys.stderr)
+                break
+    finally:
+        if external:  # a server the bench did not start: its database goes
+            await client.drop_database(db.name)
+        await client.close()
+    return {
+        "benchmark": "profile_lookup",
+        "petitioners": people,
+        "pool_facts": facts,
+        "server": "external" if external else "embedded nx-27017",
+        **points[-1],
+        "checkpoints": points[:-1],
+    }
 
 
 def main() -> int:
@@ -202,21 +196,36 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--cases", type=int, default=1_000_000)
-    parser.add_argument("--lookups", type=int, default=500)
+    parser.add_argument(
+        "--lookups", type=int, default=100, help="profiles opened per size (100 cases: a quarter)"
+    )
     parser.add_argument(
         "--checkpoints",
         type=lambda v: [int(x) for x in v.split(",") if x],
-        default=[100_000, 250_000, 500_000],
+        default=[250_000, 500_000],
         help="also measure when this many cases are stored (comma-separated)",
     )
-    parser.add_argument("--batch", type=int, default=10_000, help="cases per insert_many")
+    parser.add_argument("--batch", type=int, default=2_000, help="cases per insert_many")
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--seed", type=int, default=20260601)
     parser.add_argument(
-        "--mongodb-url", default=None, help="use this server (default: start the embedded one)"
+        "--mongodb-url", default=None, help="seed and serve from this server (default: the embedded one)"
     )
+    parser.add_argument("--max-seed-minutes", type=float, default=40, help="stop at a checkpoint past this")
     args = parser.parse_args()
-    result = on_mongodb(lambda url: run(args, url), args.mongodb_url, prefix="bench-profile-")
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as base:
+        stack = Stack(
+            run_dir=Path(base),
+            ports={"intake": free_port()},
+            mongodb_url=args.mongodb_url,
+            extra_env={"ENVIRONMENT": "test", "RATE_LIMIT_ENABLED": "false"}
+            | ({"MONGODB_DB_PREFIX": f"bench_profile_{os.getpid()}_"} if args.mongodb_url else {}),
+        )
+        try:
+            stack.start(("intake",))
+            result = asyncio.run(run(args, stack))
+        finally:
+            stack.stop()
     print(json.dumps(result, ensure_ascii=False))
     return 0
 

@@ -28,10 +28,11 @@ AUDITORS = (Role.AUDITOR, Role.ADMIN)
 
 
 class ReadAudit:
-    """Every showing of a confidential case, append-only, in the service's own database."""
+    """Every showing of a confidential case, append-only, in the service's own database (another
+    collection: every showing of something else, e.g. notify's letters printed with a clear name)."""
 
-    def __init__(self, db: AsyncDatabase, clock: Clock) -> None:
-        self.reads = db[READS_COLLECTION]
+    def __init__(self, db: AsyncDatabase, clock: Clock, collection: str = READS_COLLECTION) -> None:
+        self.reads = db[collection]
         self._clock = clock
 
     async def ensure_indexes(self) -> None:

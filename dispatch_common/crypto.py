@@ -37,6 +37,8 @@ SINGLE_KEY_ID = "k0"  # the id of PII_ENC_KEY and of a key file from before key 
 NONCE_BYTES = 12
 CONTACT_FIELD = "petitioner.phone"
 EMAIL_FIELD = "petitioner.email"
+NAME_FIELD = "petitioner.name"
+ADDRESS_FIELD = "petitioner.postal_address"
 
 
 class UndecryptableError(ValueError):
@@ -129,6 +131,17 @@ def email_aad(case_id: str) -> str:
     """The associated data of a petitioner's e-mail address, which events carry as `email_token`:
     sealed and opened like the phone (`contact_aad`), from the case id alone."""
     return record_aad("case", case_id, EMAIL_FIELD)
+
+
+def name_aad(case_id: str) -> str:
+    """The associated data of a petitioner's name, which events carry as `name_token`: notify opens it
+    only to print a letter that names the petitioner in full (`contact_aad` alike)."""
+    return record_aad("case", case_id, NAME_FIELD)
+
+
+def address_aad(case_id: str) -> str:
+    """The associated data of a petitioner's postal address (`address_token`), opened like the name."""
+    return record_aad("case", case_id, ADDRESS_FIELD)
 
 
 def encrypt(keys: PiiKeys, plaintext: str, *, aad: str) -> str:
@@ -247,6 +260,11 @@ def mask_email(address: str) -> str:
     """Keep an address's first character and its domain: z***@example.org ."""
     local, _, domain = address.rpartition("@")
     return f"{local[:1]}***@{domain}" if local and domain else "***"
+
+
+def mask_address(address: str) -> str:
+    """Keep a postal address's first six characters (province, city or county): 某某省某某市*** ."""
+    return address[:6] + "***" if len(address) > 6 else "***"
 
 
 def mask_id_number(number: str) -> str:

@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
 
+from dispatch_common import paging
 from dispatch_common.clock import Clock
 from dispatch_common.runtime import Runtime
 
@@ -120,3 +122,48 @@ class Jobs:
         """Seconds from the job's start to its end (or its last step)."""
         end: datetime = doc.get("finished_at") or doc["updated_at"]
         return max(0.0, (end - doc["started_at"]).total_seconds())
+
+    @classmethod
+    def view(cls, doc: dict[str, Any], facts: tuple[str, ...]) -> dict[str, Any]:
+        """A stored job as an API shows it: its id, the `facts` it started with, its status, progress
+        and rate (`cases_per_second`), the items found so far (`differences`), result and error."""
+        elapsed = cls.elapsed(doc)
+        done = doc["progress"]["done"]
+        return {
+            "id": doc["_id"],
+            **{k: doc[k] for k in ("status", *facts, "progress", "started_at", "updated_at", "finished_at")},
+            "differences": doc.get("items", 0),
+            "elapsed_seconds": round(elapsed, 3),
+            "cases_per_second": round(done / elapsed, 1) if elapsed > 0 and done else None,
+            "result": doc.get("result"),
+            "error": doc.get("error"),
+        }
+
+    async def items_page(self, doc: dict[str, Any], *, cursor: str | None, limit: int) -> dict[str, Any]:
+        """A page of a job's items in the order found (`paging.py`: `422` for a bad cursor)."""
+        found = await paging.page_or_422(
+            self.items, {"job_id": doc["_id"], "seq": {"$gte": 0}}, sort="seq", limit=limit, cursor=cursor
+        )
+        return {"items": found.items, "next_cursor": found.next_cursor, "total": doc.get("items", 0)}
+
+
+Step = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+async def in_batches(
+    found: AsyncCursor[dict[str, Any]],
+    size: int,
+    step: Step,
+    keep: Callable[[dict[str, Any]], bool] | None = None,
+) -> None:
+    """Hand a cursor's documents (those `keep` keeps) to `step`, `size` at a time."""
+    batch: list[dict[str, Any]] = []
+    async for doc in found.batch_size(size):
+        if keep is not None and not keep(doc):
+            continue
+        batch.append(doc)
+        if len(batch) >= size:
+            await step(batch)
+            batch = []
+    if batch:
+        await step(batch)

@@ -2,24 +2,25 @@
 
 A code is 8 characters of an alphabet without the look-alikes 0/O and 1/I (32 symbols, 40 bits), read
 out on the phone in two groups (`ABCD-EFGH`); what a person types is normalized (case, spaces,
-dashes, O->0 and I->1 are refused rather than guessed). It is stored only as a verifier: scrypt with a
-salt of its own per code and the cost parameters written into the verifier
-(`scrypt$<n>$<r>$<p>$<salt>$<hash>`), so that the service that checks it needs no key and a stolen
-verifier costs an attacker a slow hash per guess. Online guessing is bounded by the rate limits of the
-public lookup (docs/progress.md), not by the hash.
+dashes, O->0 and I->1 are refused rather than guessed). It is stored only as a verifier: an HMAC of
+the code under the verifier key (`hmac-sha256$<mac>`), a key derived from the PII hash key that intake
+(which makes codes) and supervision (which checks them) both hold, so a stolen verifier table without
+the key gives an attacker nothing to guess against offline. Online guessing is bounded by the rate
+limits of the public lookup (docs/progress.md). Verifiers of the first scheme, scrypt with a salt
+per code (`scrypt$<n>$<r>$<p>$<salt>$<hash>`), still verify; none are made any more: a slow hash per
+case cost intake about 7 ms of CPU per registration (decision 0038, issue 20).
 """
 
 import base64
 import hashlib
 import hmac
-import os
 
-from dispatch_common.crypto import record_aad
+from dispatch_common.crypto import PiiKeys, record_aad
 
 ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 LENGTH = 8
-SCHEME = "scrypt"
-DEFAULT_COST = (2**11, 8, 1)  # n, r, p: about 2 MB and a few milliseconds per hash
+SCHEME = "hmac-sha256"
+SCRYPT = "scrypt"  # the first scheme's verifiers, still checked
 _ALLOWED = frozenset(ALPHABET)
 FIELD = "lookup_code"
 
@@ -59,24 +60,35 @@ def _scrypt(code: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(code.encode(), salt=salt, n=n, r=r, p=p, dklen=32, maxmem=256 * 1024 * 1024)
 
 
-def make_verifier(code: str, *, cost: tuple[int, int, int] = DEFAULT_COST, salt: bytes | None = None) -> str:
-    """The stored form of a code: `scrypt$n$r$p$salt$hash`, with a new random salt."""
-    n, r, p = cost
-    salt = salt if salt is not None else os.urandom(16)
-    return f"{SCHEME}${n}${r}${p}${_b64(salt)}${_b64(_scrypt(code, salt, n, r, p))}"
+def verifier_key(keys: PiiKeys) -> bytes:
+    """The key verifiers are made and checked with: derived from the PII hash key, for this use only."""
+    return hmac.new(keys.hash_key, b"lookup-code-verifier", hashlib.sha256).digest()
+
+
+def _mac(key: bytes, code: str) -> bytes:
+    return hmac.new(key, code.encode(), hashlib.sha256).digest()
+
+
+def make_verifier(code: str, key: bytes) -> str:
+    """The stored form of a code: `hmac-sha256$<mac>`."""
+    return f"{SCHEME}${_b64(_mac(key, code))}"
 
 
 # What an unknown case number, or a revoked code, is checked against: the same work as a real check,
-# so that the answer's timing tells nothing of whether the case exists.
-DECOY_VERIFIER = make_verifier("22222222", salt=b"\x00" * 16)
+# so that the answer's time tells nothing of whether the case exists.
+_DECOY = "22222222"
 
 
-def verify(typed: str, verifier: str | None) -> bool:
+def verify(typed: str, verifier: str | None, key: bytes) -> bool:
     """Whether `typed` is the code of `verifier`; a missing verifier costs the same and says no."""
-    stored = verifier or DECOY_VERIFIER
     code = normalize(typed) or "--------"
-    scheme, n, r, p, salt, digest = stored.split("$")
-    if scheme != SCHEME:
-        raise ValueError(f"unknown verifier scheme {scheme!r}")
-    computed = _scrypt(code, _unb64(salt), int(n), int(r), int(p))
-    return hmac.compare_digest(computed, _unb64(digest)) and verifier is not None
+    if verifier is None:
+        hmac.compare_digest(_mac(key, code), _mac(key, _DECOY))
+        return False
+    scheme, *parts = verifier.split("$")
+    if scheme == SCHEME:
+        return hmac.compare_digest(_mac(key, code), _unb64(parts[0]))
+    if scheme == SCRYPT:
+        n, r, p, salt, digest = parts
+        return hmac.compare_digest(_scrypt(code, _unb64(salt), int(n), int(r), int(p)), _unb64(digest))
+    raise ValueError(f"unknown verifier scheme {scheme!r}")

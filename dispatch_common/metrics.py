@@ -42,8 +42,8 @@ START_GAVE_UP = Gauge(
 )
 MONGODB_COMMANDS = Counter(
     "dispatch_mongodb_commands_total",
-    "MongoDB commands sent, by command name (each is one round trip to the server)",
-    ["service", "command"],
+    "MongoDB commands sent, by command name and collection (each is one round trip to the server)",
+    ["service", "command", "collection"],
 )
 CONSUMER_FETCH_ERRORS = Counter(
     "dispatch_consumer_fetch_errors_total",

@@ -94,14 +94,16 @@ class CommandCounter(monitoring.CommandListener):
 
     def __init__(self, service: str) -> None:
         self._service = service
-        self._counters: dict[str, Any] = {}
+        self._counters: dict[tuple[str, str], Any] = {}
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        """Count one command."""
-        counter = self._counters.get(event.command_name)
+        """Count one command, by name and the collection it names (`-` for commands on none)."""
+        target = event.command.get(event.command_name)
+        key = (event.command_name, target if isinstance(target, str) else "-")
+        counter = self._counters.get(key)
         if counter is None:
-            counter = metrics.MONGODB_COMMANDS.labels(self._service, event.command_name)
-            self._counters[event.command_name] = counter
+            counter = metrics.MONGODB_COMMANDS.labels(self._service, *key)
+            self._counters[key] = counter
         counter.inc()
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:

@@ -1,16 +1,19 @@
 """Intake's composition root: builds its runtime, repositories, rules and app."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
+from pymongo.asynchronous.collection import AsyncCollection
 
 from dispatch_common import redact, similarity, store
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import area_names, county_code
-from dispatch_common.crypto import load_pii_keys
+from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
+from dispatch_common.jobs import Jobs
 from dispatch_common.ratelimit import RateLimiter
 from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
@@ -92,15 +95,28 @@ def build(settings: IntakeSettings | None = None, *, clock: Clock | None = None)
         systems=load_systems(settings.ingress_systems_file),
     )
     intake.reloads = Reloads(runtime.bus, replica=settings.replica_name, apply=intake.reload_rules)
+    intake.replays = Jobs(runtime.db, "screening_replays", runtime=runtime, clock=clock)
+    intake.approvals = runtime.db["screening_approvals"]
+    runtime.on_migrate(intake.replays.ensure_indexes)
+    runtime.on_migrate(_approval_indexes(intake.approvals))
     dev_key = settings.keys_dir / DEV_KEY_FILE
     if settings.open311_clients_file is None and dev_key.exists():  # the generated key no setting names
         redact.register_secrets({dev_key.read_text(encoding="utf-8").strip()})
-    intake.profiles = _profiles(settings, runtime, history)
+    intake.profiles = _profiles(settings, runtime, history, intake.keys)
     subscribers.register(intake)
     return intake
 
 
-def _profiles(settings: IntakeSettings, runtime: Runtime, history: CaseHistory) -> Profiles:
+def _approval_indexes(approvals: AsyncCollection) -> Callable[[], Awaitable[None]]:
+    """The index activations look approvals up by (the rules' content hash)."""
+
+    async def ensure() -> None:
+        await approvals.create_index("rules_digest")
+
+    return ensure
+
+
+def _profiles(settings: IntakeSettings, runtime: Runtime, history: CaseHistory, keys: PiiKeys) -> Profiles:
     """The profile's parts, its consumer of other services' events, and the pool's indexes."""
     from services.intake import profile_outcomes
 
@@ -111,7 +127,7 @@ def _profiles(settings: IntakeSettings, runtime: Runtime, history: CaseHistory) 
     runtime.on_migrate(reader.ensure_indexes)
     runtime.on_migrate(sections.ensure_indexes)
     runtime.on_migrate(pool.ensure_indexes)
-    profile_outcomes.register(runtime, reader)
+    profile_outcomes.register(runtime, reader, keys)
     return Profiles(
         reader=reader,
         pool=pool,
@@ -138,6 +154,7 @@ def create(settings: IntakeSettings | None = None) -> FastAPI:
         description="Registration, screening and protection of citizen requests (登记, 甄别).",
         include=include,
         max_body_bytes=settings.max_body_bytes,
+        larger_bodies={"/v1/admin/screening-replays": settings.replay_max_body_bytes},
     )
     app.state.intake = intake
     app.state.settings = settings

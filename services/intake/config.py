@@ -22,6 +22,8 @@ class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     port: int = port_field("intake", 8001)
     max_body_bytes: int = 256 * 1024
+    # candidate screening rules sent to POST /v1/admin/screening-replays (a county's knowledge base grows)
+    replay_max_body_bytes: int = 32 * 1024 * 1024
     screening_rules_file: Path = DATA_DIR / "intake" / "screening_rules.json"
     knowledge_base_file: Path = DATA_DIR / "intake" / "knowledge_base.json"
     duplicates_policy_file: Path = DATA_DIR / "intake" / "duplicates.json"

@@ -7,9 +7,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pymongo.asynchronous.collection import AsyncCollection
+
 from dispatch_common.clock import Clock
 from dispatch_common.confidential import Confidentiality
 from dispatch_common.crypto import PiiKeys
+from dispatch_common.jobs import Jobs
 from dispatch_common.ratelimit import RateLimiter
 from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
@@ -25,23 +28,41 @@ from services.intake.domain.open311_clients import Open311Clients
 from services.intake.domain.open311_services import Catalogue
 from services.intake.domain.profile_policy import ProfilePolicy
 from services.intake.domain.profile_sections import ShownCases
-from services.intake.domain.screening import Screener, ScreeningRules
+from services.intake.domain.screening import Screener, ScreeningRules, read_texts
+
+
+class RulesMismatch(Exception):
+    """The rules on disk are not the ones an activation named (by content)."""
+
+    def __init__(self, found: str, expected: str) -> None:
+        super().__init__(f"the rules on disk have digest {found}, the replay tried {expected}")
+        self.found, self.expected = found, expected
 
 
 @dataclass
 class ScreeningHolder:
-    """The screening rules in force; reload swaps them whole, and a bad file leaves the old ones in force."""
+    """The screening rules in force, and the text of their files (a replay's candidate takes the files
+    it does not send from here); reload swaps them whole, and a bad file leaves the old ones in force."""
 
     rules_file: Path
     kb_file: Path
     current: Screener = field(init=False)
+    texts: dict[str, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.current = Screener(ScreeningRules.from_file(self.rules_file, self.kb_file))
+        self.current, self.texts = self._read()
 
-    def reload(self) -> str:
-        """Read the rules again (raises ScreeningRulesError, keeping the old ones); returns the version."""
-        self.current = Screener(ScreeningRules.from_file(self.rules_file, self.kb_file))
+    def _read(self) -> tuple[Screener, dict[str, str]]:
+        texts, names = read_texts(self.rules_file, self.kb_file)
+        return Screener(ScreeningRules.from_texts(texts, names)), texts
+
+    def reload(self, expect_digest: str | None = None) -> str:
+        """Read the rules again (raises ScreeningRulesError, keeping the old ones; RulesMismatch when
+        they are not `expect_digest`, the rules a replay tried); returns the version."""
+        screener, texts = self._read()
+        if expect_digest is not None and screener.rules.digest != expect_digest:
+            raise RulesMismatch(screener.rules.digest, expect_digest)
+        self.current, self.texts = screener, texts
         return self.current.rules.version
 
 
@@ -97,10 +118,14 @@ class Intake:
     systems: tuple[ExternalSystem, ...] = ()
     reloads: Reloads | None = None
     profiles: Profiles | None = None
+    replays: Jobs | None = None  # what-if replays of the screening rules (screening_replay.py)
+    approvals: AsyncCollection | None = None  # screening rules activated on a replay's report
 
-    async def reload_rules(self) -> dict[str, str]:
-        """Read the screening rules again (raises ScreeningRulesError, keeping the old ones)."""
-        return {"version": self.screening.reload()}
+    async def reload_rules(self, expect_digest: str | None = None) -> dict[str, str]:
+        """Read the screening rules again (raises ScreeningRulesError, keeping the old ones, and
+        RulesMismatch when they are not `expect_digest`); their version and digest."""
+        version = self.screening.reload(expect_digest)
+        return {"version": version, "digest": self.screening.current.rules.digest}
 
     async def find_links(self, snapshot: CaseSnapshot) -> Links:
         """Repeats of the same petitioner and incidents at the same place."""

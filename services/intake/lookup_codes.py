@@ -1,7 +1,6 @@
 """A clerk re-issues or revokes a case's lookup code (查询码): a new version, announced with its
 verifier (or none) in `dispatch.case.lookup_code_changed`, written with the case under its version."""
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +29,7 @@ async def change(
     version = int((current.get("lookup") or {}).get("version") or 0)
     precondition(version)
     new = version + 1
-    issued = None if revoke else await asyncio.to_thread(lookup.issue, intake.keys, current["_id"], new)
+    issued = None if revoke else lookup.issue(intake.keys, current["_id"], new)
     event = make_event(
         type=subjects.CASE_LOOKUP_CODE_CHANGED,
         source=SOURCE,

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from dispatch_common import subjects
 from dispatch_common.clock import Clock, SystemClock
-from dispatch_common.confidential import Confidentiality, include_audit_api
+from dispatch_common.confidential import Confidentiality, ReadAudit, include_audit_api
 from dispatch_common.county import county_name
 from dispatch_common.crypto import load_pii_keys
 from dispatch_common.http import create_app
@@ -25,9 +25,11 @@ from services.notify.container import Notify
 from services.notify.documents import Issuing, load_checked
 from services.notify.domain.delivery import parse_quiet_hours
 from services.notify.domain.message import RetryPolicy
+from services.notify.domain.pdf import fonts_from
 from services.notify.domain.recipients import Directory
 from services.notify.domain.templates import Templates
 from services.notify.entrypoints import api, subscribers
+from services.notify.entrypoints.letters import CLEAR_PRINTS
 from services.notify.live import inbox_reader
 from services.notify.sender import Sender
 
@@ -97,7 +99,10 @@ def build(settings: NotifySettings | None = None, *, clock: Clock | None = None)
         county_name=county_name(settings.county_dir),
         confidentiality=confidentiality,
         systems=load_systems(settings.ingress_systems_file),
+        fonts=fonts_from(settings.pdf_body_font, settings.pdf_title_font),  # FontProblem: refused at start
     )
+    notify.clear_prints = ReadAudit(runtime.db, clock, collection=CLEAR_PRINTS)
+    runtime.on_migrate(notify.clear_prints.ensure_indexes)
     documents = Documents(runtime.db)
     runtime.on_migrate(documents.ensure_indexes)
     book = load_checked(settings.documents_file, settings.county_dir, notify.templates)

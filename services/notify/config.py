@@ -1,5 +1,6 @@
 """Notify's settings."""
 
+import os
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -22,6 +23,11 @@ class NotifySettings(ServiceSettings):
     documents_file: Path = (
         DATA_DIR / "notify" / "documents.json"
     )  # formal documents (规范文书), decision 0043
+
+    # Licensed TrueType fonts for printed letters (GB/T 9704: 仿宋 for the body, 小标宋 for the title), a
+    # file the county mounts (.ttf, or a .ttc's first face); unset: reportlab's built-in STSong-Light.
+    pdf_body_font: Path | None = None
+    pdf_title_font: Path | None = None
 
     # The SMS gateway: unset, SMS notices wait queued until one is configured.
     sms_gateway_url: str | None = None
@@ -66,6 +72,21 @@ class NotifySettings(ServiceSettings):
             raise ValueError(f"rate limits for unknown channels {sorted(unknown)}")
         if any(rate <= 0 for rate in value.values()):
             raise ValueError("a rate limit is a positive number of messages per second")
+        return value
+
+    @field_validator("pdf_body_font", "pdf_title_font", mode="before")
+    @classmethod
+    def _font_unset_when_empty(cls, value: object) -> object:
+        return None if value == "" else value  # PDF_BODY_FONT= in a ConfigMap: the built-in font
+
+    @field_validator("pdf_body_font", "pdf_title_font")
+    @classmethod
+    def _font_readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not (value.is_file() and os.access(value, os.R_OK)):
+            raise ValueError(
+                f"{value}: no readable font file (mount the county's fonts volume, or unset the setting "
+                "to print with the built-in STSong-Light)"
+            )
         return value
 
     @field_validator("quiet_hours")

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from dispatch_common.clock import Clock
-from dispatch_common.confidential import Confidentiality
+from dispatch_common.confidential import Confidentiality, ReadAudit
 from dispatch_common.live import Hub
 from dispatch_common.reload import Reloads
 from dispatch_common.runtime import Runtime
@@ -17,6 +17,7 @@ from services.notify.adapters.repository import Messages
 from services.notify.config import NotifySettings
 from services.notify.documents import Issuing
 from services.notify.domain.delivery import QuietHours
+from services.notify.domain.pdf import Fonts
 from services.notify.domain.recipients import Directory
 from services.notify.domain.templates import Templates
 from services.notify.sender import Sender
@@ -45,6 +46,8 @@ class Notify:
     issuing: "Issuing | None" = (
         None  # formal documents: types, letters, archive (services/notify/documents.py)
     )
+    fonts: Fonts = field(default_factory=Fonts)  # the fonts printed letters are set in (domain/pdf.py)
+    clear_prints: ReadAudit | None = None  # every letter printed with the petitioner's clear name
 
     async def reload_files(self) -> dict[str, str]:
         """Read the templates and recipients again (raises TemplateProblem or DirectoryProblem)."""

@@ -3,10 +3,13 @@
 After the notices of a batch are recorded, each event's occasion is read again against notify's view
 of its case; every document type it makes (data/notify/documents.json) is rendered from the same
 letters as the notices, numbered from its type's sequence for the year, and archived. A document's id
-is derived from its event and type, so an event applied twice archives one document.
+is derived from its event and type, so an event applied twice archives one document. A batch's
+documents cost three round trips together (issue 20): one read of those archived already, one block of
+numbers per type and year, one insert.
 """
 
 import logging
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,53 +92,80 @@ def _has_letter(issuing: Issuing, letter: str, language: str) -> bool:
     return True
 
 
-async def issue(
-    issuing: Issuing, occ: Occasion, case: dict[str, Any], *, cause_id: str, year: int, now: Any
-) -> list[str]:
-    """Archive the documents one occasion makes; the ids archived now."""
-    book, made = issuing.book, []
+@dataclass(frozen=True)
+class Owed:
+    """One document an event's occasion owes, before it has a number."""
+
+    occ: Occasion
+    case: dict[str, Any]
+    cause_id: str
+    type_name: str
+    year: int
+
+    @property
+    def doc_id(self) -> str:
+        return document_id(self.cause_id, self.type_name)
+
+
+def _make(issuing: Issuing, owed: Owed, seq: int, now: Any) -> dict[str, Any] | None:
+    """The archived record of an owed document under its number; None when its letter fails."""
+    book, occ, case = issuing.book, owed.occ, owed.case
     prefs = petitioner_preferences(case)
-    for type_name in book.owed(occ):
-        doc_id = document_id(cause_id, type_name)
-        if await issuing.archive.exists(doc_id):
-            continue
-        dtype = book.types[type_name]
-        choice = choose_language(
-            prefs.get("language") if dtype.to == "petitioner" else None,
-            tuple(book.issuer.languages),
-            lambda lang, letter=dtype.letter: _has_letter(issuing, letter, lang),
+    dtype = book.types[owed.type_name]
+    choice = choose_language(
+        prefs.get("language") if dtype.to == "petitioner" else None,
+        tuple(book.issuer.languages),
+        lambda lang, letter=dtype.letter: _has_letter(issuing, letter, lang),
+    )
+    number = document_number(book.issuer.number_prefix, dtype.word, owed.year, seq)
+    name = "" if case.get("confidential") else (prefs.get("name_masked") or "")
+    values = occ.values | issuer_values(book) | {"doc_no": number, "petitioner_name": name}
+    try:
+        html = _render(issuing, dtype.letter, {"title": dtype.title, **values}, choice)
+    except (TemplateError, TypeError, ValueError) as exc:
+        log.error(
+            "document not rendered", extra={"type": owed.type_name, "case_id": occ.case_id, "error": str(exc)}
         )
-        seq = await issuing.archive.next_seq(type_name, year)
-        number = document_number(book.issuer.number_prefix, dtype.word, year, seq)
-        name = "" if case.get("confidential") else (prefs.get("name_masked") or "")
-        values = occ.values | issuer_values(book) | {"doc_no": number, "petitioner_name": name}
-        try:
-            html = _render(issuing, dtype.letter, {"title": dtype.title, **values}, choice)
-        except (TemplateError, TypeError, ValueError) as exc:
-            log.error(
-                "document not rendered", extra={"type": type_name, "case_id": occ.case_id, "error": str(exc)}
-            )
-            continue
-        doc = new_document(
-            doc_id=doc_id,
-            type_name=type_name,
-            dtype=dtype,
-            number=number,
-            year=year,
-            seq=seq,
-            occ=occ,
-            html=html,
-            language=choice.record(),
-            cause_event_id=cause_id,
-            template_version=issuing.templates.version,
-            book_version=book.version,
-            petitioner_name=name,
-            confidential=bool(case.get("confidential")),
-            now=now,
-        )
-        if await issuing.archive.archive(doc):
-            made.append(doc_id)
-    return made
+        return None
+    return new_document(
+        doc_id=owed.doc_id,
+        type_name=owed.type_name,
+        dtype=dtype,
+        number=number,
+        year=owed.year,
+        seq=seq,
+        occ=occ,
+        html=html,
+        language=choice.record(),
+        cause_event_id=owed.cause_id,
+        template_version=issuing.templates.version,
+        book_version=book.version,
+        petitioner_name=name,
+        confidential=bool(case.get("confidential")),
+        now=now,
+    )
+
+
+async def issue(issuing: Issuing, owed: list[Owed], *, now: Any) -> list[str]:
+    """Archive the documents a batch owes, in order; the ids archived now. Three round trips a batch,
+    whatever its size: which are archived already, a block of numbers per type and year, one insert."""
+    archived = await issuing.archive.existing([o.doc_id for o in owed])
+    fresh: dict[str, Owed] = {}
+    for o in owed:  # an event delivered twice in one batch owes its documents once
+        if o.doc_id not in archived:
+            fresh.setdefault(o.doc_id, o)
+    if not fresh:
+        return []
+    wanted = Counter((o.type_name, o.year) for o in fresh.values())
+    first = {key: await issuing.archive.reserve(*key, count) for key, count in wanted.items()}
+    docs = []
+    for o in fresh.values():
+        key = (o.type_name, o.year)
+        seq, first[key] = first[key], first[key] + 1
+        doc = _make(issuing, o, seq, now)
+        if doc is not None:
+            docs.append(doc)
+    return await issuing.archive.archive_many(docs)
 
 
 async def record_documents(
@@ -145,8 +175,10 @@ async def record_documents(
     messages: Messages,
     issuing: Issuing,
     speaking: Any,
+    views: dict[str, dict[str, Any]] | None = None,
 ) -> list[str]:
-    """The documents a batch of events makes (the events whose notices wait are done when they come again)."""
+    """The documents a batch of events makes (the events whose notices wait are done when they come again).
+    `views`: notify's views of the cases as the notices of the batch left them (read when not given)."""
     ordered = [
         d
         for d in sorted(deliveries, key=lambda d: d.sequence)
@@ -154,16 +186,17 @@ async def record_documents(
     ]
     if not ordered:
         return []
-    views = await messages.cases_of(d.data.case_id for d in ordered)
-    made: list[str] = []
+    known = views or {}
+    missing = {d.data.case_id for d in ordered} - set(known)
+    views = known | (await messages.cases_of(missing) if missing else {})
+    owed: list[Owed] = []
     for delivery in ordered:
         case = views.get(delivery.data.case_id, {})
         event = delivery.event
         occ = occasion(event.type, delivery.data, case, tz=speaking.timezone, at=event.time)
         occ.values["county_name"] = speaking.county_name
-        if not issuing.book.owed(occ):
-            continue
-        now = speaking.clock.now()
         year = event.time.astimezone(speaking.timezone).year
-        made += await issue(issuing, occ, case, cause_id=event.id, year=year, now=now)
-    return made
+        owed += [Owed(occ, case, event.id, name, year) for name in issuing.book.owed(occ)]
+    if not owed:
+        return []
+    return await issue(issuing, owed, now=speaking.clock.now())

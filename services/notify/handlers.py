@@ -42,6 +42,8 @@ class Recorded:
 
     ids: list[str]
     channels: set[str]
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Notify's views of the batch's cases as this batch left them (the documents read them)."""
 
 
 def case_facts(data: BaseModel) -> dict[str, Any]:
@@ -184,7 +186,7 @@ async def record_notices(
             failures[delivery.event.id] = CaseNotKnownYet("; ".join(waiting))
     await messages.keep_views(before, views)
     inserted = await messages.add_many(owed)
-    recorded = Recorded([], set())
+    recorded = Recorded([], set(), views)
     for doc, _ in owed:
         if doc["_id"] in inserted:
             recorded.ids.append(doc["_id"])

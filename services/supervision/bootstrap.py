@@ -5,11 +5,11 @@ from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
-from dispatch_common import subjects
+from dispatch_common import lookup_code, subjects
 from dispatch_common.clock import Clock, SystemClock
 from dispatch_common.confidential import Confidentiality, include_audit_api
 from dispatch_common.county import unit_directory
-from dispatch_common.crypto import load_pii_keys
+from dispatch_common.crypto import PiiKeys, load_pii_keys
 from dispatch_common.http import create_app
 from dispatch_common.live import Hub
 from dispatch_common.live_snapshot import Snapshot
@@ -54,6 +54,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     runtime.on_migrate(backfill)
     confidentiality = Confidentiality.build(settings.county_dir, runtime.db, clock)
     runtime.on_migrate(confidentiality.audit.ensure_indexes)
+    keys = load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir)
     sv = Supervision(
         runtime=runtime,
         files=files,
@@ -74,6 +75,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
         stuck=StuckCases(files, timedelta(seconds=settings.stuck_after_seconds)),
         inspections=Inspections.of(runtime.db),
         lookup_codes=LookupCodes(runtime.db["lookup_codes"]),
+        lookup_key=lookup_code.verifier_key(keys),
         progress_limiter=RateLimiter(
             runtime.db["rate_windows"],
             settings.progress_rate_limits,
@@ -89,7 +91,7 @@ def build(settings: SupervisionSettings | None = None, *, clock: Clock | None = 
     _wire_agents(sv, settings)
     runtime.outbox(sv.sessions.sessions)  # dispatch.reception.booked / .decided
     runtime.on_migrate(sv.sessions.ensure_indexes)
-    sv.ledger = ledger = _ledger(settings, sv)
+    sv.ledger = ledger = _ledger(settings, sv, keys)
     sv.live = runtime.live(
         Hub(
             "supervision",
@@ -164,7 +166,7 @@ def _wire_agents(sv: Supervision, settings: SupervisionSettings) -> None:
     sv.runtime.on_migrate(representations.ensure_indexes)
 
 
-def _ledger(settings: SupervisionSettings, sv: Supervision) -> Ledger:
+def _ledger(settings: SupervisionSettings, sv: Supervision, keys: PiiKeys) -> Ledger:
     """The risk ledger: its collection (with an outbox), its table, the county's places and units."""
     book = LedgerBook.of(sv.runtime.db)
     sv.runtime.outbox(book.entries)
@@ -173,7 +175,7 @@ def _ledger(settings: SupervisionSettings, sv: Supervision) -> Ledger:
         book=book,
         policy=LedgerPolicy.load(settings.ledger_policy_file),
         places=Places(settings.county_dir),
-        keys=load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir),
+        keys=keys,
         keeper=sv.keeper,
         clock=sv.clock,
         units=sv.units,

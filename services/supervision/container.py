@@ -36,6 +36,8 @@ class Supervision:
     inspections: Inspections
     lookup_codes: LookupCodes
     """The verifiers of the petitioners' lookup codes (services/supervision/progress.py)."""
+    lookup_key: bytes
+    """The key those verifiers are checked with (dispatch_common/lookup_code.py `verifier_key`)."""
     progress_limiter: RateLimiter
     """The public progress lookup's limits per client and per case, shared by the replicas."""
     sessions: Sessions

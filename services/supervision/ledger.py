@@ -22,7 +22,7 @@ from dispatch_common.crypto import PiiKeys
 from dispatch_common.envelope import Envelope, derived_event_id, make_event
 from services.supervision.adapters.ledger import LedgerBook
 from services.supervision.domain import ledger as rules
-from services.supervision.domain.ledger_parties import protected_party
+from services.supervision.domain.ledger_parties import protected_party, sealed_party_keys
 from services.supervision.domain.policy import Timekeeper, to_ms
 from services.supervision.ledger_places import Places, Unplaced
 
@@ -180,6 +180,8 @@ class Ledger:
             "due_at": due,
             "opened_at": now,
             "case_ids": doc["case_ids"],
+            # the parties' phone and ID hashes, sealed: the profile's join by party (decision 0048)
+            "party_keys": sealed_party_keys(self.keys, entry_id, doc["parties"]),
         }
         if not await self.book.insert(doc, [self.event(doc, subjects.LEDGER_OPENED, data, "opened")]):
             raise AlreadyOpened(entry_id)

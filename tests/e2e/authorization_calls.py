@@ -90,7 +90,7 @@ def call_for(
         "session_id": world.session["session_id"],
         "booking_id": world.session["bookings"][0]["booking_id"],
         "document_id": world.document,
-        "replay_id": world.replay,
+        "replay_id": world.screening_replay if service == "intake" else world.replay,
     }
     query: dict[str, Any] = {}
     key = case["case_id"]

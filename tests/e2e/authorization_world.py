@@ -39,6 +39,7 @@ class World:
     session: dict[str, Any]  # a leader's reception session with `case` booked (docs/reception.md)
     document: str = ""  # a formal document (规范文书) notify archived with `case`
     replay: str = ""  # a what-if replay of routing (docs/replay.md)
+    screening_replay: str = ""  # a what-if replay of intake's screening rules (docs/replay.md)
 
 
 def api(stack: Stack, role: str, unit: str | None = None) -> Api:
@@ -168,8 +169,11 @@ def seed(stack: Stack) -> World:
     period = {"from": "2026-01-01T00:00:00+08:00", "to": "2026-02-01T00:00:00+08:00"}
     replayed = api(stack, "admin").post("routing", "/v1/admin/replays", json=period)
     assert replayed.status_code == 202, replayed.text
+    screened = api(stack, "admin").post("intake", "/v1/admin/screening-replays", json=period)
+    assert screened.status_code == 202, screened.text
     return World(
         replay=replayed.json()["id"],
+        screening_replay=screened.json()["id"],
         stack=stack,
         case=case,
         lead=lead,

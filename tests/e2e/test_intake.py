@@ -74,6 +74,7 @@ def test_personal_data_is_masked_and_every_clear_read_is_audited(stack, clerk, d
         "phone": "137****1111",
         "id_number": ID_NUMBER[:3] + "*" * 11 + ID_NUMBER[-4:],
         "email": None,
+        "postal_address": None,
     }
     assert as_role("auditor").get("intake", f"/v1/cases/{created['case_id']}?unmask=true").status_code == 403
     unexplained = dispatcher.get("intake", f"/v1/cases/{created['case_id']}", params={"unmask": "true"})

@@ -150,6 +150,7 @@ async def test_a_profile_joins_a_court_record_and_is_opened_with_an_audited_reas
             "phone": "139****5678",
             "id_number": None,
             "email": None,
+            "postal_address": None,
         }
         assert profile["summary"]["cases"] == 2
         line = next(c for c in profile["cases"] if c["case_id"] == first["case_id"])

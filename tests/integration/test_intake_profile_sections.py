@@ -78,7 +78,9 @@ async def represented(h: IntakeHarness, case: dict[str, Any], agent: str, name: 
     )
 
 
-async def opened(h: IntakeHarness, entry: str, case_ids: list[str], *, level: str = "high") -> dict[str, Any]:
+async def opened(
+    h: IntakeHarness, entry: str, case_ids: list[str], *, level: str = "high", party_keys: str | None = None
+) -> dict[str, Any]:
     return await publish(
         h,
         subjects.LEDGER_OPENED,
@@ -95,6 +97,7 @@ async def opened(h: IntakeHarness, entry: str, case_ids: list[str], *, level: st
             "due_at": (AT + timedelta(days=15)).isoformat(),
             "opened_at": AT.isoformat(),
             "case_ids": case_ids,
+            "party_keys": party_keys,
         },
     )
 
@@ -199,7 +202,9 @@ async def test_a_profile_shows_the_agents_and_the_linked_risk_entries_of_the_pet
 
         # a redelivered opening is stored once: its records are keyed by the event's id
         outcomes = h.intake.profiles.reader.outcomes
-        records = records_of(first_opening["id"], first_opening["type"], first_opening["data"], AT)
+        records = records_of(
+            first_opening["id"], first_opening["type"], first_opening["data"], AT, keys=h.intake.keys
+        )
         assert [r["kind"] for r in records] == ["ledger_opened", "ledger_link"]
         await h.intake.profiles.reader.keep(records)
         assert await outcomes.count_documents({"entry_id": "E1"}) == 2

@@ -22,6 +22,7 @@ from dispatch_common.crypto import (
     email_aad,
     encrypt,
     key_id,
+    name_aad,
     read_key_file,
     write_key_file,
 )
@@ -55,9 +56,7 @@ def ciphertexts(value: Any) -> list[str]:
     found: list[str] = []
     if isinstance(value, dict):
         for k, v in value.items():
-            if isinstance(v, str) and (
-                k.endswith("_enc") or k in ("enc", "sealed", "contact_token", "email_token", "lookup_token")
-            ):
+            if isinstance(v, str) and (k.endswith(("_enc", "_token")) or k in ("enc", "sealed")):
                 found.append(v)
             else:
                 found += ciphertexts(v)
@@ -122,7 +121,7 @@ async def stored_values(mongodb_url: str, db_prefix: str) -> dict[str, list[str]
 
 async def email_tokens(mongodb_url: str, db_prefix: str) -> list[str]:
     """The petitioner's sealed e-mail address where it is stored: intake's first case, notify's e-mail
-    message and notify's view of that case."""
+    message and notify's view of that case; and the name token on that view (a letter's, decision 0045)."""
     client = store.connect(mongodb_url, app_name="test-rekey")
     try:
         intake_cases = client[f"{db_prefix}intake"]["cases"]
@@ -133,7 +132,13 @@ async def email_tokens(mongodb_url: str, db_prefix: str) -> list[str]:
         message = await notify["notifications"].find_one({"case_id": "case-mail"})
         view = await notify["case_views"].find_one({"_id": "case-mail"})
         assert first and message and view
-        return [first["petitioner"]["email_enc"], message["email_token"], view["petitioner"]["email_token"]]
+        held = view["petitioner"]
+        return [
+            first["petitioner"]["email_enc"],
+            message["email_token"],
+            held["email_token"],
+            held["name_token"],
+        ]
     finally:
         await client.close()
 
@@ -175,7 +180,10 @@ async def test_a_key_is_rotated_while_the_platform_runs_and_the_old_key_is_remov
             "email_token": encrypt(notify.keys, EMAIL, aad=email_aad("case-mail")),
             "notify_channel": "email",
         }
-        await notify.publish(screened("case-mail", "990102-2026-000002", **mail))
+        event = screened("case-mail", "990102-2026-000002", **mail)
+        name_token = encrypt(notify.keys, "王五", aad=name_aad("case-mail"))  # a letter's (decision 0045)
+        petitioner = event.data["petitioner"] | {"name_token": name_token}
+        await notify.publish(event.model_copy(update={"data": event.data | {"petitioner": petitioner}}))
         await notify.settled("case-mail", 1)
     finally:
         await mediation.med.runtime.stop()
@@ -184,7 +192,7 @@ async def test_a_key_is_rotated_while_the_platform_runs_and_the_old_key_is_remov
     before = await stored_values(mongodb_url, db_prefix)
     assert all(before.values()) and {key_id(v) for vs in before.values() for v in vs} == {"k0", None}
     sealed_addresses = await email_tokens(mongodb_url, db_prefix)  # intake's, and notify's message and view
-    assert [key_id(v) for v in sealed_addresses] == ["k0"] * 3
+    assert [key_id(v) for v in sealed_addresses] == ["k0"] * 4
 
     # key B joins the ring and becomes active; the services restart with it and keep registering
     assert add_dev_key(ServiceSettings(run_dir=run_dir, environment="test")) == "k1"
@@ -205,7 +213,7 @@ async def test_a_key_is_rotated_while_the_platform_runs_and_the_old_key_is_remov
     write_key_file(key_file, only_b)
     after = await stored_values(mongodb_url, db_prefix)
     assert {key_id(v) for vs in after.values() for v in vs} == {"k1"}
-    assert [key_id(v) for v in await email_tokens(mongodb_url, db_prefix)] == ["k1"] * 3
+    assert [key_id(v) for v in await email_tokens(mongodb_url, db_prefix)] == ["k1"] * 4
     checked = await rekey(overrides=overrides, dry_run=True)  # opens every value, writes nothing
     assert all(t.complete and t.resealed == 0 for t in checked), [t.line() for t in checked]
     assert sum(t.current for t in checked) == sum(len(vs) for vs in after.values())
@@ -226,6 +234,7 @@ async def test_a_key_is_rotated_while_the_platform_runs_and_the_old_key_is_remov
             "phone": "13900001111",
             "id_number": ID_NUMBER,
             "email": EMAIL,
+            "postal_address": None,
         }
         assert PHONE in first["text"] and ID_NUMBER in first["text"]
         async with mediation.client("dispatcher") as dispatcher:

@@ -1,11 +1,21 @@
 """The lookup code (查询码): its alphabet, normalizing what people type, the verifier, and how intake
 derives and seals it and notify fills it into the acceptance SMS."""
 
+import base64
+import hashlib
 import re
 
 from dispatch_common import lookup_code
 from dispatch_common.crypto import PiiKeys, decrypt, load_pii_keys
-from dispatch_common.lookup_code import ALPHABET, grouped, lookup_aad, make_verifier, normalize, verify
+from dispatch_common.lookup_code import (
+    ALPHABET,
+    grouped,
+    lookup_aad,
+    make_verifier,
+    normalize,
+    verifier_key,
+    verify,
+)
 from services.intake.domain import lookup
 from services.intake.domain.events import PetitionerView
 from services.notify.domain.lookup import MARK_CODE, MARK_LINK, fill, template_values
@@ -29,16 +39,26 @@ def test_what_people_type_is_normalized_and_impossible_codes_refused():
     assert grouped("ABCDEFGH") == "ABCD-EFGH"
 
 
-def test_a_verifier_accepts_its_code_only_and_a_missing_one_nothing():
-    verifier = make_verifier("ABCDEFGH")
-    assert re.fullmatch(r"scrypt\$\d+\$\d+\$\d+\$[\w-]+\$[\w-]+", verifier)
+def test_a_verifier_accepts_its_code_only_under_its_key_and_a_missing_one_nothing(tmp_path):
+    key = verifier_key(_keys(tmp_path))
+    verifier = make_verifier("ABCDEFGH", key)
+    assert re.fullmatch(r"hmac-sha256\$[\w-]{43}", verifier)
     assert "ABCDEFGH" not in verifier
-    assert verify("abcd-efgh", verifier)
-    assert not verify("ABCDEFGJ", verifier)
-    assert not verify("nonsense", verifier)
-    assert make_verifier("ABCDEFGH") != verifier  # a salt of its own
+    assert verify("abcd-efgh", verifier, key)
+    assert not verify("ABCDEFGJ", verifier, key)
+    assert not verify("nonsense", verifier, key)
+    assert not verify("ABCDEFGH", verifier, b"another key" * 3)  # the table alone verifies nothing
     # an unknown case is checked against the decoy, and never opens, even with the decoy's own code
-    assert not verify("22222222", None)
+    assert not verify("22222222", None, key)
+
+
+def test_a_verifier_of_the_first_scheme_still_verifies(tmp_path):
+    key = verifier_key(_keys(tmp_path))
+    salt = b"\x01" * 16
+    digest = hashlib.scrypt(b"ABCDEFGH", salt=salt, n=2**11, r=8, p=1, dklen=32)
+    b64 = lambda raw: base64.urlsafe_b64encode(raw).decode().rstrip("=")  # noqa: E731
+    old = f"scrypt$2048$8$1${b64(salt)}${b64(digest)}"
+    assert verify("ABCD-EFGH", old, key) and not verify("ABCD-EFGJ", old, key)
 
 
 def test_intake_derives_a_new_code_per_version_and_seals_it_for_notify(tmp_path):
@@ -46,7 +66,9 @@ def test_intake_derives_a_new_code_per_version_and_seals_it_for_notify(tmp_path)
     first, again, second = (lookup.derive(keys, "case-1", v) for v in (1, 1, 2))
     assert first == again and first != second and normalize(first) == first
     issued = lookup.issue(keys, "case-1", 2)
-    assert issued.code == second and verify(second, issued.verifier) and not verify(first, issued.verifier)
+    key = verifier_key(keys)
+    assert issued.code == second and verify(second, issued.verifier, key)
+    assert not verify(first, issued.verifier, key)
     case = {"_id": "case-1", "lookup": lookup.stored(2)}
     view = lookup.with_token(keys, PetitionerView(anonymous=False), case)
     assert view.lookup_token and second not in view.lookup_token

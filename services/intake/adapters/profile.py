@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from dispatch_common import store, subjects
+from dispatch_common.crypto import PiiKeys
 from services.intake.adapters.history import CaseHistory
 from services.intake.adapters.profile_sections import LEDGER_EVENTS, agent_record, ledger_records
 
@@ -37,11 +38,13 @@ def _name(part: dict[str, Any] | None) -> dict[str, str] | None:
     return {"code": part["code"], "name": part["name"]} if part else None
 
 
-def records_of(event_id: str, event_type: str, data: dict[str, Any], at: datetime) -> list[dict[str, Any]]:
-    """The profile's records of one event: a ledger event's links besides its own (none for an event
-    the profile does not show)."""
+def records_of(
+    event_id: str, event_type: str, data: dict[str, Any], at: datetime, *, keys: PiiKeys
+) -> list[dict[str, Any]]:
+    """The profile's records of one event: a ledger event's links and parties' keys besides its own
+    (none for an event the profile does not show)."""
     if event_type in LEDGER_EVENTS:
-        return ledger_records(event_id, event_type, data, at)
+        return ledger_records(event_id, event_type, data, at, keys)
     record = outcome_of(event_id, event_type, data, at)
     return [] if record is None else [record]
 

@@ -10,7 +10,9 @@ the event's id (a redelivery is stored once), next to the other later facts of c
   `{_id: <event id>|<case id>, case_id, kind: ledger_link, entry_id, at}`: a case's entries are then
   among the records a profile reads by `case_id` anyway, and an entry's records are read by the
   `entry_id` index. Scalar equalities only: a query on an array field is a scan on the embedded
-  server. The events carry no party of the entry (docs/ledger.md), so neither do the records.
+  server. The opening also carries the parties' keyed hashes sealed (`party_keys`, decision 0048):
+  each becomes a record `{_id: <event id>|party<n>, kind: ledger_party, party_key, entry_id, at}`,
+  found by the `party_key` index from the petitioner's own keys. No other party data arrives.
 """
 
 import asyncio
@@ -20,7 +22,16 @@ from typing import Any
 from pymongo.asynchronous.collection import AsyncCollection
 
 from dispatch_common import subjects
-from services.intake.domain.profile_sections import AGENT_KINDS, LINK, ShownCases, agent_lines, entry_line
+from dispatch_common.crypto import PiiKeys
+from dispatch_common.identity_keys import ledger_keys_aad, open_keys
+from services.intake.domain.profile_sections import (
+    AGENT_KINDS,
+    LINK,
+    PARTY,
+    ShownCases,
+    agent_lines,
+    entry_line,
+)
 
 LEDGER_EVENTS = {
     subjects.LEDGER_OPENED: "ledger_opened",
@@ -62,9 +73,11 @@ def agent_record(event_id: str, event_type: str, data: dict[str, Any], at: datet
 
 
 def ledger_records(
-    event_id: str, event_type: str, data: dict[str, Any], at: datetime
+    event_id: str, event_type: str, data: dict[str, Any], at: datetime, keys: PiiKeys
 ) -> list[dict[str, Any]]:
-    """The records of a ledger event: the entry's, then one link per case it names."""
+    """The records of a ledger event: the entry's, then one link per case it names and one per key of
+    its parties (a sealed value that does not open raises UndecryptableError: a dead letter)."""
+    parties: list[str] = []
     record: dict[str, Any] = {
         "_id": event_id,
         "entry_id": data["entry_id"],
@@ -84,6 +97,7 @@ def ledger_records(
             "owner_unit": {"code": owner["code"], "name": owner["name"]},
         }
         linked = list(data.get("case_ids") or [])
+        parties = open_keys(keys, data.get("party_keys"), aad=ledger_keys_aad(data["entry_id"]))
     if event_type == subjects.LEDGER_CLOSED:
         record["closed_on_time"] = data["closed_on_time"]
     links = [
@@ -96,7 +110,17 @@ def ledger_records(
         }
         for c in dict.fromkeys(linked)
     ]
-    return [record, *links]
+    party = [
+        {
+            "_id": f"{event_id}|party{n}",
+            "kind": PARTY,
+            "party_key": key,
+            "entry_id": data["entry_id"],
+            "at": record["at"],
+        }
+        for n, key in enumerate(dict.fromkeys(parties))
+    ]
+    return [record, *links, *party]
 
 
 class ProfileSections:
@@ -106,8 +130,9 @@ class ProfileSections:
         self.outcomes = outcomes
 
     async def ensure_indexes(self) -> None:
-        """An entry's records."""
+        """An entry's records; the entries naming a key among their parties."""
         await self.outcomes.create_index("entry_id")
+        await self.outcomes.create_index("party_key")
 
     async def agents(self, keys: tuple[str, ...], shown: ShownCases) -> list[dict[str, Any]]:
         """Who carries or carried each case, newest first: from the case's records, already read."""
@@ -115,9 +140,19 @@ class ProfileSections:
         return agent_lines(records, {case["_id"]: case["case_no"] for case, _ in shown})
 
     async def risk_entries(self, keys: tuple[str, ...], shown: ShownCases) -> list[dict[str, Any]]:
-        """The ledger entries linked to any of the cases, newest opening first."""
-        entry_ids = dict.fromkeys(r["entry_id"] for _, later in shown for r in later if r["kind"] == LINK)
+        """The ledger entries linked to any of the cases or naming the petitioner (any of their keys)
+        among their parties, newest opening first."""
+        by_case = dict.fromkeys(r["entry_id"] for _, later in shown for r in later if r["kind"] == LINK)
+        named = await asyncio.gather(
+            *(self.outcomes.find({"party_key": k}, {"entry_id": 1}).to_list() for k in dict.fromkeys(keys))
+        )
+        by_party = {r["entry_id"] for batch in named for r in batch}
+        entry_ids = [*by_case, *(e for e in by_party if e not in by_case)]
         records = await asyncio.gather(*(self.outcomes.find({"entry_id": e}).to_list() for e in entry_ids))
         wanted = {case["_id"] for case, _ in shown}
-        lines = [line for batch in records if (line := entry_line(batch, wanted)) is not None]
+        lines = [
+            line
+            for entry_id, batch in zip(entry_ids, records, strict=True)
+            if (line := entry_line(batch, wanted, by_party=entry_id in by_party)) is not None
+        ]
         return sorted(lines, key=lambda line: line["opened_at"], reverse=True)

@@ -15,6 +15,8 @@ class PetitionerView(BaseModel):
     contact_token: str | None = None
     email_masked: str | None = None
     email_token: str | None = None  # the e-mail address sealed like the phone (crypto.email_aad)
+    name_token: str | None = None  # the name sealed like the phone (crypto.name_aad), to print a letter
+    address_token: str | None = None  # the postal address (crypto.address_aad), to print a letter
     notify_channel: str | None = None
     language: str | None = None
     lookup_token: str | None = None  # the lookup code, sealed for notify (domain/lookup.py)

@@ -13,11 +13,6 @@ _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*
 _EMAIL_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 
 
-def phone_key(phone: str) -> str:
-    """A phone number as the petitioner is recognized by: digits only (0471-1234567 = 04711234567)."""
-    return "".join(ch for ch in phone if ch.isdigit())
-
-
 def email_problem(value: str) -> str | None:
     """Why an e-mail address cannot be delivered to, or None if it can."""
     local, at, domain = value.rpartition("@")

@@ -37,9 +37,9 @@ class Issued:
 
 
 def issue(keys: PiiKeys, case_id: str, version: int) -> Issued:
-    """Make the code of a version with its verifier (a slow hash: run it off the event loop)."""
+    """Make the code of a version with its verifier (two HMACs)."""
     code = derive(keys, case_id, version)
-    return Issued(code, lookup_code.make_verifier(code), version)
+    return Issued(code, lookup_code.make_verifier(code, lookup_code.verifier_key(keys)), version)
 
 
 def stored(version: int, *, revoked: bool = False) -> dict[str, Any]:

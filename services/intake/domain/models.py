@@ -100,6 +100,13 @@ class Petitioner(Person):
         description="e-mail address, for notices by e-mail (`notify_channel` `email` needs it); stored "
         "encrypted and masked like the phone",
     )
+    postal_address: str | None = Field(
+        None,
+        min_length=5,
+        max_length=200,
+        description="where a letter by post reaches the petitioner (`notify_channel` `post`); stored "
+        "encrypted and masked like the phone, sealed for notify, which opens it only to print the letter",
+    )
     notify_channel: Literal["sms", "email", "inbox", "post"] | None = Field(
         None,
         description="how the petitioner chose to be told (SMS, e-mail, the inbox the portal and the window "
@@ -124,10 +131,23 @@ class Petitioner(Person):
         local, _, domain = value.rpartition("@")
         return f"{local}@{domain.lower()}"
 
+    @field_validator("postal_address")
+    @classmethod
+    def _postal_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        value = normalize_text(value)  # full-width digits to ASCII, runs of whitespace to one space
+        if len(value) < 5:
+            raise ValueError("a postal address names the place and the street or village (5 characters)")
+        if not any(ch.isalpha() for ch in value):
+            raise ValueError("a postal address names a place, not only numbers")
+        return value
+
     @model_validator(mode="after")
     def _anonymous_has_no_identity(self) -> "Petitioner":
-        if self.anonymous and (self.name or self.phone or self.id_number or self.email):
-            raise ValueError("an anonymous petitioner gives no name, phone, e-mail or ID number")
+        given = (self.name, self.phone, self.id_number, self.email, self.postal_address)
+        if self.anonymous and any(given):
+            raise ValueError("an anonymous petitioner gives no name, phone, e-mail, address or ID number")
         return self
 
 

@@ -19,9 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from dispatch_common.crypto import PiiKeys, keyed_hash
+from dispatch_common import identity_keys
+from dispatch_common.crypto import PiiKeys
 from services.intake.domain.feed import masked
-from services.intake.domain.identity import PHONE, id_number_problem, phone_key
+from services.intake.domain.identity import PHONE, id_number_problem
 
 MAX_ROWS = 20_000
 
@@ -104,12 +105,7 @@ def parse_rows(raw: list[dict[str, Any]], *, where: str) -> Parsed:
 
 def person_keys(keys: PiiKeys, row: FactRow) -> list[str]:
     """The keyed hashes a row's person is found by: the ones intake records a petitioner under."""
-    out = []
-    if row.id_number:
-        out.append(keyed_hash(keys, row.id_number))
-    if row.phone:
-        out.append(keyed_hash(keys, phone_key(row.phone)))
-    return out
+    return identity_keys.person_keys(keys, {"id_number": row.id_number, "phone": row.phone})
 
 
 def fact_documents(keys: PiiKeys, rows: list[FactRow], *, kind: str) -> list[dict[str, Any]]:

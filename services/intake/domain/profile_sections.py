@@ -19,6 +19,8 @@ AGENT_KINDS = ("represented", "agent_escalated")
 LEDGER_KINDS = ("ledger_opened", "ledger_updated", "ledger_closed")
 LINK = "ledger_link"
 """The record of a case linked to an entry (by its opening or a `link_case` step)."""
+PARTY = "ledger_party"
+"""The record of a key (keyed hash of a phone or ID number) of one of an entry's parties."""
 
 
 def agent_lines(records: list[dict[str, Any]], case_nos: dict[str, str]) -> list[dict[str, Any]]:
@@ -46,9 +48,13 @@ def agent_lines(records: list[dict[str, Any]], case_nos: dict[str, str]) -> list
     return sorted(lines, key=lambda line: line["since"], reverse=True)
 
 
-def entry_line(records: list[dict[str, Any]], case_ids: set[str]) -> dict[str, Any] | None:
-    """One ledger entry as its events left it, with the petitioner's cases it is linked to (None
-    before its opening arrived: an entry is shown once its kind and level are known)."""
+def entry_line(
+    records: list[dict[str, Any]], case_ids: set[str], *, by_party: bool = False
+) -> dict[str, Any] | None:
+    """One ledger entry as its events left it, with the petitioner's cases it is linked to and how it
+    joins the profile: `case` (linked to one of them), `party` (the petitioner is one of its parties:
+    `by_party`), or both (None before its opening arrived: an entry is shown once its kind and level
+    are known)."""
     opened = next((r for r in records if r["kind"] == "ledger_opened"), None)
     if opened is None:
         return None
@@ -57,6 +63,8 @@ def entry_line(records: list[dict[str, Any]], case_ids: set[str]) -> dict[str, A
     closed_at: datetime | None = None
     on_time: bool | None = None
     for record in sorted(records, key=lambda r: r["at"]):
+        if record["kind"] == PARTY:
+            continue
         if record["kind"] == LINK:
             if record["case_id"] in case_ids and record["case_id"] not in linked:
                 linked.append(record["case_id"])
@@ -77,4 +85,5 @@ def entry_line(records: list[dict[str, Any]], case_ids: set[str]) -> dict[str, A
         "closed_at": closed_at,
         "closed_on_time": on_time,
         "case_ids": linked,
+        "joined_by": [how for how, yes in (("case", bool(linked)), ("party", by_party)) if yes],
     }

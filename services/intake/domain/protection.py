@@ -1,24 +1,29 @@
 """What intake stores of personal data, and what it shows. Pure.
 
-The petitioner's and representatives' name, phone and ID number, and the petitioner's e-mail address,
-are stored encrypted (and the phone, ID number and e-mail hashed for lookup, masked for views). Phone
+The petitioner's and representatives' name, phone and ID number, and the petitioner's e-mail and postal
+addresses, are stored encrypted (and the phone, ID number and e-mail hashed for lookup, masked for
+views). Phone
 and ID numbers found in the free text of a submission (`FREE_TEXT_FIELDS`, and a person's manual
 screening reason) are masked where they stand, and their clear values are sealed aside in
 `free_text_pii: {<field>: [{kind, at, enc}]}` (dispatch_common/free_text.py). Every ciphertext is
 bound to the case and its field (`case:<id>|<field>`): the petitioner's phone to `contact_aad`, so
 that notify opens the `contact_token` events carry with the case id alone, and the e-mail to
-`email_aad`, for the `email_token`.
+`email_aad`, for the `email_token`; the name to `name_aad` and the postal address to `address_aad`, for
+the `name_token` and `address_token` notify opens only to print a letter (decision 0045).
 """
 
 from typing import Any
 
 from dispatch_common.crypto import (
+    ADDRESS_FIELD,
     CONTACT_FIELD,
     EMAIL_FIELD,
+    NAME_FIELD,
     PiiKeys,
     decrypt,
     encrypt,
     keyed_hash,
+    mask_address,
     mask_email,
     mask_id_number,
     mask_name,
@@ -26,17 +31,23 @@ from dispatch_common.crypto import (
     record_aad,
 )
 from dispatch_common.free_text import protect, reveal
+from dispatch_common.identity_keys import id_number_hash, phone_hash
 from dispatch_common.rekey import Resealing
 from services.intake.domain.events import PetitionerView
-from services.intake.domain.identity import phone_key
 
 # The free-text fields of a submission, masked where they are stored; the manual screening reason is
 # protected alike, under SCREENING_REASON.
 FREE_TEXT_FIELDS = ("text", "text_original", "address", "address_original", "campaign")
 SCREENING_REASON = "screening.reason"
 # A stored person's ciphertexts and the field name each is bound to (`petitioner.phone` is CONTACT_FIELD,
-# `petitioner.email` EMAIL_FIELD; only a petitioner gives an e-mail address).
-PERSON_FIELDS = {"name_enc": "name", "phone_enc": "phone", "id_enc": "id_number", "email_enc": "email"}
+# `petitioner.email` EMAIL_FIELD ...; only a petitioner gives an e-mail or a postal address).
+PERSON_FIELDS = {
+    "name_enc": "name",
+    "phone_enc": "phone",
+    "id_enc": "id_number",
+    "email_enc": "email",
+    "address_enc": "postal_address",
+}
 
 
 def case_aad(case_id: str, name: str) -> str:
@@ -58,11 +69,11 @@ def protect_person(keys: PiiKeys, person: Any, *, case_id: str, role: str) -> di
             "phone_masked": mask_phone(person.phone),
         }
         if role == "petitioner":
-            out["phone_hash"] = keyed_hash(keys, phone_key(person.phone))
+            out["phone_hash"] = phone_hash(keys, person.phone)
     if person.id_number:
         out |= {
             "id_enc": encrypt(keys, person.id_number, aad=case_aad(case_id, f"{role}.id_number")),
-            "id_hash": keyed_hash(keys, person.id_number),
+            "id_hash": id_number_hash(keys, person.id_number),
             "id_masked": mask_id_number(person.id_number),
         }
     email = getattr(person, "email", None)  # a petitioner's (representatives give none)
@@ -72,6 +83,12 @@ def protect_person(keys: PiiKeys, person: Any, *, case_id: str, role: str) -> di
             "email_hash": keyed_hash(keys, email),
             "email_masked": mask_email(email),
         }
+    address = getattr(person, "postal_address", None)  # a petitioner's; never searched: not hashed
+    if address:
+        out |= {
+            "address_enc": encrypt(keys, address, aad=case_aad(case_id, f"{role}.postal_address")),
+            "address_masked": mask_address(address),
+        }
     return out
 
 
@@ -80,7 +97,8 @@ def protect_petitioner(
 ) -> tuple[dict[str, Any], PetitionerView]:
     """What is stored of the petitioner, and what other services may see (masked, contact sealed)."""
     p = petitioner
-    anonymous = p is None or p.anonymous or not (p.name or p.phone or p.id_number or p.email)
+    given = p is not None and any((p.name, p.phone, p.id_number, p.email, p.postal_address))
+    anonymous = p is None or p.anonymous or not given
     if p is None or anonymous:
         return {"anonymous": True}, PetitionerView(anonymous=True)
     stored = {"anonymous": False} | protect_person(keys, p, case_id=case_id, role="petitioner")
@@ -91,7 +109,8 @@ def protect_petitioner(
 
 def petitioner_view(case: dict[str, Any]) -> PetitionerView:
     """The petitioner as events show them: masked (nothing for a confidential report), the phone's
-    ciphertext as the contact token and the e-mail's as the e-mail token."""
+    ciphertext as the contact token, the e-mail's as the e-mail token, the name's and the postal
+    address's as the name and address tokens (for a printed letter)."""
     p = case.get("petitioner") or {}
     confidential = bool(case.get("confidential"))
     return PetitionerView(
@@ -101,6 +120,8 @@ def petitioner_view(case: dict[str, Any]) -> PetitionerView:
         contact_token=p.get("phone_enc"),
         email_masked=None if confidential else p.get("email_masked"),
         email_token=p.get("email_enc"),
+        name_token=p.get("name_enc"),
+        address_token=p.get("address_enc"),
         notify_channel=p.get("notify_channel"),
         language=p.get("language"),
     )
@@ -183,3 +204,5 @@ def _resealed_person(sealing: Resealing, person: dict[str, Any], case_id: str, r
 
 assert f"petitioner.{PERSON_FIELDS['phone_enc']}" == CONTACT_FIELD  # notify opens the contact by this
 assert f"petitioner.{PERSON_FIELDS['email_enc']}" == EMAIL_FIELD  # and the e-mail by this
+assert f"petitioner.{PERSON_FIELDS['name_enc']}" == NAME_FIELD  # the name and address to print a letter
+assert f"petitioner.{PERSON_FIELDS['address_enc']}" == ADDRESS_FIELD

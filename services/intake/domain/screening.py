@@ -15,6 +15,7 @@ module only applies them, in a fixed order of precedence that follows the law's 
 Only strong, explicit cues refuse or redirect; anything doubtful goes to a person.
 """
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -219,23 +220,61 @@ def _problems(exc: ValidationError, where: str) -> list[str]:
     return [f"{where}: {'.'.join(str(p) for p in e['loc']) or '(file)'}: {e['msg']}" for e in exc.errors()]
 
 
-def _load(path: Path, model: type[BaseModel], where: str) -> BaseModel:
+def _parse(text: str, name: str, model: type[BaseModel], where: str) -> BaseModel:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ScreeningRulesError([f"{where}: cannot read {path.name}: {exc}"]) from exc
+        raw = json.loads(text)
+    except ValueError as exc:
+        raise ScreeningRulesError([f"{where}: cannot read {name}: {exc}"]) from exc
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
         raise ScreeningRulesError(_problems(exc, where)) from exc
 
 
+def _read(path: Path, where: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise ScreeningRulesError([f"{where}: cannot read {path.name}: {exc}"]) from exc
+
+
+RULES_FILE, KB_FILE = "screening_rules.json", "knowledge_base.json"
+RULES_WHERE = {RULES_FILE: "rules", KB_FILE: "knowledge base"}
+"""The two files of the screening rules, and the prefix of the problems each gives."""
+
+
+def rules_digest(texts: dict[str, str]) -> str:
+    """The content hash of the two files' text (what an activation compares: the declared versions
+    may stay the same while the phrases change)."""
+    h = hashlib.sha256()
+    for name in (RULES_FILE, KB_FILE):
+        data = texts[name].encode("utf-8")
+        h.update(f"{name}:{len(data)}:".encode())
+        h.update(data)
+    return h.hexdigest()[:16]
+
+
+def read_texts(rules_path: Path, kb_path: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """The two files' text by RULES_FILE and KB_FILE, and the names they have on disk."""
+    texts: dict[str, str] = {}
+    problems: list[str] = []
+    for name, path in ((RULES_FILE, rules_path), (KB_FILE, kb_path)):
+        try:
+            texts[name] = _read(path, RULES_WHERE[name])
+        except ScreeningRulesError as exc:
+            problems += exc.problems
+    if problems:
+        raise ScreeningRulesError(problems)
+    return texts, {RULES_FILE: rules_path.name, KB_FILE: kb_path.name}
+
+
 @dataclass(frozen=True)
 class ScreeningRules:
-    """A validated rules file and knowledge base; ``version`` names both."""
+    """A validated rules file and knowledge base; ``version`` names both, ``digest`` hashes their text."""
 
     file: RulesFile
     kb: KnowledgeBase
+    digest: str = ""
 
     @property
     def version(self) -> str:
@@ -243,21 +282,23 @@ class ScreeningRules:
 
     @classmethod
     def from_file(cls, rules_path: Path, kb_path: Path) -> "ScreeningRules":
+        return cls.from_texts(*read_texts(rules_path, kb_path))
+
+    @classmethod
+    def from_texts(cls, texts: dict[str, str], names: dict[str, str] | None = None) -> "ScreeningRules":
+        """The rules from the two files' text (`texts` by RULES_FILE and KB_FILE), every problem found."""
         problems: list[str] = []
         loaded: list[BaseModel] = []
-        for path, model, where in (
-            (rules_path, RulesFile, "rules"),
-            (kb_path, KnowledgeBase, "knowledge base"),
-        ):
+        for name, model in ((RULES_FILE, RulesFile), (KB_FILE, KnowledgeBase)):
             try:
-                loaded.append(_load(path, model, where))
+                loaded.append(_parse(texts[name], (names or {}).get(name, name), model, RULES_WHERE[name]))
             except ScreeningRulesError as exc:
                 problems += exc.problems
         if problems:
             raise ScreeningRulesError(problems)
         rules, kb = loaded
         assert isinstance(rules, RulesFile) and isinstance(kb, KnowledgeBase)
-        return cls(rules, kb)
+        return cls(rules, kb, rules_digest(texts))
 
 
 # ---------------------------------------------------------------- applying them

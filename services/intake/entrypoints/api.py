@@ -11,10 +11,11 @@ from services.intake.container import Intake
 from services.intake.domain.models import Registered, SubmitCase
 from services.intake.domain.protection import reveal_free_text, reveal_petitioner
 from services.intake.domain.screening import ScreeningRulesError
-from services.intake.entrypoints import lookup, screening
+from services.intake.entrypoints import lookup, screening, screening_replay
 from services.intake.entrypoints.agent_filing import agent_door
 from services.intake.entrypoints.deps import TOO_MANY, CurrentUser, IntakeDeps, limited
 from services.intake.entrypoints.schemas import AuditLog, PetitionerHistoryView, Registration, RulesReload
+from services.intake.entrypoints.screening_replay_schemas import RulesActivation
 from services.intake.entrypoints.views import readable, registration_view, units_on
 
 router = APIRouter(prefix="/v1", tags=["cases"], responses=TOO_MANY)
@@ -166,18 +167,28 @@ async def get_petitioner_history(case_id: str, user: CurrentUser, intake: Intake
     response_model=RulesReload,
     summary="Reload the screening rules; a bad file changes nothing",
 )
-async def reload_rules(user: CurrentUser, intake: IntakeDeps) -> dict[str, Any]:
+async def reload_rules(
+    user: CurrentUser, intake: IntakeDeps, body: RulesActivation | None = None
+) -> dict[str, Any]:
     """Read the rules files again and put them in force if they are valid, in this replica and then in
-    every other (`replicas`: which replica applied which version)."""
+    every other (`replicas`: which replica applied which version).
+
+    Activation: with a `replay_id`, the rules on disk must be the ones that screening replay tried
+    (`409` otherwise, and nothing changes), and the replay's report is recorded as their approval."""
+    approval = None
     try:
-        here = await intake.reload_rules()
+        if body is not None:
+            here, approval = await screening_replay.activate(intake, body, user.subject)
+        else:
+            here = await intake.reload_rules()
     except ScreeningRulesError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_ENTITY,
             {"msg": "rules not reloaded; the previous rules stay in force", "problems": exc.problems},
         ) from exc
     assert intake.reloads is not None
-    return {**here, "replicas": await intake.reloads.everywhere(here, requested_by=user.subject)}
+    replicas = await intake.reloads.everywhere(here, requested_by=user.subject)
+    return {**here, "approval": approval, "replicas": replicas}
 
 
 def include(app: FastAPI) -> None:
@@ -185,3 +196,4 @@ def include(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(screening.router)
     app.include_router(lookup.router)
+    app.include_router(screening_replay.router)

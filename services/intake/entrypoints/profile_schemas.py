@@ -119,7 +119,8 @@ class AgentLine(BaseModel):
 
 
 class RiskEntryLine(BaseModel):
-    """A risk-ledger entry (排查台账) linked to one or more of the petitioner's cases; never its parties."""
+    """A risk-ledger entry (排查台账) linked to one or more of the petitioner's cases, or naming the
+    petitioner among its parties (by keyed hash); never its parties."""
 
     entry_id: str
     entry_no: str
@@ -132,13 +133,19 @@ class RiskEntryLine(BaseModel):
     closed_at: datetime | None
     closed_on_time: bool | None
     case_ids: list[str] = Field(description="the petitioner's cases the entry is linked to")
+    joined_by: list[Literal["case", "party"]] = Field(
+        description="why it is on the profile: `case`, linked to one of the cases shown; `party`, one of "
+        "its parties has the petitioner's phone or ID number (decision 0048); or both"
+    )
 
 
 class Sections(BaseModel):
     """What other parts of the platform add to the profile, from their events."""
 
     agents: list[AgentLine] = Field(description="the proxy agents of the cases, newest first")
-    risk_entries: list[RiskEntryLine] = Field(description="the linked ledger entries, newest first")
+    risk_entries: list[RiskEntryLine] = Field(
+        description="the ledger entries linked to the cases or naming the petitioner as a party, newest first"
+    )
 
 
 class Profile(BaseModel):

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from dispatch_common.paging import PageHead, PageOf
 from services.intake.domain.models import ExternalRef, GridWorker
+from services.intake.entrypoints.screening_replay_schemas import RulesApproval
 
 MASKED_OR_CLEAR = "masked (e.g. `张*`, `138****5678`) unless read with `unmask=true` by an entitled caller"
 
@@ -26,6 +27,7 @@ class PetitionerView(BaseModel):
     phone: str | None = Field(description=MASKED_OR_CLEAR)
     id_number: str | None = Field(description=MASKED_OR_CLEAR)
     email: str | None = Field(None, description=MASKED_OR_CLEAR + " (`z***@example.org`)")
+    postal_address: str | None = Field(None, description=MASKED_OR_CLEAR + " (its first six characters kept)")
 
 
 class ScreeningView(BaseModel):
@@ -133,4 +135,8 @@ class RulesReload(BaseModel):
     """The screening rules now in force, here and in every replica."""
 
     version: str
+    digest: str = Field(description="the content hash of the two rules files")
+    approval: RulesApproval | None = Field(
+        None, description="the screening replay report the rules were activated on (a reload naming a replay)"
+    )
     replicas: list[dict[str, Any]] = Field(description="each replica's rules version after the reload")

@@ -40,6 +40,7 @@ def registration_view(
             "phone": clear.get("phone", p.get("phone_masked")),
             "id_number": clear.get("id_number", p.get("id_masked")),
             "email": clear.get("email", p.get("email_masked")),
+            "postal_address": clear.get("postal_address", p.get("address_masked")),
         },
         "representatives": len(case.get("representatives") or []),
         "screening": {

@@ -67,6 +67,8 @@ class PetitionerContact(_View):
     contact_token: str | None = None
     email_masked: str | None = None
     email_token: str | None = None  # the e-mail address sealed by intake (crypto.email_aad)
+    name_token: str | None = None  # the name sealed by intake (crypto.name_aad), opened to print a letter
+    address_token: str | None = None  # the postal address (crypto.address_aad), opened alike
     notify_channel: str | None = (
         None  # chosen at intake (or changed by a clerk: the case view's `preferences`)
     )

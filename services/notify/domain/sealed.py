@@ -1,15 +1,23 @@
 """The ciphertexts notify stores: the petitioner's contact token (the phone intake sealed, bound to
 its case by `crypto.contact_aad`), e-mail token (`crypto.email_aad`) and lookup code on the messages to
-the petitioner and on notify's view of a case. How `make rekey` seals them again. Pure."""
+the petitioner and on notify's view of a case, and the name and postal address tokens
+(`crypto.name_aad`, `crypto.address_aad`) on the view of a case only (a printed letter opens them:
+domain/addressee.py). How `make rekey` seals them again. Pure."""
 
 from typing import Any
 
-from dispatch_common.crypto import contact_aad, email_aad, is_current
+from dispatch_common.crypto import address_aad, contact_aad, email_aad, is_current, name_aad
 from dispatch_common.lookup_code import lookup_aad
 from dispatch_common.rekey import Busy, Resealing
 
 # The sealed fields and the associated data each is bound to, from the case id.
-TOKENS = {"contact_token": contact_aad, "email_token": email_aad, "lookup_token": lookup_aad}
+TOKENS = {
+    "contact_token": contact_aad,
+    "email_token": email_aad,
+    "lookup_token": lookup_aad,
+    "name_token": name_aad,
+    "address_token": address_aad,
+}
 
 
 def _resealed(sealing: Resealing, holder: dict[str, Any], case_id: str) -> dict[str, str]:

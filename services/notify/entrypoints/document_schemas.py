@@ -22,7 +22,8 @@ class Document(BaseModel):
     seq: int = Field(description="its place in the type's sequence for the year")
     level: str | None = Field(description="the escalation rung of a 三函一约谈 letter")
     petitioner_name: str = Field(
-        description="the petitioner as the document names them (masked); empty: none"
+        description="the petitioner as the archived document names them (masked; its PDF names them "
+        "in full); empty: none"
     )
     content_hash: str = Field(description="sha256 of the archived letter")
     template_version: str
@@ -47,7 +48,9 @@ class PrintItem(BaseModel):
     case_no: str | None
     kind: str
     subject: str | None
-    recipient: str = Field(description="the petitioner, masked: the address is read in intake (audited)")
+    recipient: str = Field(
+        description="the petitioner, masked: the PDF names them in full with the postal address (audited)"
+    )
     print_status: Literal["to_print", "mailed"]
     documents: list[str] = Field(description="ids of the documents the same event made (printed with it)")
     pdf_path: str

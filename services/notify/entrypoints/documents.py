@@ -11,12 +11,13 @@ from dispatch_common import etag, paging
 from dispatch_common.auth import Principal
 from dispatch_common.paging import Cursor, Limit
 from services.notify.container import Notify
-from services.notify.domain.pdf import render_pdf
+from services.notify.domain.pdf import BUILT_IN, Fonts, render_pdf
 from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
 from services.notify.entrypoints.document_schemas import (
     Document,
     DocumentPage,
 )
+from services.notify.entrypoints.letters import addressed
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 PDF = {200: {"content": {"application/pdf": {}}, "description": "the document as an A4 PDF"}}
@@ -109,14 +110,29 @@ async def get_document_html(document_id: str, user: CurrentUser, notify: NotifyD
 )
 async def get_document_pdf(document_id: str, user: CurrentUser, notify: NotifyDeps) -> Response:
     """The document laid out for A4 printing: margins, title, number, body, issuing organ and seal block.
-    The same document gives the same bytes."""
+    A document to the petitioner names them in full with their postal address (opened for this print,
+    audited); the archived document keeps the masked name. The same document gives the same bytes."""
     doc = await _document(notify, user, document_id)
-    return await pdf_answer(doc["html"], title=doc["title"], subject=doc["number"], name=document_id)
+    html = doc["html"]
+    if to_petitioner(notify, doc):
+        what = f"document {document_id} pdf"
+        html = await addressed(notify, user, html, case_id=doc.get("case_id"), what=what)
+    title, number = doc["title"], doc["number"]
+    return await pdf_answer(html, title=title, subject=number, name=document_id, fonts=notify.fonts)
 
 
-async def pdf_answer(html: str, *, title: str, name: str, subject: str = "") -> Response:
+def to_petitioner(notify: Notify, doc: dict[str, Any]) -> bool:
+    """Whether an archived document is addressed to the petitioner (its type says; a type no longer in
+    force: whether it named a petitioner)."""
+    dtype = issuing_of(notify).book.types.get(doc.get("type") or "")
+    return dtype.to == "petitioner" if dtype is not None else bool(doc.get("petitioner_name"))
+
+
+async def pdf_answer(
+    html: str, *, title: str, name: str, subject: str = "", fonts: Fonts = BUILT_IN
+) -> Response:
     """A letter as a PDF answer, laid out off the event loop (reportlab is CPU work)."""
-    pdf = await asyncio.to_thread(render_pdf, html, title=title, subject=subject)
+    pdf = await asyncio.to_thread(render_pdf, html, title=title, subject=subject, fonts=fonts)
     return Response(
         pdf, media_type="application/pdf", headers={"Content-Disposition": f'inline; filename="{name}.pdf"'}
     )

@@ -14,7 +14,8 @@ from services.notify.domain import lookup
 from services.notify.domain.message import sent_event
 from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
 from services.notify.entrypoints.document_schemas import Mailed, PrintItem, PrintPage
-from services.notify.entrypoints.documents import PDF, issuing_of, pdf_answer
+from services.notify.entrypoints.documents import PDF, issuing_of, pdf_answer, to_petitioner
+from services.notify.entrypoints.letters import addressed
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -81,11 +82,15 @@ async def _message(notify: Notify, notification_id: str, *, posted: bool) -> dic
 )
 async def print_pdf(notification_id: str, user: CurrentUser, notify: NotifyDeps) -> Response:
     """The formal document the notice's event made (e.g. the 答复意见书), else the notice's own letter,
-    else its text as a letter (any notice may be printed; the queue lists those by post)."""
+    else its text as a letter (any notice may be printed; the queue lists those by post). A letter to the
+    petitioner names them in full with their postal address, opened for this print and audited."""
     msg = await _message(notify, notification_id, posted=False)
     docs = await issuing_of(notify).archive.of_event(
         msg.get("case_id") or "", msg.get("cause_event_id") or ""
     )
+    petitioner = msg.get("audience") == "petitioner"
+    if petitioner:  # the event's document to the petitioner first (an event may make a unit's letter too)
+        docs.sort(key=lambda d: not to_petitioner(notify, d))
     if docs:
         html, title = docs[0]["html"], docs[0]["title"]
     else:
@@ -103,7 +108,10 @@ async def print_pdf(notification_id: str, user: CurrentUser, notify: NotifyDeps)
             case_no=msg.get("case_no"),
             page_url=settings.progress_page_url,
         )
-    return await pdf_answer(html, title=title, name=notification_id)
+    if petitioner:
+        what = f"print-queue {notification_id} pdf"
+        html = await addressed(notify, user, html, case_id=msg.get("case_id"), what=what)
+    return await pdf_answer(html, title=title, name=notification_id, fonts=notify.fonts)
 
 
 @router.post(

@@ -102,7 +102,12 @@ def register(notify: "Notify") -> None:
         )
         if notify.issuing is not None:  # the formal documents (规范文书) of the same events, archived once
             await record_documents(
-                deliveries, failures, messages=notify.messages, issuing=notify.issuing, speaking=speaking
+                deliveries,
+                failures,
+                messages=notify.messages,
+                issuing=notify.issuing,
+                speaking=speaking,
+                views=recorded.views,
             )
         if recorded.ids:
             notify.runtime.nudge()

@@ -3,12 +3,12 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dispatch_common.replay_schemas import Period, ReplayActivation, ReplayJob, ReplayPeriod, known_files
 from services.routing.domain.county import PACKAGE_FILES
 
 MAX_FILE_CHARS = 20_000_000
-MAX_PERIOD_DAYS = 400
 
 
 class CandidatePackage(BaseModel):
@@ -25,48 +25,13 @@ class CandidatePackage(BaseModel):
     @field_validator("files")
     @classmethod
     def _known_files(cls, value: dict[str, str]) -> dict[str, str]:
-        unknown = sorted(set(value) - set(PACKAGE_FILES))
-        if unknown:
-            raise ValueError(f"not a package file: {', '.join(unknown)}; expected {', '.join(PACKAGE_FILES)}")
-        big = sorted(name for name, text in value.items() if len(text) > MAX_FILE_CHARS)
-        if big:
-            raise ValueError(f"longer than {MAX_FILE_CHARS} characters: {', '.join(big)}")
-        return value
+        return known_files(value, PACKAGE_FILES, max_chars=MAX_FILE_CHARS, what="package")
 
 
-class ReplayStart(BaseModel):
+class ReplayStart(ReplayPeriod):
     """Replay the routes decided in [`from`, `to`) with a candidate package."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    start: AwareDatetime = Field(alias="from", description="the period's first instant (inclusive)")
-    end: AwareDatetime = Field(alias="to", description="the period's end (exclusive)")
     package: CandidatePackage = Field(default_factory=CandidatePackage)
-
-    @model_validator(mode="after")
-    def _period(self) -> "ReplayStart":
-        if self.end <= self.start:
-            raise ValueError("`to` must be after `from`")
-        if (self.end - self.start).days > MAX_PERIOD_DAYS:
-            raise ValueError(f"a period of at most {MAX_PERIOD_DAYS} days")
-        return self
-
-
-class Period(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-
-    start: datetime = Field(alias="from")
-    end: datetime = Field(alias="to")
-
-
-class Progress(BaseModel):
-    done: int
-    total: int | None = Field(description="routes in the period; null until the replay has read them all")
-    estimated_total: int | None = Field(
-        None,
-        description="while running: the routes in the period as guessed from how far into it the "
-        "replay is (null before the first step)",
-    )
 
 
 class UnitLoadRow(BaseModel):
@@ -90,24 +55,12 @@ class ReplayResult(BaseModel):
     units: list[UnitLoadRow]
 
 
-class Replay(BaseModel):
+class Replay(ReplayJob):
     """A replay job: its progress while it runs, its totals when done."""
 
-    id: str
-    status: str = Field(description="`running`, `done`, `failed` or `cancelled`")
-    period: Period
     candidate_version: str
     baseline_version: str = Field(description="the package in use the candidate is compared with")
-    requested_by: str
-    progress: Progress
-    differences: int = Field(description="differences stored so far (GET …/differences)")
-    started_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-    elapsed_seconds: float
-    cases_per_second: float | None
     result: ReplayResult | None
-    error: str | None
 
 
 class ReplaySide(BaseModel):
@@ -138,12 +91,8 @@ class ReplayDifference(BaseModel):
     after: ReplaySide = Field(description="the candidate")
 
 
-class Activation(BaseModel):
+class Activation(ReplayActivation):
     """Reload naming the replay whose report approves the package on disk."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    replay_id: str = Field(min_length=1, max_length=64)
 
 
 class Approval(BaseModel):

@@ -4,8 +4,9 @@ a case line built from its later facts in time order, and the patterns."""
 from datetime import UTC, datetime, timedelta
 
 from dispatch_common.crypto import PiiKeys, keyed_hash
+from dispatch_common.identity_keys import phone_key
 from services.intake.domain import pool, profile
-from services.intake.domain.identity import phone_key, with_check_digit
+from services.intake.domain.identity import with_check_digit
 
 ID = with_check_digit("11010519800101123")
 KEYS = PiiKeys(ring=None, hash_key=b"k" * 32)  # type: ignore[arg-type]

@@ -55,3 +55,12 @@ def test_an_entry_is_shown_as_its_steps_left_it_with_only_the_petitioners_cases(
     closed = (line["status"], line["closed_at"], line["closed_on_time"])
     assert closed == ("closed", T0 + timedelta(days=3), False)
     assert line["case_ids"] == ["c1"] and (line["kind"], line["level"]) == ("hazard", "high")
+    assert line["joined_by"] == ["case"]
+
+    # a party's key record (any time) neither changes the status nor links a case
+    party = {"kind": "ledger_party", "entry_id": "E", "party_key": "k", "at": T0 + timedelta(days=9)}
+    by_party = entry_line([*steps, opening, party], set(), by_party=True)
+    assert by_party is not None and by_party["status"] == "closed"
+    assert by_party["case_ids"] == [] and by_party["joined_by"] == ["party"]
+    both = entry_line([*steps, opening, party], {"c1"}, by_party=True)
+    assert both is not None and both["joined_by"] == ["case", "party"]

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from services.intake.domain.identity import id_number_problem, phone_key, with_check_digit
+from dispatch_common.identity_keys import phone_key
+from services.intake.domain.identity import id_number_problem, with_check_digit
 from services.intake.domain.models import SubmitCase, normalize_text
 
 VALID_ID = with_check_digit("11010519491231002")
