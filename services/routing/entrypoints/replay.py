@@ -30,20 +30,12 @@ def package_problems(exc: CountyPackageError) -> RequestValidationError:
     return RequestValidationError(errors)
 
 
+FACTS = ("period", "candidate_version", "baseline_version", "requested_by")
+
+
 def replay_view(doc: dict[str, Any]) -> dict[str, Any]:
     """A stored replay job as the API shows it (Replay)."""
-    elapsed = Jobs.elapsed(doc)
-    done = doc["progress"]["done"]
-    return {
-        "id": doc["_id"],
-        **{k: doc[k] for k in ("status", "period", "candidate_version", "baseline_version")},
-        **{k: doc[k] for k in ("requested_by", "progress", "started_at", "updated_at", "finished_at")},
-        "differences": doc.get("items", 0),
-        "elapsed_seconds": round(elapsed, 3),
-        "cases_per_second": round(done / elapsed, 1) if elapsed > 0 and done else None,
-        "result": doc.get("result"),
-        "error": doc.get("error"),
-    }
+    return Jobs.view(doc, FACTS)
 
 
 def _jobs(routing: Routing) -> Jobs:
@@ -118,15 +110,7 @@ async def list_replay_differences(
     limit: paging.Limit = 50,
 ) -> Any:
     """In the order the routes were decided; readable while the replay runs."""
-    doc = await _replay(routing, replay_id)
-    found = await paging.page_or_422(
-        _jobs(routing).items,
-        {"job_id": replay_id, "seq": {"$gte": 0}},
-        sort="seq",
-        limit=limit,
-        cursor=cursor,
-    )
-    return {"items": found.items, "next_cursor": found.next_cursor, "total": doc.get("items", 0)}
+    return await _jobs(routing).items_page(await _replay(routing, replay_id), cursor=cursor, limit=limit)
 
 
 async def activate(routing: Routing, body: Activation, by: str) -> tuple[dict[str, Any], dict[str, Any]]:
