@@ -11,7 +11,7 @@ The people: most petitioners bring one case, some 2-5, a tail of repeat petition
 sixth of the cases), and the probed petitioners exactly 1, 10 and 100 cases, whose cases come first
 so that every checkpoint sees them whole. One case in fifty is a group petition (5-60 people). Every
 tenth case has a proxy agent, every twentieth a ledger entry linked to it; every fortieth entry names
-a petitioner as a party without linking any of their cases (decision 0048).
+a petitioner as a party without linking any of their cases (decision 0046).
 """
 
 import random

@@ -2,7 +2,7 @@
 number and an ID number, and the keyed hash (HMAC with the PII hash key, dispatch_common/crypto.py)
 of each. Intake keys its petitioners with it, supervision the parties of its risk-ledger entries, so
 a party's phone written `+86 139 1234 5678` is the petitioner's `13912345678` (docs/profile.md,
-decision 0048). Pure.
+decision 0046). Pure.
 """
 
 import json

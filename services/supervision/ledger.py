@@ -180,7 +180,7 @@ class Ledger:
             "due_at": due,
             "opened_at": now,
             "case_ids": doc["case_ids"],
-            # the parties' phone and ID hashes, sealed: the profile's join by party (decision 0048)
+            # the parties' phone and ID hashes, sealed: the profile's join by party (decision 0046)
             "party_keys": sealed_party_keys(self.keys, entry_id, doc["parties"]),
         }
         if not await self.book.insert(doc, [self.event(doc, subjects.LEDGER_OPENED, data, "opened")]):

@@ -1,5 +1,5 @@
 """The petitioner profile joins the risk-ledger entries that name the petitioner as a party, on the
-whole platform (decision 0048): supervision keys the parties as intake keys petitioners
+whole platform (decision 0046): supervision keys the parties as intake keys petitioners
 (dispatch_common/identity_keys.py), the opening carries the keys sealed, intake's profile consumer
 keeps them, and the profile shows the entry, saying it joined by party. A party whose phone is
 written with +86 and dashes is the petitioner of 139...; another person's entry stays off the profile."""

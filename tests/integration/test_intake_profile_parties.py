@@ -1,4 +1,4 @@
-"""Ledger entries joined to the profile by party, on the real servers (decision 0048): an opening
+"""Ledger entries joined to the profile by party, on the real servers (decision 0046): an opening
 whose sealed `party_keys` hold the petitioner's phone key (typed with +86 and blanks) or ID key puts
 the entry on the profile, saying it joined by party; another person's entry does not; a value sealed
 for another entry is dead-lettered at once and shows nothing."""

@@ -1,5 +1,5 @@
 """One normalisation of phone and ID numbers for intake and supervision (dispatch_common/identity_keys.py,
-decision 0048): a number intake accepts keeps the key it always had, a number written with a country
+decision 0046): a number intake accepts keeps the key it always had, a number written with a country
 code or separators is the same person's, supervision's parties are keyed alike (and re-keyed by
 `make rekey` when stored the old way), and the keys an event carries open only for their entry."""
 
@@ -83,7 +83,7 @@ def test_the_keys_an_opening_carries_are_sealed_and_open_only_for_their_entry():
 
 def test_rekey_hashes_again_a_party_phone_stored_as_given_and_leaves_the_rest():
     old = protected_party(KEYS, "E1", {"name": "张三", "phone": "+86-139-1234-5678"})
-    old["phone_hash"] = keyed_hash(KEYS, "+86-139-1234-5678")  # as supervision hashed it before 0048
+    old["phone_hash"] = keyed_hash(KEYS, "+86-139-1234-5678")  # as supervision hashed it before 0046
     sealing = Resealing(KEYS)
     out = reseal_entry(sealing, {"_id": "E1", "parties": [old]})
     assert out["parties"][0]["phone_hash"] == phone_hash(KEYS, "13912345678") and sealing.resealed == 1

@@ -10,7 +10,7 @@ the event's id (a redelivery is stored once), next to the other later facts of c
   `{_id: <event id>|<case id>, case_id, kind: ledger_link, entry_id, at}`: a case's entries are then
   among the records a profile reads by `case_id` anyway, and an entry's records are read by the
   `entry_id` index. Scalar equalities only: a query on an array field is a scan on the embedded
-  server. The opening also carries the parties' keyed hashes sealed (`party_keys`, decision 0048):
+  server. The opening also carries the parties' keyed hashes sealed (`party_keys`, decision 0046):
   each becomes a record `{_id: <event id>|party<n>, kind: ledger_party, party_key, entry_id, at}`,
   found by the `party_key` index from the petitioner's own keys. No other party data arrives.
 """

@@ -135,7 +135,7 @@ class RiskEntryLine(BaseModel):
     case_ids: list[str] = Field(description="the petitioner's cases the entry is linked to")
     joined_by: list[Literal["case", "party"]] = Field(
         description="why it is on the profile: `case`, linked to one of the cases shown; `party`, one of "
-        "its parties has the petitioner's phone or ID number (decision 0048); or both"
+        "its parties has the petitioner's phone or ID number (decision 0046); or both"
     )
 
 

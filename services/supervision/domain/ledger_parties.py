@@ -5,7 +5,7 @@ keys and bound to the entry and field (`ledger:<id>|parties.name`, dispatch_comm
 masked for views, and recognised by keyed hashes: the phone and ID number by intake's own
 (dispatch_common/identity_keys.py), so a party is recognised as the petitioner they are. Views show
 the masked forms only; `dispatch.ledger.opened` carries the parties' phone and ID hashes sealed for
-the PII-key holders (`party_keys`; the petitioner profile joins entries by them, decision 0048) and
+the PII-key holders (`party_keys`; the petitioner profile joins entries by them, decision 0046) and
 nothing else of a party. Pure.
 """
 
@@ -86,7 +86,7 @@ def reseal_entry(sealing: Resealing, doc: dict[str, Any]) -> dict[str, Any]:
             if p.get(f"{item}_enc"):
                 aad = ledger_aad(doc["_id"], field)
                 out[f"{item}_enc"] = sealing.value(p[f"{item}_enc"], aad=aad)
-                # a phone hashed as given before the shared normalisation (decision 0048): hashed again
+                # a phone hashed as given before the shared normalisation (decision 0046): hashed again
                 again = HASHES[item](sealing.keys, decrypt(sealing.keys, p[f"{item}_enc"], aad=aad))
                 if again != p.get(f"{item}_hash"):
                     out[f"{item}_hash"] = again
