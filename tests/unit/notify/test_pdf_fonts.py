@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from services.notify.config import NotifySettings
 from services.notify.domain.pdf import FONT, FontProblem, Fonts, fonts_from, render_pdf
+from tests.helpers import missing
 
 LETTER = (
     '<html><body><h1>答复意见书</h1><p class="number">示信复〔2026〕1号</p><p class="to">欧阳明远：</p>'
@@ -72,7 +73,8 @@ def test_without_fonts_configured_letters_are_set_in_the_built_in_song():
 def test_a_configured_chinese_truetype_font_sets_the_body_and_is_embedded():
     path = chinese_truetype()
     if path is None:
-        pytest.skip("no Chinese TrueType font on this machine (CI installs fonts-wqy-microhei: .ci/run)")
+        # skips on a developer's machine only: CI fails, since .ci/run installs fonts-wqy-microhei
+        missing("no Chinese TrueType font on this machine (fonts-wqy-microhei)")
     settings = NotifySettings(pdf_body_font=path, pdf_title_font=path)
     fonts = fonts_from(settings.pdf_body_font, settings.pdf_title_font)
     pdf = render_pdf(LETTER, title="答复意见书", fonts=fonts)
