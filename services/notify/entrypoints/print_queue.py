@@ -6,7 +6,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from dispatch_common import etag, paging
-from dispatch_common.crypto import load_pii_keys
 from dispatch_common.paging import Cursor, Limit
 from dispatch_common.store import retry_on_conflict
 from services.notify.container import Notify
@@ -15,7 +14,7 @@ from services.notify.domain.message import sent_event
 from services.notify.entrypoints.deps import CurrentUser, NotifyDeps
 from services.notify.entrypoints.document_schemas import Mailed, PrintItem, PrintPage
 from services.notify.entrypoints.documents import PDF, issuing_of, pdf_answer, to_petitioner
-from services.notify.entrypoints.letters import addressed
+from services.notify.entrypoints.letters import addressed, print_keys
 
 router = APIRouter(prefix="/v1", tags=["documents"])
 
@@ -101,7 +100,7 @@ async def print_pdf(notification_id: str, user: CurrentUser, notify: NotifyDeps)
     if msg.get("lookup_token"):  # the acceptance letter by post carries the lookup code, opened now
         settings = notify.settings
         html = lookup.printed(
-            load_pii_keys(environment=settings.environment, keys_dir=settings.keys_dir),
+            print_keys(notify),
             html,
             token=msg["lookup_token"],
             case_id=msg.get("case_id"),
