@@ -9,6 +9,11 @@ Under load a round waits `linger_seconds` first, so that it takes several docume
 sent in one bulk write of at most `MARK_BATCH` updates (a bound on how long one write holds a server
 that runs one operation at a time, as the embedded one does).
 
+With `mark_delay_seconds` the relay marks later: what it published waits in memory
+(dispatch_common/outbox_marks.py) and is marked in one bulk write for everything that gathered in that
+time, or at once when `MARK_BATCH` documents wait; a document written again meanwhile is not published
+twice. Stopping marks what waits.
+
 A crash between publishing and marking republishes the same ids; JetStream drops them by
 `Nats-Msg-Id` within the duplicate window, and consumers skip ids they have applied.
 
@@ -28,6 +33,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from dispatch_common import metrics
 from dispatch_common.bus import Bus
+from dispatch_common.outbox_marks import Unmarked
 from dispatch_common.store import OUTBOX_FIELD, OWED, PENDING_FIELD, WRITTEN_FIELD, now_ms
 from dispatch_common.tasks import cancel_and_wait
 
@@ -53,6 +59,7 @@ class OutboxRelay:
         poll_seconds: float,
         sweep_grace_seconds: float = 5.0,
         linger_seconds: float = 0.0,
+        mark_delay_seconds: float = 0.0,
         batch: int = 200,
     ) -> None:
         self._bus = bus
@@ -61,6 +68,9 @@ class OutboxRelay:
         self._grace_ms = int(sweep_grace_seconds * 1000)
         self._batch = batch
         self._linger = linger_seconds
+        self._mark_delay = mark_delay_seconds
+        self._unmarked = Unmarked()  # published, to be marked sent within the delay
+        self._by_name = {col.full_name: col for col in collections}
         self._busy = False  # the last round had more than one document
         self.in_flight = 0  # events taken from OWED by the round under way, not yet marked sent
         self._wake = asyncio.Event()
@@ -82,6 +92,7 @@ class OutboxRelay:
             await cancel_and_wait([self._task])
         try:
             await self.hand_over()
+            await self.mark_published()
         except Exception:
             log.warning("final outbox round failed; a sweep or the next start publishes it", exc_info=True)
 
@@ -96,13 +107,17 @@ class OutboxRelay:
             if failures:
                 await asyncio.sleep(backoff_seconds(failures))  # nudges wait too: NATS cannot take them
             else:
+                marks_due = self._unmarked.wait(self._mark_delay)
+                timeout = self._poll if marks_due is None else min(self._poll, marks_due)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll)
+                    await asyncio.wait_for(self._wake.wait(), timeout=timeout)
             if self._busy and self._linger:
                 await asyncio.sleep(self._linger)  # more writes join this round
             self._wake.clear()
             try:
                 await self.hand_over()
+                if self._unmarked.due(self._mark_delay) or len(self._unmarked) >= MARK_BATCH:
+                    await self.mark_published()
                 if failures or time.monotonic() - swept >= self._poll:
                     await self.sweep()
                     swept = time.monotonic()
@@ -144,6 +159,21 @@ class OutboxRelay:
         self._busy = documents > 1
         return published
 
+    async def mark_published(self) -> int:
+        """Mark sent what was published and left to mark later; how many documents."""
+        marked = 0
+        for name, docs in self._unmarked.take().items():
+            col = self._by_name[name]
+            for start in range(0, len(docs), MARK_BATCH):
+                chunk = docs[start : start + MARK_BATCH]
+                try:
+                    await self._mark_sent(col, chunk)
+                except BaseException:
+                    self._unmarked.give_back(name, docs[start:])
+                    raise
+                marked += len(chunk)
+        return marked
+
     async def sweep(self) -> int:
         """Publish the documents pending longer than the grace: their writer did not (it crashed, or
         it was no relay's process). Fresh documents are left to the replica that wrote them."""
@@ -176,13 +206,16 @@ class OutboxRelay:
         published = 0
         for start in range(0, len(docs), MARK_BATCH):
             chunk = docs[start : start + MARK_BATCH]
-            published += await self._publish(chunk)
-            await self._mark_sent(col, chunk)
+            published += await self._publish(col, chunk)
+            if self._mark_delay:
+                self._unmarked.keep(col.full_name, chunk)
+            else:
+                await self._mark_sent(col, chunk)
             if marked is not None:
                 marked.extend(chunk)
         return published
 
-    async def _publish(self, docs: list[dict[str, Any]]) -> int:
+    async def _publish(self, col: AsyncCollection, docs: list[dict[str, Any]]) -> int:
         """Publish the documents' entries: the documents side by side, each one's entries in order.
 
         Side by side, a round's publishes share the connection's writes and their acknowledgements
@@ -191,16 +224,20 @@ class OutboxRelay:
         round fails once all have finished, and nothing of it is marked sent (JetStream drops the ids
         that went out when they are published again).
         """
+        skips = [self._unmarked.skip(col.full_name, d["_id"]) for d in docs]
         if len(docs) == 1:
-            return await self._publish_in_order(docs[0])
-        results = await asyncio.gather(*(self._publish_in_order(d) for d in docs), return_exceptions=True)
+            return await self._publish_in_order(docs[0], skips[0])
+        results = await asyncio.gather(
+            *(self._publish_in_order(d, skip) for d, skip in zip(docs, skips, strict=True)),
+            return_exceptions=True,
+        )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
         return sum(results)  # type: ignore[arg-type]  # all ints once none is an exception
 
-    async def _publish_in_order(self, doc: dict[str, Any]) -> int:
-        entries = doc.get(OUTBOX_FIELD) or []
+    async def _publish_in_order(self, doc: dict[str, Any], skip: frozenset[str] = frozenset()) -> int:
+        entries = [e for e in doc.get(OUTBOX_FIELD) or [] if e["id"] not in skip]  # skip: published, unmarked
         for entry in entries:
             await self._bus.publish_event(
                 entry["event"], trace_headers=entry.get("headers"), subject=entry.get("subject")

@@ -141,6 +141,7 @@ class Runtime:
             poll_seconds=self.settings.outbox_poll_seconds,
             sweep_grace_seconds=self.settings.outbox_sweep_grace_seconds,
             linger_seconds=self.settings.outbox_linger_seconds,
+            mark_delay_seconds=self.settings.outbox_mark_delay_seconds,
         )
         self.relay.start()
         for hub in self.hubs:

@@ -90,6 +90,9 @@ class ServiceSettings(BaseSettings):
     # Under load (the last round had more than one document) the relay waits this long before a round,
     # so a busy service's events go out in fewer, larger rounds, each marked sent in one round trip.
     outbox_linger_seconds: float = Field(0.02, ge=0, le=1)
+    # What the relay published is marked sent within this time, in one bulk write for all that gathered
+    # (0: each round marks its own at once). Below the sweep grace, so other replicas leave it alone.
+    outbox_mark_delay_seconds: float = Field(1.0, ge=0, le=60)
 
     # Start-up: how long the service keeps trying to reach MongoDB and NATS before it gives up (then
     # /healthz fails, so Kubernetes restarts the pod); whether it builds its indexes itself (production
@@ -170,6 +173,11 @@ class ServiceSettings(BaseSettings):
                     "a NATS identity is required in production: NATS_NKEY_SEED_FILE, NATS_CREDS_FILE "
                     "or NATS_USER with NATS_PASSWORD"
                 )
+        if self.outbox_mark_delay_seconds >= self.outbox_sweep_grace_seconds:
+            raise ValueError(
+                "OUTBOX_MARK_DELAY_SECONDS must be below OUTBOX_SWEEP_GRACE_SECONDS (else other replicas "
+                "sweep and publish again what waits to be marked)"
+            )
         if self.nats_user and self.nats_password is None:
             raise ValueError("NATS_USER needs NATS_PASSWORD")
         if bool(self.nats_tls_cert_file) != bool(self.nats_tls_key_file):

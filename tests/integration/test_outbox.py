@@ -274,3 +274,92 @@ async def test_a_running_service_publishes_a_write_at_once_through_the_hand_over
 async def _cleared(col, case_id: str) -> bool:
     doc = await col.find_one({"_id": case_id})
     return bool(doc) and not doc["outbox_pending"]
+
+
+class CountingBus:
+    """The bus, counting each event id handed to it (JetStream would hide a second publish)."""
+
+    def __init__(self, bus) -> None:
+        self.bus, self.service, self.sent = bus, bus.service, []
+
+    async def publish_event(self, event, *, trace_headers=None, subject=None):
+        self.sent.append(event["id"])
+        return await self.bus.publish_event(event, trace_headers=trace_headers, subject=subject)
+
+
+async def test_marks_wait_for_one_bulk_write_and_a_document_written_again_meanwhile_is_not_sent_twice(
+    make_settings, runtimes, nats_client
+):
+    rt = await started(make_settings, runtimes)
+    col = rt.db["aggregates"]
+    bus = CountingBus(rt.bus)
+    relay = OutboxRelay(bus, [col], poll_seconds=3600, mark_delay_seconds=3600)  # type: ignore[arg-type]
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    opened_first, later, opened_second = opened(first), opened(first), opened(second)
+    await store.insert_aggregate(col, {"_id": first}, [opened_first])
+    assert await relay.hand_over() == 1
+    assert (await col.find_one({"_id": first}))["outbox_pending"] is True  # published, not yet marked
+
+    # written again before the mark: its outbox holds the published entry and the new one
+    await store.save_aggregate(col, await col.find_one({"_id": first}), {}, [later])
+    await store.insert_aggregate(col, {"_id": second}, [opened_second])
+    assert await relay.hand_over() == 2  # the new entry and the second document; not the first again
+    assert bus.sent == [opened_first.id, later.id, opened_second.id]
+
+    assert await relay.mark_published() == 2  # both documents, in one bulk write
+    docs = {d["_id"]: d async for d in col.find({"_id": {"$in": [first, second]}})}
+    assert all(d["outbox"] == [] and not d["outbox_pending"] for d in docs.values())
+    assert await relay.mark_published() == 0 and await relay.drain() == 0
+    published = [e["id"] for e in await events_on(nats_client, subjects.MEDIATION_OPENED)]
+    assert sorted(published) == sorted([opened_first.id, later.id, opened_second.id])
+
+
+async def test_marks_lost_in_a_crash_leave_the_documents_pending_and_the_next_start_sends_the_same_ids(
+    make_settings, runtimes, nats_client
+):
+    rt = await started(make_settings, runtimes)
+    col = rt.db["aggregates"]
+    case_id = str(uuid.uuid4())
+    event = opened(case_id)
+    crashed = OutboxRelay(rt.bus, [col], poll_seconds=3600, mark_delay_seconds=3600)
+    await store.insert_aggregate(col, {"_id": case_id}, [event])
+    assert await crashed.hand_over() == 1  # ...and the process dies before its marks are written
+    restarted = OutboxRelay(rt.bus, [col], poll_seconds=3600, mark_delay_seconds=3600)
+    assert await restarted.drain() == 1  # pending in the store: published again, under the same id
+    assert await restarted.mark_published() == 1
+    assert not (await col.find_one({"_id": case_id}))["outbox_pending"]
+    published = await events_on(nats_client, subjects.MEDIATION_OPENED)
+    assert [e["id"] for e in published] == [event.id]  # JetStream dropped the second publish
+
+
+async def test_a_service_that_stops_marks_what_waited_to_be_marked(make_settings, runtimes, nats_client):
+    settings = make_settings(
+        outbox_poll_seconds=3600, outbox_mark_delay_seconds=60, outbox_sweep_grace_seconds=3600
+    )
+    rt = Runtime(settings)
+    col = rt.outbox(rt.db["aggregates"])
+    await rt.start()
+    runtimes.append(rt)
+    case_id = str(uuid.uuid4())
+    await store.insert_aggregate(col, {"_id": case_id}, [opened(case_id)])
+    rt.nudge()
+    await eventually(lambda: events_on(nats_client, subjects.MEDIATION_OPENED), what="the event published")
+    assert (await col.find_one({"_id": case_id}))["outbox_pending"] is True  # its mark waits
+    await rt.stop()
+    runtimes.remove(rt)
+    assert not await _pending(rt, case_id)  # marked as the service stopped
+
+
+async def _pending(rt: Runtime, case_id: str) -> bool:
+    """Whether the document is pending, read through a client of its own (the service stopped)."""
+    client = store.connect(rt.settings.mongodb_url, app_name="test")
+    try:
+        doc = await client[rt.settings.mongodb_db]["aggregates"].find_one({"_id": case_id})
+        return doc["outbox_pending"]
+    finally:
+        await client.close()
+
+
+def test_the_mark_delay_must_stay_below_the_sweep_grace(make_settings):
+    with pytest.raises(ValueError, match="OUTBOX_MARK_DELAY_SECONDS"):
+        make_settings(outbox_mark_delay_seconds=5, outbox_sweep_grace_seconds=5)
