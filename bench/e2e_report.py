@@ -72,7 +72,10 @@ def figures(
     published = {
         name: after_bus["streams"][name] - before_bus["streams"].get(name, 0) for name in after_bus["streams"]
     }
-    deliveries = sum(after_bus["delivered"].values()) - sum(before_bus["delivered"].values())
+    by_consumer = {
+        name: n - before_bus["delivered"].get(name, 0) for name, n in sorted(after_bus["delivered"].items())
+    }
+    deliveries = sum(by_consumer.values())
     store_bound = store_bound_rate({c: n / cases for c, n in by_command.items()}, ceiling) if cases else None
     achieved = (
         round(cases / (load_seconds + drain_seconds), 1) if drain_seconds is not None and cases else None
@@ -113,6 +116,10 @@ def figures(
             sum(n for s, n in published.items() if s != subjects.DLQ_STREAM), cases
         ),
         "jetstream_deliveries_per_case": _per_case(deliveries, cases),
+        # which consumer takes what: one that takes events it does nothing with shows here
+        "jetstream_deliveries_per_case_by_consumer": {
+            name: _per_case(n, cases) for name, n in by_consumer.items() if n
+        },
         "dead_letters": published.get(subjects.DLQ_STREAM, 0),
         "duplicated_effects": watcher.duplicated(),
         "republished": watcher.republished(),
