@@ -9,6 +9,7 @@ import sys
 
 BENCHMARKS = {
     "e2e_load": ["--rates", "10,20,25,50,100", "--seconds", "60"],
+    "unit_costs": ["--n", "2000"],  # after e2e_load: the floor of the case it measured
     "intake_load": ["--rate", "200", "--seconds", "30"],
     "duplicate_lookup": ["--cases", "1000000"],
     "profile_lookup": ["--cases", "1000000", "--checkpoints", "250000,500000"],
@@ -32,6 +33,7 @@ def main() -> int:
     args = parser.parse_args()
     quick = {
         "e2e_load": ["--rates", "5", "--seconds", "5"],
+        "unit_costs": ["--n", "100"],
         "intake_load": ["--rate", "50", "--seconds", "5"],
         "duplicate_lookup": ["--cases", "20000"],
         "profile_lookup": ["--cases", "5000", "--checkpoints", "", "--lookups", "100"],
