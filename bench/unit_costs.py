@@ -13,7 +13,8 @@ case's measured cost can be set against its floor:
   clerk, one at a time: intake's and the store's CPU per request, less its store commands (counted)
   at their unit cost: the HTTP stack's own share;
 - `find`, `insert`, `update`, `findAndModify`: a command from this process through the services'
-  client (dispatch_common.store.connect, command spans on): this process's and the store's CPU;
+  client (dispatch_common.store.connect, command spans on): this process's and the store's CPU, each
+  apart too (`_client_ms`, `_store_ms`: with `--mongodb-url` only the client's is measured);
 - `publish` and `delivery`: an event through a Runtime's Bus (contract check, trace headers,
   Nats-Msg-Id, acknowledgement awaited) to one durable consumer, then to two (fetch, decode, check,
   span, handler, ack): this process's and nats-server's CPU per event; the second consumer's share is
@@ -61,27 +62,30 @@ repeats, one write per service per step and the case number (eight commands)."""
 TARGET_MS = 15.0
 
 
-def _cpu(pids: dict[str, int], own: bool) -> float:
-    """CPU seconds so far of the given processes, and of this one when `own`."""
-    used = sum(cpu_seconds(pid) or 0.0 for pid in pids.values())
-    return used + (time.process_time() if own else 0.0)
+def _cpu(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each given process, and of this one (`self`)."""
+    return {name: cpu_seconds(pid) or 0.0 for name, pid in pids.items()} | {"self": time.process_time()}
 
 
 async def _per_unit(
     unit: Callable[[int], Awaitable[Any]], n: int, pids: dict[str, int], *, own: bool = True, warm: int = 50
-) -> float:
-    """CPU ms per call of `unit(i)`, called `n` times one after another, across the given processes
-    (and this one when `own`), after `warm` calls that are not counted (imports, caches, connections)."""
+) -> dict[str, float]:
+    """CPU ms per call of `unit(i)`, called `n` times one after another: in total (the given processes,
+    and this one when `own`) and by process, after `warm` calls that are not counted (imports, caches,
+    connections)."""
     for i in range(min(warm, n)):
         await unit(-1 - i)
-    before = _cpu(pids, own)
+    before = _cpu(pids)
     for i in range(n):
         await unit(i)
-    return round((_cpu(pids, own) - before) * 1000 / n, 3)
+    after = _cpu(pids)
+    each = {name: (after[name] - before[name]) * 1000 / n for name in after if own or name != "self"}
+    return {"total": round(sum(each.values()), 3)} | {name: round(ms, 3) for name, ms in each.items()}
 
 
-async def commands(url: str, n: int, store_pid: int) -> dict[str, float]:
-    """CPU ms per command of each kind: this process (the services' client) and the store."""
+async def commands(url: str, n: int, store_pid: int | None) -> dict[str, float]:
+    """CPU ms per command of each kind, in total and by side: this process (the services' client) and
+    the store (when it runs here)."""
     client = store.connect(url, app_name="bench-units", trace_commands=True)
     db = client[f"units_{random.randrange(16**8):08x}"]
     col, counters = db["docs"], db["counters"]
@@ -97,7 +101,22 @@ async def commands(url: str, n: int, store_pid: int) -> dict[str, float]:
                 {"_id": "c"}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
             ),
         }
-        return {kind: await _per_unit(unit, n, {"store": store_pid}) for kind, unit in kinds.items()}
+        pids = {"store": store_pid} if store_pid else {}
+        figures: dict[str, float] = {}
+        for kind, unit in kinds.items():
+            cost = await _per_unit(unit, n, pids)
+            figures |= {f"{kind}_ms": cost["total"], f"{kind}_client_ms": cost["self"]}
+            if store_pid:
+                figures[f"{kind}_store_ms"] = cost["store"]
+        # the same find from a client without command spans (TRACE_MONGODB_COMMANDS=false): what they cost
+        plain = store.connect(url, app_name="bench-units-plain", trace_commands=False)
+        try:
+            docs = plain[db.name]["docs"]
+            cost = await _per_unit(lambda i: docs.find_one({"_id": f"d{i % 1000}"}), n, {})
+            figures["find_client_without_spans_ms"] = cost["self"]
+        finally:
+            await plain.close()
+        return figures
     finally:
         await client.drop_database(db.name)
         await client.close()
@@ -106,7 +125,9 @@ async def commands(url: str, n: int, store_pid: int) -> dict[str, float]:
 async def requests(stack: Stack, n: int, unit_ms: dict[str, float]) -> dict[str, float]:
     """CPU ms per request of intake and the store, and the HTTP stack's share (less the commands)."""
     token = issue_token(stack.keys_dir, role="reception_clerk")
-    pids = {"intake": stack.procs["intake"].popen.pid, "store": stack.procs["nx-27017"].popen.pid}  # type: ignore[union-attr]
+    pids = {"intake": stack.procs["intake"].popen.pid}  # type: ignore[union-attr]
+    if "nx-27017" in stack.procs:
+        pids["store"] = stack.procs["nx-27017"].popen.pid  # type: ignore[union-attr]
     urls = {"intake": stack.url("intake")}
     async with httpx.AsyncClient(
         base_url=stack.url("intake"), headers={"Authorization": f"Bearer {token}"}
@@ -118,7 +139,7 @@ async def requests(stack: Stack, n: int, unit_ms: dict[str, float]) -> dict[str,
 
         await get(0)
         before = await process_state(pids, urls)
-        per_request = await _per_unit(get, n, pids, own=False)
+        per_request = (await _per_unit(get, n, pids, own=False))["total"]
         after = await process_state(pids, urls)
     sent = {
         name: count - before["intake"]["mongodb"].get(name, 0.0)
@@ -138,7 +159,8 @@ async def requests(stack: Stack, n: int, unit_ms: dict[str, float]) -> dict[str,
 async def events(stack: Stack, n: int, burst: int, tmp: Path) -> dict[str, float]:
     """CPU ms per event published and delivered once, and per extra delivery, one at a time and in
     bursts: this process (publisher and consumers) and nats-server."""
-    nats_pid = stack.procs["nats-server"].popen.pid  # type: ignore[union-attr]
+    nats = stack.procs.get("nats-server")
+    nats_pid = nats.popen.pid if nats and nats.popen else None
     one = await _events(stack, n, burst, consumers=1, tmp=tmp, nats_pid=nats_pid)
     two = await _events(stack, n, burst, consumers=2, tmp=tmp, nats_pid=nats_pid)
     figures: dict[str, float] = {}
@@ -150,7 +172,7 @@ async def events(stack: Stack, n: int, burst: int, tmp: Path) -> dict[str, float
 
 
 async def _events(
-    stack: Stack, n: int, burst: int, *, consumers: int, tmp: Path, nats_pid: int
+    stack: Stack, n: int, burst: int, *, consumers: int, tmp: Path, nats_pid: int | None
 ) -> dict[str, float]:
     settings = ServiceSettings(
         service_name="probe",
@@ -158,8 +180,8 @@ async def _events(
         nats_url=stack.nats_url or "",
         mongodb_url=stack.mongodb_url or "",
         mongodb_db_prefix=f"units_{random.randrange(16**8):08x}_",
-        nats_nkey_seed_file=seed_path(stack.keys_dir, "ops"),
         run_dir=tmp,
+        **({"nats_nkey_seed_file": seed_path(stack.keys_dir, "ops")} if stack.own_nats else {}),
     )
     runtime = Runtime(settings)
     seen: dict[str, asyncio.Event] = {}
@@ -202,9 +224,9 @@ async def _events(
         await asyncio.gather(*(publish(i * burst + j) for j in range(burst)))
 
     try:
-        pids = {"nats": nats_pid}
-        one_at_a_time = await _per_unit(publish, n, pids)
-        bursts = await _per_unit(a_burst, max(1, n // burst), pids, warm=2)
+        pids = {"nats": nats_pid} if nats_pid else {}
+        one_at_a_time = (await _per_unit(publish, n, pids))["total"]
+        bursts = (await _per_unit(a_burst, max(1, n // burst), pids, warm=2))["total"]
         return {"one_at_a_time": one_at_a_time, "burst": round(bursts / burst, 3)}
     finally:
         await runtime.stop()
@@ -246,11 +268,10 @@ def measured_counts(path: Path) -> tuple[dict[str, Any], float] | None:
 async def measure(args: argparse.Namespace, stack: Stack, tmp: Path) -> dict[str, Any]:
     """Every unit, then the floors."""
     setup_tracing("bench-units", trace_file=tmp / "traces" / "bench-units.jsonl", otlp_endpoint=None)
-    store_pid = stack.procs["nx-27017"].popen.pid  # type: ignore[union-attr]
-    units: dict[str, float] = {
-        f"{k}_ms": v for k, v in (await commands(stack.mongodb_url or "", args.n, store_pid)).items()
-    }
-    unit_ms = {k.removesuffix("_ms"): v for k, v in units.items()}
+    embedded = stack.procs.get("nx-27017")
+    store_pid = embedded.popen.pid if embedded and embedded.popen else None
+    units = await commands(stack.mongodb_url or "", args.n, store_pid)
+    unit_ms = {kind: units[f"{kind}_ms"] for kind in ("find", "insert", "update", "findAndModify")}
     units |= await requests(stack, args.n, unit_ms)
     units |= await events(stack, args.n, args.burst, tmp)
     shutdown_tracing()
@@ -300,6 +321,10 @@ def main() -> int:
     )
     parser.add_argument("--n", type=int, default=2000, help="calls per unit")
     parser.add_argument("--burst", type=int, default=50, help="events published together")
+    parser.add_argument(
+        "--mongodb-url", help="measure this MongoDB (a scratch database), not the embedded one"
+    )
+    parser.add_argument("--nats-url", help="use this NATS server instead of a local nats-server")
     parser.add_argument("--e2e", type=Path, default=REPO_ROOT / ".bench" / "e2e_load.json")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / ".bench" / "unit_costs.json")
     args = parser.parse_args()
@@ -307,6 +332,8 @@ def main() -> int:
     stack = Stack(
         run_dir=tmp,
         ports={"intake": free_port()},
+        mongodb_url=args.mongodb_url,
+        nats_url=args.nats_url,
         extra_env={
             "LOG_LEVEL": "WARNING",
             "MONGODB_DB_PREFIX": f"units_{os.getpid()}_",
