@@ -55,6 +55,7 @@ def create_console(settings: ConsoleSettings | None = None) -> Starlette:
         "county": {"code": county_code(county_dir), "name": county_name(county_dir)},
         "services": settings.service_urls(),
         "poll_seconds": settings.poll_seconds,
+        "health_seconds": settings.health_seconds,
         "sign_in": {
             "dev": settings.dev_sign_in,
             # not a system's, nor the petitioner's (made only by the public progress lookup)

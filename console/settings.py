@@ -35,6 +35,8 @@ class ConsoleSettings(BaseSettings):
     oidc_scope: str = "openid profile"
     # How often a list is read again when its service offers no live stream (seconds).
     poll_seconds: float = Field(1.5, gt=0.2, le=60)
+    # How often the banner that names services falling behind reads their /readyz (seconds).
+    health_seconds: float = Field(10.0, ge=1, le=300)
 
     @property
     def dev_sign_in(self) -> bool:

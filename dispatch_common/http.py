@@ -212,7 +212,11 @@ def create_app(
         answer = await runtime.ready()
         lag = runtime.bus.lag()
         behind = any((n or 0) > settings.consumer_lag_warning for n in lag.values())
-        body = answer.body() | {"consumer_lag": lag, "behind": behind}
+        body = answer.body() | {
+            "consumer_lag": lag,
+            "behind": behind,
+            "lag_warning": settings.consumer_lag_warning,
+        }
         return JSONResponse(body, status_code=200 if answer.ready else 503)
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics", response_class=PlainTextResponse)

@@ -32,6 +32,7 @@ class Readiness(BaseModel):
     outbox: Outbox
     consumer_lag: dict[str, int | None] = Field(description="each consumer's messages waiting (null: unread)")
     behind: bool = Field(description="whether a consumer is past CONSUMER_LAG_WARNING")
+    lag_warning: int = Field(description="CONSUMER_LAG_WARNING: the lag past which `behind` is true")
 
 
 def answers(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:

@@ -42,3 +42,22 @@ def shot(page, name: str) -> Path:  # type: ignore[no-untyped-def]
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path))
     return path
+
+
+SIZES = {"wall": {"width": 1920, "height": 1080}, "laptop": {"width": 1366, "height": 768}}
+
+
+def signed_in(chromium, stack, role: str, unit: str | None = None, size: str = "wall"):
+    """A fresh browser context (its own sessionStorage) signed in with the development picker."""
+    context = chromium.new_context(viewport=SIZES[size], locale="zh-CN")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(stack.console_url)
+    page.select_option("#role", role)
+    if unit:
+        page.select_option("#unit", unit)
+    page.click("#dev-sign-in")
+    page.wait_for_selector(f"#who [data-role='{role}']")
+    page.errors = errors
+    return page

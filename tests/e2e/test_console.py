@@ -4,29 +4,12 @@ and sees the case page follow; the unit it went to signs it; another unit sees n
 
 import pytest
 
-from tests.e2e.browser import shot
+from tests.e2e.browser import SIZES, shot, signed_in
 from tests.e2e.flow import settled_case_file, submission, wait_for
 
 pytestmark = pytest.mark.e2e
 
 LIVE_BOUND_MS = 3_000  # the console shows a change within this, once the service has it (issue 14)
-SIZES = {"wall": {"width": 1920, "height": 1080}, "laptop": {"width": 1366, "height": 768}}
-
-
-def signed_in(chromium, stack, role: str, unit: str | None = None, size: str = "wall"):
-    """A fresh browser context (its own sessionStorage) signed in with the development picker."""
-    context = chromium.new_context(viewport=SIZES[size], locale="zh-CN")
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.goto(stack.console_url)
-    page.select_option("#role", role)
-    if unit:
-        page.select_option("#unit", unit)
-    page.click("#dev-sign-in")
-    page.wait_for_selector(f"#who [data-role='{role}']")
-    page.errors = errors
-    return page
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import { can, devSignIn, oidcCallback, oidcSignIn, session, signOut } from "./au
 import { h, errorBox } from "./dom.js";
 import { ROLE, word } from "./labels.js";
 import { Watch } from "./live.js";
+import { Pipeline } from "./pipeline.js";
 import { boardView } from "./views/board.js";
 import { caseView } from "./views/casepage.js";
 import { mapView } from "./views/map.js";
@@ -16,6 +17,7 @@ const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const who = document.getElementById("who");
 let current = null;
+let pipeline = null; // the services' backlog banner, read while someone is signed in
 
 async function load(path) {
   const r = await fetch(path);
@@ -52,6 +54,7 @@ function mount(ctx, view) {
 function route(ctx) {
   const s = session();
   if (!s) return signInScreen(ctx);
+  pipeline.start();
   const allowed = screens(s);
   nav.replaceChildren(...allowed.map(([href, label]) => h("a", { href, class: location.hash.startsWith(href) ? "active" : "" }, label)));
   who.replaceChildren(h("span", { class: "role", "data-role": s.role }, word(ROLE, s.role)), " ",
@@ -80,6 +83,7 @@ function dispatchScreen(ctx, s) {
 }
 
 function signInScreen(ctx) {
+  pipeline.stop();
   nav.replaceChildren();
   who.replaceChildren();
   const cfg = ctx.config.sign_in;
@@ -108,6 +112,8 @@ async function start() {
   try {
     const [config, geography, units] = await Promise.all([load("/config.json"), load("/geography.geojson"), load("/units.json")]);
     useServices(config.services);
+    pipeline = new Pipeline(Object.keys(config.services), config.health_seconds);
+    main.before(pipeline.root);
     document.title = `${config.county.name}综合调度中心`;
     document.getElementById("county").textContent = `${config.county.name}基层社会治理综合调度中心`;
     const unitNames = new Map(units.map((u) => [u.code, u.name]));

@@ -19,6 +19,7 @@ export const ROLE = {
   proxy_agent: "代办员",
 };
 
+export const SERVICE = { intake: "受理", routing: "分拨", mediation: "调解", supervision: "督办", notify: "通知" };
 export const DEADLINE = { response: "响应", sign: "签收", handling: "办理", reply: "答复", followup: "回访" };
 
 export const RATES = [
