@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dispatch_common import docs_ui, http_errors, metrics, openapi_contract, probes, redact
 from dispatch_common.auth import TokenVerifier
 from dispatch_common.authz import AuthorizationTable, TableError, load_table
+from dispatch_common.http_budget import RequestBudget
 from dispatch_common.runtime import Runtime
 from dispatch_common.telemetry import resource, setup_logging, setup_tracing, shutdown_tracing
 
@@ -232,6 +233,11 @@ def create_app(
     if settings.http_root_path:
         app.add_middleware(ServedUnder, prefix=settings.http_root_path)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes, larger=larger_bodies)
+    # a request not answered in time gets 503 busy (inside CORS and the metrics: the answer carries CORS
+    # headers and is counted)
+    app.add_middleware(
+        RequestBudget, service=service, seconds=settings.request_budget_seconds, root=settings.http_root_path
+    )
     app.add_middleware(NoStore)
     if settings.cors_origin_list:  # outside the body limit, so a refused body still carries CORS headers
         app.add_middleware(

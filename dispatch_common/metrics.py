@@ -55,6 +55,11 @@ CONSUMER_LAG = Gauge(
     "Messages a durable consumer has still to take or to acknowledge (read from the server every 5 s)",
     ["service", "consumer"],
 )
+HTTP_BUSY = Counter(
+    "dispatch_http_busy_total",
+    "Requests answered 503 busy: not answered within REQUEST_BUDGET_SECONDS (service or store behind)",
+    ["service"],
+)
 STORE_UNAVAILABLE = Counter(
     "dispatch_http_store_unavailable_total",
     "Requests answered 503 store_unavailable because MongoDB did not answer",

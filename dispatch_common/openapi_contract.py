@@ -29,9 +29,10 @@ DESCRIPTIONS = {
     "422": "The request does not validate (`validation_failed`): one entry per field in `errors`",
     "429": "Too many requests from this client (`rate_limited`): wait `Retry-After` seconds",
     "500": "An unexpected error (`internal_error`): nothing about it is told",
-    "503": "A dependency is down (the database; `store_unavailable`) and the request changed nothing: "
-    "send it again (with the same `Idempotency-Key` where the endpoint takes one) after `Retry-After` "
-    "seconds",
+    "503": "A dependency is down (the database; `store_unavailable`) and the request changed nothing, or "
+    "the service or its database could not answer within its budget (`busy`; a change may have been "
+    "stored): send it again (with the same `Idempotency-Key` where the endpoint takes one) after "
+    "`Retry-After` seconds",
 }
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}
 

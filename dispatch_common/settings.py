@@ -66,6 +66,9 @@ class ServiceSettings(BaseSettings):
     # Past this many messages waiting for one of its consumers, /readyz says the service is behind
     # (it stays ready: the messages are kept, and the service works them off).
     consumer_lag_warning: int = Field(1000, ge=1)
+    # A request that has not begun its answer in this time is answered 503 busy with Retry-After (the
+    # service or its store cannot keep up), before the caller's or the ingress's own timeout; 0: none.
+    request_budget_seconds: float = Field(20.0, ge=0, le=600)
     stream_duplicate_window_seconds: float = Field(600.0, gt=0)
     # Copies of each stream in a NATS cluster (3 in production; a single server holds only 1).
     stream_replicas: int = Field(1, ge=1, le=5)
