@@ -24,6 +24,10 @@ T = TypeVar("T")
 MONDAY = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 """09:00 in the county on a Monday with no holiday that week: the moment the clocked tests start at."""
 
+RELAY_FIELDS_OUT = {"outbox": 0, "outbox_pending": 0, "outbox_at": 0}
+"""A projection without what the outbox relay changes on its own (it marks published events sent up to
+OUTBOX_MARK_DELAY_SECONDS later): for comparing an aggregate's stored state before and after an action."""
+
 FAST_CONSUMERS: dict[str, Any] = {
     "environment": "test",
     "consumer_backoff_seconds": [0.05, 0.1, 0.2],

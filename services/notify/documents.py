@@ -11,6 +11,7 @@ numbers per type and year, one insert.
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,20 @@ def _make(issuing: Issuing, owed: Owed, seq: int, now: Any) -> dict[str, Any] | 
     )
 
 
+_last_issued_ms = 0
+
+
+def issue_times(now: datetime, count: int) -> list[datetime]:
+    """When each of a batch's documents is issued: in order, a millisecond apart, and after every one this
+    process issued before, so that a case's documents list in the order they were issued (`created_ts`)
+    even when one batch issues several (an assignment and a reply read together after a pause)."""
+    global _last_issued_ms
+    now_ms = int(now.timestamp() * 1000)
+    start = max(now_ms, _last_issued_ms + 1)
+    _last_issued_ms = start + count - 1
+    return [now + timedelta(milliseconds=start - now_ms + i) for i in range(count)]
+
+
 async def issue(issuing: Issuing, owed: list[Owed], *, now: Any) -> list[str]:
     """Archive the documents a batch owes, in order; the ids archived now. Three round trips a batch,
     whatever its size: which are archived already, a block of numbers per type and year, one insert."""
@@ -159,10 +174,10 @@ async def issue(issuing: Issuing, owed: list[Owed], *, now: Any) -> list[str]:
     wanted = Counter((o.type_name, o.year) for o in fresh.values())
     first = {key: await issuing.archive.reserve(*key, count) for key, count in wanted.items()}
     docs = []
-    for o in fresh.values():
+    for o, at in zip(fresh.values(), issue_times(now, len(fresh)), strict=True):
         key = (o.type_name, o.year)
         seq, first[key] = first[key], first[key] + 1
-        doc = _make(issuing, o, seq, now)
+        doc = _make(issuing, o, seq, at)
         if doc is not None:
             docs.append(doc)
     return await issuing.archive.archive_many(docs)

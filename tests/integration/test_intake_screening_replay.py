@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from dispatch_common.paths import DATA_DIR
+from tests.helpers import RELAY_FIELDS_OUT
 from tests.intake_support import IntakeHarness, start_intake
 
 pytestmark = pytest.mark.integration
@@ -116,7 +117,7 @@ async def differences(harness: IntakeHarness, replay_id: str) -> list[dict[str, 
 
 
 async def all_cases(harness: IntakeHarness) -> list[dict[str, Any]]:
-    return await harness.intake.cases.cases.find({}, {"outbox": 0}).sort("_id", 1).to_list()
+    return await harness.intake.cases.cases.find({}, RELAY_FIELDS_OUT).sort("_id", 1).to_list()
 
 
 async def test_a_replay_reports_exactly_the_cases_the_candidate_rules_change(harness: IntakeHarness) -> None:

@@ -19,6 +19,7 @@ from dispatch_common.clock import FixedClock
 from dispatch_common.paths import DEFAULT_COUNTY_DIR
 from services.routing.container import Routing
 from services.routing.domain.county import PACKAGE_FILES
+from tests.helpers import RELAY_FIELDS_OUT
 from tests.routing_support import Harness
 
 pytestmark = pytest.mark.integration
@@ -121,7 +122,7 @@ async def test_a_replay_reports_exactly_the_cases_the_candidate_changes(harness:
     assert routes["moved"]["decision"]["jurisdiction"]["town"] == place["town"]
     assert routes["phrase"]["decision"]["category"]["code"] != NEW_PHRASE_CODE[:2]
     await asyncio.sleep(0.5)  # the relay publishes the route events (the outbox is marked, not the route)
-    stored_before = await harness.routing.routes.find({}, {"outbox": 0}).sort("_id", 1).to_list()
+    stored_before = await harness.routing.routes.find({}, RELAY_FIELDS_OUT).sort("_id", 1).to_list()
     version = harness.routing.engine.version
 
     job = await harness.replay(candidate_files())
@@ -148,7 +149,7 @@ async def test_a_replay_reports_exactly_the_cases_the_candidate_changes(harness:
         u["after"] for u in units
     ) - sum(u["moved_in"] for u in units)
     # nothing changed: the routes as stored, and the package in use
-    assert await harness.routing.routes.find({}, {"outbox": 0}).sort("_id", 1).to_list() == stored_before
+    assert await harness.routing.routes.find({}, RELAY_FIELDS_OUT).sort("_id", 1).to_list() == stored_before
     assert harness.routing.engine.version == version
 
 
