@@ -112,6 +112,8 @@ class Bus:
             await loop.start(js, inbox_prefix=inbox)
         for subject, callback in self._controls:
             await self.broker.connection.subscribe(subject, cb=callback)
+        if self._controls:  # the server has the subscriptions once start returns: a reload asked by
+            await self.broker.connection.flush()  # another replica right then reaches this one too
         self._started = True
 
     async def stop(self) -> None:
