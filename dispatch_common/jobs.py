@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from fastapi import HTTPException, status
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.cursor import AsyncCursor
 from pymongo.asynchronous.database import AsyncDatabase
@@ -116,6 +117,20 @@ class Jobs:
 
     async def get(self, job_id: str) -> dict[str, Any] | None:
         return await self.docs.find_one({"_id": job_id})
+
+    async def found(self, job_id: str, what: str) -> dict[str, Any]:
+        """A job by id for the API: `404` naming `what` it is when there is none."""
+        doc = await self.get(job_id)
+        if doc is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {what} {job_id}")
+        return doc
+
+    @staticmethod
+    def done(doc: dict[str, Any]) -> dict[str, Any]:
+        """A job that has finished well, for acting on its result (`409` while it runs, or if it failed)."""
+        if doc["status"] != "done":
+            raise HTTPException(status.HTTP_409_CONFLICT, f"replay {doc['_id']} is {doc['status']}, not done")
+        return doc
 
     @staticmethod
     def elapsed(doc: dict[str, Any]) -> float:

@@ -58,10 +58,7 @@ def _jobs(intake: Intake) -> Jobs:
 
 
 async def _replay(intake: Intake, replay_id: str) -> dict[str, Any]:
-    doc = await _jobs(intake).get(replay_id)
-    if doc is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no screening replay {replay_id}")
-    return doc
+    return await _jobs(intake).found(replay_id, "screening replay")
 
 
 @router.post(
@@ -134,9 +131,7 @@ async def activate(intake: Intake, body: RulesActivation, by: str) -> tuple[dict
     """Reload the rules on disk only if they are the ones the replay tried (`409` otherwise, or while
     the replay has not finished), and record the replay report they are approved on. The rules now in
     force, and the approval."""
-    doc = await _replay(intake, body.replay_id)
-    if doc["status"] != "done":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"replay {body.replay_id} is {doc['status']}, not done")
+    doc = Jobs.done(await _replay(intake, body.replay_id))
     try:
         here = await intake.reload_rules(expect_digest=doc["candidate_digest"])
     except RulesMismatch as exc:

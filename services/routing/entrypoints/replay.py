@@ -44,10 +44,7 @@ def _jobs(routing: Routing) -> Jobs:
 
 
 async def _replay(routing: Routing, replay_id: str) -> dict[str, Any]:
-    doc = await _jobs(routing).get(replay_id)
-    if doc is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no replay {replay_id}")
-    return doc
+    return await _jobs(routing).found(replay_id, "replay")
 
 
 @router.post(
@@ -117,9 +114,7 @@ async def activate(routing: Routing, body: Activation, by: str) -> tuple[dict[st
     """Reload the package on disk only if it is the one the replay tried (`409` otherwise, or while
     the replay has not finished), and record the replay report it is approved on. The package now
     in use, and the approval."""
-    doc = await _replay(routing, body.replay_id)
-    if doc["status"] != "done":
-        raise HTTPException(status.HTTP_409_CONFLICT, f"replay {body.replay_id} is {doc['status']}, not done")
+    doc = Jobs.done(await _replay(routing, body.replay_id))
     try:
         here = await routing.reload_package(expect_version=doc["candidate_version"])
     except PackageMismatch as exc:
