@@ -40,7 +40,7 @@ class BodyLimit:
         headers = dict(scope["headers"])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            return await self._refuse(scope, headers, receive, send, limit)
+            return await self._refuse(scope, receive, send, limit)
         received = 0
 
         async def limited() -> Message:
@@ -54,15 +54,10 @@ class BodyLimit:
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await self._refuse(scope, headers, receive, send, limit)
+            await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(
-        self, scope: Scope, headers: dict[bytes, bytes], receive: Receive, send: Send, limit: int
-    ) -> None:
-        language = headers.get(b"accept-language", b"").decode("latin-1")
-        problem = http_errors.too_large(limit)
-        response = http_errors.render(scope, {"accept-language": language}, problem)
-        await response(scope, receive, send)
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        await http_errors.answer_asgi(scope, http_errors.too_large(limit))(scope, receive, send)
 
 
 class _TooLarge(Exception):

@@ -43,9 +43,11 @@ class RequestBudget:
         self.app, self.service, self.seconds = app, service, seconds
         self.root = (root or "").rstrip("/")  # HTTP_ROOT_PATH: the paths arrive with it here
 
+    def _unbounded(self, path: str) -> bool:
+        return path.removeprefix(self.root).startswith(UNBOUNDED)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"].removeprefix(self.root) if scope["type"] == "http" else ""
-        if scope["type"] != "http" or not self.seconds or path.startswith(UNBOUNDED):
+        if scope["type"] != "http" or not self.seconds or self._unbounded(scope["path"]):
             await self.app(scope, receive, send)
             return
         started = False
@@ -62,7 +64,4 @@ class RequestBudget:
             if started:  # too late for another answer: the server logs it and closes the connection
                 raise
             metrics.HTTP_BUSY.labels(self.service).inc()
-            headers = dict(scope.get("headers") or [])
-            language = headers.get(b"accept-language", b"").decode("latin-1")
-            response = http_errors.render(scope, {"accept-language": language}, busy(self.seconds))
-            await response(scope, receive, send)
+            await http_errors.answer_asgi(scope, busy(self.seconds))(scope, receive, send)

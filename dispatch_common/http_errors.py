@@ -96,6 +96,12 @@ def render(scope: Scope, headers_in: dict[str, str], problem: Problem) -> Respon
     return JSONResponse(problem.body(chinese), problem.status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def answer_asgi(scope: Scope, problem: Problem) -> Response:
+    """The problem answer of a request seen by an ASGI middleware (its raw headers)."""
+    language = dict(scope.get("headers") or []).get(b"accept-language", b"").decode("latin-1")
+    return render(scope, {"accept-language": language}, problem)
+
+
 def answer(request: Request, problem: Problem) -> Response:
     """The problem answer of a request."""
     return render(request.scope, {"accept-language": request.headers.get("accept-language", "")}, problem)
