@@ -199,6 +199,19 @@ def screened(
     return _event(subjects.CASE_SCREENED, "/dispatch/intake", case_id, data, at)
 
 
+def mediation_opened(case_id: str) -> Envelope:
+    """dispatch.mediation.opened as mediation publishes it: a people's mediation at one committee."""
+    data = {
+        "mediation_id": f"m-{case_id}",
+        "case_id": case_id,
+        "type": "people",
+        "status": "opened",
+        "organization": {"code": "u1", "name": "调委会", "type": "mediation_committee"},
+        "opened_at": "2026-11-23T01:00:00+00:00",
+    }
+    return _event(subjects.MEDIATION_OPENED, "/dispatch/mediation", case_id, data, None)
+
+
 def unit(code: str, name: str, role: str = "lead") -> dict[str, str]:
     """A unit as events carry it."""
     return {"code": code, "name": name, "type": "department", "role": role}

@@ -43,13 +43,13 @@ from pymongo import ReturnDocument
 
 from bench.e2e_observe import process_state
 from bench.figures import cpu_seconds
+from bench.notify_fakes import mediation_opened
 from bench.store_ceiling import KIND_OF, PAYLOAD
 from devtools.keys import issue_token
 from devtools.nats_auth import seed_path
 from devtools.stack import Stack, free_port
 from dispatch_common import store, subjects
 from dispatch_common.consumer import Delivery
-from dispatch_common.envelope import make_event
 from dispatch_common.paths import REPO_ROOT
 from dispatch_common.runtime import Runtime
 from dispatch_common.settings import ServiceSettings
@@ -132,13 +132,16 @@ async def requests(stack: Stack, n: int, unit_ms: dict[str, float]) -> dict[str,
     async with httpx.AsyncClient(
         base_url=stack.url("intake"), headers={"Authorization": f"Bearer {token}"}
     ) as http:
+        calls = 0
 
         async def get(_: int) -> None:
+            nonlocal calls
             answer = await http.get(f"/v1/cases/{uuid.uuid4()}")
             assert answer.status_code == 404, answer.text
+            calls += 1
 
         await get(0)
-        before = await process_state(pids, urls)
+        before, calls = await process_state(pids, urls), 0
         per_request = (await _per_unit(get, n, pids, own=False))["total"]
         after = await process_state(pids, urls)
     sent = {
@@ -147,7 +150,7 @@ async def requests(stack: Stack, n: int, unit_ms: dict[str, float]) -> dict[str,
     }
     per: dict[str, float] = {}
     for name, count in sent.items():  # by command, over the collections
-        per[name.split(" ")[0]] = per.get(name.split(" ")[0], 0.0) + count / (n + 50)
+        per[name.split(" ")[0]] = per.get(name.split(" ")[0], 0.0) + count / calls  # warm-up ones too
     commands_ms = sum(count * unit_ms.get(KIND_OF.get(name, "find"), 0.0) for name, count in per.items())
     return {
         "request_ms": per_request,
@@ -201,21 +204,7 @@ async def _events(
     await runtime.start()
 
     async def publish(i: int) -> None:
-        case_id = str(uuid.uuid4())
-        event = make_event(
-            type=subjects.MEDIATION_OPENED,
-            source="/dispatch/mediation",
-            subject=case_id,
-            data={
-                "mediation_id": f"m-{case_id}",
-                "case_id": case_id,
-                "type": "people",
-                "status": "opened",
-                "organization": {"code": "u1", "name": "调委会", "type": "mediation_committee"},
-                "opened_at": "2026-11-23T01:00:00+00:00",
-            },
-        )
-        entry = store.outbox_entries([event])[0]
+        entry = store.outbox_entries([mediation_opened(str(uuid.uuid4()))])[0]
         done = seen.setdefault(entry["id"], asyncio.Event())
         await runtime.bus.publish_event(entry["event"], trace_headers=entry.get("headers"))
         await done.wait()

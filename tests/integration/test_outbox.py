@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from bench.notify_fakes import mediation_opened as opened  # a valid event the relay can publish
 from dispatch_common import store, subjects
 from dispatch_common.contracts import ContractError
 from dispatch_common.envelope import make_event
@@ -13,23 +14,6 @@ from dispatch_common.runtime import Runtime
 from tests.helpers import events_on, eventually
 
 pytestmark = pytest.mark.integration
-
-
-def opened(case_id: str):
-    """A valid dispatch.mediation.opened event."""
-    return make_event(
-        type=subjects.MEDIATION_OPENED,
-        source="/dispatch/mediation",
-        subject=case_id,
-        data={
-            "mediation_id": f"m-{case_id}",
-            "case_id": case_id,
-            "type": "people",
-            "status": "opened",
-            "organization": {"code": "u1", "name": "调委会", "type": "mediation_committee"},
-            "opened_at": "2026-11-23T01:00:00+00:00",
-        },
-    )
 
 
 async def started(make_settings, runtimes) -> Runtime:
